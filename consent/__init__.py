@@ -1,0 +1,1 @@
+"""Consent artefacts and the transparency ledger."""

@@ -1,0 +1,93 @@
+"""The services registered as OAuth clients, and their public keys fetched from their jwks_uri."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+
+import httpx
+from authlib.oauth2.rfc6749 import ClientMixin
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from kernel.access import is_allowed
+
+PRIVATE_KEY_JWT = "private_key_jwt"
+KEY_REFRESH_MIN_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class RegisteredService(ClientMixin):
+    client_id: str
+    jwks_uri: str
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> None:
+        return None
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return False
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == PRIVATE_KEY_JWT and endpoint == "token"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials"
+
+    def check_response_type(self, response_type: str) -> bool:
+        return False
+
+    def get_allowed_scope(self, scope: str) -> str:
+        return " ".join(p for p in (scope or "").split() if is_allowed(self.client_id, p))
+
+
+class ClientKeyDirectory:
+    """Caches each client's JWKS; refetches when an assertion names a kid it does not know."""
+
+    def __init__(self, clients: dict[str, str], http: httpx.AsyncClient) -> None:
+        self.clients = {name: RegisteredService(name, uri) for name, uri in clients.items()}
+        self.http = http
+        self._key_sets: dict[str, KeySet] = {}
+        self._fetched_at: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    def query_client(self, client_id: str) -> RegisteredService | None:
+        return self.clients.get(client_id)
+
+    def key_set_of(self, client: RegisteredService) -> KeySet:
+        return self._key_sets.get(client.client_id) or KeySet([])
+
+    async def prepare_for(self, assertion: str | None) -> None:
+        """Make sure the keys the assertion claims to be signed with are loaded (verification is Authlib's)."""
+        client_id, kid = _unverified_sender(assertion)
+        client = self.clients.get(client_id or "")
+        if client is None:
+            return
+        known = self._key_sets.get(client.client_id)
+        if known is not None and any(key.kid == kid for key in known.keys):
+            return
+        async with self._lock:
+            recently = time.monotonic() - self._fetched_at.get(client.client_id, float("-inf")) < KEY_REFRESH_MIN_SECONDS
+            if known is not None and recently:
+                return
+            try:
+                response = await self.http.get(client.jwks_uri)
+                response.raise_for_status()
+                self._key_sets[client.client_id] = KeySet.import_key_set(response.json())
+            except (httpx.HTTPError, ValueError):
+                return  # Authlib then refuses the assertion: no key verifies it
+            finally:
+                self._fetched_at[client.client_id] = time.monotonic()
+
+
+def _unverified_sender(assertion: str | None) -> tuple[str | None, str | None]:
+    try:
+        compact = jws.extract_compact((assertion or "").encode("ascii"))
+        return str(json.loads(compact.payload).get("sub")), compact.headers().get("kid")
+    except (JoseError, ValueError, AttributeError):
+        return None, None

@@ -1,0 +1,42 @@
+"""Who may call what: the one readable place for service-to-service permissions.
+
+A permission is an OAuth scope ``<callee>:<action>``. The identity service only issues a
+scope to a caller listed here, and the callee checks the same table again on every call, so
+neither side alone can widen access. Access tokens are audience-bound to the callee
+(``urn:citygate:<callee>``), so a token for one service is useless at another.
+"""
+
+from __future__ import annotations
+
+ACCESS_POLICY: dict[str, frozenset[str]] = {
+    # permission        callers allowed
+    "fines:read": frozenset({"gateway"}),
+    "fines:pay": frozenset({"gateway"}),
+}
+
+AUDIENCE_PREFIX = "urn:citygate:"
+
+
+def audience_of(service: str) -> str:
+    return f"{AUDIENCE_PREFIX}{service}"
+
+
+def callee_of(permission: str) -> str:
+    return permission.split(":", 1)[0]
+
+
+def is_allowed(caller: str, permission: str) -> bool:
+    return caller in ACCESS_POLICY.get(permission, frozenset())
+
+
+def permissions_for(caller: str, callee: str) -> list[str]:
+    """Every permission ``caller`` holds on ``callee``, the scope it asks the identity service for."""
+    return sorted(
+        permission
+        for permission, callers in ACCESS_POLICY.items()
+        if caller in callers and callee_of(permission) == callee
+    )
+
+
+def callees_of(caller: str) -> list[str]:
+    return sorted({callee_of(p) for p, callers in ACCESS_POLICY.items() if caller in callers})

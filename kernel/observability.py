@@ -1,0 +1,127 @@
+"""JSON-line logs that carry the request id, and the middleware that sets it.
+
+An incoming ``X-Request-ID`` and W3C ``traceparent`` are adopted (or created), kept in
+context variables for the duration of the request, echoed on the response and attached by
+the kernel client to every outgoing call, so one citizen request can be followed across
+services by grepping one id.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import secrets
+import sys
+import time
+from datetime import UTC, datetime
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+TRACEPARENT_HEADER = "traceparent"
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
+service_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("service", default=None)
+
+
+def outgoing_trace_headers() -> dict[str, str]:
+    """Headers that continue the current request's trace on an outgoing call (a new span id each)."""
+    headers: dict[str, str] = {}
+    request_id = request_id_var.get()
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    trace_id = trace_id_var.get() or secrets.token_hex(16)
+    headers["traceparent"] = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    return headers
+
+
+class RequestContextMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware) so it adds nothing measurable to the hot path."""
+
+    def __init__(self, app: ASGIApp, service_name: str) -> None:
+        self.app = app
+        self.service_name = service_name
+        self.access_log = logging.getLogger("citygate.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = incoming.get(REQUEST_ID_HEADER, "")
+        if not _REQUEST_ID.match(request_id):
+            request_id = secrets.token_hex(8)
+        match = _TRACEPARENT.match(incoming.get(TRACEPARENT_HEADER, ""))
+        trace_id = match.group(1) if match else secrets.token_hex(16)
+        scope.setdefault("state", {})["request_id"] = request_id
+        tokens = (request_id_var.set(request_id), trace_id_var.set(trace_id), service_var.set(self.service_name))
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_with_request_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        finally:
+            self.access_log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status_holder["status"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "request_id": request_id,
+                    "trace_id": trace_id,
+                },
+            )
+            for var, token in zip((request_id_var, trace_id_var, service_var), tokens, strict=True):
+                var.reset(token)
+
+
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonLineFormatter(logging.Formatter):
+    def __init__(self, process_service: str | None = None) -> None:
+        super().__init__()
+        self.process_service = process_service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "service": service_var.get() or self.process_service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "request_id": request_id_var.get(),
+            "trace_id": trace_id_var.get(),
+        }
+        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS})
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO", service: str | None = None) -> None:
+    """Called by the process entry point (not by create_app): logging is per process."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLineFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # our access line replaces uvicorn's; httpx would log every outgoing call at INFO
+    logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

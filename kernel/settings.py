@@ -1,0 +1,67 @@
+"""Settings shared by every service; each service subclasses with its own env prefix.
+
+Unset addresses default to the loopback topology of the service's regime, so a service
+started with no environment at all finds its peers where ``citygate up`` puts them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kernel import topology
+from kernel.access import callees_of
+from kernel.regime import Regime
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
+
+    service_name: ClassVar[str]
+
+    regime: Regime = Regime.RIGHTS
+    data_dir: Path | None = None
+    database_url: str | None = None
+    host: str = topology.LOOPBACK
+    port: int | None = None
+    public_url: str | None = None
+    identity_url: str | None = None
+    peers: dict[str, str] = {}
+    # seed demo data and expose demo-only routes (set by `citygate up`, never in production)
+    demo: bool = False
+    log_level: str = "INFO"
+    # aiohttp under httpx measured about 3x httpx's own transport per hop (docs/benchmarks.md)
+    http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    outgoing_timeout_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _default_to_loopback_topology(self) -> ServiceSettings:
+        spec = topology.service(self.service_name)
+        if self.port is None:
+            self.port = spec.port(self.regime)
+        if self.data_dir is None:
+            self.data_dir = Path("var") / self.regime.value / self.service_name
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.data_dir / (self.service_name + '.db')}"
+        if self.public_url is None:
+            self.public_url = f"http://{self.host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        if self.identity_url is None:
+            self.identity_url = topology.loopback_url("identity", self.regime)
+        self.identity_url = self.identity_url.rstrip("/")
+        for callee in callees_of(self.service_name):
+            self.peers.setdefault(callee, topology.loopback_url(callee, self.regime))
+        self.peers = {name: url.rstrip("/") for name, url in self.peers.items()}
+        return self
+
+    @property
+    def keys_dir(self) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / "keys"
+
+
+def settings_env_name(settings_class: type[ServiceSettings], field: str) -> str:
+    return f"{settings_class.model_config.get('env_prefix', '')}{field}".upper()

@@ -1,0 +1,157 @@
+"""Verifying RFC 9068 access tokens from the identity service, and the permission dependency.
+
+Checked on every call: signature against the issuer's published JWKS, ``alg`` in an
+allow-list (so ``none`` and HMAC confusion are refused before any key is touched),
+``typ`` ``at+jwt``, issuer, audience (this service), expiry, and then the permission
+against ``kernel.access``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from kernel.access import is_allowed
+from kernel.keys import SIGNING_ALGORITHM
+from kernel.problems import Problem
+
+ALLOWED_ALGORITHMS = (SIGNING_ALGORITHM,)
+ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
+CLOCK_LEEWAY_SECONDS = 10
+JWKS_MIN_REFRESH_SECONDS = 30
+
+
+class InvalidAccessToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ServiceCaller:
+    """The service on the other end of an authenticated call."""
+
+    client_id: str
+    scopes: frozenset[str]
+    token_id: str
+
+
+class AccessTokenVerifier:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        fetch_jwks: Callable[[], Awaitable[dict]],
+        algorithms: tuple[str, ...] = ALLOWED_ALGORITHMS,
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self._fetch_jwks = fetch_jwks
+        self.algorithms = list(algorithms)
+        self._key_set: KeySet | None = None
+        self._fetched_at = float("-inf")
+        self._refresh_lock = asyncio.Lock()
+        self._claims_registry = jwt.JWTClaimsRegistry(
+            leeway=CLOCK_LEEWAY_SECONDS,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+            client_id={"essential": True},
+        )
+
+    async def verify(self, token: str) -> dict:
+        try:
+            header = jws.extract_compact(token.encode("ascii")).headers()
+        except (JoseError, UnicodeEncodeError, ValueError) as error:
+            raise InvalidAccessToken("not a compact JWS") from error
+        if header.get("alg") not in self.algorithms:
+            raise InvalidAccessToken(f"algorithm {header.get('alg')!r} is not accepted")
+        if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
+            raise InvalidAccessToken("not an at+jwt access token")
+        key_set = await self._key_set_with(header.get("kid"))
+        try:
+            claims = jwt.decode(token, key_set, algorithms=self.algorithms).claims
+            self._claims_registry.validate(claims)
+        except JoseError as error:
+            raise InvalidAccessToken(error.description or error.error) from error
+        except ValueError as error:
+            raise InvalidAccessToken(str(error)) from error
+        return claims
+
+    async def _key_set_with(self, kid: str | None) -> KeySet:
+        if self._key_set is None or not self._has_kid(kid):
+            async with self._refresh_lock:
+                stale = time.monotonic() - self._fetched_at >= JWKS_MIN_REFRESH_SECONDS
+                if self._key_set is None or (not self._has_kid(kid) and stale):
+                    try:
+                        document = await self._fetch_jwks()
+                        self._key_set = KeySet.import_key_set(document)
+                    except Exception as error:
+                        raise Problem(
+                            503, "The identity service's signing keys cannot be fetched.",
+                            kind="issuer-keys-unavailable",
+                        ) from error
+                    self._fetched_at = time.monotonic()
+        if not self._has_kid(kid):
+            raise InvalidAccessToken("signed by a key the issuer does not publish")
+        assert self._key_set is not None
+        return self._key_set
+
+    def _has_kid(self, kid: str | None) -> bool:
+        if self._key_set is None or kid is None:
+            return False
+        return any(key.kid == kid for key in self._key_set.keys)
+
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from the identity service")
+
+
+class RequirePermission:
+    """FastAPI dependency: the call carries a valid token and the caller holds ``permission``."""
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+
+    async def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> ServiceCaller:
+        if credentials is None:
+            raise Problem(
+                401, "This endpoint needs a service access token (Authorization: Bearer).",
+                kind="unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="citygate"'},
+            )
+        verifier: AccessTokenVerifier = request.app.state.token_verifier
+        try:
+            claims = await verifier.verify(credentials.credentials)
+        except InvalidAccessToken as error:
+            raise Problem(
+                401, f"The access token was refused: {error}.", kind="invalid-token",
+                headers={"WWW-Authenticate": 'Bearer realm="citygate", error="invalid_token"'},
+            ) from error
+        caller = ServiceCaller(
+            client_id=str(claims["client_id"]),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            token_id=str(claims.get("jti", "")),
+        )
+        if self.permission not in caller.scopes or not is_allowed(caller.client_id, self.permission):
+            raise Problem(
+                403, f"Service {caller.client_id!r} may not call this endpoint ({self.permission}).",
+                kind="forbidden-caller", required_permission=self.permission,
+                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{self.permission}"'},
+            )
+        return caller
+
+
+def caller_with(permission: str):
+    """``caller: caller_with("fines:read")`` in a route signature."""
+    return Annotated[ServiceCaller, Depends(RequirePermission(permission))]

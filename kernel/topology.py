@@ -1,0 +1,106 @@
+"""Which services exist, in which regime, and where they listen.
+
+This is the one place the launcher, the compose file, the settings defaults and the
+tests take service names and ports from.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kernel.regime import Regime
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from kernel.settings import ServiceSettings
+
+LOOPBACK = "127.0.0.1"
+BASE_PORT = {Regime.PLATFORM: 8100, Regime.RIGHTS: 8200}
+BOTH = frozenset(Regime)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    package: str
+    title: str
+    port_offset: int
+    regimes: frozenset[Regime] = BOTH
+
+    @property
+    def env_prefix(self) -> str:
+        return f"CITYGATE_{self.name.upper()}_"
+
+    def port(self, regime: Regime, base_ports: dict[Regime, int] = BASE_PORT) -> int:
+        return base_ports[regime] + self.port_offset
+
+    def settings_class(self) -> type[ServiceSettings]:
+        return importlib.import_module(f"{self.package}.settings").Settings
+
+    def app_factory(self):
+        return importlib.import_module(f"{self.package}.app").create_app
+
+    def build_app(self, settings: ServiceSettings) -> FastAPI:
+        return self.app_factory()(settings)
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("gateway", "superapp_gateway", "super-app gateway", 0),
+    ServiceSpec("identity", "identity", "identity provider (OIDC)", 1),
+    ServiceSpec("consent", "consent", "consent ledger", 2, frozenset({Regime.RIGHTS})),
+    ServiceSpec("pod", "pod", "personal data pod", 3, frozenset({Regime.RIGHTS})),
+    ServiceSpec("fines", "services.fines", "traffic police (fines)", 4),
+    ServiceSpec("appointments", "services.appointments", "civil affairs bureau", 5),
+    ServiceSpec("prescriptions", "services.prescriptions", "hospital and pharmacy", 6),
+    ServiceSpec("credit", "services.credit", "credit-sharing platform", 7, frozenset({Regime.PLATFORM})),
+)
+BY_NAME = {spec.name: spec for spec in SERVICES}
+
+
+def service(name: str) -> ServiceSpec:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown service {name!r}; known: {', '.join(BY_NAME)}") from None
+
+
+def services_in(regime: Regime) -> tuple[ServiceSpec, ...]:
+    return tuple(spec for spec in SERVICES if regime in spec.regimes)
+
+
+def loopback_url(name: str, regime: Regime, base_ports: dict[Regime, int] = BASE_PORT) -> str:
+    return f"http://{LOOPBACK}:{service(name).port(regime, base_ports)}"
+
+
+def base_ports_from(platform_base: int) -> dict[Regime, int]:
+    """Shift both regimes together (``--base-port``), keeping rights 100 ports above platform."""
+    return {Regime.PLATFORM: platform_base, Regime.RIGHTS: platform_base + 100}
+
+
+def service_environment(
+    spec: ServiceSpec, regime: Regime, url_of: Callable[[str], str], *, listen_port: int, demo: bool
+) -> dict[str, str]:
+    """The environment that places one service in a deployment: the launcher and the
+    compose file both describe a deployment through this function."""
+    from kernel.access import callees_of
+    from kernel.client import JWKS_PATH
+
+    prefix = spec.env_prefix
+    env = {
+        f"{prefix}REGIME": regime.value,
+        f"{prefix}PORT": str(listen_port),
+        f"{prefix}PUBLIC_URL": url_of(spec.name),
+        f"{prefix}IDENTITY_URL": url_of("identity"),
+        f"{prefix}DEMO": "true" if demo else "false",
+    }
+    for callee in callees_of(spec.name):
+        env[f"{prefix}PEERS__{callee.upper()}"] = url_of(callee)
+    if spec.name == "identity":
+        for client in services_in(regime):
+            if client.name != spec.name:
+                env[f"{prefix}CLIENTS__{client.name.upper()}"] = url_of(client.name) + JWKS_PATH
+    return env

@@ -1,0 +1,1 @@
+"""The Solid-style personal data pod."""

@@ -1,0 +1,1 @@
+"""Civil affairs bureau: civil-registry appointments."""

@@ -1,0 +1,1 @@
+"""The national credit-sharing platform (platform regime)."""

@@ -1,0 +1,1 @@
+"""Traffic police: vehicle registry and fines."""

@@ -1,0 +1,1 @@
+"""Hospital and pharmacy: e-prescriptions."""

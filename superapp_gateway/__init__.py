@@ -1,0 +1,1 @@
+"""The super-app gateway: the platform operator's backend."""

@@ -1,0 +1,123 @@
+"""Helpers shared by the tests: PostgreSQL test databases, free ports, process trees, JSON bodies."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+POSTGRES_ADMIN_DSN = os.environ.get("CITYGATE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def postgres_available() -> bool:
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_DSN, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def require_postgres() -> None:
+    """Skip without PostgreSQL on a developer machine; in CI its absence is a failure."""
+    if postgres_available():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must exercise PostgreSQL, but {POSTGRES_ADMIN_DSN} does not answer")
+    pytest.skip(f"PostgreSQL at {POSTGRES_ADMIN_DSN} does not answer")
+
+
+def postgres_url(database: str) -> str:
+    admin = psycopg.conninfo.conninfo_to_dict(POSTGRES_ADMIN_DSN)
+    host, port, user = admin.get("host", "127.0.0.1"), admin.get("port", "5432"), admin.get("user", "postgres")
+    return f"postgresql+psycopg://{user}@{host}:{port}/{database}"
+
+
+def create_postgres_database(name: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_postgres_database(name: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_databases(*services: str) -> Iterator[dict[str, str]]:
+    """A fresh database per service (``cg_<random>_<service>``), dropped afterwards."""
+    run = secrets.token_hex(4)
+    names = {service: f"cg_{run}_{service}" for service in services}
+    try:
+        for name in names.values():
+            create_postgres_database(name)
+        yield {service: postgres_url(name) for service, name in names.items()}
+    finally:
+        for name in names.values():
+            drop_postgres_database(name)
+
+
+def free_port_block(size: int, start: int = 20000, stop: int = 60000) -> int:
+    """The first port of ``size`` consecutive free loopback ports."""
+    for _ in range(200):
+        base = secrets.randbelow((stop - start - size) // 100) * 100 + start
+        if all(_port_is_free(base + offset) for offset in range(size)):
+            return base
+    raise RuntimeError("no free block of loopback ports")
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, frontier = set(), [pid]
+    while frontier:
+        for child in children.get(frontier.pop(), []):
+            if child not in found:
+                found.add(child)
+                frontier.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str | None = None) -> dict:
+    """The response is RFC 9457 problem+json with ``status`` (and our problem type ``kind``)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    if kind is not None:
+        assert body["type"] == f"urn:citygate:problem:{kind}", body
+    return body

@@ -1,0 +1,111 @@
+"""``citygate up`` as a user runs it: real processes on real ports, then Ctrl-C, then nothing left."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from kernel import topology
+from kernel.regime import Regime
+from services.fines.demo import DEMO_PLATE
+from tests.support import alive, descendants, free_port_block
+
+pytestmark = pytest.mark.processes
+CITYGATE = str(Path(sys.executable).with_name("citygate"))
+
+
+def wait_for_line(process: subprocess.Popen, marker: str, timeout: float) -> list[str]:
+    lines, deadline = [], time.monotonic() + timeout
+    os.set_blocking(process.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line:
+            lines.append(line.rstrip("\n"))
+            if marker in line:
+                return lines
+        elif process.poll() is not None:
+            break
+        else:
+            time.sleep(0.1)
+    raise AssertionError(f"{marker!r} not seen; output so far:\n" + "\n".join(lines))
+
+
+def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_orphans(tmp_path):
+    base = free_port_block(200)
+    process = subprocess.Popen(
+        [CITYGATE, "up", "--base-port", str(base), "--data-dir", str(tmp_path / "var")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    children: set[int] = set()
+    try:
+        output = wait_for_line(process, "Press Ctrl-C", timeout=120)
+        children = descendants(process.pid)
+        listed = json.loads(subprocess.run(
+            [CITYGATE, "endpoints", "--json", "--base-port", str(base)], capture_output=True, text=True, check=True,
+        ).stdout)
+        assert len(children) == len(listed) == sum(len(topology.services_in(r)) for r in Regime)
+        with httpx.Client(timeout=10) as client:
+            for endpoint in listed:
+                health = client.get(endpoint["health"])
+                assert health.status_code == 200, endpoint
+                assert health.json()["regime"] == endpoint["regime"]
+            for regime in Regime:
+                gateway = next(e for e in listed if e["service"] == "gateway" and e["regime"] == regime.value)
+                response = client.get(f"{gateway['url']}/demo/vehicles/{quote(DEMO_PLATE)}/fines")
+                assert response.status_code == 200, response.text
+                assert len(response.json()["fines"]) == 2
+        assert any("platform: gateway -> fines" in line and "2 fines" in line for line in output)
+        assert any("rights: gateway -> fines" in line and "2 fines" in line for line in output)
+        for regime in Regime:
+            assert (tmp_path / "var" / regime.value / "identity" / "keys" / "signing-key.pem").exists()
+
+        process.send_signal(signal.SIGINT)  # what Ctrl-C delivers to the launcher
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in children if alive(pid)], "orphan service processes survived the launcher"
+
+
+def test_a_killed_launcher_takes_its_services_with_it(tmp_path):
+    base = free_port_block(200)
+    process = subprocess.Popen(
+        [CITYGATE, "up", "--regime", "rights", "--base-port", str(base), "--data-dir", str(tmp_path / "var")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    try:
+        wait_for_line(process, "Press Ctrl-C", timeout=120)
+        children = descendants(process.pid)
+        assert len(children) == len(topology.services_in(Regime.RIGHTS))
+        process.kill()  # no chance to clean up: the children must notice on their own
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in children if alive(pid)]
+
+
+def test_a_service_that_cannot_start_stops_the_launch_with_a_clear_message(tmp_path):
+    base = free_port_block(200)
+    env = {**os.environ, "CITYGATE_FINES_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
+    result = subprocess.run(
+        [CITYGATE, "up", "--regime", "platform", "--base-port", str(base), "--data-dir", str(tmp_path / "var")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "platform fines exited" in result.stderr and "platform-fines.log" in result.stderr

@@ -1,0 +1,134 @@
+"""The ``citygate`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from kernel import topology
+from kernel.regime import Regime
+
+SKELETON_PLATE = "粤A12345"
+
+
+def _regimes(choice: str) -> list[Regime]:
+    return list(Regime) if choice == "both" else [Regime(choice)]
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kernel.observability import configure_logging
+
+    spec = topology.service(args.service)
+    overrides = {"regime": Regime(args.regime)} if args.regime else {}
+    settings = spec.settings_class()(**overrides)
+    configure_logging(settings.log_level, service=f"{settings.regime.value}/{settings.service_name}")
+    app = spec.build_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=5)
+    return 0
+
+
+def show_endpoints(args: argparse.Namespace) -> int:
+    from workshop.launcher import endpoints
+
+    found = endpoints(_regimes(args.regime), topology.base_ports_from(args.base_port))
+    if args.json:
+        print(json.dumps([endpoint.as_dict() for endpoint in found], indent=2))
+    else:
+        _print_table(found)
+    return 0
+
+
+def _print_table(found) -> None:
+    print(f"{'regime':<9} {'service':<14} {'url':<24} what")
+    for endpoint in found:
+        print(f"{endpoint.regime.value:<9} {endpoint.service:<14} {endpoint.url:<24} {endpoint.title}")
+
+
+def up(args: argparse.Namespace) -> int:
+    from workshop.launcher import Launcher
+
+    launcher = Launcher(_regimes(args.regime), data_root=Path(args.data_dir),
+                        base_ports=topology.base_ports_from(args.base_port))
+    stopping = {"signal": None}
+
+    def request_stop(signum, _frame):
+        stopping["signal"] = signum
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        launcher.start()
+        print(f"starting {len(launcher.endpoints)} services (logs in {launcher.log_dir}) ...", flush=True)
+        launcher.wait_until_healthy(timeout=args.timeout)
+        print("every service is healthy; demo data is seeded.\n")
+        _print_table(launcher.endpoints)
+        print()
+        _check_walking_skeleton(launcher)
+        print("\nPress Ctrl-C to stop everything.", flush=True)
+        while (exited := launcher.any_exited()) is None:
+            time.sleep(0.5)
+        print(f"{exited.regime.value} {exited.service} stopped unexpectedly; stopping the rest.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+        return 0
+    except (RuntimeError, TimeoutError) as error:
+        print(f"citygate up failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        launcher.stop()
+        print("all services stopped.", flush=True)
+
+
+def _check_walking_skeleton(launcher) -> None:
+    for endpoint in launcher.endpoints:
+        if endpoint.service != "gateway":
+            continue
+        url = f"{endpoint.url}/demo/vehicles/{quote(SKELETON_PLATE)}/fines"
+        response = httpx.get(url, timeout=10)
+        outcome = f"{len(response.json()['fines'])} fines" if response.status_code == 200 else f"HTTP {response.status_code}"
+        print(f"{endpoint.regime.value}: gateway -> fines for {SKELETON_PLATE}: {outcome}   {url}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citygate", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up_parser = commands.add_parser("up", help="start every service with demo data; Ctrl-C stops them all")
+    up_parser.add_argument("--regime", choices=["both", *Regime], default="both")
+    up_parser.add_argument("--data-dir", default="var", help="where each service keeps its database and keys")
+    up_parser.add_argument("--base-port", type=int, default=topology.BASE_PORT[Regime.PLATFORM],
+                           help="platform regime's first port; the rights regime uses base+100")
+    up_parser.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for every /healthz")
+    up_parser.set_defaults(handler=up)
+
+    serve_parser = commands.add_parser("serve", help="run one service in this process (settings from env)")
+    serve_parser.add_argument("service", choices=list(topology.BY_NAME))
+    serve_parser.add_argument("--regime", choices=list(Regime), default=None)
+    serve_parser.set_defaults(handler=serve)
+
+    endpoints_parser = commands.add_parser("endpoints", help="the services' addresses, as a table or JSON")
+    endpoints_parser.add_argument("--regime", choices=["both", *Regime], default="both")
+    endpoints_parser.add_argument("--base-port", type=int, default=topology.BASE_PORT[Regime.PLATFORM])
+    endpoints_parser.add_argument("--json", action="store_true")
+    endpoints_parser.set_defaults(handler=show_endpoints)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

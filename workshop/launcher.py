@@ -1,0 +1,124 @@
+"""``citygate up``: every service of one or both regimes as separate processes on loopback.
+
+Children are told to die with the launcher (PR_SET_PDEATHSIG), get SIGTERM on Ctrl-C or
+SIGTERM, and SIGKILL if they have not stopped in time, so no process outlives a run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from kernel import topology
+from kernel.regime import Regime
+
+PR_SET_PDEATHSIG = 1
+STOP_GRACE_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    service: str
+    regime: Regime
+    title: str
+    port: int
+    url: str
+
+    def as_dict(self) -> dict:
+        return {"service": self.service, "regime": self.regime.value, "title": self.title,
+                "port": self.port, "url": self.url, "health": self.url + "/healthz"}
+
+
+def endpoints(regimes: list[Regime], base_ports: dict[Regime, int] = topology.BASE_PORT) -> list[Endpoint]:
+    return [
+        Endpoint(spec.name, regime, spec.title, spec.port(regime, base_ports),
+                 topology.loopback_url(spec.name, regime, base_ports))
+        for regime in regimes
+        for spec in topology.services_in(regime)
+    ]
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: Ctrl-C and SIGTERM handling still stop the children
+
+
+class Launcher:
+    def __init__(self, regimes: list[Regime], *, data_root: Path, base_ports: dict[Regime, int] = topology.BASE_PORT,
+                 demo: bool = True) -> None:
+        self.regimes = regimes
+        self.data_root = data_root
+        self.base_ports = base_ports
+        self.demo = demo
+        self.endpoints = endpoints(regimes, base_ports)
+        self.processes: dict[Endpoint, subprocess.Popen] = {}
+        self.log_dir = data_root / "logs"
+
+    def environment(self, endpoint: Endpoint) -> dict[str, str]:
+        spec = topology.service(endpoint.service)
+        env = dict(os.environ)
+        env.update(topology.service_environment(
+            spec, endpoint.regime, lambda name: topology.loopback_url(name, endpoint.regime, self.base_ports),
+            listen_port=endpoint.port, demo=self.demo,
+        ))
+        env[f"{spec.env_prefix}DATA_DIR"] = str(self.data_root / endpoint.regime.value / endpoint.service)
+        return env
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for endpoint in self.endpoints:
+            log = open(self.log_dir / f"{endpoint.regime.value}-{endpoint.service}.log", "ab")  # noqa: SIM115
+            self.processes[endpoint] = subprocess.Popen(
+                [sys.executable, "-m", "workshop.cli", "serve", endpoint.service],
+                env=self.environment(endpoint), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
+            )
+            log.close()
+
+    def wait_until_healthy(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(self.endpoints)
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for endpoint in sorted(pending, key=lambda e: e.port):
+                    process = self.processes[endpoint]
+                    if process.poll() is not None:
+                        raise RuntimeError(
+                            f"{endpoint.regime.value} {endpoint.service} exited with code {process.returncode}; "
+                            f"see {self.log_dir / f'{endpoint.regime.value}-{endpoint.service}.log'}"
+                        )
+                    try:
+                        if client.get(endpoint.url + "/healthz").status_code == 200:
+                            pending.discard(endpoint)
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    names = ", ".join(f"{e.regime.value}/{e.service}" for e in pending)
+                    raise TimeoutError(f"not healthy after {timeout:.0f}s: {names}")
+                if pending:
+                    time.sleep(0.2)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def any_exited(self) -> Endpoint | None:
+        return next((e for e, p in self.processes.items() if p.poll() is not None), None)
