@@ -115,9 +115,10 @@ class ServiceClient:
         base = self.peers.get(callee)
         if base is None:
             raise Problem(500, f"No address is configured for the {callee} service.", kind="unknown-peer")
+        extra_headers = kwargs.pop("headers", {})
         for attempt in (1, 2):
             token = await self.tokens.token_for(callee)
-            headers = {**kwargs.pop("headers", {}), **outgoing_trace_headers(), "Authorization": f"Bearer {token}"}
+            headers = {**extra_headers, **outgoing_trace_headers(), "Authorization": f"Bearer {token}"}
             try:
                 response = await self.http.request(method, base + path, headers=headers, **kwargs)
             except httpx.HTTPError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,6 +110,15 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def assert_all_exit(pids: set[int], timeout: float) -> None:
+    """Every process in ``pids`` is gone within ``timeout`` seconds (no orphans)."""
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    survivors = sorted(pid for pid in pids if alive(pid))
+    assert not survivors, f"processes outlived their launcher: {survivors}"
 
 
 def assert_problem(response: httpx.Response, status: int, kind: str | None = None) -> dict:

@@ -17,7 +17,7 @@ import pytest
 from kernel import topology
 from kernel.regime import Regime
 from services.fines.demo import DEMO_PLATE
-from tests.support import alive, descendants, free_port_block
+from tests.support import assert_all_exit, descendants, free_port_block
 
 pytestmark = pytest.mark.processes
 CITYGATE = str(Path(sys.executable).with_name("citygate"))
@@ -73,10 +73,7 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [pid for pid in children if alive(pid)], "orphan service processes survived the launcher"
+    assert_all_exit(children, timeout=10)
 
 
 def test_a_killed_launcher_takes_its_services_with_it(tmp_path):
@@ -94,10 +91,7 @@ def test_a_killed_launcher_takes_its_services_with_it(tmp_path):
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 15
-    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [pid for pid in children if alive(pid)]
+    assert_all_exit(children, timeout=15)
 
 
 def test_a_service_that_cannot_start_stops_the_launch_with_a_clear_message(tmp_path):
