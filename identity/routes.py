@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from authlib.oauth2.rfc6749.errors import OAuth2Error
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -61,7 +62,10 @@ async def issue_token(request: Request) -> JSONResponse:
     server: ServiceTokenServer = request.app.state.token_server
     form = await request.form()
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
-    oauth_request = FormOAuth2Request(request.method, str(request.url), dict(request.headers), items)
+    try:
+        oauth_request = FormOAuth2Request(request.method, str(request.url), dict(request.headers), items)
+    except OAuth2Error as error:  # Authlib refuses plain http off loopback (insecure_transport)
+        return server.handle_response(*error())
     await server.keys.prepare_for(oauth_request.payload.data.get("client_assertion"))
     # Authlib's flow is synchronous and writes to the database: keep it off the event loop.
     return await run_in_threadpool(server.create_token_response, oauth_request)

@@ -17,6 +17,9 @@ from kernel.access import callees_of
 from kernel.regime import Regime
 
 
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
 
@@ -47,7 +50,9 @@ class ServiceSettings(BaseSettings):
         if self.database_url is None:
             self.database_url = f"sqlite:///{self.data_dir / (self.service_name + '.db')}"
         if self.public_url is None:
-            self.public_url = f"http://{self.host}:{self.port}"
+            # A wildcard listen address is not an address anyone can call (nor a token issuer).
+            reachable = topology.LOOPBACK if self.host in WILDCARD_HOSTS else self.host
+            self.public_url = f"http://{reachable}:{self.port}"
         self.public_url = self.public_url.rstrip("/")
         if self.identity_url is None:
             self.identity_url = topology.loopback_url("identity", self.regime)

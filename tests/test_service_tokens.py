@@ -273,3 +273,12 @@ def _b64(data: bytes) -> str:
     from base64 import urlsafe_b64encode
 
     return urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def test_a_token_request_over_plain_http_off_loopback_is_an_oauth_error_not_a_500(rights, monkeypatch):
+    monkeypatch.delenv("AUTHLIB_INSECURE_TRANSPORT", raising=False)
+    form = token_form(rights)
+    async with rights.client("identity") as identity:
+        response = await identity.post(TOKEN_PATH, data=form, headers={"Host": "identity.example:8201"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "insecure_transport"

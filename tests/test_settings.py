@@ -72,3 +72,8 @@ def test_settings_are_built_per_call_not_at_import():
 
     module_values = [*vars(services.fines.app).values(), *vars(kernel.settings).values()]
     assert not any(isinstance(value, FinesSettings | GatewaySettings) for value in module_values)
+
+
+def test_a_wildcard_listen_address_never_becomes_the_public_url():
+    settings = FinesSettings(host="0.0.0.0", port=9000)
+    assert settings.public_url == "http://127.0.0.1:9000"

@@ -46,7 +46,7 @@ def endpoints(regimes: list[Regime], base_ports: dict[Regime, int] = topology.BA
     ]
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
@@ -81,7 +81,7 @@ class Launcher:
             self.processes[endpoint] = subprocess.Popen(
                 [sys.executable, "-m", "workshop.cli", "serve", endpoint.service],
                 env=self.environment(endpoint), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
             log.close()
 
