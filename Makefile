@@ -25,3 +25,4 @@ $(STAMP): pyproject.toml
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/proxy_hop.py
+	$(BIN)/python benchmarks/skeleton_path.py

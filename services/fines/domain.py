@@ -14,6 +14,8 @@ class VehicleNotFound(Problem):
 
 
 def fines_for_vehicle(session: Session, plate: str) -> Sequence[Fine]:
-    if session.get(Vehicle, plate) is None:
+    fines = session.exec(select(Fine).where(Fine.plate == plate).order_by(Fine.occurred_at)).all()
+    # Only an empty answer needs the second query: no fines, or no such vehicle?
+    if not fines and session.get(Vehicle, plate) is None:
         raise VehicleNotFound(plate)
-    return session.exec(select(Fine).where(Fine.plate == plate).order_by(Fine.occurred_at)).all()
+    return fines

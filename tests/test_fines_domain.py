@@ -1,0 +1,43 @@
+"""The fines domain without HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from kernel.database import Database
+from services.fines.demo import DEMO_OWNER_REF, DEMO_PLATE, seed_demo
+from services.fines.domain import VehicleNotFound, fines_for_vehicle
+from services.fines.models import FinesTable, Vehicle
+from services.fines.settings import Settings
+
+
+@pytest.fixture
+def session(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'fines.db'}", FinesTable.metadata)
+    database.create_tables()
+    with database.session() as session:
+        yield session
+    database.dispose()
+
+
+def test_a_vehicles_fines_come_oldest_first(session: Session):
+    seed_demo(session, Settings())
+    session.commit()
+    assert [fine.amount_cents for fine in fines_for_vehicle(session, DEMO_PLATE)] == [20000, 15000]
+
+
+def test_a_vehicle_without_fines_has_none_and_an_unknown_one_is_not_found(session: Session):
+    session.add(Vehicle(plate="粤B00001", owner_ref=DEMO_OWNER_REF))
+    session.commit()
+    assert fines_for_vehicle(session, "粤B00001") == []
+    with pytest.raises(VehicleNotFound) as raised:
+        fines_for_vehicle(session, "粤B99999")
+    assert raised.value.status == 404
+
+
+def test_seeding_twice_adds_nothing(session: Session):
+    for _ in range(2):
+        seed_demo(session, Settings())
+        session.commit()
+    assert len(fines_for_vehicle(session, DEMO_PLATE)) == 2
