@@ -172,11 +172,11 @@ def build_proxy_app(
     return app
 
 
-def httpx_default_app() -> FastAPI:
+def _httpx_proxy_app(name: str, transport_factory: Callable[[], Any] | None) -> FastAPI:
     import httpx
 
     async def open_client() -> httpx.AsyncClient:
-        return httpx.AsyncClient()
+        return httpx.AsyncClient(transport=transport_factory() if transport_factory else None)
 
     async def close_client(client: httpx.AsyncClient) -> None:
         await client.aclose()
@@ -185,24 +185,17 @@ def httpx_default_app() -> FastAPI:
         resp = await client.get(url, headers=headers)
         return resp.status_code, resp.json()
 
-    return build_proxy_app("httpx-default", open_client, close_client, fetch)
+    return build_proxy_app(name, open_client, close_client, fetch)
+
+
+def httpx_default_app() -> FastAPI:
+    return _httpx_proxy_app("httpx-default", None)
 
 
 def httpx_aiohttp_app() -> FastAPI:
-    import httpx
     from httpx_aiohttp import AiohttpTransport
 
-    async def open_client() -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=AiohttpTransport())
-
-    async def close_client(client: httpx.AsyncClient) -> None:
-        await client.aclose()
-
-    async def fetch(client: httpx.AsyncClient, url: str, headers: dict[str, str]):
-        resp = await client.get(url, headers=headers)
-        return resp.status_code, resp.json()
-
-    return build_proxy_app("httpx-aiohttp", open_client, close_client, fetch)
+    return _httpx_proxy_app("httpx-aiohttp", AiohttpTransport)
 
 
 def aiohttp_app() -> FastAPI:

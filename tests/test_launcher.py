@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,18 +41,27 @@ def wait_for_line(process: subprocess.Popen, marker: str, timeout: float) -> lis
     raise AssertionError(f"{marker!r} not seen; output so far:\n" + "\n".join(lines))
 
 
-def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_orphans(tmp_path):
+@contextmanager
+def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen, list[str], set[int]]]:
+    """``citygate up`` on free ports, ready; yields the launcher, its output so far and its children."""
     base = free_port_block(200)
     process = subprocess.Popen(
-        [CITYGATE, "up", "--base-port", str(base), "--data-dir", str(tmp_path / "var")],
+        [CITYGATE, "up", "--base-port", str(base), "--data-dir", str(tmp_path / "var"), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
-    children: set[int] = set()
     try:
         output = wait_for_line(process, "Press Ctrl-C", timeout=120)
-        children = descendants(process.pid)
+        yield process, output, descendants(process.pid)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_orphans(tmp_path):
+    with citygate_up(tmp_path) as (process, output, children):
+        base_port = process.args[process.args.index("--base-port") + 1]
         listed = json.loads(subprocess.run(
-            [CITYGATE, "endpoints", "--json", "--base-port", str(base)], capture_output=True, text=True, check=True,
+            [CITYGATE, "endpoints", "--json", "--base-port", base_port], capture_output=True, text=True, check=True,
         ).stdout)
         assert len(children) == len(listed) == sum(len(topology.services_in(r)) for r in Regime)
         with httpx.Client(timeout=10) as client:
@@ -70,27 +81,14 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
 
         process.send_signal(signal.SIGINT)  # what Ctrl-C delivers to the launcher
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
     assert_all_exit(children, timeout=10)
 
 
 def test_a_killed_launcher_takes_its_services_with_it(tmp_path):
-    base = free_port_block(200)
-    process = subprocess.Popen(
-        [CITYGATE, "up", "--regime", "rights", "--base-port", str(base), "--data-dir", str(tmp_path / "var")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
-    try:
-        wait_for_line(process, "Press Ctrl-C", timeout=120)
-        children = descendants(process.pid)
+    with citygate_up(tmp_path, "--regime", "rights") as (process, _, children):
         assert len(children) == len(topology.services_in(Regime.RIGHTS))
         process.kill()  # no chance to clean up: the children must notice on their own
         process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
     assert_all_exit(children, timeout=15)
 
 
