@@ -59,13 +59,13 @@ def up(args: argparse.Namespace) -> int:
 
     launcher = Launcher(_regimes(args.regime), data_root=Path(args.data_dir),
                         base_ports=topology.base_ports_from(args.base_port))
-    stopping = {"signal": None}
-
-    def request_stop(signum, _frame):
-        stopping["signal"] = signum
+    def request_stop(_signum, _frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, request_stop)
+    # Explicitly, for SIGINT too: a launcher started from a script may inherit SIGINT as
+    # ignored, and its children (uvicorn) would still stop on Ctrl-C without it.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, request_stop)
     try:
         launcher.start()
         print(f"starting {len(launcher.endpoints)} services (logs in {launcher.log_dir}) ...", flush=True)
