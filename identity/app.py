@@ -3,27 +3,50 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from identity.client_registry import ClientKeyDirectory
+from identity.client_registry import ClientKeyDirectory, RegisteredClient
+from identity.demo import seed_demo
+from identity.login import router as login_router
 from identity.models import IdentityTable
+from identity.pairwise import load_or_create_secret
+from identity.profiles import profile_for
 from identity.routes import router
 from identity.settings import Settings
-from identity.token_server import ServiceTokenServer
+from identity.token_server import IdentityServer
+from kernel.access import audience_of
 from kernel.client import TOKEN_PATH
+from kernel.keys import public_jwks
 from kernel.service_app import build_service_app
+from kernel.tokens import AccessTokenVerifier
+
+PAIRWISE_SECRET_FILE = "pairwise-secret"
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    def start_token_server(app: FastAPI) -> None:
-        app.state.token_server = ServiceTokenServer(
+    pairwise_secret = load_or_create_secret(settings.keys_dir / PAIRWISE_SECRET_FILE)
+
+    def start_identity_server(app: FastAPI) -> None:
+        clients = {
+            name: RegisteredClient(name, jwks_uri, tuple(settings.redirect_uris.get(name, ())))
+            for name, jwks_uri in settings.clients.items()
+        }
+        app.state.token_server = IdentityServer(
             issuer=settings.public_url,
             token_endpoint=settings.public_url + TOKEN_PATH,
             signing_key=app.state.signing_key,
-            ttl_seconds=settings.access_token_ttl_seconds,
-            keys=ClientKeyDirectory(settings.clients, app.state.http),
+            settings=settings,
+            profile=profile_for(settings.regime, pairwise_secret),
+            keys=ClientKeyDirectory(clients, app.state.http),
             database=app.state.database,
         )
 
+        async def own_keys() -> dict:
+            return public_jwks(app.state.signing_key)
+
+        # userinfo checks citizens' tokens against this provider's own keys, without a call to itself
+        app.state.citizen_token_verifier = AccessTokenVerifier(
+            issuer=settings.public_url, audience=audience_of("identity"), fetch_jwks=own_keys)
+
     return build_service_app(
-        settings, title="identity", metadata=IdentityTable.metadata, routers=[router],
-        transport=transport, on_startup=start_token_server,
+        settings, title="identity", metadata=IdentityTable.metadata, routers=[router, login_router],
+        seed=seed_demo, transport=transport, on_startup=start_identity_server,
     )

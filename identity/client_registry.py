@@ -1,4 +1,8 @@
-"""The services registered as OAuth clients, and their public keys fetched from their jwks_uri."""
+"""The OAuth clients the provider knows, and their public keys fetched from their jwks_uri.
+
+Every service is a confidential client authenticating with ``private_key_jwt``; the ones
+with redirect URIs are also relying parties of the citizen login (authorization code flow).
+"""
 
 from __future__ import annotations
 
@@ -13,53 +17,59 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from kernel.access import is_allowed
-
 PRIVATE_KEY_JWT = "private_key_jwt"
 KEY_REFRESH_MIN_SECONDS = 30
 
 
 @dataclass(frozen=True)
-class RegisteredService(ClientMixin):
+class RegisteredClient(ClientMixin):
     client_id: str
     jwks_uri: str
+    redirect_uris: tuple[str, ...] = ()
+
+    @property
+    def is_relying_party(self) -> bool:
+        return bool(self.redirect_uris)
 
     def get_client_id(self) -> str:
         return self.client_id
 
     def get_default_redirect_uri(self) -> None:
-        return None
+        return None  # OpenID Connect requires redirect_uri on every request
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return False
+        return redirect_uri in self.redirect_uris  # exact match, no prefixes or patterns
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == PRIVATE_KEY_JWT and endpoint == "token"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "client_credentials"
+        return grant_type == "client_credentials" or (
+            grant_type == "authorization_code" and self.is_relying_party
+        )
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        return response_type == "code" and self.is_relying_party
 
     def get_allowed_scope(self, scope: str) -> str:
-        return " ".join(p for p in (scope or "").split() if is_allowed(self.client_id, p))
+        # Each grant validates its own scopes (service permissions vs. OpenID scopes).
+        return scope
 
 
 class ClientKeyDirectory:
     """Caches each client's JWKS; refetches when an assertion names a kid it does not know."""
 
-    def __init__(self, clients: dict[str, str], http: httpx.AsyncClient) -> None:
-        self.clients = {name: RegisteredService(name, uri) for name, uri in clients.items()}
+    def __init__(self, clients: dict[str, RegisteredClient], http: httpx.AsyncClient) -> None:
+        self.clients = clients
         self.http = http
         self._key_sets: dict[str, KeySet] = {}
         self._fetched_at: dict[str, float] = {}
         self._lock = asyncio.Lock()
 
-    def query_client(self, client_id: str) -> RegisteredService | None:
+    def query_client(self, client_id: str) -> RegisteredClient | None:
         return self.clients.get(client_id)
 
-    def key_set_of(self, client: RegisteredService) -> KeySet:
+    def key_set_of(self, client: RegisteredClient) -> KeySet:
         return self._key_sets.get(client.client_id) or KeySet([])
 
     async def prepare_for(self, assertion: str | None) -> None:

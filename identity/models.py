@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -19,12 +19,83 @@ class UsedClientAssertion(IdentityTable, table=True):
 
 
 class IssuedAccessToken(IdentityTable, table=True):
-    """An audit row per issued service token: who got which permissions on whom, until when."""
+    """An audit row per issued token: which client got which permissions on whom (or for whom), until when."""
 
     __tablename__ = "issued_access_token"
     jti: str = Field(primary_key=True, max_length=100)
     client_id: str = Field(index=True, max_length=100)
     audience: str = Field(max_length=200)
     scope: str = Field(max_length=1000)
+    # whose token, for userinfo: the token's sub is the relying party's pseudonym, not this id
+    citizen_id: str | None = Field(default=None, max_length=36)
     issued_at: datetime
     expires_at: datetime
+
+
+class Citizen(IdentityTable, table=True):
+    """A person the provider can authenticate: the e-ID record (platform) or the national eID (rights)."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    handle: str = Field(unique=True, index=True, max_length=64)  # login name
+    resident_id: str = Field(unique=True, index=True, max_length=18)
+    name: str = Field(max_length=200)
+    phone: str = Field(unique=True, index=True, max_length=32)
+    birth_date: date
+    address: str = Field(max_length=300)
+    real_name_verified: bool = True
+    password_hash: str = Field(max_length=300)
+    totp_secret: str = Field(max_length=128)  # hex; the second factor for eIDAS substantial
+
+
+class BrowserSession(IdentityTable, table=True):
+    """A citizen's login at the provider (cookie ``citygate_idp``), with how strongly they authenticated."""
+
+    __tablename__ = "browser_session"
+    id: str = Field(primary_key=True, max_length=64)
+    citizen_id: str = Field(foreign_key="citizen.id", index=True, max_length=36)
+    csrf_token: str = Field(max_length=64)
+    auth_time: datetime
+    acr: str = Field(max_length=100)
+    amr: str = Field(max_length=100)  # space-separated RFC 8176 values
+    expires_at: datetime
+
+
+class AuthorizationCode(IdentityTable, table=True):
+    __tablename__ = "authorization_code"
+    code: str = Field(primary_key=True, max_length=128)
+    client_id: str = Field(index=True, max_length=100)
+    citizen_id: str = Field(foreign_key="citizen.id", max_length=36)
+    redirect_uri: str = Field(max_length=500)
+    scope: str = Field(max_length=500)
+    nonce: str = Field(max_length=300)
+    code_challenge: str = Field(max_length=128)
+    code_challenge_method: str = Field(max_length=10)
+    auth_time: datetime
+    acr: str = Field(max_length=100)
+    amr: str = Field(max_length=100)
+    expires_at: datetime
+    used_at: datetime | None = None
+
+    # Authlib's AuthorizationCodeMixin (OIDC flavour), read by the grant and the ID token.
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return int(_as_utc(self.auth_time).timestamp())
+
+    def get_acr(self) -> str:
+        return self.acr
+
+    def get_amr(self) -> list[str]:
+        return self.amr.split()
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes for what was stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

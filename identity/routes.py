@@ -1,24 +1,34 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from identity.token_server import FormOAuth2Request, ServiceTokenServer
+from identity.token_server import FormOAuth2Request, IdentityServer
 from kernel.access import ACCESS_POLICY
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
+from identity.models import Citizen, IssuedAccessToken
 from kernel.keys import SIGNING_ALGORITHM, public_jwks
+from kernel.problems import Problem
+from kernel.tokens import InvalidAccessToken
 
 router = APIRouter(tags=["oauth2"])
 
 
 class TokenRequest(BaseModel):
-    """OAuth 2.0 client-credentials request with a private_key_jwt client assertion."""
+    """OAuth 2.0 token request (client credentials, or an authorization code with its PKCE verifier),
+    always with a private_key_jwt client assertion."""
 
-    grant_type: str = Field(examples=["client_credentials"])
-    scope: str = Field(examples=["fines:read fines:pay"])
+    grant_type: str = Field(examples=["client_credentials", "authorization_code"])
+    scope: str | None = Field(default=None, examples=["fines:read fines:pay"])
+    code: str | None = None
+    redirect_uri: str | None = None
+    code_verifier: str | None = None
     resource: str | None = Field(default=None, description="RFC 8707 resource indicator: urn:citygate:<service>")
     client_assertion_type: str = Field(examples=[CLIENT_ASSERTION_TYPE])
     client_assertion: str = Field(description="JWT signed with the client's key (RFC 7523)")
@@ -29,6 +39,7 @@ class TokenResponse(BaseModel):
     token_type: str
     expires_in: int
     scope: str
+    id_token: str | None = None
 
 
 class OAuthError(BaseModel):
@@ -59,7 +70,7 @@ class AuthorizationServerMetadata(BaseModel):
         "application/x-www-form-urlencoded": {"schema": TokenRequest.model_json_schema()}}}},
 )
 async def issue_token(request: Request) -> JSONResponse:
-    server: ServiceTokenServer = request.app.state.token_server
+    server: IdentityServer = request.app.state.token_server
     form = await request.form()
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
     try:
@@ -88,3 +99,86 @@ async def metadata(request: Request) -> AuthorizationServerMetadata:
         token_endpoint_auth_signing_alg_values_supported=[SIGNING_ALGORITHM],
         scopes_supported=sorted(ACCESS_POLICY),
     )
+
+
+class OpenIDProviderMetadata(BaseModel):
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    userinfo_endpoint: str
+    jwks_uri: str
+    response_types_supported: list[str]
+    response_modes_supported: list[str]
+    grant_types_supported: list[str]
+    subject_types_supported: list[str]
+    id_token_signing_alg_values_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    token_endpoint_auth_signing_alg_values_supported: list[str]
+    code_challenge_methods_supported: list[str]
+    scopes_supported: list[str]
+    claims_supported: list[str]
+    acr_values_supported: list[str]
+    claims_parameter_supported: bool
+    request_parameter_supported: bool
+
+
+@router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
+async def openid_configuration(request: Request) -> OpenIDProviderMetadata:
+    issuer = request.app.state.settings.public_url
+    profile = request.app.state.token_server.profile
+    return OpenIDProviderMetadata(
+        issuer=issuer,
+        authorization_endpoint=issuer + "/authorize",
+        token_endpoint=issuer + TOKEN_PATH,
+        userinfo_endpoint=issuer + "/userinfo",
+        jwks_uri=issuer + JWKS_PATH,
+        response_types_supported=["code"],
+        response_modes_supported=["query"],
+        grant_types_supported=["authorization_code", "client_credentials"],
+        subject_types_supported=profile.subject_types_supported,
+        id_token_signing_alg_values_supported=[SIGNING_ALGORITHM],
+        token_endpoint_auth_methods_supported=["private_key_jwt"],
+        token_endpoint_auth_signing_alg_values_supported=[SIGNING_ALGORITHM],
+        code_challenge_methods_supported=["S256"],
+        scopes_supported=profile.scopes_supported,
+        claims_supported=profile.claims_supported,
+        acr_values_supported=profile.acr_values_supported,
+        claims_parameter_supported=False,
+        request_parameter_supported=False,
+    )
+
+
+_bearer = HTTPBearer(auto_error=False, description="A citizen's access token from this provider")
+
+
+@router.get("/userinfo", summary="OpenID Connect userinfo", operation_id="userinfo_get")
+@router.post("/userinfo", summary="OpenID Connect userinfo", operation_id="userinfo_post")
+async def userinfo(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> dict:
+    challenge = 'Bearer realm="citygate", error="invalid_token"'
+    if credentials is None:
+        raise Problem(401, "Send the citizen's access token (Authorization: Bearer).", kind="unauthenticated",
+                      headers={"WWW-Authenticate": 'Bearer realm="citygate"'})
+    try:
+        claims = await request.app.state.citizen_token_verifier.verify(credentials.credentials)
+    except InvalidAccessToken as error:
+        raise Problem(401, f"The access token was refused: {error}.", kind="invalid-token",
+                      headers={"WWW-Authenticate": challenge}) from error
+    if "openid" not in str(claims.get("scope", "")).split():
+        raise Problem(403, "This token was not issued for OpenID Connect.", kind="insufficient-scope",
+                      headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"'})
+    released = await run_in_threadpool(released_for_token, request.app, claims)
+    if released is None:
+        raise Problem(401, "No citizen is behind this token.", kind="invalid-token",
+                      headers={"WWW-Authenticate": challenge})
+    return released
+
+
+def released_for_token(app, claims: dict) -> dict | None:
+    with app.state.database.session() as session:
+        issued = session.get(IssuedAccessToken, claims.get("jti", ""))
+        citizen = session.get(Citizen, issued.citizen_id) if issued and issued.citizen_id else None
+    if citizen is None:
+        return None
+    return app.state.token_server.profile.released_claims(citizen, claims["client_id"], claims["scope"])

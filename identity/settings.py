@@ -9,21 +9,32 @@ from kernel import topology
 from kernel.client import JWKS_PATH
 from kernel.settings import ServiceSettings
 
+# The services that are relying parties of the citizen login, and where the browser comes back.
+RELYING_PARTIES = ("gateway", "fines", "appointments", "prescriptions")
+CALLBACK_PATH = "/auth/callback"
+
 
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CITYGATE_IDENTITY_")
     service_name: ClassVar[str] = "identity"
 
     access_token_ttl_seconds: int = 300
+    id_token_ttl_seconds: int = 300
+    authorization_code_ttl_seconds: int = 60
+    login_session_ttl_seconds: int = 1800
     # client_id -> the URL of the client's published public key (RFC 7591 jwks_uri)
     clients: dict[str, str] = {}
+    # client_id -> its exact redirect URIs (browser-facing); only relying parties have them
+    redirect_uris: dict[str, list[str]] = {}
 
     @model_validator(mode="after")
     def _register_the_regimes_services(self) -> Settings:
+        present = [spec.name for spec in topology.services_in(self.regime) if spec.name != self.service_name]
         if not self.clients:
-            self.clients = {
-                spec.name: topology.loopback_url(spec.name, self.regime) + JWKS_PATH
-                for spec in topology.services_in(self.regime)
-                if spec.name != self.service_name
+            self.clients = {name: topology.loopback_url(name, self.regime) + JWKS_PATH for name in present}
+        if not self.redirect_uris:
+            self.redirect_uris = {
+                name: [topology.loopback_url(name, self.regime) + CALLBACK_PATH]
+                for name in present if name in RELYING_PARTIES
             }
         return self

@@ -1,4 +1,4 @@
-"""Authlib's authorization server, adapted to FastAPI, issuing service access tokens.
+"""Authlib's authorization server, adapted to FastAPI: service tokens and the citizen login.
 
 The client-credentials grant with ``private_key_jwt`` client authentication (RFC 7523) and
 RFC 9068 JWT access tokens are Authlib's; what is ours is where clients and their keys
@@ -24,8 +24,11 @@ from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from identity.authorization_code import CitizenCodeGrant, CitizenOpenIDCode, S256CodeChallenge
 from identity.client_registry import PRIVATE_KEY_JWT, ClientKeyDirectory
 from identity.models import IssuedAccessToken, UsedClientAssertion
+from identity.profiles import IdentityProfile
+from identity.settings import Settings
 from kernel.access import ACCESS_POLICY, audience_of, callee_of, is_allowed
 from kernel.database import Database
 from kernel.keys import SIGNING_ALGORITHM
@@ -139,6 +142,8 @@ class ServiceClientCredentialsGrant(ClientCredentialsGrant):
 
 
 class ServiceAccessTokenGenerator(JWTBearerTokenGenerator):
+    """RFC 9068 tokens: for a service, bound to the callee; for a citizen, to this provider's userinfo."""
+
     def __init__(self, *, issuer: str, signing_key: ECKey, ttl_seconds: int) -> None:
         super().__init__(issuer=issuer, alg=SIGNING_ALGORITHM, expires_generator=lambda client, grant: ttl_seconds)
         self._key_set = KeySet([signing_key])
@@ -147,32 +152,51 @@ class ServiceAccessTokenGenerator(JWTBearerTokenGenerator):
         return self._key_set
 
     def get_audiences(self, client, user, scope) -> str:
+        if user is not None:
+            return audience_of("identity")
         return audience_of(callee_of(scope.split()[0]))
 
+    def get_acr(self, user) -> str | None:
+        return user.acr if user is not None else None
 
-class ServiceTokenServer(AuthorizationServer):
-    def __init__(self, *, issuer: str, token_endpoint: str, signing_key: ECKey, ttl_seconds: int,
-                 keys: ClientKeyDirectory, database: Database) -> None:
-        super().__init__(scopes_supported=sorted(ACCESS_POLICY))
+    def get_auth_time(self, user) -> int | None:
+        return user.auth_time if user is not None else None
+
+
+class IdentityServer(AuthorizationServer):
+    """Service tokens (client credentials) and the citizen login (authorization code + OpenID)."""
+
+    def __init__(self, *, issuer: str, token_endpoint: str, signing_key: ECKey, settings: Settings,
+                 profile: IdentityProfile, keys: ClientKeyDirectory, database: Database) -> None:
+        super().__init__(scopes_supported=sorted(ACCESS_POLICY) + profile.scopes_supported)
+        self.issuer = issuer
         self.keys = keys
         self.database = database
+        self.profile = profile
+        self.code_ttl_seconds = settings.authorization_code_ttl_seconds
         self.register_client_auth_method(
             PRIVATE_KEY_JWT,
             PrivateKeyJWTAuthentication(audiences=[token_endpoint, issuer], keys=keys, database=database),
         )
         self.register_grant(ServiceClientCredentialsGrant)
-        self.register_token_generator(
-            "default", ServiceAccessTokenGenerator(issuer=issuer, signing_key=signing_key, ttl_seconds=ttl_seconds)
-        )
+        self.register_grant(CitizenCodeGrant, [
+            S256CodeChallenge(required=True),
+            CitizenOpenIDCode(issuer=issuer, signing_key=signing_key, profile=profile, database=database,
+                              id_token_ttl_seconds=settings.id_token_ttl_seconds),
+        ])
+        self.register_token_generator("default", ServiceAccessTokenGenerator(
+            issuer=issuer, signing_key=signing_key, ttl_seconds=settings.access_token_ttl_seconds))
 
     def query_client(self, client_id):
         return self.keys.query_client(client_id)
 
     def save_token(self, token: dict, request) -> None:
         claims = _payload_of(token["access_token"])
+        citizen = request.user.citizen.id if request.user is not None else None
         with self.database.session() as session:
             session.add(IssuedAccessToken(
                 jti=claims["jti"], client_id=claims["client_id"], audience=claims["aud"], scope=claims["scope"],
+                citizen_id=citizen,
                 issued_at=datetime.fromtimestamp(claims["iat"], UTC),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             ))

@@ -82,10 +82,18 @@ def base_ports_from(platform_base: int) -> dict[Regime, int]:
 
 
 def service_environment(
-    spec: ServiceSpec, regime: Regime, url_of: Callable[[str], str], *, listen_port: int, demo: bool
+    spec: ServiceSpec, regime: Regime, url_of: Callable[[str], str], *, listen_port: int, demo: bool,
+    browser_url_of: Callable[[str], str] | None = None,
 ) -> dict[str, str]:
     """The environment that places one service in a deployment: the launcher and the
-    compose file both describe a deployment through this function."""
+    compose file both describe a deployment through this function.
+
+    ``url_of`` is how services reach each other; ``browser_url_of`` how a citizen's browser
+    reaches them (login redirects), when that differs (compose: published loopback ports).
+    """
+    import json
+
+    from identity.settings import CALLBACK_PATH, RELYING_PARTIES
     from kernel.access import callees_of
     from kernel.client import JWKS_PATH
 
@@ -103,4 +111,7 @@ def service_environment(
         for client in services_in(regime):
             if client.name != spec.name:
                 env[f"{prefix}CLIENTS__{client.name.upper()}"] = url_of(client.name) + JWKS_PATH
+                if client.name in RELYING_PARTIES:
+                    callback = (browser_url_of or url_of)(client.name) + CALLBACK_PATH
+                    env[f"{prefix}REDIRECT_URIS__{client.name.upper()}"] = json.dumps([callback])
     return env

@@ -14,7 +14,7 @@ from authlib.oauth2.rfc7523.assertion import private_key_jwt_sign
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
-from identity.client_registry import RegisteredService
+from identity.client_registry import RegisteredClient
 from identity.token_server import ServiceAccessTokenGenerator
 from kernel.access import audience_of
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
@@ -42,7 +42,7 @@ def mint(mesh: Mesh, *, client: str = "gateway", scope: str = "fines:read", audi
     )
     if audience is not None:
         generator.get_audiences = lambda *_: audience
-    return generator.access_token_generator(RegisteredService(client, ""), "client_credentials", None, scope)
+    return generator.access_token_generator(RegisteredClient(client, ""), "client_credentials", None, scope)
 
 
 def assertion(mesh: Mesh, client: str, key: ECKey | None = None, **claims) -> str:

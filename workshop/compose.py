@@ -80,6 +80,7 @@ def service_environment(spec: ServiceSpec, regime: Regime) -> dict[str, str]:
     port = spec.port(regime)
     env = topology.service_environment(
         spec, regime, lambda name: compose_url(regime, name), listen_port=port, demo=True,
+        browser_url_of=lambda name: topology.loopback_url(name, regime),
     )
     prefix = spec.env_prefix
     env[f"{prefix}HOST"] = LISTEN_HOST

@@ -6,14 +6,16 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlmodel import Session
 
+from identity.personas import by_handle
 from kernel.settings import ServiceSettings
 from services.fines.models import Fine, Vehicle
 
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
-DEMO_PLATE = "粤A12345"
-# The car owner persona's resident ID (GB 11643-1999 example); the rights regime will key
-# on the transport-sector pseudonym once the identity service issues them.
-DEMO_OWNER_REF = "440524188001010014"
+CAR_OWNER = by_handle("li-wei")
+DEMO_PLATE = CAR_OWNER.plate
+# TODO(issue 4): in the rights regime the owner must be keyed on the transport-sector
+# pseudonym the identity service issues, never on the resident ID.
+DEMO_OWNER_REF = CAR_OWNER.resident_id
 
 
 def seed_demo(session: Session, settings: ServiceSettings) -> None:

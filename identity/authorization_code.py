@@ -1,0 +1,151 @@
+"""The citizen login: OpenID Connect authorization code flow on Authlib's grant classes.
+
+What Authlib does: request validation, redirect URI checks, PKCE comparison, the token
+response, the ID token. What this module decides: PKCE is required for every client and
+``S256`` only; ``nonce`` is required; codes live briefly and are consumed atomically (two
+concurrent redemptions cannot both succeed); subjects and claims come from the regime's
+profile.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import OpenIDCode, UserInfo
+from joserfc.jwk import ECKey, KeySet
+from sqlalchemy import update
+from sqlmodel import select
+
+from identity.client_registry import PRIVATE_KEY_JWT
+from identity.models import AuthorizationCode, Citizen
+from identity.profiles import IdentityProfile
+from kernel.database import Database
+from kernel.keys import SIGNING_ALGORITHM
+
+
+@dataclass(frozen=True)
+class CitizenPrincipal:
+    """A citizen as one relying party sees them: the subject is that party's own."""
+
+    citizen: Citizen
+    client_id: str
+    subject: str
+    acr: str
+    amr: tuple[str, ...]
+    auth_time: int
+
+    def get_user_id(self) -> str:
+        return self.subject
+
+
+class S256CodeChallenge(CodeChallenge):
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant, redirect_uri) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge (S256).")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Only code_challenge_method=S256 is accepted.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class CitizenCodeGrant(AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [PRIVATE_KEY_JWT]
+    AUTHORIZATION_CODE_LENGTH = 48
+
+    def validate_requested_scope(self) -> None:
+        scopes = (self.request.payload.scope or "").split()
+        if "openid" not in scopes:
+            raise InvalidScopeError("This is an OpenID Connect provider: include the 'openid' scope.")
+        unknown = [s for s in scopes if s not in self.server.profile.scopes_supported]
+        if unknown:
+            raise InvalidScopeError(f"Unknown scopes: {' '.join(unknown)}.")
+
+    def save_authorization_code(self, code: str, request) -> None:
+        principal: CitizenPrincipal = request.user
+        data = request.payload.data
+        with self.server.database.session() as session:
+            session.add(AuthorizationCode(
+                code=code, client_id=request.client.get_client_id(), citizen_id=principal.citizen.id,
+                redirect_uri=request.payload.redirect_uri, scope=request.payload.scope, nonce=data["nonce"],
+                code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
+                auth_time=datetime.fromtimestamp(principal.auth_time, UTC), acr=principal.acr,
+                amr=" ".join(principal.amr),
+                expires_at=datetime.now(UTC) + timedelta(seconds=self.server.code_ttl_seconds),
+            ))
+            session.commit()
+
+    def query_authorization_code(self, code: str, client) -> AuthorizationCode | None:
+        """Consume the code: exactly one redemption can flip ``used_at``, however many race."""
+        now = datetime.now(UTC)
+        with self.server.database.session() as session:
+            consumed = session.exec(
+                update(AuthorizationCode)
+                .where(AuthorizationCode.code == code, AuthorizationCode.client_id == client.get_client_id(),
+                       AuthorizationCode.used_at.is_(None), AuthorizationCode.expires_at > now)
+                .values(used_at=now)
+            )
+            session.commit()
+            if consumed.rowcount != 1:
+                return None
+            return session.get(AuthorizationCode, code)
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        """Kept, marked used: a replayed code is then recognisably a replay, not an unknown code."""
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> CitizenPrincipal | None:
+        with self.server.database.session() as session:
+            citizen = session.get(Citizen, authorization_code.citizen_id)
+        if citizen is None:
+            return None
+        return CitizenPrincipal(
+            citizen=citizen, client_id=authorization_code.client_id,
+            subject=self.server.profile.subject_for(citizen, authorization_code.client_id),
+            acr=authorization_code.acr, amr=tuple(authorization_code.get_amr()),
+            auth_time=authorization_code.get_auth_time(),
+        )
+
+
+class CitizenOpenIDCode(OpenIDCode):
+    def __init__(self, *, issuer: str, signing_key: ECKey, profile: IdentityProfile, database: Database,
+                 id_token_ttl_seconds: int) -> None:
+        super().__init__(require_nonce=True)
+        self.issuer = issuer
+        self.signing_key = signing_key
+        self.profile = profile
+        self.database = database
+        self.ttl = id_token_ttl_seconds
+
+    def exists_nonce(self, nonce: str, request) -> bool:
+        with self.database.session() as session:
+            return session.exec(select(AuthorizationCode.code).where(
+                AuthorizationCode.client_id == request.payload.client_id, AuthorizationCode.nonce == nonce,
+            )).first() is not None
+
+    def resolve_client_private_key(self, client) -> KeySet:
+        return KeySet([self.signing_key])
+
+    def get_client_algorithm(self, client) -> str:
+        return SIGNING_ALGORITHM
+
+    def get_encode_header(self, client) -> dict:
+        return {"alg": SIGNING_ALGORITHM, "typ": "JWT", "kid": self.signing_key.kid}
+
+    def get_client_claims(self, client) -> dict:
+        now = int(time.time())
+        return {"iss": self.issuer, "aud": [client.get_client_id()], "iat": now, "exp": now + self.ttl}
+
+    def generate_user_info(self, user: CitizenPrincipal, scope: str) -> UserInfo:
+        return UserInfo(self.profile.released_claims(user.citizen, user.client_id, scope))
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)

@@ -1,0 +1,227 @@
+"""The browser side of the citizen login: /authorize, /login, /login/second-factor.
+
+Each step re-validates the original authorization request with Authlib (so a tampered
+hidden field is just another invalid request), then asks for what is missing: a login,
+a second factor when the relying party needs more assurance than the session has, and —
+in the rights regime — consent to exactly the listed claims.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import or_
+from sqlmodel import select
+
+from identity import pages
+from identity.authorization_code import CitizenPrincipal
+from identity.models import BrowserSession, Citizen, _as_utc
+from identity.passwords import verify_password
+from identity.personas import DEMO_PASSWORD, PERSONAS
+from identity.profiles import EIDAS_HIGH, UnknownRelyingParty, meets
+from identity.token_server import FormOAuth2Request, IdentityServer
+from identity.totp import totp, verify_totp
+from kernel import topology
+
+router = APIRouter(tags=["openid connect: browser"])
+
+
+class UnmetAuthenticationRequirements(OAuth2Error):
+    """OpenID Connect: the requested level of assurance cannot be reached here."""
+
+    error = "unmet_authentication_requirements"
+
+
+def _cookie(app: FastAPI, kind: str) -> str:
+    # Both regimes' providers run on 127.0.0.1, and cookies ignore ports: name them apart.
+    return f"citygate_{kind}_{app.state.settings.regime.value}"
+
+
+def _client_title(client_id: str) -> str:
+    try:
+        return f"the {topology.service(client_id).title}"
+    except KeyError:
+        return client_id
+
+
+def _provider_name(app: FastAPI) -> str:
+    return "Platform e-ID" if app.state.settings.regime.value == "platform" else "National eID"
+
+
+def _session(app: FastAPI, cookie: str | None) -> tuple[BrowserSession, Citizen] | None:
+    if not cookie:
+        return None
+    with app.state.database.session() as db:
+        found = db.get(BrowserSession, cookie)
+        if found is None or _as_utc(found.expires_at) <= datetime.now(UTC):
+            return None
+        return found, db.get(Citizen, found.citizen_id)
+
+
+def _set_cookie(response: Response, app: FastAPI, kind: str, value: str, max_age: int) -> None:
+    response.set_cookie(_cookie(app, kind), value, max_age=max_age, httponly=True, samesite="lax", path="/",
+                        secure=app.state.settings.public_url.startswith("https://"))
+
+
+def _back_to_authorize(query: str) -> RedirectResponse:
+    # Only ever back to our own endpoint: the query is the relying party's request, re-validated there.
+    return RedirectResponse(f"authorize?{query}", status_code=303)
+
+
+def _demo_login_hint(app: FastAPI) -> str | None:
+    if not app.state.settings.demo:
+        return None
+    names = ", ".join(f"<code>{p.handle}</code>" for p in PERSONAS)
+    return f"Demo personas: {names}. Password: <code>{DEMO_PASSWORD}</code>."
+
+
+def _demo_code_hint(app: FastAPI, citizen: Citizen) -> str | None:
+    if not app.state.settings.demo:
+        return None
+    return f"Demo: {citizen.name}'s authenticator shows <code>{totp(bytes.fromhex(citizen.totp_secret), time.time())}</code>."
+
+
+def continue_authorization(app: FastAPI, query: str, cookies: dict[str, str], decision: str | None = None
+                           ) -> Response:
+    server: IdentityServer = app.state.token_server
+    settings = app.state.settings
+    oauth_request = FormOAuth2Request("GET", f"{settings.public_url}/authorize?{query}", {},
+                                      parse_qsl(query, keep_blank_values=True))
+    current = _session(app, cookies.get(_cookie(app, "idp")))
+    try:
+        grant = server.get_consent_grant(oauth_request)
+        client_id = oauth_request.client.get_client_id()
+        required = server.profile.required_acr(client_id, (oauth_request.payload.data.get("acr_values") or "").split())
+    except UnknownRelyingParty:
+        return server.handle_error_response(oauth_request, UnmetAuthenticationRequirements(
+            "This client has no sector, so no subject can be issued for it."))
+    except OAuth2Error as error:
+        return server.handle_error_response(oauth_request, error)
+
+    title = _client_title(client_id)
+    if current is None:
+        nonce = secrets.token_urlsafe(16)
+        page = pages.login_page(provider=_provider_name(app), client_title=title, query=query, login_nonce=nonce,
+                                error=None, demo_hint=_demo_login_hint(app))
+        _set_cookie(page, app, "login", nonce, max_age=900)
+        return page
+    session, citizen = current
+    if not meets(session.acr, required):
+        if required == EIDAS_HIGH:
+            error = UnmetAuthenticationRequirements("Level high needs a hardware-protected credential.",
+                                                    redirect_uri=oauth_request.payload.redirect_uri)
+            error.state = oauth_request.payload.state
+            return server.handle_error_response(oauth_request, error)
+        return pages.step_up_page(provider=_provider_name(app), client_title=title, required=required, query=query,
+                                  csrf=session.csrf_token, error=None, demo_hint=_demo_code_hint(app, citizen))
+    if server.profile.asks_consent and decision is None:
+        return pages.consent_page(
+            provider=_provider_name(app), client_title=title, sector=server.profile.sector_of(client_id).value,
+            lines=server.profile.consent_lines(client_id, oauth_request.payload.scope), query=query,
+            csrf=session.csrf_token)
+    principal = None
+    if decision != "deny":
+        principal = CitizenPrincipal(
+            citizen=citizen, client_id=client_id, subject=server.profile.subject_for(citizen, client_id),
+            acr=session.acr, amr=tuple(session.amr.split()), auth_time=int(_as_utc(session.auth_time).timestamp()),
+        )
+    return server.create_authorization_response(oauth_request, grant_user=principal, grant=grant)
+
+
+@router.get("/authorize", summary="OpenID Connect authorization endpoint (browser)", response_class=Response)
+async def authorize(request: Request) -> Response:
+    return await run_in_threadpool(continue_authorization, request.app, request.url.query, dict(request.cookies))
+
+
+@router.post("/authorize", summary="The citizen's consent decision", response_class=Response, include_in_schema=False)
+async def decide(request: Request) -> Response:
+    form = await request.form()
+    current = await run_in_threadpool(_session, request.app, request.cookies.get(_cookie(request.app, "idp")))
+    query = str(form.get("authorization_request", ""))
+    if current is None or not hmac.compare_digest(str(form.get("csrf", "")), current[0].csrf_token):
+        return _back_to_authorize(query)  # no valid session: start over at the login page
+    decision = "allow" if form.get("decision") == "allow" else "deny"
+    return await run_in_threadpool(continue_authorization, request.app, query, dict(request.cookies), decision)
+
+
+def _find_citizen(app: FastAPI, username: str) -> Citizen | None:
+    with app.state.database.session() as db:
+        return db.exec(select(Citizen).where(or_(
+            Citizen.handle == username, Citizen.phone == username, Citizen.resident_id == username.upper(),
+        ))).first()
+
+
+def _start_session(app: FastAPI, citizen: Citizen) -> BrowserSession:
+    now = datetime.now(UTC)
+    session = BrowserSession(
+        id=secrets.token_urlsafe(32), citizen_id=citizen.id, csrf_token=secrets.token_urlsafe(24), auth_time=now,
+        acr=app.state.token_server.profile.acr_of(["pwd"]), amr="pwd",
+        expires_at=now + timedelta(seconds=app.state.settings.login_session_ttl_seconds),
+    )
+    with app.state.database.session() as db:
+        db.add(session)
+        db.commit()
+    return session
+
+
+@router.post("/login", summary="Password login (browser form)", response_class=Response, include_in_schema=False)
+async def login(request: Request) -> Response:
+    app = request.app
+    form = await request.form()
+    query = str(form.get("authorization_request", ""))
+    expected_nonce = request.cookies.get(_cookie(app, "login"), "")
+    if not expected_nonce or not hmac.compare_digest(str(form.get("login_nonce", "")), expected_nonce):
+        return _back_to_authorize(query)  # a login form we did not serve (login CSRF)
+    citizen = await run_in_threadpool(_find_citizen, app, str(form.get("username", "")).strip())
+    password = str(form.get("password", ""))
+    if citizen is None or not await run_in_threadpool(verify_password, password, citizen.password_hash):
+        page = pages.login_page(provider=_provider_name(app), client_title="the service", query=query,
+                                login_nonce=expected_nonce, error="Wrong name or password.",
+                                demo_hint=_demo_login_hint(app))
+        return page
+    session = await run_in_threadpool(_start_session, app, citizen)
+    response = _back_to_authorize(query)
+    _set_cookie(response, app, "idp", session.id, max_age=app.state.settings.login_session_ttl_seconds)
+    response.delete_cookie(_cookie(app, "login"), path="/")
+    return response
+
+
+def _step_up(app: FastAPI, session_id: str, code: str) -> Citizen | None:
+    """Raise the session to two factors if ``code`` is right; the citizen if it was wrong."""
+    with app.state.database.session() as db:
+        session = db.get(BrowserSession, session_id)
+        citizen = db.get(Citizen, session.citizen_id)
+        if not verify_totp(bytes.fromhex(citizen.totp_secret), code.strip(), time.time()):
+            return citizen
+        session.amr = "pwd otp"
+        session.acr = app.state.token_server.profile.acr_of(["pwd", "otp"])
+        session.auth_time = datetime.now(UTC)
+        db.add(session)
+        db.commit()
+    return None
+
+
+@router.post("/login/second-factor", summary="Step-up with a one-time code", response_class=Response,
+             include_in_schema=False)
+async def second_factor(request: Request) -> Response:
+    app = request.app
+    form = await request.form()
+    query = str(form.get("authorization_request", ""))
+    current = await run_in_threadpool(_session, app, request.cookies.get(_cookie(app, "idp")))
+    if current is None or not hmac.compare_digest(str(form.get("csrf", "")), current[0].csrf_token):
+        return _back_to_authorize(query)
+    refused = await run_in_threadpool(_step_up, app, current[0].id, str(form.get("code", "")))
+    if refused is not None:
+        return pages.step_up_page(provider=_provider_name(app), client_title="the service",
+                                  required="a second factor", query=query, csrf=current[0].csrf_token,
+                                  error="That code is not right (or has expired).",
+                                  demo_hint=_demo_code_hint(app, refused))
+    return _back_to_authorize(query)

@@ -1,0 +1,75 @@
+"""The provider's three pages: log in, confirm with a second factor, consent. Plain HTML."""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi.responses import HTMLResponse
+
+from identity.profiles import ConsentLine
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1d2530}
+h1{font-size:1.4rem} .who{color:#555} .error{color:#a40000;font-weight:600}
+label{display:block;margin:.8rem 0 .2rem} input[type=text],input[type=password]{width:100%;padding:.5rem}
+button{margin-top:1rem;padding:.55rem 1.2rem;font-size:1rem} ul{line-height:1.7} .demo{background:#f4f1e6;
+padding:.6rem .9rem;margin-top:2rem;font-size:.9rem}
+"""
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+        f"<meta name=viewport content='width=device-width'><style>{STYLE}</style></head><body>{body}</body></html>",
+        status_code=status,
+        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"},
+    )
+
+
+def _hidden(name: str, value: str) -> str:
+    return f"<input type=hidden name='{escape(name)}' value='{escape(value)}'>"
+
+
+def login_page(*, provider: str, client_title: str, query: str, login_nonce: str, error: str | None,
+               demo_hint: str | None) -> HTMLResponse:
+    body = (
+        f"<h1>{escape(provider)}</h1><p class=who>Log in to continue to <b>{escape(client_title)}</b>.</p>"
+        + (f"<p class=error>{escape(error)}</p>" if error else "")
+        + "<form method=post action='login'>"
+        + _hidden("authorization_request", query) + _hidden("login_nonce", login_nonce)
+        + "<label for=username>Name, phone or resident ID</label><input type=text id=username name=username "
+          "autocomplete=username required>"
+        + "<label for=password>Password</label><input type=password id=password name=password "
+          "autocomplete=current-password required>"
+        + "<button type=submit>Log in</button></form>"
+        + (f"<div class=demo>{demo_hint}</div>" if demo_hint else "")
+    )
+    return _page("Log in", body, 401 if error else 200)
+
+
+def step_up_page(*, provider: str, client_title: str, required: str, query: str, csrf: str, error: str | None,
+                 demo_hint: str | None) -> HTMLResponse:
+    body = (
+        f"<h1>{escape(provider)}</h1><p class=who><b>{escape(client_title)}</b> needs a higher level of "
+        f"assurance (<code>{escape(required)}</code>). Enter the code from your authenticator app.</p>"
+        + (f"<p class=error>{escape(error)}</p>" if error else "")
+        + "<form method=post action='login/second-factor'>"
+        + _hidden("authorization_request", query) + _hidden("csrf", csrf)
+        + "<label for=code>Six-digit code</label><input type=text id=code name=code inputmode=numeric "
+          "autocomplete=one-time-code required><button type=submit>Confirm</button></form>"
+        + (f"<div class=demo>{demo_hint}</div>" if demo_hint else "")
+    )
+    return _page("Confirm it is you", body, 401 if error else 200)
+
+
+def consent_page(*, provider: str, client_title: str, sector: str, lines: list[ConsentLine], query: str,
+                 csrf: str) -> HTMLResponse:
+    items = "".join(f"<li>{escape(line.words)} <code>{escape(line.claim)}</code></li>" for line in lines)
+    body = (
+        f"<h1>{escape(provider)}</h1><p><b>{escape(client_title)}</b> ({escape(sector)} sector) asks to receive:</p>"
+        f"<ul>{items}</ul><p>Nothing else is sent. You can refuse; the service will then not know who you are.</p>"
+        + "<form method=post action='authorize'>" + _hidden("authorization_request", query) + _hidden("csrf", csrf)
+        + "<button type=submit name=decision value=allow>Allow</button> "
+          "<button type=submit name=decision value=deny>Refuse</button></form>"
+    )
+    return _page("Share your data?", body)

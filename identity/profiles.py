@@ -1,0 +1,161 @@
+"""What each regime's identity provider tells a relying party: one policy object per regime.
+
+platform — the e-ID hosted in the super-app: one universal identifier (the resident ID) as
+           ``sub`` for every relying party, and the same full set of claims to all of them;
+           consent was the user agreement accepted at sign-up, so no per-service prompt.
+rights   — a national eID / wallet: a pairwise ``sub`` per sector (OIDC Core §8.1), claims
+           only for the scopes asked for and consented to on a page that lists them, and
+           eIDAS levels of assurance with step-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from identity.models import Citizen
+from identity.pairwise import Sector, pairwise_subject
+from kernel.regime import Regime
+
+EIDAS_LOW = "http://eidas.europa.eu/LoA/low"
+EIDAS_SUBSTANTIAL = "http://eidas.europa.eu/LoA/substantial"
+EIDAS_HIGH = "http://eidas.europa.eu/LoA/high"
+LEVELS_OF_ASSURANCE = (EIDAS_LOW, EIDAS_SUBSTANTIAL, EIDAS_HIGH)
+PLATFORM_ACR = "urn:citygate:acr:platform-real-name"  # the platform's own e-ID login, not an eIDAS level
+
+# Which sector each relying party belongs to: its pseudonym in the rights regime.
+SECTOR_OF_CLIENT: dict[str, Sector] = {
+    "gateway": Sector.PLATFORM,
+    "fines": Sector.TRANSPORT,
+    "appointments": Sector.CIVIL_REGISTRY,
+    "prescriptions": Sector.HEALTH,
+}
+# The least assurance a sector accepts in the rights regime, whatever the client asks for.
+SECTOR_MINIMUM_ACR: dict[Sector, str] = {Sector.HEALTH: EIDAS_SUBSTANTIAL}
+
+# rights regime: scope -> (claim, words on the consent page)
+SCOPE_CLAIMS: dict[str, tuple[tuple[str, str], ...]] = {
+    "openid": (("sub", "a pseudonym for you that only this sector knows"),),
+    "profile": (("name", "your name"),),
+    "birthdate": (("birthdate", "your date of birth"),),
+    "phone": (("phone_number", "your mobile number"),),
+    "address": (("address", "your home address"),),
+}
+PLATFORM_CLAIMS: tuple[tuple[str, str], ...] = (
+    ("sub", "your resident identity number"),
+    ("name", "your real name"),
+    ("resident_id", "your resident identity number"),
+    ("phone_number", "your mobile number"),
+    ("real_name_verified", "that your real name is verified"),
+)
+
+
+class UnknownRelyingParty(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class ConsentLine:
+    claim: str
+    words: str
+
+
+class IdentityProfile(Protocol):
+    regime: Regime
+    asks_consent: bool
+    subject_types_supported: list[str]
+    scopes_supported: list[str]
+    claims_supported: list[str]
+    acr_values_supported: list[str]
+
+    def subject_for(self, citizen: Citizen, client_id: str) -> str: ...
+    def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict: ...
+    def consent_lines(self, client_id: str, scope: str) -> list[ConsentLine]: ...
+    def required_acr(self, client_id: str, acr_values: list[str]) -> str | None: ...
+    def acr_of(self, amr: list[str]) -> str: ...
+
+
+class PlatformProfile:
+    regime = Regime.PLATFORM
+    asks_consent = False
+    subject_types_supported = ["public"]
+    scopes_supported = ["openid"]
+    claims_supported = [claim for claim, _ in PLATFORM_CLAIMS]
+    acr_values_supported = [PLATFORM_ACR]
+
+    def subject_for(self, citizen: Citizen, client_id: str) -> str:
+        return citizen.resident_id
+
+    def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict:
+        return {
+            "sub": citizen.resident_id,
+            "name": citizen.name,
+            "resident_id": citizen.resident_id,
+            "phone_number": citizen.phone,
+            "real_name_verified": citizen.real_name_verified,
+        }
+
+    def consent_lines(self, client_id: str, scope: str) -> list[ConsentLine]:
+        return [ConsentLine(claim, words) for claim, words in PLATFORM_CLAIMS]
+
+    def required_acr(self, client_id: str, acr_values: list[str]) -> str | None:
+        return None
+
+    def acr_of(self, amr: list[str]) -> str:
+        return PLATFORM_ACR
+
+
+class RightsProfile:
+    regime = Regime.RIGHTS
+    asks_consent = True
+    subject_types_supported = ["pairwise"]
+    scopes_supported = list(SCOPE_CLAIMS)
+    claims_supported = [claim for lines in SCOPE_CLAIMS.values() for claim, _ in lines]
+    acr_values_supported = list(LEVELS_OF_ASSURANCE)
+
+    def __init__(self, pairwise_secret: bytes) -> None:
+        self._secret = pairwise_secret
+
+    def sector_of(self, client_id: str) -> Sector:
+        try:
+            return SECTOR_OF_CLIENT[client_id]
+        except KeyError:
+            raise UnknownRelyingParty(client_id) from None
+
+    def subject_for(self, citizen: Citizen, client_id: str) -> str:
+        return pairwise_subject(self._secret, self.sector_of(client_id), citizen.id)
+
+    def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict:
+        values = {
+            "sub": self.subject_for(citizen, client_id),
+            "name": citizen.name,
+            "birthdate": citizen.birth_date.isoformat(),
+            "phone_number": citizen.phone,
+            "address": {"formatted": citizen.address},
+        }
+        return {line.claim: values[line.claim] for line in self.consent_lines(client_id, scope)}
+
+    def consent_lines(self, client_id: str, scope: str) -> list[ConsentLine]:
+        return [ConsentLine(claim, words) for name in scope.split() for claim, words in SCOPE_CLAIMS.get(name, ())]
+
+    def required_acr(self, client_id: str, acr_values: list[str]) -> str | None:
+        wanted = [value for value in acr_values if value in LEVELS_OF_ASSURANCE]
+        floor = SECTOR_MINIMUM_ACR.get(self.sector_of(client_id), EIDAS_LOW)
+        return max([floor, *wanted], key=LEVELS_OF_ASSURANCE.index)
+
+    def acr_of(self, amr: list[str]) -> str:
+        # eIDAS: two factors of different categories reach "substantial"; "high" needs a
+        # hardware-protected credential this demo does not have.
+        return EIDAS_SUBSTANTIAL if {"pwd", "otp"} <= set(amr) else EIDAS_LOW
+
+
+def profile_for(regime: Regime, pairwise_secret: bytes) -> IdentityProfile:
+    return PlatformProfile() if regime is Regime.PLATFORM else RightsProfile(pairwise_secret)
+
+
+def meets(acr: str, required: str | None) -> bool:
+    if required is None:
+        return True
+    if acr not in LEVELS_OF_ASSURANCE:
+        return False
+    return LEVELS_OF_ASSURANCE.index(acr) >= LEVELS_OF_ASSURANCE.index(required)
