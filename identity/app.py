@@ -4,17 +4,18 @@ import httpx
 from fastapi import FastAPI
 
 from identity.client_registry import ClientKeyDirectory, RegisteredClient
+from identity.credentials import router as credentials_router
 from identity.demo import seed_demo
 from identity.login import router as login_router
 from identity.models import IdentityTable
 from identity.pairwise import load_or_create_secret
 from identity.profiles import profile_for
-from identity.routes import router
+from identity.routes import published_jwks, router
 from identity.settings import Settings
 from identity.token_server import IdentityServer
 from kernel.access import audience_of
 from kernel.client import TOKEN_PATH
-from kernel.keys import public_jwks
+from kernel.keys import KEY_FILE, rotate_signing_key, signing_key_age_seconds
 from kernel.service_app import build_service_app
 from kernel.tokens import AccessTokenVerifier
 
@@ -23,6 +24,9 @@ PAIRWISE_SECRET_FILE = "pairwise-secret"
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     pairwise_secret = load_or_create_secret(settings.keys_dir / PAIRWISE_SECRET_FILE)
+    key_file = settings.keys_dir / KEY_FILE
+    if key_file.exists() and signing_key_age_seconds(settings.keys_dir) > settings.signing_key_rotation_days * 86400:
+        rotate_signing_key(settings.keys_dir)
 
     def start_identity_server(app: FastAPI) -> None:
         clients = {
@@ -40,13 +44,13 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         )
 
         async def own_keys() -> dict:
-            return public_jwks(app.state.signing_key)
+            return published_jwks(app)
 
         # userinfo checks citizens' tokens against this provider's own keys, without a call to itself
         app.state.citizen_token_verifier = AccessTokenVerifier(
             issuer=settings.public_url, audience=audience_of("identity"), fetch_jwks=own_keys)
 
     return build_service_app(
-        settings, title="identity", metadata=IdentityTable.metadata, routers=[router, login_router],
+        settings, title="identity", metadata=IdentityTable.metadata, routers=[router, login_router, credentials_router],
         seed=seed_demo, transport=transport, on_startup=start_identity_server,
     )

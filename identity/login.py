@@ -27,6 +27,7 @@ from identity.models import BrowserSession, Citizen, _as_utc
 from identity.passwords import verify_password
 from identity.personas import DEMO_PASSWORD, PERSONAS
 from identity.profiles import EIDAS_HIGH, UnknownRelyingParty, meets
+from identity.resident_id import InvalidResidentId, parse_resident_id
 from identity.token_server import FormOAuth2Request, IdentityServer
 from identity.totp import totp, verify_totp
 from kernel import topology
@@ -159,6 +160,16 @@ def _find_citizen(app: FastAPI, username: str) -> Citizen | None:
         ))).first()
 
 
+def _login_error(username: str) -> str:
+    """A mistyped resident ID is named as such (it reveals nothing: the check is public arithmetic)."""
+    if len(username) == 18 and username[:17].isdigit():
+        try:
+            parse_resident_id(username)
+        except InvalidResidentId as error:
+            return f"That resident ID cannot be right: {error}"
+    return "Wrong name or password."
+
+
 def _start_session(app: FastAPI, citizen: Citizen) -> BrowserSession:
     now = datetime.now(UTC)
     session = BrowserSession(
@@ -180,13 +191,13 @@ async def login(request: Request) -> Response:
     expected_nonce = request.cookies.get(_cookie(app, "login"), "")
     if not expected_nonce or not hmac.compare_digest(str(form.get("login_nonce", "")), expected_nonce):
         return _back_to_authorize(query)  # a login form we did not serve (login CSRF)
-    citizen = await run_in_threadpool(_find_citizen, app, str(form.get("username", "")).strip())
+    username = str(form.get("username", "")).strip()
+    citizen = await run_in_threadpool(_find_citizen, app, username)
     password = str(form.get("password", ""))
     if citizen is None or not await run_in_threadpool(verify_password, password, citizen.password_hash):
-        page = pages.login_page(provider=_provider_name(app), client_title="the service", query=query,
-                                login_nonce=expected_nonce, error="Wrong name or password.",
+        return pages.login_page(provider=_provider_name(app), client_title="the service", query=query,
+                                login_nonce=expected_nonce, error=_login_error(username),
                                 demo_hint=_demo_login_hint(app))
-        return page
     session = await run_in_threadpool(_start_session, app, citizen)
     response = _back_to_authorize(query)
     _set_cookie(response, app, "idp", session.id, max_age=app.state.settings.login_session_ttl_seconds)

@@ -18,13 +18,13 @@ needs the secret, which never leaves the identity provider.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
+
+from kernel.keys import write_once
 
 # Below 128 bits the secret, not the resident ID, would become the guessable part.
 MINIMUM_SECRET_BYTES = 16
@@ -65,19 +65,7 @@ def load_or_create_secret(path: Path, nbytes: int = 32) -> bytes:
     """
     if nbytes < MINIMUM_SECRET_BYTES:
         raise ValueError(f"the pairwise secret must have at least {MINIMUM_SECRET_BYTES} bytes, got {nbytes}")
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # pid and a random part, so neither two processes nor two threads share a temporary file.
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o600)  # whatever the umask
-                handle.write(secrets.token_bytes(nbytes))
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-        finally:
-            temporary.unlink()
+    write_once(path, secrets.token_bytes(nbytes))
     secret = path.read_bytes()
     if len(secret) < MINIMUM_SECRET_BYTES:
         raise ValueError(f"{path} holds {len(secret)} bytes, too few for a pairwise secret")

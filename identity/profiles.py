@@ -11,10 +11,12 @@ rights   â€” a national eID / wallet: a pairwise ``sub`` per sector (OIDC Core Â
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 from identity.models import Citizen
 from identity.pairwise import Sector, pairwise_subject
+from identity.resident_id import age_on, parse_resident_id
 from kernel.regime import Regime
 
 EIDAS_LOW = "http://eidas.europa.eu/LoA/low"
@@ -55,6 +57,17 @@ class UnknownRelyingParty(LookupError):
 
 
 @dataclass(frozen=True)
+class IdCard:
+    """The digital ID card's contents, and which of them the holder may leave out when showing it."""
+
+    claims: dict
+    disclosable: frozenset[str]
+
+
+CITY = "Guangzhou"
+
+
+@dataclass(frozen=True)
 class ConsentLine:
     claim: str
     words: str
@@ -73,6 +86,7 @@ class IdentityProfile(Protocol):
     def consent_lines(self, client_id: str, scope: str) -> list[ConsentLine]: ...
     def required_acr(self, client_id: str, acr_values: list[str]) -> str | None: ...
     def acr_of(self, amr: list[str]) -> str: ...
+    def id_card(self, citizen: Citizen, today: date) -> IdCard: ...
 
 
 class PlatformProfile:
@@ -103,6 +117,13 @@ class PlatformProfile:
 
     def acr_of(self, amr: list[str]) -> str:
         return PLATFORM_ACR
+
+    def id_card(self, citizen: Citizen, today: date) -> IdCard:
+        # The e-ID card in the super-app is shown whole: every verifier sees the full record.
+        return IdCard({
+            "name": citizen.name, "resident_id": citizen.resident_id, "birthdate": citizen.birth_date.isoformat(),
+            "address": citizen.address, "resident_of": CITY,
+        }, frozenset())
 
 
 class RightsProfile:
@@ -142,6 +163,14 @@ class RightsProfile:
         wanted = [value for value in acr_values if value in LEVELS_OF_ASSURANCE]
         floor = SECTOR_MINIMUM_ACR.get(self.sector_of(client_id), EIDAS_LOW)
         return max([floor, *wanted], key=LEVELS_OF_ASSURANCE.index)
+
+    def id_card(self, citizen: Citizen, today: date) -> IdCard:
+        claims = {
+            "name": citizen.name, "birthdate": citizen.birth_date.isoformat(), "resident_of": CITY,
+            "age_over_18": age_on(parse_resident_id(citizen.resident_id, today=today), today) >= 18,
+            "nationality": "CN",
+        }
+        return IdCard(claims, frozenset(claims))
 
     def acr_of(self, amr: list[str]) -> str:
         # eIDAS: two factors of different categories reach "substantial"; "high" needs a

@@ -1,21 +1,16 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from identity.citizen_auth import CurrentCitizen
 from identity.token_server import FormOAuth2Request, IdentityServer
 from kernel.access import ACCESS_POLICY
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
-from identity.models import Citizen, IssuedAccessToken
-from kernel.keys import SIGNING_ALGORITHM, public_jwks
-from kernel.problems import Problem
-from kernel.tokens import InvalidAccessToken
+from kernel.keys import SIGNING_ALGORITHM, public_jwks, retired_keys
 
 router = APIRouter(tags=["oauth2"])
 
@@ -82,9 +77,20 @@ async def issue_token(request: Request) -> JSONResponse:
     return await run_in_threadpool(server.create_token_response, oauth_request)
 
 
-@router.get(JWKS_PATH, summary="The keys access tokens are signed with")
+# Clock leeway of verifiers (kernel.tokens) on top of the longest token lifetime.
+RETIRED_KEY_GRACE_SECONDS = 60
+
+
+def published_jwks(app) -> dict:
+    """The current key and every retired key whose tokens may not have expired yet."""
+    settings = app.state.settings
+    window = settings.longest_token_lifetime_seconds + RETIRED_KEY_GRACE_SECONDS
+    return public_jwks(app.state.signing_key, *retired_keys(settings.keys_dir, window))
+
+
+@router.get(JWKS_PATH, summary="The keys tokens are signed with (current, and retired ones still in use)")
 async def jwks(request: Request) -> dict:
-    return public_jwks(request.app.state.signing_key)
+    return await run_in_threadpool(published_jwks, request.app)
 
 
 @router.get("/.well-known/oauth-authorization-server", summary="RFC 8414 metadata")
@@ -148,37 +154,7 @@ async def openid_configuration(request: Request) -> OpenIDProviderMetadata:
     )
 
 
-_bearer = HTTPBearer(auto_error=False, description="A citizen's access token from this provider")
-
-
 @router.get("/userinfo", summary="OpenID Connect userinfo", operation_id="userinfo_get")
 @router.post("/userinfo", summary="OpenID Connect userinfo", operation_id="userinfo_post")
-async def userinfo(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> dict:
-    challenge = 'Bearer realm="citygate", error="invalid_token"'
-    if credentials is None:
-        raise Problem(401, "Send the citizen's access token (Authorization: Bearer).", kind="unauthenticated",
-                      headers={"WWW-Authenticate": 'Bearer realm="citygate"'})
-    try:
-        claims = await request.app.state.citizen_token_verifier.verify(credentials.credentials)
-    except InvalidAccessToken as error:
-        raise Problem(401, f"The access token was refused: {error}.", kind="invalid-token",
-                      headers={"WWW-Authenticate": challenge}) from error
-    if "openid" not in str(claims.get("scope", "")).split():
-        raise Problem(403, "This token was not issued for OpenID Connect.", kind="insufficient-scope",
-                      headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"'})
-    released = await run_in_threadpool(released_for_token, request.app, claims)
-    if released is None:
-        raise Problem(401, "No citizen is behind this token.", kind="invalid-token",
-                      headers={"WWW-Authenticate": challenge})
-    return released
-
-
-def released_for_token(app, claims: dict) -> dict | None:
-    with app.state.database.session() as session:
-        issued = session.get(IssuedAccessToken, claims.get("jti", ""))
-        citizen = session.get(Citizen, issued.citizen_id) if issued and issued.citizen_id else None
-    if citizen is None:
-        return None
-    return app.state.token_server.profile.released_claims(citizen, claims["client_id"], claims["scope"])
+async def userinfo(request: Request, who: CurrentCitizen) -> dict:
+    return request.app.state.token_server.profile.released_claims(who.citizen, who.client_id, who.scope)

@@ -22,10 +22,17 @@ class Settings(ServiceSettings):
     id_token_ttl_seconds: int = 300
     authorization_code_ttl_seconds: int = 60
     login_session_ttl_seconds: int = 1800
+    # the token-signing key is replaced at start once it is this old; its predecessor stays
+    # in the JWKS until every token it signed has expired
+    signing_key_rotation_days: float = 30.0
     # client_id -> the URL of the client's published public key (RFC 7591 jwks_uri)
     clients: dict[str, str] = {}
     # client_id -> its exact redirect URIs (browser-facing); only relying parties have them
     redirect_uris: dict[str, list[str]] = {}
+
+    @property
+    def longest_token_lifetime_seconds(self) -> int:
+        return max(self.access_token_ttl_seconds, self.id_token_ttl_seconds)
 
     @model_validator(mode="after")
     def _register_the_regimes_services(self) -> Settings:

@@ -295,3 +295,17 @@ async def test_userinfo_refuses_service_tokens_and_missing_tokens(rights):
     async with rights.client("identity") as client:
         assert_problem(await client.get("/userinfo"), 401, "unauthenticated")
         assert_problem(await client.get("/userinfo", headers={"Authorization": "Bearer nope"}), 401, "invalid-token")
+
+
+async def test_an_expired_client_assertion_is_refused_at_the_code_exchange(rights):
+    from authlib.oauth2.rfc7523.assertion import private_key_jwt_sign
+
+    from kernel.client import TOKEN_PATH
+
+    rp = RelyingParty(rights, "gateway")
+    auth, code = await redeemable(rp)
+    expired = private_key_jwt_sign(rights.apps["gateway"].state.signing_key, "gateway", rp.issuer + TOKEN_PATH,
+                                   alg="ES256", issued_at=int(time.time()) - 600, expires_in=60)
+    refused = await rp.exchange(code, auth.verifier, client_assertion=expired)
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_client")
+    assert (await rp.exchange(code, auth.verifier)).status_code == 200, "a refused client does not burn the code"

@@ -1,0 +1,36 @@
+"""Enrolling a citizen with the provider: the resident ID is checked before anything is written."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from identity.models import Citizen
+from identity.passwords import hash_password
+from identity.resident_id import InvalidResidentId, parse_resident_id
+from kernel.problems import Problem
+
+
+def enrol_citizen(session: Session, *, handle: str, resident_id: str, name: str, phone: str, address: str,
+                  password: str, totp_secret: bytes, today: date | None = None) -> Citizen:
+    try:
+        parsed = parse_resident_id(resident_id, today=today)
+    except InvalidResidentId as error:
+        raise Problem(422, str(error), kind="invalid-resident-id") from error
+    taken = session.exec(select(Citizen.id).where(or_(
+        Citizen.resident_id == parsed.value, Citizen.phone == phone, Citizen.handle == handle))).first()
+    if taken is not None:
+        raise Problem(409, "A citizen with this resident ID, phone or login name is already enrolled.",
+                      kind="already-enrolled")
+    citizen = Citizen(
+        # a random local account id: pairwise pseudonyms derive from it, never from the resident ID
+        id=str(uuid.uuid4()), handle=handle, resident_id=parsed.value, name=name, phone=phone,
+        birth_date=parsed.birth_date, address=address, password_hash=hash_password(password),
+        totp_secret=totp_secret.hex(),
+    )
+    session.add(citizen)
+    session.flush()
+    return citizen
