@@ -34,6 +34,14 @@ def build_transport(kind: str) -> httpx.AsyncBaseTransport:
     return httpx.AsyncHTTPTransport()
 
 
+def client_authentication(signing_key: ECKey, client_id: str, token_endpoint: str) -> dict[str, str]:
+    """The form fields that authenticate a client at a token endpoint with private_key_jwt (RFC 7523)."""
+    assertion = private_key_jwt_sign(
+        signing_key, client_id, token_endpoint, alg=SIGNING_ALGORITHM, expires_in=ASSERTION_LIFETIME_SECONDS,
+    )
+    return {"client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion}
+
+
 class UpstreamUnavailable(Problem):
     def __init__(self, callee: str, error: httpx.HTTPError) -> None:
         timed_out = isinstance(error, httpx.TimeoutException)
@@ -73,16 +81,11 @@ class AccessTokenCache:
         scope = permissions_for(self.client_id, callee)
         if not scope:
             raise Problem(500, f"No permission on {callee} is declared for {self.client_id}.", kind="undeclared-call")
-        assertion = private_key_jwt_sign(
-            self.signing_key, self.client_id, self.token_endpoint, alg=SIGNING_ALGORITHM,
-            expires_in=ASSERTION_LIFETIME_SECONDS,
-        )
         form = {
             "grant_type": "client_credentials",
             "scope": " ".join(scope),
             "resource": audience_of(callee),
-            "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": assertion,
+            **client_authentication(self.signing_key, self.client_id, self.token_endpoint),
         }
         try:
             response = await self.http.post(self.token_endpoint, data=form, headers=outgoing_trace_headers())

@@ -16,7 +16,6 @@ from kernel import topology
 from kernel.access import callees_of
 from kernel.regime import Regime
 
-
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
 
 
@@ -32,6 +31,10 @@ class ServiceSettings(BaseSettings):
     port: int | None = None
     public_url: str | None = None
     identity_url: str | None = None
+    # where a citizen's browser reaches this service and the identity service, when that is
+    # not how services reach them (compose: published loopback ports vs. service names)
+    browser_url: str | None = None
+    identity_browser_url: str | None = None
     peers: dict[str, str] = {}
     # seed demo data and expose demo-only routes (set by `citygate up`, never in production)
     demo: bool = False
@@ -57,6 +60,8 @@ class ServiceSettings(BaseSettings):
         if self.identity_url is None:
             self.identity_url = topology.loopback_url("identity", self.regime)
         self.identity_url = self.identity_url.rstrip("/")
+        self.browser_url = (self.browser_url or self.public_url).rstrip("/")
+        self.identity_browser_url = (self.identity_browser_url or self.identity_url).rstrip("/")
         for callee in callees_of(self.service_name):
             self.peers.setdefault(callee, topology.loopback_url(callee, self.regime))
         self.peers = {name: url.rstrip("/") for name, url in self.peers.items()}

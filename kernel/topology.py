@@ -105,6 +105,9 @@ def service_environment(
         f"{prefix}IDENTITY_URL": url_of("identity"),
         f"{prefix}DEMO": "true" if demo else "false",
     }
+    if browser_url_of is not None:
+        env[f"{prefix}BROWSER_URL"] = browser_url_of(spec.name)
+        env[f"{prefix}IDENTITY_BROWSER_URL"] = browser_url_of("identity")
     for callee in callees_of(spec.name):
         env[f"{prefix}PEERS__{callee.upper()}"] = url_of(callee)
     if spec.name == "identity":

@@ -106,12 +106,16 @@ def test_each_service_is_complete(regime: Regime, spec: topology.ServiceSpec) ->
     assert (database.drivername, database.host, database.port, database.database) == (
         "postgresql+psycopg", "postgres", 5432, f"{regime.value}_{spec.name}")
     assert ("AUTHLIB_INSECURE_TRANSPORT" in env) == (spec.name == "identity")
-    # every address points at a service of the same regime, by compose name, on its own port
+    # every address points at a service of the same regime on its own port: by compose name
+    # between services, by the published loopback port where a citizen's browser goes
     same_regime = {f"{regime.value}-{s.name}": s.port(regime) for s in topology.services_in(regime)}
+    published = {s.port(regime) for s in topology.services_in(regime)}
     for key, value in env.items():
-        if match := re.match(r"https?://([^:/]+):(\d+)", value):
-            host, url_port = match.group(1), int(match.group(2))
-            assert same_regime.get(host) == url_port, f"{name}: {key}={value}"
+        for host, url_port in re.findall(r"https?://([^:/\"]+):(\d+)", value):
+            if "BROWSER_URL" in key or "REDIRECT_URIS" in key:
+                assert (host, int(url_port) in published) == ("127.0.0.1", True), f"{name}: {key}={value}"
+            else:
+                assert same_regime.get(host) == int(url_port), f"{name}: {key}={value}"
     declared_peers = {key.removeprefix(f"{prefix}PEERS__").lower() for key in env if key.startswith(f"{prefix}PEERS__")}
     assert declared_peers == set(callees_of(spec.name))
 

@@ -1,0 +1,152 @@
+"""The super-app logs citizens in through the regime's identity provider (it is a relying party).
+
+Authorization code flow with PKCE (S256) and nonce; the code is redeemed with private_key_jwt;
+the ID token is verified against the provider's JWKS. What the gateway then holds about the
+citizen is exactly what the ID token said — the page after login shows it, so a workshop
+can see who learned what.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from html import escape
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from sqlalchemy import delete
+
+from kernel.client import TOKEN_PATH, client_authentication
+from kernel.keys import SIGNING_ALGORITHM
+from kernel.problems import Problem
+from kernel.regime import Regime
+from superapp_gateway.models import CitizenSession, LoginAttempt
+
+router = APIRouter(tags=["login"])
+CALLBACK_PATH = "/auth/callback"
+LOGIN_ATTEMPT_TTL = timedelta(minutes=10)
+SESSION_TTL = timedelta(hours=8)
+# What the super-app asks the provider for, per regime: the platform gets everything with
+# "openid"; the rights gateway asks for the name only, to greet the citizen.
+LOGIN_SCOPE = {Regime.PLATFORM: "openid", Regime.RIGHTS: "openid profile"}
+WHAT_IT_MEANS = {
+    Regime.PLATFORM: "The super-app now holds your resident ID and real-name record, the same identifier "
+                     "every department receives.",
+    Regime.RIGHTS: "The super-app knows you by a pseudonym that only the platform sector uses, and by the "
+                   "claims you allowed. Departments get different pseudonyms.",
+}
+
+
+def _session_cookie(request: Request) -> str:
+    return f"citygate_gateway_{request.app.state.settings.regime.value}"
+
+
+def _s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def _start(app) -> LoginAttempt:
+    attempt = LoginAttempt(state=secrets.token_urlsafe(24), nonce=secrets.token_urlsafe(24),
+                           code_verifier=secrets.token_urlsafe(64), created_at=datetime.now(UTC))
+    with app.state.database.session() as session:
+        session.exec(delete(LoginAttempt).where(LoginAttempt.created_at < datetime.now(UTC) - LOGIN_ATTEMPT_TTL))
+        session.add(attempt)
+        session.commit()
+    return attempt
+
+
+def _take(app, state: str) -> LoginAttempt | None:
+    """Each attempt is redeemable once: it is deleted as it is read."""
+    with app.state.database.session() as session:
+        attempt = session.get(LoginAttempt, state)
+        if attempt is None:
+            return None
+        deleted = session.exec(delete(LoginAttempt).where(LoginAttempt.state == state))
+        session.commit()
+    created = attempt.created_at if attempt.created_at.tzinfo else attempt.created_at.replace(tzinfo=UTC)
+    fresh = datetime.now(UTC) - created < LOGIN_ATTEMPT_TTL
+    return attempt if deleted.rowcount == 1 and fresh else None
+
+
+@router.get("/login", summary="Log in to the super-app (redirects to the identity provider)")
+async def login(request: Request) -> RedirectResponse:
+    settings = request.app.state.settings
+    attempt = await run_in_threadpool(_start, request.app)
+    query = urlencode({
+        "response_type": "code", "client_id": settings.service_name, "redirect_uri": settings.browser_url + CALLBACK_PATH,
+        "scope": LOGIN_SCOPE[settings.regime], "state": attempt.state, "nonce": attempt.nonce,
+        "code_challenge": _s256(attempt.code_verifier), "code_challenge_method": "S256",
+    })
+    return RedirectResponse(f"{settings.identity_browser_url}/authorize?{query}", status_code=302)
+
+
+@router.get(CALLBACK_PATH, summary="Where the identity provider sends the citizen back", response_class=HTMLResponse)
+async def callback(request: Request, state: str = "", code: str | None = None, error: str | None = None) -> Response:
+    app = request.app
+    settings = app.state.settings
+    attempt = await run_in_threadpool(_take, app, state)
+    if attempt is None:
+        raise Problem(400, "This login is unknown, already used or too old: start again at /login.",
+                      kind="unknown-login")
+    if error or not code:
+        raise Problem(401, f"The identity provider did not log you in ({error or 'no code'}).", kind="login-refused")
+    token_endpoint = settings.identity_url + TOKEN_PATH
+    response = await app.state.http.post(token_endpoint, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": settings.browser_url + CALLBACK_PATH,
+        "code_verifier": attempt.code_verifier,
+        **client_authentication(app.state.signing_key, settings.service_name, token_endpoint),
+    })
+    if response.status_code != 200:
+        raise Problem(502, f"The identity provider refused the code: {response.json().get('error')}.",
+                      kind="code-refused")
+    claims = verify_id_token(response.json()["id_token"], await app.state.services.fetch_issuer_jwks(),
+                             issuer=settings.identity_url, client_id=settings.service_name, nonce=attempt.nonce)
+    session = await run_in_threadpool(_open_session, app, claims)
+    page = _logged_in_page(settings.regime, claims)
+    page.set_cookie(_session_cookie(request), session.id, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
+                    samesite="lax", path="/", secure=settings.browser_url.startswith("https://"))
+    return page
+
+
+def verify_id_token(id_token: str, jwks: dict, *, issuer: str, client_id: str, nonce: str) -> dict:
+    try:
+        claims = jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=[SIGNING_ALGORITHM]).claims
+        jwt.JWTClaimsRegistry(
+            leeway=10, iss={"essential": True, "value": issuer}, aud={"essential": True, "value": client_id},
+            exp={"essential": True}, sub={"essential": True}, nonce={"essential": True, "value": nonce},
+        ).validate(claims)
+    except (JoseError, ValueError) as error:
+        raise Problem(502, f"The ID token did not verify: {error}.", kind="invalid-id-token") from error
+    return claims
+
+
+def _open_session(app, claims: dict) -> CitizenSession:
+    kept = {k: v for k, v in claims.items() if k not in {"iss", "aud", "exp", "iat", "nonce", "at_hash"}}
+    session = CitizenSession(id=secrets.token_urlsafe(32), subject=claims["sub"], claims=json.dumps(kept),
+                             acr=str(claims.get("acr", "")), expires_at=datetime.now(UTC) + SESSION_TTL)
+    with app.state.database.session() as db:
+        db.add(session)
+        db.commit()
+    return session
+
+
+def _logged_in_page(regime: Regime, claims: dict) -> HTMLResponse:
+    shown = {k: v for k, v in claims.items() if k not in {"iss", "aud", "exp", "iat", "nonce", "at_hash"}}
+    rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(str(v))}</td></tr>" for k, v in shown.items())
+    return HTMLResponse(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Logged in</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}"
+        "td{padding:.3rem .8rem;border-bottom:1px solid #ddd}</style></head><body>"
+        f"<h1>You are logged in to the super-app ({regime.value} regime)</h1>"
+        f"<p>This is everything the super-app learned about you from the identity provider:</p>"
+        f"<table>{rows}</table><p>{escape(WHAT_IT_MEANS[regime])}</p></body></html>",
+        headers={"Cache-Control": "no-store"},
+    )
