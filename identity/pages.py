@@ -66,7 +66,8 @@ def consent_page(*, provider: str, client_title: str, sector: str, lines: list[C
                  csrf: str) -> HTMLResponse:
     items = "".join(f"<li>{escape(line.words)} <code>{escape(line.claim)}</code></li>" for line in lines)
     body = (
-        f"<h1>{escape(provider)}</h1><p><b>{escape(client_title)}</b> ({escape(sector)} sector) asks to receive:</p>"
+        f"<h1>{escape(provider)}</h1><p><b>{escape(client_title[:1].upper() + client_title[1:])}</b> "
+        f"({escape(sector)} sector) asks to receive:</p>"
         f"<ul>{items}</ul><p>Nothing else is sent. You can refuse; the service will then not know who you are.</p>"
         + "<form method=post action='authorize'>" + _hidden("authorization_request", query) + _hidden("csrf", csrf)
         + "<button type=submit name=decision value=allow>Allow</button> "

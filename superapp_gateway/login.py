@@ -88,7 +88,7 @@ async def login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"{settings.identity_browser_url}/authorize?{query}", status_code=302)
 
 
-@router.get(CALLBACK_PATH, summary="Where the identity provider sends the citizen back", response_class=HTMLResponse)
+@router.get(CALLBACK_PATH, summary="Where the identity provider sends the citizen back", response_class=Response)
 async def callback(request: Request, state: str = "", code: str | None = None, error: str | None = None) -> Response:
     app = request.app
     settings = app.state.settings
@@ -110,10 +110,30 @@ async def callback(request: Request, state: str = "", code: str | None = None, e
     claims = verify_id_token(response.json()["id_token"], await app.state.services.fetch_issuer_jwks(),
                              issuer=settings.identity_url, client_id=settings.service_name, nonce=attempt.nonce)
     session = await run_in_threadpool(_open_session, app, claims)
-    page = _logged_in_page(settings.regime, claims)
-    page.set_cookie(_session_cookie(request), session.id, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
-                    samesite="lax", path="/", secure=settings.browser_url.startswith("https://"))
-    return page
+    # Off the callback URL at once, so the used code is not left in the address bar or history.
+    response = RedirectResponse("/me", status_code=303)
+    response.set_cookie(_session_cookie(request), session.id, max_age=int(SESSION_TTL.total_seconds()),
+                        httponly=True, samesite="lax", path="/", secure=settings.browser_url.startswith("https://"))
+    return response
+
+
+def _current(app, session_id: str | None) -> CitizenSession | None:
+    if not session_id:
+        return None
+    with app.state.database.session() as db:
+        session = db.get(CitizenSession, session_id)
+    if session is None:
+        return None
+    expires = session.expires_at if session.expires_at.tzinfo else session.expires_at.replace(tzinfo=UTC)
+    return session if expires > datetime.now(UTC) else None
+
+
+@router.get("/me", summary="The logged-in citizen, as the super-app knows them", response_class=HTMLResponse)
+async def me(request: Request) -> HTMLResponse:
+    session = await run_in_threadpool(_current, request.app, request.cookies.get(_session_cookie(request)))
+    if session is None:
+        raise Problem(401, "You are not logged in to the super-app: start at /login.", kind="not-logged-in")
+    return _logged_in_page(request.app.state.settings.regime, json.loads(session.claims))
 
 
 def verify_id_token(id_token: str, jwks: dict, *, issuer: str, client_id: str, nonce: str) -> dict:

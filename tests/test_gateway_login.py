@@ -36,7 +36,7 @@ def gateway_sessions(mesh) -> list[CitizenSession]:
 async def test_the_super_app_learns_what_the_regime_gives_it(mesh):
     page = await browser_login(mesh)
     assert page.status_code == 200, page.text
-    assert str(page.url).startswith(mesh.urls["gateway"] + "/auth/callback")
+    assert str(page.url) == mesh.urls["gateway"] + "/me", "the callback URL, with its code, is left at once"
     [stored] = gateway_sessions(mesh)
     claims = json.loads(stored.claims)
     if mesh.regime is Regime.PLATFORM:
@@ -56,3 +56,8 @@ async def test_a_callback_cannot_be_replayed_or_forged(mesh):
     await browser_login(mesh)
     with mesh.apps["gateway"].state.database.session() as session:
         assert session.exec(select(LoginAttempt)).all() == [], "attempts are consumed"
+
+
+async def test_me_without_a_session_is_401(mesh):
+    async with httpx.AsyncClient(transport=mesh.transport) as browser:
+        assert_problem(await browser.get(mesh.urls["gateway"] + "/me"), 401, "not-logged-in")

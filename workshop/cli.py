@@ -98,6 +98,9 @@ def _check_walking_skeleton(launcher) -> None:
         response = httpx.get(url, timeout=10)
         outcome = f"{len(response.json()['fines'])} fines" if response.status_code == 200 else f"HTTP {response.status_code}"
         print(f"{endpoint.regime.value}: gateway -> fines for {SKELETON_PLATE}: {outcome}   {url}")
+    for endpoint in launcher.endpoints:
+        if endpoint.service == "gateway":
+            print(f"{endpoint.regime.value}: log in to the super-app as a persona: {endpoint.url}/login")
 
 
 def build_parser() -> argparse.ArgumentParser:
