@@ -65,6 +65,20 @@ def postgres_databases(*services: str) -> Iterator[dict[str, str]]:
             drop_postgres_database(name)
 
 
+@contextmanager
+def sqlite_session(directory: Path, metadata) -> Iterator:
+    """A session on a fresh SQLite file holding one service's tables (domain tests without HTTP)."""
+    from kernel.database import Database
+
+    database = Database(f"sqlite:///{directory / 'domain.db'}", metadata)
+    database.create_tables()
+    try:
+        with database.session() as session:
+            yield session
+    finally:
+        database.dispose()
+
+
 def free_port_block(size: int, start: int = 20000, stop: int = 60000) -> int:
     """The first port of ``size`` consecutive free loopback ports."""
     for _ in range(200):

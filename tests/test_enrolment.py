@@ -10,20 +10,17 @@ from sqlmodel import select
 from identity.enrolment import enrol_citizen
 from identity.models import Citizen, IdentityTable
 from identity.personas import by_handle
-from kernel.database import Database
 from kernel.problems import Problem
 from kernel.regime import Regime
 from tests.mesh import Mesh
 from tests.oidc_rp import RelyingParty
+from tests.support import sqlite_session
 
 
 @pytest.fixture
 def session(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'identity.db'}", IdentityTable.metadata)
-    database.create_tables()
-    with database.session() as session:
+    with sqlite_session(tmp_path, IdentityTable.metadata) as session:
         yield session
-    database.dispose()
 
 
 def enrol(session, resident_id: str, handle: str = "new", phone: str = "+8613800000000"):

@@ -5,20 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from kernel.database import Database
 from services.fines.demo import DEMO_OWNER_REF, DEMO_PLATE, seed_demo
 from services.fines.domain import VehicleNotFound, fines_for_vehicle
 from services.fines.models import FinesTable, Vehicle
 from services.fines.settings import Settings
+from tests.support import sqlite_session
 
 
 @pytest.fixture
 def session(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'fines.db'}", FinesTable.metadata)
-    database.create_tables()
-    with database.session() as session:
+    with sqlite_session(tmp_path, FinesTable.metadata) as session:
         yield session
-    database.dispose()
 
 
 def test_a_vehicles_fines_come_oldest_first(session: Session):
