@@ -9,6 +9,7 @@ in the rights regime — consent to exactly the listed claims.
 from __future__ import annotations
 
 import hmac
+from html import escape
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from sqlalchemy import or_
 from sqlmodel import select
 
 from identity import pages
+from identity.attempts import accept_one_time_code, locked_for, record_failure, record_success
 from identity.authorization_code import CitizenPrincipal
 from identity.models import BrowserSession, Citizen, _as_utc
 from identity.passwords import verify_password
@@ -29,7 +31,7 @@ from identity.personas import DEMO_PASSWORD, PERSONAS
 from identity.profiles import EIDAS_HIGH, UnknownRelyingParty, meets
 from identity.resident_id import InvalidResidentId, parse_resident_id
 from identity.token_server import FormOAuth2Request, IdentityServer
-from identity.totp import totp, verify_totp
+from identity.totp import STEP_SECONDS, totp
 from kernel import topology
 
 router = APIRouter(tags=["openid connect: browser"])
@@ -87,7 +89,10 @@ def _demo_login_hint(app: FastAPI) -> str | None:
 def _demo_code_hint(app: FastAPI, citizen: Citizen) -> str | None:
     if not app.state.settings.demo:
         return None
-    return f"Demo: {citizen.name}'s authenticator shows <code>{totp(bytes.fromhex(citizen.totp_secret), time.time())}</code>."
+    # A code works once, so show the first one not yet used (the window accepts the next step).
+    step = max(int(time.time()) // STEP_SECONDS, (citizen.totp_last_step or -1) + 1)
+    code = totp(bytes.fromhex(citizen.totp_secret), step * STEP_SECONDS)
+    return f"Demo: {escape(citizen.name)}'s authenticator shows <code>{code}</code>."
 
 
 def continue_authorization(app: FastAPI, query: str, cookies: dict[str, str], decision: str | None = None
@@ -194,10 +199,17 @@ async def login(request: Request) -> Response:
     username = str(form.get("username", "")).strip()
     citizen = await run_in_threadpool(_find_citizen, app, username)
     password = str(form.get("password", ""))
-    if citizen is None or not await run_in_threadpool(verify_password, password, citizen.password_hash):
+    refusal = None
+    if citizen is not None and (wait := locked_for(citizen)):
+        refusal = _locked_message(wait)
+    elif citizen is None or not await run_in_threadpool(verify_password, password, citizen.password_hash):
+        if citizen is not None:
+            await run_in_threadpool(_with_session, app, record_failure, citizen.id)
+        refusal = _login_error(username)
+    if refusal:
         return pages.login_page(provider=_provider_name(app), client_title="the service", query=query,
-                                login_nonce=expected_nonce, error=_login_error(username),
-                                demo_hint=_demo_login_hint(app))
+                                login_nonce=expected_nonce, error=refusal, demo_hint=_demo_login_hint(app))
+    await run_in_threadpool(_with_session, app, record_success, citizen.id)
     session = await run_in_threadpool(_start_session, app, citizen)
     response = _back_to_authorize(query)
     _set_cookie(response, app, "idp", session.id, max_age=app.state.settings.login_session_ttl_seconds)
@@ -205,13 +217,27 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _step_up(app: FastAPI, session_id: str, code: str) -> Citizen | None:
-    """Raise the session to two factors if ``code`` is right; the citizen if it was wrong."""
+def _with_session(app: FastAPI, action, *args) -> None:
+    with app.state.database.session() as db:
+        action(db, *args)
+
+
+def _locked_message(wait: timedelta) -> str:
+    return f"Too many failed attempts: try again in {max(int(wait.total_seconds() // 60) + 1, 1)} minutes."
+
+
+def _step_up(app: FastAPI, session_id: str, code: str) -> tuple[Citizen, str] | None:
+    """Raise the session to two factors if ``code`` is right; else the citizen and why not."""
     with app.state.database.session() as db:
         session = db.get(BrowserSession, session_id)
         citizen = db.get(Citizen, session.citizen_id)
-        if not verify_totp(bytes.fromhex(citizen.totp_secret), code.strip(), time.time()):
-            return citizen
+        if wait := locked_for(citizen):
+            return citizen, _locked_message(wait)
+        if not accept_one_time_code(db, citizen, code, time.time()):
+            record_failure(db, citizen.id)
+            return citizen, "That code is not right, has expired or was already used."
+        record_success(db, citizen.id)
+        session = db.get(BrowserSession, session_id)
         session.amr = "pwd otp"
         session.acr = app.state.token_server.profile.acr_of(["pwd", "otp"])
         session.auth_time = datetime.now(UTC)
@@ -231,8 +257,8 @@ async def second_factor(request: Request) -> Response:
         return _back_to_authorize(query)
     refused = await run_in_threadpool(_step_up, app, current[0].id, str(form.get("code", "")))
     if refused is not None:
+        citizen, reason = refused
         return pages.step_up_page(provider=_provider_name(app), client_title="the service",
                                   required="a second factor", query=query, csrf=current[0].csrf_token,
-                                  error="That code is not right (or has expired).",
-                                  demo_hint=_demo_code_hint(app, refused))
+                                  error=reason, demo_hint=_demo_code_hint(app, citizen))
     return _back_to_authorize(query)

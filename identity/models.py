@@ -45,6 +45,9 @@ class Citizen(IdentityTable, table=True):
     real_name_verified: bool = True
     password_hash: str = Field(max_length=300)
     totp_secret: str = Field(max_length=128)  # hex; the second factor for eIDAS substantial
+    totp_last_step: int | None = None  # RFC 6238 §5.2: a code is accepted once
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
 
 
 class BrowserSession(IdentityTable, table=True):
