@@ -9,9 +9,24 @@ neither side alone can widen access. Access tokens are audience-bound to the cal
 from __future__ import annotations
 
 ACCESS_POLICY: dict[str, frozenset[str]] = {
-    # permission        callers allowed
-    "fines:read": frozenset({"gateway"}),
-    "fines:pay": frozenset({"gateway"}),
+    # permission                 callers allowed
+    "fines:read":                frozenset({"gateway"}),
+    "fines:pay":                 frozenset({"gateway"}),
+    "appointments:read":         frozenset({"gateway"}),
+    "appointments:book":         frozenset({"gateway"}),
+    "prescriptions:read":        frozenset({"gateway"}),
+    "prescriptions:pay":         frozenset({"gateway"}),
+    "prescriptions:deliver":     frozenset({"gateway"}),
+    # the national credit-sharing platform (platform regime only)
+    "credit:report":             frozenset({"fines"}),
+    "credit:query":              frozenset({"appointments"}),
+}
+
+# Statements a service accepts only when signed by these services' published keys (e.g. the
+# wallet's payment confirmations): the service fetches their JWKS, so it needs their address.
+TRUSTED_SIGNERS: dict[str, frozenset[str]] = {
+    "fines": frozenset({"gateway"}),
+    "prescriptions": frozenset({"gateway"}),
 }
 
 AUDIENCE_PREFIX = "urn:citygate:"
@@ -40,3 +55,8 @@ def permissions_for(caller: str, callee: str) -> list[str]:
 
 def callees_of(caller: str) -> list[str]:
     return sorted({callee_of(p) for p, callers in ACCESS_POLICY.items() if caller in callers})
+
+
+def peers_of(service: str) -> list[str]:
+    """Every service this one must be able to reach: those it calls and those whose signatures it checks."""
+    return sorted(set(callees_of(service)) | TRUSTED_SIGNERS.get(service, frozenset()))

@@ -138,6 +138,18 @@ class ServiceClient:
         raise_for_upstream_problem(callee, response)
         return response.json()
 
+    async def fetch_peer_jwks(self, peer: str) -> dict:
+        """A peer's published service key (public, so fetched without a token)."""
+        base = self.peers.get(peer)
+        if base is None:
+            raise Problem(500, f"No address is configured for the {peer} service.", kind="unknown-peer")
+        try:
+            response = await self.http.get(base + JWKS_PATH, headers=outgoing_trace_headers())
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            raise UpstreamUnavailable(peer, error) from error
+        return response.json()
+
     async def fetch_issuer_jwks(self) -> dict:
         response = await self.http.get(self.identity_url + JWKS_PATH, headers=outgoing_trace_headers())
         response.raise_for_status()

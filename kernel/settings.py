@@ -13,7 +13,7 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel import topology
-from kernel.access import callees_of
+from kernel.access import peers_of
 from kernel.regime import Regime
 
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
@@ -62,8 +62,10 @@ class ServiceSettings(BaseSettings):
         self.identity_url = self.identity_url.rstrip("/")
         self.browser_url = (self.browser_url or self.public_url).rstrip("/")
         self.identity_browser_url = (self.identity_browser_url or self.identity_url).rstrip("/")
-        for callee in callees_of(self.service_name):
-            self.peers.setdefault(callee, topology.loopback_url(callee, self.regime))
+        present = {spec.name for spec in topology.services_in(self.regime)}
+        for peer in peers_of(self.service_name):
+            if peer in present:
+                self.peers.setdefault(peer, topology.loopback_url(peer, self.regime))
         self.peers = {name: url.rstrip("/") for name, url in self.peers.items()}
         return self
 

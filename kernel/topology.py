@@ -94,7 +94,7 @@ def service_environment(
     import json
 
     from identity.settings import CALLBACK_PATH, RELYING_PARTIES
-    from kernel.access import callees_of
+    from kernel.access import peers_of
     from kernel.client import JWKS_PATH
 
     prefix = spec.env_prefix
@@ -108,8 +108,10 @@ def service_environment(
     if browser_url_of is not None:
         env[f"{prefix}BROWSER_URL"] = browser_url_of(spec.name)
         env[f"{prefix}IDENTITY_BROWSER_URL"] = browser_url_of("identity")
-    for callee in callees_of(spec.name):
-        env[f"{prefix}PEERS__{callee.upper()}"] = url_of(callee)
+    present = {other.name for other in services_in(regime)}
+    for peer in peers_of(spec.name):
+        if peer in present:
+            env[f"{prefix}PEERS__{peer.upper()}"] = url_of(peer)
     if spec.name == "identity":
         for client in services_in(regime):
             if client.name != spec.name:

@@ -24,7 +24,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from kernel import topology
-from kernel.access import callees_of
+from kernel.access import peers_of
 from kernel.regime import Regime
 from tests.support import ROOT, alive, assert_all_exit, descendants, postgres_databases, require_postgres
 from workshop import compose
@@ -117,7 +117,7 @@ def test_each_service_is_complete(regime: Regime, spec: topology.ServiceSpec) ->
             else:
                 assert same_regime.get(host) == int(url_port), f"{name}: {key}={value}"
     declared_peers = {key.removeprefix(f"{prefix}PEERS__").lower() for key in env if key.startswith(f"{prefix}PEERS__")}
-    assert declared_peers == set(callees_of(spec.name))
+    assert declared_peers == set(peers_of(spec.name)) & {s.name for s in topology.services_in(regime)}
 
     assert mount_target(service) == "/data"
     volume = service["volumes"][0].split(":")[0]

@@ -34,9 +34,17 @@ def test_each_service_reads_only_its_own_prefix(monkeypatch):
 
 
 def test_peers_come_from_the_access_policy_and_can_be_overridden_per_peer(monkeypatch):
-    assert GatewaySettings(regime=Regime.RIGHTS).peers == {"fines": "http://127.0.0.1:8204"}
+    assert GatewaySettings(regime=Regime.RIGHTS).peers == {
+        "fines": "http://127.0.0.1:8204", "appointments": "http://127.0.0.1:8205",
+        "prescriptions": "http://127.0.0.1:8206"}
     monkeypatch.setenv("CITYGATE_GATEWAY_PEERS__FINES", "http://fines.internal:8000/")
-    assert GatewaySettings().peers == {"fines": "http://fines.internal:8000"}
+    assert GatewaySettings().peers["fines"] == "http://fines.internal:8000"
+
+
+def test_peers_include_trusted_signers_and_only_services_of_the_regime():
+    # fines checks the wallet's signatures (gateway) and reports to credit, which only the platform has
+    assert set(FinesSettings(regime=Regime.PLATFORM).peers) == {"gateway", "credit"}
+    assert set(FinesSettings(regime=Regime.RIGHTS).peers) == {"gateway"}
 
 
 def test_the_identity_service_registers_every_service_of_its_regime_as_a_client():
@@ -63,7 +71,7 @@ def test_the_service_environment_round_trips_through_settings(monkeypatch):
     assert (settings.regime, settings.port, settings.demo) == (Regime.PLATFORM, 8000, True)
     assert settings.public_url == "http://platform-gateway:80"
     assert settings.identity_url == "http://platform-identity:80"
-    assert settings.peers == {"fines": "http://platform-fines:80"}
+    assert settings.peers == {name: f"http://platform-{name}:80" for name in ("fines", "appointments", "prescriptions")}
 
 
 def test_settings_are_built_per_call_not_at_import():

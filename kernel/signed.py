@@ -1,0 +1,71 @@
+"""Signed statements between services: a JWS one service signs and another checks offline.
+
+Used where a call's authentication is not enough and the receiver must be able to show later
+what the sender asserted — e.g. the wallet's payment confirmation that a department files with
+the payment. Signed with the sender's service key (ES256), checked against the sender's
+published JWKS, and typed (``typ``) so one kind of statement cannot pass for another.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet
+
+from kernel.keys import SIGNING_ALGORITHM
+
+CLOCK_LEEWAY_SECONDS = 10
+
+
+class InvalidStatement(ValueError):
+    pass
+
+
+def sign_statement(key: ECKey, *, issuer: str, typ: str, claims: dict, now: int | None = None) -> str:
+    key.ensure_kid()
+    payload = {**claims, "iss": issuer, "iat": now if now is not None else int(time.time())}
+    return jwt.encode({"alg": SIGNING_ALGORITHM, "typ": typ, "kid": key.kid}, payload, KeySet([key]))
+
+
+class StatementVerifier:
+    """Checks statements of one type from one signer service, whose JWKS ``fetch_jwks`` returns."""
+
+    def __init__(self, *, signer: str, typ: str, fetch_jwks: Callable[[], Awaitable[dict]],
+                 max_age_seconds: int) -> None:
+        self.signer = signer
+        self.typ = typ
+        self._fetch_jwks = fetch_jwks
+        self.max_age_seconds = max_age_seconds
+        self._keys: KeySet | None = None
+
+    async def verify(self, statement: str, now: int | None = None) -> dict:
+        try:
+            header = jws.extract_compact(statement.encode("ascii")).headers()
+        except (JoseError, UnicodeEncodeError, ValueError) as error:
+            raise InvalidStatement("not a compact JWS") from error
+        if header.get("alg") != SIGNING_ALGORITHM:
+            raise InvalidStatement(f"algorithm {header.get('alg')!r} is not accepted")
+        if header.get("typ") != self.typ:
+            raise InvalidStatement(f"expected a {self.typ} statement, got {header.get('typ')!r}")
+        keys = await self._keys_with(header.get("kid"))
+        try:
+            claims = jwt.decode(statement, keys, algorithms=[SIGNING_ALGORITHM]).claims
+        except (JoseError, ValueError) as error:
+            raise InvalidStatement(f"signature does not verify: {error}") from error
+        if claims.get("iss") != self.signer:
+            raise InvalidStatement(f"signed by {claims.get('iss')!r}, not {self.signer!r}")
+        issued = int(claims.get("iat", 0))
+        moment = now if now is not None else int(time.time())
+        if issued > moment + CLOCK_LEEWAY_SECONDS or moment - issued > self.max_age_seconds:
+            raise InvalidStatement("the statement is too old or from the future")
+        return claims
+
+    async def _keys_with(self, kid: str | None) -> KeySet:
+        if self._keys is None or not any(key.kid == kid for key in self._keys.keys):
+            self._keys = KeySet.import_key_set(await self._fetch_jwks())
+        if not any(key.kid == kid for key in self._keys.keys):
+            raise InvalidStatement(f"signed by a key {self.signer} does not publish")
+        return self._keys
