@@ -5,6 +5,7 @@ from fastapi import FastAPI
 
 from identity.client_registry import ClientKeyDirectory, RegisteredClient
 from identity.credentials import router as credentials_router
+from identity.sector_subjects import router as sector_subjects_router
 from identity.demo import seed_demo
 from identity.login import router as login_router
 from identity.models import IdentityTable
@@ -16,7 +17,7 @@ from identity.token_server import IdentityServer
 from kernel.access import audience_of
 from kernel.client import TOKEN_PATH
 from kernel.keys import KEY_FILE, rotate_signing_key, signing_key_age_seconds
-from kernel.service_app import build_service_app
+from kernel.service_app import build_service_app, local_seed
 from kernel.tokens import AccessTokenVerifier
 
 PAIRWISE_SECRET_FILE = "pairwise-secret"
@@ -46,11 +47,13 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         async def own_keys() -> dict:
             return published_jwks(app)
 
-        # userinfo checks citizens' tokens against this provider's own keys, without a call to itself
+        # Tokens addressed to this provider (citizens' for userinfo, services' for its service
+        # endpoints) are checked against its own keys, without a call to itself.
         app.state.citizen_token_verifier = AccessTokenVerifier(
             issuer=settings.public_url, audience=audience_of("identity"), fetch_jwks=own_keys)
+        app.state.token_verifier = app.state.citizen_token_verifier
 
     return build_service_app(
-        settings, title="identity", metadata=IdentityTable.metadata, routers=[router, login_router, credentials_router],
-        seed=seed_demo, transport=transport, on_startup=start_identity_server,
+        settings, title="identity", metadata=IdentityTable.metadata, routers=[router, login_router, credentials_router, sector_subjects_router],
+        seed=local_seed(seed_demo), transport=transport, on_startup=start_identity_server,
     )

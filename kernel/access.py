@@ -17,6 +17,8 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     "prescriptions:read":        frozenset({"gateway"}),
     "prescriptions:pay":         frozenset({"gateway"}),
     "prescriptions:deliver":     frozenset({"gateway"}),
+    # a department learns its own sector's subject for a citizen it has identified in person
+    "identity:sector-subject":   frozenset({"fines", "appointments", "prescriptions"}),
     # the national credit-sharing platform (platform regime only)
     "credit:report":             frozenset({"fines"}),
     "credit:query":              frozenset({"appointments"}),
@@ -58,5 +60,6 @@ def callees_of(caller: str) -> list[str]:
 
 
 def peers_of(service: str) -> list[str]:
-    """Every service this one must be able to reach: those it calls and those whose signatures it checks."""
-    return sorted(set(callees_of(service)) | TRUSTED_SIGNERS.get(service, frozenset()))
+    """Every service this one must be able to reach: those it calls and those whose signatures it checks
+    (the identity service is reached through the settings' ``identity_url``, not as a peer)."""
+    return sorted((set(callees_of(service)) | TRUSTED_SIGNERS.get(service, frozenset())) - {"identity"})

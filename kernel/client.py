@@ -115,7 +115,7 @@ class ServiceClient:
         )
 
     async def request(self, callee: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        base = self.peers.get(callee)
+        base = self.identity_url if callee == "identity" else self.peers.get(callee)
         if base is None:
             raise Problem(500, f"No address is configured for the {callee} service.", kind="unknown-peer")
         extra_headers = kwargs.pop("headers", {})
@@ -137,6 +137,24 @@ class ServiceClient:
         response = await self.request(callee, "GET", path, **kwargs)
         raise_for_upstream_problem(callee, response)
         return response.json()
+
+    async def sector_subject(self, resident_id: str, *, wait_seconds: float = 0) -> str:
+        """This service's own subject for a citizen it has identified (see identity/sector_subjects.py).
+
+        ``wait_seconds`` lets a service starting alongside the identity service (demo seeds)
+        wait for it to come up.
+        """
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                response = await self.request("identity", "POST", "/sector-subjects", json={"resident_id": resident_id})
+                break
+            except UpstreamUnavailable:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.25)
+        raise_for_upstream_problem("identity", response)
+        return response.json()["subject"]
 
     async def fetch_peer_jwks(self, peer: str) -> dict:
         """A peer's published service key (public, so fetched without a token)."""

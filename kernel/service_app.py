@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
@@ -16,12 +16,23 @@ from kernel.access import audience_of
 from kernel.client import JWKS_PATH, ServiceClient, build_transport
 from kernel.database import Database
 from kernel.keys import load_or_create_signing_key, public_jwks
+from kernel.limits import BodyLimitMiddleware
 from kernel.observability import RequestContextMiddleware
 from kernel.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
 from kernel.settings import ServiceSettings
 from kernel.tokens import AccessTokenVerifier
 
-Seeder = Callable[[Session, ServiceSettings], None]
+LocalSeeder = Callable[[Session, ServiceSettings], None]
+Seeder = Callable[[FastAPI], Awaitable[None]]
+
+
+def local_seed(seed: LocalSeeder) -> Seeder:
+    """A seed that only writes the service's own tables, in one transaction."""
+
+    async def run(app: FastAPI) -> None:
+        await run_in_threadpool(_seed, app.state.database, seed, app.state.settings)
+
+    return run
 
 
 def _distribution_version() -> str:
@@ -42,7 +53,8 @@ def build_service_app(
     on_startup: Callable[[FastAPI], None] | None = None,
 ) -> FastAPI:
     """``transport`` replaces the network for outgoing calls (tests wire apps in-process with it);
-    ``on_startup`` runs once the app's outgoing HTTP client exists.
+    ``on_startup`` runs once the app's outgoing HTTP client exists; ``seed`` (demo deployments
+    only) after it, so demo data may come from other services.
     """
     database = Database(settings.database_url, metadata)
     signing_key = load_or_create_signing_key(settings.keys_dir)
@@ -50,8 +62,6 @@ def build_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(database.create_tables)
-        if settings.demo and seed is not None:
-            await run_in_threadpool(_seed, database, seed, settings)
         http = httpx.AsyncClient(
             transport=transport or build_transport(settings.http_transport),
             timeout=settings.outgoing_timeout_seconds,
@@ -68,6 +78,9 @@ def build_service_app(
         )
         if on_startup is not None:
             on_startup(app)
+        if settings.demo and seed is not None:
+            # Before /healthz answers: the launcher's "healthy" then means "seeded" too.
+            await seed(app)
         try:
             yield
         finally:
@@ -84,6 +97,7 @@ def build_service_app(
     app.state.database = database
     app.state.signing_key = signing_key
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service_name=f"{settings.regime.value}/{settings.service_name}")
     app.include_router(_operational_router(settings))
     for router in routers:
@@ -91,7 +105,7 @@ def build_service_app(
     return app
 
 
-def _seed(database: Database, seed: Seeder, settings: ServiceSettings) -> None:
+def _seed(database: Database, seed: LocalSeeder, settings: ServiceSettings) -> None:
     with database.session() as session:
         seed(session, settings)
         session.commit()

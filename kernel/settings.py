@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     # aiohttp under httpx measured about 3x httpx's own transport per hop (docs/benchmarks.md)
     http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
     outgoing_timeout_seconds: float = 5.0
+    # larger request bodies are refused with 413 before they are read
+    max_body_bytes: int = 64 * 1024
 
     @model_validator(mode="after")
     def _default_to_loopback_topology(self) -> ServiceSettings:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from services.fines.demo import DEMO_OWNER_REF, DEMO_PLATE, seed_demo
+from services.fines.demo import CAR_OWNER, DEMO_PLATE, register_demo_car
 from services.fines.domain import VehicleNotFound, fines_for_vehicle
 from services.fines.models import FinesTable, Vehicle
-from services.fines.settings import Settings
 from tests.support import sqlite_session
 
 
@@ -19,13 +18,13 @@ def session(tmp_path):
 
 
 def test_a_vehicles_fines_come_oldest_first(session: Session):
-    seed_demo(session, Settings())
+    register_demo_car(session, "owner-subject")
     session.commit()
     assert [fine.amount_cents for fine in fines_for_vehicle(session, DEMO_PLATE)] == [20000, 15000]
 
 
 def test_a_vehicle_without_fines_has_none_and_an_unknown_one_is_not_found(session: Session):
-    session.add(Vehicle(plate="粤B00001", owner_ref=DEMO_OWNER_REF))
+    session.add(Vehicle(plate="粤B00001", owner_ref=CAR_OWNER.resident_id))
     session.commit()
     assert fines_for_vehicle(session, "粤B00001") == []
     with pytest.raises(VehicleNotFound) as raised:
@@ -35,6 +34,6 @@ def test_a_vehicle_without_fines_has_none_and_an_unknown_one_is_not_found(sessio
 
 def test_seeding_twice_adds_nothing(session: Session):
     for _ in range(2):
-        seed_demo(session, Settings())
+        register_demo_car(session, "owner-subject")
         session.commit()
     assert len(fines_for_vehicle(session, DEMO_PLATE)) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -71,6 +72,20 @@ async def test_an_invalid_body_is_a_422_problem_listing_the_errors(tmp_path, pay
             response = await client.post("/bookings", json=payload)
     body = assert_problem(response, 422, "invalid-request")
     assert body["errors"] and all({"location", "message", "type"} <= set(error) for error in body["errors"])
+
+
+async def test_an_oversized_body_is_a_413_problem(tmp_path):
+    oversized = json.dumps({"slot": 1, "name": "x" * (65 * 1024)}).encode()
+
+    async def streamed():  # no Content-Length: the limit must hold while reading
+        for start in range(0, len(oversized), 8192):
+            yield oversized[start:start + 8192]
+
+    async with client_for(probe_app(tmp_path)) as client:
+        declared = await client.post("/bookings", content=oversized, headers={"content-type": "application/json"})
+        chunked = await client.post("/bookings", content=streamed(), headers={"content-type": "application/json"})
+    for response in (declared, chunked):
+        assert_problem(response, 413, "body-too-large")
 
 
 async def test_an_unexpected_error_is_a_500_problem_that_leaks_nothing(tmp_path, caplog):

@@ -162,12 +162,13 @@ async def test_a_refused_request_writes_no_issued_token(rights):
 
     from identity.models import IssuedAccessToken
 
+    gateways = select(IssuedAccessToken).where(IssuedAccessToken.client_id == "gateway")
     await request_token(rights, token_form(rights, scope="fines:delete"))
     with rights.apps["identity"].state.database.session() as session:
-        assert session.exec(select(IssuedAccessToken)).all() == []
+        assert session.exec(gateways).all() == []
     await request_token(rights, token_form(rights))
     with rights.apps["identity"].state.database.session() as session:
-        issued = session.exec(select(IssuedAccessToken)).all()
+        issued = session.exec(gateways).all()
     assert [(row.client_id, row.audience, row.scope) for row in issued] == [
         ("gateway", audience_of("fines"), "fines:read fines:pay")]
 
@@ -266,7 +267,7 @@ async def test_the_gateway_reuses_its_cached_token(rights):
         for _ in range(3):
             assert (await gateway.get(f"/demo{FINES_PATH}")).status_code == 200
     with rights.apps["identity"].state.database.session() as session:
-        assert len(session.exec(select(IssuedAccessToken)).all()) == 1
+        assert len(session.exec(select(IssuedAccessToken).where(IssuedAccessToken.client_id == "gateway")).all()) == 1
 
 
 def _b64(data: bytes) -> str:
