@@ -16,6 +16,7 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     "appointments:book":         frozenset({"gateway"}),
     "prescriptions:read":        frozenset({"gateway"}),
     "prescriptions:pay":         frozenset({"gateway"}),
+    "prescriptions:dispense":    frozenset({"gateway"}),  # the super-app orders from the pharmacy
     "prescriptions:deliver":     frozenset({"gateway"}),
     # a department learns its own sector's subject for a citizen it has identified in person
     "identity:sector-subject":   frozenset({"fines", "appointments", "prescriptions"}),
