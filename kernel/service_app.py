@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -24,6 +27,7 @@ from kernel.tokens import AccessTokenVerifier
 
 LocalSeeder = Callable[[Session, ServiceSettings], None]
 Seeder = Callable[[FastAPI], Awaitable[None]]
+log = logging.getLogger("citygate.service")
 
 
 def local_seed(seed: LocalSeeder) -> Seeder:
@@ -78,12 +82,17 @@ def build_service_app(
         )
         if on_startup is not None:
             on_startup(app)
-        if settings.demo and seed is not None:
-            # Before /healthz answers: the launcher's "healthy" then means "seeded" too.
-            await seed(app)
+        # A seed may call other services, which may call back (the identity service fetches this
+        # service's key to check its token request), so it runs once this service is serving;
+        # /healthz says 503 "seeding" until it is done, so "healthy" still means "seeded".
+        app.state.seed_task = asyncio.create_task(_run_seed(app, seed)) if settings.demo and seed else None
         try:
             yield
         finally:
+            if app.state.seed_task is not None and not app.state.seed_task.done():
+                app.state.seed_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await app.state.seed_task
             await http.aclose()
             database.dispose()
 
@@ -105,6 +114,25 @@ def build_service_app(
     return app
 
 
+async def _run_seed(app: FastAPI, seed: Seeder) -> None:
+    try:
+        await seed(app)
+    except Exception:
+        log.exception("the demo seed failed; /healthz stays 503")
+        raise
+
+
+def _seed_problem(app: FastAPI) -> Problem | None:
+    task: asyncio.Task | None = getattr(app.state, "seed_task", None)
+    if task is None:
+        return None
+    if not task.done():
+        return Problem(503, "Demo data is still being loaded.", kind="seeding")
+    if task.cancelled() or task.exception() is not None:
+        return Problem(503, "Loading the demo data failed; see the service's log.", kind="seed-failed")
+    return None
+
+
 def _seed(database: Database, seed: LocalSeeder, settings: ServiceSettings) -> None:
     with database.session() as session:
         seed(session, settings)
@@ -121,6 +149,8 @@ def _operational_router(settings: ServiceSettings) -> APIRouter:
             await run_in_threadpool(database.ping)
         except Exception as error:
             raise Problem(503, "The service's database does not answer.", kind="database-unavailable") from error
+        if problem := _seed_problem(request.app):
+            raise problem
         return {"status": "ok", "service": settings.service_name, "regime": settings.regime.value}
 
     if settings.service_name != "identity":

@@ -6,6 +6,7 @@ PostgreSQL database) exactly as in a real deployment; only the network is replac
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -53,6 +54,8 @@ class Mesh:
     async def __aenter__(self) -> Mesh:
         for app in self.apps.values():
             await self._stack.enter_async_context(app.router.lifespan_context(app))
+        # as `citygate up` waits for /healthz, which waits for the demo seeds
+        await asyncio.gather(*(app.state.seed_task for app in self.apps.values() if app.state.seed_task))
         return self
 
     async def __aexit__(self, *exc_info) -> None:
