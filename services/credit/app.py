@@ -2,16 +2,16 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
 
-from kernel.service_app import build_service_app
+from kernel.service_app import build_service_app, local_seed
+from services.credit.demo import seed_demo
+from services.credit.models import CreditTable
+from services.credit.routes import router
 from services.credit.settings import Settings
 
 
-class CreditTable(SQLModel, registry=registry()):
-    """Base of this service's own tables; its domain arrives with its own issue."""
-
-
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    return build_service_app(settings, title="credit-sharing platform", metadata=CreditTable.metadata, transport=transport)
+    return build_service_app(
+        settings, title="credit-sharing platform", metadata=CreditTable.metadata,
+        routers=[router], seed=local_seed(seed_demo), transport=transport,
+    )
