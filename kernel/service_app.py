@@ -36,6 +36,7 @@ def local_seed(seed: LocalSeeder) -> Seeder:
     async def run(app: FastAPI) -> None:
         await run_in_threadpool(_seed, app.state.database, seed, app.state.settings)
 
+    run.before_serving = True  # calls no one, so it can finish before anyone can ask
     return run
 
 
@@ -82,10 +83,16 @@ def build_service_app(
         )
         if on_startup is not None:
             on_startup(app)
-        # A seed may call other services, which may call back (the identity service fetches this
+        # A local seed finishes before the service serves, so nobody sees half its demo data.
+        # A seed that calls other services may be called back (the identity service fetches this
         # service's key to check its token request), so it runs once this service is serving;
         # /healthz says 503 "seeding" until it is done, so "healthy" still means "seeded".
-        app.state.seed_task = asyncio.create_task(_run_seed(app, seed)) if settings.demo and seed else None
+        app.state.seed_task = None
+        if settings.demo and seed is not None:
+            if getattr(seed, "before_serving", False):
+                await seed(app)
+            else:
+                app.state.seed_task = asyncio.create_task(_run_seed(app, seed))
         try:
             yield
         finally:

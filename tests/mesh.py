@@ -52,10 +52,14 @@ class Mesh:
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Mesh:
-        for app in self.apps.values():
-            await self._stack.enter_async_context(app.router.lifespan_context(app))
-        # as `citygate up` waits for /healthz, which waits for the demo seeds
-        await asyncio.gather(*(app.state.seed_task for app in self.apps.values() if app.state.seed_task))
+        try:
+            for app in self.apps.values():
+                await self._stack.enter_async_context(app.router.lifespan_context(app))
+            # as `citygate up` waits for /healthz, which waits for the demo seeds
+            await asyncio.gather(*(app.state.seed_task for app in self.apps.values() if app.state.seed_task))
+        except BaseException:
+            await self._stack.aclose()  # stop what did start (background tasks included)
+            raise
         return self
 
     async def __aexit__(self, *exc_info) -> None:
