@@ -2,16 +2,30 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
 
 from kernel.service_app import build_service_app
+from kernel.signed import StatementVerifier
+from services.prescriptions.demo import seed_demo
+from services.prescriptions.models import PrescriptionsTable
+from services.prescriptions.policy import policy_for
+from services.prescriptions.routes import router
 from services.prescriptions.settings import Settings
 
+PAYMENT_CONFIRMATION_MAX_AGE_SECONDS = 86400
 
-class PrescriptionsTable(SQLModel, registry=registry()):
-    """Base of this service's own tables; its domain arrives with its own issue."""
+
+def _payment_verifier(app: FastAPI) -> None:
+    # The wallet (the gateway) signs payment confirmations with its service key.
+    app.state.payment_verifier = StatementVerifier(
+        signer="gateway", typ="payment+jwt", fetch_jwks=lambda: app.state.services.fetch_peer_jwks("gateway"),
+        max_age_seconds=PAYMENT_CONFIRMATION_MAX_AGE_SECONDS,
+    )
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    return build_service_app(settings, title="hospital and pharmacy (prescriptions)", metadata=PrescriptionsTable.metadata, transport=transport)
+    app = build_service_app(
+        settings, title="hospital and pharmacy (prescriptions)", metadata=PrescriptionsTable.metadata,
+        routers=[router], seed=seed_demo, transport=transport, on_startup=_payment_verifier,
+    )
+    app.state.policy = policy_for(settings.regime)
+    return app

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+
+from kernel.database import SessionDep
+from kernel.signed import InvalidStatement, StatementVerifier
+from kernel.tokens import caller_with
+from services.prescriptions import domain
+from services.prescriptions.models import (
+    DeliveryOrderCreate,
+    DeliveryOrderPublic,
+    DispensationCreate,
+    DispensationPublic,
+    PaymentCreate,
+    PrescriptionPublic,
+    Receipt,
+)
+from services.prescriptions.stores import PrescriptionStore
+
+router = APIRouter(tags=["prescriptions"])
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def regime_store(request: Request) -> PrescriptionStore:
+    return request.app.state.policy.store
+
+
+Now = Annotated[datetime, Depends(utc_now)]
+StoreDep = Annotated[PrescriptionStore, Depends(regime_store)]
+
+
+@router.get("/citizens/{subject}/prescriptions", summary="A patient's prescriptions, oldest first")
+def list_prescriptions(
+    subject: str, session: SessionDep, store: StoreDep, caller: caller_with("prescriptions:read"),
+) -> list[PrescriptionPublic]:
+    return domain.prescriptions_of(session, store, subject)
+
+
+@router.get("/prescriptions/{prescription_id}", summary="One prescription")
+def get_prescription(
+    prescription_id: str, session: SessionDep, store: StoreDep, caller: caller_with("prescriptions:read"),
+) -> PrescriptionPublic:
+    return domain.prescription(session, store, prescription_id)
+
+
+@router.post(
+    "/prescriptions/{prescription_id}/payments", status_code=status.HTTP_201_CREATED,
+    summary="Pay a prescription with the wallet's signed confirmation",
+    responses={200: {"model": Receipt, "description": "The same payment again: its receipt, nothing charged"}},
+)
+async def pay_prescription(
+    prescription_id: str, body: PaymentCreate, request: Request, response: Response, session: SessionDep,
+    now: Now, caller: caller_with("prescriptions:pay"),
+    idempotency_key: Annotated[str | None, Header(description="Names this payment; retries reuse it.")] = None,
+) -> Receipt:
+    key = domain.checked_idempotency_key(idempotency_key)
+    verifier: StatementVerifier = request.app.state.payment_verifier
+    try:
+        claims = await verifier.verify(body.confirmation)
+    except InvalidStatement as error:
+        raise domain.InvalidConfirmation(str(error)) from error
+    receipt, created = await run_in_threadpool(
+        domain.pay, session, prescription_id, claims, idempotency_key=key, confirmation=body.confirmation, now=now,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return receipt
+
+
+@router.post(
+    "/prescriptions/{prescription_id}/dispensations", status_code=status.HTTP_201_CREATED,
+    summary="A pharmacy dispenses a paid prescription (once)",
+)
+def dispense_prescription(
+    prescription_id: str, body: DispensationCreate, session: SessionDep, store: StoreDep, now: Now,
+    caller: caller_with("prescriptions:dispense"),
+) -> DispensationPublic:
+    return domain.dispense(session, store, prescription_id, body, now=now)
+
+
+@router.post(
+    "/prescriptions/{prescription_id}/delivery", status_code=status.HTTP_201_CREATED,
+    summary="Order a courier for a dispensed prescription: the order holds only a parcel id and the address",
+)
+def order_delivery(
+    prescription_id: str, body: DeliveryOrderCreate, session: SessionDep, caller: caller_with("prescriptions:deliver"),
+) -> DeliveryOrderPublic:
+    return domain.order_delivery(session, prescription_id, body)

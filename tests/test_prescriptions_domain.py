@@ -1,0 +1,239 @@
+"""The hospital and pharmacy's domain without HTTP: issuing, paying, dispensing, delivery, and both stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import inspect
+from sqlmodel import Session, func, select
+
+from kernel.problems import Problem
+from kernel.regime import Regime
+from services.prescriptions import domain
+from services.prescriptions.demo import DEMO_PRESCRIPTION_ID, demo_draft, issue_demo_prescription
+from services.prescriptions.models import (
+    ContentsLocation,
+    DeliveryOrder,
+    DeliveryOrderCreate,
+    DispensationCreate,
+    Payment,
+    Prescription,
+    PrescriptionContent,
+    PrescriptionCreate,
+    PrescriptionsTable,
+    PrescriptionStatus,
+)
+from services.prescriptions.policy import policy_for
+from services.prescriptions.stores import DepartmentStore, PodStore, PodUnavailable
+from tests.support import sqlite_session
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+PATIENT = "patient-subject"
+STORE = DepartmentStore()
+
+
+@pytest.fixture
+def session(tmp_path):
+    with sqlite_session(tmp_path, PrescriptionsTable.metadata) as session:
+        yield session
+
+
+def draft(**overrides) -> PrescriptionCreate:
+    return PrescriptionCreate.model_validate(demo_draft(PATIENT).model_dump() | overrides)
+
+
+def claims(prescription_id: str, key: str = "key-1", **overrides) -> dict:
+    return {"payment_id": "wallet-1", "payer": PATIENT, "payee": "prescriptions", "reference": prescription_id,
+            "amount_cents": 1860, "currency": "CNY", "idempotency_key": key, "iat": 1} | overrides
+
+
+def pay(session: Session, prescription_id: str, key: str = "key-1", **overrides):
+    return domain.pay(session, prescription_id, claims(prescription_id, key, **overrides), idempotency_key=key,
+                      confirmation="jws", now=NOW)
+
+
+def refused(problem: type[Problem] | int, call, *args, **kwargs) -> Problem:
+    with pytest.raises(Problem) as raised:
+        call(*args, **kwargs)
+    if isinstance(problem, int):
+        assert raised.value.status == problem
+    else:
+        assert isinstance(raised.value, problem), raised.value
+    return raised.value
+
+
+def count(session: Session, table) -> int:
+    return session.exec(select(func.count()).select_from(table)).one()
+
+
+# --- the policy ------------------------------------------------------------------------------------
+
+def test_each_regime_chooses_its_store():
+    assert isinstance(policy_for(Regime.PLATFORM).store, DepartmentStore)
+    assert isinstance(policy_for(Regime.RIGHTS).store, PodStore)
+
+
+# --- issuing and reading ---------------------------------------------------------------------------
+
+def test_an_issued_prescription_is_read_back_with_its_contents(session):
+    issued = domain.issue(session, STORE, draft(diagnosis_code=" e11.9 "), now=NOW)
+    assert issued.id.startswith("rx-") and issued.status == "issued"
+    read = domain.prescription(session, STORE, issued.id)
+    assert read == issued
+    assert (read.medication, read.quantity, read.diagnosis_code, read.patient) == (
+        "Metformin hydrochloride 500 mg tablets", 60, "E11.9", PATIENT)
+    stored = session.get(Prescription, issued.id)
+    assert stored.contents_in == ContentsLocation.DEPARTMENT and stored.pod_ref is None
+
+
+def test_a_patients_prescriptions_come_oldest_first_and_nobody_elses(session):
+    later = domain.issue(session, STORE, draft(medication="Later"), now=NOW + timedelta(days=1))
+    earlier = domain.issue(session, STORE, draft(medication="Earlier"), now=NOW)
+    domain.issue(session, STORE, draft(patient="someone-else"), now=NOW)
+    assert [p.id for p in domain.prescriptions_of(session, STORE, PATIENT)] == [earlier.id, later.id]
+    assert domain.prescriptions_of(session, STORE, "nobody") == []
+
+
+def test_an_unknown_prescription_is_not_found(session):
+    refused(domain.PrescriptionNotFound, domain.prescription, session, STORE, "rx-nope")
+
+
+@pytest.mark.parametrize("overrides", [
+    {"diagnosis_code": "E1"}, {"diagnosis_code": "11.9"}, {"diagnosis_code": "E11.12345"}, {"diagnosis_code": ""},
+    {"quantity": 0}, {"quantity": -1}, {"amount_cents": -1}, {"medication": "  "}, {"dose": ""},
+    {"prescriber": ""}, {"patient": ""}, {"medication": "x" * 201},
+])
+def test_a_malformed_prescription_is_refused(overrides):
+    with pytest.raises(ValidationError):
+        draft(**overrides)
+
+
+def test_the_same_prescription_number_twice_is_a_conflict_and_the_demo_seed_is_idempotent(session):
+    for _ in range(2):
+        issue_demo_prescription(session, STORE, PATIENT)
+    assert count(session, Prescription) == 1 and count(session, PrescriptionContent) == 1
+    refused(domain.PrescriptionExists, domain.issue, session, STORE, draft(), now=NOW,
+            prescription_id=DEMO_PRESCRIPTION_ID)
+
+
+# --- paying ----------------------------------------------------------------------------------------
+
+def test_paying_files_the_confirmation_and_a_replay_gets_the_same_receipt(session):
+    rx = domain.issue(session, STORE, draft(), now=NOW)
+    receipt, created = pay(session, rx.id)
+    assert created and receipt.amount_cents == 1860 and receipt.prescription_id == rx.id
+    again, created_again = pay(session, rx.id)
+    assert (again, created_again) == (receipt, False)
+    assert count(session, Payment) == 1
+    assert domain.prescription(session, STORE, rx.id).status == PrescriptionStatus.PAID
+
+
+def test_a_reused_key_or_a_second_payment_is_a_conflict(session):
+    rx = domain.issue(session, STORE, draft(), now=NOW)
+    other = domain.issue(session, STORE, draft(), now=NOW)
+    pay(session, rx.id, "key-1")
+    refused(domain.IdempotencyKeyReused, pay, session, rx.id, "key-1", payment_id="wallet-2")
+    refused(domain.IdempotencyKeyReused, pay, session, other.id, "key-1")
+    refused(domain.AlreadyPaid, pay, session, rx.id, "key-2")
+    assert count(session, Payment) == 1
+
+
+@pytest.mark.parametrize("overrides, problem", [
+    ({"payer": "someone-else"}, domain.PayerNotPatient),
+    ({"payee": "fines"}, domain.ConfirmationMismatch),
+    ({"reference": "rx-other"}, domain.ConfirmationMismatch),
+    ({"idempotency_key": "other-key"}, domain.ConfirmationMismatch),
+    ({"amount_cents": 1}, domain.ConfirmationMismatch),
+    ({"currency": "EUR"}, domain.ConfirmationMismatch),
+    ({"amount_cents": "1860"}, domain.InvalidConfirmation),
+    ({"amount_cents": True}, domain.InvalidConfirmation),
+    ({"payment_id": None}, domain.InvalidConfirmation),
+])
+def test_a_confirmation_that_does_not_fit_the_payment_is_refused(session, overrides, problem):
+    rx = domain.issue(session, STORE, draft(), now=NOW)
+    assert refused(problem, pay, session, rx.id, **overrides).status == 422
+    assert count(session, Payment) == 0
+    assert domain.prescription(session, STORE, rx.id).status == PrescriptionStatus.ISSUED
+
+
+@pytest.mark.parametrize("key, problem", [
+    (None, domain.IdempotencyKeyMissing), ("", domain.InvalidIdempotencyKey),
+    ("has space", domain.InvalidIdempotencyKey), ("k" * 201, domain.InvalidIdempotencyKey),
+])
+def test_a_payment_needs_a_well_formed_idempotency_key(session, key, problem):
+    rx = domain.issue(session, STORE, draft(), now=NOW)
+    with pytest.raises(problem):
+        domain.pay(session, rx.id, claims(rx.id, key), idempotency_key=key, confirmation="jws", now=NOW)
+
+
+def test_paying_an_unknown_prescription_is_not_found(session):
+    refused(domain.PrescriptionNotFound, pay, session, "rx-nope")
+
+
+# --- dispensing and delivery -----------------------------------------------------------------------
+
+def test_only_a_paid_prescription_is_dispensed_and_only_once(session):
+    rx = domain.issue(session, STORE, draft(), now=NOW)
+    order = DispensationCreate(pharmacy="Liwan Pharmacy")
+    refused(domain.NotPaid, domain.dispense, session, STORE, rx.id, order, now=NOW)
+    pay(session, rx.id)
+    dispensed = domain.dispense(session, STORE, rx.id, order, now=NOW)
+    assert (dispensed.pharmacy, dispensed.medication, dispensed.quantity) == (
+        "Liwan Pharmacy", "Metformin hydrochloride 500 mg tablets", 60)
+    assert "diagnosis_code" not in dispensed.model_dump()  # the pharmacy needs what, not why
+    refused(domain.AlreadyDispensed, domain.dispense, session, STORE, rx.id, order, now=NOW)
+    refused(domain.PrescriptionNotFound, domain.dispense, session, STORE, "rx-nope", order, now=NOW)
+    assert domain.prescription(session, STORE, rx.id).status == PrescriptionStatus.DISPENSED
+
+
+def test_a_delivery_order_holds_only_a_parcel_and_an_address(session):
+    rx = domain.issue(session, STORE, draft(), now=NOW)
+    address = "45 Zhongshan 8th Road, Liwan District, Guangzhou"
+    refused(domain.NotDispensed, domain.order_delivery, session, rx.id, DeliveryOrderCreate(address=address))
+    pay(session, rx.id)
+    domain.dispense(session, STORE, rx.id, DispensationCreate(pharmacy="Liwan Pharmacy"), now=NOW)
+    order = domain.order_delivery(session, rx.id, DeliveryOrderCreate(address=f"  {address} "))
+    assert order.model_dump() == {"parcel_id": order.parcel_id, "address": address}
+    assert rx.id not in order.parcel_id
+    assert [column["name"] for column in inspect(session.get_bind()).get_columns("delivery_order")] == [
+        "address", "parcel_id"]
+    assert [row.model_dump() for row in session.exec(select(DeliveryOrder)).all()] == [order.model_dump()]
+    assert domain.prescription(session, STORE, rx.id).parcel_id == order.parcel_id
+    refused(domain.DeliveryAlreadyOrdered, domain.order_delivery, session, rx.id,
+            DeliveryOrderCreate(address=address))
+    assert count(session, DeliveryOrder) == 1
+
+
+@pytest.mark.parametrize("address", ["", "   ", "x" * 501])
+def test_a_delivery_needs_an_address(address):
+    with pytest.raises(ValidationError):
+        DeliveryOrderCreate(address=address)
+
+
+# --- the pod store (rights regime) -----------------------------------------------------------------
+
+def test_the_pod_store_refuses_to_issue_and_writes_nothing(session):
+    with pytest.raises(PodUnavailable) as raised:
+        domain.issue(session, PodStore(), draft(), now=NOW)
+    assert (raised.value.status, raised.value.type) == (503, "urn:citygate:problem:pod-unavailable")
+    assert "personal data pod is not available yet" in raised.value.detail
+    assert count(session, Prescription) == count(session, PrescriptionContent) == 0
+
+
+def test_the_pod_store_refuses_everything_that_needs_the_contents_but_not_paying_or_delivery(session):
+    # A process record as the pod-backed issuing will leave it: a reference, no contents here.
+    session.add(Prescription(id="rx-pod", patient=PATIENT, amount_cents=1860, issued_at=NOW,
+                             contents_in=ContentsLocation.POD, pod_ref="https://pod.example/wang-fang/rx/1"))
+    session.commit()
+    pod = PodStore()
+    refused(PodUnavailable, domain.prescription, session, pod, "rx-pod")
+    refused(PodUnavailable, domain.prescriptions_of, session, pod, PATIENT)
+    refused(PodUnavailable, domain.prescriptions_of, session, pod, "nobody")
+    refused(domain.PrescriptionNotFound, domain.prescription, session, pod, "rx-nope")
+    _, created = pay(session, "rx-pod")  # the amount is the department's own record
+    assert created
+    refused(PodUnavailable, domain.dispense, session, pod, "rx-pod", DispensationCreate(pharmacy="P"), now=NOW)
+    assert session.get(Prescription, "rx-pod").status == PrescriptionStatus.PAID  # not dispensed
+    refused(domain.NotDispensed, domain.order_delivery, session, "rx-pod", DeliveryOrderCreate(address="A"))
