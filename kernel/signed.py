@@ -8,6 +8,7 @@ published JWKS, and typed (``typ``) so one kind of statement cannot pass for ano
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
@@ -18,6 +19,7 @@ from joserfc.jwk import ECKey, KeySet
 from kernel.keys import SIGNING_ALGORITHM
 
 CLOCK_LEEWAY_SECONDS = 10
+REFRESH_MIN_SECONDS = 30
 
 
 class InvalidStatement(ValueError):
@@ -40,6 +42,8 @@ class StatementVerifier:
         self._fetch_jwks = fetch_jwks
         self.max_age_seconds = max_age_seconds
         self._keys: KeySet | None = None
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
 
     async def verify(self, statement: str, now: int | None = None) -> dict:
         try:
@@ -64,8 +68,18 @@ class StatementVerifier:
         return claims
 
     async def _keys_with(self, kid: str | None) -> KeySet:
-        if self._keys is None or not any(key.kid == kid for key in self._keys.keys):
-            self._keys = KeySet.import_key_set(await self._fetch_jwks())
-        if not any(key.kid == kid for key in self._keys.keys):
+        # One fetch for many concurrent first statements; an unknown kid refetches at most every
+        # REFRESH_MIN_SECONDS, so statements with invented kids cannot make us hammer the signer.
+        if not self._knows(kid):
+            async with self._lock:
+                stale = time.monotonic() - self._fetched_at >= REFRESH_MIN_SECONDS
+                if self._keys is None or (not self._knows(kid) and stale):
+                    self._keys = KeySet.import_key_set(await self._fetch_jwks())
+                    self._fetched_at = time.monotonic()
+        if not self._knows(kid):
             raise InvalidStatement(f"signed by a key {self.signer} does not publish")
+        assert self._keys is not None
         return self._keys
+
+    def _knows(self, kid: str | None) -> bool:
+        return self._keys is not None and kid is not None and any(key.kid == kid for key in self._keys.keys)
