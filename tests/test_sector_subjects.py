@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
 
 from identity.personas import by_handle
 from kernel.regime import Regime
@@ -35,7 +34,7 @@ async def test_each_department_gets_the_subject_its_sector_sees_at_login(mesh):
 
 async def test_the_traffic_police_store_the_owner_by_their_own_subject_only(mesh):
     with mesh.apps["fines"].state.database.session() as session:
-        [car] = session.exec(select(Vehicle)).all()
+        car = session.get(Vehicle, CAR_OWNER.plate)
     _, fines_login = await tokens_for(RelyingParty(mesh, "fines"))
     assert car.owner_ref == fines_login["sub"]
     assert (car.owner_ref == CAR_OWNER.resident_id) is (mesh.regime is Regime.PLATFORM)

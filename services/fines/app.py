@@ -1,17 +1,62 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 from fastapi import FastAPI
 
 from kernel.service_app import build_service_app
+from services.fines.confirmations import install_verifier
+from services.fines.credit_reporting import credit_reporting_for
 from services.fines.demo import seed_demo
+from services.fines.domain import utc_now
 from services.fines.models import FinesTable
 from services.fines.routes import router
 from services.fines.settings import Settings
+from services.fines.worker import FinesWorker
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    return build_service_app(
+    app = build_service_app(
         settings, title="traffic police (fines)", metadata=FinesTable.metadata,
-        routers=[router], seed=seed_demo, transport=transport,
+        routers=[router], seed=seed_demo, transport=transport, on_startup=_start,
     )
+    # The department's clock (tests and workshops move it) and the regime's one policy object.
+    app.state.clock = utc_now
+    app.state.credit_reporting = credit_reporting_for(settings.regime)
+    _stop_worker_on_shutdown(app)
+    return app
+
+
+def _start(app: FastAPI) -> None:
+    install_verifier(app)
+    worker = FinesWorker(app, interval_seconds=app.state.settings.worker_interval_seconds)
+    app.state.fines_worker = worker
+    worker.start()
+
+
+def _stop_worker_on_shutdown(app: FastAPI) -> None:
+    """The kernel's lifespan has a start hook but no stop hook, so wrap it: the worker stops
+    before the kernel closes the HTTP client and the database, and also when the start itself
+    fails after the worker began (e.g. the demo seed raised)."""
+    kernel_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with kernel_lifespan(app):
+                try:
+                    yield
+                finally:
+                    await _stop(app)
+        finally:
+            await _stop(app)
+
+    app.router.lifespan_context = lifespan
+
+
+async def _stop(app: FastAPI) -> None:
+    worker: FinesWorker | None = getattr(app.state, "fines_worker", None)
+    if worker is not None:
+        await worker.stop()

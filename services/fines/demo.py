@@ -1,45 +1,110 @@
-"""Demo data: the car owner persona's car with two camera fines. Idempotent, so every start may run it."""
+"""Demo data, idempotent, so every start may run it:
+
+- the car owner persona Li Wei's car 粤A12345 with two camera fines, not yet due on the day of seeding;
+- Chen Jun's car 粤A88888 with a parking warden's fine that fell due on 2026-10-15 and is
+  overdue — in the platform regime the sweep reports it to the credit-sharing platform, which is
+  why he is blacklisted when he tries to book the divorce appointment (and still blocked after
+  paying, until the settlement propagates).
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+import asyncio
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from time import monotonic
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from identity.personas import by_handle
-from services.fines.models import Fine, Vehicle
+from identity.personas import Persona, by_handle
+from kernel.problems import Problem
+from services.fines.domain import CHINA_STANDARD_TIME, china_date, utc_now
+from services.fines.models import Fine, FineCreate, FineSource, Vehicle
 
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 CAR_OWNER = by_handle("li-wei")
 DEMO_PLATE = CAR_OWNER.plate
+DEFAULTER = by_handle("chen-jun")
+DEFAULTER_PLATE = "粤A88888"
+
+
+@dataclass(frozen=True)
+class DemoCar:
+    owner: Persona
+    plate: str
+    fines: tuple[FineCreate, ...]
+
+
+def _at(day: date, hour: int, minute: int) -> datetime:
+    return datetime.combine(day, time(hour, minute), CHINA_STANDARD_TIME)
+
+
+def li_weis_car(today: date) -> DemoCar:
+    """Two camera fines, neither due yet on the day of seeding: dated relative to that day (seeded on
+    2026-11-23 they are exactly 2 Oct / 9 Nov, due 1 Dec / 24 Dec), so the fines journey always
+    starts from two unpaid fines and the demo does not go stale when the calendar passes them."""
+    return DemoCar(CAR_OWNER, DEMO_PLATE, (
+        FineCreate(plate=DEMO_PLATE, offence="Running a red light", place="Tianhe Road / Tiyu West Road",
+                   occurred_at=_at(today - timedelta(days=52), 8, 41), amount_cents=20000,
+                   due_date=today + timedelta(days=8), source=FineSource.CAMERA),
+        FineCreate(plate=DEMO_PLATE, offence="Parking in a bus lane", place="Zhongshan 5th Road",
+                   occurred_at=_at(today - timedelta(days=14), 17, 5), amount_cents=15000,
+                   due_date=today + timedelta(days=31), source=FineSource.CAMERA),
+    ))
+
+
+def chen_juns_car() -> DemoCar:
+    """A parking warden's fine that fell due on 2026-10-15: overdue, and on the platform reported
+    (the credit platform's own story dates the record to the 16th)."""
+    return DemoCar(DEFAULTER, DEFAULTER_PLATE, (
+        FineCreate(plate=DEFAULTER_PLATE, offence="Illegal parking", place="Jiangnan Avenue Middle",
+                   occurred_at=_at(date(2026, 9, 15), 18, 20), amount_cents=20000,
+                   due_date=date(2026, 10, 15), source=FineSource.PARKING_WARDEN),
+    ))
+
+
+def demo_cars(today: date) -> tuple[DemoCar, ...]:
+    return li_weis_car(today), chen_juns_car()
 
 
 async def seed_demo(app: FastAPI) -> None:
     # As at the registration desk: the clerk has seen the owner's ID card, and the traffic police
     # keep only the subject their sector knows the owner by (the resident ID on the platform,
     # the transport-sector pseudonym in the rights regime).
-    owner = await app.state.services.sector_subject(CAR_OWNER.resident_id, wait_seconds=60)
-    await run_in_threadpool(_register_in_own_transaction, app, owner)
+    cars = demo_cars(china_date(app.state.clock()))
+    owners = {car.plate: await _sector_subject(app, car.owner) for car in cars}
+    await run_in_threadpool(_register_in_own_transaction, app, cars, owners)
+    # The sweep marks Chen Jun's fine overdue (and, on the platform, reports it) right away.
+    app.state.fines_worker.wake()
 
 
-def _register_in_own_transaction(app: FastAPI, owner: str) -> None:
+async def _sector_subject(app: FastAPI, persona: Persona, wait_seconds: float = 60) -> str:
+    """Waits for the identity service to come up, and for its own demo seed to have enrolled the
+    persona (seeds run concurrently; until then it answers 404 citizen-not-found)."""
+    deadline = monotonic() + wait_seconds
+    while True:
+        try:
+            return await app.state.services.sector_subject(persona.resident_id, wait_seconds=wait_seconds)
+        except Problem as problem:
+            if problem.status != 404 or monotonic() >= deadline:
+                raise
+        await asyncio.sleep(0.25)
+
+
+def _register_in_own_transaction(app: FastAPI, cars: tuple[DemoCar, ...], owners: dict[str, str]) -> None:
     with app.state.database.session() as session:
-        register_demo_car(session, owner)
+        for car in cars:
+            register_demo_car(session, owners[car.plate], car)
         session.commit()
 
 
-def register_demo_car(session: Session, owner: str) -> None:
-    if session.get(Vehicle, DEMO_PLATE) is not None:
+def register_demo_car(session: Session, owner: str, car: DemoCar | None = None) -> None:
+    """Registers ``car`` (Li Wei's, as of today, unless given) to ``owner``, unless it is registered."""
+    car = car or li_weis_car(china_date(utc_now()))
+    if session.get(Vehicle, car.plate) is not None:
         return
-    session.add(Vehicle(plate=DEMO_PLATE, owner_ref=owner))
+    session.add(Vehicle(plate=car.plate, owner_ref=owner))
     session.flush()  # the fines reference the vehicle row
-    session.add_all([
-        Fine(plate=DEMO_PLATE, offence="Running a red light", place="Tianhe Road / Tiyu West Road",
-             occurred_at=datetime(2026, 10, 2, 8, 41, tzinfo=CHINA_STANDARD_TIME), amount_cents=20000,
-             due_date=date(2026, 12, 1)),
-        Fine(plate=DEMO_PLATE, offence="Parking in a bus lane", place="Zhongshan 5th Road",
-             occurred_at=datetime(2026, 11, 9, 17, 5, tzinfo=CHINA_STANDARD_TIME), amount_cents=15000,
-             due_date=date(2026, 12, 24)),
-    ])
+    session.add_all([Fine.model_validate(fine) for fine in car.fines])
+    session.flush()

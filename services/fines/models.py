@@ -1,9 +1,18 @@
+"""The traffic police's tables and the bodies of its API.
+
+Vehicles (plate -> the owner's subject), the fines cameras and parking wardens record against
+them, the payments that settle them (each is also the receipt), and the outbox of what is still
+to be told to the credit-sharing platform (platform regime only; see ``credit_reporting``).
+"""
+
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from sqlalchemy import DateTime, Text, UniqueConstraint
 from sqlalchemy.orm import registry
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -11,11 +20,40 @@ class FinesTable(SQLModel, registry=registry()):
     """Base of the traffic police's own tables."""
 
 
+class UtcDateTime(TypeDecorator):
+    """Stored as UTC and read back as an aware UTC datetime, on SQLite (which keeps only the wall
+    clock) exactly as on PostgreSQL. Naive datetimes are refused rather than guessed at."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class FineStatus(StrEnum):
     UNPAID = "unpaid"
     PAID = "paid"
-    OVERDUE = "overdue"
+    OVERDUE = "overdue"  # unpaid after its due date (services.fines.domain.status_on)
 
+
+class FineSource(StrEnum):
+    """Who recorded the offence."""
+
+    CAMERA = "camera"
+    PARKING_WARDEN = "parking-warden"
+
+
+# --- vehicles -----------------------------------------------------------------------------------
 
 class Vehicle(FinesTable, table=True):
     plate: str = Field(primary_key=True, max_length=20)
@@ -23,19 +61,92 @@ class Vehicle(FinesTable, table=True):
     owner_ref: str = Field(index=True, max_length=200)
 
 
+# --- fines --------------------------------------------------------------------------------------
+
 class FineBase(FinesTable):
     plate: str = Field(foreign_key="vehicle.plate", index=True, max_length=20)
     offence: str = Field(max_length=200)
     place: str = Field(max_length=200)
-    occurred_at: datetime
-    amount_cents: int = Field(ge=0)
-    due_date: date
-    status: FineStatus = FineStatus.UNPAID
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+    amount_cents: int = Field(ge=0, description="The amount due, in fen (1/100 yuan).")
+    due_date: date = Field(description="The last day to pay (China Standard Time); overdue from the day after.")
+    source: FineSource = FineSource.CAMERA
 
 
 class Fine(FineBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    # The stored status: "overdue" is written by the sweep (domain.mark_overdue_fines), "paid" by
+    # a payment. What the API shows is domain.status_on(fine, today), which never lags the sweep.
+    status: FineStatus = FineStatus.UNPAID
+    paid_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class FineCreate(FineBase):
+    """What a camera or a parking warden records."""
 
 
 class FinePublic(FineBase):
     id: int
+    status: FineStatus = Field(description="unpaid, paid, or overdue (unpaid after its due date), as of today.")
+    paid_at: datetime | None = None
+
+
+# --- payments (each one is also the receipt) ----------------------------------------------------
+
+class PaymentBase(FinesTable):
+    receipt_id: str = Field(unique=True, max_length=64)
+    fine_id: int = Field(foreign_key="fine.id", unique=True, description="A fine is paid once.")
+    amount_cents: int = Field(ge=0)
+    currency: str = Field(default="CNY", max_length=3)
+    paid_at: datetime = Field(sa_type=UtcDateTime)
+    payment_id: str = Field(unique=True, max_length=200, description="The wallet's id of the charge.")
+
+
+class Payment(PaymentBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # The Idempotency-Key the payment was made under: a repeated request finds this row.
+    idempotency_key: str = Field(unique=True, max_length=255)
+    # SHA-256 over what the request asked for (fine and confirmation claims, not the signature
+    # bytes), so the same key with another payload is recognised and refused.
+    request_fingerprint: str = Field(max_length=64)
+    # who paid, as this department knows them (the fine's owner), and the wallet's signed
+    # confirmation itself, kept so the payment can be shown later
+    payer_ref: str = Field(max_length=200)
+    confirmation: str = Field(sa_type=Text)
+
+
+class PaymentCreate(SQLModel):
+    confirmation: str = Field(
+        min_length=1, max_length=8192,
+        description="The wallet's signed payment confirmation (a compact JWS, typ payment+jwt).",
+    )
+
+
+class ReceiptPublic(PaymentBase):
+    """What the citizen keeps: the receipt."""
+
+
+# --- the credit-platform outbox (platform regime only) ------------------------------------------
+
+class OutboxAction(StrEnum):
+    REPORT = "report"  # POST /records: the fine is overdue
+    SETTLE = "settle"  # POST /records/fines/{reference}/settlement: the reported fine was paid
+
+
+class CreditOutboxEntry(FinesTable, table=True):
+    """Something to tell the credit platform, written in the same transaction as the change it
+    describes and deleted never: ``delivered_at`` marks it sent. One entry per (action, fine)."""
+
+    __tablename__ = "credit_outbox"
+    __table_args__ = (UniqueConstraint("action", "fine_id", name="uq_credit_outbox_action_fine"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    action: OutboxAction
+    fine_id: int = Field(foreign_key="fine.id", index=True)
+    subject: str | None = Field(default=None, max_length=200, description="report only: the resident ID")
+    amount_cents: int
+    occurred_at: datetime = Field(sa_type=UtcDateTime, description="when the fine fell overdue / was paid")
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
