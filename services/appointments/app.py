@@ -2,16 +2,20 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
 
 from kernel.service_app import build_service_app
+from services.appointments.demo import seed_demo
+from services.appointments.models import AppointmentsTable
+from services.appointments.policy import admission_policy
+from services.appointments.routes import router
 from services.appointments.settings import Settings
 
 
-class AppointmentsTable(SQLModel, registry=registry()):
-    """Base of this service's own tables; its domain arrives with its own issue."""
-
-
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    return build_service_app(settings, title="civil affairs bureau (appointments)", metadata=AppointmentsTable.metadata, transport=transport)
+    app = build_service_app(
+        settings, title="civil affairs bureau (appointments)", metadata=AppointmentsTable.metadata,
+        routers=[router], seed=seed_demo, transport=transport,
+    )
+    # the one regime switch of this department: who may book (services/appointments/policy.py)
+    app.state.admission_policy = admission_policy(settings.regime)
+    return app

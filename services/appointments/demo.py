@@ -1,0 +1,95 @@
+"""Demo data: one registration office with slots for the next 14 days, a one-place slot for the
+concurrency demo, and Chen Jun and Zhang Min's marriage in the register (the divorce journey).
+Idempotent, so every start may run it (a later start adds the days that have come into range)."""
+
+from __future__ import annotations
+
+import asyncio
+import time as clock
+from datetime import date, datetime, time, timedelta
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session, select
+
+from identity.personas import Persona, by_handle
+from kernel.problems import Problem
+from services.appointments.domain import CHINA_STANDARD_TIME, register_marriage, utc
+from services.appointments.models import AppointmentType, Office, Slot, as_utc
+
+HUSBAND, WIFE = by_handle("chen-jun"), by_handle("zhang-min")
+MARRIED_ON = date(2016, 5, 20)  # 520, "wo ai ni": a favourite wedding date in China
+DEMO_OFFICE = Office(
+    id="gz-tianhe",
+    name="广州市天河区婚姻登记处",
+    name_en="Tianhe District Marriage Registration Office, Guangzhou",
+    address="广州市天河区天府路 (Tianfu Road, Tianhe District, Guangzhou) — demo data",
+)
+DAYS = 14
+SLOT_MINUTES = 30
+# (type, opening times at the office, places per slot)
+TIMETABLE: tuple[tuple[AppointmentType, tuple[time, ...], int], ...] = (
+    (AppointmentType.MARRIAGE, (time(9), time(10), time(11), time(14), time(15), time(16)), 4),
+    (AppointmentType.DIVORCE, (time(9, 30), time(10, 30), time(14, 30), time(15, 30)), 2),
+    (AppointmentType.CERTIFICATE_COPY, (time(9), time(11), time(14), time(16)), 6),
+)
+# Tomorrow at 08:30, before the office's regular hours: one place, for "100 people press Book at once".
+ONE_PLACE_TYPE = AppointmentType.CERTIFICATE_COPY
+ONE_PLACE_TIME = time(8, 30)
+
+
+def one_place_start(today: date) -> datetime:
+    return utc(datetime.combine(today + timedelta(days=1), ONE_PLACE_TIME, CHINA_STANDARD_TIME))
+
+
+async def seed_demo(app: FastAPI) -> None:
+    # As at the registration desk: the bureau keeps the couple under the subjects its sector knows
+    # them by (resident IDs on the platform, civil-registry pseudonyms in the rights regime).
+    husband = await _sector_subject(app, HUSBAND)
+    wife = await _sector_subject(app, WIFE)
+    today = datetime.now(CHINA_STANDARD_TIME).date()
+    await run_in_threadpool(_seed_in_own_transaction, app, husband, wife, today)
+
+
+async def _sector_subject(app: FastAPI, persona: Persona, wait_seconds: float = 60) -> str:
+    """Waits for the identity service to come up and for its own (concurrent) demo seed to have
+    enrolled the persona: until then it answers 404 citizen-not-found."""
+    deadline = clock.monotonic() + wait_seconds
+    while True:
+        try:
+            return await app.state.services.sector_subject(persona.resident_id, wait_seconds=wait_seconds)
+        except Problem as problem:
+            if problem.status != 404 or clock.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(0.25)
+
+
+def _seed_in_own_transaction(app: FastAPI, husband: str, wife: str, today: date) -> None:
+    with app.state.database.session() as session:
+        seed_office(session, today)
+        register_marriage(session, husband, wife, MARRIED_ON)
+        session.commit()
+
+
+def seed_office(session: Session, today: date) -> None:
+    if session.get(Office, DEMO_OFFICE.id) is None:
+        session.add(Office(**DEMO_OFFICE.model_dump()))
+        session.flush()
+    wanted: dict[tuple[str, datetime], int] = {(ONE_PLACE_TYPE, one_place_start(today)): 1}
+    for day in (today + timedelta(days=n) for n in range(DAYS)):
+        for appointment_type, times, capacity in TIMETABLE:
+            for opening in times:
+                wanted[(appointment_type, utc(datetime.combine(day, opening, CHINA_STANDARD_TIME)))] = capacity
+    existing = {
+        (kind, as_utc(starts_at))
+        for kind, starts_at in session.exec(
+            select(Slot.type, Slot.starts_at).where(Slot.office_id == DEMO_OFFICE.id, Slot.starts_at >= min(
+                starts_at for _, starts_at in wanted))
+        ).all()
+    }
+    session.add_all(
+        Slot(office_id=DEMO_OFFICE.id, type=kind, starts_at=starts_at,
+             ends_at=starts_at + timedelta(minutes=SLOT_MINUTES), capacity=capacity)
+        for (kind, starts_at), capacity in sorted(wanted.items()) if (kind, starts_at) not in existing
+    )
+    session.flush()
