@@ -281,12 +281,14 @@ def assert_counts_match_bookings(mesh: Mesh) -> None:
 
 # --- the regimes: who decides whether Chen Jun may book -----------------------------------------------
 
-# Chen Jun has an overdue fine on the credit platform (services/credit/demo.py): on the platform the
-# bureau asks, and refuses the divorce; in the rights regime nobody asks, and the couple books.
+# Chen Jun has an overdue fine, which the traffic police report to the credit platform (platform
+# regime only): on the platform the bureau asks, and refuses the divorce; in the rights regime
+# nobody asks, and the couple books.
 EXPECTED = {Regime.PLATFORM: (403, True), Regime.RIGHTS: (201, False)}
 
 
 async def test_the_demo_couples_divorce_in_each_regime(mesh, bureau, monkeypatch):
+    await mesh.apps["fines"].state.fines_worker.run_once()  # the overdue fine's report is delivered
     asked: list[str] = []
     forward = mesh.transport.handle_async_request
 

@@ -9,8 +9,6 @@ from sqlmodel import Session, select
 
 from identity.personas import by_handle
 from identity.resident_id import make_resident_id
-from kernel.regime import Regime
-from services.credit.demo import BLACKLISTED, DEMO_REFERENCE, DEMO_SOURCE, seed_demo
 from services.credit.domain import (
     ConflictingRecord,
     InvalidSubject,
@@ -23,7 +21,6 @@ from services.credit.domain import (
 )
 from services.credit.models import CreditRecord, CreditRecordCreate, CreditTable
 from services.credit.rules import JOINT_PUNISHMENT, RecordKind, RestrictedService, rules_for
-from services.credit.settings import Settings
 from tests.support import sqlite_session
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -175,15 +172,3 @@ def test_an_unknown_citizen_is_not_restricted_but_a_malformed_id_is_refused(sess
 def test_a_naive_now_is_a_programming_error(session: Session):
     with pytest.raises(ValueError):
         push_record(session, fine(), source="fines", now=datetime(2026, 11, 23, 8, 0))
-
-
-# --- demo data -------------------------------------------------------------------------------------
-
-def test_the_demo_blacklists_chen_jun_for_appointments_and_seeding_twice_adds_nothing(session: Session):
-    for _ in range(2):
-        seed_demo(session, Settings(regime=Regime.PLATFORM))
-        session.commit()
-    [record] = session.exec(select(CreditRecord)).all()
-    assert (record.source, record.reference) == (DEMO_SOURCE, DEMO_REFERENCE)
-    answer = restrictions(session, BLACKLISTED.resident_id, APPOINTMENTS, now=NOW)
-    assert answer.restricted and answer.reasons[0].kind == RecordKind.OVERDUE_FINE

@@ -3,8 +3,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from kernel.service_app import build_service_app, local_seed
-from services.credit.demo import seed_demo
+from kernel.service_app import build_service_app
 from services.credit.models import CreditTable
 from services.credit.routes import router
 from services.credit.settings import Settings
@@ -13,5 +12,5 @@ from services.credit.settings import Settings
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     return build_service_app(
         settings, title="credit-sharing platform", metadata=CreditTable.metadata,
-        routers=[router], seed=local_seed(seed_demo), transport=transport,
+        routers=[router], transport=transport,
     )
