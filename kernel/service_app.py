@@ -56,10 +56,12 @@ def build_service_app(
     seed: Seeder | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     on_startup: Callable[[FastAPI], None] | None = None,
+    on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """``transport`` replaces the network for outgoing calls (tests wire apps in-process with it);
     ``on_startup`` runs once the app's outgoing HTTP client exists; ``seed`` (demo deployments
-    only) after it, so demo data may come from other services.
+    only) after it, so demo data may come from other services. ``on_shutdown`` runs before the
+    HTTP client and the database close — also when start-up fails after ``on_startup`` ran.
     """
     database = Database(settings.database_url, metadata)
     signing_key = load_or_create_signing_key(settings.keys_dir)
@@ -81,8 +83,17 @@ def build_service_app(
             audience=audience_of(settings.service_name),
             fetch_jwks=app.state.services.fetch_issuer_jwks,
         )
-        if on_startup is not None:
-            on_startup(app)
+        try:
+            if on_startup is not None:
+                on_startup(app)
+            async with _stopping(app, on_shutdown):
+                await _start_seed(app)
+                yield
+        finally:
+            await http.aclose()
+            database.dispose()
+
+    async def _start_seed(app: FastAPI) -> None:
         # A local seed finishes before the service serves, so nobody sees half its demo data.
         # A seed that calls other services may be called back (the identity service fetches this
         # service's key to check its token request), so it runs once this service is serving;
@@ -93,15 +104,6 @@ def build_service_app(
                 await seed(app)
             else:
                 app.state.seed_task = asyncio.create_task(_run_seed(app, seed))
-        try:
-            yield
-        finally:
-            if app.state.seed_task is not None and not app.state.seed_task.done():
-                app.state.seed_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await app.state.seed_task
-            await http.aclose()
-            database.dispose()
 
     app = FastAPI(
         title=f"citygate {title} ({settings.regime.value} regime)",
@@ -119,6 +121,20 @@ def build_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _stopping(app: FastAPI, on_shutdown: Callable[[FastAPI], Awaitable[None]] | None) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        task: asyncio.Task | None = getattr(app.state, "seed_task", None)
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if on_shutdown is not None:
+            await on_shutdown(app)
 
 
 async def _run_seed(app: FastAPI, seed: Seeder) -> None:

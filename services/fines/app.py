@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 from fastapi import FastAPI
 
@@ -20,12 +17,11 @@ from services.fines.worker import FinesWorker
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     app = build_service_app(
         settings, title="traffic police (fines)", metadata=FinesTable.metadata,
-        routers=[router], seed=seed_demo, transport=transport, on_startup=_start,
+        routers=[router], seed=seed_demo, transport=transport, on_startup=_start, on_shutdown=_stop,
     )
     # The department's clock (tests and workshops move it) and the regime's one policy object.
     app.state.clock = utc_now
     app.state.credit_reporting = credit_reporting_for(settings.regime)
-    _stop_worker_on_shutdown(app)
     return app
 
 
@@ -34,26 +30,6 @@ def _start(app: FastAPI) -> None:
     worker = FinesWorker(app, interval_seconds=app.state.settings.worker_interval_seconds)
     app.state.fines_worker = worker
     worker.start()
-
-
-def _stop_worker_on_shutdown(app: FastAPI) -> None:
-    """The kernel's lifespan has a start hook but no stop hook, so wrap it: the worker stops
-    before the kernel closes the HTTP client and the database, and also when the start itself
-    fails after the worker began (e.g. the demo seed raised)."""
-    kernel_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            async with kernel_lifespan(app):
-                try:
-                    yield
-                finally:
-                    await _stop(app)
-        finally:
-            await _stop(app)
-
-    app.router.lifespan_context = lifespan
 
 
 async def _stop(app: FastAPI) -> None:
