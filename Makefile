@@ -26,3 +26,5 @@ $(STAMP): pyproject.toml
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/proxy_hop.py
 	$(BIN)/python benchmarks/skeleton_path.py
+	$(BIN)/python benchmarks/ledger.py
+	$(BIN)/python benchmarks/consent_decisions.py

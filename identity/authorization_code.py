@@ -4,7 +4,8 @@ What Authlib does: request validation, redirect URI checks, PKCE comparison, the
 response, the ID token. What this module decides: PKCE is required for every client and
 ``S256`` only; ``nonce`` is required; codes live briefly and are consumed atomically (two
 concurrent redemptions cannot both succeed); subjects and claims come from the regime's
-profile.
+profile. Relying parties authenticate with ``private_key_jwt``; the citizen's own app is a
+public client (``none``) whose tokens are for the one service it names (``identity.resources``).
 """
 
 from __future__ import annotations
@@ -22,16 +23,18 @@ from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import update
 from sqlmodel import select
 
-from identity.client_registry import PRIVATE_KEY_JWT
+from identity.client_registry import PRIVATE_KEY_JWT, PUBLIC_CLIENT
 from identity.models import AuthorizationCode, Citizen
 from identity.profiles import IdentityProfile
+from identity.resources import IDENTITY_AUDIENCE, authorization_resource, check_token_resource, subject_client
 from kernel.database import Database
 from kernel.keys import SIGNING_ALGORITHM
 
 
 @dataclass(frozen=True)
 class CitizenPrincipal:
-    """A citizen as one relying party sees them: the subject is that party's own."""
+    """A citizen as one relying party sees them: the subject is that party's own (for the citizen's
+    app, the subject of the service it acts at)."""
 
     citizen: Citizen
     client_id: str
@@ -39,6 +42,16 @@ class CitizenPrincipal:
     acr: str
     amr: tuple[str, ...]
     auth_time: int
+    resource: str | None = None  # RFC 8707: the service the citizen's app acts at; None: this provider
+
+    @property
+    def audience(self) -> str:
+        return self.resource or IDENTITY_AUDIENCE
+
+    @property
+    def subject_client(self) -> str:
+        """The client whose sector ``subject`` is in."""
+        return subject_client(self.client_id, self.resource)
 
     def get_user_id(self) -> str:
         return self.subject
@@ -58,7 +71,8 @@ class S256CodeChallenge(CodeChallenge):
 
 
 class CitizenCodeGrant(AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = [PRIVATE_KEY_JWT]
+    # each client may use only its own registered method (RegisteredClient.check_endpoint_auth_method)
+    TOKEN_ENDPOINT_AUTH_METHODS = [PRIVATE_KEY_JWT, PUBLIC_CLIENT]
     AUTHORIZATION_CODE_LENGTH = 48
 
     def validate_requested_scope(self) -> None:
@@ -68,6 +82,12 @@ class CitizenCodeGrant(AuthorizationCodeGrant):
         unknown = [s for s in scopes if s not in self.server.profile.scopes_supported]
         if unknown:
             raise InvalidScopeError(f"Unknown scopes: {' '.join(unknown)}.")
+        # raised here, the error is redirected to the (already validated) redirect URI
+        authorization_resource(self.request.payload.client_id, self.request.payload)
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        check_token_resource(self.request.payload, self.request.authorization_code.resource)
 
     def save_authorization_code(self, code: str, request) -> None:
         principal: CitizenPrincipal = request.user
@@ -78,7 +98,7 @@ class CitizenCodeGrant(AuthorizationCodeGrant):
                 redirect_uri=request.payload.redirect_uri, scope=request.payload.scope, nonce=data["nonce"],
                 code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
                 auth_time=datetime.fromtimestamp(principal.auth_time, UTC), acr=principal.acr,
-                amr=" ".join(principal.amr),
+                amr=" ".join(principal.amr), resource=principal.resource,
                 expires_at=datetime.now(UTC) + timedelta(seconds=self.server.code_ttl_seconds),
             ))
             session.commit()
@@ -106,11 +126,12 @@ class CitizenCodeGrant(AuthorizationCodeGrant):
             citizen = session.get(Citizen, authorization_code.citizen_id)
         if citizen is None:
             return None
+        client_id, resource = authorization_code.client_id, authorization_code.resource
         return CitizenPrincipal(
-            citizen=citizen, client_id=authorization_code.client_id,
-            subject=self.server.profile.subject_for(citizen, authorization_code.client_id),
+            citizen=citizen, client_id=client_id,
+            subject=self.server.profile.subject_for(citizen, subject_client(client_id, resource)),
             acr=authorization_code.acr, amr=tuple(authorization_code.get_amr()),
-            auth_time=authorization_code.get_auth_time(),
+            auth_time=authorization_code.get_auth_time(), resource=resource,
         )
 
 
@@ -144,7 +165,9 @@ class CitizenOpenIDCode(OpenIDCode):
         return {"iss": self.issuer, "aud": [client.get_client_id()], "iat": now, "exp": now + self.ttl}
 
     def generate_user_info(self, user: CitizenPrincipal, scope: str) -> UserInfo:
-        return UserInfo(self.profile.released_claims(user.citizen, user.client_id, scope))
+        # For the citizen's app, the ID token's sub is the access token's: the subject of the service
+        # it acts at (docs/identity.md, "The citizen's own app").
+        return UserInfo(self.profile.released_claims(user.citizen, user.subject_client, scope))
 
 
 def new_session_id() -> str:

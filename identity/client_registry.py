@@ -2,6 +2,8 @@
 
 Every service is a confidential client authenticating with ``private_key_jwt``; the ones
 with redirect URIs are also relying parties of the citizen login (authorization code flow).
+The citizen's own app (``kernel.citizens.CITIZEN_APP``) is the one public client (RFC 8252): no
+key and no secret, only the authorization code grant, bound to the PKCE verifier it holds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 PRIVATE_KEY_JWT = "private_key_jwt"
+PUBLIC_CLIENT = "none"  # RFC 7591 token_endpoint_auth_method of a client without credentials
 KEY_REFRESH_MIN_SECONDS = 30
 
 
@@ -26,10 +29,15 @@ class RegisteredClient(ClientMixin):
     client_id: str
     jwks_uri: str
     redirect_uris: tuple[str, ...] = ()
+    token_endpoint_auth_method: str = PRIVATE_KEY_JWT
 
     @property
     def is_relying_party(self) -> bool:
         return bool(self.redirect_uris)
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == PUBLIC_CLIENT
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -41,12 +49,13 @@ class RegisteredClient(ClientMixin):
         return redirect_uri in self.redirect_uris  # exact match, no prefixes or patterns
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method == PRIVATE_KEY_JWT and endpoint == "token"
+        # one method per client: a confidential client can never pass as a public one
+        return method == self.token_endpoint_auth_method and endpoint == "token"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "client_credentials" or (
-            grant_type == "authorization_code" and self.is_relying_party
-        )
+        if grant_type == "authorization_code":
+            return self.is_relying_party
+        return grant_type == "client_credentials" and not self.is_public
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code" and self.is_relying_party
@@ -76,7 +85,7 @@ class ClientKeyDirectory:
         """Make sure the keys the assertion claims to be signed with are loaded (verification is Authlib's)."""
         client_id, kid = _unverified_sender(assertion)
         client = self.clients.get(client_id or "")
-        if client is None:
+        if client is None or not client.jwks_uri:
             return
         known = self._key_sets.get(client.client_id)
         if known is not None and any(key.kid == kid for key in known.keys):

@@ -1,4 +1,7 @@
-"""Enrolling a citizen with the provider: the resident ID is checked before anything is written."""
+"""Enrolling a citizen with the provider: the resident ID is checked before anything is written.
+
+The citizen's subject in every sector is indexed in the same transaction (``identity.subject_index``).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,18 @@ from sqlmodel import Session, select
 
 from identity.models import Citizen
 from identity.passwords import hash_password
+from identity.profiles import IdentityProfile
 from identity.resident_id import InvalidResidentId, parse_resident_id
+from identity.subject_index import index_citizen
 from kernel.problems import Problem
 
 
-def enrol_citizen(session: Session, *, handle: str, resident_id: str, name: str, phone: str, address: str,
-                  password: str, totp_secret: bytes, today: date | None = None) -> Citizen:
+def enrol_citizen(session: Session, *, profile: IdentityProfile, handle: str, resident_id: str, name: str,
+                  phone: str, address: str, password: str | None = None, password_hash: str | None = None,
+                  totp_secret: bytes, today: date | None = None) -> Citizen:
+    """Enrol a citizen; give ``password`` (hashed here) or an already computed ``password_hash``."""
+    if (password is None) == (password_hash is None):
+        raise ValueError("give exactly one of password and password_hash")
     try:
         parsed = parse_resident_id(resident_id, today=today)
     except InvalidResidentId as error:
@@ -28,9 +37,11 @@ def enrol_citizen(session: Session, *, handle: str, resident_id: str, name: str,
     citizen = Citizen(
         # a random local account id: pairwise pseudonyms derive from it, never from the resident ID
         id=str(uuid.uuid4()), handle=handle, resident_id=parsed.value, name=name, phone=phone,
-        birth_date=parsed.birth_date, address=address, password_hash=hash_password(password),
+        birth_date=parsed.birth_date, address=address,
+        password_hash=password_hash if password_hash is not None else hash_password(password),
         totp_secret=totp_secret.hex(),
     )
     session.add(citizen)
     session.flush()
+    index_citizen(session, profile, citizen)
     return citizen

@@ -30,9 +30,11 @@ from identity.passwords import verify_password
 from identity.personas import DEMO_PASSWORD, PERSONAS
 from identity.profiles import EIDAS_HIGH, UnknownRelyingParty, meets
 from identity.resident_id import InvalidResidentId, parse_resident_id
+from identity.resources import authorization_resource, subject_client
 from identity.token_server import FormOAuth2Request, IdentityServer
 from identity.totp import STEP_SECONDS, totp
 from kernel import topology
+from kernel.citizens import CITIZEN_APP
 
 router = APIRouter(tags=["openid connect: browser"])
 
@@ -49,6 +51,8 @@ def _cookie(app: FastAPI, kind: str) -> str:
 
 
 def _client_title(client_id: str) -> str:
+    if client_id == CITIZEN_APP:
+        return "your own citygate app"
     try:
         return f"the {topology.service(client_id).title}"
     except KeyError:
@@ -74,9 +78,10 @@ def _set_cookie(response: Response, app: FastAPI, kind: str, value: str, max_age
                         secure=app.state.settings.public_url.startswith("https://"))
 
 
-def _back_to_authorize(query: str) -> RedirectResponse:
+def _back_to_authorize(query: str, *, from_login_subpath: bool = False) -> RedirectResponse:
     # Only ever back to our own endpoint: the query is the relying party's request, re-validated there.
-    return RedirectResponse(f"authorize?{query}", status_code=303)
+    # Relative, so the provider may sit under a path prefix; from /login/second-factor one level up.
+    return RedirectResponse(f"{'../' if from_login_subpath else ''}authorize?{query}", status_code=303)
 
 
 def _demo_login_hint(app: FastAPI) -> str | None:
@@ -105,7 +110,11 @@ def continue_authorization(app: FastAPI, query: str, cookies: dict[str, str], de
     try:
         grant = server.get_consent_grant(oauth_request)
         client_id = oauth_request.client.get_client_id()
-        required = server.profile.required_acr(client_id, (oauth_request.payload.data.get("acr_values") or "").split())
+        # the citizen's app acts at one service, as the citizen that service's sector knows
+        resource = authorization_resource(client_id, oauth_request.payload)
+        sector_client = subject_client(client_id, resource)
+        required = server.profile.required_acr(sector_client,
+                                               (oauth_request.payload.data.get("acr_values") or "").split())
     except UnknownRelyingParty:
         return server.handle_error_response(oauth_request, UnmetAuthenticationRequirements(
             "This client has no sector, so no subject can be issued for it."))
@@ -130,14 +139,17 @@ def continue_authorization(app: FastAPI, query: str, cookies: dict[str, str], de
                                   csrf=session.csrf_token, error=None, demo_hint=_demo_code_hint(app, citizen))
     if server.profile.asks_consent and decision is None:
         return pages.consent_page(
-            provider=_provider_name(app), client_title=title, sector=server.profile.sector_of(client_id).value,
-            lines=server.profile.consent_lines(client_id, oauth_request.payload.scope), query=query,
-            csrf=session.csrf_token)
+            provider=_provider_name(app), client_title=title, sector=server.profile.sector_of(sector_client).value,
+            lines=server.profile.consent_lines(sector_client, oauth_request.payload.scope), query=query,
+            csrf=session.csrf_token,
+            acting_at=_client_title(sector_client) if resource else None,
+            token_minutes=max(settings.access_token_ttl_seconds // 60, 1))
     principal = None
     if decision != "deny":
         principal = CitizenPrincipal(
-            citizen=citizen, client_id=client_id, subject=server.profile.subject_for(citizen, client_id),
+            citizen=citizen, client_id=client_id, subject=server.profile.subject_for(citizen, sector_client),
             acr=session.acr, amr=tuple(session.amr.split()), auth_time=int(_as_utc(session.auth_time).timestamp()),
+            resource=resource,
         )
     return server.create_authorization_response(oauth_request, grant_user=principal, grant=grant)
 
@@ -254,11 +266,11 @@ async def second_factor(request: Request) -> Response:
     query = str(form.get("authorization_request", ""))
     current = await run_in_threadpool(_session, app, request.cookies.get(_cookie(app, "idp")))
     if current is None or not hmac.compare_digest(str(form.get("csrf", "")), current[0].csrf_token):
-        return _back_to_authorize(query)
+        return _back_to_authorize(query, from_login_subpath=True)
     refused = await run_in_threadpool(_step_up, app, current[0].id, str(form.get("code", "")))
     if refused is not None:
         citizen, reason = refused
         return pages.step_up_page(provider=_provider_name(app), client_title="the service",
                                   required="a second factor", query=query, csrf=current[0].csrf_token,
-                                  error=reason, demo_hint=_demo_code_hint(app, citizen))
-    return _back_to_authorize(query)
+                                  error=reason, demo_hint=_demo_code_hint(app, citizen), action="second-factor")
+    return _back_to_authorize(query, from_login_subpath=True)

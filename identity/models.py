@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -50,6 +51,23 @@ class Citizen(IdentityTable, table=True):
     locked_until: datetime | None = None
 
 
+class SectorSubject(IdentityTable, table=True):
+    """Which citizen a sector's subject denotes: one row per citizen per sector, written at enrolment.
+
+    Lets a subject be linked back in one indexed lookup instead of computing every citizen's HMAC.
+    As sensitive as the pairwise secret (it reverses every pseudonym), and like it never leaves
+    this service. ``scheme`` names how the subjects were derived (``IdentityProfile.subject_scheme``):
+    rows of another scheme (a replaced secret, another regime) are stale and rebuilt at start-up.
+    """
+
+    __tablename__ = "sector_subject"
+    __table_args__ = (UniqueConstraint("sector", "citizen_id"),)
+    sector: str = Field(primary_key=True, max_length=32)
+    subject: str = Field(primary_key=True, max_length=64)
+    citizen_id: str = Field(foreign_key="citizen.id", index=True, max_length=36)
+    scheme: str = Field(max_length=64)
+
+
 class BrowserSession(IdentityTable, table=True):
     """A citizen's login at the provider (cookie ``citygate_idp``), with how strongly they authenticated."""
 
@@ -78,6 +96,8 @@ class AuthorizationCode(IdentityTable, table=True):
     amr: str = Field(max_length=100)
     expires_at: datetime
     used_at: datetime | None = None
+    # RFC 8707: the service the citizen's app asked a token for; None: this provider (relying parties)
+    resource: str | None = Field(default=None, max_length=200)
 
     # Authlib's AuthorizationCodeMixin (OIDC flavour), read by the grant and the ID token.
     def get_redirect_uri(self) -> str:

@@ -48,12 +48,13 @@ def login_page(*, provider: str, client_title: str, query: str, login_nonce: str
 
 
 def step_up_page(*, provider: str, client_title: str, required: str, query: str, csrf: str, error: str | None,
-                 demo_hint: str | None) -> HTMLResponse:
+                 demo_hint: str | None, action: str = "login/second-factor") -> HTMLResponse:
+    """``action`` is relative to where the page is served: /authorize, or /login/second-factor after an error."""
     body = (
         f"<h1>{escape(provider)}</h1><p class=who><b>{escape(client_title)}</b> needs a higher level of "
         f"assurance (<code>{escape(required)}</code>). Enter the code from your authenticator app.</p>"
         + (f"<p class=error>{escape(error)}</p>" if error else "")
-        + "<form method=post action='login/second-factor'>"
+        + f"<form method=post action='{escape(action)}'>"
         + _hidden("authorization_request", query) + _hidden("csrf", csrf)
         + "<label for=code>Six-digit code</label><input type=text id=code name=code inputmode=numeric "
           "autocomplete=one-time-code required><button type=submit>Confirm</button></form>"
@@ -63,14 +64,29 @@ def step_up_page(*, provider: str, client_title: str, required: str, query: str,
 
 
 def consent_page(*, provider: str, client_title: str, sector: str, lines: list[ConsentLine], query: str,
-                 csrf: str) -> HTMLResponse:
+                 csrf: str, acting_at: str | None = None, token_minutes: int | None = None) -> HTMLResponse:
+    """``acting_at``: the citizen's own app asks to act at this service as them (RFC 8707 resource)."""
     items = "".join(f"<li>{escape(line.words)} <code>{escape(line.claim)}</code></li>" for line in lines)
+    if acting_at is None:
+        intro = (f"<p><b>{escape(client_title[:1].upper() + client_title[1:])}</b> "
+                 f"({escape(sector)} sector) asks to receive:</p>")
+        outro = "<p>Nothing else is sent. You can refuse; the service will then not know who you are.</p>"
+    else:
+        lifetime = f" for {token_minutes} minutes" if token_minutes else ""
+        intro = (
+            f"<p class=acting><b>Your app will act at {escape(acting_at)} as you.</b> "
+            f"{escape(client_title[:1].upper() + client_title[1:])} gets a key{escape(lifetime)} that only "
+            f"{escape(acting_at)} accepts: with it, the app can do there whatever you could do yourself, and "
+            f"{escape(acting_at)} knows you only by its own pseudonym for you ({escape(sector)} sector). "
+            "The super-app and the other services do not get this key.</p>"
+            "<p>Your app asks to receive:</p>"
+        )
+        outro = ("<p>Nothing else is sent. Allow this only for an app you installed yourself, on your own "
+                 "device. You can refuse; the app will then not act for you.</p>")
     body = (
-        f"<h1>{escape(provider)}</h1><p><b>{escape(client_title[:1].upper() + client_title[1:])}</b> "
-        f"({escape(sector)} sector) asks to receive:</p>"
-        f"<ul>{items}</ul><p>Nothing else is sent. You can refuse; the service will then not know who you are.</p>"
+        f"<h1>{escape(provider)}</h1>{intro}<ul>{items}</ul>{outro}"
         + "<form method=post action='authorize'>" + _hidden("authorization_request", query) + _hidden("csrf", csrf)
         + "<button type=submit name=decision value=allow>Allow</button> "
           "<button type=submit name=decision value=deny>Refuse</button></form>"
     )
-    return _page("Share your data?", body)
+    return _page("Let your app act for you?" if acting_at else "Share your data?", body)

@@ -37,6 +37,8 @@ class Sector(StrEnum):
     CIVIL_REGISTRY = "civil-registry"
     HEALTH = "health"
     PLATFORM = "platform"
+    CONSENT = "consent"  # the consent ledger, the citizen's transparency service
+    PERSONAL_DATA = "personal-data"  # the citizen's personal data pod
 
 
 def pairwise_subject(secret: bytes, sector: str, local_subject: str) -> str:

@@ -10,6 +10,8 @@ rights   â€” a national eID / wallet: a pairwise ``sub`` per sector (OIDC Core Â
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -31,6 +33,10 @@ SECTOR_OF_CLIENT: dict[str, Sector] = {
     "fines": Sector.TRANSPORT,
     "appointments": Sector.CIVIL_REGISTRY,
     "prescriptions": Sector.HEALTH,
+    # services the citizen's own app acts at (kernel.citizens.CITIZEN_RESOURCES): the token the
+    # app holds carries the citizen's subject in that service's sector
+    "consent": Sector.CONSENT,
+    "pod": Sector.PERSONAL_DATA,
 }
 # The least assurance a sector accepts in the rights regime, whatever the client asks for.
 SECTOR_MINIMUM_ACR: dict[Sector, str] = {Sector.HEALTH: EIDAS_SUBSTANTIAL}
@@ -80,8 +86,11 @@ class IdentityProfile(Protocol):
     scopes_supported: list[str]
     claims_supported: list[str]
     acr_values_supported: list[str]
+    # how subjects are derived; the subject index (identity.subject_index) is rebuilt when it changes
+    subject_scheme: str
 
     def subject_for(self, citizen: Citizen, client_id: str) -> str: ...
+    def sector_subjects(self, citizen: Citizen) -> dict[Sector, str]: ...
     def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict: ...
     def consent_lines(self, client_id: str, scope: str) -> list[ConsentLine]: ...
     def required_acr(self, client_id: str, acr_values: list[str]) -> str | None: ...
@@ -96,9 +105,13 @@ class PlatformProfile:
     scopes_supported = ["openid"]
     claims_supported = [claim for claim, _ in PLATFORM_CLAIMS]
     acr_values_supported = [PLATFORM_ACR]
+    subject_scheme = "resident-id"
 
     def subject_for(self, citizen: Citizen, client_id: str) -> str:
         return citizen.resident_id
+
+    def sector_subjects(self, citizen: Citizen) -> dict[Sector, str]:
+        return {sector: citizen.resident_id for sector in Sector}
 
     def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict:
         return {
@@ -136,6 +149,9 @@ class RightsProfile:
 
     def __init__(self, pairwise_secret: bytes) -> None:
         self._secret = pairwise_secret
+        # names the secret without revealing it: another secret means other pseudonyms
+        fingerprint = hmac.new(pairwise_secret, b"citygate subject scheme", hashlib.sha256).hexdigest()[:16]
+        self.subject_scheme = f"pairwise:{fingerprint}"
 
     def sector_of(self, client_id: str) -> Sector:
         try:
@@ -145,6 +161,9 @@ class RightsProfile:
 
     def subject_for(self, citizen: Citizen, client_id: str) -> str:
         return pairwise_subject(self._secret, self.sector_of(client_id), citizen.id)
+
+    def sector_subjects(self, citizen: Citizen) -> dict[Sector, str]:
+        return {sector: pairwise_subject(self._secret, sector, citizen.id) for sector in Sector}
 
     def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict:
         values = {

@@ -16,8 +16,9 @@ router = APIRouter(tags=["oauth2"])
 
 
 class TokenRequest(BaseModel):
-    """OAuth 2.0 token request (client credentials, or an authorization code with its PKCE verifier),
-    always with a private_key_jwt client assertion."""
+    """OAuth 2.0 token request (client credentials, or an authorization code with its PKCE verifier):
+    services and relying parties authenticate with a private_key_jwt client assertion; the citizen's
+    own app (public client ``citizen-app``) sends only its ``client_id``."""
 
     grant_type: str = Field(examples=["client_credentials", "authorization_code"])
     scope: str | None = Field(default=None, examples=["fines:read fines:pay"])
@@ -25,8 +26,9 @@ class TokenRequest(BaseModel):
     redirect_uri: str | None = None
     code_verifier: str | None = None
     resource: str | None = Field(default=None, description="RFC 8707 resource indicator: urn:citygate:<service>")
-    client_assertion_type: str = Field(examples=[CLIENT_ASSERTION_TYPE])
-    client_assertion: str = Field(description="JWT signed with the client's key (RFC 7523)")
+    client_id: str | None = Field(default=None, description="Public clients only (citizen-app)")
+    client_assertion_type: str | None = Field(default=None, examples=[CLIENT_ASSERTION_TYPE])
+    client_assertion: str | None = Field(default=None, description="JWT signed with the client's key (RFC 7523)")
 
 
 class TokenResponse(BaseModel):
@@ -58,7 +60,7 @@ class AuthorizationServerMetadata(BaseModel):
 
 @router.post(
     TOKEN_PATH,
-    summary="Issue a service access token (client credentials, private_key_jwt)",
+    summary="Issue an access token (client credentials; authorization code for relying parties and the citizen's app)",
     response_model=TokenResponse,
     responses={400: {"model": OAuthError}, 401: {"model": OAuthError}},
     openapi_extra={"requestBody": {"required": True, "content": {

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from typing import ClassVar
+from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from kernel import topology
+from kernel.citizens import DEFAULT_CITIZEN_APP_REDIRECT_URI
 from kernel.client import JWKS_PATH
 from kernel.settings import ServiceSettings
 
@@ -29,6 +31,17 @@ class Settings(ServiceSettings):
     clients: dict[str, str] = {}
     # client_id -> its exact redirect URIs (browser-facing); only relying parties have them
     redirect_uris: dict[str, list[str]] = {}
+    # the citizen's own app (public client, RFC 8252): its one redirect URI, matched exactly
+    citizen_app_redirect_uri: str = DEFAULT_CITIZEN_APP_REDIRECT_URI
+
+    @field_validator("citizen_app_redirect_uri")
+    @classmethod
+    def _loopback_or_https(cls, uri: str) -> str:
+        parts = urlsplit(uri)
+        loopback = parts.scheme == "http" and parts.hostname in {"127.0.0.1", "::1"}  # RFC 8252 §7.3, §8.3
+        if not (loopback or (parts.scheme == "https" and parts.hostname)) or parts.fragment:
+            raise ValueError("the citizen app's redirect URI is http://127.0.0.1 or [::1] (loopback), or https")
+        return uri
 
     @property
     def longest_token_lifetime_seconds(self) -> int:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Payload, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidScopeError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
@@ -28,6 +28,7 @@ from identity.authorization_code import CitizenCodeGrant, CitizenOpenIDCode, S25
 from identity.client_registry import PRIVATE_KEY_JWT, ClientKeyDirectory
 from identity.models import IssuedAccessToken, UsedClientAssertion
 from identity.profiles import IdentityProfile
+from identity.resources import InvalidTargetError
 from identity.settings import Settings
 from kernel.access import ACCESS_POLICY, audience_of, callee_of, is_allowed
 from kernel.database import Database
@@ -35,12 +36,6 @@ from kernel.keys import SIGNING_ALGORITHM
 from kernel.tokens import ALLOWED_ALGORITHMS
 
 MAX_ASSERTION_LIFETIME_SECONDS = 300
-
-
-class InvalidTargetError(OAuth2Error):
-    """RFC 8707 §2: the requested resource does not match the requested scope."""
-
-    error = "invalid_target"
 
 
 class FormPayload(OAuth2Payload):
@@ -142,7 +137,8 @@ class ServiceClientCredentialsGrant(ClientCredentialsGrant):
 
 
 class ServiceAccessTokenGenerator(JWTBearerTokenGenerator):
-    """RFC 9068 tokens: for a service, bound to the callee; for a citizen, to this provider's userinfo."""
+    """RFC 9068 tokens: for a service, bound to the callee; for a citizen, to this provider's userinfo,
+    or — held by the citizen's own app — to the one service the app asked for (RFC 8707)."""
 
     def __init__(self, *, issuer: str, signing_key: ECKey, ttl_seconds: int) -> None:
         super().__init__(issuer=issuer, alg=SIGNING_ALGORITHM, expires_generator=lambda client, grant: ttl_seconds)
@@ -153,7 +149,7 @@ class ServiceAccessTokenGenerator(JWTBearerTokenGenerator):
 
     def get_audiences(self, client, user, scope) -> str:
         if user is not None:
-            return audience_of("identity")
+            return user.audience
         return audience_of(callee_of(scope.split()[0]))
 
     def get_acr(self, user) -> str | None:

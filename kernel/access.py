@@ -20,6 +20,14 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     "prescriptions:deliver":     frozenset({"gateway"}),
     # a department learns its own sector's subject for a citizen it has identified in person
     "identity:sector-subject":   frozenset({"fines", "appointments", "prescriptions"}),
+    # the consent ledger shows a citizen every artefact and access about them, whatever the sector's
+    # pseudonym: it alone may learn which of its own subjects another sector's pseudonym denotes
+    "identity:subject-link":     frozenset({"consent"}),
+    # consent (rights regime): data consumers ask the citizen; departments record their other legal
+    # bases; data holders ask before releasing (each "yes" is logged before the data leaves)
+    "consent:request":           frozenset({"gateway", "fines", "appointments", "prescriptions"}),
+    "consent:record":            frozenset({"fines", "appointments", "prescriptions"}),
+    "consent:decide":            frozenset({"pod"}),
     # the national credit-sharing platform (platform regime only)
     "credit:report":             frozenset({"fines"}),
     "credit:query":              frozenset({"appointments"}),

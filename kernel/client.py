@@ -91,7 +91,7 @@ class AccessTokenCache:
             response = await self.http.post(self.token_endpoint, data=form, headers=outgoing_trace_headers())
         except httpx.HTTPError as error:
             raise UpstreamUnavailable("identity", error) from error
-        body = _json_or_empty(response)
+        body = json_or_empty(response)
         if response.status_code != 200 or "access_token" not in body:
             raise Problem(
                 502, f"The identity service refused a token for {callee}: "
@@ -178,7 +178,7 @@ def raise_for_upstream_problem(callee: str, response: httpx.Response) -> None:
     """Pass a department's 4xx on to the citizen; anything else from it is a bad gateway."""
     if response.status_code < 400:
         return
-    body = _json_or_empty(response)
+    body = json_or_empty(response)
     if 400 <= response.status_code < 500 and response.status_code not in (401, 403):
         problem_type = str(body.get("type", "about:blank"))
         kind = problem_type.removeprefix(PROBLEM_TYPE_PREFIX) if problem_type.startswith(PROBLEM_TYPE_PREFIX) else None
@@ -186,7 +186,8 @@ def raise_for_upstream_problem(callee: str, response: httpx.Response) -> None:
     raise Problem(502, f"The {callee} service answered {response.status_code}.", kind="upstream-error", upstream=callee)
 
 
-def _json_or_empty(response: httpx.Response) -> dict:
+def json_or_empty(response: httpx.Response) -> dict:
+    """The response's JSON object, or {} when the body is not one (an error page, empty)."""
     try:
         body = response.json()
     except ValueError:

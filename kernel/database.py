@@ -8,15 +8,37 @@ a busy timeout so concurrent writers wait instead of failing); PostgreSQL is rea
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class UtcDateTime(TypeDecorator):
+    """Stored as UTC and read back as an aware UTC datetime, on SQLite (which keeps only the wall
+    clock) exactly as on PostgreSQL. Naive datetimes are refused rather than guessed at."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Database:

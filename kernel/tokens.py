@@ -28,6 +28,10 @@ ALLOWED_ALGORITHMS = (SIGNING_ALGORITHM,)
 ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
 CLOCK_LEEWAY_SECONDS = 10
 JWKS_MIN_REFRESH_SECONDS = 30
+# Callers reuse one token for many calls (kernel.client caches them), and checking its ES256
+# signature was ~40% of the dependency work on a hot endpoint (docs/benchmarks.md, consent
+# decisions): a token already verified is remembered until it expires.
+VERIFIED_CACHE_SIZE = 4096
 
 
 class InvalidAccessToken(Exception):
@@ -59,6 +63,7 @@ class AccessTokenVerifier:
         self._key_set: KeySet | None = None
         self._fetched_at = float("-inf")
         self._refresh_lock = asyncio.Lock()
+        self._verified: dict[str, dict] = {}
         self._claims_registry = jwt.JWTClaimsRegistry(
             leeway=CLOCK_LEEWAY_SECONDS,
             iss={"essential": True, "value": issuer},
@@ -68,6 +73,16 @@ class AccessTokenVerifier:
         )
 
     async def verify(self, token: str) -> dict:
+        claims = self._verified.get(token)
+        if claims is not None and time.time() < claims["exp"] + CLOCK_LEEWAY_SECONDS:
+            return claims
+        claims = await self._verify_signed(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()  # crude, but bounded, and a miss only costs one verification
+        self._verified[token] = claims
+        return claims
+
+    async def _verify_signed(self, token: str) -> dict:
         try:
             header = jws.extract_compact(token.encode("ascii")).headers()
         except (JoseError, UnicodeEncodeError, ValueError) as error:
@@ -111,7 +126,23 @@ class AccessTokenVerifier:
         return any(key.kid == kid for key in self._key_set.keys)
 
 
-_bearer = HTTPBearer(auto_error=False, description="Access token from the identity service")
+bearer_scheme = HTTPBearer(auto_error=False, description="Access token from the identity service")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+INVALID_TOKEN_CHALLENGE = 'Bearer realm="citygate", error="invalid_token"'
+
+
+async def verified_claims(request: Request, credentials: HTTPAuthorizationCredentials | None, *,
+                          missing: str) -> dict:
+    """The claims of the call's bearer token, checked by this service's verifier; 401 otherwise
+    (``missing`` says which token the endpoint wants)."""
+    if credentials is None:
+        raise Problem(401, missing, kind="unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="citygate"'})
+    verifier: AccessTokenVerifier = request.app.state.token_verifier
+    try:
+        return await verifier.verify(credentials.credentials)
+    except InvalidAccessToken as error:
+        raise Problem(401, f"The access token was refused: {error}.", kind="invalid-token",
+                      headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE}) from error
 
 
 class RequirePermission:
@@ -120,24 +151,9 @@ class RequirePermission:
     def __init__(self, permission: str) -> None:
         self.permission = permission
 
-    async def __call__(
-        self,
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> ServiceCaller:
-        if credentials is None:
-            raise Problem(
-                401, "This endpoint needs a service access token (Authorization: Bearer).",
-                kind="unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="citygate"'},
-            )
-        verifier: AccessTokenVerifier = request.app.state.token_verifier
-        try:
-            claims = await verifier.verify(credentials.credentials)
-        except InvalidAccessToken as error:
-            raise Problem(
-                401, f"The access token was refused: {error}.", kind="invalid-token",
-                headers={"WWW-Authenticate": 'Bearer realm="citygate", error="invalid_token"'},
-            ) from error
+    async def __call__(self, request: Request, credentials: Credentials) -> ServiceCaller:
+        claims = await verified_claims(
+            request, credentials, missing="This endpoint needs a service access token (Authorization: Bearer).")
         caller = ServiceCaller(
             client_id=str(claims["client_id"]),
             scopes=frozenset(str(claims.get("scope", "")).split()),

@@ -48,13 +48,19 @@ class Mesh:
             app = spec.app_factory()(settings, transport=self.transport)
             self.apps[spec.name] = app
             self.urls[spec.name] = settings.public_url
-            self.transport.add(settings.public_url, app)
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Mesh:
         try:
-            for app in self.apps.values():
+            # identity first, seeded: every department's demo seed asks it for its sector's subjects
+            for name in sorted(self.apps, key=lambda service: service != "identity"):
+                app = self.apps[name]
                 await self._stack.enter_async_context(app.router.lifespan_context(app))
+                # reachable once started, as a real process is: earlier services' background work
+                # calling it before then gets "connection refused" and retries
+                self.transport.add(self.urls[name], app)
+                if name == "identity" and app.state.seed_task is not None:
+                    await app.state.seed_task
             # as `citygate up` waits for /healthz, which waits for the demo seeds
             await asyncio.gather(*(app.state.seed_task for app in self.apps.values() if app.state.seed_task))
         except BaseException:

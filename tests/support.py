@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import secrets
 import socket
@@ -51,18 +53,58 @@ def drop_postgres_database(name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class _DatabasePool:
+    """Databases that look fresh without paying for CREATE DATABASE (~0.3 s each here) per test:
+    each is created once per run and, when handed out again, emptied (its connections ended, its
+    schema dropped and recreated), which takes a few milliseconds. Dropped when the run ends."""
+
+    def __init__(self) -> None:
+        self.run = secrets.token_hex(4)
+        self.free: list[str] = []
+        self.created: list[str] = []
+
+    def take(self) -> str:
+        if self.free:
+            name = self.free.pop()
+            self._empty(name)
+            return name
+        name = f"cg_{self.run}_{len(self.created)}"
+        create_postgres_database(name)
+        if not self.created:
+            atexit.register(self.drop_all)
+        self.created.append(name)
+        return name
+
+    def give_back(self, names: list[str]) -> None:
+        self.free.extend(names)
+
+    def _empty(self, name: str) -> None:
+        with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        with psycopg.connect(postgres_url(name).replace("+psycopg", ""), autocommit=True) as database:
+            database.execute("DROP SCHEMA public CASCADE")
+            database.execute("CREATE SCHEMA public")
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            with contextlib.suppress(psycopg.Error):
+                drop_postgres_database(name)
+
+
+_pool = _DatabasePool()
+
+
 @contextmanager
 def postgres_databases(*services: str) -> Iterator[dict[str, str]]:
-    """A fresh database per service (``cg_<random>_<service>``), dropped afterwards."""
-    run = secrets.token_hex(4)
-    names = {service: f"cg_{run}_{service}" for service in services}
+    """An empty database per service, as if freshly created (they come from a per-run pool)."""
+    names: list[str] = []
     try:
-        for name in names.values():
-            create_postgres_database(name)
-        yield {service: postgres_url(name) for service, name in names.items()}
+        for _ in services:
+            names.append(_pool.take())
+        yield {service: postgres_url(name) for service, name in zip(services, names, strict=True)}
     finally:
-        for name in names.values():
-            drop_postgres_database(name)
+        _pool.give_back(names)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from sqlmodel import select
 from identity.enrolment import enrol_citizen
 from identity.models import Citizen, IdentityTable
 from identity.personas import by_handle
+from identity.profiles import PlatformProfile
 from kernel.problems import Problem
 from kernel.regime import Regime
 from tests.mesh import Mesh
@@ -24,8 +25,9 @@ def session(tmp_path):
 
 
 def enrol(session, resident_id: str, handle: str = "new", phone: str = "+8613800000000"):
-    return enrol_citizen(session, handle=handle, resident_id=resident_id, name="测试 (Ce Shi)", phone=phone,
-                         address="1 Test Road, Guangzhou", password="pw", totp_secret=b"s" * 20,
+    return enrol_citizen(session, profile=PlatformProfile(), handle=handle, resident_id=resident_id,
+                         name="测试 (Ce Shi)", phone=phone, address="1 Test Road, Guangzhou", password="pw",
+                         totp_secret=b"s" * 20,
                          today=date(2026, 11, 23))
 
 

@@ -19,24 +19,8 @@ from tests.mesh import Mesh
 from tests.support import assert_problem
 from tests.test_service_tokens import mint
 
-
-class IdentityFirstMesh(Mesh):
-    """The regime's mesh, with the identity service started and its personas enrolled before the
-    departments start: their demo seeds ask it for their sector's subjects, and the kernel's
-    ``sector_subject`` waits for an identity service that is down, not for one still seeding
-    (a 404 then). The fines seed waits for that itself; this keeps other departments' seeds
-    from failing these tests."""
-
-    async def __aenter__(self) -> Mesh:
-        identity = self.apps["identity"]
-        await self._stack.enter_async_context(identity.router.lifespan_context(identity))
-        if identity.state.seed_task is not None:
-            await identity.state.seed_task
-        for name, app in self.apps.items():
-            if name != "identity":
-                await self._stack.enter_async_context(app.router.lifespan_context(app))
-        await asyncio.gather(*(app.state.seed_task for app in self.apps.values() if app.state.seed_task))
-        return self
+# The mesh starts the identity service, seeded, before the departments (see tests/mesh.py).
+IdentityFirstMesh = Mesh
 
 
 @pytest.fixture

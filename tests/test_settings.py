@@ -36,15 +36,16 @@ def test_each_service_reads_only_its_own_prefix(monkeypatch):
 def test_peers_come_from_the_access_policy_and_can_be_overridden_per_peer(monkeypatch):
     assert GatewaySettings(regime=Regime.RIGHTS).peers == {
         "fines": "http://127.0.0.1:8204", "appointments": "http://127.0.0.1:8205",
-        "prescriptions": "http://127.0.0.1:8206"}
+        "prescriptions": "http://127.0.0.1:8206", "consent": "http://127.0.0.1:8202"}
     monkeypatch.setenv("CITYGATE_GATEWAY_PEERS__FINES", "http://fines.internal:8000/")
     assert GatewaySettings().peers["fines"] == "http://fines.internal:8000"
 
 
 def test_peers_include_trusted_signers_and_only_services_of_the_regime():
-    # fines checks the wallet's signatures (gateway) and reports to credit, which only the platform has
+    # fines checks the wallet's signatures (gateway) and reports to credit, which only the platform has;
+    # it records its legal bases with the consent service, which only the rights regime has
     assert set(FinesSettings(regime=Regime.PLATFORM).peers) == {"gateway", "credit"}
-    assert set(FinesSettings(regime=Regime.RIGHTS).peers) == {"gateway"}
+    assert set(FinesSettings(regime=Regime.RIGHTS).peers) == {"gateway", "consent"}
 
 
 def test_the_identity_service_registers_every_service_of_its_regime_as_a_client():

@@ -103,6 +103,37 @@ def _check_walking_skeleton(launcher) -> None:
             print(f"{endpoint.regime.value}: log in to the super-app as a persona: {endpoint.url}/login")
 
 
+def ledger_verify(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from consent.verify import read_json, run
+
+    return asyncio.run(run(args.url, saved=read_json(args.tree_head), jwks=read_json(args.jwks), quiet=args.quiet))
+
+
+def ledger_tree_head(args: argparse.Namespace) -> int:
+    response = httpx.get(args.url + "/ledger/tree-head", timeout=10)
+    response.raise_for_status()
+    print(json.dumps(response.json(), indent=2))
+    return 0
+
+
+def _add_ledger_commands(commands) -> None:
+    ledger = commands.add_parser("ledger", help="audit the consent service's transparency ledger")
+    actions = ledger.add_subparsers(dest="action", required=True)
+    default_url = topology.loopback_url("consent", Regime.RIGHTS)
+    verify = actions.add_parser("verify", help="download the whole log and check it against a signed tree head")
+    verify.add_argument("--url", default=default_url, help=f"the consent service (default {default_url})")
+    verify.add_argument("--tree-head", help="a tree head saved earlier (citygate ledger tree-head > FILE); "
+                                            "default: the log's current one")
+    verify.add_argument("--jwks", help="the log's public key set, pinned from a file; default: fetched from the log")
+    verify.add_argument("--quiet", action="store_true", help="no progress display")
+    verify.set_defaults(handler=ledger_verify)
+    head = actions.add_parser("tree-head", help="print the log's current signed tree head (save it to audit later)")
+    head.add_argument("--url", default=default_url)
+    head.set_defaults(handler=ledger_tree_head)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citygate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     endpoints_parser.add_argument("--base-port", type=int, default=topology.BASE_PORT[Regime.PLATFORM])
     endpoints_parser.add_argument("--json", action="store_true")
     endpoints_parser.set_defaults(handler=show_endpoints)
+    _add_ledger_commands(commands)
     return parser
 
 

@@ -7,37 +7,18 @@ to be told to the credit-sharing platform (platform regime only; see ``credit_re
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Text, UniqueConstraint
+from sqlalchemy import Text, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from kernel.database import UtcDateTime
 
 
 class FinesTable(SQLModel, registry=registry()):
     """Base of the traffic police's own tables."""
-
-
-class UtcDateTime(TypeDecorator):
-    """Stored as UTC and read back as an aware UTC datetime, on SQLite (which keeps only the wall
-    clock) exactly as on PostgreSQL. Naive datetimes are refused rather than guessed at."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("store aware datetimes only")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class FineStatus(StrEnum):

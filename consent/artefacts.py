@@ -1,0 +1,255 @@
+"""Consent artefacts and their lifecycle; every change is a ledger leaf in the same transaction.
+
+The artefact row, its re-signed receipt and the ledger entry that records the change are
+written together: either the citizen's decision is in force and logged, or neither happened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from joserfc.jwk import ECKey, KeySet
+from sqlmodel import Session, select
+
+from consent.ledger import Ledger, LedgerTransaction
+from consent.ledger_events import access_event, artefact_event
+from consent.lifecycle import check_transition
+from consent.models import (
+    ArtefactPublic,
+    ConsentArtefact,
+    ConsentRequestCreate,
+    DecisionPublic,
+    DecisionRequest,
+    LegalBasisCreate,
+    Mode,
+    Status,
+)
+from consent.receipts import InvalidReceipt, receipt_document, sign_receipt, timestamp, verify_receipt
+from consent.vocabulary import CATEGORIES, LEGAL_BASIS_WORDS, PROCESSING, PURPOSES, LegalBasis
+from kernel.problems import Problem
+
+MAX_VALIDITY = timedelta(days=3653)
+CITIZEN = "citizen"
+
+
+def check_terms(purposes: list[str], categories: list[str], processing: list[str]) -> None:
+    unknown = {
+        "purposes": [p for p in purposes if p not in PURPOSES],
+        "categories": [c for c in categories if c not in CATEGORIES],
+        "processing": [p for p in processing if p not in PROCESSING],
+    }
+    if any(unknown.values()):
+        raise Problem(422, "The request names terms this service cannot explain to the citizen.",
+                      kind="unknown-term", unknown={k: v for k, v in unknown.items() if v},
+                      known={"purposes": sorted(PURPOSES), "categories": sorted(CATEGORIES),
+                             "processing": sorted(PROCESSING)})
+
+
+def summary_of(artefact: ConsentArtefact) -> str:
+    """The artefact as the citizen reads it."""
+    who = ", ".join(artefact.recipients)
+    what = ", ".join(CATEGORIES[c] for c in artefact.categories)
+    why = "; ".join(PURPOSES[p] for p in artefact.purposes)
+    doing = ", ".join(PROCESSING[p] for p in artefact.processing)
+    until = artefact.valid_until.strftime("%d %B %Y")
+    if artefact.legal_basis == LegalBasis.CONSENT:
+        once = "once" if artefact.mode == Mode.ONE_TIME else f"until {until}"
+        words = f"{artefact.controller} asks that {who} may {doing} {what}, {why}, {once}."
+        return words + (f" In their words: {artefact.notice}" if artefact.notice else "")
+    basis = LEGAL_BASIS_WORDS[LegalBasis(artefact.legal_basis)]
+    return (f"{artefact.controller} may {doing} {what} for {who}, {why}, until {until}, because of {basis}"
+            f" ({artefact.law_reference}); this does not need your consent and cannot be withdrawn here.")
+
+
+def public(artefact: ConsentArtefact) -> ArtefactPublic:
+    return ArtefactPublic.model_validate(artefact.model_dump() | {
+        "summary": summary_of(artefact),
+    })
+
+
+@dataclass
+class ConsentBook:
+    """The artefacts of one consent service: its ledger, its signing key and its clock."""
+
+    ledger: Ledger
+    signing_key: ECKey
+    issuer: str
+    clock: Callable[[], datetime]
+
+    # ---- created by data consumers -------------------------------------------------------------
+
+    def request(self, citizen_key: str, controller: str, body: ConsentRequestCreate) -> ConsentArtefact:
+        check_terms(body.purposes, body.categories, body.processing)
+        return self._create(citizen_key, controller, body, legal_basis=LegalBasis.CONSENT, status=Status.REQUESTED,
+                            notice=body.notice or "", mode=body.mode, law_reference=None)
+
+    def record_basis(self, citizen_key: str, controller: str, body: LegalBasisCreate) -> ConsentArtefact:
+        check_terms(body.purposes, body.categories, body.processing)
+        return self._create(citizen_key, controller, body, legal_basis=LegalBasis(body.legal_basis),
+                            status=Status.GIVEN, notice="", mode=Mode.RECURRING, law_reference=body.law_reference)
+
+    def _create(self, citizen_key: str, controller: str, body, *, legal_basis: LegalBasis, status: Status,
+                notice: str, mode: Mode, law_reference: str | None) -> ConsentArtefact:
+        now = self.clock()
+        valid_until = body.valid_until
+        if not now < valid_until <= now + MAX_VALIDITY:
+            raise Problem(422, "valid_until must lie in the future, at most ten years ahead.", kind="invalid-validity")
+        artefact = ConsentArtefact(
+            id=str(uuid.uuid4()), citizen_key=citizen_key, subject=body.subject, controller=controller,
+            recipients=list(dict.fromkeys(body.recipients or [controller])), purposes=list(dict.fromkeys(body.purposes)),
+            categories=list(dict.fromkeys(body.categories)), processing=list(dict.fromkeys(body.processing)),
+            legal_basis=legal_basis.value, law_reference=law_reference, notice=notice, mode=mode.value,
+            status=status.value, created_at=now, valid_until=valid_until, version=1, events=[], receipt="",
+        )
+        kind = "consent.requested" if legal_basis == LegalBasis.CONSENT else "basis.recorded"
+        with self.ledger.transaction() as tx:
+            index = tx.append(artefact_event(kind, artefact, now), citizen_key=citizen_key, recipient=controller,
+                              recorded_at=now)
+            artefact.events = [{"status": status.value, "at": timestamp(now), "by": controller, "ledger_index": index}]
+            self._sign(artefact)
+            tx.session.add(artefact)
+        return artefact
+
+    # ---- the citizen's view and decisions --------------------------------------------------------
+
+    def artefacts_of(self, citizen_key: str, status: Status | None = None) -> list[ConsentArtefact]:
+        with self.ledger.transaction() as tx:
+            query = select(ConsentArtefact).where(ConsentArtefact.citizen_key == citizen_key)
+            artefacts = list(tx.session.exec(query.order_by(ConsentArtefact.created_at.desc())))
+            for artefact in artefacts:
+                self._expire_if_due(tx, artefact)
+        return [a for a in artefacts if status is None or a.status == status]
+
+    def artefact_of(self, citizen_key: str, artefact_id: str) -> ConsentArtefact:
+        with self.ledger.transaction() as tx:
+            artefact = self._citizens_artefact(tx.session, citizen_key, artefact_id)
+            self._expire_if_due(tx, artefact)
+        return artefact
+
+    def change_status(self, citizen_key: str, artefact_id: str, wanted: Status) -> ConsentArtefact:
+        with self.ledger.transaction() as tx:
+            artefact = self._citizens_artefact(tx.session, citizen_key, artefact_id, lock=True)
+            self._expire_if_due(tx, artefact)
+            if artefact.legal_basis != LegalBasis.CONSENT:
+                basis = LEGAL_BASIS_WORDS[LegalBasis(artefact.legal_basis)]
+                raise Problem(409, f"This processing rests on {basis}, not on your consent: there is nothing to "
+                                   "give, refuse or withdraw here.", kind="not-consent-based")
+            check_transition(Status(artefact.status), wanted)
+            if wanted == Status.GIVEN and self.clock() >= artefact.valid_until:
+                raise Problem(409, "This request has lapsed (its validity ended before you answered).",
+                              kind="request-lapsed")
+            self._transition(tx, artefact, wanted, by=CITIZEN)
+        return artefact
+
+    def _citizens_artefact(self, session: Session, citizen_key: str, artefact_id: str,
+                           lock: bool = False) -> ConsentArtefact:
+        artefact = session.get(ConsentArtefact, artefact_id, with_for_update=lock)
+        if artefact is None or artefact.citizen_key != citizen_key:
+            # the same answer whether it does not exist or is someone else's: ids reveal nothing
+            raise Problem(404, "You have no artefact with this id.", kind="artefact-not-found")
+        return artefact
+
+    # ---- what data consumers see -------------------------------------------------------------
+
+    def artefact_for(self, caller: str, artefact_id: str) -> ConsentArtefact:
+        with self.ledger.transaction() as tx:
+            artefact = tx.session.get(ConsentArtefact, artefact_id)
+            if artefact is None or (caller != artefact.controller and caller not in artefact.recipients):
+                raise Problem(404, "No artefact with this id names you.", kind="artefact-not-found")
+            self._expire_if_due(tx, artefact)
+        return artefact
+
+    # ---- decisions on reads ----------------------------------------------------------------------
+
+    def decide(self, holder: str, citizen_key: str, body: DecisionRequest) -> DecisionPublic:
+        now = self.clock()
+        presented_id = self._presented_artefact_id(body.artefact, now) if body.artefact else None
+        with self.ledger.transaction() as tx:
+            if presented_id is not None:
+                artefact = tx.session.get(ConsentArtefact, presented_id, with_for_update=True)
+                if artefact is None:
+                    raise Problem(422, "The presented artefact is signed but unknown here.", kind="invalid-artefact")
+            else:
+                artefact = self._covering_artefact(tx.session, citizen_key, body)
+            if artefact is not None:
+                self._expire_if_due(tx, artefact)
+            reason = _refusal(artefact, citizen_key, body)
+            index = None
+            if body.log_access:
+                index = tx.append(access_event(
+                    permitted=reason is None, at=now, holder=holder, subject=body.subject, recipient=body.recipient,
+                    category=body.category, purpose=body.purpose, artefact_id=artefact.id if artefact else None,
+                    resource=body.resource, reason=reason,
+                ), citizen_key=citizen_key, recipient=body.recipient, recorded_at=now)
+            if reason is None and body.log_access and artefact.mode == Mode.ONE_TIME:
+                self._transition(tx, artefact, Status.EXPIRED, by="consent", reason="used once")
+        return DecisionPublic(permitted=reason is None, artefact_id=artefact.id if artefact else None,
+                              reason=reason, ledger_index=index)
+
+    def _presented_artefact_id(self, receipt: str, now: datetime) -> str:
+        try:
+            document = verify_receipt(receipt, KeySet([self.signing_key]))
+        except InvalidReceipt as error:
+            raise Problem(422, f"The presented artefact is not a receipt this service signed: {error}.",
+                          kind="invalid-artefact") from error
+        if datetime.fromisoformat(document["valid_until"]) <= now:
+            raise Problem(422, "The presented artefact has expired.", kind="artefact-expired",
+                          artefact_id=document["record_id"])
+        return document["record_id"]
+
+    def _covering_artefact(self, session: Session, citizen_key: str, body: DecisionRequest) -> ConsentArtefact | None:
+        candidates = session.exec(
+            select(ConsentArtefact)
+            .where(ConsentArtefact.citizen_key == citizen_key, ConsentArtefact.status == Status.GIVEN)
+            .order_by(ConsentArtefact.created_at.desc())
+        )
+        for artefact in candidates:
+            if _refusal(artefact, citizen_key, body) is None and self.clock() < artefact.valid_until:
+                return artefact
+        return None
+
+    # ---- transitions -----------------------------------------------------------------------------
+
+    def _expire_if_due(self, tx: LedgerTransaction, artefact: ConsentArtefact) -> None:
+        if artefact.status == Status.GIVEN and self.clock() >= artefact.valid_until:
+            self._transition(tx, artefact, Status.EXPIRED, by="consent", reason="validity ended")
+
+    def _transition(self, tx: LedgerTransaction, artefact: ConsentArtefact, wanted: Status, *, by: str,
+                    reason: str | None = None) -> None:
+        check_transition(Status(artefact.status), wanted)
+        now = self.clock()
+        artefact.status = wanted.value
+        artefact.version += 1
+        index = tx.append(artefact_event(f"consent.{wanted.value}", artefact, now, reason=reason),
+                          citizen_key=artefact.citizen_key, recipient=artefact.controller, recorded_at=now)
+        event = {"status": wanted.value, "at": timestamp(now), "by": by, "ledger_index": index}
+        if reason:
+            event["reason"] = reason
+        artefact.events = [*artefact.events, event]
+        self._sign(artefact)
+        tx.session.add(artefact)
+
+    def _sign(self, artefact: ConsentArtefact) -> None:
+        document = receipt_document(artefact, issuer=self.issuer,
+                                    withdrawal_url=f"{self.issuer}/me/artefacts/{artefact.id}/status")
+        artefact.receipt = sign_receipt(document, self.signing_key)
+
+
+def _refusal(artefact: ConsentArtefact | None, citizen_key: str, body: DecisionRequest) -> str | None:
+    """Why ``artefact`` does not cover this read, or None when it does."""
+    if artefact is None:
+        return "no artefact covers this read"
+    if artefact.citizen_key != citizen_key:
+        return "the artefact is about someone else"
+    if artefact.status != Status.GIVEN:
+        return f"the artefact is {artefact.status}"
+    if body.recipient not in artefact.recipients:
+        return f"the artefact does not name {body.recipient} as a recipient"
+    if body.category not in artefact.categories:
+        return f"the artefact does not cover {body.category}"
+    if body.purpose not in artefact.purposes:
+        return f"the artefact does not cover the purpose {body.purpose}"
+    return None

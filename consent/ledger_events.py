@@ -1,0 +1,40 @@
+"""What one ledger leaf says: an event about one artefact or one access, as canonical JSON.
+
+A leaf names the citizen only by the pseudonym of the sector the event concerns (so the public
+log cannot be joined across sectors), and never holds the data itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from consent.models import ConsentArtefact
+from consent.receipts import canonical, timestamp
+
+ENTRY_VERSION = 1
+
+
+def artefact_event(kind: str, artefact: ConsentArtefact, at: datetime, *, reason: str | None = None) -> bytes:
+    document = {
+        "v": ENTRY_VERSION, "kind": kind, "at": timestamp(at), "artefact": artefact.id, "version": artefact.version,
+        "subject": artefact.subject, "subject_known_to": artefact.controller, "controller": artefact.controller,
+        "recipients": artefact.recipients, "purposes": artefact.purposes, "categories": artefact.categories,
+        "legal_basis": artefact.legal_basis,
+    }
+    if reason:
+        document["reason"] = reason
+    return canonical(document)
+
+
+def access_event(*, permitted: bool, at: datetime, holder: str, subject: str, recipient: str, category: str,
+                 purpose: str, artefact_id: str | None, resource: str | None, reason: str | None) -> bytes:
+    document = {
+        "v": ENTRY_VERSION, "kind": "access.permitted" if permitted else "access.refused", "at": timestamp(at),
+        "holder": holder, "subject": subject, "subject_known_to": holder, "recipient": recipient,
+        "category": category, "purpose": purpose, "artefact": artefact_id,
+    }
+    if resource:
+        document["resource"] = resource
+    if reason:
+        document["reason"] = reason
+    return canonical(document)

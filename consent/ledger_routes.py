@@ -1,0 +1,97 @@
+"""The transparency ledger's public read API (RFC 9162 §5 shapes, in JSON with base64 hashes).
+
+Public like a Certificate Transparency log: entries carry pseudonyms of one sector each and no
+data, and anyone must be able to audit the log with nothing but these endpoints and the key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from consent.ledger import BeyondTreeSize, Ledger
+from consent.tree_heads import TreeHead, b64
+from kernel.problems import Problem
+
+MAX_PAGE = 1000
+router = APIRouter(prefix="/ledger", tags=["transparency ledger"])
+
+
+class LedgerEntryPublic(BaseModel):
+    index: int
+    entry: str = Field(description="The entry's exact bytes, base64 (RFC 8785 canonical JSON)")
+
+
+class LedgerEntries(BaseModel):
+    entries: list[LedgerEntryPublic]
+
+
+class RootPublic(BaseModel):
+    tree_size: int
+    root_hash: str
+
+
+class InclusionProof(BaseModel):
+    leaf_index: int
+    tree_size: int
+    inclusion_path: list[str] = Field(description="RFC 9162 §2.1.3 audit path, base64 hashes, leaf to root")
+
+
+class ConsistencyProof(BaseModel):
+    first: int
+    second: int
+    consistency_path: list[str] = Field(description="RFC 9162 §2.1.4 consistency proof, base64 hashes")
+
+
+def _ledger(request: Request) -> Ledger:
+    return request.app.state.consent_book.ledger
+
+
+def _beyond(error: BeyondTreeSize) -> Problem:
+    return Problem(400, str(error), kind="beyond-tree-size")
+
+
+@router.get("/tree-head", summary="The current signed tree head")
+def tree_head(request: Request) -> TreeHead:
+    return request.app.state.tree_heads.head(_ledger(request))
+
+
+@router.get("/entries", summary=f"Entries [start, end), at most {MAX_PAGE} per call")
+def entries(request: Request, start: Annotated[int, Query(ge=0)], end: Annotated[int, Query(ge=1)]) -> LedgerEntries:
+    if end <= start:
+        raise Problem(400, "end must be greater than start.", kind="invalid-range")
+    rows = _ledger(request).entries(start, min(end, start + MAX_PAGE))
+    return LedgerEntries(entries=[LedgerEntryPublic(index=row.index, entry=b64(row.entry)) for row in rows])
+
+
+@router.get("/roots/{tree_size}", summary="The root hash of the tree at an earlier size (unsigned; "
+                                          "check it with a consistency proof to a signed head)")
+def root(request: Request, tree_size: int) -> RootPublic:
+    try:
+        return RootPublic(tree_size=tree_size, root_hash=b64(_ledger(request).root(tree_size)))
+    except BeyondTreeSize as error:
+        raise _beyond(error) from error
+
+
+@router.get("/inclusion-proof", summary="Proof that entry leaf_index is in the tree of size tree_size")
+def inclusion_proof(request: Request, leaf_index: Annotated[int, Query(ge=0)],
+                    tree_size: Annotated[int, Query(ge=1)]) -> InclusionProof:
+    try:
+        path = _ledger(request).inclusion_proof(leaf_index, tree_size)
+    except BeyondTreeSize as error:
+        raise _beyond(error) from error
+    return InclusionProof(leaf_index=leaf_index, tree_size=tree_size, inclusion_path=[b64(h) for h in path])
+
+
+@router.get("/consistency-proof", summary="Proof that the tree of size first is a prefix of the tree of size second")
+def consistency_proof(request: Request, first: Annotated[int, Query(ge=1)],
+                      second: Annotated[int, Query(ge=1)]) -> ConsistencyProof:
+    if first > second:
+        raise Problem(400, "first must not exceed second.", kind="invalid-range")
+    try:
+        path = _ledger(request).consistency_proof(first, second)
+    except BeyondTreeSize as error:
+        raise _beyond(error) from error
+    return ConsistencyProof(first=first, second=second, consistency_path=[b64(h) for h in path])

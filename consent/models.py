@@ -1,0 +1,149 @@
+"""Consent artefacts: the table, what data consumers send, what everyone is shown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field as TableField
+
+from consent.tables import ConsentTable
+from consent.vocabulary import LegalBasis
+from kernel.database import UtcDateTime
+
+SUBJECT_PATTERN = r"^[A-Za-z0-9_\-.:]{1,128}$"
+SERVICE_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN)]
+Term = Annotated[str, Field(max_length=80)]
+
+
+class Status(StrEnum):
+    REQUESTED = "requested"
+    GIVEN = "given"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class Mode(StrEnum):
+    ONE_TIME = "one-time"
+    RECURRING = "recurring"
+
+
+def _utc_column() -> Column:
+    return Column(UtcDateTime, nullable=False)
+
+
+class ConsentArtefact(ConsentTable, table=True):
+    """One consent (or other legal basis) about one citizen, in its current state.
+
+    ``citizen_key`` is the consent service's own pseudonym of the citizen, so the citizen can find
+    every artefact about them; it is never written into the signed receipt or the public ledger.
+    ``subject`` is the controller's sector pseudonym, the only identifier the receipt carries.
+    """
+
+    __tablename__ = "consent_artefact"
+
+    id: str = TableField(primary_key=True, max_length=40)
+    citizen_key: str = TableField(index=True, max_length=128)
+    subject: str = TableField(max_length=128)
+    controller: str = TableField(max_length=40)
+    recipients: list[str] = TableField(sa_column=Column(JSON, nullable=False))
+    purposes: list[str] = TableField(sa_column=Column(JSON, nullable=False))
+    categories: list[str] = TableField(sa_column=Column(JSON, nullable=False))
+    processing: list[str] = TableField(sa_column=Column(JSON, nullable=False))
+    legal_basis: str = TableField(max_length=60)
+    law_reference: str | None = TableField(default=None, max_length=300)
+    notice: str = TableField(sa_column=Column(Text, nullable=False))
+    mode: str = TableField(max_length=20)
+    status: str = TableField(max_length=20, index=True)
+    created_at: datetime = TableField(sa_column=_utc_column())
+    valid_until: datetime = TableField(sa_column=_utc_column())
+    version: int = 1
+    events: list[dict] = TableField(sa_column=Column(JSON, nullable=False))
+    receipt: str = TableField(sa_column=Column(Text, nullable=False))
+
+
+class ConsentRequestCreate(BaseModel):
+    """A data consumer asks the citizen (known to it by its own sector pseudonym)."""
+
+    subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the caller's sector pseudonym")
+    purposes: list[Term] = Field(min_length=1, max_length=10, description="DPV purpose terms, e.g. dpv:DeliveryOfGoods")
+    categories: list[Term] = Field(min_length=1, max_length=20,
+                                   description="DPV personal-data terms, e.g. pd:Prescription")
+    processing: list[Term] = Field(default=["dpv:Use"], min_length=1, max_length=10)
+    recipients: list[ServiceName] = Field(default_factory=list, max_length=10,
+                                  description="Services that will receive the data; the caller when empty")
+    valid_until: AwareDatetime = Field(description="When the consent lapses if not withdrawn earlier (with its zone)")
+    mode: Mode = Mode.RECURRING
+    notice: str | None = Field(default=None, max_length=1000,
+                               description="Why, in the controller's own words; shown beside the generated summary")
+
+
+class LegalBasisCreate(BaseModel):
+    """A department records processing that rests on a basis other than consent, so the citizen sees it."""
+
+    subject: str = Field(pattern=SUBJECT_PATTERN)
+    legal_basis: Literal[LegalBasis.CONTRACT, LegalBasis.LEGAL_OBLIGATION, LegalBasis.OFFICIAL_AUTHORITY,
+                         LegalBasis.VITAL_INTEREST]
+    law_reference: str = Field(min_length=3, max_length=300, description="The law or contract relied on")
+    purposes: list[Term] = Field(min_length=1, max_length=10)
+    categories: list[Term] = Field(min_length=1, max_length=20)
+    processing: list[Term] = Field(default=["dpv:Use", "dpv:Store"], min_length=1, max_length=10)
+    recipients: list[ServiceName] = Field(default_factory=list, max_length=10)
+    valid_until: AwareDatetime
+
+
+class ArtefactEvent(BaseModel):
+    status: Status
+    at: datetime
+    by: str
+    ledger_index: int | None = None
+    reason: str | None = None
+
+
+class ArtefactPublic(BaseModel):
+    id: str
+    subject: str
+    controller: str
+    recipients: list[str]
+    purposes: list[str]
+    categories: list[str]
+    processing: list[str]
+    legal_basis: str
+    law_reference: str | None
+    mode: Mode
+    status: Status
+    created_at: datetime
+    valid_until: datetime
+    version: int
+    events: list[ArtefactEvent]
+    summary: str = Field(description="The request in plain words, as the citizen reads it")
+    receipt: str = Field(description="The signed consent receipt: compact JWS over RFC 8785 canonical JSON")
+
+
+class StatusChange(BaseModel):
+    status: Literal[Status.GIVEN, Status.REFUSED, Status.WITHDRAWN]
+
+
+class DecisionRequest(BaseModel):
+    """A data holder asks before releasing: may ``recipient`` read ``category`` of this citizen for ``purpose``?"""
+
+    subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the HOLDER's sector pseudonym")
+    recipient: str = Field(pattern=SERVICE_PATTERN)
+    category: Term
+    purpose: Term
+    artefact: str | None = Field(default=None, max_length=20000,
+                                 description="The receipt the recipient presented (compact JWS), if any")
+    resource: str | None = Field(default=None, max_length=500, description="What is being read, for the log")
+    log_access: bool = Field(default=True, description="Append the access (or refusal) to the ledger before answering")
+
+
+class DecisionPublic(BaseModel):
+    permitted: bool
+    artefact_id: str | None = None
+    reason: str | None = None
+    ledger_index: int | None = Field(default=None, description="The access's entry in the transparency ledger")

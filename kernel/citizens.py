@@ -1,0 +1,81 @@
+"""A citizen calling a service directly, with an access token their own app holds.
+
+The citizen's app (a CLI today, a browser app later) is the public OAuth client ``citizen-app``
+(RFC 8252: no client secret, PKCE, a loopback redirect URI). It asks the identity service for a
+token for ONE service (RFC 8707 ``resource=urn:citygate:<service>``); the token's ``aud`` is that
+service, ``client_id`` is ``citizen-app`` and ``sub`` is the citizen as that service's sector
+knows them (its pairwise pseudonym in the rights regime, the resident ID in the platform regime).
+No gateway stands between the citizen and the service, so none can act as the citizen on its own.
+
+A service that accepts such calls lists itself in ``CITIZEN_RESOURCES`` and declares
+``citizen: CurrentCitizen`` in a route's signature. Service tokens (client credentials) are
+refused there, and citizen-app tokens are refused by ``kernel.tokens.caller_with``: the app is
+in no ``kernel.access`` entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kernel.access import AUDIENCE_PREFIX, audience_of
+from kernel.problems import Problem
+from kernel.tokens import INVALID_TOKEN_CHALLENGE, Credentials, verified_claims
+
+# The citizen's own app, registered with the identity service as a public client.
+CITIZEN_APP = "citizen-app"
+# Where the identity service sends the app back (exact match; RFC 8252 §7.3 loopback). The CLI
+# never listens there: it reads the code from the Location header of the 302.
+DEFAULT_CITIZEN_APP_REDIRECT_URI = "http://127.0.0.1/citizen-app/callback"
+# The services that accept a citizen's own tokens: the only resources citizen-app may ask for.
+# (Later: "pod", the departments.)
+CITIZEN_RESOURCES: frozenset[str] = frozenset({"consent"})
+
+
+
+def citizen_resource_audiences() -> frozenset[str]:
+    """``urn:citygate:<service>`` for every service in ``CITIZEN_RESOURCES``."""
+    return frozenset(audience_of(service) for service in CITIZEN_RESOURCES)
+
+
+def service_of_audience(audience: str) -> str:
+    """The service an audience ``urn:citygate:<service>`` names (ValueError for any other URI)."""
+    if not audience.startswith(AUDIENCE_PREFIX) or len(audience) == len(AUDIENCE_PREFIX):
+        raise ValueError(f"not a citygate service audience: {audience!r}")
+    return audience[len(AUDIENCE_PREFIX):]
+
+
+@dataclass(frozen=True)
+class CitizenCaller:
+    """The citizen on the other end of a call, as this service's sector knows them."""
+
+    subject: str  # this service's subject for the citizen (pseudonym or resident ID, by regime)
+    acr: str  # how strongly they authenticated (eIDAS level, or the platform's real-name login)
+    auth_time: int  # when (seconds since the epoch)
+    token_id: str  # the token's jti, for audit lines
+
+
+async def current_citizen(request: Request, credentials: Credentials) -> CitizenCaller:
+    """FastAPI dependency: a valid token for this service, held by the citizen's own app."""
+    claims = await verified_claims(
+        request, credentials,
+        missing="This endpoint needs the citizen's access token from their app (Authorization: Bearer).")
+    if claims.get("client_id") != CITIZEN_APP:
+        raise Problem(
+            403, f"This endpoint is for citizens' own apps; {claims.get('client_id')!r} is not one.",
+            kind="not-a-citizen",
+            headers={"WWW-Authenticate": 'Bearer realm="citygate", error="insufficient_scope"'},
+        )
+    subject, acr, auth_time = claims.get("sub"), claims.get("acr"), claims.get("auth_time")
+    if not (isinstance(subject, str) and subject) or not (isinstance(acr, str) and acr) \
+            or not isinstance(auth_time, int) or isinstance(auth_time, bool):
+        raise Problem(
+            401, "The access token names no citizen (sub, acr and auth_time are required).",
+            kind="invalid-token", headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
+        )
+    return CitizenCaller(subject=subject, acr=acr, auth_time=auth_time, token_id=str(claims.get("jti", "")))
+
+
+CurrentCitizen = Annotated[CitizenCaller, Depends(current_citizen)]
