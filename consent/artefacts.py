@@ -116,18 +116,25 @@ class ConsentBook:
     # ---- the citizen's view and decisions --------------------------------------------------------
 
     def artefacts_of(self, citizen_key: str, status: Status | None = None) -> list[ConsentArtefact]:
-        with self.ledger.transaction() as tx:
-            query = select(ConsentArtefact).where(ConsentArtefact.citizen_key == citizen_key)
-            artefacts = list(tx.session.exec(query.order_by(ConsentArtefact.created_at.desc())))
-            for artefact in artefacts:
-                self._expire_if_due(tx, artefact)
+        query = select(ConsentArtefact).where(ConsentArtefact.citizen_key == citizen_key)
+        artefacts = self._read(lambda session: list(session.exec(query.order_by(ConsentArtefact.created_at.desc()))))
         return [a for a in artefacts if status is None or a.status == status]
 
     def artefact_of(self, citizen_key: str, artefact_id: str) -> ConsentArtefact:
+        return self._read(lambda session: [self._citizens_artefact(session, citizen_key, artefact_id)])[0]
+
+    def _read(self, load: Callable[[Session], list[ConsentArtefact]]) -> list[ConsentArtefact]:
+        """``load``'s artefacts as of now: read without the ledger's append lock, and again under it
+        only when one of them has expired meanwhile (the expiry is a transition, so it is logged)."""
+        with self.ledger.database.session() as session:
+            artefacts = load(session)
+        if not any(self._due(artefact) for artefact in artefacts):
+            return artefacts
         with self.ledger.transaction() as tx:
-            artefact = self._citizens_artefact(tx.session, citizen_key, artefact_id)
-            self._expire_if_due(tx, artefact)
-        return artefact
+            artefacts = load(tx.session)
+            for artefact in artefacts:
+                self._expire_if_due(tx, artefact)
+        return artefacts
 
     def change_status(self, citizen_key: str, artefact_id: str, wanted: Status) -> ConsentArtefact:
         with self.ledger.transaction() as tx:
@@ -155,12 +162,13 @@ class ConsentBook:
     # ---- what data consumers see -------------------------------------------------------------
 
     def artefact_for(self, caller: str, artefact_id: str) -> ConsentArtefact:
-        with self.ledger.transaction() as tx:
-            artefact = tx.session.get(ConsentArtefact, artefact_id)
+        def load(session: Session) -> list[ConsentArtefact]:
+            artefact = session.get(ConsentArtefact, artefact_id)
             if artefact is None or (caller != artefact.controller and caller not in artefact.recipients):
                 raise Problem(404, "No artefact with this id names you.", kind="artefact-not-found")
-            self._expire_if_due(tx, artefact)
-        return artefact
+            return [artefact]
+
+        return self._read(load)[0]
 
     # ---- decisions on reads ----------------------------------------------------------------------
 
@@ -207,14 +215,17 @@ class ConsentBook:
             .order_by(ConsentArtefact.created_at.desc())
         )
         for artefact in candidates:
-            if _refusal(artefact, citizen_key, body) is None and self.clock() < artefact.valid_until:
+            if _refusal(artefact, citizen_key, body) is None and not self._due(artefact):
                 return artefact
         return None
 
     # ---- transitions -----------------------------------------------------------------------------
 
+    def _due(self, artefact: ConsentArtefact) -> bool:
+        return artefact.status == Status.GIVEN and self.clock() >= artefact.valid_until
+
     def _expire_if_due(self, tx: LedgerTransaction, artefact: ConsentArtefact) -> None:
-        if artefact.status == Status.GIVEN and self.clock() >= artefact.valid_until:
+        if self._due(artefact):
             self._transition(tx, artefact, Status.EXPIRED, by="consent", reason="validity ended")
 
     def _transition(self, tx: LedgerTransaction, artefact: ConsentArtefact, wanted: Status, *, by: str,
