@@ -30,8 +30,8 @@ CITIZEN_APP = "citizen-app"
 # never listens there: it reads the code from the Location header of the 302.
 DEFAULT_CITIZEN_APP_REDIRECT_URI = "http://127.0.0.1/citizen-app/callback"
 # The services that accept a citizen's own tokens: the only resources citizen-app may ask for.
-# (Later: "pod", the departments.)
-CITIZEN_RESOURCES: frozenset[str] = frozenset({"consent"})
+# (Later: the departments.)
+CITIZEN_RESOURCES: frozenset[str] = frozenset({"consent", "pod"})
 
 
 

@@ -1,17 +1,29 @@
+"""The personal data pod (rights regime): a Solid-style store each citizen owns."""
+
 from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from starlette.middleware.cors import CORSMiddleware
 
 from kernel.service_app import build_service_app
+from pod.ldp import router as ldp_router
+from pod.models import PodTable
+from pod.pods import router as pods_router
 from pod.settings import Settings
 
-
-class PodTable(SQLModel, registry=registry()):
-    """Base of this service's own tables; its domain arrives with its own issue."""
+# What Solid clients in a browser must be able to read from a response (Solid Protocol §8.1).
+EXPOSED_HEADERS = ["Accept-Patch", "Accept-Post", "Accept-Put", "Allow", "ETag", "Last-Modified", "Link",
+                   "Location", "Updates-Via", "Vary", "WAC-Allow", "WWW-Authenticate", "Content-Type",
+                   "Consent-Ledger-Index"]
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    return build_service_app(settings, title="personal data pod", metadata=PodTable.metadata, transport=transport)
+    app = build_service_app(settings, title="personal data pod", metadata=PodTable.metadata,
+                            routers=[pods_router, ldp_router], transport=transport)
+    # Any web app may call the pod on the citizen's behalf: access is decided by the ACLs and the
+    # citizen's token, not by origin; the Origin is echoed (never "*") and Vary: Origin is set.
+    app.add_middleware(CORSMiddleware, allow_origin_regex=".*", allow_credentials=True,
+                       allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+                       allow_headers=["*"], expose_headers=EXPOSED_HEADERS, max_age=600)
+    return app

@@ -43,9 +43,10 @@ def test_peers_come_from_the_access_policy_and_can_be_overridden_per_peer(monkey
 
 def test_peers_include_trusted_signers_and_only_services_of_the_regime():
     # fines checks the wallet's signatures (gateway) and reports to credit, which only the platform has;
-    # it records its legal bases with the consent service, which only the rights regime has
+    # it records its legal bases with the consent service and reads pods under consent, both of which
+    # only the rights regime has
     assert set(FinesSettings(regime=Regime.PLATFORM).peers) == {"gateway", "credit"}
-    assert set(FinesSettings(regime=Regime.RIGHTS).peers) == {"gateway", "consent"}
+    assert set(FinesSettings(regime=Regime.RIGHTS).peers) == {"gateway", "consent", "pod"}
 
 
 def test_the_identity_service_registers_every_service_of_its_regime_as_a_client():

@@ -46,7 +46,8 @@ class PodUnavailable(Problem):
             503,
             "The personal data pod is not available yet. In this regime a prescription's contents "
             f"(medication, dose, diagnosis) are kept only in the patient's pod, so they cannot be {operation} "
-            "until the pod service exists; nothing was stored in the department's database.",
+            "until the hospital writes to and the pharmacy reads from the pod (not wired yet); nothing was "
+            "stored in the department's database.",
             kind="pod-unavailable", operation=operation,
         )
 

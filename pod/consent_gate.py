@@ -1,0 +1,73 @@
+"""Reads by departments: allowed by a consent the consent service confirms, logged before release.
+
+A department that no ACL names may still read a resource of a citizen's pod when the consent
+service says an artefact covers that resource's data category for the purpose the department
+states. The pod asks before reading (``POST /decisions``, which appends the access — or the
+refusal — to the transparency ledger before it answers), so no byte leaves the pod unlogged.
+If the consent service cannot be asked, nothing is released (503).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kernel.client import UpstreamUnavailable
+from kernel.problems import Problem
+from pod.paths import pod_of, pod_root
+
+# Where government data lands in a pod, and the DPV category of what is there (docs/pod.md).
+CATEGORY_OF_CONTAINER: dict[str, str] = {
+    "prescriptions/": "pd:Prescription",
+    "health/": "pd:HealthRecord",
+    "address/": "pd:PhysicalAddress",
+    "vehicles/": "pd:VehicleLicense",
+    "civil-status/": "pd:MaritalStatus",
+}
+PURPOSE_HEADER = "Consent-Purpose"
+RECEIPT_HEADER = "Consent-Receipt"
+
+
+@dataclass(frozen=True)
+class ServiceReader:
+    """A department reading under consent: who, why, and the receipt it presents (if any)."""
+
+    service: str
+    purpose: str | None
+    receipt: str | None
+
+
+def category_of(path: str) -> str | None:
+    inside = path[len(pod_root(pod_of(path))):]
+    return next((category for container, category in CATEGORY_OF_CONTAINER.items()
+                 if inside.startswith(container)), None)
+
+
+async def decide(app, reader: ServiceReader, path: str) -> int:
+    """The ledger index of the permitted read, or a 403/400/503 problem (refusals are logged too)."""
+    category = category_of(path)
+    if category is None:
+        raise Problem(403, "Nothing here can be read under a consent; the owner's access control decides.",
+                      kind="forbidden")
+    if not reader.purpose:
+        raise Problem(400, f"State the purpose of the read in the {PURPOSE_HEADER} header (a DPV term).",
+                      kind="purpose-missing")
+    question = {"subject": pod_of(path), "recipient": reader.service, "category": category,
+                "purpose": reader.purpose, "resource": app.state.settings.public_url + path}
+    if reader.receipt:
+        question["artefact"] = reader.receipt
+    try:
+        response = await app.state.services.request("consent", "POST", "/decisions", json=question)
+    except UpstreamUnavailable as error:
+        raise Problem(503, "The consent service cannot be asked, so nothing is released.",
+                      kind="consent-unavailable") from error
+    body = response.json() if response.headers.get("content-type", "").startswith("application/") else {}
+    if response.status_code == 422:
+        raise Problem(422, body.get("detail", "The presented consent receipt was refused."),
+                      kind=str(body.get("type", "")).rsplit(":", 1)[-1] or "invalid-artefact")
+    if response.status_code != 200:
+        raise Problem(503, f"The consent service answered {response.status_code}; nothing is released.",
+                      kind="consent-unavailable")
+    if not body.get("permitted"):
+        raise Problem(403, f"No consent covers this read: {body.get('reason')}.", kind="no-consent",
+                      ledger_index=body.get("ledger_index"))
+    return int(body["ledger_index"])

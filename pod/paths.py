@@ -1,0 +1,56 @@
+"""Resource paths in a pod: which are allowed, which are containers, and what contains what.
+
+Refused (400) before anything is looked up: ``..`` and ``.`` segments, empty segments (``//``),
+encoded slashes or backslashes (``%2F``, ``%5C``: one resource must have one name), and control
+characters. A path ending in ``/`` is a container; ``/x`` and ``/x/`` can never both exist.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kernel.problems import Problem
+
+POD_PREFIX = "/pods/"
+MAX_PATH = 1024
+_FORBIDDEN = re.compile(r"%2f|%5c|%00", re.IGNORECASE)
+
+
+def is_container(path: str) -> bool:
+    return path.endswith("/")
+
+
+def check_path(path: str, raw_path: str) -> str:
+    """``path`` (percent-decoded) itself when it and its undecoded form ``raw_path`` are a well-formed
+    pod path, else a 400 problem. Dot segments are checked after decoding (``%2e%2e`` is ``..``);
+    encoded slashes only before (after decoding they look like ordinary separators)."""
+    if not path.startswith(POD_PREFIX) or len(path) > MAX_PATH:
+        raise Problem(400, "Not a pod path.", kind="invalid-path")
+    if _FORBIDDEN.search(raw_path) or "\\" in path or any(ord(c) < 0x20 for c in path):
+        raise Problem(400, "Encoded slashes, backslashes and control characters are not allowed in a path.",
+                      kind="invalid-path")
+    segments = path[1:].split("/")
+    inner = segments[:-1] if is_container(path) else segments
+    if any(segment in ("", ".", "..") for segment in inner):
+        raise Problem(400, "Empty, '.' and '..' path segments are not allowed.", kind="invalid-path")
+    return path
+
+
+def parent_of(path: str) -> str | None:
+    """The container holding ``path`` (None for a pod's root container)."""
+    trimmed = path[:-1] if is_container(path) else path
+    parent = trimmed[: trimmed.rfind("/") + 1]
+    return parent if len(parent) > len(POD_PREFIX) else None
+
+
+def pod_root(pod_id: str) -> str:
+    return f"{POD_PREFIX}{pod_id}/"
+
+
+def pod_of(path: str) -> str:
+    return path[len(POD_PREFIX):].split("/", 1)[0]
+
+
+def twin_of(path: str) -> str:
+    """The other spelling, whose existence makes ``path`` impossible (``/x`` for ``/x/`` and back)."""
+    return path[:-1] if is_container(path) else path + "/"

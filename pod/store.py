@@ -1,0 +1,100 @@
+"""Resources and containers in the pod's database: reading, writing with parents, deleting.
+
+Plain functions on a session; the HTTP layer (``pod.ldp``) decides who may call them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from kernel.problems import Problem
+from pod.models import StoredResource
+from pod.paths import is_container, parent_of, pod_of, twin_of
+
+ACL_SUFFIX = ".acl"
+CONTAINER_TYPE = "text/turtle"
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def etag_of(content_type: str, content: bytes) -> str:
+    digest = hashlib.sha256(content_type.encode() + b"\0" + content).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def is_auxiliary(path: str) -> bool:
+    """An ACL document: it belongs to its resource and is not listed as a container member."""
+    return path.endswith(ACL_SUFFIX)
+
+
+def read(session: Session, path: str) -> StoredResource | None:
+    return session.get(StoredResource, path)
+
+
+def members(session: Session, container: str) -> list[StoredResource]:
+    rows = session.exec(select(StoredResource).where(StoredResource.parent == container)
+                        .order_by(StoredResource.path))
+    return [row for row in rows if not is_auxiliary(row.path)]
+
+
+def write(session: Session, path: str, content_type: str, content: bytes, now: datetime) -> bool:
+    """Create or replace ``path`` (missing parent containers are created); True when created."""
+    if read(session, twin_of(path)) is not None:
+        raise Problem(409, f"{twin_of(path)} exists; {path} cannot exist beside it.", kind="path-conflict")
+    ensure_parents(session, path, now)
+    existing = read(session, path)
+    if existing is None:
+        session.add(StoredResource(path=path, parent=parent_of(path), pod_id=pod_of(path), content_type=content_type,
+                                   content=content, etag=etag_of(content_type, content), modified=now))
+        return True
+    existing.content_type, existing.content = content_type, content
+    existing.etag, existing.modified = etag_of(content_type, content), now
+    session.add(existing)
+    return False
+
+
+def ensure_parents(session: Session, path: str, now: datetime) -> None:
+    parent = parent_of(path)
+    missing = []
+    while parent is not None and read(session, parent) is None:
+        if read(session, twin_of(parent)) is not None:
+            raise Problem(409, f"{twin_of(parent)} is a resource, so {parent} cannot be a container.",
+                          kind="path-conflict")
+        missing.append(parent)
+        parent = parent_of(parent)
+    for container in reversed(missing):
+        write_container(session, container, now)
+
+
+def write_container(session: Session, path: str, now: datetime, turtle: bytes = b"") -> None:
+    session.add(StoredResource(path=path, parent=parent_of(path), pod_id=pod_of(path), content_type=CONTAINER_TYPE,
+                               content=turtle, etag=etag_of(CONTAINER_TYPE, turtle + now.isoformat().encode()),
+                               modified=now))
+
+
+def new_member_path(session: Session, container: str, slug: str | None, container_wanted: bool) -> str:
+    """Where a POST to ``container`` puts its new member: the Slug when free and clean, else a uuid."""
+    name = _SLUG.sub("-", slug or "").strip("-.")[:100] or str(uuid.uuid4())
+    if is_auxiliary(name):
+        name = name + "-resource"
+    for candidate in (name, f"{name}-{uuid.uuid4().hex[:8]}"):
+        path = container + candidate + ("/" if container_wanted else "")
+        if read(session, path) is None and read(session, twin_of(path)) is None:
+            return path
+    raise AssertionError("a fresh uuid suffix cannot be taken")
+
+
+def delete(session: Session, path: str) -> None:
+    resource = read(session, path)
+    if resource is None:
+        raise Problem(404, "No such resource.", kind="not-found")
+    if is_container(path) and members(session, path):
+        raise Problem(409, "The container is not empty: delete its members first.", kind="container-not-empty")
+    acl = read(session, path + ACL_SUFFIX)
+    if acl is not None:
+        session.delete(acl)
+    session.delete(resource)

@@ -1,0 +1,241 @@
+"""The pod speaks the Solid Protocol: LDP resources and containers, content negotiation, conditional
+requests, PATCH, Web Access Control and CORS — with the exact statuses and headers clients rely on."""
+
+from __future__ import annotations
+
+import json
+from contextlib import aclosing
+
+import httpx
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import FOAF, RDF
+
+from identity.personas import DEMO_PASSWORD
+from kernel.regime import Regime
+from tests.mesh import Mesh
+from tests.support import assert_problem
+from workshop.citizen_app import citizen_token
+
+LDP = "http://www.w3.org/ns/ldp#"
+NOTE = "@prefix ex: <http://example.org/> .\n<#it> ex:says \"hello\" ; ex:count 1 .\n"
+
+
+@pytest.fixture
+def regime() -> Regime:
+    return Regime.RIGHTS
+
+
+async def app_for(mesh: Mesh, handle: str) -> httpx.AsyncClient:
+    async with mesh.client("identity") as identity:
+        tokens = await citizen_token(identity, username=handle, password=DEMO_PASSWORD, resource_service="pod")
+    client = mesh.client("pod")
+    client.headers["Authorization"] = f"Bearer {tokens.access_token}"
+    return client
+
+
+async def own_pod(mesh: Mesh, handle: str) -> tuple[httpx.AsyncClient, str, str]:
+    """The citizen's app, their pod's root path and their WebID."""
+    client = await app_for(mesh, handle)
+    created = await client.post("/pods")
+    assert created.status_code in (200, 201), created.text
+    storage = created.json()["storage"]
+    return client, storage.removeprefix(mesh.urls["pod"]), created.json()["webid"]
+
+
+def graph_of(response: httpx.Response, base: str) -> Graph:
+    media = response.headers["content-type"].split(";")[0]
+    return Graph().parse(data=response.text, format="json-ld" if media == "application/ld+json" else "turtle",
+                         publicID=base)
+
+
+async def test_a_pod_is_created_once_with_a_public_webid_profile(mesh):
+    client, root, webid = await own_pod(mesh, "wang-fang")
+    async with aclosing(client):
+        again = await client.post("/pods")
+        assert again.status_code == 200 and again.json()["webid"] == webid
+        assert webid == f"{mesh.urls['pod']}{root}profile/card#me"
+    async with mesh.client("pod") as anonymous:
+        card = await anonymous.get(f"{root}profile/card")
+        assert card.status_code == 200 and card.headers["content-type"].startswith("text/turtle")
+        assert (URIRef(webid), RDF.type, FOAF.Person) in graph_of(card, mesh.urls["pod"] + root + "profile/card")
+        assert 'public="read"' in card.headers["wac-allow"]
+        private = await anonymous.get(root)
+        assert_problem(private, 401, "unauthenticated")
+        assert "WWW-Authenticate" in private.headers
+
+
+async def test_resources_and_containers_with_the_headers_clients_rely_on(mesh):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    base = mesh.urls["pod"]
+    async with aclosing(client):
+        put = await client.put(f"{root}notes/2026/hello.ttl", content=NOTE, headers={"Content-Type": "text/turtle"})
+        assert put.status_code == 201 and put.headers["location"] == f"{base}{root}notes/2026/hello.ttl"
+        got = await client.get(f"{root}notes/2026/hello.ttl")
+        assert got.status_code == 200 and got.headers["content-type"].startswith("text/turtle")
+        assert got.headers["etag"] and got.headers["last-modified"]
+        assert f'<{LDP}Resource>; rel="type"' in got.headers["link"]
+        assert f'<{base}{root}notes/2026/hello.ttl.acl>; rel="acl"' in got.headers["link"]
+        assert set(got.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"}
+        assert got.headers["accept-patch"] == "text/n3, application/sparql-update"
+        assert got.headers["wac-allow"] == 'user="read write append control", public=""'
+        as_json_ld = await client.get(f"{root}notes/2026/hello.ttl", headers={"Accept": "application/ld+json"})
+        assert as_json_ld.headers["content-type"].startswith("application/ld+json")
+        assert graph_of(as_json_ld, f"{base}{root}notes/2026/hello.ttl").isomorphic(
+            graph_of(got, f"{base}{root}notes/2026/hello.ttl"))
+        assert_problem(await client.get(f"{root}notes/2026/hello.ttl", headers={"Accept": "image/png"}), 406)
+        head = await client.head(f"{root}notes/2026/hello.ttl")
+        assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == got.headers["etag"]
+
+        # the parents were created, and list their members
+        listing = await client.get(f"{root}notes/")
+        assert f'<{LDP}BasicContainer>; rel="type"' in listing.headers["link"]
+        assert "POST" in listing.headers["allow"] and listing.headers["accept-post"] == "*/*"
+        members = set(graph_of(listing, f"{base}{root}notes/").objects(URIRef(f"{base}{root}notes/"),
+                                                                        URIRef(LDP + "contains")))
+        assert members == {URIRef(f"{base}{root}notes/2026/")}
+        storage = await client.get(root)
+        assert '<http://www.w3.org/ns/pim/space#Storage>; rel="type"' in storage.headers["link"]
+
+        # other media byte for byte
+        pdf = b"%PDF-1.7\n\x00\x01binary\xff"
+        assert (await client.put(f"{root}docs/a.pdf", content=pdf,
+                                 headers={"Content-Type": "application/pdf"})).status_code == 201
+        back = await client.get(f"{root}docs/a.pdf")
+        assert back.content == pdf and back.headers["content-type"] == "application/pdf"
+
+        # POST with a Slug, and a new container by Link
+        posted = await client.post(f"{root}notes/", content=json.dumps({"a": 1}),
+                                   headers={"Content-Type": "application/json", "Slug": "my note"})
+        assert posted.status_code == 201 and posted.headers["location"] == f"{base}{root}notes/my-note"
+        folder = await client.post(f"{root}notes/", headers={"Slug": "drafts", "Link": f'<{LDP}BasicContainer>; rel="type"'})
+        assert folder.headers["location"] == f"{base}{root}notes/drafts/"
+        assert_problem(await client.post(f"{root}notes/my-note", content=b"x",
+                                         headers={"Content-Type": "text/plain"}), 405)
+
+        # deleting
+        assert_problem(await client.delete(f"{root}notes/2026/"), 409, "container-not-empty")
+        assert (await client.delete(f"{root}notes/2026/hello.ttl")).status_code == 204
+        assert_problem(await client.get(f"{root}notes/2026/hello.ttl"), 404)
+        assert (await client.delete(f"{root}notes/2026/")).status_code == 204
+        options = await client.options(f"{root}notes/")
+        assert options.status_code == 204 and "POST" in options.headers["allow"]
+
+
+async def test_conditional_requests(mesh):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    path = f"{root}c.ttl"
+    async with aclosing(client):
+        turtle = {"Content-Type": "text/turtle"}
+        assert (await client.put(path, content=NOTE, headers=turtle | {"If-None-Match": "*"})).status_code == 201
+        assert_problem(await client.put(path, content=NOTE, headers=turtle | {"If-None-Match": "*"}), 412)
+        etag = (await client.get(path)).headers["etag"]
+        assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 304
+        assert_problem(await client.put(path, content=NOTE, headers=turtle | {"If-Match": '"stale"'}), 412)
+        assert (await client.put(path, content=NOTE + "<#b> <#c> <#d> .", headers=turtle | {"If-Match": etag})
+                ).status_code == 205
+        assert (await client.get(path)).headers["etag"] != etag
+
+
+async def test_patch_with_n3_and_sparql_update(mesh):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    path, base = f"{root}p.ttl", mesh.urls["pod"]
+    n3 = ("@prefix solid: <http://www.w3.org/ns/solid/terms#>. @prefix ex: <http://example.org/>.\n"
+          "_:r a solid:InsertDeletePatch; solid:where { ?s ex:count 1 }; "
+          "solid:deletes { ?s ex:count 1 }; solid:inserts { ?s ex:count 2 }.")
+    async with aclosing(client):
+        await client.put(path, content=NOTE, headers={"Content-Type": "text/turtle"})
+        patched = await client.patch(path, content=n3, headers={"Content-Type": "text/n3"})
+        assert patched.status_code == 205, patched.text
+        assert "ex:count 2" in (await client.get(path)).text
+        assert_problem(await client.patch(path, content=n3, headers={"Content-Type": "text/n3"}), 409)
+        sparql = 'INSERT DATA { <#it> <http://example.org/tag> "new" }'
+        assert (await client.patch(path, content=sparql,
+                                   headers={"Content-Type": "application/sparql-update"})).status_code == 205
+        assert '"new"' in (await client.get(path)).text
+        assert_problem(await client.patch(path, content="INSERT DATA {", headers={
+            "Content-Type": "application/sparql-update"}), 400)
+        assert_problem(await client.patch(path, content="x", headers={"Content-Type": "text/plain"}), 415)
+        created = await client.patch(f"{root}new.ttl", content=sparql,
+                                     headers={"Content-Type": "application/sparql-update"})
+        assert created.status_code == 201
+        assert (URIRef(f"{base}{root}new.ttl#it"), URIRef("http://example.org/tag"), None) in graph_of(
+            await client.get(f"{root}new.ttl"), f"{base}{root}new.ttl")
+
+
+async def test_bad_requests_are_refused_before_anything_is_written(mesh):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    turtle = {"Content-Type": "text/turtle"}
+    async with aclosing(client):
+        # (a literal "/../" never leaves the client: httpx, like browsers, resolves it first)
+        for path in (f"{root}a/%2e%2e/b.ttl", f"{root}a/%2E/b.ttl", f"{root}a%2Fb.ttl", f"{root}a//b.ttl",
+                     f"{root}a%5Cb"):
+            assert_problem(await client.put(path, content=NOTE, headers=turtle), 400, "invalid-path")
+        assert_problem(await client.put(f"{root}x", content=b"x"), 400, "content-type-missing")
+        assert_problem(await client.put(f"{root}bad.ttl", content="<a> <b> .", headers=turtle), 400, "invalid-rdf")
+        await client.put(f"{root}x", content=b"x", headers={"Content-Type": "text/plain"})
+        assert_problem(await client.put(f"{root}x/", headers=turtle), 409, "path-conflict")
+        assert_problem(await client.put(f"{root}x/y.ttl", content=NOTE, headers=turtle), 409, "path-conflict")
+        big = b"x" * (mesh.apps["pod"].state.settings.max_body_bytes + 1)
+        assert (await client.put(f"{root}big", content=big, headers={"Content-Type": "text/plain"})).status_code == 413
+        assert_problem(await client.get(f"{root}bad.ttl"), 404)
+        assert_problem(await client.get(f"{root}x/"), 404)
+
+
+async def test_access_control_decides_who_reads_and_writes(mesh):
+    owner, root, owner_webid = await own_pod(mesh, "wang-fang")
+    other, other_root, other_webid = await own_pod(mesh, "li-wei")
+    base = mesh.urls["pod"]
+    async with aclosing(owner), aclosing(other):
+        await owner.put(f"{root}private/secret.ttl", content=NOTE, headers={"Content-Type": "text/turtle"})
+        await owner.put(f"{root}shared/note.ttl", content=NOTE, headers={"Content-Type": "text/turtle"})
+        assert_problem(await other.get(f"{root}private/secret.ttl"), 403, "forbidden")
+        assert_problem(await other.put(f"{root}private/x.ttl", content=NOTE,
+                                       headers={"Content-Type": "text/turtle"}), 403)
+        acl = (
+            "@prefix acl: <http://www.w3.org/ns/auth/acl#>. @prefix foaf: <http://xmlns.com/foaf/0.1/>.\n"
+            f"<#owner> a acl:Authorization; acl:agent <{owner_webid}>; acl:accessTo <./>; acl:default <./>;"
+            " acl:mode acl:Read, acl:Write, acl:Control.\n"
+            "<#public> a acl:Authorization; acl:agentClass foaf:Agent; acl:default <./>; acl:mode acl:Read.\n"
+            f"<#friend> a acl:Authorization; acl:agent <{other_webid}>; acl:default <./>; acl:mode acl:Append.\n"
+        )
+        assert_problem(await other.put(f"{root}shared/.acl", content=acl, headers={"Content-Type": "text/turtle"}),
+                       403)
+        assert (await owner.put(f"{root}shared/.acl", content=acl,
+                                headers={"Content-Type": "text/turtle"})).status_code == 201
+        async with mesh.client("pod") as anonymous:
+            public = await anonymous.get(f"{root}shared/note.ttl")
+            assert public.status_code == 200 and public.headers["wac-allow"] == 'user="read", public="read"'
+            assert_problem(await anonymous.put(f"{root}shared/note.ttl", content=NOTE,
+                                               headers={"Content-Type": "text/turtle"}), 401)
+        # append-only: the friend may add (an insert-only patch, a POST) but not replace or delete
+        insert = 'INSERT DATA { <#it> <http://example.org/seenBy> "li-wei" }'
+        assert (await other.patch(f"{root}shared/note.ttl", content=insert,
+                                  headers={"Content-Type": "application/sparql-update"})).status_code == 205
+        assert_problem(await other.put(f"{root}shared/note.ttl", content=NOTE,
+                                       headers={"Content-Type": "text/turtle"}), 403)
+        assert_problem(await other.delete(f"{root}shared/note.ttl"), 403)
+        # the owner can never lock themselves out, whatever the ACL says
+        lockout = "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n<#none> a acl:Authorization; acl:agent <x:nobody>; acl:accessTo <./>; acl:mode acl:Read.\n"
+        await owner.put(f"{root}.acl", content=lockout, headers={"Content-Type": "text/turtle"})
+        assert (await owner.get(f"{root}private/secret.ttl")).status_code == 200
+        assert f"{base}{other_root}" != f"{base}{root}"
+
+
+async def test_cors_echoes_the_origin_and_exposes_the_solid_headers(mesh):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    async with aclosing(client):
+        got = await client.get(root, headers={"Origin": "https://app.example"})
+        assert got.headers["access-control-allow-origin"] == "https://app.example"
+        assert "Origin" in got.headers["vary"]
+        exposed = {h.strip().lower() for h in got.headers["access-control-expose-headers"].split(",")}
+        assert {"link", "wac-allow", "etag", "accept-patch", "location", "allow"} <= exposed
+        denied = await client.get(f"{root}nothing", headers={"Origin": "https://app.example"})
+        assert denied.status_code == 404 and denied.headers["access-control-allow-origin"] == "https://app.example"
+    async with mesh.client("pod") as browser:
+        preflight = await browser.options(root, headers={
+            "Origin": "https://app.example", "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization, content-type, if-match"})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        assert "PUT" in preflight.headers["access-control-allow-methods"]
