@@ -15,7 +15,7 @@ from joserfc.jwk import ECKey, KeySet
 from sqlmodel import Session, select
 
 from consent.ledger import Ledger, LedgerTransaction
-from consent.ledger_events import access_event, artefact_event
+from consent.ledger_events import access_event, artefact_event, erasure_event
 from consent.lifecycle import check_transition
 from consent.models import (
     ArtefactPublic,
@@ -169,6 +169,12 @@ class ConsentBook:
             return [artefact]
 
         return self._read(load)[0]
+
+    def record_erasure(self, holder: str, citizen_key: str, subject: str, scope: str) -> int:
+        now = self.clock()
+        with self.ledger.transaction() as tx:
+            return tx.append(erasure_event(at=now, holder=holder, subject=subject, scope=scope),
+                             citizen_key=citizen_key, recipient=holder, recorded_at=now)
 
     # ---- decisions on reads ----------------------------------------------------------------------
 

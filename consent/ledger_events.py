@@ -38,3 +38,9 @@ def access_event(*, permitted: bool, at: datetime, holder: str, subject: str, re
     if reason:
         document["reason"] = reason
     return canonical(document)
+
+
+def erasure_event(*, at: datetime, holder: str, subject: str, scope: str) -> bytes:
+    """That a holder erased a citizen's data: no trace of what it was."""
+    return canonical({"v": ENTRY_VERSION, "kind": "erasure", "at": timestamp(at), "holder": holder,
+                      "subject": subject, "subject_known_to": holder, "scope": scope})

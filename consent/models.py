@@ -147,3 +147,14 @@ class DecisionPublic(BaseModel):
     artefact_id: str | None = None
     reason: str | None = None
     ledger_index: int | None = Field(default=None, description="The access's entry in the transparency ledger")
+
+
+class ErasureCreate(BaseModel):
+    """A holder erased a citizen's data (the citizen asked); the ledger records only that it happened."""
+
+    subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the holder's sector pseudonym")
+    scope: str = Field(min_length=1, max_length=200, description="What was erased, in words (e.g. 'the whole pod')")
+
+
+class ErasurePublic(BaseModel):
+    ledger_index: int

@@ -16,6 +16,8 @@ from consent.models import (
     ConsentRequestCreate,
     DecisionPublic,
     DecisionRequest,
+    ErasureCreate,
+    ErasurePublic,
     LegalBasisCreate,
     Status,
     StatusChange,
@@ -61,6 +63,15 @@ async def decide(body: DecisionRequest, request: Request, book: Book,
                  caller: caller_with("consent:decide")) -> DecisionPublic:
     citizen_key = await citizen_key_of(request.app, caller.client_id, body.subject)
     return await run_in_threadpool(book.decide, caller.client_id, citizen_key, body)
+
+
+@service_router.post("/erasures", status_code=status.HTTP_201_CREATED,
+                     summary="Record that a holder erased a citizen's data (only that it happened)")
+async def record_erasure(body: ErasureCreate, request: Request, book: Book,
+                         caller: caller_with("consent:erasure")) -> ErasurePublic:
+    citizen_key = await citizen_key_of(request.app, caller.client_id, body.subject)
+    index = await run_in_threadpool(book.record_erasure, caller.client_id, citizen_key, body.subject, body.scope)
+    return ErasurePublic(ledger_index=index)
 
 
 @citizen_router.get("/artefacts", summary="Every consent and legal basis about you, newest first")

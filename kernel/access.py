@@ -28,6 +28,7 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     "consent:request":           frozenset({"gateway", "fines", "appointments", "prescriptions"}),
     "consent:record":            frozenset({"fines", "appointments", "prescriptions"}),
     "consent:decide":            frozenset({"pod"}),
+    "consent:erasure":           frozenset({"pod"}),  # the ledger keeps that an erasure happened
     # a department reads from a citizen's pod only what a consent the pod checks allows
     "pod:read":                  frozenset({"fines", "appointments", "prescriptions"}),
     # the national credit-sharing platform (platform regime only)
