@@ -1,16 +1,20 @@
 # The two commands of the README. Each sets up the virtual environment first (once per
-# change of pyproject.toml), so a fresh clone needs nothing but Python 3.11+ and make.
+# change of pyproject.toml), so a fresh clone needs nothing but Python 3.11+ and make (and, for
+# the tests, Node.js with npm: the Solid client test's packages are installed the same way).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The Node packages of the Solid client test (tests/test_pod_solid_client.py), once per change.
+SOLID_CLIENT := tests/solid_client
+NODE_STAMP := $(SOLID_CLIENT)/node_modules/.installed
 
 .PHONY: up test setup benchmark
 
 up: $(STAMP)
 	$(BIN)/citygate up
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)
@@ -23,8 +27,13 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+$(NODE_STAMP): $(SOLID_CLIENT)/package.json $(SOLID_CLIENT)/package-lock.json
+	cd $(SOLID_CLIENT) && npm ci --no-audit --no-fund
+	touch $@
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/proxy_hop.py
 	$(BIN)/python benchmarks/skeleton_path.py
 	$(BIN)/python benchmarks/ledger.py
 	$(BIN)/python benchmarks/consent_decisions.py
+	$(BIN)/python benchmarks/pod.py
