@@ -34,7 +34,6 @@ DEFAULT_CITIZEN_APP_REDIRECT_URI = "http://127.0.0.1/citizen-app/callback"
 CITIZEN_RESOURCES: frozenset[str] = frozenset({"consent", "pod"})
 
 
-
 def citizen_resource_audiences() -> frozenset[str]:
     """``urn:citygate:<service>`` for every service in ``CITIZEN_RESOURCES``."""
     return frozenset(audience_of(service) for service in CITIZEN_RESOURCES)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernel.client import UpstreamUnavailable
+from kernel.client import UpstreamUnavailable, json_or_empty
 from kernel.problems import Problem
 from pod.paths import pod_of, pod_root
 
@@ -60,7 +60,7 @@ async def decide(app, reader: ServiceReader, path: str) -> int:
     except UpstreamUnavailable as error:
         raise Problem(503, "The consent service cannot be asked, so nothing is released.",
                       kind="consent-unavailable") from error
-    body = response.json() if response.headers.get("content-type", "").startswith("application/") else {}
+    body = json_or_empty(response)
     if response.status_code == 422:
         raise Problem(422, body.get("detail", "The presented consent receipt was refused."),
                       kind=str(body.get("type", "")).rsplit(":", 1)[-1] or "invalid-artefact")
