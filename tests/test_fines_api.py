@@ -7,7 +7,6 @@ import uuid
 from collections import Counter
 from urllib.parse import quote
 
-import pytest
 from joserfc.jwk import ECKey
 from sqlmodel import select
 
@@ -18,16 +17,6 @@ from services.fines.models import Payment
 from tests.mesh import Mesh
 from tests.support import assert_problem
 from tests.test_service_tokens import mint
-
-# The mesh starts the identity service, seeded, before the departments (see tests/mesh.py).
-IdentityFirstMesh = Mesh
-
-
-@pytest.fixture
-async def mesh(regime, database_urls, tmp_path):
-    async with IdentityFirstMesh(regime, tmp_path, database_urls) as running:
-        yield running
-
 
 # --- helpers -----------------------------------------------------------------------------------
 

@@ -16,15 +16,9 @@ from services.fines.demo import CAR_OWNER, DEFAULTER
 from services.fines.domain import CHINA_STANDARD_TIME
 from services.fines.models import CreditOutboxEntry, Fine, FineStatus, OutboxAction
 from tests.mesh import Mesh
-from tests.test_fines_api import IdentityFirstMesh, citizen_fines, confirmation, post_payment, subject_of
+from tests.test_fines_api import citizen_fines, confirmation, post_payment, subject_of
 
 SOME_TIME = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def mesh(regime, database_urls, tmp_path):
-    async with IdentityFirstMesh(regime, tmp_path, database_urls) as running:
-        yield running
 
 
 def outbox(mesh: Mesh) -> list[CreditOutboxEntry]:
@@ -147,7 +141,7 @@ async def test_in_the_rights_regime_nothing_is_reported_and_nothing_queued(mesh)
 
 
 async def test_the_worker_runs_with_the_app_and_stops_with_it(regime, tmp_path):
-    async with IdentityFirstMesh(regime, tmp_path) as running:
+    async with Mesh(regime, tmp_path) as running:
         worker = running.apps["fines"].state.fines_worker
         assert worker.running
         task = worker._task
