@@ -59,7 +59,7 @@ class Events:
         citizen, recipient = rng.choice(self.citizens), rng.choice(RECIPIENTS)
         entry = access_event(
             permitted=rng.random() < 0.95, at=self.clock, holder="pod", subject=citizen, recipient=recipient,
-            category=rng.choice(CATEGORIES), purpose=rng.choice(PURPOSES),
+            category=rng.choice(CATEGORIES), purpose=rng.choice(PURPOSES), processing="dpv:Use",
             artefact_id=str(uuid.UUID(int=rng.getrandbits(128))), resource=f"/{recipient}/{rng.randrange(10**6)}",
             reason=None,
         )

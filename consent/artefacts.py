@@ -195,7 +195,7 @@ class ConsentBook:
             if body.log_access:
                 index = tx.append(access_event(
                     permitted=reason is None, at=now, holder=holder, subject=body.subject, recipient=body.recipient,
-                    category=body.category, purpose=body.purpose, artefact_id=artefact.id if artefact else None,
+                    category=body.category, purpose=body.purpose, processing=body.processing, artefact_id=artefact.id if artefact else None,
                     resource=body.resource, reason=reason,
                 ), citizen_key=citizen_key, recipient=body.recipient, recorded_at=now)
             if reason is None and body.log_access and artefact.mode == Mode.ONE_TIME:
@@ -269,4 +269,6 @@ def _refusal(artefact: ConsentArtefact | None, citizen_key: str, body: DecisionR
         return f"the artefact does not cover {body.category}"
     if body.purpose not in artefact.purposes:
         return f"the artefact does not cover the purpose {body.purpose}"
+    if body.processing not in artefact.processing:
+        return f"the artefact does not cover the processing {body.processing}"
     return None

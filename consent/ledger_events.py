@@ -27,11 +27,12 @@ def artefact_event(kind: str, artefact: ConsentArtefact, at: datetime, *, reason
 
 
 def access_event(*, permitted: bool, at: datetime, holder: str, subject: str, recipient: str, category: str,
-                 purpose: str, artefact_id: str | None, resource: str | None, reason: str | None) -> bytes:
+                 purpose: str, processing: str, artefact_id: str | None, resource: str | None,
+                 reason: str | None) -> bytes:
     document = {
         "v": ENTRY_VERSION, "kind": "access.permitted" if permitted else "access.refused", "at": timestamp(at),
         "holder": holder, "subject": subject, "subject_known_to": holder, "recipient": recipient,
-        "category": category, "purpose": purpose, "artefact": artefact_id,
+        "category": category, "purpose": purpose, "processing": processing, "artefact": artefact_id,
     }
     if resource:
         document["resource"] = resource

@@ -136,6 +136,8 @@ class DecisionRequest(BaseModel):
     recipient: str = Field(pattern=SERVICE_PATTERN)
     category: Term
     purpose: Term
+    processing: Term = Field(default="dpv:Use", description="What the recipient does: dpv:Use to read, dpv:Store "
+                             "to deposit a record")
     artefact: str | None = Field(default=None, max_length=20000,
                                  description="The receipt the recipient presented (compact JWS), if any")
     resource: str | None = Field(default=None, max_length=500, description="What is being read, for the log")

@@ -15,6 +15,7 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     "appointments:read":         frozenset({"gateway"}),
     "appointments:book":         frozenset({"gateway"}),
     "prescriptions:read":        frozenset({"gateway"}),
+    "prescriptions:issue":       frozenset({"gateway"}),  # an online consultation booked in the super-app
     "prescriptions:pay":         frozenset({"gateway"}),
     "prescriptions:dispense":    frozenset({"gateway"}),  # the super-app orders from the pharmacy
     "prescriptions:deliver":     frozenset({"gateway"}),
@@ -31,6 +32,9 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     "consent:erasure":           frozenset({"pod"}),  # the ledger keeps that an erasure happened
     # a department reads from a citizen's pod only what a consent the pod checks allows
     "pod:read":                  frozenset({"fines", "appointments", "prescriptions"}),
+    # a department deposits the records it issues (prescriptions) into the citizen's pod, under a
+    # legal basis the consent service holds; it can create there, never read, replace or delete
+    "pod:deposit":               frozenset({"prescriptions"}),
     # the national credit-sharing platform (platform regime only)
     "credit:report":             frozenset({"fines"}),
     "credit:query":              frozenset({"appointments"}),

@@ -12,6 +12,7 @@ from pod.models import PodTable
 from pod.pods import router as pods_router
 from pod.rights import router as rights_router
 from pod.settings import Settings
+from pod.wac import AclCache
 
 # What Solid clients in a browser must be able to read from a response (Solid Protocol §8.1).
 EXPOSED_HEADERS = ["Accept-Patch", "Accept-Post", "Accept-Put", "Allow", "ETag", "Last-Modified", "Link",
@@ -22,6 +23,7 @@ EXPOSED_HEADERS = ["Accept-Patch", "Accept-Post", "Accept-Put", "Allow", "ETag",
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     app = build_service_app(settings, title="personal data pod", metadata=PodTable.metadata,
                             routers=[pods_router, rights_router, ldp_router], transport=transport)
+    app.state.acl_cache = AclCache()  # parsed ACLs by (URL, ETag): an unchanged ACL is parsed once
     # Any web app may call the pod on the citizen's behalf: access is decided by the ACLs and the
     # citizen's token, not by origin; the Origin is echoed (never "*") and Vary: Origin is set.
     app.add_middleware(CORSMiddleware, allow_origin_regex=".*", allow_credentials=True,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel.client import UpstreamUnavailable, json_or_empty
+from kernel.consent_headers import PURPOSE_HEADER
 from kernel.problems import Problem
 from pod.paths import pod_of, pod_root
 
@@ -23,15 +24,15 @@ CATEGORY_OF_CONTAINER: dict[str, str] = {
     "vehicles/": "pd:VehicleLicense",
     "civil-status/": "pd:MaritalStatus",
 }
-PURPOSE_HEADER = "Consent-Purpose"
-RECEIPT_HEADER = "Consent-Receipt"
 
 
 @dataclass(frozen=True)
-class ServiceReader:
-    """A department reading under consent: who, why, and the receipt it presents (if any)."""
+class ServiceCaller:
+    """A department at the pod: who, which pod permissions its token carries (``pod:read``,
+    ``pod:deposit``), why (the purpose it states), and the receipt it presents (if any)."""
 
     service: str
+    permissions: frozenset[str]
     purpose: str | None
     receipt: str | None
 
@@ -42,19 +43,20 @@ def category_of(path: str) -> str | None:
                  if inside.startswith(container)), None)
 
 
-async def decide(app, reader: ServiceReader, path: str) -> int:
-    """The ledger index of the permitted read, or a 403/400/503 problem (refusals are logged too)."""
+async def decide(app, caller: ServiceCaller, path: str, *, processing: str = "dpv:Use") -> int:
+    """The ledger index of the permitted read (or, with ``dpv:Store``, deposit), or a 403/400/503
+    problem (refusals are logged too)."""
     category = category_of(path)
     if category is None:
         raise Problem(403, "Nothing here can be read under a consent; the owner's access control decides.",
                       kind="forbidden")
-    if not reader.purpose:
+    if not caller.purpose:
         raise Problem(400, f"State the purpose of the read in the {PURPOSE_HEADER} header (a DPV term).",
                       kind="purpose-missing")
-    question = {"subject": pod_of(path), "recipient": reader.service, "category": category,
-                "purpose": reader.purpose, "resource": app.state.settings.public_url + path}
-    if reader.receipt:
-        question["artefact"] = reader.receipt
+    question = {"subject": pod_of(path), "recipient": caller.service, "category": category,
+                "purpose": caller.purpose, "processing": processing, "resource": app.state.settings.public_url + path}
+    if caller.receipt:
+        question["artefact"] = caller.receipt
     try:
         response = await app.state.services.request("consent", "POST", "/decisions", json=question)
     except UpstreamUnavailable as error:
@@ -68,6 +70,7 @@ async def decide(app, reader: ServiceReader, path: str) -> int:
         raise Problem(503, f"The consent service answered {response.status_code}; nothing is released.",
                       kind="consent-unavailable")
     if not body.get("permitted"):
-        raise Problem(403, f"No consent covers this read: {body.get('reason')}.", kind="no-consent",
+        raise Problem(403, f"Neither a consent nor a legal basis covers this: {body.get('reason')}.",
+                      kind="no-consent",
                       ledger_index=body.get("ledger_index"))
     return int(body["ledger_index"])

@@ -16,18 +16,21 @@ from rdflib import Graph
 
 from kernel.access import is_allowed
 from kernel.citizens import CITIZEN_APP
+from kernel.consent_headers import LEDGER_INDEX_HEADER, PURPOSE_HEADER, RECEIPT_HEADER
 from kernel.problems import Problem
 from kernel.tokens import bearer_scheme, verified_claims
-from pod import consent_gate, store, wac
+from pod import consent_gate, deposits, store, wac
 from pod import patch as patches
-from pod.consent_gate import PURPOSE_HEADER, RECEIPT_HEADER, ServiceReader
+from pod.consent_gate import ServiceCaller
 from pod.paths import check_path, is_container, parent_of, pod_of, pod_root, twin_of
-from pod.rdf import TURTLE, container_graph, is_rdf, media_type, parse, preferred_rdf_type, serialize, turtle_bytes
+from pod.rdf import TURTLE, container_graph, is_rdf, parse, preferred_rdf_type, serialize, turtle_bytes
+from pod.representation import stored_form
 
 router = APIRouter(tags=["Solid protocol"])
 METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 ACCEPT_PATCH = "text/n3, application/sparql-update"
 READ_UNDER_CONSENT = "pod:read"
+DEPOSIT = "pod:deposit"
 LDP_NS = "http://www.w3.org/ns/ldp#"
 
 
@@ -35,9 +38,9 @@ def webid_of(base_url: str, pod_id: str) -> str:
     return f"{base_url}{pod_root(pod_id)}profile/card#me"
 
 
-async def caller_of(request: Request) -> str | ServiceReader | None:
+async def caller_of(request: Request) -> str | ServiceCaller | None:
     """The WebID of a citizen calling with their app's token for the pod, a department reading
-    under consent (``pod:read``), or None when anonymous."""
+    under consent (``pod:read``) or depositing a record (``pod:deposit``), or None when anonymous."""
     credentials = await bearer_scheme(request)
     if credentials is None:
         return None
@@ -45,8 +48,11 @@ async def caller_of(request: Request) -> str | ServiceReader | None:
     client = str(claims.get("client_id", ""))
     if client == CITIZEN_APP and claims.get("sub"):
         return webid_of(request.app.state.settings.public_url, str(claims["sub"]))
-    if READ_UNDER_CONSENT in str(claims.get("scope", "")).split() and is_allowed(client, READ_UNDER_CONSENT):
-        return ServiceReader(client, request.headers.get(PURPOSE_HEADER), request.headers.get(RECEIPT_HEADER))
+    permissions = frozenset(permission for permission in str(claims.get("scope", "")).split()
+                            if permission in (READ_UNDER_CONSENT, DEPOSIT) and is_allowed(client, permission))
+    if permissions:
+        return ServiceCaller(client, permissions, request.headers.get(PURPOSE_HEADER),
+                             request.headers.get(RECEIPT_HEADER))
     raise Problem(403, "Pods are used by citizens' own apps, and read by departments under consent.",
                   kind="forbidden-caller")
 
@@ -57,21 +63,29 @@ async def resource(request: Request, rest: str) -> Response:
     raw = request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0]
     path = check_path(request.scope["path"], raw or request.scope["path"])
     caller = await caller_of(request)
-    if isinstance(caller, ServiceReader):
-        return await read_under_consent(request, path, caller)
+    if isinstance(caller, ServiceCaller):
+        return await service_request(request, path, caller)
     body = await request.body() if request.method in ("PUT", "POST", "PATCH") else b""
     return await run_in_threadpool(handle, request.app, request.method, path, caller, dict(request.headers), body)
 
 
-async def read_under_consent(request: Request, path: str, reader: ServiceReader) -> Response:
-    if request.method not in ("GET", "HEAD"):
-        raise Problem(403, "A consent lets a department read, never write.", kind="forbidden")
+async def service_request(request: Request, path: str, caller: ServiceCaller) -> Response:
+    """A department reads under consent, or deposits a record under a legal basis; nothing else."""
+    if request.method in ("GET", "HEAD") and READ_UNDER_CONSENT in caller.permissions:
+        return await read_under_consent(request, path, caller)
+    if request.method == "PUT" and DEPOSIT in caller.permissions:
+        return await deposits.deposit(request, path, caller)
+    raise Problem(403, "A department may read under a consent and deposit the records it issues, nothing else.",
+                  kind="forbidden")
+
+
+async def read_under_consent(request: Request, path: str, reader: ServiceCaller) -> Response:
     app = request.app
     if not await run_in_threadpool(_pod_exists, app, path):
         raise Problem(404, "No pod here.", kind="not-found")
     ledger_index = await consent_gate.decide(app, reader, path)  # logged before anything is read
     response = await run_in_threadpool(_read_path, app, path, dict(request.headers), request.method == "HEAD")
-    response.headers["Consent-Ledger-Index"] = str(ledger_index)
+    response.headers[LEDGER_INDEX_HEADER] = str(ledger_index)
     return response
 
 
@@ -95,7 +109,7 @@ def handle(app, method: str, path: str, agent: str | None, headers: dict[str, st
             raise Problem(404, "No pod here.", kind="not-found")
         owner = webid_of(base, pod_of(path))
         existing = store.read(session, path)
-        granted, public = _modes(session, base, path, agent, owner)
+        granted, public = _modes(session, app.state.acl_cache, base, path, agent, owner)
         if method == "OPTIONS":  # what may be done here, for anyone (CORS preflights never reach this)
             response = Response(status_code=204, headers=_resource_headers(path, base))
             response.headers["WAC-Allow"] = wac.wac_allow_header(granted, public)
@@ -112,10 +126,23 @@ def handle(app, method: str, path: str, agent: str | None, headers: dict[str, st
     return response
 
 
-def _modes(session, base: str, path: str, agent: str | None, owner: str):
-    def read_acl(acl_path: str) -> Graph | None:
-        row = store.read(session, acl_path)
-        return wac.parse_acl(row.content.decode("utf-8"), base + acl_path) if row is not None else None
+def _modes(session, cache: wac.AclCache, base: str, path: str, agent: str | None, owner: str):
+    # One query finds which ACLs exist (and their ETags) wherever discovery may look; only an ACL
+    # version not seen before is then read and parsed.
+    etags = store.etags(session, [acl_path for acl_path, _ in wac.discovery_order(path)])
+
+    def read_acl(acl_path: str) -> tuple[wac.Authorization, ...] | None:
+        if acl_path not in etags:
+            return None  # no such ACL now, whatever the cache holds
+        url = base + acl_path
+        rules = cache.get(url, etags[acl_path])
+        if rules is None:
+            row = store.read(session, acl_path)
+            if row is None:  # deleted since the ETags were read
+                return None
+            rules = wac.authorizations(wac.parse_acl(row.content.decode("utf-8"), url))
+            cache.put(url, row.etag, rules)  # the ETag of the bytes just parsed
+        return rules
 
     try:
         acl = wac.effective_acl(path, read_acl)
@@ -171,11 +198,16 @@ def _read(session, row, headers: dict[str, str], base: str, *, head: bool) -> Re
         if media is None:
             raise Problem(406, "This resource is RDF: ask for text/turtle or application/ld+json.",
                           kind="not-acceptable")
-        graph = parse(row.content, TURTLE, url) if row.content else Graph()
-        if is_container(row.path):
-            listed = [(base + m.path, is_container(m.path)) for m in store.members(session, row.path)]
-            graph = container_graph(url, listed, is_storage=parent_of(row.path) is None, stored=graph)
-        content, content_type = serialize(graph, media, url), media
+        if media == TURTLE and not is_container(row.path):
+            # RDF is stored as Turtle (turtle_bytes): the same graph without a parse and
+            # re-serialization, and exactly the bytes the ETag is a digest of.
+            content, content_type = row.content, media
+        else:
+            graph = parse(row.content, TURTLE, url) if row.content else Graph()
+            if is_container(row.path):
+                listed = [(base + p, is_container(p)) for p in store.member_paths(session, row.path)]
+                graph = container_graph(url, listed, is_storage=parent_of(row.path) is None, stored=graph)
+            content, content_type = serialize(graph, media, url), media
     else:
         content, content_type = row.content, row.content_type
     response = Response(b"" if head else content, media_type=content_type,
@@ -204,34 +236,8 @@ def _resource_headers(path: str, base: str) -> dict[str, str]:
     return {**headers, "Link": ", ".join(links), "Allow": allow}
 
 
-def _stored_form(path: str, headers: dict[str, str], body: bytes, base: str) -> tuple[str, bytes]:
-    """What is kept for a write: RDF as Turtle (validated), anything else as sent."""
-    content_type = headers.get("content-type")
-    if not content_type:
-        raise Problem(400, "A write needs a Content-Type.", kind="content-type-missing")
-    if store.is_auxiliary(path):
-        if media_type(content_type) != TURTLE:
-            raise Problem(415, "Access control documents are Turtle.", kind="unsupported-media-type")
-        wac_graph = _acl_graph(body, base + path)
-        return TURTLE, turtle_bytes(wac_graph)
-    if is_container(path):
-        if body and not is_rdf(content_type):
-            raise Problem(415, "A container's own description is RDF.", kind="unsupported-media-type")
-        return TURTLE, turtle_bytes(parse(body, content_type, base + path)) if body else b""
-    if is_rdf(content_type):
-        return TURTLE, turtle_bytes(parse(body, content_type, base + path))
-    return media_type(content_type) or "application/octet-stream", body
-
-
-def _acl_graph(body: bytes, url: str) -> Graph:
-    try:
-        return wac.parse_acl(body.decode("utf-8"), url)
-    except (wac.InvalidAcl, UnicodeDecodeError) as error:
-        raise Problem(400, f"The access control document is not valid Turtle: {error}", kind="invalid-acl") from error
-
-
 def _put(session, path, existing, headers, body, base, now) -> Response:
-    content_type, content = _stored_form(path, headers, body, base)
+    content_type, content = stored_form(path, headers, body, base)
     if is_container(path):
         if existing is not None:
             existing.content, existing.etag, existing.modified = content, store.etag_of(TURTLE, content), now
@@ -258,7 +264,7 @@ def _post(session, path, existing, headers, body, base, now) -> Response:
     if wants_container:
         store.write_container(session, target, now)
     else:
-        content_type, content = _stored_form(target, headers, body, base)
+        content_type, content = stored_form(target, headers, body, base)
         store.write(session, target, content_type, content, now)
     return Response(status_code=201, headers={"Location": base + target})
 

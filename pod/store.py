@@ -10,7 +10,7 @@ import re
 import uuid
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from kernel.problems import Problem
 from pod.models import StoredResource
@@ -33,6 +33,19 @@ def is_auxiliary(path: str) -> bool:
 
 def read(session: Session, path: str) -> StoredResource | None:
     return session.get(StoredResource, path)
+
+
+def etags(session: Session, paths: list[str]) -> dict[str, str]:
+    """The ETag of each of ``paths`` that exists, in one query and without loading any content."""
+    rows = session.exec(select(StoredResource.path, StoredResource.etag).where(col(StoredResource.path).in_(paths)))
+    return dict(rows.all())
+
+
+def member_paths(session: Session, container: str) -> list[str]:
+    """The paths of ``container``'s members, in order; a listing needs no member's content."""
+    paths = session.exec(select(StoredResource.path).where(StoredResource.parent == container)
+                         .order_by(StoredResource.path))
+    return [path for path in paths if not is_auxiliary(path)]
 
 
 def members(session: Session, container: str) -> list[StoredResource]:
@@ -92,7 +105,7 @@ def delete(session: Session, path: str) -> None:
     resource = read(session, path)
     if resource is None:
         raise Problem(404, "No such resource.", kind="not-found")
-    if is_container(path) and members(session, path):
+    if is_container(path) and member_paths(session, path):
         raise Problem(409, "The container is not empty: delete its members first.", kind="container-not-empty")
     acl = read(session, path + ACL_SUFFIX)
     if acl is not None:

@@ -1,7 +1,8 @@
 """Web Access Control (https://solidproject.org/TR/wac), evaluated as pure functions over rdflib graphs.
 
-Nothing here touches storage or HTTP: the caller supplies a lookup from ACL path to parsed graph,
-so the rules can be tested exhaustively without a database and reused by every entry point.
+Nothing here touches storage or HTTP: the caller supplies a lookup from ACL path to parsed graph
+(or its extracted authorizations), so the rules can be tested exhaustively without a database and
+reused by every entry point.
 
 Deliberately not supported: ``acl:agentGroup`` (it needs fetching group documents, i.e. I/O) and
 ``acl:origin`` (the pod only serves the citizen's own app, so origins add nothing). Authorizations
@@ -11,6 +12,8 @@ using only those never match, which fails closed.
 from __future__ import annotations
 
 import enum
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -47,6 +50,18 @@ class InvalidAcl(ValueError):
 
 
 @dataclass(frozen=True)
+class Authorization:
+    """One ``acl:Authorization`` reduced to what evaluation looks at (IRIs as strings). Immutable and
+    free of rdflib, so the HTTP layer can cache it per ACL version and share it between threads."""
+
+    access_to: frozenset[str]
+    default: frozenset[str]
+    agents: frozenset[str]
+    agent_classes: frozenset[str]
+    modes: frozenset[Mode]
+
+
+@dataclass(frozen=True)
 class EffectiveAcl:
     """The ACL that decides access to a resource, and where it came from.
 
@@ -55,7 +70,7 @@ class EffectiveAcl:
     """
 
     acl_path: str
-    graph: Graph
+    authorizations: tuple[Authorization, ...]
     target_path: str
     inherited: bool
 
@@ -97,18 +112,23 @@ def _ancestors(path: str) -> Iterable[str]:
 # --- discovery -------------------------------------------------------------------------------
 
 
-def effective_acl(path: str, read_acl: Callable[[str], Graph | None]) -> EffectiveAcl:
+def discovery_order(path: str) -> list[tuple[str, str]]:
+    """Where ACL discovery looks for ``path``'s ACL, nearest first: (ACL path, the resource or
+    container it belongs to). Listed up front so the HTTP layer can look them all up at once."""
+    subject = subject_of_acl(path)
+    return [(acl_path_of(target), target) for target in (subject, *_ancestors(subject))]
+
+
+def effective_acl(path: str, read_acl: Callable[[str], Graph | tuple[Authorization, ...] | None]) -> EffectiveAcl:
     """The resource's own ACL if it has one, else the nearest ancestor container's (spec §ACL
     Resource Discovery). An ACL document's path resolves to its subject's ACL, because the spec
-    grants access to ACLs through Control on the resource they describe."""
-    subject = subject_of_acl(path)
-    own = read_acl(acl_path_of(subject))
-    if own is not None:
-        return EffectiveAcl(acl_path_of(subject), own, subject, inherited=False)
-    for container in _ancestors(subject):
-        graph = read_acl(acl_path_of(container))
-        if graph is not None:
-            return EffectiveAcl(acl_path_of(container), graph, container, inherited=True)
+    grants access to ACLs through Control on the resource they describe. ``read_acl`` gives an ACL
+    document's graph, or its already extracted ``authorizations``, or None when there is none."""
+    for index, (acl_path, target) in enumerate(discovery_order(path)):
+        found = read_acl(acl_path)
+        if found is not None:
+            rules = found if isinstance(found, tuple) else authorizations(found)
+            return EffectiveAcl(acl_path, rules, target, inherited=index > 0)
     raise NoAcl(f"No ACL governs {path}.")
 
 
@@ -119,12 +139,12 @@ def allowed_modes(acl: EffectiveAcl, *, base_url: str, resource_path: str, agent
     """Every mode some matching authorization grants ``agent`` (None: anonymous) on the resource."""
     subject = subject_of_acl(resource_path)
     _check_governs(acl, subject)
-    target = URIRef(_url(base_url, acl.target_path))
-    scope = ACL.default if acl.inherited else ACL.accessTo
+    target = _url(base_url, acl.target_path)
     granted: set[Mode] = set()
-    for authorization in acl.graph.subjects(RDF.type, ACL.Authorization):
-        if (authorization, scope, target) in acl.graph and _matches_agent(acl.graph, authorization, agent):
-            granted |= _modes_of(acl.graph, authorization)
+    for authorization in acl.authorizations:
+        scope = authorization.default if acl.inherited else authorization.access_to
+        if target in scope and _matches_agent(authorization, agent):
+            granted |= authorization.modes
     return implied(granted)
 
 
@@ -158,18 +178,12 @@ def _url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + path
 
 
-def _matches_agent(graph: Graph, authorization, agent: str | None) -> bool:
-    classes = set(graph.objects(authorization, ACL.agentClass))
-    if FOAF.Agent in classes:
+def _matches_agent(authorization: Authorization, agent: str | None) -> bool:
+    if str(FOAF.Agent) in authorization.agent_classes:
         return True
     if agent is None:
         return False
-    return ACL.AuthenticatedAgent in classes or (authorization, ACL.agent, URIRef(agent)) in graph
-
-
-def _modes_of(graph: Graph, authorization) -> set[Mode]:
-    """Unknown mode IRIs are ignored: a grant we do not understand grants nothing."""
-    return {_MODE_BY_IRI[iri] for iri in graph.objects(authorization, ACL.mode) if iri in _MODE_BY_IRI}
+    return str(ACL.AuthenticatedAgent) in authorization.agent_classes or agent in authorization.agents
 
 
 # --- documents -------------------------------------------------------------------------------
@@ -186,6 +200,20 @@ def parse_acl(turtle: str, acl_url: str) -> Graph:
     return graph
 
 
+def authorizations(graph: Graph) -> tuple[Authorization, ...]:
+    """Every ``acl:Authorization`` in an ACL's graph. Only IRIs count as agents, classes and
+    targets (a literal naming one matches nothing); unknown mode IRIs are ignored, since a grant we
+    do not understand grants nothing."""
+    def iris(authorization, predicate) -> frozenset[str]:
+        return frozenset(str(o) for o in graph.objects(authorization, predicate) if isinstance(o, URIRef))
+
+    return tuple(
+        Authorization(access_to=iris(a, ACL.accessTo), default=iris(a, ACL.default), agents=iris(a, ACL.agent),
+                      agent_classes=iris(a, ACL.agentClass),
+                      modes=frozenset(_MODE_BY_IRI[iri] for iri in graph.objects(a, ACL.mode) if iri in _MODE_BY_IRI))
+        for a in graph.subjects(RDF.type, ACL.Authorization))
+
+
 def owner_acl(container_url: str, owner_webid: str) -> str:
     """A new pod's root ACL: the owner controls the root and, through acl:default, all inside it,
     so the pod is private until its owner shares something."""
@@ -200,6 +228,35 @@ def owner_acl(container_url: str, owner_webid: str) -> str:
         f"    acl:default <{container_url}> ;\n"
         "    acl:mode acl:Read, acl:Write, acl:Control .\n"
     )
+
+
+# --- caching ---------------------------------------------------------------------------------
+
+
+class AclCache:
+    """Extracted authorizations per ACL version, so an unchanged ACL is parsed once. Keyed by the
+    ACL's URL (its relative IRIs resolve against it) and ETag (a digest of its bytes): an edited ACL
+    is a new key. Whether an ACL exists at all is the caller's to check on every request, so a
+    deleted one is never served from here. Bounded: the least recently used version goes first."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, str], tuple[Authorization, ...]] = OrderedDict()
+        self._lock = threading.Lock()  # requests run in a thread pool
+
+    def get(self, url: str, etag: str) -> tuple[Authorization, ...] | None:
+        with self._lock:
+            rules = self._entries.get((url, etag))
+            if rules is not None:
+                self._entries.move_to_end((url, etag))
+            return rules
+
+    def put(self, url: str, etag: str, rules: tuple[Authorization, ...]) -> None:
+        with self._lock:
+            self._entries[(url, etag)] = rules
+            self._entries.move_to_end((url, etag))
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
 
 
 # --- HTTP ------------------------------------------------------------------------------------

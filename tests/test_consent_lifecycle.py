@@ -69,10 +69,10 @@ def ask(book: ConsentBook, *, mode: Mode = Mode.RECURRING, days: int = 30, citiz
 
 
 def read(book: ConsentBook, *, artefact: str | None = None, category: str = "pd:Prescription",
-         citizen: str = CITIZEN, log: bool = True):
+         citizen: str = CITIZEN, log: bool = True, processing: str = "dpv:Use"):
     return book.decide("pod", citizen, DecisionRequest(
         subject="pod-pseudonym", recipient="prescriptions", category=category, purpose="dpv:ServiceProvision",
-        artefact=artefact, resource="/prescriptions/1", log_access=log,
+        processing=processing, artefact=artefact, resource="/prescriptions/1", log_access=log,
     ))
 
 
@@ -159,8 +159,10 @@ def test_decisions_follow_the_artefact_and_every_one_is_logged_before_the_answer
     assert entry | {"at": None} == {
         "v": 1, "kind": "access.permitted", "at": None, "holder": "pod", "subject": "pod-pseudonym",
         "subject_known_to": "pod", "recipient": "prescriptions", "category": "pd:Prescription",
-        "purpose": "dpv:ServiceProvision", "artefact": artefact.id, "resource": "/prescriptions/1",
+        "purpose": "dpv:ServiceProvision", "processing": "dpv:Use", "artefact": artefact.id,
+        "resource": "/prescriptions/1",
     }
+    assert not read(book, processing="dpv:Store").permitted  # a consent to read is not one to store
     size = book.ledger.size()
     row = book.ledger.entries(allowed.ledger_index, allowed.ledger_index + 1)[0]
     assert verify_inclusion(leaf_hash(row.entry), row.index, size, book.ledger.inclusion_proof(row.index, size),

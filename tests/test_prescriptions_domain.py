@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
+from rdflib import Graph, URIRef
 from sqlalchemy import inspect
 from sqlmodel import Session, func, select
 
@@ -21,12 +22,14 @@ from services.prescriptions.models import (
     Payment,
     Prescription,
     PrescriptionContent,
+    PrescriptionContents,
     PrescriptionCreate,
     PrescriptionsTable,
     PrescriptionStatus,
 )
+from services.prescriptions.pod_document import RX, NotAPrescription, from_turtle, to_turtle
 from services.prescriptions.policy import policy_for
-from services.prescriptions.stores import DepartmentStore, PodStore, PodUnavailable
+from services.prescriptions.stores import DepartmentStore, PodStore
 from tests.support import sqlite_session
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -71,8 +74,8 @@ def count(session: Session, table) -> int:
 # --- the policy ------------------------------------------------------------------------------------
 
 def test_each_regime_chooses_its_store():
-    assert isinstance(policy_for(Regime.PLATFORM).store, DepartmentStore)
-    assert isinstance(policy_for(Regime.RIGHTS).store, PodStore)
+    assert isinstance(policy_for(Regime.PLATFORM, lambda: None).store, DepartmentStore)
+    assert isinstance(policy_for(Regime.RIGHTS, lambda: None).store, PodStore)
 
 
 # --- issuing and reading ---------------------------------------------------------------------------
@@ -212,28 +215,39 @@ def test_a_delivery_needs_an_address(address):
         DeliveryOrderCreate(address=address)
 
 
-# --- the pod store (rights regime) -----------------------------------------------------------------
+# --- the pod store (rights regime; its HTTP side is in test_prescriptions_rights.py) ---------------
 
-def test_the_pod_store_refuses_to_issue_and_writes_nothing(session):
-    with pytest.raises(PodUnavailable) as raised:
-        domain.issue(session, PodStore(), draft(), now=NOW)
-    assert (raised.value.status, raised.value.type) == (503, "urn:citygate:problem:pod-unavailable")
-    assert "personal data pod is not available yet" in raised.value.detail
+def test_the_pod_store_needs_the_patients_pod_and_writes_nothing_without_it(session):
+    with pytest.raises(Problem) as raised:
+        domain.issue(session, PodStore(lambda: None), draft(), now=NOW)
+    assert (raised.value.status, raised.value.type) == (422, "urn:citygate:problem:pod-required")
     assert count(session, Prescription) == count(session, PrescriptionContent) == 0
 
 
-def test_the_pod_store_refuses_everything_that_needs_the_contents_but_not_paying_or_delivery(session):
-    # A process record as the pod-backed issuing will leave it: a reference, no contents here.
-    session.add(Prescription(id="rx-pod", patient=PATIENT, amount_cents=1860, issued_at=NOW,
-                             contents_in=ContentsLocation.POD, pod_ref="https://pod.example/wang-fang/rx/1"))
-    session.commit()
-    pod = PodStore()
-    refused(PodUnavailable, domain.prescription, session, pod, "rx-pod")
-    refused(PodUnavailable, domain.prescriptions_of, session, pod, PATIENT)
-    refused(PodUnavailable, domain.prescriptions_of, session, pod, "nobody")
-    refused(domain.PrescriptionNotFound, domain.prescription, session, pod, "rx-nope")
-    _, created = pay(session, "rx-pod")  # the amount is the department's own record
-    assert created
-    refused(PodUnavailable, domain.dispense, session, pod, "rx-pod", DispensationCreate(pharmacy="P"), now=NOW)
-    assert session.get(Prescription, "rx-pod").status == PrescriptionStatus.PAID  # not dispensed
-    refused(domain.NotDispensed, domain.order_delivery, session, "rx-pod", DeliveryOrderCreate(address="A"))
+def test_a_prescription_document_reads_back_as_it_was_written():
+    contents = PrescriptionContents.model_validate(draft().model_dump())
+    url = "http://pod.test/pods/p1/prescriptions/rx-1"
+    document = to_turtle(url, "rx-1", NOW, contents)
+    assert from_turtle(document, url) == contents
+    graph = Graph().parse(data=document, format="turtle", publicID=url)
+    assert str(graph.value(URIRef(url), RX.quantity).datatype) == "http://www.w3.org/2001/XMLSchema#integer"
+    assert str(graph.value(URIRef(url), RX.identifier)) == "rx-1"
+
+
+@pytest.mark.parametrize("document", [
+    b"<<not turtle",
+    b"<http://x/a> <http://x/b> 1 .",  # no rx:Prescription
+    b"@prefix rx: <https://citygate.example/ns/prescription#> . <#a> a rx:Prescription . <#b> a rx:Prescription .",
+    b"@prefix rx: <https://citygate.example/ns/prescription#> . <#a> a rx:Prescription ; rx:medication \"m\" .",
+])
+def test_what_is_not_one_prescription_is_refused(document):
+    with pytest.raises(NotAPrescription):
+        from_turtle(document, "http://pod.test/pods/p1/prescriptions/rx-1")
+
+
+def test_a_stored_document_with_a_bad_diagnosis_code_is_refused():
+    contents = PrescriptionContents.model_validate(draft().model_dump())
+    url = "http://pod.test/pods/p1/prescriptions/rx-1"
+    tampered = to_turtle(url, "rx-1", NOW, contents).replace(b'"E11.9"', b'"not-icd"')
+    with pytest.raises(NotAPrescription):
+        from_turtle(tampered, url)

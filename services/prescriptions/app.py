@@ -27,5 +27,5 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         settings, title="hospital and pharmacy (prescriptions)", metadata=PrescriptionsTable.metadata,
         routers=[router], seed=seed_demo, transport=transport, on_startup=_payment_verifier,
     )
-    app.state.policy = policy_for(settings.regime)
+    app.state.policy = policy_for(settings.regime, lambda: app.state.services)
     return app

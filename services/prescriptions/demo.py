@@ -1,14 +1,13 @@
 """Demo data: the patient persona's prescription for her type 2 diabetes. Idempotent, so every start may run it.
 
-The seed issues the prescription through the regime's store like any doctor would. On the
-platform it lands in the department's database. In the rights regime it would land in Wang
-Fang's personal data pod; that service does not exist yet, so the store refuses and the seed
-writes nothing at all — it never falls back to keeping her diagnosis in the department's database.
+The seed issues the prescription through the regime's store like any doctor would, on the
+platform only: it lands in the department's database. In the rights regime a prescription lands
+in the patient's personal data pod, whose address only the patient can give (her app creates the
+pod when she first uses it), so nothing is seeded; the walkthrough issues hers at a consultation.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta, timezone
 
 from fastapi import FastAPI
@@ -17,10 +16,9 @@ from sqlmodel import Session
 
 from identity.personas import by_handle
 from services.prescriptions.domain import issue
-from services.prescriptions.models import Prescription, PrescriptionCreate
-from services.prescriptions.stores import PodUnavailable, PrescriptionStore
+from services.prescriptions.models import ContentsLocation, Prescription, PrescriptionCreate
+from services.prescriptions.stores import PrescriptionStore
 
-log = logging.getLogger("citygate.prescriptions")
 
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 PATIENT = by_handle("wang-fang")
@@ -43,11 +41,10 @@ def demo_draft(patient: str) -> PrescriptionCreate:
 async def seed_demo(app: FastAPI) -> None:
     # As at the consultation: the doctor has seen the patient's ID card, and the hospital keeps
     # only the subject the health sector knows her by (resident ID on the platform, pseudonym otherwise).
+    if app.state.policy.store.location is not ContentsLocation.DEPARTMENT:
+        return
     patient = await app.state.services.sector_subject(PATIENT.resident_id, wait_seconds=60)
-    try:
-        await run_in_threadpool(_issue_in_own_transaction, app, patient)
-    except PodUnavailable as refusal:
-        log.warning("demo prescription not seeded: %s", refusal.detail)
+    await run_in_threadpool(_issue_in_own_transaction, app, patient)
 
 
 def _issue_in_own_transaction(app: FastAPI, patient: str) -> None:

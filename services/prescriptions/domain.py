@@ -158,10 +158,8 @@ def issue(
     session: Session, store: PrescriptionStore, draft: PrescriptionCreate, *, now: datetime,
     prescription_id: str | None = None,
 ) -> PrescriptionPublic:
-    """A doctor issues a prescription for ``draft.patient``; its contents go where ``store`` keeps them.
-
-    In the rights regime today the store refuses (503 ``pod-unavailable``) and nothing is written.
-    """
+    """A doctor issues a prescription for ``draft.patient``; its contents go where ``store`` keeps them
+    (in the rights regime, the patient's pod named by ``draft.pod``). Nothing is kept if that fails."""
     draft = PrescriptionCreate.model_validate(draft)
     prescription_id = prescription_id or new_id("rx")
     if session.get(Prescription, prescription_id) is not None:
@@ -172,7 +170,7 @@ def issue(
     )
     contents = PrescriptionContents.model_validate(draft.model_dump(include=set(PrescriptionContents.model_fields)))
     try:
-        store.keep(session, record, contents)
+        store.keep(session, record, contents, pod=draft.pod)
         session.commit()
     except BaseException:
         session.rollback()

@@ -105,6 +105,9 @@ class PrescriptionCreate(PrescriptionContents):
     patient: str = Field(min_length=1, max_length=200,
                          description="The subject the health sector knows the patient by.")
     amount_cents: int = Field(ge=0, le=100_000_000, description="What the patient pays, in fen (1/100 yuan).")
+    pod: str | None = Field(default=None, max_length=500, description=(
+        "Rights regime: the patient's pod (storage URL, as the patient's app shows it), where the "
+        "contents are kept. Ignored on the platform, which keeps them itself."))
 
 
 class Prescription(PrescriptionsTable, table=True):

@@ -16,6 +16,7 @@ from services.prescriptions.models import (
     DispensationCreate,
     DispensationPublic,
     PaymentCreate,
+    PrescriptionCreate,
     PrescriptionPublic,
     Receipt,
 )
@@ -41,6 +42,14 @@ def list_prescriptions(
     subject: str, session: SessionDep, store: StoreDep, caller: caller_with("prescriptions:read"),
 ) -> list[PrescriptionPublic]:
     return domain.prescriptions_of(session, store, subject)
+
+
+@router.post("/prescriptions", status_code=status.HTTP_201_CREATED,
+             summary="Issue a prescription (an online consultation); its contents go where the regime keeps them")
+def issue_prescription(
+    body: PrescriptionCreate, session: SessionDep, store: StoreDep, now: Now, caller: caller_with("prescriptions:issue"),
+) -> PrescriptionPublic:
+    return domain.issue(session, store, body, now=now)
 
 
 @router.get("/prescriptions/{prescription_id}", summary="One prescription")

@@ -7,30 +7,35 @@ One interface, :class:`PrescriptionStore`, and two implementations; the regime's
   database, table ``prescription_content``, next to the process record.
 - :class:`PodStore` (rights regime): the contents go into the patient's personal data pod, and
   the department keeps only the process record with a reference into the pod (``pod_ref``).
-  The pod service does not exist yet, so every operation that needs the contents is refused
-  with a 503 ``pod-unavailable`` problem before anything is written — this store never falls
-  back to the department's database.
+  When the pod cannot be reached the operation is refused (503 ``pod-unavailable``) — this
+  store never falls back to the department's database.
 
 The process record (``Prescription``: patient subject, amount, status, pharmacy, parcel) is the
 department's in both regimes, so paying and ordering a delivery never need the contents; issuing,
 reading and dispensing do.
 
 Methods are synchronous because the domain runs in the request's worker thread inside one
-database transaction. The pod implementation will call the pod over HTTP from there with
-``anyio.from_thread.run(services.request, "pod", …)`` (the app's kernel client: token, trace
-headers, upstream problems), after the kernel grants ``prescriptions`` permissions on ``pod``.
+database transaction; the pod store calls out with ``anyio.from_thread.run``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 
+import httpx
+from anyio import from_thread
 from sqlmodel import Session, select
 
+from kernel.client import ServiceClient, UpstreamUnavailable, json_or_empty, raise_for_upstream_problem
+from kernel.consent_headers import PURPOSE_HEADER
 from kernel.problems import Problem
 from services.prescriptions.models import ContentsLocation, Prescription, PrescriptionContent, PrescriptionContents
+from services.prescriptions.pod_document import NotAPrescription, from_turtle, to_turtle
 
 
 class Purpose(StrEnum):
@@ -44,10 +49,9 @@ class PodUnavailable(Problem):
     def __init__(self, operation: str) -> None:
         super().__init__(
             503,
-            "The personal data pod is not available yet. In this regime a prescription's contents "
+            "The patient's personal data pod cannot be reached. In this regime a prescription's contents "
             f"(medication, dose, diagnosis) are kept only in the patient's pod, so they cannot be {operation} "
-            "until the hospital writes to and the pharmacy reads from the pod (not wired yet); nothing was "
-            "stored in the department's database.",
+            "now; nothing was stored in the department's database. Try again later.",
             kind="pod-unavailable", operation=operation,
         )
 
@@ -57,10 +61,12 @@ class PrescriptionStore(Protocol):
 
     location: ContentsLocation
 
-    def keep(self, session: Session, record: Prescription, contents: PrescriptionContents) -> None:
+    def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
+             pod: str | None) -> None:
         """Store a new prescription: add ``record`` to the session (setting its ``contents_in`` and,
-        for the pod, ``pod_ref``) and keep ``contents`` where this store keeps them. Raises before
-        adding anything if the contents cannot be kept. The caller commits."""
+        for the pod, ``pod_ref``) and keep ``contents`` where this store keeps them; ``pod`` is the
+        patient's pod (storage URL) where the regime needs one. Raises before adding anything if the
+        contents cannot be kept. The caller commits."""
         ...
 
     def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> PrescriptionContents:
@@ -79,7 +85,8 @@ class DepartmentStore:
 
     location = ContentsLocation.DEPARTMENT
 
-    def keep(self, session: Session, record: Prescription, contents: PrescriptionContents) -> None:
+    def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
+             pod: str | None = None) -> None:
         record.contents_in = self.location
         record.pod_ref = None
         session.add(record)
@@ -105,27 +112,135 @@ class DepartmentStore:
 
 
 class PodStore:
-    """Rights regime: the contents live in the patient's personal data pod.
+    """Rights regime: the contents live in the patient's personal data pod (``pod.deposits``).
 
-    Today every method raises :class:`PodUnavailable`. When the pod service arrives:
-    ``keep`` writes the contents as a resource in the patient's prescriptions container (under
-    the hospital's write grant) and sets ``record.pod_ref`` to its URL; ``contents_of`` reads
-    ``record.pod_ref`` under the patient's consent for ``purpose`` (the read is logged in the
-    consent ledger); ``prescriptions_of`` lists the patient's prescriptions container.
+    ``keep`` records the hospital's legal basis for keeping the record in the consent ledger
+    (a legal obligation, processing ``dpv:Store``), deposits the contents as a Turtle document
+    (``services.prescriptions.pod_document``) at ``<pod>prescriptions/<id>``, and asks the
+    patient's consent for the pharmacy to read it (``dpv:ServiceProvision``, ``dpv:Use``); the
+    department keeps the URL as ``pod_ref``. Every read asks the pod, which releases the document only under the
+    patient's consent and logs the read (or the refusal) in the ledger first.
+
+    The methods run in the request's worker thread; HTTP goes through the app's kernel client
+    (``services``) on the event loop, with this service's token for the pod and consent service.
     """
 
     location = ContentsLocation.POD
 
-    def keep(self, session: Session, record: Prescription, contents: PrescriptionContents) -> None:
-        raise PodUnavailable("written")
+    def __init__(self, services: Callable[[], ServiceClient]) -> None:
+        self._services = services
+
+    def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
+             pod: str | None = None) -> None:
+        storage = self._storage(pod)
+        pod_ref = f"{storage}{CONTAINER}{record.id}"
+        document = to_turtle(pod_ref, record.id, record.issued_at, contents)
+        self._consent("/legal-bases", keeping_basis(record.patient))
+        # The pod accepts the deposit only if that basis is about its owner: not into another's pod.
+        response = self._pod("PUT", pod_ref, "written", content=document, headers={
+            "Content-Type": "text/turtle", PURPOSE_HEADER: KEEPING_PURPOSE})
+        if response.status_code == 404:
+            raise Problem(422, f"There is no pod at {storage}.", kind="pod-not-found")
+        if response.status_code != 201:
+            raise _pod_refusal(response, "deposit")
+        self._consent("/consent-requests", dispensing_consent(record.patient, record.id))
+        record.contents_in, record.pod_ref = self.location, pod_ref
+        session.add(record)
 
     def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> PrescriptionContents:
-        raise PodUnavailable("read")
+        if record.pod_ref is None:  # both are set together at issue; missing means corrupted data
+            raise RuntimeError(f"prescription {record.id} has no reference into the patient's pod")
+        response = self._pod("GET", record.pod_ref, "read", headers={
+            "Accept": "text/turtle", PURPOSE_HEADER: READING_PURPOSE})
+        if response.status_code == 404:
+            raise ContentsErased(record.id)
+        if response.status_code != 200:
+            raise _pod_refusal(response, "read")
+        try:
+            return from_turtle(response.content, record.pod_ref)
+        except NotAPrescription as error:
+            raise Problem(502, f"The patient's pod holds something else at {record.pod_ref}: {error}.",
+                          kind="not-a-prescription") from error
 
     def prescriptions_of(
         self, session: Session, patient: str, purpose: Purpose,
     ) -> Sequence[tuple[Prescription, PrescriptionContents]]:
-        raise PodUnavailable("listed")
+        records = session.exec(select(Prescription).where(Prescription.patient == patient)
+                               .order_by(Prescription.issued_at, Prescription.id)).all()
+        return [(record, self.contents_of(session, record, purpose)) for record in records]
+
+    # ---- talking to the pod and the consent service ----------------------------------------------
+
+    def _storage(self, pod: str | None) -> str:
+        """The patient's pod root, checked to be on the pod service this department trusts with its token."""
+        if not pod:
+            raise Problem(422, "In this regime a prescription is kept in the patient's pod: give its storage "
+                          "URL (`pod`), as the patient's app shows it.", kind="pod-required")
+        base = self._services().peers.get("pod", "")
+        if not (base and STORAGE.fullmatch(pod.removeprefix(base))):
+            raise Problem(422, f"{pod!r} is not a pod root on this city's pod service ({base}/pods/<id>/).",
+                          kind="invalid-pod")
+        return pod
+
+    def _pod(self, method: str, url: str, operation: str, **kwargs) -> httpx.Response:
+        services = self._services()
+        try:
+            return from_thread.run(partial(services.request, "pod", method, url.removeprefix(services.peers["pod"]),
+                                           **kwargs))
+        except UpstreamUnavailable as error:
+            raise PodUnavailable(operation) from error
+
+    def _consent(self, path: str, body: dict) -> None:
+        response = from_thread.run(partial(self._services().request, "consent", "POST", path, json=body))
+        raise_for_upstream_problem("consent", response)
+
+
+CONTAINER = "prescriptions/"
+STORAGE = re.compile(r"/pods/[A-Za-z0-9_-]{1,200}/")
+KEEPING_PURPOSE = "dpv:LegalCompliance"  # the hospital keeps a record of what it prescribed
+READING_PURPOSE = "dpv:ServiceProvision"  # the pharmacy (and the patient's view) read it
+# Medical records must be kept; in a European deployment GDPR Art. 9(2)(h) with the member
+# state's retention law, in China the Prescription Administration Measures, art. 50.
+KEEPING_LAW = "GDPR Art. 6(1)(c) and 9(2)(h); national medical-records retention law"
+KEEPING_YEARS = 10  # the consent service's longest validity
+DISPENSING_DAYS = 90
+
+
+def keeping_basis(patient: str) -> dict:
+    return {"subject": patient, "legal_basis": "dpv:LegalObligation", "law_reference": KEEPING_LAW,
+            "purposes": [KEEPING_PURPOSE], "categories": ["pd:Prescription"], "processing": ["dpv:Store"],
+            "valid_until": (_now() + timedelta(days=365 * KEEPING_YEARS - 1)).isoformat()}
+
+
+def dispensing_consent(patient: str, prescription_id: str) -> dict:
+    return {"subject": patient, "purposes": [READING_PURPOSE], "categories": ["pd:Prescription"],
+            "processing": ["dpv:Use"], "valid_until": (_now() + timedelta(days=DISPENSING_DAYS)).isoformat(),
+            "notice": f"The pharmacy reads prescription {prescription_id} from your pod to dispense it, and "
+                      "to show it to you in the super-app."}
+
+
+def _now() -> datetime:
+    # validity counts from now, not from the issue time (a seeded prescription may be dated earlier)
+    return datetime.now(UTC)
+
+
+class ContentsErased(Problem):
+    def __init__(self, prescription_id: str) -> None:
+        super().__init__(410, f"Prescription {prescription_id!r}'s contents are no longer in the patient's pod "
+                         "(the patient removed them).", kind="contents-erased")
+
+
+def _pod_refusal(response: httpx.Response, what: str) -> Problem:
+    """The pod's refusal, passed on: a missing consent is the patient's choice, not a fault."""
+    body = json_or_empty(response)
+    kind = str(body.get("type", "")).rsplit(":", 1)[-1] or None
+    if response.status_code in (400, 403, 409, 422):
+        return Problem(response.status_code, f"The patient's pod refused the {what}: {body.get('detail', '')}",
+                       kind=kind, upstream="pod")
+    if response.status_code == 503:
+        return PodUnavailable("written" if what == "deposit" else "read")
+    return Problem(502, f"The patient's pod answered {response.status_code} to the {what}.", kind="upstream-error",
+                   upstream="pod")
 
 
 def _contents(row: PrescriptionContent) -> PrescriptionContents:

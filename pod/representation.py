@@ -1,0 +1,37 @@
+"""What the pod keeps for a write: RDF as validated Turtle, access control as valid ACL Turtle,
+anything else byte for byte with its media type."""
+
+from __future__ import annotations
+
+from rdflib import Graph
+
+from kernel.problems import Problem
+from pod import store, wac
+from pod.paths import is_container
+from pod.rdf import TURTLE, is_rdf, media_type, parse, turtle_bytes
+
+
+def stored_form(path: str, headers: dict[str, str], body: bytes, base: str) -> tuple[str, bytes]:
+    """What is kept for a write: RDF as Turtle (validated), anything else as sent."""
+    content_type = headers.get("content-type")
+    if not content_type:
+        raise Problem(400, "A write needs a Content-Type.", kind="content-type-missing")
+    if store.is_auxiliary(path):
+        if media_type(content_type) != TURTLE:
+            raise Problem(415, "Access control documents are Turtle.", kind="unsupported-media-type")
+        wac_graph = _acl_graph(body, base + path)
+        return TURTLE, turtle_bytes(wac_graph)
+    if is_container(path):
+        if body and not is_rdf(content_type):
+            raise Problem(415, "A container's own description is RDF.", kind="unsupported-media-type")
+        return TURTLE, turtle_bytes(parse(body, content_type, base + path)) if body else b""
+    if is_rdf(content_type):
+        return TURTLE, turtle_bytes(parse(body, content_type, base + path))
+    return media_type(content_type) or "application/octet-stream", body
+
+
+def _acl_graph(body: bytes, url: str) -> Graph:
+    try:
+        return wac.parse_acl(body.decode("utf-8"), url)
+    except (wac.InvalidAcl, UnicodeDecodeError) as error:
+        raise Problem(400, f"The access control document is not valid Turtle: {error}", kind="invalid-acl") from error
