@@ -5,7 +5,6 @@ from fastapi import FastAPI
 
 from identity.client_registry import PUBLIC_CLIENT, ClientKeyDirectory, RegisteredClient
 from identity.credentials import router as credentials_router
-from identity.sector_subjects import router as sector_subjects_router
 from identity.demo import seed_demo
 from identity.login import router as login_router
 from identity.models import IdentityTable
@@ -13,6 +12,7 @@ from identity.pairwise import load_or_create_secret
 from identity.profiles import profile_for
 from identity.routes import published_jwks, router
 from identity.schema import upgrade
+from identity.sector_subjects import router as sector_subjects_router
 from identity.settings import Settings
 from identity.subject_index import backfill
 from identity.token_server import IdentityServer

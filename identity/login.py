@@ -9,10 +9,10 @@ in the rights regime — consent to exactly the listed claims.
 from __future__ import annotations
 
 import hmac
-from html import escape
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
+from html import escape
 from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error

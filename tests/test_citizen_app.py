@@ -25,7 +25,8 @@ from kernel.tokens import caller_with
 from tests.mesh import Mesh
 from tests.oidc_rp import RelyingParty, hidden_fields
 from tests.support import assert_problem
-from tests.test_oidc_flow import error_redirect, sign_in as rp_sign_in, tokens_for
+from tests.test_oidc_flow import error_redirect, tokens_for
+from tests.test_oidc_flow import sign_in as rp_sign_in
 from tests.test_service_tokens import mint
 from workshop.citizen_app import (
     AppAuthorization,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from identity.personas import by_handle
 from kernel.regime import Regime
 from services.fines.models import Vehicle

@@ -19,7 +19,6 @@ from services.prescriptions.domain import issue
 from services.prescriptions.models import ContentsLocation, Prescription, PrescriptionCreate
 from services.prescriptions.stores import PrescriptionStore
 
-
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 PATIENT = by_handle("wang-fang")
 DEMO_PRESCRIPTION_ID = "rx-demo-wang-fang-1"
