@@ -19,6 +19,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from kernel.keys import signature_key_set
+
 PRIVATE_KEY_JWT = "private_key_jwt"
 PUBLIC_CLIENT = "none"  # RFC 7591 token_endpoint_auth_method of a client without credentials
 KEY_REFRESH_MIN_SECONDS = 30
@@ -97,7 +99,8 @@ class ClientKeyDirectory:
             try:
                 response = await self.http.get(client.jwks_uri)
                 response.raise_for_status()
-                self._key_sets[client.client_id] = KeySet.import_key_set(response.json())
+                # a service publishes its encryption key (use: enc) too: only signing keys check assertions
+                self._key_sets[client.client_id] = signature_key_set(response.json())
             except (httpx.HTTPError, ValueError):
                 return  # Authlib then refuses the assertion: no key verifies it
             finally:

@@ -19,6 +19,10 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     "prescriptions:pay":         frozenset({"gateway"}),
     "prescriptions:dispense":    frozenset({"gateway"}),  # the super-app orders from the pharmacy
     "prescriptions:deliver":     frozenset({"gateway"}),
+    # the super-app relays citizens' sealed requests it cannot read (kernel/courier.py, "blind courier")
+    "fines:courier":             frozenset({"gateway"}),
+    "appointments:courier":      frozenset({"gateway"}),
+    "prescriptions:courier":     frozenset({"gateway"}),
     # a department learns its own sector's subject for a citizen it has identified in person
     "identity:sector-subject":   frozenset({"fines", "appointments", "prescriptions"}),
     # the consent ledger shows a citizen every artefact and access about them, whatever the sector's

@@ -30,8 +30,9 @@ CITIZEN_APP = "citizen-app"
 # never listens there: it reads the code from the Location header of the 302.
 DEFAULT_CITIZEN_APP_REDIRECT_URI = "http://127.0.0.1/citizen-app/callback"
 # The services that accept a citizen's own tokens: the only resources citizen-app may ask for.
-# (Later: the departments.)
-CITIZEN_RESOURCES: frozenset[str] = frozenset({"consent", "pod"})
+# The departments take them on their ``/me/...`` routes, reached directly or sealed in a courier
+# envelope the gateway relays (kernel/courier.py).
+CITIZEN_RESOURCES: frozenset[str] = frozenset({"consent", "pod", "fines", "appointments", "prescriptions"})
 
 
 def citizen_resource_audiences() -> frozenset[str]:

@@ -1,6 +1,8 @@
-"""Each service's own ES256 signing key, created at first start in its data directory.
+"""Each service's own keys, created at first start in its data directory: the ES256 signing key
+(its client credential and statement signatures) and a P-256 encryption key (ECDH-ES+A256KW) to
+which citizens' devices seal requests the gateway relays without reading (``kernel.courier``).
 
-Rotation keeps retired keys beside the current one (``retired/<kid>.pem``, dated by the
+Rotation of the signing key keeps retired keys beside the current one (``retired/<kid>.pem``, dated by the
 file's modification time) so an issuer can keep publishing them until every token they
 signed has expired.
 """
@@ -17,6 +19,8 @@ from joserfc.jwk import ECKey, KeySet
 
 SIGNING_ALGORITHM = "ES256"
 KEY_FILE = "signing-key.pem"
+ENCRYPTION_ALGORITHM = "ECDH-ES+A256KW"
+ENCRYPTION_KEY_FILE = "encryption-key.pem"
 RETIRED_DIR = "retired"
 
 
@@ -54,6 +58,15 @@ def load_or_create_signing_key(keys_dir: Path) -> ECKey:
     return _read_key(path)
 
 
+def load_or_create_encryption_key(keys_dir: Path) -> ECKey:
+    """A separate key, never the signing key: one key for one purpose (RFC 7517 ``use``), so a
+    decryption oracle can never be turned into signatures, nor the other way round."""
+    path = keys_dir / ENCRYPTION_KEY_FILE
+    if not path.exists():
+        write_once(path, ECKey.generate_key("P-256", private=True).as_pem(private=True))
+    return _read_key(path)
+
+
 def rotate_signing_key(keys_dir: Path) -> ECKey:
     """Retire the current key (kept under ``retired/``) and put a new one in its place."""
     current = load_or_create_signing_key(keys_dir)
@@ -81,5 +94,18 @@ def retired_keys(keys_dir: Path, retired_within_seconds: float) -> list[ECKey]:
 
 
 def public_jwks(*keys: ECKey) -> dict:
-    """The JWKS document for ``keys``: public parts only, each with kid, use and alg."""
+    """The JWKS document for signing ``keys``: public parts only, each with kid, use and alg."""
     return KeySet(list(keys)).as_dict(private=False, use="sig", alg=SIGNING_ALGORITHM)
+
+
+def service_jwks(signing_key: ECKey, encryption_key: ECKey) -> dict:
+    """What a service publishes: its signing key (``use: sig``) and its encryption key (``use: enc``)."""
+    encryption = encryption_key.as_dict(private=False, use="enc", alg=ENCRYPTION_ALGORITHM)
+    return {"keys": [*public_jwks(signing_key)["keys"], encryption]}
+
+
+def signature_key_set(document: dict) -> KeySet:
+    """The keys of a JWKS document that may verify signatures: any key marked for another use
+    (a service's ``use: enc`` key) is left out, so it can never be picked to check a JWS."""
+    keys = [key for key in document.get("keys", []) if isinstance(key, dict) and key.get("use", "sig") == "sig"]
+    return KeySet.import_key_set({"keys": keys})

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from kernel.access import audience_of
 from kernel.client import JWKS_PATH, ServiceClient, build_transport
 from kernel.database import Database
-from kernel.keys import load_or_create_signing_key, public_jwks
+from kernel.keys import load_or_create_encryption_key, load_or_create_signing_key, service_jwks
 from kernel.limits import BodyLimitMiddleware
 from kernel.observability import RequestContextMiddleware
 from kernel.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
@@ -65,6 +65,7 @@ def build_service_app(
     """
     database = Database(settings.database_url, metadata)
     signing_key = load_or_create_signing_key(settings.keys_dir)
+    encryption_key = load_or_create_encryption_key(settings.keys_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,6 +115,7 @@ def build_service_app(
     app.state.settings = settings
     app.state.database = database
     app.state.signing_key = signing_key
+    app.state.encryption_key = encryption_key  # what citizens' devices seal courier envelopes to
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service_name=f"{settings.regime.value}/{settings.service_name}")
@@ -178,8 +180,8 @@ def _operational_router(settings: ServiceSettings) -> APIRouter:
 
     if settings.service_name != "identity":
         # The identity service publishes its token-signing keys at this path itself.
-        @router.get(JWKS_PATH, summary="This service's public signing key (its client credential)")
+        @router.get(JWKS_PATH, summary="This service's public keys: signing (its client credential) and encryption")
         async def jwks(request: Request) -> dict:
-            return public_jwks(request.app.state.signing_key)
+            return service_jwks(request.app.state.signing_key, request.app.state.encryption_key)
 
     return router

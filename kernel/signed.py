@@ -16,7 +16,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
-from kernel.keys import SIGNING_ALGORITHM
+from kernel.keys import SIGNING_ALGORITHM, signature_key_set
 
 CLOCK_LEEWAY_SECONDS = 10
 REFRESH_MIN_SECONDS = 30
@@ -74,7 +74,8 @@ class StatementVerifier:
             async with self._lock:
                 stale = time.monotonic() - self._fetched_at >= REFRESH_MIN_SECONDS
                 if self._keys is None or (not self._knows(kid) and stale):
-                    self._keys = KeySet.import_key_set(await self._fetch_jwks())
+                    # the signer also publishes its encryption key (use: enc): never a verification key
+                    self._keys = signature_key_set(await self._fetch_jwks())
                     self._fetched_at = time.monotonic()
         if not self._knows(kid):
             raise InvalidStatement(f"signed by a key {self.signer} does not publish")

@@ -21,7 +21,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from kernel.access import is_allowed
-from kernel.keys import SIGNING_ALGORITHM
+from kernel.keys import SIGNING_ALGORITHM, signature_key_set
 from kernel.problems import Problem
 
 ALLOWED_ALGORITHMS = (SIGNING_ALGORITHM,)
@@ -108,7 +108,7 @@ class AccessTokenVerifier:
                 if self._key_set is None or (not self._has_kid(kid) and stale):
                     try:
                         document = await self._fetch_jwks()
-                        self._key_set = KeySet.import_key_set(document)
+                        self._key_set = signature_key_set(document)
                     except Exception as error:
                         raise Problem(
                             503, "The identity service's signing keys cannot be fetched.",

@@ -29,6 +29,7 @@ from kernel.keys import SIGNING_ALGORITHM
 from kernel.problems import Problem
 from kernel.regime import Regime
 from superapp_gateway.models import CitizenSession, LoginAttempt
+from superapp_gateway.sessions import CurrentSession, session_cookie
 
 router = APIRouter(tags=["login"])
 CALLBACK_PATH = "/auth/callback"
@@ -43,10 +44,6 @@ WHAT_IT_MEANS = {
     Regime.RIGHTS: "The super-app knows you by a pseudonym that only the platform sector uses, and by the "
                    "claims you allowed. Departments get different pseudonyms.",
 }
-
-
-def _session_cookie(request: Request) -> str:
-    return f"citygate_gateway_{request.app.state.settings.regime.value}"
 
 
 def _s256(verifier: str) -> str:
@@ -112,27 +109,13 @@ async def callback(request: Request, state: str = "", code: str | None = None, e
     session = await run_in_threadpool(_open_session, app, claims)
     # Off the callback URL at once, so the used code is not left in the address bar or history.
     response = RedirectResponse("/me", status_code=303)
-    response.set_cookie(_session_cookie(request), session.id, max_age=int(SESSION_TTL.total_seconds()),
+    response.set_cookie(session_cookie(request), session.id, max_age=int(SESSION_TTL.total_seconds()),
                         httponly=True, samesite="lax", path="/", secure=settings.browser_url.startswith("https://"))
     return response
 
 
-def _current(app, session_id: str | None) -> CitizenSession | None:
-    if not session_id:
-        return None
-    with app.state.database.session() as db:
-        session = db.get(CitizenSession, session_id)
-    if session is None:
-        return None
-    expires = session.expires_at if session.expires_at.tzinfo else session.expires_at.replace(tzinfo=UTC)
-    return session if expires > datetime.now(UTC) else None
-
-
 @router.get("/me", summary="The logged-in citizen, as the super-app knows them", response_class=HTMLResponse)
-async def me(request: Request) -> HTMLResponse:
-    session = await run_in_threadpool(_current, request.app, request.cookies.get(_session_cookie(request)))
-    if session is None:
-        raise Problem(401, "You are not logged in to the super-app: start at /login.", kind="not-logged-in")
+async def me(request: Request, session: CurrentSession) -> HTMLResponse:
     return _logged_in_page(request.app.state.settings.regime, json.loads(session.claims))
 
 

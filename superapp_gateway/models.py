@@ -1,7 +1,11 @@
 from datetime import datetime
+from enum import StrEnum
 
+from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from kernel.database import UtcDateTime
 
 
 class GatewayTable(SQLModel, registry=registry()):
@@ -27,6 +31,44 @@ class CitizenSession(GatewayTable, table=True):
     claims: str = Field(max_length=4000)  # JSON: everything the ID token told the gateway
     acr: str = Field(max_length=100)
     expires_at: datetime
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"  # debited; the department has not (yet) given a definitive answer
+    COMPLETED = "completed"  # the department took it (its receipt is kept)
+    CANCELLED = "cancelled"  # the department refused it; the amount was refunded in the same transaction
+
+
+class Wallet(GatewayTable, table=True):
+    """A citizen's balance, keyed by the session's subject (resident ID or gateway-sector pseudonym)."""
+
+    __tablename__ = "wallet"
+    __table_args__ = (CheckConstraint("balance_cents >= 0", name="ck_wallet_balance_not_negative"),)
+    subject: str = Field(primary_key=True, max_length=200)
+    balance_cents: int
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class WalletPayment(GatewayTable, table=True):
+    """One payment from a wallet to a department: only what it takes to route it and to take it."""
+
+    __tablename__ = "wallet_payment"
+    __table_args__ = (UniqueConstraint("subject", "idempotency_key", name="uq_wallet_payment_subject_key"),)
+    # opaque and random; also the Idempotency-Key the department sees, so every retry is one payment there
+    id: str = Field(primary_key=True, max_length=64)
+    subject: str = Field(foreign_key="wallet.subject", index=True, max_length=200)
+    payee: str = Field(max_length=50)  # the department, a service name
+    reference: str = Field(max_length=200)  # the department's bill: a fine id, a prescription id
+    amount_cents: int
+    currency: str = Field(max_length=3)
+    idempotency_key: str = Field(max_length=200)  # the citizen's (per citizen), not the department's
+    request_fingerprint: str = Field(max_length=64)  # SHA-256 of payee, reference, amount
+    status: PaymentStatus = Field(default=PaymentStatus.PENDING, index=True)
+    attempts: int = 0  # calls to the department that ended (answered, failed or timed out)
+    last_error: str | None = Field(default=None, max_length=500)
+    department_receipt: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime, index=True)
 
 
 class VehicleFines(SQLModel):

@@ -77,3 +77,7 @@ class Mesh:
 
     def stop(self, service: str) -> None:
         self.transport.down.add(urlsplit(self.urls[service]).netloc)
+
+    def start(self, service: str) -> None:
+        """Reachable again after ``stop``: the app kept running (and its data), only the network was cut."""
+        self.transport.down.discard(urlsplit(self.urls[service]).netloc)

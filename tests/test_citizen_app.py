@@ -157,7 +157,7 @@ async def test_a_wrong_password_gets_no_token(mesh):
 async def test_the_app_must_name_exactly_one_citizen_service(mesh):
     for resource in (
         None,                                   # absent
-        "urn:citygate:fines",                   # a service that does not take citizens' tokens
+        "urn:citygate:gateway",                 # a service that does not take citizens' tokens
         "urn:citygate:identity",                # the provider itself: that is what relying parties get
         "https://attacker.example/",            # not ours at all
         [CONSENT, "urn:citygate:pod"],          # more than one

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from identity.personas import by_handle
+from kernel.payers import AnyoneWithTheReference, LiablePartyPays
 from services.fines.credit_reporting import ReportNothing, ReportToCreditPlatform, pending_entries
 from services.fines.demo import DEFAULTER_PLATE, DEMO_PLATE, chen_juns_car, li_weis_car, register_demo_car
 from services.fines.domain import (
@@ -69,9 +70,10 @@ def confirmation(fine_id: int, *, key: str = "key-1", payer: str = CHEN_JUN, amo
     return PaymentConfirmation(**claims)
 
 
-def pay(session: Session, fine_id: int, *, key: str = "key-1", reporting=PLATFORM, now: datetime = NOW, **claims):
+def pay(session: Session, fine_id: int, *, key: str = "key-1", reporting=PLATFORM, now: datetime = NOW,
+        payer_rule=LiablePartyPays(), **claims):
     return pay_fine(session, fine_id, idempotency_key=key, confirmation=confirmation(fine_id, key=key, **claims),
-                    payee="fines", now=now, reporting=reporting)
+                    payee="fines", now=now, reporting=reporting, payer_rule=payer_rule)
 
 
 # --- status ------------------------------------------------------------------------------------
@@ -194,6 +196,17 @@ def test_only_the_owner_may_pay_and_an_unknown_fine_is_not_found(session: Sessio
     assert raised.value.status == 404
     with pytest.raises(FineNotFound):
         receipt_for(session, 999)
+
+
+def test_in_the_rights_regime_anyone_may_pay_a_fine_by_its_reference(session: Session):
+    """The wallet cannot name the owner's transport pseudonym; it names an opaque per-payment payer,
+    which is kept as given. Everything else the confirmation asserts is still checked."""
+    fine_id = fine_id_of(session, DEFAULTER_PLATE)
+    with pytest.raises(PaymentMismatch):
+        pay(session, fine_id, payer="wallet:pay-1", amount=1, payer_rule=AnyoneWithTheReference())
+    payment, created = pay(session, fine_id, payer="wallet:pay-1", payer_rule=AnyoneWithTheReference())
+    assert created and payment.payer_ref == "wallet:pay-1"
+    assert get_fine(session, fine_id).status == FineStatus.PAID
 
 
 def test_paying_a_reported_fine_queues_its_settlement_and_an_unreported_one_nothing(session: Session):

@@ -10,6 +10,7 @@ from rdflib import Graph, URIRef
 from sqlalchemy import inspect
 from sqlmodel import Session, func, select
 
+from kernel.payers import AnyoneWithTheReference, LiablePartyPays
 from kernel.problems import Problem
 from kernel.regime import Regime
 from services.prescriptions import domain
@@ -52,9 +53,9 @@ def claims(prescription_id: str, key: str = "key-1", **overrides) -> dict:
             "amount_cents": 1860, "currency": "CNY", "idempotency_key": key, "iat": 1} | overrides
 
 
-def pay(session: Session, prescription_id: str, key: str = "key-1", **overrides):
+def pay(session: Session, prescription_id: str, key: str = "key-1", payer_rule=LiablePartyPays(), **overrides):
     return domain.pay(session, prescription_id, claims(prescription_id, key, **overrides), idempotency_key=key,
-                      confirmation="jws", now=NOW)
+                      confirmation="jws", now=NOW, payer_rule=payer_rule)
 
 
 def refused(problem: type[Problem] | int, call, *args, **kwargs) -> Problem:
@@ -73,9 +74,10 @@ def count(session: Session, table) -> int:
 
 # --- the policy ------------------------------------------------------------------------------------
 
-def test_each_regime_chooses_its_store():
-    assert isinstance(policy_for(Regime.PLATFORM, lambda: None).store, DepartmentStore)
-    assert isinstance(policy_for(Regime.RIGHTS, lambda: None).store, PodStore)
+def test_each_regime_chooses_its_store_and_who_may_pay():
+    platform, rights = policy_for(Regime.PLATFORM, lambda: None), policy_for(Regime.RIGHTS, lambda: None)
+    assert isinstance(platform.store, DepartmentStore) and isinstance(platform.payer_rule, LiablePartyPays)
+    assert isinstance(rights.store, PodStore) and isinstance(rights.payer_rule, AnyoneWithTheReference)
 
 
 # --- issuing and reading ---------------------------------------------------------------------------
@@ -168,7 +170,18 @@ def test_a_confirmation_that_does_not_fit_the_payment_is_refused(session, overri
 def test_a_payment_needs_a_well_formed_idempotency_key(session, key, problem):
     rx = domain.issue(session, STORE, draft(), now=NOW)
     with pytest.raises(problem):
-        domain.pay(session, rx.id, claims(rx.id, key), idempotency_key=key, confirmation="jws", now=NOW)
+        domain.pay(session, rx.id, claims(rx.id, key), idempotency_key=key, confirmation="jws", now=NOW,
+                   payer_rule=LiablePartyPays())
+
+
+def test_in_the_rights_regime_anyone_may_pay_a_prescription_by_its_reference(session):
+    """The wallet cannot name the patient's health-sector pseudonym, so its opaque payer is not compared;
+    the amount is still checked."""
+    rx = domain.issue(session, STORE, draft(), now=NOW)
+    refused(domain.ConfirmationMismatch, pay, session, rx.id, payer="wallet:w-1", amount_cents=1,
+            payer_rule=AnyoneWithTheReference())
+    receipt, created = pay(session, rx.id, payer="wallet:w-1", payer_rule=AnyoneWithTheReference())
+    assert created and session.get(Payment, receipt.receipt_id).payer == "wallet:w-1"
 
 
 def test_paying_an_unknown_prescription_is_not_found(session):

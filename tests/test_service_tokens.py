@@ -18,7 +18,7 @@ from identity.client_registry import RegisteredClient
 from identity.token_server import ServiceAccessTokenGenerator
 from kernel.access import audience_of
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
-from kernel.keys import public_jwks
+from kernel.keys import public_jwks, service_jwks
 from kernel.regime import Regime
 from services.fines.demo import DEMO_PLATE
 from tests.mesh import Mesh
@@ -254,7 +254,11 @@ async def test_every_service_publishes_only_its_public_key(rights):
     for name, app in rights.apps.items():
         async with rights.client(name) as client:
             jwks = (await client.get(JWKS_PATH)).json()
-        assert jwks == public_jwks(app.state.signing_key), name
+        # the identity service: its token-signing keys; every other service: its signing key and
+        # its courier encryption key (kernel/courier.py), each marked with its one use
+        expected = public_jwks(app.state.signing_key) if name == "identity" else service_jwks(
+            app.state.signing_key, app.state.encryption_key)
+        assert jwks == expected, name
         assert all("d" not in key for key in jwks["keys"])
 
 

@@ -117,14 +117,27 @@ async def citizen_token(identity: httpx.AsyncClient, *, username: str, password:
 async def sign_in(identity: httpx.AsyncClient, auth: AppAuthorization, *, username: str, password: str,
                   totp_code: Callable[[], str] | None = None, decision: str = "allow") -> str:
     """The browser part: from /authorize to the code in the 302's Location (CitizenLoginError otherwise)."""
-    response = await identity.get(f"/authorize?{auth.query}", follow_redirects=False)
+    first = await identity.get(f"/authorize?{auth.query}", follow_redirects=False)
+    location = await through_login_pages(
+        identity, first, arrived=lambda url: _without_query(url) == auth.redirect_uri,
+        username=username, password=password, totp_code=totp_code, decision=decision)
+    return _code_from(location, auth)
+
+
+async def through_login_pages(
+    browser: httpx.AsyncClient, response: httpx.Response, *, arrived: Callable[[str], bool], username: str,
+    password: str, totp_code: Callable[[], str] | None = None, decision: str = "allow",
+) -> str:
+    """Follow redirects and answer the identity service's pages (login, second factor, consent) as
+    a person at a browser would, until a redirect goes where ``arrived`` says; that URL is returned
+    unvisited. Shared by the citizen's app and a login to the super-app (``workshop.super_app``)."""
     logged_in = stepped_up = decided = False
     for _ in range(MAX_STEPS):
         if response.is_redirect:
             location = urljoin(str(response.url), response.headers["location"])
-            if _without_query(location) == auth.redirect_uri:
-                return _code_from(location, auth)
-            response = await identity.get(location, follow_redirects=False)
+            if arrived(location):
+                return location
+            response = await browser.get(location, follow_redirects=False)
             continue
         action, fields = _form_of(response)
         target = urljoin(str(response.url), action)
@@ -132,18 +145,18 @@ async def sign_in(identity: httpx.AsyncClient, auth: AppAuthorization, *, userna
             if logged_in:
                 raise CitizenLoginError(f"the login was refused: {_page_error(response)}")
             logged_in = True
-            response = await identity.post(target, data=fields | {"username": username, "password": password},
-                                           follow_redirects=False)
+            response = await browser.post(target, data=fields | {"username": username, "password": password},
+                                          follow_redirects=False)
         elif action.endswith("second-factor"):
             if totp_code is None:
                 raise CitizenLoginError("a second factor is needed: pass totp_code")
             if stepped_up:
                 raise CitizenLoginError(f"the one-time code was refused: {_page_error(response)}")
             stepped_up = True
-            response = await identity.post(target, data=fields | {"code": totp_code()}, follow_redirects=False)
+            response = await browser.post(target, data=fields | {"code": totp_code()}, follow_redirects=False)
         elif action == "authorize" and not decided:
             decided = True
-            response = await identity.post(target, data=fields | {"decision": decision}, follow_redirects=False)
+            response = await browser.post(target, data=fields | {"decision": decision}, follow_redirects=False)
         else:
             break
     raise CitizenLoginError(f"the login did not finish (last answer: {response.status_code})")

@@ -1,6 +1,6 @@
 """What the traffic police tell the national credit-sharing platform — in the platform regime only.
 
-The regime's difference is ONE policy object (``credit_reporting_for(regime)``):
+The regime's difference is ONE object, chosen in ``services.fines.policy``:
 
 - platform: an overdue fine is reported (``POST /records`` at the credit service, kind
   ``overdue-fine``, keyed on the owner's resident ID), and paying a reported fine reports the
@@ -33,7 +33,6 @@ from sqlmodel import Session, select
 from kernel.client import ServiceClient, UpstreamUnavailable, raise_for_upstream_problem
 from kernel.database import Database
 from kernel.problems import Problem
-from kernel.regime import Regime
 from services.fines.models import CreditOutboxEntry, Fine, OutboxAction
 
 log = logging.getLogger("citygate.fines.credit")
@@ -92,16 +91,6 @@ class ReportNothing:
 
     def fine_was_paid(self, session: Session, fine: Fine, *, now: datetime) -> None:
         return None
-
-
-CREDIT_REPORTING: dict[Regime, CreditReporting] = {
-    Regime.PLATFORM: ReportToCreditPlatform(),
-    Regime.RIGHTS: ReportNothing(),
-}
-
-
-def credit_reporting_for(regime: Regime) -> CreditReporting:
-    return CREDIT_REPORTING[regime]
 
 
 # --- the outbox ---------------------------------------------------------------------------------

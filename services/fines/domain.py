@@ -26,6 +26,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from kernel.payers import PayerRule
 from kernel.problems import Problem
 from services.fines.credit_reporting import CreditReporting
 from services.fines.models import Fine, FineCreate, FinePublic, FineStatus, Payment, ReceiptPublic, Vehicle
@@ -226,7 +227,7 @@ def _replay(payment: Payment, fingerprint: str) -> tuple[Payment, bool]:
 
 
 def _check_confirmation(fine: Fine, owner_ref: str, confirmation: PaymentConfirmation, *,
-                        payee: str, idempotency_key: str) -> None:
+                        payee: str, idempotency_key: str, payer_rule: PayerRule) -> None:
     mismatched = [
         name for name, ok in (
             ("payee", confirmation.payee == payee),
@@ -238,16 +239,17 @@ def _check_confirmation(fine: Fine, owner_ref: str, confirmation: PaymentConfirm
     ]
     if mismatched:
         raise PaymentMismatch(mismatched)
-    if confirmation.payer != owner_ref:
+    if not payer_rule.accepts(confirmation.payer, liable=owner_ref):
         raise PayerNotOwner()
 
 
 def pay_fine(
     session: Session, fine_id: int, *, idempotency_key: str, confirmation: PaymentConfirmation, payee: str,
-    now: datetime, reporting: CreditReporting,
+    now: datetime, reporting: CreditReporting, payer_rule: PayerRule,
 ) -> tuple[Payment, bool]:
     """Pay a fine with the wallet's confirmation. Returns the payment (the receipt) and whether it
     was made now (False: the same request again, answered with the first one's receipt).
+    ``payer_rule`` is the regime's: whether the confirmation's payer must own the vehicle.
 
     The database decides every race: the fine's conditional UPDATE (not yet paid) lets one
     payment through per fine, and the unique idempotency key, fine and payment id let one row
@@ -259,7 +261,8 @@ def pay_fine(
         return _replay(existing, fingerprint)
     fine = get_fine(session, fine_id)
     owner_ref = session.get(Vehicle, fine.plate).owner_ref  # type: ignore[union-attr]
-    _check_confirmation(fine, owner_ref, confirmation, payee=payee, idempotency_key=idempotency_key)
+    _check_confirmation(fine, owner_ref, confirmation, payee=payee, idempotency_key=idempotency_key,
+                        payer_rule=payer_rule)
     if fine.status == FineStatus.PAID:
         # perhaps by a concurrent request with this very key, committed since the lookup above
         return _after_losing_a_race(session, fine_id, idempotency_key, fingerprint)
@@ -276,7 +279,7 @@ def pay_fine(
         payment = Payment(
             receipt_id=f"R-{uuid.uuid4().hex}", fine_id=fine_id, amount_cents=fine.amount_cents, currency=CURRENCY,
             paid_at=now, payment_id=confirmation.payment_id, idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint, payer_ref=owner_ref, confirmation=confirmation.statement,
+            request_fingerprint=fingerprint, payer_ref=confirmation.payer, confirmation=confirmation.statement,
         )
         session.add(payment)
         session.flush()

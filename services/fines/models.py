@@ -90,8 +90,9 @@ class Payment(PaymentBase, table=True):
     # SHA-256 over what the request asked for (fine and confirmation claims, not the signature
     # bytes), so the same key with another payload is recognised and refused.
     request_fingerprint: str = Field(max_length=64)
-    # who paid, as this department knows them (the fine's owner), and the wallet's signed
-    # confirmation itself, kept so the payment can be shown later
+    # who paid, as the wallet's confirmation names them (platform: the owner's resident ID, checked;
+    # rights: the wallet's opaque per-payment value), and the signed confirmation itself, kept so
+    # the payment can be shown later
     payer_ref: str = Field(max_length=200)
     confirmation: str = Field(sa_type=Text)
 

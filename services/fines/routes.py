@@ -82,7 +82,8 @@ async def pay(
     confirmation = await verified_confirmation(request.app, body.confirmation)
     payment, created = await run_in_threadpool(
         pay_fine, session, fine_id, idempotency_key=key, confirmation=confirmation,
-        payee=request.app.state.settings.service_name, now=now, reporting=request.app.state.credit_reporting,
+        payee=request.app.state.settings.service_name, now=now, reporting=request.app.state.policy.credit_reporting,
+        payer_rule=request.app.state.policy.payer_rule,
     )
     if created:
         request.app.state.fines_worker.wake()  # a settlement to report goes out now, not at the next tick

@@ -3,9 +3,11 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from kernel.courier import courier_router
 from kernel.service_app import build_service_app
 from kernel.signed import StatementVerifier
 from services.prescriptions.demo import seed_demo
+from services.prescriptions.me_routes import router as me_router
 from services.prescriptions.models import PrescriptionsTable
 from services.prescriptions.policy import policy_for
 from services.prescriptions.routes import router
@@ -25,7 +27,8 @@ def _payment_verifier(app: FastAPI) -> None:
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     app = build_service_app(
         settings, title="hospital and pharmacy (prescriptions)", metadata=PrescriptionsTable.metadata,
-        routers=[router], seed=seed_demo, transport=transport, on_startup=_payment_verifier,
+        routers=[router, me_router, courier_router()], seed=seed_demo, transport=transport,
+        on_startup=_payment_verifier,
     )
     app.state.policy = policy_for(settings.regime, lambda: app.state.services)
     return app

@@ -25,6 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from kernel.payers import PayerRule
 from kernel.problems import Problem
 from services.prescriptions.models import (
     CURRENCY,
@@ -267,13 +268,14 @@ def _insert_unless_conflicting(session: Session, values: dict) -> bool:
 
 def pay(
     session: Session, prescription_id: str, claims: Mapping, *, idempotency_key: str | None, confirmation: str,
-    now: datetime,
+    now: datetime, payer_rule: PayerRule,
 ) -> tuple[Receipt, bool]:
     """File the wallet's confirmation (already signature-checked) as the payment of a prescription.
 
     Returns the receipt and whether it was created now. The same key with the same payment
     again is the same receipt; the same key with another payment is a 409, and so is paying a
-    prescription already paid under another key.
+    prescription already paid under another key. ``payer_rule`` is the regime's: whether the
+    confirmation's payer must be the prescription's patient.
     """
     key = checked_idempotency_key(idempotency_key)
     asserted = payment_claims(claims, prescription_id=prescription_id, idempotency_key=key)
@@ -282,7 +284,7 @@ def pay(
     if existing is not None:
         return _replayed(existing, fingerprint), False
     record = _get(session, prescription_id)
-    if asserted.payer != record.patient:
+    if not payer_rule.accepts(asserted.payer, liable=record.patient):
         raise PayerNotPatient()
     for claim, expected in (("amount_cents", record.amount_cents), ("currency", record.currency)):
         if getattr(asserted, claim) != expected:

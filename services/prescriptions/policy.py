@@ -1,4 +1,5 @@
-"""The one place the regimes differ for the hospital and pharmacy: where prescriptions are kept."""
+"""The one place the regimes differ for the hospital and pharmacy: where prescriptions are kept,
+and who may pay one."""
 
 from __future__ import annotations
 
@@ -6,25 +7,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kernel.client import ServiceClient
+from kernel.payers import AnyoneWithTheReference, LiablePartyPays, PayerRule
 from kernel.regime import Regime
 from services.prescriptions.stores import DepartmentStore, PodStore, PrescriptionStore
 
 
 @dataclass(frozen=True)
-class StoragePolicy:
+class PrescriptionsPolicy:
     store: PrescriptionStore
+    payer_rule: PayerRule
     summary: str
 
 
-def policy_for(regime: Regime, services: Callable[[], ServiceClient]) -> StoragePolicy:
+def policy_for(regime: Regime, services: Callable[[], ServiceClient]) -> PrescriptionsPolicy:
     """A fresh policy (and store) for one app of ``regime``; ``services`` gives the app's kernel client."""
     if regime is Regime.PLATFORM:
-        return StoragePolicy(
-            DepartmentStore(),
-            "Prescriptions, diagnosis included, are kept in the hospital and pharmacy's own database.",
+        return PrescriptionsPolicy(
+            DepartmentStore(), LiablePartyPays(),
+            "Prescriptions, diagnosis included, are kept in the hospital and pharmacy's own database; "
+            "only the patient (named by resident ID in the wallet's confirmation) may pay one.",
         )
-    return StoragePolicy(
-        PodStore(services),
+    return PrescriptionsPolicy(
+        PodStore(services), AnyoneWithTheReference(),
         "A prescription's contents are kept in the patient's personal data pod; the department keeps "
-        "only the process record (patient pseudonym, amount, status) and a reference into the pod.",
+        "only the process record (patient pseudonym, amount, status) and a reference into the pod. "
+        "The wallet cannot name the patient's health-sector pseudonym, so a prescription is paid by its reference.",
     )

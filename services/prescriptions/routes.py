@@ -77,6 +77,7 @@ async def pay_prescription(
         raise domain.InvalidConfirmation(str(error)) from error
     receipt, created = await run_in_threadpool(
         domain.pay, session, prescription_id, claims, idempotency_key=key, confirmation=body.confirmation, now=now,
+        payer_rule=request.app.state.policy.payer_rule,
     )
     if not created:
         response.status_code = status.HTTP_200_OK

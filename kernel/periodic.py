@@ -1,0 +1,73 @@
+"""A service's background duty: one asyncio task that runs a pass at start, then every interval
+and whenever woken, until stopped. Subclasses say what a pass does (``pass_once``) and how long to
+wait between passes (``interval_seconds``, read before each wait, so settings may change it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+log = logging.getLogger("citygate.periodic")
+
+
+class PeriodicTask:
+    name = "periodic"
+
+    def __init__(self) -> None:
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self.passes = 0
+
+    @property
+    def interval_seconds(self) -> float:
+        raise NotImplementedError
+
+    async def pass_once(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> Any:
+        """One pass, never two at once (a wake during a pass runs another after it)."""
+        async with self._lock:
+            result = await self.pass_once()
+            self.passes += 1
+            return result
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("a %s pass failed; trying again at the next one", self.name)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that arrives as the wait ends, and the task would never stop
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval_seconds):
+                    await self._wake.wait()
+
+    async def stop(self) -> None:
+        """Cancel the task and wait for it: a database call in a worker thread finishes first
+        (anyio does not abandon threads), so nothing is cut off mid-transaction."""
+        self._stopping = True
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,36 @@
+"""The citizen's own API: their fines, with the token their app holds for the traffic police
+(``kernel.citizens``), reached directly or through the super-app's blind courier (``kernel.courier``).
+
+The citizen is the token's ``sub``: the subject the transport sector knows them by, the same
+value the vehicle registry keeps as the owner. Another citizen's fine is "not found", as an
+unknown one is, so its existence is not confirmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import APIRouter
+
+from kernel.citizens import CurrentCitizen
+from kernel.database import SessionDep
+from services.fines.domain import FineNotFound, china_date, fines_for_citizen, get_fine, public_fine
+from services.fines.models import FinePublic, Vehicle
+from services.fines.routes import Now
+
+router = APIRouter(prefix="/me", tags=["the citizen's own"])
+
+
+@router.get("/fines", summary="My fines, across all my vehicles, oldest first")
+def my_fines(citizen: CurrentCitizen, session: SessionDep, now: Now) -> Sequence[FinePublic]:
+    today = china_date(now)
+    return [public_fine(fine, today) for fine in fines_for_citizen(session, citizen.subject)]
+
+
+@router.get("/fines/{fine_id}", summary="One of my fines")
+def my_fine(fine_id: int, citizen: CurrentCitizen, session: SessionDep, now: Now) -> FinePublic:
+    fine = get_fine(session, fine_id)
+    vehicle = session.get(Vehicle, fine.plate)
+    if vehicle is None or vehicle.owner_ref != citizen.subject:
+        raise FineNotFound(fine_id)
+    return public_fine(fine, china_date(now))

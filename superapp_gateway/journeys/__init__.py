@@ -1,0 +1,5 @@
+"""Each journey's routes in the super-app; ``ROUTERS`` is what the app mounts."""
+
+from superapp_gateway.journeys import fines
+
+ROUTERS = [fines.router]

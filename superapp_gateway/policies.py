@@ -1,0 +1,60 @@
+"""What the super-app may know and say about a citizen: the regime's choices, one class per regime.
+
+``policy_for(regime)`` is called once, in ``create_app``, and the app keeps the result as
+``app.state.policy``; the rest of the gateway asks the policy and never looks at the regime. To
+add a regime difference, add a method to ``GatewayPolicy`` and implement it in both classes
+(each method says what it decides and why the regimes differ).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from kernel.regime import Regime
+from superapp_gateway.departments import BlindCourier, DepartmentAccess, OnTheCitizensBehalf
+from superapp_gateway.history import FullHistory, History, NoHistory
+
+
+class GatewayPolicy(Protocol):
+    regime: Regime
+    # How the gateway reaches a department for a citizen: on their behalf (reading everything) or
+    # as a blind courier relaying the device's sealed requests (superapp_gateway/departments.py).
+    departments: DepartmentAccess
+    # What the operator keeps of each journey (superapp_gateway/history.py).
+    history: History
+
+    def payer_for(self, subject: str, payment_id: str) -> str:
+        """The ``payer`` named in the wallet's signed payment confirmation to a department, for the
+        citizen the gateway knows as ``subject`` paying wallet payment ``payment_id``."""
+        ...
+
+
+class PlatformPolicy:
+    """China's model: one universal identifier, the resident ID, known to the platform and every department."""
+
+    regime = Regime.PLATFORM
+    departments = OnTheCitizensBehalf()
+    history = FullHistory()
+
+    def payer_for(self, subject: str, payment_id: str) -> str:
+        # The session's subject is the resident ID, which is also how the departments know the
+        # citizen, so they can check that the payer is the fine's owner / the patient.
+        return subject
+
+
+class RightsPolicy:
+    """The rights-preserving variant: the platform knows only its own sector's pseudonym."""
+
+    regime = Regime.RIGHTS
+    departments = BlindCourier()
+    history = NoHistory()
+
+    def payer_for(self, subject: str, payment_id: str) -> str:
+        # The gateway does not know (and must not learn) the departments' pseudonyms, and its own
+        # would let them join records with the platform's: it names the payment instead. The
+        # departments accept a payment by its reference in this regime (kernel/payers.py).
+        return f"wallet:{payment_id}"
+
+
+def policy_for(regime: Regime) -> GatewayPolicy:
+    return PlatformPolicy() if regime is Regime.PLATFORM else RightsPolicy()

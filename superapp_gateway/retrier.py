@@ -1,0 +1,68 @@
+"""The wallet's background duty: retry pending payments until their department takes or refuses them.
+
+One asyncio task per gateway app, started and stopped by the app's ``on_startup`` /
+``on_shutdown`` hooks (``superapp_gateway.app``). A pass runs at start (payments a previous
+process left pending go first), then every ``wallet_retry_seconds`` (read at each pass) and
+whenever ``wake()`` is called. A pass takes only payments no attempt has touched for
+``department_timeout_seconds``: an attempt in progress ends within that time, so this leaves the
+citizen's own request (and an on-demand retry) alone. Overlapping attempts would still be safe
+— the department sees one Idempotency-Key, and the wallet leaves ``pending`` once — only wasteful.
+Within a pass, a department that gave no answer is not asked again until the next pass.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from kernel.periodic import PeriodicTask
+from superapp_gateway import wallet
+from superapp_gateway.models import WalletPayment
+from superapp_gateway.payments import attempt
+
+log = logging.getLogger("citygate.gateway.retrier")
+
+
+class PendingPaymentRetrier(PeriodicTask):
+    name = "wallet-retrier"
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__()
+        self.app = app
+
+    @property
+    def interval_seconds(self) -> float:
+        return self.app.state.settings.wallet_retry_seconds
+
+    async def pass_once(self) -> int:
+        """One pass over the due payments; returns how many were settled (completed or cancelled)."""
+        settled = 0
+        unanswered: set[str] = set()
+        for payment in await run_in_threadpool(self._due):
+            if payment.payee in unanswered:
+                continue
+            stored, answer = await attempt(self.app, payment)
+            if answer.verdict == "no-answer":
+                unanswered.add(payment.payee)
+            elif stored.status is not payment.status:
+                settled += 1
+        return settled
+
+    def _due(self) -> list[WalletPayment]:
+        untouched_since = wallet.utc_now() - timedelta(seconds=self.app.state.settings.department_timeout_seconds)
+        with self.app.state.database.session() as session:
+            return list(wallet.due_for_retry(session, untouched_since=untouched_since))
+
+
+def start_retrier(app: FastAPI) -> None:
+    app.state.wallet_retrier = PendingPaymentRetrier(app)
+    app.state.wallet_retrier.start()
+
+
+async def stop_retrier(app: FastAPI) -> None:
+    retrier: PendingPaymentRetrier | None = getattr(app.state, "wallet_retrier", None)
+    if retrier is not None:
+        await retrier.stop()

@@ -1,0 +1,59 @@
+"""Who is calling the super-app's own API: a logged-in citizen's session.
+
+A browser presents the session cookie the login left (``citygate_gateway_<regime>``: http-only,
+SameSite=Lax, so another site cannot make the browser send it with a POST); an API client such as
+a CLI presents the same session id as ``Authorization: Bearer <session id>``. A presented bearer
+is never swapped for the cookie: a wrong one is a 401 even if a cookie would have worked.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+
+from kernel.problems import Problem
+from superapp_gateway.models import CitizenSession
+
+
+class NotLoggedIn(Problem):
+    def __init__(self) -> None:
+        super().__init__(401, "You are not logged in to the super-app: start at /login.", kind="not-logged-in",
+                         headers={"WWW-Authenticate": 'Bearer realm="citygate super-app"'})
+
+
+def session_cookie(request: Request) -> str:
+    """One cookie per regime, so both regimes' gateways can run side by side on one host."""
+    return f"citygate_gateway_{request.app.state.settings.regime.value}"
+
+
+def current_session(app: FastAPI, session_id: str | None) -> CitizenSession | None:
+    """The session with this id, unless unknown or expired."""
+    if not session_id:
+        return None
+    with app.state.database.session() as db:
+        session = db.get(CitizenSession, session_id)
+    if session is None:
+        return None
+    expires = session.expires_at if session.expires_at.tzinfo else session.expires_at.replace(tzinfo=UTC)
+    return session if expires > datetime.now(UTC) else None
+
+
+def presented_session_id(request: Request) -> str | None:
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else None
+    return request.cookies.get(session_cookie(request))
+
+
+async def require_session(request: Request) -> CitizenSession:
+    session = await run_in_threadpool(current_session, request.app, presented_session_id(request))
+    if session is None:
+        raise NotLoggedIn()
+    return session
+
+
+CurrentSession = Annotated[CitizenSession, Depends(require_session)]

@@ -1,0 +1,38 @@
+"""``citygate walkthrough`` as a facilitator runs it, against ``citygate up`` (real processes)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.support import free_port_block
+from tests.test_launcher import CITYGATE, citygate_up
+
+pytestmark = pytest.mark.processes
+
+
+def walkthrough(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CITYGATE, "walkthrough", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_every_journey_in_both_regimes_is_told_step_by_step_and_succeeds(tmp_path):
+    with citygate_up(tmp_path) as (process, _, _children):
+        base = process.args[process.args.index("--base-port") + 1]
+        told = walkthrough("all", "--regime", "both", "--base-port", base)
+        assert told.returncode == 0, told.stdout + told.stderr
+        out = told.stdout
+        assert "== fines — platform regime" in out and "== fines — rights regime" in out
+        assert "[1/6] li-wei logs in to the super-app ... ✓" in out  # platform: six steps
+        assert "[7/7] what the super-app kept ... ✓" in out  # rights: seven
+        assert "could open neither" in out  # the blind courier, told
+        assert "nothing charged again" in out
+        assert out.rstrip().endswith("every step succeeded")
+
+
+def test_a_failing_step_says_why_and_the_exit_code_says_so():
+    nobody_there = free_port_block(200)
+    told = walkthrough("fines", "--regime", "platform", "--base-port", str(nobody_there))
+    assert told.returncode == 1
+    assert "[1/6] li-wei logs in to the super-app ... ✗" in told.stdout
+    assert "FAILED: fines (platform)" in told.stdout
