@@ -14,6 +14,7 @@ from consent.routes import citizen_router, service_router
 from consent.settings import Settings
 from consent.tables import ConsentTable
 from consent.tree_heads import TreeHeadSigner
+from kernel.courier import courier_router
 from kernel.service_app import build_service_app
 
 
@@ -24,7 +25,8 @@ def utc_now() -> datetime:
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     app = build_service_app(
         settings, title="consent ledger", metadata=ConsentTable.metadata,
-        routers=[service_router, citizen_router, ledger_router], transport=transport,
+        # the citizen's "my data" also reaches /me/... through the super-app's blind courier
+        routers=[service_router, citizen_router, ledger_router, courier_router()], transport=transport,
     )
     # the service's clock is app state so tests and workshops can move it (expiry)
     app.state.consent_book = ConsentBook(

@@ -34,6 +34,7 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     "consent:record":            frozenset({"fines", "appointments", "prescriptions"}),
     "consent:decide":            frozenset({"pod"}),
     "consent:erasure":           frozenset({"pod"}),  # the ledger keeps that an erasure happened
+    "consent:courier":           frozenset({"gateway"}),  # relays the citizen's sealed "my data" requests
     # a department reads from a citizen's pod only what a consent the pod checks allows
     "pod:read":                  frozenset({"fines", "appointments", "prescriptions"}),
     # a department deposits the records it issues (prescriptions) into the citizen's pod, under a

@@ -11,6 +11,7 @@ import asyncio
 import time
 from typing import Any
 
+import aiohttp
 import httpx
 from authlib.oauth2.rfc7523.assertion import private_key_jwt_sign
 from httpx_aiohttp import AiohttpTransport
@@ -42,9 +43,21 @@ def client_authentication(signing_key: ECKey, client_id: str, token_endpoint: st
     return {"client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion}
 
 
+def is_timeout(error: httpx.HTTPError) -> bool:
+    """Whether the callee was reached but too slow, rather than not reachable at all.
+
+    httpx-aiohttp 0.2.0 maps every aiohttp connection error to ``ConnectTimeout``, a refused
+    connection (``ClientConnectorError``) included, so the aiohttp cause decides.
+    """
+    if not isinstance(error, httpx.TimeoutException):
+        return False
+    cause = error.__cause__
+    return not isinstance(cause, aiohttp.ClientConnectionError) or isinstance(cause, TimeoutError)
+
+
 class UpstreamUnavailable(Problem):
     def __init__(self, callee: str, error: httpx.HTTPError) -> None:
-        timed_out = isinstance(error, httpx.TimeoutException)
+        timed_out = is_timeout(error)
         super().__init__(
             504 if timed_out else 503,
             f"The {callee} service {'did not answer in time' if timed_out else 'cannot be reached'}.",

@@ -9,6 +9,11 @@
   envelope (``POST /courier`` at the department, with the gateway's service token) and the sealed
   answer back, unread (``kernel/courier.py``).
 
+A department's 403 about the citizen (its own problem kind: the bureau's ``joint-punishment`` with the
+credit platform's reasons, ``not-the-partner``, …) reaches the citizen as that 403, kind, detail and
+extension members included (``raise_for_department_problem``); a 403 about the gateway's own token
+(``forbidden-caller``) stays a 502, as every other 401/403 does: the citizen cannot fix it.
+
 Either way a department that is down or slow is answered within ``department_timeout_seconds``
 with a 503 ``department-unavailable`` / 504 ``department-timeout`` problem; nothing is retried here
 (every call made through this module is a read or a relay the device may repeat itself).
@@ -23,8 +28,12 @@ from urllib.parse import quote
 import httpx
 from fastapi import FastAPI
 
-from kernel.client import raise_for_upstream_problem
-from kernel.problems import Problem
+from kernel.client import json_or_empty, raise_for_upstream_problem
+from kernel.problems import PROBLEM_TYPE_PREFIX, Problem
+
+# 403 kinds that are about the caller's credentials, not about the citizen: never passed on as 403.
+CREDENTIAL_REFUSALS = frozenset({"forbidden-caller", "not-a-citizen"})
+_PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "kind", "headers", "upstream"})
 
 
 class DepartmentUnreachable(Problem):
@@ -65,6 +74,20 @@ async def bounded_call(app: FastAPI, department: str, method: str, path: str, **
         raise
 
 
+def raise_for_department_problem(department: str, response: httpx.Response) -> None:
+    """``raise_for_upstream_problem``, except that a department's 403 refusing the citizen is passed
+    on as a 403 with the department's kind, detail and extension members (e.g. the reasons)."""
+    if response.status_code == 403:
+        body = json_or_empty(response)
+        problem_type = str(body.get("type", ""))
+        kind = problem_type.removeprefix(PROBLEM_TYPE_PREFIX) if problem_type.startswith(PROBLEM_TYPE_PREFIX) else ""
+        if kind and kind not in CREDENTIAL_REFUSALS:
+            extensions = {key: value for key, value in body.items() if key not in _PROBLEM_MEMBERS}
+            raise Problem(403, body.get("detail"), title=body.get("title"), kind=kind, upstream=department,
+                          **extensions)
+    raise_for_upstream_problem(department, response)
+
+
 class DepartmentAccess(Protocol):
     async def read(self, app: FastAPI, subject: str, department: str, path: str) -> Any:
         """GET ``path`` (``{subject}`` in it is the citizen) at ``department`` for the citizen."""
@@ -90,7 +113,7 @@ class OnTheCitizensBehalf:
         named = {key: subject if value == "{subject}" else value for key, value in (body or {}).items()}
         response = await bounded_call(app, department, method, path.format(subject=quote(subject, safe="")),
                                       **({"json": named} if body is not None else {}))
-        raise_for_upstream_problem(department, response)
+        raise_for_department_problem(department, response)
         return response.json() if response.content else None
 
     async def relay(self, app: FastAPI, department: str, envelope: str) -> str:

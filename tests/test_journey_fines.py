@@ -3,7 +3,10 @@ real HTTP semantics between the services), with what each party stored checked o
 
 from __future__ import annotations
 
+import asyncio
+import time
 from contextlib import aclosing
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -12,6 +15,7 @@ from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
 from kernel.regime import Regime
 from tests.support import assert_problem
+from tests.test_wallet import LateAnswers
 from workshop.citizen_app import citizen_token
 from workshop.exposure import occurrences, stored_text
 from workshop.super_app import log_in_to_super_app
@@ -92,3 +96,28 @@ async def test_rights_the_device_asks_through_the_blind_courier_and_the_super_ap
         assert (await browser.get("/me/history")).json() == []
     stored = dump(mesh, "gateway")
     assert occurrences(stored, [CAR_OWNER.resident_id, CAR_OWNER.plate, unpaid[0]["offence"]]) == []
+
+
+@pytest.mark.parametrize("regime", list(Regime))
+async def test_a_department_that_is_down_or_slow_is_answered_in_bounded_time(mesh):
+    """Lookups (platform) and relays (rights) are reads the citizen may repeat: answered 503/504, never retried."""
+    fines_host = urlsplit(mesh.urls["fines"]).netloc
+    async with aclosing(await super_app(mesh)) as browser:
+        if mesh.regime is Regime.PLATFORM:
+            def ask():
+                return browser.get("/city-services/fines")
+        else:
+            def ask():  # an envelope the gateway cannot read: its fate is the department's
+                return browser.post("/courier/fines", json={"envelope": "e30.e30.e30.e30.e30"})
+        await ask()  # the gateway holds its service token for fines from here on
+        mesh.stop("fines")
+        assert_problem(await ask(), 503, "department-unavailable")
+        mesh.start("fines")
+        mesh.apps["gateway"].state.settings.department_timeout_seconds = 0.3
+        slow = LateAnswers(mesh.transport.routes[fines_host], delay=1.0)
+        mesh.transport.routes[fines_host] = slow
+        started = time.monotonic()
+        assert_problem(await ask(), 504, "department-timeout")
+        assert time.monotonic() - started < 0.9
+        await asyncio.gather(*slow.calls)
+        mesh.transport.routes[fines_host] = slow.inner

@@ -27,6 +27,15 @@ def test_every_journey_in_both_regimes_is_told_step_by_step_and_succeeds(tmp_pat
         assert "[7/7] what the super-app kept ... ✓" in out  # rights: seven
         assert "could open neither" in out  # the blind courier, told
         assert "nothing charged again" in out
+        assert "== prescriptions — rights regime" in out and "she tapped “allow”" in out  # the consent prompt
+        assert "logged the pharmacy's read before the pod released it: index" in out
+        assert "== appointments — platform regime" in out and "(joint punishment)" in out  # the blacklist, told
+        assert "asked nobody about his fine" in out  # rights: purpose limitation
+        assert "== id-card — platform regime" in out and "saw name=" in out  # the whole card
+        assert "saw age_over_18=True\n" in out  # rights: that, and nothing else
+        assert "it learned nothing of his card" in out
+        assert "every one is in the log" in out  # my data: the device checked the ledger's proofs
+        assert "the revocation takes effect at once ... ✓" in out
         assert out.rstrip().endswith("every step succeeded")
 
 

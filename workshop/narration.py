@@ -73,8 +73,11 @@ class Narrator:
             started = time.perf_counter()
             try:
                 told = await step.run(state)
-            except (StepFailed, httpx.HTTPError) as error:
+            except StepFailed as error:
                 print(f" {self._mark(False)}\n      {error}", file=self.out, flush=True)
+                return False
+            except Exception as error:  # a walkthrough tells what went wrong; it never ends in a traceback
+                print(f" {self._mark(False)}\n      {type(error).__name__}: {error}", file=self.out, flush=True)
                 return False
             elapsed = (time.perf_counter() - started) * 1000
             print(f" {self._mark(True)} ({elapsed:.0f} ms)", file=self.out, flush=True)

@@ -4,17 +4,31 @@
 The patient is the token's ``sub``: the subject the health sector knows them by. Ownership is
 checked on the department's process record BEFORE the contents are read, so asking for someone
 else's prescription never touches their pod (rights regime); it is "not found", as an unknown one is.
+
+Besides reading, the patient's app can have an online consultation (``POST /me/consultations``: the
+prescription is issued for the token's subject, into her pod in the rights regime), order the
+dispensing and the courier itself — journey 3 in the rights regime, where the super-app only relays.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+from sqlmodel import Session
 
-from kernel.citizens import CurrentCitizen
+from kernel.citizens import CitizenCaller, CurrentCitizen
 from kernel.database import SessionDep
 from services.prescriptions import domain
-from services.prescriptions.models import Prescription, PrescriptionPublic
-from services.prescriptions.routes import StoreDep
+from services.prescriptions.demo import demo_draft
+from services.prescriptions.models import (
+    DeliveryOrderCreate,
+    DeliveryOrderPublic,
+    DispensationCreate,
+    DispensationPublic,
+    Prescription,
+    PrescriptionPublic,
+)
+from services.prescriptions.routes import Now, StoreDep
 
 router = APIRouter(prefix="/me", tags=["the citizen's own"])
 
@@ -27,7 +41,43 @@ def my_prescriptions(citizen: CurrentCitizen, session: SessionDep, store: StoreD
 @router.get("/prescriptions/{prescription_id}", summary="One of my prescriptions")
 def my_prescription(prescription_id: str, citizen: CurrentCitizen, session: SessionDep,
                     store: StoreDep) -> PrescriptionPublic:
+    _check_mine(session, citizen, prescription_id)
+    return domain.prescription(session, store, prescription_id)
+
+
+class ConsultationCreate(BaseModel):
+    pod: str | None = Field(default=None, max_length=500, description=(
+        "Rights regime: my pod (storage URL), where the hospital deposits the prescription. Ignored on the "
+        "platform, which keeps it itself."))
+
+
+@router.post("/consultations", status_code=status.HTTP_201_CREATED,
+             summary="An online consultation: the doctor issues my prescription (into my pod, rights regime)")
+def my_consultation(body: ConsultationCreate, citizen: CurrentCitizen, session: SessionDep, store: StoreDep,
+                    now: Now) -> PrescriptionPublic:
+    # The online doctor (the demo's) prescribes for the patient the token names.
+    draft = demo_draft(citizen.subject).model_copy(update={"pod": body.pod})
+    return domain.issue(session, store, draft, now=now)
+
+
+@router.post("/prescriptions/{prescription_id}/dispensation", status_code=status.HTTP_201_CREATED,
+             summary="Order the dispensing of my paid prescription from a pharmacy")
+def my_dispensation(prescription_id: str, body: DispensationCreate, citizen: CurrentCitizen, session: SessionDep,
+                    store: StoreDep, now: Now) -> DispensationPublic:
+    _check_mine(session, citizen, prescription_id)
+    return domain.dispense(session, store, prescription_id, body, now=now)
+
+
+@router.post("/prescriptions/{prescription_id}/delivery", status_code=status.HTTP_201_CREATED,
+             summary="Order the courier for my dispensed prescription: parcel id and address only")
+def my_delivery(prescription_id: str, body: DeliveryOrderCreate, citizen: CurrentCitizen,
+                session: SessionDep) -> DeliveryOrderPublic:
+    _check_mine(session, citizen, prescription_id)
+    return domain.order_delivery(session, prescription_id, body)
+
+
+def _check_mine(session: Session, citizen: CitizenCaller, prescription_id: str) -> None:
+    """Someone else's prescription is as unknown as one that does not exist (checked before any pod read)."""
     record = session.get(Prescription, prescription_id)
     if record is None or record.patient != citizen.subject:
         raise domain.PrescriptionNotFound(prescription_id)
-    return domain.prescription(session, store, prescription_id)

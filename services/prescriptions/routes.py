@@ -5,11 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 
 from kernel.database import SessionDep
 from kernel.signed import InvalidStatement, StatementVerifier
 from kernel.tokens import caller_with
 from services.prescriptions import domain
+from services.prescriptions.demo import demo_draft
 from services.prescriptions.models import (
     DeliveryOrderCreate,
     DeliveryOrderPublic,
@@ -50,6 +52,21 @@ def issue_prescription(
     body: PrescriptionCreate, session: SessionDep, store: StoreDep, now: Now, caller: caller_with("prescriptions:issue"),
 ) -> PrescriptionPublic:
     return domain.issue(session, store, body, now=now)
+
+
+class OnlineConsultation(BaseModel):
+    patient: str = Field(min_length=1, max_length=200, description="The subject the health sector knows the patient by.")
+    pod: str | None = Field(default=None, max_length=500, description="Rights regime: the patient's pod.")
+
+
+@router.post("/consultations", status_code=status.HTTP_201_CREATED,
+             summary="An online consultation booked in the super-app: the hospital's online doctor prescribes")
+def online_consultation(
+    body: OnlineConsultation, session: SessionDep, store: StoreDep, now: Now, caller: caller_with("prescriptions:issue"),
+) -> PrescriptionPublic:
+    # What the online doctor prescribes is the hospital's decision (the demo's), never the caller's.
+    draft = demo_draft(body.patient).model_copy(update={"pod": body.pod})
+    return domain.issue(session, store, draft, now=now)
 
 
 @router.get("/prescriptions/{prescription_id}", summary="One prescription")

@@ -1,5 +1,5 @@
 """Each journey's routes in the super-app; ``ROUTERS`` is what the app mounts."""
 
-from superapp_gateway.journeys import fines
+from superapp_gateway.journeys import appointments, fines, prescriptions
 
-ROUTERS = [fines.router]
+ROUTERS = [fines.router, appointments.router, prescriptions.router]

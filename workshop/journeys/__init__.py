@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from workshop.journeys import fines
+from workshop.journeys import appointments, fines, my_data, prescriptions
 
-JOURNEYS: dict[str, ModuleType] = {"fines": fines}
+# in this order: "my data" looks at the consent the prescriptions journey leaves
+JOURNEYS: dict[str, ModuleType] = {"fines": fines, "appointments": appointments, "prescriptions": prescriptions,
+                                   "my-data": my_data}

@@ -1,16 +1,21 @@
 """Steps several journeys share: logging in to the super-app, the device's own token, the blind
-courier, and what the super-app kept."""
+courier, paying a bill from the wallet, and what the super-app kept."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from identity.personas import DEMO_PASSWORD
+from identity.personas import DEMO_PASSWORD, Persona
+from identity.totp import STEP_SECONDS, totp
 from kernel.courier import open_response, seal_request
-from workshop.citizen_app import citizen_token
-from workshop.narration import Step, Told, expect
+from workshop.citizen_app import CitizenLoginError, citizen_token
+from workshop.narration import Step, StepFailed, Told, expect
 from workshop.super_app import log_in_to_super_app
 
 
@@ -58,3 +63,62 @@ async def through_courier(state: dict[str, Any], service: str, method: str, path
     relayed = expect(await state["browser"].post(f"/courier/{service}", json={"envelope": envelope}), 200)
     answer = open_response(relayed["envelope"], reply_key)
     return answer, len(envelope), len(relayed["envelope"])
+
+
+# --- paying a department's bill from the wallet ---------------------------------------------------------
+
+Bill = Callable[[dict[str, Any]], dict]  # from the journey's state: {"payee", "reference", "amount_cents"}
+
+
+async def wallet_pay(browser: httpx.AsyncClient, bill: dict, key: str) -> httpx.Response:
+    return await browser.post("/wallet/payments", headers={"Idempotency-Key": key}, json=bill)
+
+
+def pay_from_wallet(title: str, department: str, bill: Bill) -> Step:
+    """Pay ``bill(state)`` once, with a fresh Idempotency-Key kept for ``pay_again``."""
+    async def run(state: dict[str, Any]) -> list[Told]:
+        state["bill"], state["key"] = bill(state), f"walkthrough-{uuid.uuid4()}"
+        before = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
+        payment = state["payment"] = expect(await wallet_pay(state["browser"], state["bill"], state["key"]), 201)
+        after = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
+        return [Told("super-app", f"learned payee {payment['payee']}, reference {payment['reference']}, "
+                                  f"{yuan(payment['amount_cents'])}; wallet {yuan(before)} → {yuan(after)}"),
+                Told(department, f"took the payment; receipt {payment['department_receipt']}")]
+    return Step(title, run)
+
+
+def pay_again(title: str) -> Step:
+    """The same payment sent again (the phone's retry after a lost answer): never charged twice."""
+    async def run(state: dict[str, Any]) -> list[Told]:
+        before = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
+        again = expect(await wallet_pay(state["browser"], state["bill"], state["key"]), 200)
+        after = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
+        if again["id"] != state["payment"]["id"] or after != before:
+            raise StepFailed(f"paid twice: {again['id']} vs {state['payment']['id']}, wallet {before} → {after}")
+        return [Told("super-app", f"the same payment {again['id']} (Idempotency-Key {state['key']}); "
+                                  "nothing charged again")]
+    return Step(title, run)
+
+
+async def device_tokens(state: dict[str, Any], persona: Persona, services: tuple[str, ...]) -> dict[str, str]:
+    """The persona's app logs in once, with the second factor a sector may ask for (the demo
+    authenticator's code); one token per service."""
+    async def once() -> dict[str, str]:
+        tokens = {}
+        async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:
+            for service in services:
+                tokens[service] = (await citizen_token(
+                    identity, username=persona.handle, password=DEMO_PASSWORD, resource_service=service,
+                    totp_code=lambda: totp(persona.totp_secret, time.time()))).access_token
+        return tokens
+    try:
+        return await once()
+    except CitizenLoginError as error:
+        if "one-time code" not in str(error):
+            raise StepFailed(f"the app could not log in: {error}") from error
+    # each one-time code is accepted once: a journey a moment ago used this one, so wait for the next
+    await asyncio.sleep(STEP_SECONDS - time.time() % STEP_SECONDS + 1)
+    try:
+        return await once()
+    except CitizenLoginError as error:
+        raise StepFailed(f"the app could not log in: {error}") from error

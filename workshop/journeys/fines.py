@@ -2,52 +2,37 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
-
-import httpx
 
 from identity.personas import by_handle
 from kernel.regime import Regime
-from workshop.journeys.common import device_token, log_in, through_courier, what_the_super_app_kept, yuan
+from workshop.journeys.common import (
+    device_token,
+    log_in,
+    pay_again,
+    pay_from_wallet,
+    through_courier,
+    what_the_super_app_kept,
+    yuan,
+)
 from workshop.narration import Step, StepFailed, Told, expect
 
 CAR_OWNER = by_handle("li-wei")
+RETRY = "his phone sends the payment again (a retry after a lost answer)"
 PERSONA = CAR_OWNER.handle
 
 
-def pay_first_unpaid_fine(state_key: str = "fines") -> Step:
-    async def run(state: dict[str, Any]) -> list[Told]:
-        fine = next((fine for fine in state[state_key] if fine["status"] == "unpaid"), None)
-        if fine is None:
-            raise StepFailed("no unpaid fine is left: earlier walkthroughs paid them; start citygate up with a "
-                             "fresh --data-dir for new demo data")
-        state["fine"], state["key"] = fine, f"walkthrough-{uuid.uuid4()}"
-        before = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
-        payment = expect(await _pay(state, fine), 201)
-        after = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
-        state["payment"] = payment
-        return [Told("super-app", f"learned payee {payment['payee']}, reference {payment['reference']}, "
-                                  f"{yuan(payment['amount_cents'])}; wallet {yuan(before)} → {yuan(after)}"),
-                Told("traffic police", f"took the payment; receipt {payment['department_receipt']}")]
-    return Step("he pays the first unpaid fine from the wallet", run)
+def first_unpaid_fine(state: dict[str, Any]) -> dict:
+    fine = next((fine for fine in state["fines"] if fine["status"] == "unpaid"), None)
+    if fine is None:
+        raise StepFailed("no unpaid fine is left: earlier walkthroughs paid them; start citygate up with a "
+                         "fresh --data-dir for new demo data")
+    state["fine"] = fine
+    return {"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]}
 
 
-def pay_again() -> Step:
-    async def run(state: dict[str, Any]) -> list[Told]:
-        before = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
-        again = expect(await _pay(state, state["fine"]), 200)
-        after = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
-        if again["id"] != state["payment"]["id"] or after != before:
-            raise StepFailed(f"paid twice: {again['id']} vs {state['payment']['id']}, wallet {before} → {after}")
-        return [Told("super-app", f"the same payment {again['id']} (Idempotency-Key {state['key']}); "
-                                  "nothing charged again")]
-    return Step("his phone sends the payment again (a retry after a lost answer)", run)
-
-
-async def _pay(state: dict[str, Any], fine: dict) -> httpx.Response:
-    return await state["browser"].post("/wallet/payments", headers={"Idempotency-Key": state["key"]}, json={
-        "payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]})
+def pay_the_fine() -> Step:
+    return pay_from_wallet("he pays the first unpaid fine from the wallet", "traffic police", first_unpaid_fine)
 
 
 def platform_lookup() -> Step:
@@ -91,7 +76,7 @@ def courier_check_paid() -> Step:
 
 def steps(regime: Regime) -> list[Step]:
     if regime is Regime.PLATFORM:
-        return [log_in(PERSONA), platform_lookup(), pay_first_unpaid_fine(), pay_again(), platform_receipt(),
+        return [log_in(PERSONA), platform_lookup(), pay_the_fine(), pay_again(RETRY), platform_receipt(),
                 what_the_super_app_kept()]
-    return [log_in(PERSONA), device_token("fines"), courier_lookup(), pay_first_unpaid_fine(), pay_again(),
+    return [log_in(PERSONA), device_token("fines"), courier_lookup(), pay_the_fine(), pay_again(RETRY),
             courier_check_paid(), what_the_super_app_kept()]

@@ -1,0 +1,118 @@
+"""Journey 5, "my data" (rights regime), told step by step (docs/journeys.md): Wang Fang's app sees
+her consents and who read her data — each entry proven against the ledger's signed tree head on
+her own device — revokes the pharmacy's consent, and sees the next read refused. Run it after the
+prescriptions journey, which leaves her a consent to look at. The platform regime offers no such
+page: the walkthrough shows that, and what the super-app kept instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import httpx
+from joserfc.jwk import KeySet
+
+from consent.merkle import leaf_hash, verify_inclusion
+from consent.tree_heads import unb64, verify_tree_head
+from identity.personas import by_handle
+from kernel.regime import Regime
+from workshop.journeys.common import device_tokens, log_in, through_courier, what_the_super_app_kept
+from workshop.narration import Step, StepFailed, Told, expect
+
+PATIENT = by_handle("wang-fang")
+PERSONA = PATIENT.handle
+
+
+def own_tokens() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        state["tokens"].update(await device_tokens(state, PATIENT, ("consent", "prescriptions")))
+        return [Told("identity", "issued her app one token for the consent service and one for the hospital, "
+                                 "each naming her by that sector's pseudonym"),
+                Told("super-app", "nothing (the app logged in itself)")]
+    return Step("her app logs in to the consent service and the hospital itself", run)
+
+
+def my_consents() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        answer, sent, received = await through_courier(state, "consent", "GET", "/me/artefacts")
+        if answer.status != 200:
+            raise StepFailed(f"the consent service answered {answer.status}: {answer.body}")
+        state["artefacts"] = answer.body
+        if not answer.body:
+            raise StepFailed("she has no consents yet: run `citygate walkthrough prescriptions --regime rights` first")
+        listed = "; ".join(f"{a['controller']} {a['legal_basis']} {a['status']}" for a in answer.body)
+        return [Told("consent service", f"showed her app {len(answer.body)} records: {listed}"),
+                Told("super-app", f"relayed {sent} + {received} sealed bytes it could not open")]
+    return Step("her app opens My data: her consents and the legal bases departments rely on", run)
+
+
+def who_read_my_data() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        answer, _, _ = await through_courier(state, "consent", "GET", "/me/access-log")
+        async with httpx.AsyncClient(timeout=15) as plain:  # the log's key, from the log itself
+            jwks = expect(await plain.get(state["urls"]["consent"] + "/.well-known/jwks.json"), 200)
+        head = verify_tree_head(answer.body["tree_head"], KeySet.import_key_set(jwks))
+        for entry in answer.body["entries"]:
+            leaf = base64.b64decode(entry["leaf"])
+            if json.loads(leaf) != entry["entry"] or not verify_inclusion(
+                    leaf_hash(leaf), entry["index"], head.tree_size, [unb64(h) for h in entry["inclusion_path"]],
+                    unb64(head.root_hash)):
+                raise StepFailed(f"entry {entry['index']} is not proven to be in the signed log")
+        reads = [e["entry"] for e in answer.body["entries"] if e["entry"]["kind"].startswith("access.")]
+        return [Told("her app", f"checked {len(answer.body['entries'])} entries against the signed tree head "
+                                f"(size {head.tree_size}): every one is in the log"),
+                Told("consent service", "accesses to her data: " + ("; ".join(
+                    f"{e['recipient']} {'deposit' if e.get('processing') == 'dpv:Store' else 'read'} "
+                    f"{e['kind'].removeprefix('access.')} ({e['category']}, {e['purpose']})"
+                    for e in reads) or "none yet"))]
+    return Step("her app checks who read her data, with the ledger's proofs", run)
+
+
+def revoke_the_pharmacy() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        given = [a for a in state["artefacts"] if a["controller"] == "prescriptions"
+                 and a["legal_basis"] == "dpv:Consent" and a["status"] in ("given", "requested")]
+        if not given:
+            raise StepFailed("no consent of the hospital's to revoke: run the prescriptions journey first")
+        artefact = given[0]
+        if artefact["status"] == "requested":  # give it first, so that there is something to revoke
+            await through_courier(state, "consent", "POST", f"/me/artefacts/{artefact['id']}/status",
+                                  {"status": "given"})
+        answer, _, _ = await through_courier(state, "consent", "POST", f"/me/artefacts/{artefact['id']}/status",
+                                             {"status": "withdrawn"})
+        if answer.status != 200:
+            raise StepFailed(f"the consent service answered {answer.status}: {answer.body}")
+        index = answer.body["events"][-1]["ledger_index"]
+        return [Told("consent service", f"withdrew the hospital's consent; ledger entry {index}")]
+    return Step("she revokes the pharmacy's consent to read her prescriptions", run)
+
+
+def revocation_takes_effect() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        answer, _, _ = await through_courier(state, "prescriptions", "GET", "/me/prescriptions")
+        if answer.status == 200 and not answer.body:
+            return [Told("hospital", "holds no prescription of hers to read")]
+        if answer.status != 403:
+            raise StepFailed(f"the hospital still read her prescriptions: {answer.status}")
+        return [Told("hospital", f"could not read her prescriptions from her pod: {answer.body.get('detail')}"),
+                Told("consent service", "logged the refusal")]
+    return Step("her app asks the hospital for her prescriptions: the revocation takes effect at once", run)
+
+
+def no_my_data_on_the_platform() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        catalogue = expect(await state["browser"].get("/catalogue"), 200)
+        if any(entry["key"] == "my-data" for entry in catalogue):
+            raise StepFailed("the platform's catalogue offers 'my data'")
+        return [Told("super-app", "offers no page of her consents or of who read her data: the user agreement "
+                                  "she clicked through at sign-up is the only consent")]
+    return Step("she looks for My data in the super-app", run)
+
+
+def steps(regime: Regime) -> list[Step]:
+    if regime is Regime.PLATFORM:
+        return [log_in(PERSONA), no_my_data_on_the_platform(), what_the_super_app_kept()]
+    return [log_in(PERSONA), own_tokens(), my_consents(), who_read_my_data(), revoke_the_pharmacy(),
+            revocation_takes_effect(), what_the_super_app_kept()]

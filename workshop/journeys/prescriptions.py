@@ -1,0 +1,182 @@
+"""Journey 3, get a prescription, told step by step (docs/journeys.md).
+
+Platform: the super-app books the online consultation, pays, orders the pharmacy and the courier for
+her, and keeps it all. Rights: Wang Fang's own app asks the hospital through the super-app's blind
+courier, the prescription lands in her pod, she answers the consent prompt so the pharmacy may read
+it, and the super-app learns only the payment. Every consultation issues a new prescription, so the
+walkthrough can be run again and again against the same ``citygate up``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from identity.personas import by_handle
+from kernel.regime import Regime
+from workshop.journeys.common import (
+    device_tokens,
+    log_in,
+    pay_again,
+    pay_from_wallet,
+    through_courier,
+    what_the_super_app_kept,
+    yuan,
+)
+from workshop.narration import Step, StepFailed, Told, expect
+
+PATIENT = by_handle("wang-fang")
+PERSONA = PATIENT.handle
+PHARMACY = "Liwan Dashenlin Pharmacy"
+DEVICE_SERVICES = ("prescriptions", "pod", "consent")
+
+
+def _contents(rx: dict) -> str:
+    return f"{rx['medication']}, {rx['dose']}, {rx['quantity']} units, diagnosis {rx['diagnosis_code']}"
+
+
+# --- both regimes -------------------------------------------------------------------------------------
+
+def the_prescription(state: dict[str, Any]) -> dict:
+    rx = state["rx"]
+    return {"payee": "prescriptions", "reference": rx["id"], "amount_cents": rx["amount_cents"]}
+
+
+def pay_the_prescription() -> Step:
+    return pay_from_wallet("she pays the prescription from the wallet", "hospital", the_prescription)
+
+
+RETRY = "her phone sends the payment again (a retry after a lost answer)"
+
+
+# --- platform -------------------------------------------------------------------------------------------
+
+def platform_consultation() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        rx = state["rx"] = expect(await state["browser"].post("/city-services/prescriptions/consultations"), 201)
+        return [Told("hospital", f"was asked by the super-app to issue a prescription for resident {rx['patient']}; "
+                                 f"issued {rx['id']} and keeps it, diagnosis included"),
+                Told("super-app", f"received and kept {_contents(rx)}, {yuan(rx['amount_cents'])}")]
+    return Step("she has an online consultation in the super-app: the doctor prescribes", run)
+
+
+def platform_dispensation() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        rx = state["rx"]
+        dispensed = expect(await state["browser"].post(f"/city-services/prescriptions/{rx['id']}/dispensation",
+                                                       json={"pharmacy": PHARMACY}), 201)
+        return [Told("pharmacy", f"{dispensed['pharmacy']} dispensed {dispensed['medication']} "
+                                 f"({dispensed['quantity']} units), ordered by the super-app"),
+                Told("super-app", "kept what was dispensed, by which pharmacy")]
+    return Step("the super-app orders the medicine from the pharmacy", run)
+
+
+def platform_delivery() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        rx = state["rx"]
+        order = expect(await state["browser"].post(f"/city-services/prescriptions/{rx['id']}/delivery",
+                                                   json={"address": PATIENT.address}), 201)
+        return [Told("courier", f"parcel {order['parcel_id']} to {order['address']} (nothing else)"),
+                Told("super-app", "kept her address with the order, next to what was dispensed")]
+    return Step("the super-app orders the courier to her home", run)
+
+
+# --- rights -----------------------------------------------------------------------------------------------
+
+def device_login() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        state["tokens"].update(await device_tokens(state, PATIENT, DEVICE_SERVICES))
+        return [Told("identity", "asked for her second factor (health data: eIDAS substantial) and issued her app "
+                                 f"one token each for {', '.join(DEVICE_SERVICES)}, each naming her by that "
+                                 "sector's pseudonym"),
+                Told("super-app", "nothing (her app logged in itself)")]
+    return Step("her app logs in to the hospital, her pod and the consent service itself", run)
+
+
+def open_pod() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        async with httpx.AsyncClient(base_url=state["urls"]["pod"], timeout=15) as pod:
+            created = await pod.post("/pods", headers={"Authorization": f"Bearer {state['tokens']['pod']}"})
+        pod_info = expect(created, 200, 201)
+        state["pod"] = pod_info["storage"]
+        return [Told("pod", f"{'created' if created.status_code == 201 else 'already holds'} her pod at "
+                            f"{pod_info['storage']}"),
+                Told("super-app", "nothing")]
+    return Step("her app opens her personal data pod", run)
+
+
+def rights_consultation() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        answer, sent, received = await through_courier(state, "prescriptions", "POST", "/me/consultations",
+                                                       {"pod": state["pod"]})
+        if answer.status != 201:
+            raise StepFailed(f"the hospital answered {answer.status}: {answer.body}")
+        rx = state["rx"] = answer.body
+        return [Told("super-app", f"relayed a sealed envelope of {sent} bytes and the sealed answer of {received} "
+                                  "bytes; it could open neither"),
+                Told("hospital", f"issued {rx['id']} for her health-sector pseudonym, deposited it in her pod under "
+                                 "its legal basis (logged), asked her consent for the pharmacy; keeps no contents"),
+                Told("her app", f"received {_contents(rx)}, {yuan(rx['amount_cents'])}")]
+    return Step("her app has an online consultation with the hospital, through the super-app's blind courier", run)
+
+
+async def _consent(state: dict[str, Any], method: str, path: str, body=None) -> Any:
+    async with httpx.AsyncClient(base_url=state["urls"]["consent"], timeout=15) as consent:
+        response = await consent.request(method, path, json=body,
+                                         headers={"Authorization": f"Bearer {state['tokens']['consent']}"})
+    return expect(response, 200)
+
+
+def consent_prompt() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        asked = await _consent(state, "GET", "/me/artefacts?status=requested")
+        prompt = next((a for a in asked if state["rx"]["id"] in a["summary"]), None)
+        if prompt is None:
+            raise StepFailed(f"no consent request names {state['rx']['id']}")
+        given = await _consent(state, "POST", f"/me/artefacts/{prompt['id']}/status", {"status": "given"})
+        index = given["events"][-1].get("ledger_index") if given.get("events") else None
+        return [Told("her app", f"showed the prompt “{prompt['summary']}”; she tapped “allow”"),
+                Told("consent ledger", f"consent {prompt['id']} given, logged at index {index}"),
+                Told("super-app", "nothing")]
+    return Step("the consent prompt: may the pharmacy read the prescription from her pod?", run)
+
+
+def rights_dispensation() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        rx = state["rx"]
+        answer, _, _ = await through_courier(state, "prescriptions", "POST",
+                                             f"/me/prescriptions/{rx['id']}/dispensation", {"pharmacy": PHARMACY})
+        if answer.status != 201:
+            raise StepFailed(f"the pharmacy answered {answer.status}: {answer.body}")
+        log = await _consent(state, "GET", "/me/access-log?recipient=prescriptions&limit=5")
+        read = next((e for e in log["entries"] if e["entry"].get("kind") == "access.permitted"
+                     and e["entry"].get("purpose") == "dpv:ServiceProvision"), None)
+        where = f"index {read['index']} (with its inclusion proof)" if read else "no entry found"
+        return [Told("pharmacy", f"read the prescription from her pod under her consent and dispensed "
+                                 f"{answer.body['medication']} ({answer.body['quantity']} units); the order names what, "
+                                 "not why (no diagnosis)"),
+                Told("consent ledger", f"logged the pharmacy's read before the pod released it: {where}; her app "
+                                       "sees it in her access log"),
+                Told("super-app", "relayed the sealed order and the sealed answer, unread")]
+    return Step("her app orders the medicine from the pharmacy (through the courier)", run)
+
+
+def rights_delivery() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        rx = state["rx"]
+        answer, _, _ = await through_courier(state, "prescriptions", "POST", f"/me/prescriptions/{rx['id']}/delivery",
+                                             {"address": PATIENT.address})
+        if answer.status != 201:
+            raise StepFailed(f"the hospital answered {answer.status}: {answer.body}")
+        return [Told("courier", f"parcel {answer.body['parcel_id']} to {answer.body['address']} (nothing else)"),
+                Told("super-app", "nothing it could read")]
+    return Step("her app orders the courier to her home (through the courier)", run)
+
+
+def steps(regime: Regime) -> list[Step]:
+    if regime is Regime.PLATFORM:
+        return [log_in(PERSONA), platform_consultation(), pay_the_prescription(), pay_again(RETRY),
+                platform_dispensation(), platform_delivery(), what_the_super_app_kept()]
+    return [log_in(PERSONA), device_login(), open_pod(), rights_consultation(), pay_the_prescription(),
+            pay_again(RETRY), consent_prompt(), rights_dispensation(), rights_delivery(), what_the_super_app_kept()]
