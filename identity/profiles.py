@@ -37,6 +37,9 @@ SECTOR_OF_CLIENT: dict[str, Sector] = {
     # app holds carries the citizen's subject in that service's sector
     "consent": Sector.CONSENT,
     "pod": Sector.PERSONAL_DATA,
+    # the provider itself, for the ID card the app holds: the citizen's own sphere, like the pod. Only
+    # the app and this provider see that subject, and the card does not carry it.
+    "identity": Sector.PERSONAL_DATA,
 }
 # The least assurance a sector accepts in the rights regime, whatever the client asks for.
 SECTOR_MINIMUM_ACR: dict[Sector, str] = {Sector.HEALTH: EIDAS_SUBSTANTIAL}

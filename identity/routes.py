@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field
 from identity.citizen_auth import CurrentCitizen
 from identity.token_server import FormOAuth2Request, IdentityServer
 from kernel.access import ACCESS_POLICY
+from kernel.citizens import CITIZEN_APP
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
 from kernel.keys import SIGNING_ALGORITHM, public_jwks, retired_keys
+from kernel.problems import Problem
 
 router = APIRouter(tags=["oauth2"])
 
@@ -159,4 +161,8 @@ async def openid_configuration(request: Request) -> OpenIDProviderMetadata:
 @router.get("/userinfo", summary="OpenID Connect userinfo", operation_id="userinfo_get")
 @router.post("/userinfo", summary="OpenID Connect userinfo", operation_id="userinfo_post")
 async def userinfo(request: Request, who: CurrentCitizen) -> dict:
+    if who.client_id == CITIZEN_APP:
+        # the app's token for this provider is for its ID card only: the app is no relying party
+        raise Problem(403, "The citizen app's token for this provider is good for the ID card only.",
+                      kind="not-a-relying-party")
     return request.app.state.token_server.profile.released_claims(who.citizen, who.client_id, who.scope)

@@ -32,7 +32,10 @@ DEFAULT_CITIZEN_APP_REDIRECT_URI = "http://127.0.0.1/citizen-app/callback"
 # The services that accept a citizen's own tokens: the only resources citizen-app may ask for.
 # The departments take them on their ``/me/...`` routes, reached directly or sealed in a courier
 # envelope the gateway relays (kernel/courier.py).
-CITIZEN_RESOURCES: frozenset[str] = frozenset({"consent", "pod", "fines", "appointments", "prescriptions"})
+# ``identity`` is the provider itself: the app's token for it is good for the digital ID card
+# (``/credentials/id-card``) and nothing else there (identity/citizen_auth.py).
+CITIZEN_RESOURCES: frozenset[str] = frozenset({"consent", "pod", "fines", "appointments", "prescriptions",
+                                               "identity"})
 
 
 def citizen_resource_audiences() -> frozenset[str]:

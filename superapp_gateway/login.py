@@ -104,9 +104,13 @@ async def callback(request: Request, state: str = "", code: str | None = None, e
     if response.status_code != 200:
         raise Problem(502, f"The identity provider refused the code: {response.json().get('error')}.",
                       kind="code-refused")
-    claims = verify_id_token(response.json()["id_token"], await app.state.services.fetch_issuer_jwks(),
+    tokens = response.json()
+    claims = verify_id_token(tokens["id_token"], await app.state.services.fetch_issuer_jwks(),
                              issuer=settings.identity_url, client_id=settings.service_name, nonce=attempt.nonce)
     session = await run_in_threadpool(_open_session, app, claims)
+    # platform: kept to fetch the hosted ID card; rights: dropped (superapp_gateway/id_cards.py)
+    await run_in_threadpool(app.state.policy.id_card.keep_login_token, app, session.subject,
+                            tokens["access_token"], tokens.get("expires_in"))
     # Off the callback URL at once, so the used code is not left in the address bar or history.
     response = RedirectResponse("/me", status_code=303)
     response.set_cookie(session_cookie(request), session.id, max_age=int(SESSION_TTL.total_seconds()),

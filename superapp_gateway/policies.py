@@ -13,6 +13,7 @@ from typing import Protocol
 from kernel.regime import Regime
 from superapp_gateway.departments import BlindCourier, DepartmentAccess, OnTheCitizensBehalf
 from superapp_gateway.history import FullHistory, History, NoHistory
+from superapp_gateway.id_cards import CardOnTheDevice, IdCardHolder, PlatformHostedCard
 
 
 class GatewayPolicy(Protocol):
@@ -22,6 +23,9 @@ class GatewayPolicy(Protocol):
     departments: DepartmentAccess
     # What the operator keeps of each journey (superapp_gateway/history.py).
     history: History
+    # Who holds the digital ID card (journey 4): the super-app, which then keeps the identity token
+    # it gets at login, or the citizen's device (superapp_gateway/id_cards.py).
+    id_card: IdCardHolder
 
     def payer_for(self, subject: str, payment_id: str) -> str:
         """The ``payer`` named in the wallet's signed payment confirmation to a department, for the
@@ -35,6 +39,7 @@ class PlatformPolicy:
     regime = Regime.PLATFORM
     departments = OnTheCitizensBehalf()
     history = FullHistory()
+    id_card = PlatformHostedCard()
 
     def payer_for(self, subject: str, payment_id: str) -> str:
         # The session's subject is the resident ID, which is also how the departments know the
@@ -48,6 +53,7 @@ class RightsPolicy:
     regime = Regime.RIGHTS
     departments = BlindCourier()
     history = NoHistory()
+    id_card = CardOnTheDevice()
 
     def payer_for(self, subject: str, payment_id: str) -> str:
         # The gateway does not know (and must not learn) the departments' pseudonyms, and its own

@@ -9,6 +9,7 @@ import httpx
 import jwt as pyjwt
 import pytest
 from authlib.oauth2.rfc7523.assertion import private_key_jwt_sign
+from joserfc.jwk import ECKey
 from sqlmodel import select
 
 from identity import profiles
@@ -158,7 +159,6 @@ async def test_the_app_must_name_exactly_one_citizen_service(mesh):
     for resource in (
         None,                                   # absent
         "urn:citygate:gateway",                 # a service that does not take citizens' tokens
-        "urn:citygate:identity",                # the provider itself: that is what relying parties get
         "https://attacker.example/",            # not ours at all
         [CONSENT, "urn:citygate:pod"],          # more than one
         [CONSENT, CONSENT],
@@ -266,6 +266,20 @@ async def test_the_apps_token_is_refused_by_userinfo_and_the_id_card(mesh):
         assert_problem(await identity.get("/userinfo", headers=headers), 401, "invalid-token")
         assert_problem(await identity.post("/credentials/id-card", json={"holder_jwk": {}}, headers=headers), 401,
                        "invalid-token")
+
+
+async def test_the_apps_token_for_the_provider_gets_the_id_card_and_nothing_else(mesh):
+    tokens = await app_login(mesh, resource_service="identity")
+    assert tokens.subject == mesh.apps["identity"].state.token_server.profile.subject_for(citizen_record(mesh), "pod")
+    headers = {"Authorization": f"Bearer {tokens.access_token}"}
+    device_key = ECKey.generate_key("P-256", private=True)
+    async with mesh.client("identity") as identity:
+        card = await identity.post("/credentials/id-card", json={"holder_jwk": device_key.as_dict(private=False)},
+                                   headers=headers)
+        assert card.status_code == 200, card.text
+        assert_problem(await identity.get("/userinfo", headers=headers), 403, "not-a-relying-party")
+    async with mesh.client("fines") as fines:  # a token for one service works at no other
+        assert (await fines.get("/me/fines", headers=headers)).status_code == 401
 
 
 def mount_test_routes(mesh: Mesh) -> None:

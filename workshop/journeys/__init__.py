@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from workshop.journeys import appointments, fines, my_data, prescriptions
+from workshop.journeys import appointments, fines, id_card, my_data, prescriptions
 
 # in this order: "my data" looks at the consent the prescriptions journey leaves
 JOURNEYS: dict[str, ModuleType] = {"fines": fines, "appointments": appointments, "prescriptions": prescriptions,
-                                   "my-data": my_data}
+                                   "id-card": id_card, "my-data": my_data}

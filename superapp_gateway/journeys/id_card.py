@@ -1,0 +1,40 @@
+"""Journey 4, show the digital ID card: the super-app's route (docs/journeys.md).
+
+Platform regime: the super-app holds the citizen's card (WeChat hosts Guangzhou's digital ID) and
+presents it — whole — to the verifier the citizen names, over the verifier's nonce, and keeps the
+presentation in its history. Rights regime: 403 ``card-on-your-device``; the citizen's app holds
+the card and presents only what is asked, without the super-app.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from superapp_gateway.sessions import CurrentSession
+
+router = APIRouter(tags=["city services: digital ID card"])
+
+
+class PresentationRequest(BaseModel):
+    audience: str = Field(min_length=1, max_length=500, description="The verifier the card is shown to")
+    nonce: str = Field(min_length=1, max_length=200, description="The verifier's fresh nonce")
+
+
+class IdCardPresentation(BaseModel):
+    format: str
+    presentation: str = Field(description="SD-JWT + key-binding JWT, for the verifier (RFC 9901)")
+    audience: str
+    nonce: str
+
+
+@router.post("/city-services/id-card/presentations", status_code=201,
+             summary="Show my digital ID card to a verifier (the super-app holds it)")
+async def present_id_card(body: PresentationRequest, request: Request, citizen: CurrentSession
+                          ) -> IdCardPresentation:
+    app = request.app
+    shown = await app.state.policy.id_card.present(app, citizen.subject, audience=body.audience, nonce=body.nonce)
+    await run_in_threadpool(app.state.policy.history.record, app, citizen.subject, "id-card",
+                            "showed my ID card", {"audience": body.audience, "disclosed": "the whole card"})
+    return IdCardPresentation(**shown)
