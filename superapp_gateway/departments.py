@@ -61,11 +61,18 @@ class CourierNotOffered(Problem):
                          kind="courier-not-offered")
 
 
+async def within_timeout(app: FastAPI, department: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One call to a department with the gateway's service token; TimeoutError after
+    ``department_timeout_seconds``. Bounds the whole call, the token's fetch included: in-process
+    transports (the tests' mesh) ignore httpx's own timeouts, so this is asyncio's."""
+    async with asyncio.timeout(app.state.settings.department_timeout_seconds):
+        return await app.state.services.request(department, method, path, **kwargs)
+
+
 async def bounded_call(app: FastAPI, department: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """One call to a department with the gateway's service token, answered within the timeout."""
+    """One call to a department, answered within the timeout or refused as unreachable (503/504)."""
     try:
-        async with asyncio.timeout(app.state.settings.department_timeout_seconds):
-            return await app.state.services.request(department, method, path, **kwargs)
+        return await within_timeout(app, department, method, path, **kwargs)
     except TimeoutError as error:
         raise DepartmentUnreachable(department, timed_out=True) from error
     except Problem as problem:

@@ -21,7 +21,6 @@ then learns so (200, the same receipt).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Literal
@@ -36,6 +35,7 @@ from kernel.problems import PROBLEM_TYPE_PREFIX, Problem
 from kernel.signed import sign_statement
 from superapp_gateway import wallet
 from superapp_gateway.catalogue import payees
+from superapp_gateway.departments import within_timeout
 from superapp_gateway.models import PaymentStatus, WalletPayment
 
 log = logging.getLogger("citygate.gateway.wallet")
@@ -135,13 +135,9 @@ def confirmation_for(app: FastAPI, payment: WalletPayment) -> str:
 async def _ask(app: FastAPI, payment: WalletPayment) -> Answer:
     path = PAYMENT_PATHS[payment.payee].format(reference=quote(payment.reference, safe=""))
     try:
-        # Bounds the whole attempt, the service token's fetch included; in-process transports
-        # (the tests' mesh) ignore httpx's own timeouts, so this is asyncio's.
-        async with asyncio.timeout(app.state.settings.department_timeout_seconds):
-            response = await app.state.services.request(
-                payment.payee, "POST", path, json={"confirmation": confirmation_for(app, payment)},
-                headers={"Idempotency-Key": payment.id},
-            )
+        response = await within_timeout(app, payment.payee, "POST", path,
+                                        json={"confirmation": confirmation_for(app, payment)},
+                                        headers={"Idempotency-Key": payment.id})
     except TimeoutError:
         return Answer("no-answer", "no answer in time", timed_out=True)
     except Problem as problem:  # the kernel client: unreachable (503), timed out (504), no token (502)
