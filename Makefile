@@ -14,8 +14,9 @@ NODE_STAMP := $(SOLID_CLIENT)/node_modules/.installed
 up: $(STAMP)
 	$(BIN)/citygate up
 
+# Two workers: the machines here have 2 cores; tests marked `processes` share one (tests/conftest.py).
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 setup: $(STAMP)
 

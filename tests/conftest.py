@@ -38,3 +38,13 @@ def database_urls(backend: str, regime: Regime) -> Iterator[dict[str, str] | Non
 async def mesh(regime: Regime, database_urls, tmp_path) -> AsyncIterator[Mesh]:
     async with Mesh(regime, tmp_path, database_urls) as running:
         yield running
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under `pytest -n` (make test), the tests that start real processes run one after another on
+    # one worker: each starts many services, and two such tests at once on two cores would be
+    # measuring each other's start-up, not the code.
+    for item in items:
+        if item.get_closest_marker("processes"):
+            item.add_marker(pytest.mark.xdist_group("processes"))

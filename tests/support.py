@@ -121,8 +121,23 @@ def sqlite_session(directory: Path, metadata) -> Iterator:
         database.dispose()
 
 
-def free_port_block(size: int, start: int = 20000, stop: int = 60000) -> int:
-    """The first port of ``size`` consecutive free loopback ports."""
+def _ephemeral_port_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_port_block(size: int, start: int = 20000) -> int:
+    """The first port of ``size`` consecutive free loopback ports, below the kernel's ephemeral range.
+
+    Below it because a port free now but inside that range can be taken, before a service binds it, as
+    the source port of any outgoing connection (the services call each other while others start):
+    seen in CI as a service exiting with uvicorn's startup-failure code 3."""
+    stop = _ephemeral_port_range()[0]
+    if stop - start < size + 100:
+        start, stop = 1024, stop
     for _ in range(200):
         base = secrets.randbelow((stop - start - size) // 100) * 100 + start
         if all(_port_is_free(base + offset) for offset in range(size)):
