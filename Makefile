@@ -38,3 +38,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/ledger.py
 	$(BIN)/python benchmarks/consent_decisions.py
 	$(BIN)/python benchmarks/pod.py
+	$(BIN)/python benchmarks/courier.py

@@ -32,7 +32,7 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     # bases; data holders ask before releasing (each "yes" is logged before the data leaves)
     "consent:request":           frozenset({"gateway", "fines", "appointments", "prescriptions"}),
     "consent:record":            frozenset({"fines", "appointments", "prescriptions"}),
-    "consent:decide":            frozenset({"pod"}),
+    "consent:decide":            frozenset({"pod", "prescriptions"}),  # the pharmacy before the courier gets an address
     "consent:erasure":           frozenset({"pod"}),  # the ledger keeps that an erasure happened
     "consent:courier":           frozenset({"gateway"}),  # relays the citizen's sealed "my data" requests
     # a department reads from a citizen's pod only what a consent the pod checks allows
@@ -40,6 +40,8 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     # a department deposits the records it issues (prescriptions) into the citizen's pod, under a
     # legal basis the consent service holds; it can create there, never read, replace or delete
     "pod:deposit":               frozenset({"prescriptions"}),
+    # "Internet Plus" (platform regime only): departments ask the super-app what it knows of a citizen
+    "gateway:internet-plus":     frozenset({"fines", "appointments", "prescriptions"}),
     # the national credit-sharing platform (platform regime only)
     "credit:report":             frozenset({"fines"}),
     "credit:query":              frozenset({"appointments"}),

@@ -11,13 +11,20 @@ cannot forge an answer either, since the reply key travels only inside the seale
 Envelopes: compact JWE, ``alg`` ``ECDH-ES+A256KW``, ``enc`` ``A256GCM``, ``typ`` ``courier+jwe``
 (anything else is refused before any key is used); the plaintext is one JSON object
 (``CourierRequest`` inbound, ``{"status", "content_type", "body"}`` outbound).
+
+Replay: the gateway keeps every envelope it relays, and the citizen's token inside stays valid for
+minutes. So a sealed request carries ``sent_at`` and is accepted only within ``MAX_ENVELOPE_AGE``,
+and the department remembers each request's one-time reply key for that long: the same envelope
+twice is refused (409 ``envelope-replayed``) before anything runs. The memory is per process — a
+department run as several workers behind a balancer would need a shared store for it.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -27,7 +34,7 @@ from fastapi.responses import JSONResponse
 from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from kernel.keys import ENCRYPTION_ALGORITHM
 from kernel.observability import outgoing_trace_headers
@@ -41,6 +48,10 @@ REPLY_CURVE = "P-256"
 COURIER_PATH = "/courier"
 CITIZEN_PREFIX = "/me/"
 Method = Literal["GET", "POST", "DELETE"]
+# How long a sealed request stays acceptable (and its reply key remembered), and the clock skew
+# tolerated between the citizen's device and the department.
+MAX_ENVELOPE_AGE = 120
+CLOCK_SKEW = 30
 # The outer body {"envelope": "…"} must fit the services' 64 KiB request limit (kernel/limits.py).
 MAX_ENVELOPE_CHARS = 63 * 1024
 # Header members we understand; "zip" in particular is refused (compression leaks plaintext length
@@ -144,7 +155,7 @@ def seal_request(department_jwks: dict, *, method: str, path: str, body: Any, to
     department = encryption_key_of(department_jwks)
     reply_key = ECKey.generate_key(REPLY_CURVE, private=True)
     message = {"method": method, "path": path, "body": body, "token": token, "idempotency_key": idempotency_key,
-               "reply_key": reply_key.as_dict(private=False)}
+               "reply_key": reply_key.as_dict(private=False), "sent_at": int(time.time())}
     return seal(message, department, kid=department.kid), reply_key
 
 
@@ -169,17 +180,40 @@ class CourierRequest(BaseModel):
     token: StrictStr = Field(min_length=1, max_length=8192)
     idempotency_key: StrictStr | None = Field(default=None, min_length=1, max_length=200)
     reply_key: dict
+    sent_at: StrictInt = Field(description="When the device sealed it, seconds since the epoch")
 
 
-def courier_request(message: dict) -> tuple[CourierRequest, ECKey]:
+def courier_request(message: dict, *, now: float) -> tuple[CourierRequest, ECKey]:
     """The validated request and its reply key; InvalidEnvelope or PathRefused otherwise."""
     try:
         request = CourierRequest.model_validate(message)
     except ValidationError as error:
         raise InvalidEnvelope(f"the sealed request is malformed: {error.errors()[0]['msg']}") from error
+    if not now - MAX_ENVELOPE_AGE <= request.sent_at <= now + CLOCK_SKEW:
+        raise InvalidEnvelope(f"the sealed request was sent at {request.sent_at}, not within the last "
+                              f"{MAX_ENVELOPE_AGE} s: seal it again")
     reply_key = public_reply_key(request.reply_key)
     check_path(request.path)
     return request, reply_key
+
+
+@dataclass
+class SeenEnvelopes:
+    """The reply keys of the requests relayed in the last ``MAX_ENVELOPE_AGE`` seconds (one app's memory)."""
+
+    _until: dict[str, float] = field(default_factory=dict)
+
+    def first_time(self, reply_key: ECKey, *, now: float) -> bool:
+        """True the first time this reply key is seen; it is then remembered while its envelope is acceptable."""
+        # Entries go in with the same lifetime, so the oldest are first: forget from the front only,
+        # not by scanning every remembered key on each relayed request.
+        while self._until and (oldest := next(iter(self._until))) and self._until[oldest] < now:
+            del self._until[oldest]
+        thumbprint = reply_key.thumbprint()
+        if thumbprint in self._until:
+            return False
+        self._until[thumbprint] = now + MAX_ENVELOPE_AGE + CLOCK_SKEW
+        return True
 
 
 def check_path(path: str) -> None:
@@ -233,18 +267,23 @@ async def courier_caller(request: Request, credentials: Credentials) -> ServiceC
 
 def courier_router() -> APIRouter:
     router = APIRouter(tags=["courier"])
+    seen = SeenEnvelopes()
 
     @router.post(COURIER_PATH, response_model=Envelope,
                  summary="Relay a citizen's sealed request to their own /me routes; the answer comes back sealed")
     async def courier(body: Envelope, request: Request,
                       caller: Annotated[ServiceCaller, Depends(courier_caller)]) -> JSONResponse:
+        now = time.time()
         try:
-            inner, reply_key = courier_request(unseal(body.envelope, request.app.state.encryption_key))
+            inner, reply_key = courier_request(unseal(body.envelope, request.app.state.encryption_key), now=now)
         except InvalidEnvelope as error:
             raise Problem(400, f"The envelope was refused: {error}.", kind="invalid-envelope") from error
         except PathRefused as error:
             raise Problem(400, f"The sealed request's path was refused: {error}.",
                           kind="courier-path-refused") from error
+        if not seen.first_time(reply_key, now=now):
+            raise Problem(409, "This sealed request was relayed before; a request is answered once. Seal it "
+                          "again (with a new reply key) to ask again.", kind="envelope-replayed")
         answer = await relay(request.app, inner)
         sealed = seal({"status": answer.status, "content_type": answer.content_type, "body": answer.body}, reply_key)
         # Returned as a response object: the answer may exceed the inbound size limit, and what the

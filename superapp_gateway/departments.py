@@ -40,8 +40,10 @@ class DepartmentUnreachable(Problem):
     def __init__(self, department: str, *, timed_out: bool) -> None:
         super().__init__(
             504 if timed_out else 503,
-            f"The {department} department {'did not answer in time' if timed_out else 'cannot be reached'}; "
-            "nothing was changed. Try again later.",
+            # A timeout says nothing of whether the department acted on a write; a refused connection does.
+            f"The {department} department did not answer in time: if you asked it to change something, it may "
+            "have done so — look before you ask again." if timed_out else
+            f"The {department} department cannot be reached; nothing reached it. Try again later.",
             kind="department-timeout" if timed_out else "department-unavailable", department=department,
             headers={"Retry-After": "5"},
         )

@@ -29,7 +29,7 @@ from kernel.keys import SIGNING_ALGORITHM
 from kernel.problems import Problem
 from kernel.regime import Regime
 from superapp_gateway.models import CitizenSession, LoginAttempt
-from superapp_gateway.sessions import CurrentSession, session_cookie
+from superapp_gateway.sessions import LoggedInSession, session_cookie
 
 router = APIRouter(tags=["login"])
 CALLBACK_PATH = "/auth/callback"
@@ -111,15 +111,17 @@ async def callback(request: Request, state: str = "", code: str | None = None, e
     # platform: kept to fetch the hosted ID card; rights: dropped (superapp_gateway/id_cards.py)
     await run_in_threadpool(app.state.policy.id_card.keep_login_token, app, session.subject,
                             tokens["access_token"], tokens.get("expires_in"))
-    # Off the callback URL at once, so the used code is not left in the address bar or history.
-    response = RedirectResponse("/me", status_code=303)
+    # Off the callback URL at once, so the used code is not left in the address bar or history; on
+    # the platform a first login goes to the user agreement (superapp_gateway/user_agreement.py).
+    landing = await run_in_threadpool(app.state.policy.sign_up.landing_after_login, app, session.subject)
+    response = RedirectResponse(landing, status_code=303)
     response.set_cookie(session_cookie(request), session.id, max_age=int(SESSION_TTL.total_seconds()),
                         httponly=True, samesite="lax", path="/", secure=settings.browser_url.startswith("https://"))
     return response
 
 
 @router.get("/me", summary="The logged-in citizen, as the super-app knows them", response_class=HTMLResponse)
-async def me(request: Request, session: CurrentSession) -> HTMLResponse:
+async def me(request: Request, session: LoggedInSession) -> HTMLResponse:
     return _logged_in_page(request.app.state.settings.regime, json.loads(session.claims))
 
 

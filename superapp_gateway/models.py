@@ -33,6 +33,15 @@ class CitizenSession(GatewayTable, table=True):
     expires_at: datetime
 
 
+class UserAgreementAcceptance(GatewayTable, table=True):
+    """Platform: the citizen clicked "agree" to this version of the user agreement (the only consent asked)."""
+
+    __tablename__ = "user_agreement_acceptance"
+    subject: str = Field(primary_key=True, max_length=200)
+    version: str = Field(max_length=40)
+    accepted_at: datetime = Field(sa_type=UtcDateTime)
+
+
 class PaymentStatus(StrEnum):
     PENDING = "pending"  # debited; the department has not (yet) given a definitive answer
     COMPLETED = "completed"  # the department took it (its receipt is kept)

@@ -14,6 +14,8 @@ from kernel.regime import Regime
 from superapp_gateway.departments import BlindCourier, DepartmentAccess, OnTheCitizensBehalf
 from superapp_gateway.history import FullHistory, History, NoHistory
 from superapp_gateway.id_cards import CardOnTheDevice, IdCardHolder, PlatformHostedCard
+from superapp_gateway.internet_plus import ShareAsInternetPlusAsks, ShareNothing, Sharing
+from superapp_gateway.user_agreement import ClickThroughAgreement, NoBlanketAgreement, SignUp
 
 
 class GatewayPolicy(Protocol):
@@ -26,6 +28,12 @@ class GatewayPolicy(Protocol):
     # Who holds the digital ID card (journey 4): the super-app, which then keeps the identity token
     # it gets at login, or the citizen's device (superapp_gateway/id_cards.py).
     id_card: IdCardHolder
+    # What the super-app hands a department that asks about a citizen ("Internet Plus"): everything
+    # it keeps, or nothing (superapp_gateway/internet_plus.py).
+    sharing: Sharing
+    # What the citizen must agree to before using the city services: one click-through agreement
+    # that covers everything, or nothing blanket (superapp_gateway/user_agreement.py).
+    sign_up: SignUp
 
     def payer_for(self, subject: str, payment_id: str) -> str:
         """The ``payer`` named in the wallet's signed payment confirmation to a department, for the
@@ -40,6 +48,8 @@ class PlatformPolicy:
     departments = OnTheCitizensBehalf()
     history = FullHistory()
     id_card = PlatformHostedCard()
+    sharing = ShareAsInternetPlusAsks()
+    sign_up = ClickThroughAgreement()
 
     def payer_for(self, subject: str, payment_id: str) -> str:
         # The session's subject is the resident ID, which is also how the departments know the
@@ -54,6 +64,8 @@ class RightsPolicy:
     departments = BlindCourier()
     history = NoHistory()
     id_card = CardOnTheDevice()
+    sharing = ShareNothing()
+    sign_up = NoBlanketAgreement()
 
     def payer_for(self, subject: str, payment_id: str) -> str:
         # The gateway does not know (and must not learn) the departments' pseudonyms, and its own

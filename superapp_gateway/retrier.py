@@ -8,6 +8,11 @@ whenever ``wake()`` is called. A pass takes only payments no attempt has touched
 citizen's own request (and an on-demand retry) alone. Overlapping attempts would still be safe
 — the department sees one Idempotency-Key, and the wallet leaves ``pending`` once — only wasteful.
 Within a pass, a department that gave no answer is not asked again until the next pass.
+
+A payment whose department keeps giving no answer is not dropped (it may have been taken: only the
+department can say) but asked less often — ``backoff_seconds``: the interval, doubled per attempt,
+at most ``MAX_BACKOFF_SECONDS`` — and logged as a warning from ``ATTENTION_AFTER_ATTEMPTS`` on, for an
+operator to look at the department.
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ from superapp_gateway.models import WalletPayment
 from superapp_gateway.payments import attempt
 
 log = logging.getLogger("citygate.gateway.retrier")
+MAX_BACKOFF_SECONDS = 300.0
+ATTENTION_AFTER_ATTEMPTS = 10
+
+
+def backoff_seconds(attempts: int, interval: float) -> float:
+    """How long a payment that ``attempts`` calls left unsettled waits before the next one."""
+    return min(interval * 2 ** max(attempts - 1, 0), max(interval, MAX_BACKOFF_SECONDS))
 
 
 class PendingPaymentRetrier(PeriodicTask):
@@ -47,14 +59,21 @@ class PendingPaymentRetrier(PeriodicTask):
             stored, answer = await attempt(self.app, payment)
             if answer.verdict == "no-answer":
                 unanswered.add(payment.payee)
+                if stored.attempts >= ATTENTION_AFTER_ATTEMPTS:
+                    log.warning("payment %s to %s still pending after %d attempts (%s): the department needs "
+                                "attention", stored.id, stored.payee, stored.attempts, answer.reason)
             elif stored.status is not payment.status:
                 settled += 1
         return settled
 
     def _due(self) -> list[WalletPayment]:
-        untouched_since = wallet.utc_now() - timedelta(seconds=self.app.state.settings.department_timeout_seconds)
+        settings, now = self.app.state.settings, wallet.utc_now()
+        untouched_since = now - timedelta(seconds=settings.department_timeout_seconds)
         with self.app.state.database.session() as session:
-            return list(wallet.due_for_retry(session, untouched_since=untouched_since))
+            pending = wallet.due_for_retry(session, untouched_since=untouched_since)
+        return [payment for payment in pending
+                if payment.updated_at <= now - timedelta(
+                    seconds=backoff_seconds(payment.attempts, settings.wallet_retry_seconds))]
 
 
 def start_retrier(app: FastAPI) -> None:

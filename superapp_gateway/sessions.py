@@ -56,4 +56,15 @@ async def require_session(request: Request) -> CitizenSession:
     return session
 
 
-CurrentSession = Annotated[CitizenSession, Depends(require_session)]
+async def require_agreed_session(request: Request) -> CitizenSession:
+    """A session whose citizen may use the city services: on the platform, only once the user
+    agreement has been agreed to (``superapp_gateway/user_agreement.py``)."""
+    session = await require_session(request)
+    await run_in_threadpool(request.app.state.policy.sign_up.require_agreed, request.app, session.subject)
+    return session
+
+
+# Logged in, whether or not the agreement has been agreed to: the login page and the agreement itself.
+LoggedInSession = Annotated[CitizenSession, Depends(require_session)]
+# Every city service, the wallet and the citizen's own pages.
+CurrentSession = Annotated[CitizenSession, Depends(require_agreed_session)]

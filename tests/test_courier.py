@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 from fastapi import Header
@@ -17,9 +18,11 @@ from kernel.client import JWKS_PATH
 from kernel.courier import (
     COURIER_PATH,
     ENVELOPE_TYPE,
+    MAX_ENVELOPE_AGE,
     MAX_ENVELOPE_CHARS,
     InvalidEnvelope,
     PathRefused,
+    SeenEnvelopes,
     check_path,
     courier_request,
     encryption_key_of,
@@ -63,7 +66,7 @@ def test_a_request_and_its_answer_make_the_round_trip(department):
     assert header | {"epk": None} == {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "typ": ENVELOPE_TYPE,
                                       "kid": key.kid, "epk": None}
 
-    request, reply_public = courier_request(unseal(envelope, key))
+    request, reply_public = courier_request(unseal(envelope, key), now=time.time())
     assert (request.method, request.path, request.body, request.token, request.idempotency_key) == (
         "POST", "/me/bookings", {"slot_id": 7}, "citizen-token", "k-1")
     assert not reply_public.is_private and reply_public.thumbprint() == reply_key.thumbprint()
@@ -73,6 +76,15 @@ def test_a_request_and_its_answer_make_the_round_trip(department):
     assert (opened.status, opened.content_type, opened.body) == (201, "application/json", {"id": "b-1"})
     with pytest.raises(InvalidEnvelope):
         open_response(answer, ECKey.generate_key("P-256", private=True))  # only the device's key opens it
+
+
+def test_a_reply_key_is_accepted_once_while_its_envelope_is_fresh():
+    seen, reply_key, now = SeenEnvelopes(), ECKey.generate_key("P-256", private=True), 1_000_000.0
+    assert seen.first_time(reply_key, now=now)
+    assert not seen.first_time(reply_key, now=now + MAX_ENVELOPE_AGE)  # a replay within the window
+    assert seen.first_time(ECKey.generate_key("P-256", private=True), now=now)
+    # Forgotten once no envelope carrying it could be accepted any more (courier_request refuses it by age).
+    assert seen.first_time(reply_key, now=now + 10 * MAX_ENVELOPE_AGE)
 
 
 def test_the_device_picks_the_encryption_key_never_the_signing_key(department):
@@ -146,16 +158,19 @@ def request_with(department, **changes) -> dict:
 ])
 def test_a_reply_key_must_be_a_public_p256_key(department, reply_key):
     with pytest.raises(InvalidEnvelope):
-        courier_request(request_with(department, reply_key=reply_key))
+        courier_request(request_with(department, reply_key=reply_key), now=time.time())
 
 
 @pytest.mark.parametrize("changes", [
     {"method": "PUT"}, {"method": "get"}, {"token": ""}, {"token": None}, {"path": 7},
     {"idempotency_key": ""}, {"headers": {"X-Forwarded-For": "1.2.3.4"}},  # nothing rides along
+    {"sent_at": None}, {"sent_at": "now"}, {"sent_at": 1.5},
+    {"sent_at": int(time.time()) - MAX_ENVELOPE_AGE - 60},  # too old: the gateway kept it
+    {"sent_at": int(time.time()) + 3600},  # from the future
 ])
 def test_a_malformed_sealed_request_is_refused(department, changes):
     with pytest.raises(InvalidEnvelope):
-        courier_request(request_with(department, **changes))
+        courier_request(request_with(department, **changes), now=time.time())
 
 
 @pytest.mark.parametrize("path", [
@@ -211,6 +226,18 @@ async def test_the_device_reads_its_fines_through_a_courier_that_cannot(mesh):
         unseal(outer.json()["envelope"], mesh.apps["gateway"].state.encryption_key)
 
 
+async def test_an_envelope_relayed_again_is_refused_before_it_runs(mesh):
+    token = (await app_tokens(mesh, CAR_OWNER, "fines"))["fines"]
+    envelope, reply_key = seal_request(await published_jwks(mesh, "fines"), method="GET", path="/me/fines",
+                                       body=None, token=token)
+    assert (await relay(mesh, "fines", envelope)).status_code == 200
+    assert_problem(await relay(mesh, "fines", envelope), 409, "envelope-replayed")
+    fresh, fresh_key = seal_request(await published_jwks(mesh, "fines"), method="GET", path="/me/fines",
+                                    body=None, token=token)
+    again = await relay(mesh, "fines", fresh)  # sealing anew is how a device asks again
+    assert open_response(again.json()["envelope"], fresh_key).status == 200
+
+
 async def test_the_departments_answer_travels_sealed_whatever_it_is(mesh):
     tokens = await app_tokens(mesh, CAR_OWNER, "fines", "appointments")
     jwks = await published_jwks(mesh, "fines")
@@ -257,7 +284,8 @@ async def test_refused_envelopes_and_paths_are_outer_errors(mesh):
     assert_problem(await relay(mesh, "fines", "x.y.z.w.v"), 400, "invalid-envelope")
     key = encryption_key_of(jwks)
     private_reply = seal({"method": "GET", "path": "/me/fines", "body": None, "token": "t", "idempotency_key": None,
-                          "reply_key": ECKey.generate_key("P-256", private=True).as_dict(private=True)}, key)
+                          "reply_key": ECKey.generate_key("P-256", private=True).as_dict(private=True),
+                          "sent_at": int(time.time())}, key)
     assert_problem(await relay(mesh, "fines", private_reply), 400, "invalid-envelope")
     async with mesh.client("fines") as fines:
         too_big = await fines.post(COURIER_PATH, json={"envelope": "x" * (MAX_ENVELOPE_CHARS + 1)},
@@ -290,7 +318,11 @@ async def test_a_booking_is_made_through_the_courier_with_its_idempotency_key(me
     assert booked.status == 201, booked
     assert booked.body["invitation_code"] not in outer.text  # the code for the partner: the device's alone
 
-    # the gateway replaying the same envelope books nothing more (one open booking per citizen and type)
+    # the gateway replaying the same envelope: refused before it reaches the booking route
+    assert_problem(await relay(mesh, "appointments", envelope), 409, "envelope-replayed")
+    # the device asking again under the same Idempotency-Key books nothing more (one open booking per type)
+    envelope, reply_key = seal_request(jwks, method="POST", path="/me/bookings", body=body, token=token,
+                                       idempotency_key="booking-1")
     again = open_response((await relay(mesh, "appointments", envelope)).json()["envelope"], reply_key)
     assert again.status == 409 and again.body["type"] == "urn:citygate:problem:already-booked"
 

@@ -25,6 +25,8 @@ async def browser_login(mesh, handle: str = CAR_OWNER.handle) -> httpx.Response:
             "username": handle, "password": DEMO_PASSWORD})
         if "asks to receive" in page.text:
             page = await browser.post(identity + "/authorize", data=hidden_fields(page.text) | {"decision": "allow"})
+        if page.url.path == "/user-agreement":  # the platform's first login: the citizen taps "Agree"
+            page = await browser.post(mesh.urls["gateway"] + "/user-agreement", data=hidden_fields(page.text))
         return page
 
 

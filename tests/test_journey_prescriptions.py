@@ -5,6 +5,7 @@ pharmacy dispenses it once and a courier delivers it — with what the super-app
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -127,7 +128,8 @@ async def test_platform_the_super_app_consults_pays_orders_and_remembers_the_dia
         assert dispensed.json()["medication"] == DRAFT.medication and "diagnosis_code" not in dispensed.json()
         delivered = await browser.post(f"/city-services/prescriptions/{rx['id']}/delivery", json={"address": ADDRESS})
         assert delivered.status_code == 201, delivered.text
-        assert set(delivered.json()) == {"parcel_id", "address"} and delivered.json()["address"] == ADDRESS
+        assert set(delivered.json()) == {"parcel_id", "address", "consent_ledger_index"}
+        assert (delivered.json()["address"], delivered.json()["consent_ledger_index"]) == (ADDRESS, None)
         assert (await browser.get("/wallet")).json()["balance_cents"] == before - rx["amount_cents"]
         assert_problem(await browser.post(f"/city-services/prescriptions/{rx['id']}/dispensation"), 409,
                        "already-dispensed")
@@ -170,8 +172,17 @@ async def test_rights_her_app_consults_through_the_courier_consents_and_the_supe
         log = (await her.consent("GET", "/me/access-log?recipient=prescriptions")).json()
         assert log["entries"][0]["entry"]["kind"] == "access.permitted"  # she sees the pharmacy's read
 
+        # The second prompt: the pharmacy asks whether the parcel courier may have her address; she allows it.
+        asked = await her.hospital("POST", f"/me/prescriptions/{rx['id']}/delivery-consent")
+        assert asked.status == 201 and asked.body["recipient"] == "parcel-courier", asked.body
+        await her.decide(asked.body["consent_request"], "given")
         delivered = await her.hospital("POST", f"/me/prescriptions/{rx['id']}/delivery", {"address": ADDRESS})
-        assert delivered.status == 201 and set(delivered.body) == {"parcel_id", "address"}
+        assert delivered.status == 201 and set(delivered.body) == {"parcel_id", "address", "consent_ledger_index"}
+        entries = await ledger_entries(mesh)
+        disclosed = entries[delivered.body["consent_ledger_index"]]
+        assert (disclosed["kind"], disclosed["recipient"], disclosed["category"], disclosed["processing"]) == (
+            "access.permitted", "parcel-courier", "pd:PhysicalAddress", "dpv:Disclose")
+        assert ADDRESS not in json.dumps(entries)  # the ledger logs that it was passed on, not the address
         now = await her.hospital("GET", f"/me/prescriptions/{rx['id']}")
         assert (now.body["status"], now.body["parcel_id"]) == ("dispensed", delivered.body["parcel_id"])
         assert (await browser.get("/me/history")).json() == []
@@ -243,6 +254,74 @@ async def test_rights_the_pharmacy_reads_only_under_her_consent_and_not_after_sh
             assert (refused.status, refused.body["type"]) == (403, "urn:citygate:problem:no-consent")
         assert (await her.hospital("GET", path)).body["type"].endswith("no-consent")
         assert (await ledger_entries(mesh))[-1]["kind"] == "access.refused"
+
+
+async def dispensed_for(mesh: Mesh, browser: httpx.AsyncClient) -> tuple[dict, Phone]:
+    """Rights regime: a prescription paid and dispensed under her consent for the pharmacy."""
+    rx, her = await issued_for(mesh, browser)
+    assert (await pay(browser, rx, "rx-1")).status_code == 201
+    await her.decide((await her.the_consent_prompt(rx["id"]))["id"], "given")
+    dispensed = await her.hospital("POST", f"/me/prescriptions/{rx['id']}/dispensation", {"pharmacy": PHARMACY})
+    assert dispensed.status == 201, dispensed.body
+    return rx, her
+
+
+@pytest.mark.parametrize("regime", [Regime.RIGHTS])
+async def test_rights_the_courier_gets_her_address_only_under_her_consent_used_once(mesh):
+    async with aclosing(await super_app(mesh)) as browser:
+        rx, her = await dispensed_for(mesh, browser)
+        path = f"/me/prescriptions/{rx['id']}"
+        unasked = await her.hospital("POST", f"{path}/delivery", {"address": ADDRESS})
+        assert (unasked.status, unasked.body["type"]) == (403, "urn:citygate:problem:no-consent")
+        assert unasked.body["recipient"] == "parcel-courier"
+        refusal = (await ledger_entries(mesh))[-1]
+        assert (refusal["kind"], refusal["recipient"]) == ("access.refused", "parcel-courier")
+
+        # She refuses the prompt: still no courier order; then she is asked again and allows it.
+        first = (await her.hospital("POST", f"{path}/delivery-consent")).body
+        await her.decide(first["consent_request"], "refused")
+        assert (await her.hospital("POST", f"{path}/delivery", {"address": ADDRESS})).status == 403
+        assert (await her.hospital("GET", path)).body["parcel_id"] is None
+        second = (await her.hospital("POST", f"{path}/delivery-consent")).body
+        assert second["consent_request"] != first["consent_request"] and second["status"] == "requested"
+        await her.decide(second["consent_request"], "given")
+        delivered = await her.hospital("POST", f"{path}/delivery", {"address": ADDRESS})
+        assert delivered.status == 201, delivered.body
+        # A one-time consent: used by this handover, so it is spent; a second order is refused anyway.
+        spent = (await her.consent("GET", f"/me/artefacts/{second['consent_request']}")).json()
+        assert spent["status"] == "expired"
+        again = await her.hospital("POST", f"{path}/delivery", {"address": ADDRESS})
+        assert (again.status, again.body["type"]) == (409, "urn:citygate:problem:delivery-already-ordered")
+        late = await her.hospital("POST", f"{path}/delivery-consent")
+        assert (late.status, late.body["type"]) == (409, "urn:citygate:problem:delivery-already-ordered")
+        # Her access log shows the disclosure to the courier, with the refusals before it.
+        log = (await her.consent("GET", "/me/access-log?recipient=parcel-courier")).json()
+        assert [e["entry"]["kind"] for e in log["entries"]] == ["access.permitted", "access.refused", "access.refused"]
+
+
+@pytest.mark.parametrize("regime", [Regime.RIGHTS])
+async def test_rights_a_withdrawn_delivery_consent_stops_the_handover(mesh):
+    async with aclosing(await super_app(mesh)) as browser:
+        rx, her = await dispensed_for(mesh, browser)
+        path = f"/me/prescriptions/{rx['id']}"
+        asked = (await her.hospital("POST", f"{path}/delivery-consent")).body
+        await her.decide(asked["consent_request"], "given")
+        await her.decide(asked["consent_request"], "withdrawn")
+        refused = await her.hospital("POST", f"{path}/delivery", {"address": ADDRESS})
+        assert (refused.status, refused.body["type"]) == (403, "urn:citygate:problem:no-consent")
+        assert occurrences({"prescriptions": stored_text(mesh.apps["prescriptions"].state.database.engine)},
+                           [ADDRESS]) == []  # refused: the address was not kept either
+
+
+@pytest.mark.parametrize("regime", [Regime.PLATFORM])
+async def test_platform_asks_no_delivery_consent(mesh):
+    async with aclosing(await super_app(mesh)) as browser:
+        rx, _ = await issued_for(mesh, browser)
+        tokens = await app_tokens(mesh, PATIENT, "prescriptions")
+        async with mesh.client("prescriptions") as hospital:
+            asked = await hospital.post(f"/me/prescriptions/{rx['id']}/delivery-consent",
+                                        headers=bearer(tokens["prescriptions"]))
+        assert_problem(asked, 409, "no-consent-asked")
 
 
 @pytest.mark.parametrize("regime", list(Regime))

@@ -123,6 +123,7 @@ async def test_a_prescription_is_paid_dispensed_and_delivered_with_only_the_addr
         delivered = await deliver(rx, mesh, DEMO_PRESCRIPTION_ID)
         assert delivered.status_code == 201, delivered.text
         parcel = delivered.json()
+        assert parcel.pop("consent_ledger_index") is None  # the platform asks the patient nothing
         assert set(parcel) == {"parcel_id", "address"} and parcel["address"] == ADDRESS
 
         after = (await rx.get(f"/prescriptions/{DEMO_PRESCRIPTION_ID}", headers=auth(mesh, READ))).json()

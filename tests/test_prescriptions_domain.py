@@ -14,6 +14,7 @@ from kernel.payers import AnyoneWithTheReference, LiablePartyPays
 from kernel.problems import Problem
 from kernel.regime import Regime
 from services.prescriptions import domain
+from services.prescriptions.delivery import HandOverDirectly, NoDeliveryConsent
 from services.prescriptions.demo import DEMO_PRESCRIPTION_ID, demo_draft, issue_demo_prescription
 from services.prescriptions.models import (
     ContentsLocation,
@@ -36,6 +37,7 @@ from tests.support import sqlite_session
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PATIENT = "patient-subject"
 STORE = DepartmentStore()
+DIRECT = HandOverDirectly()
 
 
 @pytest.fixture
@@ -207,19 +209,60 @@ def test_only_a_paid_prescription_is_dispensed_and_only_once(session):
 def test_a_delivery_order_holds_only_a_parcel_and_an_address(session):
     rx = domain.issue(session, STORE, draft(), now=NOW)
     address = "45 Zhongshan 8th Road, Liwan District, Guangzhou"
-    refused(domain.NotDispensed, domain.order_delivery, session, rx.id, DeliveryOrderCreate(address=address))
+    refused(domain.NotDispensed, domain.order_delivery, session, DIRECT, rx.id, DeliveryOrderCreate(address=address))
     pay(session, rx.id)
     domain.dispense(session, STORE, rx.id, DispensationCreate(pharmacy="Liwan Pharmacy"), now=NOW)
-    order = domain.order_delivery(session, rx.id, DeliveryOrderCreate(address=f"  {address} "))
-    assert order.model_dump() == {"parcel_id": order.parcel_id, "address": address}
+    order = domain.order_delivery(session, DIRECT, rx.id, DeliveryOrderCreate(address=f"  {address} "))
+    assert order.model_dump() == {"parcel_id": order.parcel_id, "address": address, "consent_ledger_index": None}
     assert rx.id not in order.parcel_id
     assert [column["name"] for column in inspect(session.get_bind()).get_columns("delivery_order")] == [
         "address", "parcel_id"]
-    assert [row.model_dump() for row in session.exec(select(DeliveryOrder)).all()] == [order.model_dump()]
+    assert [row.model_dump() for row in session.exec(select(DeliveryOrder)).all()] == [
+        order.model_dump(exclude={"consent_ledger_index"})]
     assert domain.prescription(session, STORE, rx.id).parcel_id == order.parcel_id
-    refused(domain.DeliveryAlreadyOrdered, domain.order_delivery, session, rx.id,
+    refused(domain.DeliveryAlreadyOrdered, domain.order_delivery, session, DIRECT, rx.id,
             DeliveryOrderCreate(address=address))
     assert count(session, DeliveryOrder) == 1
+
+
+class ConsentDesk:
+    """A delivery desk that answers as the consent service would, and remembers when it was asked."""
+
+    def __init__(self, permitted: bool) -> None:
+        self.permitted, self.asked = permitted, []
+
+    def request_consent(self, record):
+        raise AssertionError("not used here")
+
+    def before_handover(self, record):
+        self.asked.append((record.id, record.status, record.parcel_id))
+        if not self.permitted:
+            raise NoDeliveryConsent(record.id, "no artefact covers this read")
+        return 41
+
+
+def test_the_courier_order_waits_for_the_desk_and_a_refusal_writes_nothing(session):
+    rx = domain.issue(session, STORE, draft(), now=NOW)
+    address = "45 Zhongshan 8th Road, Liwan District, Guangzhou"
+    refusing, permitting = ConsentDesk(False), ConsentDesk(True)
+    refused(domain.NotDispensed, domain.order_delivery, session, refusing, rx.id, DeliveryOrderCreate(address=address))
+    assert refusing.asked == []  # not asked for an order that could not be placed anyway
+    pay(session, rx.id)
+    domain.dispense(session, STORE, rx.id, DispensationCreate(pharmacy="Liwan Pharmacy"), now=NOW)
+    refused(NoDeliveryConsent, domain.order_delivery, session, refusing, rx.id, DeliveryOrderCreate(address=address))
+    assert refusing.asked == [(rx.id, PrescriptionStatus.DISPENSED, None)]
+    assert count(session, DeliveryOrder) == 0 and domain.prescription(session, STORE, rx.id).parcel_id is None
+    order = domain.order_delivery(session, permitting, rx.id, DeliveryOrderCreate(address=address))
+    assert (order.address, order.consent_ledger_index) == (address, 41)
+    refused(domain.DeliveryAlreadyOrdered, domain.order_delivery, session, permitting, rx.id,
+            DeliveryOrderCreate(address=address))
+    assert len(permitting.asked) == 1 and count(session, DeliveryOrder) == 1
+
+
+def test_the_platform_asks_no_delivery_consent(session):
+    rx = domain.issue(session, STORE, draft(), now=NOW)
+    assert refused(409, domain.request_delivery_consent, session, DIRECT, rx.id).type.endswith(":no-consent-asked")
+    refused(domain.PrescriptionNotFound, domain.request_delivery_consent, session, DIRECT, "rx-nope")
 
 
 @pytest.mark.parametrize("address", ["", "   ", "x" * 501])

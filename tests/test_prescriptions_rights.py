@@ -114,7 +114,9 @@ async def test_issued_into_the_pod_dispensed_only_under_consent_and_every_step_i
         read = (await ledger_entries(mesh))[-1]
         assert (read["kind"], read["purpose"], read["processing"]) == (
             "access.permitted", "dpv:ServiceProvision", "dpv:Use")
-        assert (await deliver(rx, mesh, rx_id)).status_code == 201
+        # The courier gets her address only under a consent of its own (the rest: test_journey_prescriptions).
+        assert_problem(await deliver(rx, mesh, rx_id), 403, "no-consent")
+        assert (await ledger_entries(mesh))[-1]["recipient"] == "parcel-courier"
 
         withdrawn = await consent.post(f"/me/artefacts/{asked[0]['id']}/status", json={"status": "withdrawn"},
                                        headers=citizen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -36,6 +37,12 @@ def test_every_journey_in_both_regimes_is_told_step_by_step_and_succeeds(tmp_pat
         assert "it learned nothing of his card" in out
         assert "every one is in the log" in out  # my data: the device checked the ledger's proofs
         assert "the revocation takes effect at once ... ✓" in out
+        assert "he tapped “Agree” — the only consent the platform asks" in out  # the platform's sign-up
+        assert "may the parcel courier have her address? ... ✓" in out and "(her consent is now spent)" in out
+        # the summary: per journey and regime, steps, the citizen's prompts, measured time
+        assert re.search(r"^fines \(platform\)\s+6\s+1\s+\d+ ms$", out, re.MULTILINE), out
+        assert re.search(r"^prescriptions \(rights\)\s+11\s+4\s+\d+ ms$", out, re.MULTILINE), out
+        assert len(re.findall(r"^[a-z-]+ \((platform|rights)\)\s+\d+\s+\d+\s+\d+ ms$", out, re.MULTILINE)) == 10
         assert out.rstrip().endswith("every step succeeded")
 
 

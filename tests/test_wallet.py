@@ -16,7 +16,7 @@ import pytest
 from joserfc import jws, jwt
 from sqlmodel import select
 
-from identity.personas import by_handle
+from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE, DEMO_PLATE
 from services.fines.models import Fine, FineStatus
@@ -25,10 +25,19 @@ from services.prescriptions.demo import DEMO_PRESCRIPTION_ID
 from services.prescriptions.models import ContentsLocation, Prescription, PrescriptionStatus
 from services.prescriptions.models import Payment as PrescriptionPayment
 from superapp_gateway import wallet
-from superapp_gateway.models import CitizenSession, GatewayTable, PaymentStatus, Wallet, WalletPayment
+from superapp_gateway.models import (
+    CitizenSession,
+    GatewayTable,
+    PaymentStatus,
+    UserAgreementAcceptance,
+    Wallet,
+    WalletPayment,
+)
+from superapp_gateway.retrier import MAX_BACKOFF_SECONDS, backoff_seconds
+from superapp_gateway.user_agreement import PLATFORM_VERSION
 from tests.mesh import Mesh
 from tests.support import assert_problem, sqlite_session
-from tests.test_gateway_login import browser_login
+from workshop.super_app import log_in_to_super_app
 
 START = 100_000  # the default starting balance, in fen
 PATIENT = by_handle("wang-fang")
@@ -37,12 +46,11 @@ PATIENT = by_handle("wang-fang")
 # --- helpers -----------------------------------------------------------------------------------------
 
 async def log_in(mesh: Mesh, handle: str = CAR_OWNER.handle) -> dict[str, str]:
-    """The browser login; returns the session cookie it leaves."""
-    page = await browser_login(mesh, handle)
-    assert page.status_code == 200, page.text
+    """The browser login (the platform's user agreement agreed to); returns the session cookie it leaves."""
     name = f"citygate_gateway_{mesh.regime.value}"
-    [value] = [step.cookies[name] for step in page.history if name in step.cookies]
-    return {name: value}
+    async with httpx.AsyncClient(transport=mesh.transport) as browser:
+        await log_in_to_super_app(browser, mesh.urls["gateway"], username=handle, password=DEMO_PASSWORD)
+        return {name: browser.cookies[name]}
 
 
 def super_app(mesh: Mesh, cookies: dict[str, str] | None = None) -> httpx.AsyncClient:
@@ -353,6 +361,8 @@ async def test_the_wallet_needs_a_session_and_a_payment_needs_an_idempotency_key
                            expires_at=datetime.now(UTC) + timedelta(hours=1)),
             CitizenSession(id="expired-session", subject="cli-subject", claims="{}", acr="",
                            expires_at=datetime.now(UTC) - timedelta(seconds=1)),
+            # the platform's sign-up agreement, agreed to (superapp_gateway/user_agreement.py)
+            UserAgreementAcceptance(subject="cli-subject", version=PLATFORM_VERSION, accepted_at=datetime.now(UTC)),
         ])
         session.commit()
     calls = [("GET", "/wallet", None), ("POST", "/wallet/payments", {"payee": "fines", "reference": "1",
@@ -421,3 +431,9 @@ def test_a_payment_leaves_pending_once_and_is_refunded_at_most_once(ledger):
     assert wallet.cancel_and_refund(ledger, second.id, reason="late", now=now).status is PaymentStatus.COMPLETED
     assert wallet.record_no_answer(ledger, second.id, reason="down", now=now).last_error is None
     assert ledger.get(Wallet, "s").balance_cents == 700  # one refund, of the cancelled one only
+
+
+def test_a_payment_left_unanswered_is_asked_less_often_but_never_dropped():
+    assert [backoff_seconds(attempts, 5.0) for attempts in (0, 1, 2, 3, 4)] == [5.0, 5.0, 10.0, 20.0, 40.0]
+    assert backoff_seconds(1000, 5.0) == MAX_BACKOFF_SECONDS  # capped, and still retried
+    assert backoff_seconds(3, 600.0) == 600.0  # never shorter than the interval itself

@@ -30,6 +30,24 @@ class Told:
 class Step:
     title: str  # what the citizen (or a party) does, in plain words
     run: Callable[[dict[str, Any]], Awaitable[list[Told]]]  # gets the journey's shared state
+    # The citizen has to answer something here: a login (password, second factor, the platform's
+    # user agreement), a consent prompt, a confirmation, a revocation. Counted in the summary.
+    asks_citizen: bool = False
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What one journey cost the citizen, as run: steps, prompts and the time the steps took."""
+
+    label: str
+    steps: int
+    prompts: int
+    milliseconds: float
+    succeeded: bool
+
+
+# Seconds a step spent waiting for the walkthrough's own sake, which it adds to the journey's state.
+WAITED_SECONDS = "waited_seconds"
 
 
 class StepFailed(Exception):
@@ -54,6 +72,7 @@ def expect(response: httpx.Response, *statuses: int) -> Any:
 class Narrator:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     colour: bool = False
+    tallies: list[Tally] = field(default_factory=list)
 
     def _mark(self, ok: bool) -> str:
         mark = "✓" if ok else "✗"
@@ -64,23 +83,50 @@ class Narrator:
     def heading(self, text: str) -> None:
         print(f"\n== {text} ==", file=self.out, flush=True)
 
-    async def run(self, steps: list[Step], state: dict[str, Any]) -> bool:
-        """Every step in order; False (after saying why) at the first that fails."""
+    async def run(self, steps: list[Step], state: dict[str, Any], *, label: str = "") -> bool:
+        """Every step in order; False (after saying why) at the first that fails. The journey's
+        tally (steps run, prompts among them, time) is kept for ``summary``."""
         width = len(str(len(steps)))
+        ran, prompts, total_ms = 0, 0, 0.0
         for number, step in enumerate(steps, start=1):
             prefix = f"[{number:>{width}}/{len(steps)}]"
             print(f"{prefix} {step.title} ...", end="", file=self.out, flush=True)
             started = time.perf_counter()
+            ran, prompts = ran + 1, prompts + step.asks_citizen
             try:
                 told = await step.run(state)
             except StepFailed as error:
-                print(f" {self._mark(False)}\n      {error}", file=self.out, flush=True)
-                return False
+                failure = str(error)
             except Exception as error:  # a walkthrough tells what went wrong; it never ends in a traceback
-                print(f" {self._mark(False)}\n      {type(error).__name__}: {error}", file=self.out, flush=True)
+                failure = f"{type(error).__name__}: {error}"
+            else:
+                failure = None
+            # A pause the walkthrough itself needed (the persona's next one-time code, because the
+            # journey before used this one) is no cost of the regime: told, not tallied.
+            waited_ms = state.pop(WAITED_SECONDS, 0.0) * 1000
+            elapsed = (time.perf_counter() - started) * 1000 - waited_ms
+            total_ms += elapsed
+            if failure is not None:
+                print(f" {self._mark(False)}\n      {failure}", file=self.out, flush=True)
+                self.tallies.append(Tally(label, ran, prompts, total_ms, succeeded=False))
                 return False
-            elapsed = (time.perf_counter() - started) * 1000
-            print(f" {self._mark(True)} ({elapsed:.0f} ms)", file=self.out, flush=True)
+            waited = f", after waiting {waited_ms / 1000:.1f} s for the next one-time code" if waited_ms else ""
+            print(f" {self._mark(True)} ({elapsed:.0f} ms{waited})", file=self.out, flush=True)
             for line in told:
                 print(f"      {line.party}: {line.what}", file=self.out, flush=True)
+        self.tallies.append(Tally(label, ran, prompts, total_ms, succeeded=True))
         return True
+
+    def summary(self) -> None:
+        """One line per journey run: steps, how many asked the citizen something, and the time taken."""
+        if not self.tallies:
+            return
+        width = max(len("journey"), *(len(tally.label) for tally in self.tallies))
+        print(f"\n{'journey':<{width}}  {'steps':>5}  {'prompts':>7}  {'time':>8}", file=self.out)
+        for tally in self.tallies:
+            verdict = "" if tally.succeeded else "  (failed)"
+            print(f"{tally.label:<{width}}  {tally.steps:>5}  {tally.prompts:>7}  "
+                  f"{tally.milliseconds:>6.0f} ms{verdict}", file=self.out)
+        print("prompts: steps where the citizen answers something (a login, the user agreement, a consent, "
+              "a confirmation, a revocation); time: the steps' own, measured now (waits for a fresh one-time "
+              "code, needed only because journeys run back to back, left out)", file=self.out, flush=True)

@@ -27,7 +27,7 @@ async def walk(journey: str, regime: Regime, base_ports: dict[Regime, int], narr
     story = JOURNEYS[journey]
     async with httpx.AsyncClient(base_url=urls["gateway"], timeout=15) as browser:
         state: dict[str, Any] = {"browser": browser, "urls": urls, "handle": story.PERSONA, "tokens": {}}
-        return await narrator.run(story.steps(regime), state)
+        return await narrator.run(story.steps(regime), state, label=f"{journey} ({regime.value})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     base_ports = topology.base_ports_from(args.base_port)
     failed = [f"{journey} ({regime.value})" for journey in journeys for regime in regimes
               if not asyncio.run(walk(journey, regime, base_ports, narrator))]
+    narrator.summary()
     print(f"\n{'FAILED: ' + ', '.join(failed) if failed else 'every step succeeded'}")
     return 1 if failed else 0
 

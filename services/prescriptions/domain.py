@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from kernel.payers import PayerRule
 from kernel.problems import Problem
+from services.prescriptions.delivery import DeliveryConsentRequested, DeliveryDesk
 from services.prescriptions.models import (
     CURRENCY,
     DeliveryOrder,
@@ -350,14 +351,34 @@ def dispense(
     )
 
 
-def order_delivery(session: Session, prescription_id: str, order: DeliveryOrderCreate) -> DeliveryOrderPublic:
-    """A courier's order for a dispensed prescription: a new opaque parcel id and the address, nothing else."""
-    order = DeliveryOrderCreate.model_validate(order)
+def _refused_delivery(record: Prescription) -> Problem | None:
+    if record.parcel_id is not None:
+        return DeliveryAlreadyOrdered(record.id)
+    if record.status != PrescriptionStatus.DISPENSED:
+        return NotDispensed(record.id)
+    return None
+
+
+def request_delivery_consent(session: Session, desk: DeliveryDesk, prescription_id: str) -> DeliveryConsentRequested:
+    """Ask the patient to let the courier have her address (rights regime; the platform asks nothing)."""
     record = _get(session, prescription_id)
     if record.parcel_id is not None:
         raise DeliveryAlreadyOrdered(prescription_id)
-    if record.status != PrescriptionStatus.DISPENSED:
-        raise NotDispensed(prescription_id)
+    return desk.request_consent(record)
+
+
+def order_delivery(
+    session: Session, desk: DeliveryDesk, prescription_id: str, order: DeliveryOrderCreate,
+) -> DeliveryOrderPublic:
+    """A courier's order for a dispensed prescription: a new opaque parcel id and the address, nothing else.
+
+    The regime's ``desk`` is asked after the checks and before anything is written, so a refused
+    consent leaves no order, and the ledger's entry for the disclosure precedes the order."""
+    order = DeliveryOrderCreate.model_validate(order)
+    record = _get(session, prescription_id)
+    if (refusal := _refused_delivery(record)) is not None:
+        raise refusal
+    ledger_index = desk.before_handover(record)
     parcel = DeliveryOrder(parcel_id=new_id("parcel"), address=order.address)
     session.add(parcel)
     session.flush()
@@ -371,5 +392,4 @@ def order_delivery(session: Session, prescription_id: str, order: DeliveryOrderC
         session.rollback()
         raise DeliveryAlreadyOrdered(prescription_id)
     session.commit()
-    return DeliveryOrderPublic(parcel_id=parcel.parcel_id, address=parcel.address)
-
+    return DeliveryOrderPublic(parcel_id=parcel.parcel_id, address=parcel.address, consent_ledger_index=ledger_index)

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from kernel.citizens import CitizenCaller, CurrentCitizen
 from kernel.database import SessionDep
 from services.prescriptions import domain
+from services.prescriptions.delivery import DeliveryConsentRequested
 from services.prescriptions.demo import demo_draft
 from services.prescriptions.models import (
     DeliveryOrderCreate,
@@ -28,7 +29,7 @@ from services.prescriptions.models import (
     Prescription,
     PrescriptionPublic,
 )
-from services.prescriptions.routes import Now, StoreDep
+from services.prescriptions.routes import DeliveryDep, Now, StoreDep
 
 router = APIRouter(prefix="/me", tags=["the citizen's own"])
 
@@ -68,12 +69,21 @@ def my_dispensation(prescription_id: str, body: DispensationCreate, citizen: Cur
     return domain.dispense(session, store, prescription_id, body, now=now)
 
 
-@router.post("/prescriptions/{prescription_id}/delivery", status_code=status.HTTP_201_CREATED,
-             summary="Order the courier for my dispensed prescription: parcel id and address only")
-def my_delivery(prescription_id: str, body: DeliveryOrderCreate, citizen: CurrentCitizen,
-                session: SessionDep) -> DeliveryOrderPublic:
+@router.post("/prescriptions/{prescription_id}/delivery-consent", status_code=status.HTTP_201_CREATED,
+             summary="Rights regime: have the pharmacy ask my consent to give my address to the parcel courier")
+def my_delivery_consent(prescription_id: str, citizen: CurrentCitizen, session: SessionDep,
+                        desk: DeliveryDep) -> DeliveryConsentRequested:
     _check_mine(session, citizen, prescription_id)
-    return domain.order_delivery(session, prescription_id, body)
+    return domain.request_delivery_consent(session, desk, prescription_id)
+
+
+@router.post("/prescriptions/{prescription_id}/delivery", status_code=status.HTTP_201_CREATED,
+             summary="Order the courier for my dispensed prescription: parcel id and address only "
+                     "(rights regime: under my consent, logged)")
+def my_delivery(prescription_id: str, body: DeliveryOrderCreate, citizen: CurrentCitizen,
+                session: SessionDep, desk: DeliveryDep) -> DeliveryOrderPublic:
+    _check_mine(session, citizen, prescription_id)
+    return domain.order_delivery(session, desk, prescription_id, body)
 
 
 def _check_mine(session: Session, citizen: CitizenCaller, prescription_id: str) -> None:

@@ -217,3 +217,5 @@ class DeliveryOrderCreate(DeliveryOrderBase):
 
 class DeliveryOrderPublic(DeliveryOrderBase):
     parcel_id: str
+    consent_ledger_index: int | None = Field(
+        default=None, description="Rights regime: the consent ledger's entry for the courier receiving the address")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from kernel.client import ServiceClient
 from kernel.payers import AnyoneWithTheReference, LiablePartyPays, PayerRule
 from kernel.regime import Regime
+from services.prescriptions.delivery import DeliveryDesk, HandOverDirectly, HandOverUnderConsent
 from services.prescriptions.stores import DepartmentStore, PodStore, PrescriptionStore
 
 
@@ -16,6 +17,7 @@ from services.prescriptions.stores import DepartmentStore, PodStore, Prescriptio
 class PrescriptionsPolicy:
     store: PrescriptionStore
     payer_rule: PayerRule
+    delivery: DeliveryDesk  # who lets the parcel courier have the address (services/prescriptions/delivery.py)
     summary: str
 
 
@@ -23,13 +25,14 @@ def policy_for(regime: Regime, services: Callable[[], ServiceClient]) -> Prescri
     """A fresh policy (and store) for one app of ``regime``; ``services`` gives the app's kernel client."""
     if regime is Regime.PLATFORM:
         return PrescriptionsPolicy(
-            DepartmentStore(), LiablePartyPays(),
+            DepartmentStore(), LiablePartyPays(), HandOverDirectly(),
             "Prescriptions, diagnosis included, are kept in the hospital and pharmacy's own database; "
             "only the patient (named by resident ID in the wallet's confirmation) may pay one.",
         )
     return PrescriptionsPolicy(
-        PodStore(services), AnyoneWithTheReference(),
+        PodStore(services), AnyoneWithTheReference(), HandOverUnderConsent(services),
         "A prescription's contents are kept in the patient's personal data pod; the department keeps "
         "only the process record (patient pseudonym, amount, status) and a reference into the pod. "
-        "The wallet cannot name the patient's health-sector pseudonym, so a prescription is paid by its reference.",
+        "The wallet cannot name the patient's health-sector pseudonym, so a prescription is paid by its reference. "
+        "The parcel courier gets her address only under her consent, logged before it is passed on.",
     )

@@ -11,6 +11,7 @@ from kernel.database import SessionDep
 from kernel.signed import InvalidStatement, StatementVerifier
 from kernel.tokens import caller_with
 from services.prescriptions import domain
+from services.prescriptions.delivery import DeliveryDesk
 from services.prescriptions.demo import demo_draft
 from services.prescriptions.models import (
     DeliveryOrderCreate,
@@ -35,8 +36,13 @@ def regime_store(request: Request) -> PrescriptionStore:
     return request.app.state.policy.store
 
 
+def regime_delivery(request: Request) -> DeliveryDesk:
+    return request.app.state.policy.delivery
+
+
 Now = Annotated[datetime, Depends(utc_now)]
 StoreDep = Annotated[PrescriptionStore, Depends(regime_store)]
+DeliveryDep = Annotated[DeliveryDesk, Depends(regime_delivery)]
 
 
 @router.get("/citizens/{subject}/prescriptions", summary="A patient's prescriptions, oldest first")
@@ -117,6 +123,7 @@ def dispense_prescription(
     summary="Order a courier for a dispensed prescription: the order holds only a parcel id and the address",
 )
 def order_delivery(
-    prescription_id: str, body: DeliveryOrderCreate, session: SessionDep, caller: caller_with("prescriptions:deliver"),
+    prescription_id: str, body: DeliveryOrderCreate, session: SessionDep, desk: DeliveryDep,
+    caller: caller_with("prescriptions:deliver"),
 ) -> DeliveryOrderPublic:
-    return domain.order_delivery(session, prescription_id, body)
+    return domain.order_delivery(session, desk, prescription_id, body)

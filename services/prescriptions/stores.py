@@ -191,8 +191,14 @@ class PodStore:
             raise PodUnavailable(operation) from error
 
     def _consent(self, path: str, body: dict) -> None:
-        response = from_thread.run(partial(self._services().request, "consent", "POST", path, json=body))
-        raise_for_upstream_problem("consent", response)
+        ask_consent_service(self._services(), path, body)
+
+
+def ask_consent_service(services: ServiceClient, path: str, body: dict) -> dict:
+    """POST ``body`` to the consent service from the request's worker thread; its answer, or its problem passed on."""
+    response = from_thread.run(partial(services.request, "consent", "POST", path, json=body))
+    raise_for_upstream_problem("consent", response)
+    return json_or_empty(response)
 
 
 CONTAINER = "prescriptions/"

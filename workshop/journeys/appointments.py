@@ -74,7 +74,7 @@ def he_logs_in() -> Step:
             profile = expect(await phone.get("/me/profile"), 200)
         return [Told("identity", "checked his password"),
                 Told("super-app", f"opened a second session, for {profile.get('name')} (sub={profile.get('sub')})")]
-    return Step(f"{HUSBAND.handle} logs in to the super-app on his own phone", run)
+    return Step(f"{HUSBAND.handle} logs in to the super-app on his own phone", run, asks_citizen=True)
 
 
 def free_slots(regime: Regime) -> Step:
@@ -168,7 +168,7 @@ def platform_he_confirms() -> Step:
         return [Told("civil affairs bureau", f"{waiting[0]['type']} booking {confirmed['id']}: {confirmed['status']} "
                                              "(he is the spouse its register names)"),
                 Told("super-app", "kept his bookings and that he confirmed the divorce, under his resident ID")]
-    return Step("he finds the booking waiting for him and confirms it", run)
+    return Step("he finds the booking waiting for him and confirms it", run, asks_citizen=True)
 
 
 # --- rights ----------------------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def devices_log_in() -> Step:
         return [Told("identity", "issued each spouse's app a token for the civil affairs bureau only, naming each by "
                                  "the civil-registry sector's pseudonym"),
                 Told("super-app", "nothing (the apps logged in themselves)")]
-    return Step("each spouse's app logs in to the civil affairs bureau itself", run)
+    return Step("each spouse's app logs in to the civil affairs bureau itself", run, asks_citizen=True)
 
 
 def rights_booked() -> Step:
@@ -218,7 +218,8 @@ def rights_he_confirms() -> Step:
         return [Told("civil affairs bureau", f"told his app only: booking {confirmed.body['id']} is "
                                              f"{confirmed.body['status']}"),
                 Told("super-app", "relayed two more envelopes for his session; read nothing, kept nothing")]
-    return Step("his app finds the booking waiting for him and confirms it, through the courier", run)
+    return Step("his app finds the booking waiting for him and confirms it, through the courier", run,
+                asks_citizen=True)
 
 
 def steps(regime: Regime) -> list[Step]:

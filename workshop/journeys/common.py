@@ -15,7 +15,7 @@ from identity.personas import DEMO_PASSWORD, Persona
 from identity.totp import STEP_SECONDS, totp
 from kernel.courier import open_response, seal_request
 from workshop.citizen_app import CitizenLoginError, citizen_token
-from workshop.narration import Step, StepFailed, Told, expect
+from workshop.narration import WAITED_SECONDS, Step, StepFailed, Told, expect
 from workshop.super_app import log_in_to_super_app
 
 
@@ -27,11 +27,17 @@ def yuan(cents: int) -> str:
 
 def log_in(handle: str) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        await log_in_to_super_app(state["browser"], state["urls"]["gateway"], username=handle, password=DEMO_PASSWORD)
+        agreed = await log_in_to_super_app(state["browser"], state["urls"]["gateway"], username=handle,
+                                           password=DEMO_PASSWORD)
         profile = state["profile"] = expect(await state["browser"].get("/me/profile"), 200)
         shown = ", ".join(f"{name}={value}" for name, value in profile.items() if name not in ("amr", "auth_time"))
-        return [Told("identity", "checked the password"), Told("super-app", f"keeps {shown}")]
-    return Step(f"{handle} logs in to the super-app", run)
+        told = [Told("identity", "checked the password")]
+        if agreed:
+            told.append(Told("super-app", f"showed its user agreement (version {agreed}: it keeps every journey and "
+                                          "shares it with departments as Internet Plus asks); he tapped “Agree” — "
+                                          "the only consent the platform asks"))
+        return [*told, Told("super-app", f"keeps {shown}")]
+    return Step(f"{handle} logs in to the super-app", run, asks_citizen=True)
 
 
 def what_the_super_app_kept() -> Step:
@@ -53,7 +59,7 @@ def device_token(service: str) -> Step:
         state["tokens"][service] = tokens.access_token
         return [Told("identity", f"issued his app a token for the {service} service only, naming him by that "
                                  "sector's pseudonym"), Told("super-app", "nothing (the app logged in itself)")]
-    return Step(f"his app logs in to the {service} service itself", run)
+    return Step(f"his app logs in to the {service} service itself", run, asks_citizen=True)
 
 
 async def through_courier(state: dict[str, Any], service: str, method: str, path: str, body=None):
@@ -117,7 +123,9 @@ async def device_tokens(state: dict[str, Any], persona: Persona, services: tuple
         if "one-time code" not in str(error):
             raise StepFailed(f"the app could not log in: {error}") from error
     # each one-time code is accepted once: a journey a moment ago used this one, so wait for the next
-    await asyncio.sleep(STEP_SECONDS - time.time() % STEP_SECONDS + 1)
+    pause = STEP_SECONDS - time.time() % STEP_SECONDS + 1
+    await asyncio.sleep(pause)
+    state[WAITED_SECONDS] = state.get(WAITED_SECONDS, 0.0) + pause
     try:
         return await once()
     except CitizenLoginError as error:

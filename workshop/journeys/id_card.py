@@ -66,7 +66,7 @@ def device_card() -> Step:
                                 f"selectively disclosable claims ({', '.join(card['disclosable'])})"),
                 Told("identity", "issued the card to his app's key (a token for the identity service only)"),
                 Told("super-app", "nothing: his app logged in and fetched the card itself")]
-    return Step("his app gets his ID card from the identity service", run)
+    return Step("his app gets his ID card from the identity service", run, asks_citizen=True)
 
 
 def device_presents() -> Step:

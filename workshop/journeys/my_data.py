@@ -31,7 +31,7 @@ def own_tokens() -> Step:
         return [Told("identity", "issued her app one token for the consent service and one for the hospital, "
                                  "each naming her by that sector's pseudonym"),
                 Told("super-app", "nothing (the app logged in itself)")]
-    return Step("her app logs in to the consent service and the hospital itself", run)
+    return Step("her app logs in to the consent service and the hospital itself", run, asks_citizen=True)
 
 
 def my_consents() -> Step:
@@ -86,7 +86,7 @@ def revoke_the_pharmacy() -> Step:
             raise StepFailed(f"the consent service answered {answer.status}: {answer.body}")
         index = answer.body["events"][-1]["ledger_index"]
         return [Told("consent service", f"withdrew the hospital's consent; ledger entry {index}")]
-    return Step("she revokes the pharmacy's consent to read her prescriptions", run)
+    return Step("she revokes the pharmacy's consent to read her prescriptions", run, asks_citizen=True)
 
 
 def revocation_takes_effect() -> Step:

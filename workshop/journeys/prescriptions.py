@@ -2,9 +2,10 @@
 
 Platform: the super-app books the online consultation, pays, orders the pharmacy and the courier for
 her, and keeps it all. Rights: Wang Fang's own app asks the hospital through the super-app's blind
-courier, the prescription lands in her pod, she answers the consent prompt so the pharmacy may read
-it, and the super-app learns only the payment. Every consultation issues a new prescription, so the
-walkthrough can be run again and again against the same ``citygate up``.
+courier, the prescription lands in her pod, she answers the consent prompts (the pharmacy may read it;
+the parcel courier may have her address), and the super-app learns only the payment. Every
+consultation issues a new prescription, so the walkthrough can be run again and again against the
+same ``citygate up``.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def device_login() -> Step:
                                  f"one token each for {', '.join(DEVICE_SERVICES)}, each naming her by that "
                                  "sector's pseudonym"),
                 Told("super-app", "nothing (her app logged in itself)")]
-    return Step("her app logs in to the hospital, her pod and the consent service itself", run)
+    return Step("her app logs in to the hospital, her pod and the consent service itself", run, asks_citizen=True)
 
 
 def open_pod() -> Step:
@@ -139,7 +140,7 @@ def consent_prompt() -> Step:
         return [Told("her app", f"showed the prompt “{prompt['summary']}”; she tapped “allow”"),
                 Told("consent ledger", f"consent {prompt['id']} given, logged at index {index}"),
                 Told("super-app", "nothing")]
-    return Step("the consent prompt: may the pharmacy read the prescription from her pod?", run)
+    return Step("the consent prompt: may the pharmacy read the prescription from her pod?", run, asks_citizen=True)
 
 
 def rights_dispensation() -> Step:
@@ -162,6 +163,24 @@ def rights_dispensation() -> Step:
     return Step("her app orders the medicine from the pharmacy (through the courier)", run)
 
 
+def delivery_consent_prompt() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        rx = state["rx"]
+        answer, _, _ = await through_courier(state, "prescriptions", "POST",
+                                             f"/me/prescriptions/{rx['id']}/delivery-consent")
+        if answer.status != 201:
+            raise StepFailed(f"the pharmacy answered {answer.status}: {answer.body}")
+        asked = answer.body
+        given = await _consent(state, "POST", f"/me/artefacts/{asked['consent_request']}/status", {"status": "given"})
+        index = given["events"][-1].get("ledger_index") if given.get("events") else None
+        return [Told("pharmacy", "asked the consent service to prompt her: may "
+                                 f"{asked['recipient']} have her address?"),
+                Told("her app", f"showed the prompt “{asked['summary']}”; she tapped “allow” (once)"),
+                Told("consent ledger", f"consent {asked['consent_request']} given, logged at index {index}"),
+                Told("super-app", "relayed the sealed request, unread")]
+    return Step("the consent prompt: may the parcel courier have her address?", run, asks_citizen=True)
+
+
 def rights_delivery() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         rx = state["rx"]
@@ -169,7 +188,9 @@ def rights_delivery() -> Step:
                                              {"address": PATIENT.address})
         if answer.status != 201:
             raise StepFailed(f"the hospital answered {answer.status}: {answer.body}")
-        return [Told("courier", f"parcel {answer.body['parcel_id']} to {answer.body['address']} (nothing else)"),
+        return [Told("consent ledger", f"logged the address passing to the parcel courier before it did: index "
+                                       f"{answer.body['consent_ledger_index']} (her consent is now spent)"),
+                Told("courier", f"parcel {answer.body['parcel_id']} to {answer.body['address']} (nothing else)"),
                 Told("super-app", "nothing it could read")]
     return Step("her app orders the courier to her home (through the courier)", run)
 
@@ -179,4 +200,5 @@ def steps(regime: Regime) -> list[Step]:
         return [log_in(PERSONA), platform_consultation(), pay_the_prescription(), pay_again(RETRY),
                 platform_dispensation(), platform_delivery(), what_the_super_app_kept()]
     return [log_in(PERSONA), device_login(), open_pod(), rights_consultation(), pay_the_prescription(),
-            pay_again(RETRY), consent_prompt(), rights_dispensation(), rights_delivery(), what_the_super_app_kept()]
+            pay_again(RETRY), consent_prompt(), rights_dispensation(), delivery_consent_prompt(), rights_delivery(),
+            what_the_super_app_kept()]
