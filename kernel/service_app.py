@@ -139,12 +139,38 @@ async def _stopping(app: FastAPI, on_shutdown: Callable[[FastAPI], Awaitable[Non
             await on_shutdown(app)
 
 
+# How long a seed waits for its own service to answer at its public address (see _run_seed).
+SELF_REACHABLE_TIMEOUT_SECONDS = 30.0
+
+
 async def _run_seed(app: FastAPI, seed: Seeder) -> None:
     try:
+        await _until_reachable(app)
         await seed(app)
     except Exception:
         log.exception("the demo seed failed; /healthz stays 503")
         raise
+
+
+async def _until_reachable(app: FastAPI) -> None:
+    """Wait until this service answers at its public address.
+
+    The lifespan that starts the seed runs before the server binds its port, and a seed's first
+    call is a token request whose ``private_key_jwt`` the identity service checks by fetching this
+    service's JWKS: asked too early, it finds nobody there and refuses the token (seen in CI as
+    ``invalid_client No key for kid``, and the service stuck at /healthz 503 "seed-failed")."""
+    url = app.state.settings.public_url + JWKS_PATH
+    deadline = asyncio.get_running_loop().time() + SELF_REACHABLE_TIMEOUT_SECONDS
+    while True:
+        try:
+            if (await app.state.http.get(url, timeout=2.0)).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if asyncio.get_running_loop().time() >= deadline:
+            log.warning("%s does not answer at %s; seeding anyway", app.state.settings.service_name, url)
+            return
+        await asyncio.sleep(0.05)
 
 
 def _seed_problem(app: FastAPI) -> Problem | None:
