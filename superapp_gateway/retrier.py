@@ -67,13 +67,15 @@ class PendingPaymentRetrier(PeriodicTask):
         return settled
 
     def _due(self) -> list[WalletPayment]:
-        settings, now = self.app.state.settings, wallet.utc_now()
-        untouched_since = now - timedelta(seconds=settings.department_timeout_seconds)
+        settings = self.app.state.settings
+
+        def wait_after(attempts: int) -> timedelta:
+            # never within the department timeout of the last attempt, which may still be under way
+            return timedelta(seconds=max(settings.department_timeout_seconds,
+                                         backoff_seconds(attempts, settings.wallet_retry_seconds)))
+
         with self.app.state.database.session() as session:
-            pending = wallet.due_for_retry(session, untouched_since=untouched_since)
-        return [payment for payment in pending
-                if payment.updated_at <= now - timedelta(
-                    seconds=backoff_seconds(payment.attempts, settings.wallet_retry_seconds))]
+            return list(wallet.due_for_retry(session, now=wallet.utc_now(), wait_after=wait_after))
 
 
 def start_retrier(app: FastAPI) -> None:

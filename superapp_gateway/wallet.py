@@ -18,17 +18,20 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from kernel.problems import Problem
 from superapp_gateway.models import PaymentStatus, Wallet, WalletPayment
+
+# A back-off that never stops growing is cut off here (one query condition per distinct wait).
+MAX_DISTINCT_WAITS = 32
 
 CURRENCY = "CNY"
 RECENT_PAYMENTS = 20
@@ -90,11 +93,21 @@ def payment_of(session: Session, subject: str, payment_id: str) -> WalletPayment
     return payment
 
 
-def due_for_retry(session: Session, *, untouched_since: datetime, limit: int = 50) -> Sequence[WalletPayment]:
-    """Pending payments no attempt has touched since ``untouched_since``, oldest first."""
+def due_for_retry(session: Session, *, now: datetime, wait_after: Callable[[int], timedelta],
+                  limit: int = 50) -> Sequence[WalletPayment]:
+    """Pending payments whose last attempt is at least ``wait_after(attempts)`` old, oldest first.
+
+    ``wait_after`` must grow with the attempts and stop growing at some count (a capped back-off):
+    the wait is decided in the query, one condition per distinct wait, so that the ``limit`` is
+    filled with due payments only, never with ones still waiting out their back-off."""
+    attempts, last_attempt, conditions = col(WalletPayment.attempts), col(WalletPayment.updated_at), []
+    longest, count = wait_after(MAX_DISTINCT_WAITS), 0
+    while wait_after(count) < longest:
+        conditions.append(and_(attempts == count, last_attempt <= now - wait_after(count)))
+        count += 1
+    conditions.append(and_(attempts >= count, last_attempt <= now - longest))
     return session.exec(select(WalletPayment)
-                        .where(WalletPayment.status == PaymentStatus.PENDING,
-                               col(WalletPayment.updated_at) <= untouched_since)
+                        .where(WalletPayment.status == PaymentStatus.PENDING, or_(*conditions))
                         .order_by(col(WalletPayment.updated_at), col(WalletPayment.id)).limit(limit)).all()
 
 

@@ -437,3 +437,28 @@ def test_a_payment_left_unanswered_is_asked_less_often_but_never_dropped():
     assert [backoff_seconds(attempts, 5.0) for attempts in (0, 1, 2, 3, 4)] == [5.0, 5.0, 10.0, 20.0, 40.0]
     assert backoff_seconds(1000, 5.0) == MAX_BACKOFF_SECONDS  # capped, and still retried
     assert backoff_seconds(3, 600.0) == 600.0  # never shorter than the interval itself
+
+
+def test_payments_waiting_out_their_back_off_never_crowd_out_a_due_one(ledger):
+    now = datetime.now(UTC)
+
+    def pending(payment_id: str, attempts: int, last_attempt_ago: float) -> WalletPayment:
+        at = now - timedelta(seconds=last_attempt_ago)
+        return WalletPayment(id=payment_id, subject="s", payee="fines", reference=payment_id, amount_cents=1,
+                             currency="CNY", idempotency_key=payment_id, request_fingerprint="f",
+                             status=PaymentStatus.PENDING, attempts=attempts, created_at=at, updated_at=at)
+
+    wallet.wallet_of(ledger, "s", starting_balance=1000, now=now)
+    # Sixty payments asked 20 times, last 100 s ago: still inside their 300 s back-off, and older than the
+    # one that is due (asked once, 12 s ago: due after 5 s). A limit of 50 must still reach it.
+    ledger.add_all([pending(f"waiting-{n}", 20, 100.0) for n in range(60)])
+    ledger.add_all([pending("due", 1, 12.0), pending("just-asked", 1, 2.0), pending("third-try", 3, 15.0),
+                    pending("capped-and-due", 20, 301.0)])
+    ledger.commit()
+
+    def wait_after(attempts: int) -> timedelta:
+        return timedelta(seconds=max(5.0, backoff_seconds(attempts, 5.0)))
+
+    due = wallet.due_for_retry(ledger, now=now, wait_after=wait_after, limit=50)
+    # "third-try" waits 20 s after its 3rd attempt; "just-asked" is inside the department timeout
+    assert [payment.id for payment in due] == ["capped-and-due", "due"]
