@@ -16,6 +16,7 @@ from sqlalchemy import MetaData
 from sqlmodel import Session
 
 from kernel.access import audience_of
+from kernel.at_rest import tighten_tree
 from kernel.client import JWKS_PATH, ServiceClient, build_transport
 from kernel.database import Database
 from kernel.keys import load_or_create_encryption_key, load_or_create_signing_key, service_jwks
@@ -63,6 +64,9 @@ def build_service_app(
     only) after it, so demo data may come from other services. ``on_shutdown`` runs before the
     HTTP client and the database close — also when start-up fails after ``on_startup`` ran.
     """
+    assert settings.data_dir is not None
+    # keys, and with the SQLite default the database: private to the service (kernel.at_rest)
+    tighten_tree(settings.data_dir)
     database = Database(settings.database_url, metadata)
     signing_key = load_or_create_signing_key(settings.keys_dir)
     encryption_key = load_or_create_encryption_key(settings.keys_dir)

@@ -19,7 +19,7 @@ import pytest
 from kernel import topology
 from kernel.regime import Regime
 from services.fines.demo import DEMO_PLATE
-from tests.support import assert_all_exit, descendants, free_port_block
+from tests.support import assert_all_exit, assert_private_tree, descendants, free_port_block
 
 pytestmark = pytest.mark.processes
 CITYGATE = str(Path(sys.executable).with_name("citygate"))
@@ -48,6 +48,7 @@ def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Pope
     process = subprocess.Popen(
         [CITYGATE, "up", "--base-port", str(base), "--data-dir", str(tmp_path / "var"), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        umask=0o022,  # a usual shell's: without a defence, new files would be readable by everyone
     )
     try:
         output = wait_for_line(process, "Press Ctrl-C", timeout=120)
@@ -58,6 +59,11 @@ def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Pope
 
 
 def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_orphans(tmp_path):
+    # a log an older version left readable by everyone
+    older_log = tmp_path / "var" / "logs" / "rights-identity.log"
+    older_log.parent.mkdir(parents=True)
+    older_log.write_text("")
+    older_log.chmod(0o644)
     with citygate_up(tmp_path) as (process, output, children):
         base_port = process.args[process.args.index("--base-port") + 1]
         listed = json.loads(subprocess.run(
@@ -78,6 +84,11 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
         assert any("rights: gateway -> fines" in line and "2 fines" in line for line in output)
         for regime in Regime:
             assert (tmp_path / "var" / regime.value / "identity" / "keys" / "signing-key.pem").exists()
+        # secrets at rest: databases (with SQLite's -wal and -shm), keys and logs are the services' alone
+        names = {path.relative_to(tmp_path / "var").as_posix() for path in assert_private_tree(tmp_path / "var")}
+        for regime in Regime:
+            assert {f"{regime.value}/identity/identity.db-wal", f"{regime.value}/identity/identity.db-shm",
+                    f"{regime.value}/identity/keys/signing-key.pem", f"logs/{regime.value}-gateway.log"} <= names
 
         process.send_signal(signal.SIGINT)  # what Ctrl-C delivers to the launcher
         assert process.wait(timeout=30) == 0
