@@ -56,11 +56,13 @@ class Database:
         return self.url.get_backend_name() == "sqlite"
 
     def _create_engine(self) -> Engine:
+        # hide_parameters: a database error's text (logged with its traceback) shows the SQL
+        # but not the values bound to it, which are resident ids, names, tokens
         if not self.is_sqlite:
-            return create_engine(self.url, pool_pre_ping=True)
+            return create_engine(self.url, pool_pre_ping=True, hide_parameters=True)
         if self.url.database and self.url.database != ":memory:":
             _create_private_sqlite_file(Path(self.url.database))
-        engine = create_engine(self.url, connect_args={"check_same_thread": False})
+        engine = create_engine(self.url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
 

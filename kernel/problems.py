@@ -119,7 +119,10 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    # Rendered outside the request-context middleware, whose context variables are reset by now:
+    # the ids come from the request's state, so the log line names the id the body carries.
+    ids = {name: getattr(request.state, name, None) for name in ("request_id", "trace_id")}
+    log.exception("unhandled error", exc_info=exc, extra=ids)
     return problem_response(request, 500, detail="An unexpected error occurred; it has been logged.")
 
 
