@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from kernel.regime import Regime
 from kernel.service_app import build_service_app
 from services.fines.demo import DEMO_PLATE
 from services.fines.settings import Settings as FinesSettings
-from tests.support import ROOT, assert_problem
+from tests.support import ROOT, assert_problem, postgres_databases
 
 
 class Booking(BaseModel):
@@ -203,6 +204,25 @@ def test_a_service_process_logs_an_unhandled_error_once_with_its_request_id(caps
         root.setLevel(level)
     assert "Invalid HTTP request received." in written
     assert "Exception in ASGI application" not in written and "boom" not in written
+
+
+async def test_a_value_the_database_cannot_store_is_a_422_problem_not_a_500(tmp_path, backend):
+    async with contextlib.AsyncExitStack() as stack:
+        url = stack.enter_context(postgres_databases("probe"))["probe"] if backend == "postgresql" else None
+        app = probe_app(tmp_path, database_url=url)
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        async with client_for(app) as client:
+            stored = await client.post("/counters", json={"value": 7})
+            # beyond SQLite's 64-bit INTEGER (OverflowError) and PostgreSQL's integer (DataError)
+            too_large = [await client.post("/counters", json={"value": value}) for value in (2**31, 2**63, -2**70)]
+            after = await client.post("/counters", json={"value": 8})  # the service is unharmed
+    assert stored.status_code == after.status_code == 201
+    if backend == "sqlite":
+        too_large = too_large[1:]  # 2**31 fits SQLite's INTEGER
+    for response in too_large:
+        body = assert_problem(response, 422, "value-out-of-range")
+        assert str(2**63) not in response.text and "OverflowError" not in response.text and "SQL" not in response.text
+        assert body["request_id"] == response.headers["x-request-id"]
 
 
 async def test_healthz_is_200_when_the_database_answers(mesh):
