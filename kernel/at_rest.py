@@ -49,7 +49,7 @@ def tighten_tree(root: Path) -> None:
 
 def private_file(path: Path, flags: int = os.O_RDWR) -> int:
     """Open (creating if missing) ``path`` as a 0600 file, whatever the umask; returns the descriptor."""
-    fd = os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE_MODE)
+    fd = os.open(path, flags | os.O_CREAT, PRIVATE_FILE_MODE)
     if stat.S_IMODE(os.fstat(fd).st_mode) != PRIVATE_FILE_MODE:
         os.fchmod(fd, PRIVATE_FILE_MODE)
     return fd
