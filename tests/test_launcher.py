@@ -41,6 +41,17 @@ def wait_for_line(process: subprocess.Popen, marker: str, timeout: float) -> lis
     raise AssertionError(f"{marker!r} not seen; output so far:\n" + "\n".join(lines))
 
 
+def wait_for_logs(log_dir: Path, marker: str, timeout: float = 10) -> str:
+    """Every log file's text, once ``marker`` is in it (an access line is written after the answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = "\n".join(path.read_text(encoding="utf-8") for path in sorted(log_dir.glob("*.log")))
+        if marker in logs or time.monotonic() > deadline:
+            assert marker in logs
+            return logs
+        time.sleep(0.2)
+
+
 @contextmanager
 def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen, list[str], set[int]]]:
     """``citygate up`` on free ports, ready; yields the launcher, its output so far and its children."""
@@ -81,6 +92,9 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
                 assert response.status_code == 200, response.text
                 assert len(response.json()["fines"]) == 2
         assert any("platform: gateway -> fines" in line and "2 fines" in line for line in output)
+        # the services' logs name the routes asked, never the plate asked about (nor its URL form)
+        logs = wait_for_logs(tmp_path / "var" / "logs", "/vehicles/{plate}/fines")
+        assert DEMO_PLATE not in logs and quote(DEMO_PLATE) not in logs
         assert any("rights: gateway -> fines" in line and "2 fines" in line for line in output)
         for regime in Regime:
             assert (tmp_path / "var" / regime.value / "identity" / "keys" / "signing-key.pem").exists()
