@@ -27,9 +27,20 @@ def restrict_new_files() -> None:
     os.umask(PRIVATE_UMASK)
 
 
+class SharedDirectory(RuntimeError):
+    """A world-writable directory (``/tmp``) named as a data directory: never made private, nor
+    its contents, since it is everybody's; the service needs a directory of its own."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} is writable by every user, so it cannot hold a service's data; "
+                         f"name a directory of its own, such as {path / 'citygate'}")
+
+
 def private_directory(path: Path) -> Path:
     """Create ``path`` (and missing parents) if needed and make ``path`` itself 0700."""
     path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIRECTORY_MODE)
+    if path.stat().st_mode & stat.S_IWOTH:
+        raise SharedDirectory(path)
     _set_mode(path, PRIVATE_DIRECTORY_MODE)
     return path
 

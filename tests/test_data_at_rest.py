@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
 
+from kernel.at_rest import SharedDirectory
 from kernel.keys import ENCRYPTION_KEY_FILE, KEY_FILE
+from kernel.regime import Regime
 from kernel.service_app import build_service_app
 from services.fines.settings import Settings as FinesSettings
 from tests.support import assert_private_tree
+from workshop.launcher import Launcher
 
 PRIVATE_FILE_MODE = 0o600
 metadata = MetaData()
@@ -82,3 +86,19 @@ def test_a_database_elsewhere_is_created_private_without_touching_its_directory(
         app.state.database.create_tables()
     assert mode_of(shared / "elsewhere.db") == PRIVATE_FILE_MODE
     assert mode_of(shared) == 0o755  # not ours to change: only the service's own data directory is
+
+
+def test_a_world_writable_directory_named_as_data_directory_is_refused_and_left_alone(tmp_path):
+    """Pointing DATA_DIR (or ``citygate up --data-dir``) at /tmp must not chmod /tmp and its
+    other users' files to 0700/0600: the service refuses to start instead."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    scratch.chmod(0o1777)
+    (scratch / "someone-elses.txt").write_text("")
+    (scratch / "someone-elses.txt").chmod(0o644)
+    with pytest.raises(SharedDirectory, match="writable by every user"):
+        build_service_app(FinesSettings(data_dir=scratch), title="probe", metadata=metadata)
+    with pytest.raises(SharedDirectory):
+        Launcher([Regime.RIGHTS], data_root=scratch).start()
+    assert mode_of(scratch) == 0o1777 and mode_of(scratch / "someone-elses.txt") == 0o644
+    assert not any(scratch.glob("*.log")) and sorted(p.name for p in scratch.iterdir()) == ["someone-elses.txt"]
