@@ -63,7 +63,7 @@ async def test_a_data_directory_left_readable_by_an_older_version_is_tightened_a
             with first.state.database.engine.begin() as writer:
                 writer.execute(insert(secrets_table).values(seed="JBSWY3DPEHPK3PXP"))
         # what an older version (or a careless copy) left behind
-        leftovers = [data_dir / "fines.db-journal", data_dir / "export" / "ground-truth.json"]
+        leftovers = [data_dir / "fines.db-journal", data_dir / "keys" / "retired" / "old.pem"]
         for leftover in leftovers:
             leftover.parent.mkdir(exist_ok=True)
             leftover.write_text("{}")
@@ -72,7 +72,7 @@ async def test_a_data_directory_left_readable_by_an_older_version_is_tightened_a
 
         build_service_app(FinesSettings(data_dir=data_dir), title="probe", metadata=metadata)
     names = {path.name for path in assert_private_tree(data_dir)}
-    assert {"fines.db", "fines.db-journal", "ground-truth.json", KEY_FILE} <= names
+    assert {"fines.db", "fines.db-journal", "old.pem", KEY_FILE} <= names
 
 
 def test_a_database_elsewhere_is_created_private_without_touching_its_directory(tmp_path):
