@@ -28,6 +28,7 @@ Status codes, as the HTTP layer should send them:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
 N3_PATCH = "text/n3"
 SPARQL_UPDATE = "application/sparql-update"
 PATCH_TYPES = (N3_PATCH, SPARQL_UPDATE)
+log = logging.getLogger("citygate.pod.patch")
 
 Triple = tuple[Node, Node, Node]
 
@@ -126,7 +128,7 @@ def parse_patch(body: str | bytes, content_type: str, *, base_iri: str) -> Patch
         try:
             body = body.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise PatchSyntaxError(f"The patch is not valid UTF-8: {error}") from error
+            raise PatchSyntaxError("The patch is not valid UTF-8.") from error
     if media == N3_PATCH:
         return Patch((_parse_n3(body, base_iri),))
     return Patch(_parse_sparql(body, base_iri))
@@ -139,7 +141,8 @@ def _parse_n3(body: str, base_iri: str) -> Operation:
     try:
         document.parse(data=body, format="n3", publicID=base_iri)
     except Exception as error:  # rdflib's N3 parser raises BadSyntax and assorted others
-        raise PatchSyntaxError(f"The patch is not valid N3: {str(error)[:300]}") from error
+        log.info("refused an N3 patch: %s", str(error)[:300])  # the message quotes the body: log only
+        raise PatchSyntaxError("The patch is not valid N3.") from error
 
     patches = set(document.subjects(RDF.type, SOLID.InsertDeletePatch))
     if len(patches) != 1:
@@ -209,7 +212,8 @@ def _parse_sparql(body: str, base_iri: str) -> tuple[Operation, ...]:
     try:
         update = translateUpdate(parseUpdate(body), base=base_iri)
     except Exception as error:  # pyparsing errors, unknown prefixes, bad IRIs ...
-        raise PatchSyntaxError(f"The patch is not valid SPARQL Update: {str(error)[:300]}") from error
+        log.info("refused a SPARQL Update patch: %s", str(error)[:300])  # quotes the body: log only
+        raise PatchSyntaxError("The patch is not valid SPARQL Update.") from error
 
     operations = []
     for op in getattr(update, "algebra", update):  # rdflib gives a bare [] for an empty request

@@ -3,12 +3,16 @@ anything else byte for byte with its media type."""
 
 from __future__ import annotations
 
+import logging
+
 from rdflib import Graph
 
 from kernel.problems import Problem
 from pod import store, wac
 from pod.paths import is_container
 from pod.rdf import TURTLE, is_rdf, media_type, parse, turtle_bytes
+
+log = logging.getLogger("citygate.pod.representation")
 
 
 def stored_form(path: str, headers: dict[str, str], body: bytes, base: str) -> tuple[str, bytes]:
@@ -34,4 +38,6 @@ def _acl_graph(body: bytes, url: str) -> Graph:
     try:
         return wac.parse_acl(body.decode("utf-8"), url)
     except (wac.InvalidAcl, UnicodeDecodeError) as error:
-        raise Problem(400, f"The access control document is not valid Turtle: {error}", kind="invalid-acl") from error
+        # the parser's message quotes the body: it stays in the server log
+        log.info("refused an access control document at %s: %s", url, str(error)[:300])
+        raise Problem(400, "The access control document is not valid Turtle.", kind="invalid-acl") from error
