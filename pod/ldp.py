@@ -28,6 +28,7 @@ from pod.representation import stored_form
 
 router = APIRouter(tags=["Solid protocol"])
 METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
 ACCEPT_PATCH = "text/n3, application/sparql-update"
 READ_UNDER_CONSENT = "pod:read"
 DEPOSIT = "pod:deposit"
@@ -105,6 +106,8 @@ def _pod_exists(app, path: str) -> bool:
 def handle(app, method: str, path: str, agent: str | None, headers: dict[str, str], body: bytes) -> Response:
     base = app.state.settings.public_url
     with app.state.database.session() as session:
+        if method not in READ_METHODS:
+            store.lock_pod(session, pod_of(path))  # first: what is read below is the latest committed
         if session.get(store.StoredResource, pod_root(pod_of(path))) is None:
             raise Problem(404, "No pod here.", kind="not-found")
         owner = webid_of(base, pod_of(path))

@@ -23,6 +23,7 @@ from sqlmodel import delete, select
 from kernel.citizens import CurrentCitizen
 from kernel.client import UpstreamUnavailable, raise_for_upstream_problem
 from kernel.problems import Problem
+from pod import store
 from pod.models import Pod, StoredResource
 from pod.paths import pod_root
 
@@ -71,6 +72,7 @@ async def export(request: Request, citizen: CurrentCitizen) -> Response:
 
 def _erase(app, pod_id: str) -> int:
     with app.state.database.session() as session:
+        store.lock_pod(session, pod_id)  # no write to the pod slips in between the two deletes
         erased = session.exec(delete(StoredResource).where(StoredResource.pod_id == pod_id)).rowcount
         session.exec(delete(Pod).where(Pod.id == pod_id))
         session.commit()

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from kernel.problems import Problem
-from pod.models import StoredResource
+from pod.models import Pod, StoredResource
 from pod.paths import is_container, parent_of, pod_of, twin_of
 
 ACL_SUFFIX = ".acl"
@@ -29,6 +29,22 @@ def etag_of(content_type: str, content: bytes) -> str:
 def is_auxiliary(path: str) -> bool:
     """An ACL document: it belongs to its resource and is not listed as a container member."""
     return path.endswith(ACL_SUFFIX)
+
+
+def lock_pod(session: Session, pod_id: str) -> None:
+    """Make this transaction the pod's only writer until it ends: every write to a pod first waits
+    here, so a read-modify-write (PATCH, a conditional PUT, creating parent containers, DELETE of a
+    container) cannot interleave with another and lose an update or collide on a new row.
+
+    Must be the session's first statement, so that what it reads afterwards is what the previous
+    writer committed (nothing is served from an earlier snapshot or the identity map). SQLite:
+    ``BEGIN IMMEDIATE`` takes the database's write lock now rather than at the first write
+    (waiting up to the busy timeout). PostgreSQL: a row lock on the pod (``SELECT ... FOR
+    UPDATE``); a pod that does not exist has nothing to lock, and nothing of it can be written."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        session.exec(select(Pod.id).where(Pod.id == pod_id).with_for_update()).first()
 
 
 def read(session: Session, path: str) -> StoredResource | None:
