@@ -308,4 +308,4 @@ def _patch(session, path, existing, headers, body, base, now, granted, agent) ->
 
 def _patch_problem(error) -> Problem:
     kinds = {400: "invalid-patch", 409: "patch-conflict", 415: "unsupported-media-type", 422: "unprocessable-patch"}
-    return Problem(error.status, error.message, kind=kinds.get(error.status, "invalid-patch"))
+    return Problem(error.status, error.message, kind=error.kind or kinds.get(error.status, "invalid-patch"))

@@ -24,6 +24,11 @@ Status codes, as the HTTP layer should send them:
 * 422 ``PatchUnprocessable`` - well-formed but outside what the spec (or this server) allows:
   unbound variables, blank nodes in ``where``/``deletes``, nested formulae, SPARQL operations
   other than ``INSERT DATA``/``DELETE DATA``, named graphs.
+* 422 ``PatchTooComplex`` (kind ``patch-too-complex``) - matching ``where`` is a join, exponential
+  in the number of patterns on an adversarial resource (a 291-byte patch once took seconds). So a
+  ``where`` has at most ``MAX_WHERE_PATTERNS`` patterns and ``MAX_VARIABLES`` variables, checked
+  when parsing, and applying a patch examines at most ``MAX_SEARCH_STEPS`` candidate triples in
+  all; past that the patch is refused and nothing is changed.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class PatchError(ValueError):
     """A patch that cannot be applied; ``status`` is the HTTP status to answer with."""
 
     status = 400
+    kind: str | None = None  # a problem kind more specific than the status's own
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -70,6 +76,31 @@ class UnsupportedPatchType(PatchError):
 
 class PatchUnprocessable(PatchError):
     status = 422
+
+
+class PatchTooComplex(PatchUnprocessable):
+    kind = "patch-too-complex"
+
+
+# Far beyond any patch a Solid client sends (a where of a handful of patterns), far below what
+# takes noticeable time: a step is one candidate triple looked at, a few microseconds.
+MAX_WHERE_PATTERNS = 32
+MAX_VARIABLES = 16
+MAX_SEARCH_STEPS = 20_000
+
+
+class SearchBudget:
+    """The candidate triples one patch may examine while matching its ``where`` clauses."""
+
+    def __init__(self, steps: int = MAX_SEARCH_STEPS) -> None:
+        self.steps = steps
+        self.spent = 0
+
+    def spend(self) -> None:
+        self.spent += 1
+        if self.spent > self.steps:
+            raise PatchTooComplex(f"Matching solid:where needs more than {self.steps} steps on this resource; "
+                                  "make it more specific (fewer patterns, more fixed terms)")
 
 
 @dataclass(frozen=True)
@@ -96,12 +127,14 @@ class Patch:
         non-empty ``where`` → Read; non-empty ``deletes`` → Read and Write)."""
         return any(op.where or op.deletes for op in self.operations)
 
-    def apply(self, graph: Graph) -> Graph:
+    def apply(self, graph: Graph, *, budget: SearchBudget | None = None) -> Graph:
         """The patched copy of ``graph``; ``graph`` itself is never touched, so a conflict
-        halfway through a multi-operation patch leaves nothing half-applied."""
+        halfway through a multi-operation patch leaves nothing half-applied. One ``budget``
+        covers every operation."""
+        budget = budget or SearchBudget()
         result = _copy(graph)
         for op in self.operations:
-            _apply_operation(result, op)
+            _apply_operation(result, op, budget)
         return result
 
 
@@ -151,6 +184,11 @@ def _parse_n3(body: str, base_iri: str) -> Operation:
     patch = patches.pop()
 
     where = _formula(document, patch, "where")
+    if len(where) > MAX_WHERE_PATTERNS:
+        raise PatchTooComplex(f"solid:where has {len(where)} patterns; at most {MAX_WHERE_PATTERNS} are allowed")
+    if len(_variables(where)) > MAX_VARIABLES:
+        raise PatchTooComplex(f"solid:where has {len(_variables(where))} variables; "
+                              f"at most {MAX_VARIABLES} are allowed")
     deletes = _formula(document, patch, "deletes")
     inserts = _formula(document, patch, "inserts")
 
@@ -249,8 +287,8 @@ def _check_shape(triple: Triple, where: str) -> None:
         raise PatchUnprocessable(f"{where} has a predicate that is not an IRI: {predicate.n3()}")
 
 
-def _apply_operation(graph: Graph, op: Operation) -> None:
-    solutions = _solutions(graph, op.where, limit=2)
+def _apply_operation(graph: Graph, op: Operation, budget: SearchBudget) -> None:
+    solutions = _solutions(graph, op.where, limit=2, budget=budget)
     if not solutions:
         raise PatchConflict("solid:where matches nothing in the resource")
     if len(solutions) > 1:
@@ -276,13 +314,15 @@ def _bind(triple: Triple, binding: dict[Variable, Node]) -> Triple:
     return tuple(binding[t] if isinstance(t, Variable) else t for t in triple)  # type: ignore[return-value]
 
 
-def _solutions(graph: Graph, patterns: tuple[Triple, ...], *, limit: int) -> list[dict[Variable, Node]]:
+def _solutions(graph: Graph, patterns: tuple[Triple, ...], *, limit: int,
+               budget: SearchBudget) -> list[dict[Variable, Node]]:
     """Up to ``limit`` distinct variable bindings under which every pattern is in ``graph``.
 
     A plain backtracking join, most-bound pattern first. Stopping at two solutions is enough to
     tell "exactly one" from "several" without enumerating a possibly large result. Solutions are
     distinct by construction: two search paths differ in the triple picked for the same
-    (already substituted) pattern, hence in some variable's value.
+    (already substituted) pattern, hence in some variable's value. Every candidate triple spends
+    one step of ``budget``, which refuses (``PatchTooComplex``) once exhausted.
     """
     found: list[dict[Variable, Node]] = []
 
@@ -298,6 +338,7 @@ def _solutions(graph: Graph, patterns: tuple[Triple, ...], *, limit: int) -> lis
         rest = remaining[:index] + remaining[index + 1:]
         query = tuple(None if isinstance(t, Variable) else t for t in pattern)
         for triple in graph.triples(query):  # type: ignore[arg-type]
+            budget.spend()
             extended = dict(binding)
             if all(_unify(term, value, extended) for term, value in zip(pattern, triple)):
                 search(rest, extended)

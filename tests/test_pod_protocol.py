@@ -212,3 +212,20 @@ async def test_cors_echoes_the_origin_and_exposes_the_solid_headers(mesh):
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
         assert "PUT" in preflight.headers["access-control-allow-methods"]
+
+
+async def test_a_patch_too_complex_to_match_is_refused_and_a_plain_one_still_works(mesh):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    prefixes = "@prefix solid: <http://www.w3.org/ns/solid/terms#>. @prefix ex: <http://example.org/>.\n"
+    edges = prefixes + " ".join(f"<#n{i}> ex:p <#m{i}>." for i in range(299)) + " <#a> ex:r <#b>."
+    chain = " ".join(f"?a{i} ex:p ?b{i}." for i in range(7))  # 15 variables, 300^7 combinations
+    adversarial = prefixes + f"_:r a solid:InsertDeletePatch; solid:where {{ {chain} ?zz ex:r ?a6. }}; " \
+                             "solid:inserts { <#x> ex:y ex:z }."
+    plain = prefixes + "_:r a solid:InsertDeletePatch; solid:where { ?s ex:r ?o }; solid:inserts { ?s ex:q ?o }."
+    async with aclosing(client):
+        await client.put(f"{root}edges.ttl", content=edges, headers={"Content-Type": "text/turtle"})
+        refused = await client.patch(f"{root}edges.ttl", content=adversarial, headers={"Content-Type": "text/n3"})
+        assert_problem(refused, 422, "patch-too-complex")
+        assert "ex:y" not in (await client.get(f"{root}edges.ttl")).text
+        done = await client.patch(f"{root}edges.ttl", content=plain, headers={"Content-Type": "text/n3"})
+        assert done.status_code == 205, done.text
