@@ -24,7 +24,7 @@ from pod import patch as patches
 from pod.consent_gate import ServiceCaller
 from pod.paths import check_path, is_container, parent_of, pod_of, pod_root, twin_of
 from pod.rdf import TURTLE, container_graph, is_rdf, parse, preferred_rdf_type, serialize, turtle_bytes
-from pod.representation import stored_form
+from pod.representation import served_headers, stored_form
 
 router = APIRouter(tags=["Solid protocol"])
 METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
@@ -214,7 +214,7 @@ def _read(session, row, headers: dict[str, str], base: str, *, head: bool) -> Re
     else:
         content, content_type = row.content, row.content_type
     response = Response(b"" if head else content, media_type=content_type,
-                        headers=_resource_headers(row.path, base))
+                        headers={**_resource_headers(row.path, base), **served_headers(content_type)})
     response.headers["ETag"] = row.etag
     response.headers["Last-Modified"] = format_datetime(row.modified, usegmt=True)
     response.headers["Vary"] = "Accept, Authorization, Origin"

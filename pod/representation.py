@@ -1,5 +1,13 @@
 """What the pod keeps for a write: RDF as validated Turtle, access control as valid ACL Turtle,
-anything else byte for byte with its media type."""
+anything else byte for byte with its media type; and how user content is served back.
+
+Anyone with Write may put any bytes with any media type into a pod, and every service shares the
+pod's host, so what the pod serves must never run as a page of that origin (M5): every
+response carrying user content is ``nosniff`` and sandboxed by CSP, and anything but a short list
+of passive types is served as a download (``Content-Disposition: attachment``), whatever it
+claims to be (an allow-list: ``text/html``, SVG, XHTML, scripts, XML, PDF and anything odd go to
+disk).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,21 @@ from pod.paths import is_container
 from pod.rdf import TURTLE, is_rdf, media_type, parse, turtle_bytes
 
 log = logging.getLogger("citygate.pod.representation")
+
+# Types a browser shows without running anything in the page's origin.
+INLINE_TYPES = frozenset({
+    "text/plain", "text/csv", "text/turtle", "application/ld+json", "application/json",
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif",
+    "audio/mpeg", "audio/ogg", "audio/wav", "video/mp4", "video/webm", "video/ogg",
+})
+USER_CONTENT_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'"}
+
+
+def served_headers(content_type: str) -> dict[str, str]:
+    """The headers that keep served user content from acting in the pod's origin."""
+    if media_type(content_type) in INLINE_TYPES:
+        return dict(USER_CONTENT_HEADERS)
+    return {**USER_CONTENT_HEADERS, "Content-Disposition": "attachment"}
 
 
 def stored_form(path: str, headers: dict[str, str], body: bytes, base: str) -> tuple[str, bytes]:

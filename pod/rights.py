@@ -26,6 +26,7 @@ from kernel.problems import Problem
 from pod import store
 from pod.models import Pod, StoredResource
 from pod.paths import pod_root
+from pod.representation import USER_CONTENT_HEADERS
 
 router = APIRouter(prefix="/me/pod", tags=["the citizen's rights"])
 ERASED_SCOPE = "the whole pod: every resource, container and access control document"
@@ -67,7 +68,7 @@ def export_archive(app, pod_id: str) -> bytes:
 async def export(request: Request, citizen: CurrentCitizen) -> Response:
     archive = await run_in_threadpool(export_archive, request.app, citizen.subject)
     return Response(archive, media_type="application/zip",
-                    headers={"Content-Disposition": 'attachment; filename="pod-export.zip"'})
+                    headers={**USER_CONTENT_HEADERS, "Content-Disposition": 'attachment; filename="pod-export.zip"'})
 
 
 def _erase(app, pod_id: str) -> int:

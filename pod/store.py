@@ -14,9 +14,8 @@ from sqlmodel import Session, col, select
 
 from kernel.problems import Problem
 from pod.models import Pod, StoredResource
-from pod.paths import is_container, parent_of, pod_of, twin_of
+from pod.paths import ACL_SUFFIX, is_container, parent_of, pod_of, twin_of
 
-ACL_SUFFIX = ".acl"
 CONTAINER_TYPE = "text/turtle"
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -212,6 +212,70 @@ async def test_cors_echoes_the_origin_and_exposes_the_solid_headers(mesh):
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
         assert "PUT" in preflight.headers["access-control-allow-methods"]
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+
+
+async def test_cors_never_allows_credentials(mesh):
+    """The Solid client sends its token in Authorization, so no origin needs the browser's credentials;
+    allowing them for every echoed origin let any site read what cookies or client certificates
+    would unlock (L7)."""
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    async with aclosing(client):
+        for response in (await client.get(root, headers={"Origin": "https://evil.example"}),
+                         await client.get(f"{root}nothing", headers={"Origin": "https://evil.example"})):
+            assert response.headers["access-control-allow-origin"] == "https://evil.example"
+            assert "access-control-allow-credentials" not in response.headers
+    async with mesh.client("pod") as browser:
+        preflight = await browser.options(root, headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization", "Cookie": "session=x"})
+        assert preflight.status_code == 200 and "access-control-allow-credentials" not in preflight.headers
+
+
+async def test_uploaded_active_content_cannot_run_in_the_pods_origin(mesh):
+    """Whatever a citizen (or anyone with Write) uploads is served sandboxed and unsniffable, and
+    active types as a download: a page in the pod must not act with the pod's origin (M5)."""
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    page = b"<html><script>fetch('/me/prescriptions', {method: 'POST'})</script></html>"
+    sandbox = "sandbox; default-src 'none'"
+    async with aclosing(client):
+        for name, media in (("page.html", "text/html"), ("page2.html", "TEXT/HTML; charset=utf-8"),
+                            ("img.svg", "image/svg+xml"), ("x.xhtml", "application/xhtml+xml"),
+                            ("x.js", "text/javascript"), ("x.xml", "application/xml"),
+                            ("odd", "text/html, text/plain"), ("x.pdf", "application/pdf")):
+            assert (await client.put(f"{root}{name}", content=page, headers={"Content-Type": media})).status_code == 201
+            for served in (await client.get(f"{root}{name}"), await client.head(f"{root}{name}")):
+                assert served.headers["x-content-type-options"] == "nosniff", name
+                assert served.headers["content-security-policy"] == sandbox, name
+                assert served.headers["content-disposition"] == "attachment", name
+        # passive content stays inline (still sandboxed and unsniffable); so does RDF
+        await client.put(f"{root}note.txt", content=page, headers={"Content-Type": "text/plain"})
+        await client.put(f"{root}n.ttl", content=NOTE, headers={"Content-Type": "text/turtle"})
+        for path in ("note.txt", "n.ttl", ""):
+            served = await client.get(f"{root}{path}")
+            assert served.status_code == 200 and "content-disposition" not in served.headers, path
+            assert served.headers["x-content-type-options"] == "nosniff"
+            assert served.headers["content-security-policy"] == sandbox
+        archive = await client.get("/me/pod/export")
+        assert archive.headers["x-content-type-options"] == "nosniff"
+        assert archive.headers["content-disposition"].startswith("attachment")
+
+
+async def test_the_acl_of_an_acl_is_a_bad_request_not_a_server_error(mesh):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    async with aclosing(client), mesh.client("pod") as anonymous:
+        for who in (anonymous, client):
+            for path in (f"{root}x.acl.acl", f"{root}.acl.acl", f"{root}a/b.ttl.acl.acl.acl"):
+                assert_problem(await who.get(path), 400, "invalid-path")
+                assert_problem(await who.put(path, content=NOTE, headers={"Content-Type": "text/turtle"}), 400,
+                               "invalid-path")
+                assert_problem(await who.delete(path), 400, "invalid-path")
+                assert_problem(await who.options(path), 400, "invalid-path")
+            assert_problem(await who.patch(f"{root}x.acl.acl", content="INSERT DATA { <a> <b> <c> }",
+                                           headers={"Content-Type": "application/sparql-update"}), 400,
+                           "invalid-path")
+        assert (await client.put(f"{root}x.acl", content="", headers={"Content-Type": "text/turtle"})
+                ).status_code == 201  # one .acl is still the resource's ACL
 
 
 async def test_a_patch_too_complex_to_match_is_refused_and_a_plain_one_still_works(mesh):
