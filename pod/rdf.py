@@ -64,7 +64,9 @@ def parse(body: bytes, content_type: str, base: str) -> Graph:
     try:
         text = body.decode("utf-8")
         if media == JSON_LD:
-            check_inline_contexts(json.loads(text))
+            document = json.loads(text)
+            check_inline_contexts(document)
+            text = json.dumps(document)  # rdflib reads exactly what was checked (duplicate keys and all)
         graph = Graph()
         with remote_documents_refused():
             graph.parse(data=text, format=RDF_TYPES[media], publicID=base)
