@@ -17,7 +17,9 @@ from rdflib import Literal, URIRef
 
 from kernel.problems import Problem
 from kernel.regime import Regime
+from pod import store
 from pod.ldp import handle
+from pod.paths import pod_of
 from tests.pod_clients import NOTE, app_for, graph_of, own_pod
 
 WRITERS = 10
@@ -129,3 +131,17 @@ async def test_threads_patching_through_the_domain_function_lose_nothing(mesh, b
     async with aclosing(await app_for(mesh, "wang-fang")) as reader:
         graph = graph_of(await reader.get(path), url)
     assert set(graph.objects(URIRef(url + "#it"), TAG)) == {Literal(str(n)) for n in range(WRITERS)}
+
+
+async def test_a_writer_waits_for_the_lock_a_bounded_time_then_gets_503(mesh, backend):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    await client.aclose()
+    database, pod_id = mesh.apps["pod"].state.database, pod_of(root)
+    with database.session() as holder:
+        store.lock_pod(holder, pod_id)
+        with database.session() as waiter, pytest.raises(Problem) as busy:
+            store.lock_pod(waiter, pod_id, wait_ms=100)
+        assert busy.value.status == 503 and busy.value.type.endswith(":pod-busy")
+        assert busy.value.headers == {"Retry-After": "1"}
+    with database.session() as next_writer:  # released with the holder's transaction
+        store.lock_pod(next_writer, pod_id, wait_ms=100)
