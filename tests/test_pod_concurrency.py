@@ -85,6 +85,15 @@ async def test_puts_sharing_new_parent_containers_all_succeed(mesh, backend):
         assert members == {URIRef(f"{url}{n}.ttl") for n in range(WRITERS)}
 
 
+async def test_posts_with_one_slug_at_once_create_distinct_members(mesh, backend):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    async with aclosing(client):
+        posts = await asyncio.gather(*(client.post(root, content=NOTE, headers={**TURTLE, "Slug": "same"})
+                                       for _ in range(WRITERS)))
+        assert [p.status_code for p in posts] == [201] * WRITERS, [p.text for p in posts]
+        assert len({p.headers["location"] for p in posts}) == WRITERS
+
+
 async def test_a_delete_racing_a_put_into_the_container_leaves_no_orphan(mesh, backend):
     client, root, _ = await own_pod(mesh, "wang-fang")
     async with aclosing(client):
