@@ -7,6 +7,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef, Variable
 from rdflib.compare import isomorphic
 
 from pod.patch import (
+    MAX_PATCH_TRIPLES,
     MAX_SEARCH_STEPS,
     MAX_VARIABLES,
     MAX_WHERE_PATTERNS,
@@ -370,3 +371,19 @@ def test_the_budget_spans_every_operation_of_a_patch():
     patch = Patch((Operation(where=((Variable("s"), EX.p, Variable("o")),)),) * 4)
     with pytest.raises(PatchTooComplex):
         patch.apply(resource("<#x> ex:p <#y>."), budget=budget)
+
+
+def test_a_patch_with_too_many_triples_is_refused_before_it_is_translated():
+    many = " ".join(f"<#a{i}> ex:b <#c>." for i in range(MAX_PATCH_TRIPLES + 1))
+    for body, media in ((f"{SPARQL_PREFIXES}INSERT DATA {{ {many} }}", SPARQL),
+                        (f"{SPARQL_PREFIXES}INSERT DATA {{ <#x> ex:y 1 }}; DELETE DATA {{ {many} }}", SPARQL),
+                        (n3(f"solid:inserts {{ {many} }}."), N3)):
+        with pytest.raises(PatchTooComplex, match="triples"):
+            parse_patch(body, media, base_iri=URL)
+    # what would be refused anyway is refused before its (costly) translation
+    where = " ".join(f"<#a{i}> ex:b ?o." for i in range(20))
+    with pytest.raises(PatchUnprocessable, match="DELETE/INSERT"):
+        parse_patch(f"{SPARQL_PREFIXES}DELETE {{ <#x> ex:y ?o }} WHERE {{ {where} }}", SPARQL, base_iri=URL)
+    within = " ".join(f"<#a{i}> ex:b <#c>." for i in range(50))
+    assert len(parse_patch(f"{SPARQL_PREFIXES}INSERT DATA {{ {within} }}", SPARQL,
+                           base_iri=URL).operations[0].inserts) == 50
