@@ -72,6 +72,7 @@ def _check_free_in(session, path: str) -> None:
 def _write(app, path: str, content_type: str, content: bytes) -> None:
     now = datetime.now(UTC)
     with app.state.database.session() as session:
+        store.lock_pod(session, pod_of(path))  # the citizen's own writes wait, and so do other deposits
         _check_free_in(session, path)  # again: the citizen may have acted while the ledger was asked
         store.ensure_parents(session, path, now)
         store.write(session, path, content_type, content, now)
