@@ -172,12 +172,12 @@ def issue(
     )
     contents = PrescriptionContents.model_validate(draft.model_dump(include=set(PrescriptionContents.model_fields)))
     try:
-        store.keep(session, record, contents, pod=draft.pod)
+        kept = store.keep(session, record, contents, pod=draft.pod)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return _public(record, contents)
+    return _public(record, kept)
 
 
 def prescription(session: Session, store: PrescriptionStore, prescription_id: str) -> PrescriptionPublic:

@@ -20,6 +20,7 @@ database transaction; the pod store calls out with ``anyio.from_thread.run``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -29,13 +30,30 @@ from typing import Protocol
 
 import httpx
 from anyio import from_thread
+from joserfc.jwk import ECKey, KeySet
 from sqlmodel import Session, select
 
 from kernel.client import ServiceClient, UpstreamUnavailable, json_or_empty, raise_for_upstream_problem
 from kernel.consent_headers import PURPOSE_HEADER
 from kernel.problems import Problem
-from services.prescriptions.models import ContentsLocation, Prescription, PrescriptionContent, PrescriptionContents
-from services.prescriptions.pod_document import NotAPrescription, from_turtle, to_turtle
+from services.prescriptions.models import (
+    ContentsLocation,
+    Prescription,
+    PrescriptionContent,
+    PrescriptionContents,
+    Signature,
+    SignedContents,
+)
+from services.prescriptions.pod_document import (
+    PrescriptionAltered,
+    digest_of,
+    sign,
+    signed_contents,
+    signed_payload,
+    to_turtle,
+)
+
+log = logging.getLogger(__name__)
 
 
 class Purpose(StrEnum):
@@ -62,11 +80,12 @@ class PrescriptionStore(Protocol):
     location: ContentsLocation
 
     def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
-             pod: str | None) -> None:
+             pod: str | None) -> PrescriptionContents:
         """Store a new prescription: add ``record`` to the session (setting its ``contents_in`` and,
-        for the pod, ``pod_ref``) and keep ``contents`` where this store keeps them; ``pod`` is the
-        patient's pod (storage URL) where the regime needs one. Raises before adding anything if the
-        contents cannot be kept. The caller commits."""
+        for the pod, ``pod_ref`` and ``contents_digest``) and keep ``contents`` where this store keeps
+        them; ``pod`` is the patient's pod (storage URL) where the regime needs one. Raises before
+        adding anything if the contents cannot be kept. The caller commits. Returns the contents as
+        kept (with their signature, where they are signed)."""
         ...
 
     def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> PrescriptionContents:
@@ -86,12 +105,13 @@ class DepartmentStore:
     location = ContentsLocation.DEPARTMENT
 
     def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
-             pod: str | None = None) -> None:
+             pod: str | None = None) -> PrescriptionContents:
         record.contents_in = self.location
         record.pod_ref = None
         session.add(record)
         session.flush()  # the content row references the prescription row
         session.add(PrescriptionContent(prescription_id=record.id, **contents.model_dump()))
+        return contents
 
     def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> PrescriptionContents:
         row = session.get(PrescriptionContent, record.id)
@@ -116,10 +136,12 @@ class PodStore:
 
     ``keep`` records the hospital's legal basis for keeping the record in the consent ledger
     (a legal obligation, processing ``dpv:Store``), deposits the contents as a Turtle document
-    (``services.prescriptions.pod_document``) at ``<pod>prescriptions/<id>``, and asks the
-    patient's consent for the pharmacy to read it (``dpv:ServiceProvision``, ``dpv:Use``); the
-    department keeps the URL as ``pod_ref``. Every read asks the pod, which releases the document only under the
-    patient's consent and logs the read (or the refusal) in the ledger first.
+    signed by the hospital (``services.prescriptions.pod_document``) at ``<pod>prescriptions/<id>``,
+    and asks the patient's consent for the pharmacy to read it (``dpv:ServiceProvision``,
+    ``dpv:Use``); the department keeps the URL as ``pod_ref`` and the digest of what it signed as
+    ``contents_digest``. Every read asks the pod, which releases the document only under the
+    patient's consent and logs the read (or the refusal) in the ledger first; what is read counts
+    only if the hospital's signature and the recorded digest match (409 ``prescription-altered``).
 
     The methods run in the request's worker thread; HTTP goes through the app's kernel client
     (``services``) on the event loop, with this service's token for the pod and consent service.
@@ -127,14 +149,17 @@ class PodStore:
 
     location = ContentsLocation.POD
 
-    def __init__(self, services: Callable[[], ServiceClient]) -> None:
+    def __init__(self, services: Callable[[], ServiceClient], signing_key: Callable[[], ECKey]) -> None:
         self._services = services
+        self._signing_key = signing_key  # the service's own key, published in its JWKS
 
     def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
-             pod: str | None = None) -> None:
+             pod: str | None = None) -> SignedContents:
         storage = self._storage(pod)
         pod_ref = f"{storage}{CONTAINER}{record.id}"
-        document = to_turtle(pod_ref, record.id, record.issued_at, contents)
+        payload = signed_payload(prescription_id=record.id, pod_ref=pod_ref, patient=record.patient,
+                                 issued_at=record.issued_at, contents=contents)
+        document = to_turtle(pod_ref, record.id, record.issued_at, contents, sign(payload, self._signing_key()))
         self._consent("/legal-bases", keeping_basis(record.patient))
         # The pod accepts the deposit only if that basis is about its owner: not into another's pod.
         response = self._pod("PUT", pod_ref, "written", content=document, headers={
@@ -144,10 +169,11 @@ class PodStore:
         if response.status_code != 201:
             raise _pod_refusal(response, "deposit")
         self._consent("/consent-requests", dispensing_consent(record.patient, record.id))
-        record.contents_in, record.pod_ref = self.location, pod_ref
+        record.contents_in, record.pod_ref, record.contents_digest = self.location, pod_ref, digest_of(payload)
         session.add(record)
+        return SignedContents(**contents.model_dump(), signature=Signature(verified=True))
 
-    def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> PrescriptionContents:
+    def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> SignedContents:
         if record.pod_ref is None:  # both are set together at issue; missing means corrupted data
             raise RuntimeError(f"prescription {record.id} has no reference into the patient's pod")
         response = self._pod("GET", record.pod_ref, "read", headers={
@@ -157,14 +183,17 @@ class PodStore:
         if response.status_code != 200:
             raise _pod_refusal(response, "read")
         try:
-            return from_turtle(response.content, record.pod_ref)
-        except NotAPrescription as error:
-            raise Problem(502, f"The patient's pod holds something else at {record.pod_ref}: {error}.",
-                          kind="not-a-prescription") from error
+            contents = signed_contents(
+                response.content, record.pod_ref, KeySet([self._signing_key()]), prescription_id=record.id,
+                patient=record.patient, digest=record.contents_digest)
+        except PrescriptionAltered as error:
+            log.warning("prescription-altered: %s read for %s refused: %s", record.id, purpose.value, error)
+            raise PrescriptionAlteredProblem(record.id, str(error)) from error
+        return SignedContents(**contents.model_dump(), signature=Signature(verified=True))
 
     def prescriptions_of(
         self, session: Session, patient: str, purpose: Purpose,
-    ) -> Sequence[tuple[Prescription, PrescriptionContents]]:
+    ) -> Sequence[tuple[Prescription, SignedContents]]:
         records = session.exec(select(Prescription).where(Prescription.patient == patient)
                                .order_by(Prescription.issued_at, Prescription.id)).all()
         return [(record, self.contents_of(session, record, purpose)) for record in records]
@@ -234,6 +263,14 @@ class ContentsErased(Problem):
     def __init__(self, prescription_id: str) -> None:
         super().__init__(410, f"Prescription {prescription_id!r}'s contents are no longer in the patient's pod "
                          "(the patient removed them).", kind="contents-erased")
+
+
+class PrescriptionAlteredProblem(Problem):
+    def __init__(self, prescription_id: str, reason: str) -> None:
+        super().__init__(
+            409, f"Prescription {prescription_id!r} in the patient's pod is not what the hospital signed and "
+                 f"issued ({reason}). Nothing was dispensed and nothing was charged; ask the hospital to issue it "
+                 "again.", kind="prescription-altered")
 
 
 def _pod_refusal(response: httpx.Response, what: str) -> Problem:
