@@ -150,7 +150,7 @@ async def test_issuing_without_a_usable_pod_keeps_nothing(mesh):
     other, other_root, _ = await own_pod(mesh, "li-wei")
     await other.aclose()
     _, foreign = await issue_over_http(mesh, mesh.urls["pod"] + other_root)
-    assert_problem(foreign, 403, "no-consent")
+    assert_problem(foreign, 403, "subject-mismatch")
     mesh.stop("pod")
     _, down = await issue_over_http(mesh, mesh.urls["pod"] + root)
     assert_problem(down, 503, "pod-unavailable")
@@ -174,12 +174,18 @@ async def test_a_deposit_only_creates_a_record_in_the_departments_own_container(
     owner, root, _ = await own_pod(mesh, PATIENT.handle)
     _, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
     existing = f"{root}prescriptions/{issued.json()['id']}"
+    with app_db(mesh).session() as session:
+        basis = session.get(Prescription, issued.json()["id"]).keeping_basis_id
     hospital = {"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:deposit",
                                                   audience="urn:citygate:pod"),
-                "Consent-Purpose": "dpv:LegalCompliance", "Content-Type": "text/turtle"}
+                "Consent-Purpose": "dpv:LegalCompliance", "Content-Type": "text/turtle", "Consent-Artefact": basis}
     turtle = "<#it> <http://example.org/p> 1 ."
     async with aclosing(owner), mesh.client("pod") as pod:
         before = len(await ledger_entries(mesh))
+        # A deposit names the basis it rests on for its own patient; "any basis about the pod's owner" is not asked.
+        unnamed = {name: value for name, value in hospital.items() if name != "Consent-Artefact"}
+        assert_problem(await pod.put(f"{root}prescriptions/new", content=turtle, headers=unnamed), 400,
+                       "artefact-required")
         assert_problem(await pod.put(existing, content=turtle, headers=hospital), 409, "resource-exists")
         for path in (f"{root}diary/note", f"{root}prescriptions/", f"{root}prescriptions/.acl", f"{root}x.acl"):
             assert_problem(await pod.put(path, content=turtle, headers=hospital), 403, "forbidden")

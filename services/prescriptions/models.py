@@ -125,6 +125,12 @@ class Prescription(PrescriptionsTable, table=True):
     contents_in: ContentsLocation
     pod_ref: str | None = Field(default=None, max_length=2000,
                                 description="Where the contents are in the patient's pod (rights regime).")
+    # The consent service's artefacts about THIS patient that the pod is asked to decide on (never "any
+    # artefact about the pod's owner"), so a deposit or read for her can never land in another's pod.
+    keeping_basis_id: str | None = Field(default=None, max_length=40,
+                                         description="Rights regime: the hospital's legal basis for keeping it")
+    dispensing_consent_id: str | None = Field(default=None, max_length=40,
+                                              description="Rights regime: her consent for the pharmacy to read it")
     contents_digest: str | None = Field(default=None, max_length=64, description=(
         "Rights regime: SHA-256 (hex) of the RFC 8785 canonical payload the hospital signed and deposited; "
         "the pharmacy dispenses only a document whose signed payload has this digest."))

@@ -34,7 +34,7 @@ from joserfc.jwk import ECKey, KeySet
 from sqlmodel import Session, select
 
 from kernel.client import ServiceClient, UpstreamUnavailable, json_or_empty, raise_for_upstream_problem
-from kernel.consent_headers import PURPOSE_HEADER
+from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
 from kernel.problems import Problem
 from services.prescriptions.models import (
     ContentsLocation,
@@ -160,24 +160,26 @@ class PodStore:
         payload = signed_payload(prescription_id=record.id, pod_ref=pod_ref, patient=record.patient,
                                  issued_at=record.issued_at, contents=contents)
         document = to_turtle(pod_ref, record.id, record.issued_at, contents, sign(payload, self._signing_key()))
-        self._consent("/legal-bases", keeping_basis(record.patient))
-        # The pod accepts the deposit only if that basis is about its owner: not into another's pod.
+        basis = self._consent("/legal-bases", keeping_basis(record.patient))
+        # The pod has the deposit decided on this basis, which is about this patient: her pod, or nothing.
         response = self._pod("PUT", pod_ref, "written", content=document, headers={
-            "Content-Type": "text/turtle", PURPOSE_HEADER: KEEPING_PURPOSE})
+            "Content-Type": "text/turtle", PURPOSE_HEADER: KEEPING_PURPOSE, ARTEFACT_HEADER: basis["id"]})
         if response.status_code == 404:
             raise Problem(422, f"There is no pod at {storage}.", kind="pod-not-found")
         if response.status_code != 201:
             raise _pod_refusal(response, "deposit")
-        self._consent("/consent-requests", dispensing_consent(record.patient, record.id))
+        consent = self._consent("/consent-requests", dispensing_consent(record.patient, record.id))
         record.contents_in, record.pod_ref, record.contents_digest = self.location, pod_ref, digest_of(payload)
+        record.keeping_basis_id, record.dispensing_consent_id = basis["id"], consent["id"]
         session.add(record)
         return SignedContents(**contents.model_dump(), signature=Signature(verified=True))
 
     def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> SignedContents:
         if record.pod_ref is None:  # both are set together at issue; missing means corrupted data
             raise RuntimeError(f"prescription {record.id} has no reference into the patient's pod")
+        # Decided on her own consent for this prescription, so a reference into another's pod reads nothing.
         response = self._pod("GET", record.pod_ref, "read", headers={
-            "Accept": "text/turtle", PURPOSE_HEADER: READING_PURPOSE})
+            "Accept": "text/turtle", PURPOSE_HEADER: READING_PURPOSE, ARTEFACT_HEADER: record.dispensing_consent_id or ""})
         if response.status_code == 404:
             raise ContentsErased(record.id)
         if response.status_code != 200:
@@ -219,8 +221,8 @@ class PodStore:
         except UpstreamUnavailable as error:
             raise PodUnavailable(operation) from error
 
-    def _consent(self, path: str, body: dict) -> None:
-        ask_consent_service(self._services(), path, body)
+    def _consent(self, path: str, body: dict) -> dict:
+        return ask_consent_service(self._services(), path, body)
 
 
 def ask_consent_service(services: ServiceClient, path: str, body: dict) -> dict:
