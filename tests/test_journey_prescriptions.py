@@ -87,11 +87,6 @@ class Phone:
         asked = (await self.consent("GET", "/me/artefacts?status=requested")).json()
         return next(request for request in asked if prescription_id in request["summary"])
 
-    async def the_consent_prompt_or_none(self, prescription_id: str) -> dict | None:
-        every = (await self.consent("GET", "/me/artefacts")).json()
-        return next((artefact for artefact in every if prescription_id in (artefact.get("summary") or "")
-                     and artefact["legal_basis"] == "dpv:Consent"), None)
-
     async def access_log(self) -> list[dict]:
         """Her access log's entries (accesses and consent events), newest first."""
         log = await self.consent("GET", "/me/access-log?limit=200")
@@ -265,6 +260,29 @@ async def test_rights_the_pharmacy_reads_only_under_her_consent_and_not_after_sh
         refused = await her.hospital("POST", f"{path}/dispensation", {"pharmacy": PHARMACY})
         assert (refused.status, refused.body["type"]) == (403, "urn:citygate:problem:no-consent")
         assert (await ledger_entries(mesh))[-1]["kind"] == "access.refused"
+
+
+@pytest.mark.parametrize("regime", [Regime.RIGHTS])
+async def test_rights_her_own_view_is_hers_whatever_she_decided_for_the_pharmacy(mesh):
+    """L8: withdrawing (or never giving) the pharmacy's consent does not take her own prescriptions from her."""
+    async with aclosing(await super_app(mesh)) as browser:
+        rx, her = await issued_for(mesh, browser)
+        path = f"/me/prescriptions/{rx['id']}"
+        prompt = await her.the_consent_prompt(rx["id"])
+        for moment in ("not yet given", "given", "withdrawn"):
+            if moment != "not yet given":
+                await her.decide(prompt["id"], moment)
+            for listed in ((await her.hospital("GET", "/me/prescriptions")).body,
+                           [(await her.hospital("GET", path)).body]):
+                assert [(p["id"], p["medication"], p["quantity"], p["signature"]) for p in listed] == [
+                    (rx["id"], DRAFT.medication, DRAFT.quantity, {"signed_by": "hospital", "verified": True})], moment
+            read = (await ledger_entries(mesh))[-1]
+            # Her view is read under the hospital's duty to give her her record, never under her consent for
+            # the pharmacy: the ledger says so, and the pharmacy's purpose is not used.
+            assert (read["kind"], read["purpose"], read["processing"]) == (
+                "access.permitted", "dpv:LegalCompliance", "dpv:Use"), moment
+        refused = await her.hospital("POST", f"{path}/dispensation", {"pharmacy": PHARMACY})
+        assert refused.status in (403, 409)  # the pharmacy still cannot: not paid / no consent
 
 
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])

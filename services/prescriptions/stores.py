@@ -57,9 +57,10 @@ log = logging.getLogger(__name__)
 
 
 class Purpose(StrEnum):
-    """Why the contents are read: the pod will only release them under a consent for this purpose."""
+    """Why the contents are read; in the rights regime each purpose is read under its own artefact."""
 
-    PATIENT_VIEW = "patient-view"  # the patient looks at their own prescriptions in the super-app
+    PATIENT_VIEW = "patient-view"  # the patient, with her own token, looks at her own prescriptions
+    SERVICE = "service"  # a department or the super-app (service token) reads them to provide a service
     DISPENSING = "dispensing"  # a pharmacy reads what to hand over
 
 
@@ -177,9 +178,15 @@ class PodStore:
     def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> SignedContents:
         if record.pod_ref is None:  # both are set together at issue; missing means corrupted data
             raise RuntimeError(f"prescription {record.id} has no reference into the patient's pod")
-        # Decided on her own consent for this prescription, so a reference into another's pod reads nothing.
+        # Her own view is hers: read under the hospital's duty to give her her record (the keeping basis), never
+        # under her consent for the pharmacy, which only the pharmacy's and other services' reads rest on. Either
+        # way decided on an artefact about this patient, so a reference into another's pod reads nothing.
+        if purpose is Purpose.PATIENT_VIEW:
+            stated, artefact = KEEPING_PURPOSE, record.keeping_basis_id
+        else:
+            stated, artefact = READING_PURPOSE, record.dispensing_consent_id
         response = self._pod("GET", record.pod_ref, "read", headers={
-            "Accept": "text/turtle", PURPOSE_HEADER: READING_PURPOSE, ARTEFACT_HEADER: record.dispensing_consent_id or ""})
+            "Accept": "text/turtle", PURPOSE_HEADER: stated, ARTEFACT_HEADER: artefact or ""})
         if response.status_code == 404:
             raise ContentsErased(record.id)
         if response.status_code != 200:
@@ -234,26 +241,28 @@ def ask_consent_service(services: ServiceClient, path: str, body: dict) -> dict:
 
 CONTAINER = "prescriptions/"
 STORAGE = re.compile(r"/pods/[A-Za-z0-9_-]{1,200}/")
-KEEPING_PURPOSE = "dpv:LegalCompliance"  # the hospital keeps a record of what it prescribed
-READING_PURPOSE = "dpv:ServiceProvision"  # the pharmacy (and the patient's view) read it
-# Medical records must be kept; in a European deployment GDPR Art. 9(2)(h) with the member
-# state's retention law, in China the Prescription Administration Measures, art. 50.
-KEEPING_LAW = "GDPR Art. 6(1)(c) and 9(2)(h); national medical-records retention law"
+KEEPING_PURPOSE = "dpv:LegalCompliance"  # the hospital keeps a record of what it prescribed, and shows it to her
+READING_PURPOSE = "dpv:ServiceProvision"  # the pharmacy reads it to dispense (under her consent)
+# Medical records must be kept, and shown to the patient when she asks; in a European deployment
+# GDPR Art. 9(2)(h) and 15 with the member state's retention law, in China the Prescription
+# Administration Measures, art. 50.
+KEEPING_LAW = "GDPR Art. 6(1)(c), 9(2)(h) and 15; national medical-records retention law"
 KEEPING_YEARS = 10  # the consent service's longest validity
 DISPENSING_DAYS = 90
 
 
 def keeping_basis(patient: str) -> dict:
     return {"subject": patient, "legal_basis": "dpv:LegalObligation", "law_reference": KEEPING_LAW,
-            "purposes": [KEEPING_PURPOSE], "categories": ["pd:Prescription"], "processing": ["dpv:Store"],
+            "purposes": [KEEPING_PURPOSE], "categories": ["pd:Prescription"],
+            # store it in her pod; use (read) it only to show it to her when she asks
+            "processing": ["dpv:Store", "dpv:Use"],
             "valid_until": (_now() + timedelta(days=365 * KEEPING_YEARS - 1)).isoformat()}
 
 
 def dispensing_consent(patient: str, prescription_id: str) -> dict:
     return {"subject": patient, "purposes": [READING_PURPOSE], "categories": ["pd:Prescription"],
             "processing": ["dpv:Use"], "valid_until": (_now() + timedelta(days=DISPENSING_DAYS)).isoformat(),
-            "notice": f"The pharmacy reads prescription {prescription_id} from your pod to dispense it, and "
-                      "to show it to you in the super-app."}
+            "notice": f"The pharmacy reads prescription {prescription_id} from your pod to dispense it."}
 
 
 def _now() -> datetime:
