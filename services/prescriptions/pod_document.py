@@ -19,16 +19,13 @@ binding, digest or readable triples do not match is :class:`PrescriptionAltered`
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 
 import rfc8785
-from joserfc import jws
-from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 
-from kernel.keys import SIGNING_ALGORITHM
+from kernel.signed import InvalidStatement, sign_canonical, verify_canonical
 from services.prescriptions.models import PrescriptionContents
 
 RX = Namespace("https://citygate.example/ns/prescription#")
@@ -66,28 +63,15 @@ def digest_of(payload: dict) -> str:
 
 
 def sign(payload: dict, key: ECKey) -> str:
-    key.ensure_kid()
-    header = {"alg": SIGNING_ALGORITHM, "typ": SIGNATURE_TYPE, "kid": key.kid}
-    return jws.serialize_compact(header, rfc8785.dumps(payload), key)
+    return sign_canonical(payload, key, typ=SIGNATURE_TYPE)
 
 
 def verified_payload(signature: str, keys: KeySet) -> dict:
     """The payload of a canonical ``prescription+jws`` signed by one of ``keys``, or PrescriptionAltered."""
     try:
-        compact = jws.extract_compact(signature.encode("ascii"))
-        header = compact.headers()
-    except (JoseError, UnicodeEncodeError, ValueError) as error:
-        raise PrescriptionAltered("the signature is not a compact JWS") from error
-    if header.get("alg") != SIGNING_ALGORITHM or header.get("typ") != SIGNATURE_TYPE:
-        raise PrescriptionAltered("the signature is not the hospital's prescription signature")
-    try:
-        payload_bytes = jws.deserialize_compact(signature, keys, algorithms=[SIGNING_ALGORITHM]).payload
-        payload = json.loads(payload_bytes)
-    except (JoseError, ValueError) as error:
-        raise PrescriptionAltered("the signature does not verify with the hospital's key") from error
-    if not isinstance(payload, dict) or rfc8785.dumps(payload) != payload_bytes:
-        raise PrescriptionAltered("the signed payload is not in canonical form")
-    return payload
+        return verify_canonical(signature, keys, typ=SIGNATURE_TYPE)
+    except InvalidStatement as error:
+        raise PrescriptionAltered(f"the hospital's signature: {error}") from error
 
 
 def to_turtle(url: str, prescription_id: str, issued_at: datetime, contents: PrescriptionContents,
