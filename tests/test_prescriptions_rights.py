@@ -186,6 +186,13 @@ async def test_a_deposit_only_creates_a_record_in_the_departments_own_container(
         unnamed = {name: value for name, value in hospital.items() if name != "Consent-Artefact"}
         assert_problem(await pod.put(f"{root}prescriptions/new", content=turtle, headers=unnamed), 400,
                        "artefact-required")
+        assert_problem(await pod.put(f"{root}prescriptions/new", content=turtle,
+                                     headers=hospital | {"Consent-Artefact": "not an id!"}), 422, "invalid-artefact")
+        unknown = hospital | {"Consent-Artefact": "00000000-0000-0000-0000-000000000000"}
+        assert_problem(await pod.put(f"{root}prescriptions/new", content=turtle, headers=unknown), 403, "no-consent")
+        assert (await ledger_entries(mesh))[-1]["kind"] == "access.refused"
+        assert (await owner.get(f"{root}prescriptions/new")).status_code == 404
+        before = len(await ledger_entries(mesh))
         assert_problem(await pod.put(existing, content=turtle, headers=hospital), 409, "resource-exists")
         for path in (f"{root}diary/note", f"{root}prescriptions/", f"{root}prescriptions/.acl", f"{root}x.acl"):
             assert_problem(await pod.put(path, content=turtle, headers=hospital), 403, "forbidden")
