@@ -16,7 +16,7 @@ from rdflib import Graph
 
 from kernel.access import is_allowed
 from kernel.citizens import CITIZEN_APP
-from kernel.consent_headers import LEDGER_INDEX_HEADER, PURPOSE_HEADER, RECEIPT_HEADER
+from kernel.consent_headers import ARTEFACT_HEADER, LEDGER_INDEX_HEADER, PURPOSE_HEADER, RECEIPT_HEADER
 from kernel.problems import Problem
 from kernel.tokens import bearer_scheme, verified_claims
 from pod import consent_gate, deposits, store, wac
@@ -53,7 +53,7 @@ async def caller_of(request: Request) -> str | ServiceCaller | None:
                             if permission in (READ_UNDER_CONSENT, DEPOSIT) and is_allowed(client, permission))
     if permissions:
         return ServiceCaller(client, permissions, request.headers.get(PURPOSE_HEADER),
-                             request.headers.get(RECEIPT_HEADER))
+                             request.headers.get(RECEIPT_HEADER), request.headers.get(ARTEFACT_HEADER))
     raise Problem(403, "Pods are used by citizens' own apps, and read by departments under consent.",
                   kind="forbidden-caller")
 
