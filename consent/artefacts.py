@@ -29,6 +29,7 @@ from consent.models import (
 )
 from consent.receipts import InvalidReceipt, receipt_document, sign_receipt, timestamp, verify_receipt
 from consent.vocabulary import CATEGORIES, LEGAL_BASIS_WORDS, PROCESSING, PURPOSES, LegalBasis
+from kernel.legal_bases import LEGAL_BASES, DeclaredLegalBasis, declared_for
 from kernel.problems import Problem
 
 MAX_VALIDITY = timedelta(days=3653)
@@ -46,6 +47,23 @@ def check_terms(purposes: list[str], categories: list[str], processing: list[str
                       kind="unknown-term", unknown={k: v for k, v in unknown.items() if v},
                       known={"purposes": sorted(PURPOSES), "categories": sorted(CATEGORIES),
                              "processing": sorted(PROCESSING)})
+
+
+def check_declared_in_law(controller: str, body: LegalBasisCreate) -> None:
+    """A department records only a basis the law gives it (kernel/legal_bases.py), never one it made up."""
+    recipients = body.recipients or [controller]
+    if not any(law.covers(controller=controller, legal_basis=body.legal_basis, law_reference=body.law_reference,
+                          purposes=body.purposes, categories=body.categories, processing=body.processing,
+                          recipients=recipients) for law in LEGAL_BASES):
+        raise Problem(403, f"No law declared in this deployment gives {controller} this basis; nothing was "
+                           "recorded.", kind="legal-basis-not-in-law",
+                      declared=[_declared_terms(law) for law in declared_for(controller)])
+
+
+def _declared_terms(law: DeclaredLegalBasis) -> dict:
+    return {"legal_basis": law.legal_basis, "law_reference": law.law_reference, "purposes": sorted(law.purposes),
+            "categories": sorted(law.categories), "processing": sorted(law.processing),
+            "recipients": sorted(law.recipients)}
 
 
 def summary_of(artefact: ConsentArtefact) -> str:
@@ -88,6 +106,7 @@ class ConsentBook:
 
     def record_basis(self, citizen_key: str, controller: str, body: LegalBasisCreate) -> ConsentArtefact:
         check_terms(body.purposes, body.categories, body.processing)
+        check_declared_in_law(controller, body)
         return self._create(citizen_key, controller, body, legal_basis=LegalBasis(body.legal_basis),
                             status=Status.GIVEN, notice="", mode=Mode.RECURRING, law_reference=body.law_reference)
 
@@ -200,7 +219,11 @@ class ConsentBook:
                 ), citizen_key=citizen_key, recipient=body.recipient, recorded_at=now)
             if reason is None and body.log_access and artefact.mode == Mode.ONE_TIME:
                 self._transition(tx, artefact, Status.EXPIRED, by="consent", reason="used once")
-        return DecisionPublic(permitted=reason is None, artefact_id=artefact.id if artefact else None,
+        relied_on = artefact if reason is None else None
+        return DecisionPublic(permitted=reason is None, recipient=body.recipient,
+                              artefact_id=artefact.id if artefact else None,
+                              controller=relied_on.controller if relied_on else None,
+                              legal_basis=relied_on.legal_basis if relied_on else None,
                               reason=reason, ledger_index=index)
 
     def _presented_artefact_id(self, receipt: str, now: datetime) -> str:
@@ -265,6 +288,9 @@ def _refusal(artefact: ConsentArtefact | None, citizen_key: str, body: DecisionR
         return f"the artefact is {artefact.status}"
     if body.recipient not in artefact.recipients:
         return f"the artefact does not name {body.recipient} as a recipient"
+    if artefact.legal_basis != LegalBasis.CONSENT and body.recipient != artefact.controller:
+        # a law gives a basis to one controller: it never lends it to another department
+        return f"a legal basis covers only its controller, {artefact.controller}"
     if body.category not in artefact.categories:
         return f"the artefact does not cover {body.category}"
     if body.purpose not in artefact.purposes:

@@ -146,7 +146,11 @@ class DecisionRequest(BaseModel):
 
 class DecisionPublic(BaseModel):
     permitted: bool
+    recipient: str = Field(description="Whom the decision is about: the holder releases only to this department")
     artefact_id: str | None = None
+    controller: str | None = Field(default=None, description="The controller of the artefact relied on")
+    legal_basis: str | None = Field(default=None, description="Its legal basis; any but dpv:Consent covers only "
+                                    "its controller")
     reason: str | None = None
     ledger_index: int | None = Field(default=None, description="The access's entry in the transparency ledger")
 

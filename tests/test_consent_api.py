@@ -17,6 +17,7 @@ from consent.receipts import verify_receipt
 from consent.tree_heads import unb64, verify_tree_head
 from identity.models import Citizen
 from identity.personas import DEMO_PASSWORD, by_handle
+from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
 from kernel.regime import Regime
 from tests.mesh import Mesh
 from tests.support import assert_problem
@@ -165,13 +166,14 @@ async def test_bad_requests_get_problems_with_the_right_status(mesh):
 
 
 async def test_other_legal_bases_appear_in_the_citizens_view_and_cannot_be_withdrawn(mesh):
-    subject = await pseudonym(mesh, "fines", "li-wei")
+    subject = await pseudonym(mesh, "prescriptions", "li-wei")
     async with mesh.client("consent") as consent:
-        recorded = await consent.post("/legal-bases", headers=service_headers(mesh, "fines", "consent:record"), json={
-            "subject": subject, "legal_basis": "dpv:LegalObligation",
-            "law_reference": "Road Traffic Safety Law of the PRC, art. 114",
-            "purposes": ["dpv:LegalCompliance"], "categories": ["pd:VehicleLicense"],
-            "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat()})
+        recorded = await consent.post("/legal-bases", headers=service_headers(mesh, "prescriptions", "consent:record"),
+                                      json={"subject": subject, "legal_basis": "dpv:LegalObligation",
+                                            "law_reference": MEDICAL_RECORDS_RETENTION,
+                                            "purposes": ["dpv:LegalCompliance"], "categories": ["pd:Prescription"],
+                                            "processing": ["dpv:Store"],
+                                            "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat()})
     assert recorded.status_code == 201 and recorded.json()["status"] == "given"
     async with await as_citizen(mesh, "li-wei") as citizen:
         mine = (await citizen.get("/me/artefacts")).json()

@@ -18,6 +18,7 @@ from consent.models import ConsentRequestCreate, DecisionRequest, LegalBasisCrea
 from consent.receipts import InvalidReceipt, verify_receipt
 from consent.tables import ConsentTable
 from kernel.database import Database
+from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
 from kernel.problems import Problem
 from tests.support import postgres_databases
 
@@ -223,10 +224,10 @@ def test_the_receipt_is_a_canonical_signed_record_with_the_standard_fields(book)
 
 
 def test_other_legal_bases_are_recorded_in_force_and_cannot_be_withdrawn(book):
-    basis = book.record_basis(CITIZEN, "fines", LegalBasisCreate(
-        subject="transport-pseudonym", legal_basis="dpv:LegalObligation",
-        law_reference="Road Traffic Safety Law of the PRC, art. 114", purposes=["dpv:LegalCompliance"],
-        categories=["pd:VehicleLicense"], valid_until=START + timedelta(days=365)))
+    basis = book.record_basis(CITIZEN, "prescriptions", LegalBasisCreate(
+        subject="health-pseudonym", legal_basis="dpv:LegalObligation",
+        law_reference=MEDICAL_RECORDS_RETENTION, purposes=["dpv:LegalCompliance"],
+        categories=["pd:Prescription"], processing=["dpv:Store"], valid_until=START + timedelta(days=365)))
     assert basis.status == Status.GIVEN and basis.legal_basis == "dpv:LegalObligation"
     assert "cannot be withdrawn" in summary_of(basis)
     with pytest.raises(Problem) as refused:
