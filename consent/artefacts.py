@@ -210,14 +210,12 @@ class ConsentBook:
             if artefact is not None:
                 self._expire_if_due(tx, artefact)
             reason = _refusal(artefact, citizen_key, body)
-            index = None
-            if body.log_access:
-                index = tx.append(access_event(
-                    permitted=reason is None, at=now, holder=holder, subject=body.subject, recipient=body.recipient,
-                    category=body.category, purpose=body.purpose, processing=body.processing, artefact_id=artefact.id if artefact else None,
-                    resource=body.resource, reason=reason,
-                ), citizen_key=citizen_key, recipient=body.recipient, recorded_at=now)
-            if reason is None and body.log_access and artefact.mode == Mode.ONE_TIME:
+            index = tx.append(access_event(
+                permitted=reason is None, at=now, holder=holder, subject=body.subject, recipient=body.recipient,
+                category=body.category, purpose=body.purpose, processing=body.processing,
+                artefact_id=artefact.id if artefact else None, resource=body.resource, reason=reason,
+            ), citizen_key=citizen_key, recipient=body.recipient, recorded_at=now)
+            if reason is None and artefact.mode == Mode.ONE_TIME:
                 self._transition(tx, artefact, Status.EXPIRED, by="consent", reason="used once")
         relied_on = artefact if reason is None else None
         return DecisionPublic(permitted=reason is None, recipient=body.recipient,

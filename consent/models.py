@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field as TableField
 
@@ -130,7 +130,12 @@ class StatusChange(BaseModel):
 
 
 class DecisionRequest(BaseModel):
-    """A data holder asks before releasing: may ``recipient`` read ``category`` of this citizen for ``purpose``?"""
+    """A data holder asks before releasing: may ``recipient`` read ``category`` of this citizen for ``purpose``?
+
+    Every answer is logged: there is no unlogged "preview" (it was a consent oracle leaving no trace),
+    and an unknown member such as the old ``log_access`` is refused rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
     subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the HOLDER's sector pseudonym")
     recipient: str = Field(pattern=SERVICE_PATTERN)
@@ -141,7 +146,6 @@ class DecisionRequest(BaseModel):
     artefact: str | None = Field(default=None, max_length=20000,
                                  description="The receipt the recipient presented (compact JWS), if any")
     resource: str | None = Field(default=None, max_length=500, description="What is being read, for the log")
-    log_access: bool = Field(default=True, description="Append the access (or refusal) to the ledger before answering")
 
 
 class DecisionPublic(BaseModel):
@@ -152,7 +156,8 @@ class DecisionPublic(BaseModel):
     legal_basis: str | None = Field(default=None, description="Its legal basis; any but dpv:Consent covers only "
                                     "its controller")
     reason: str | None = None
-    ledger_index: int | None = Field(default=None, description="The access's entry in the transparency ledger")
+    ledger_index: int | None = Field(default=None, description="The access's (or refusal's) entry in the "
+                                     "transparency ledger")
 
 
 class ErasureCreate(BaseModel):

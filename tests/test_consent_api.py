@@ -206,3 +206,23 @@ async def test_the_access_log_shows_the_citizens_events_newest_first_each_with_a
         entries = (await consent.get("/ledger/entries", params={"start": 0, "end": head.tree_size})).json()["entries"]
     everything = b"".join(base64.b64decode(e["entry"]) for e in entries)
     assert PATIENT.resident_id.encode() not in everything and OTHER.resident_id.encode() not in everything
+
+
+async def test_there_is_no_unlogged_decision_a_holder_could_use_as_an_oracle(mesh):
+    requested = await ask(mesh)
+    async with await as_citizen(mesh, "wang-fang") as citizen:
+        await citizen.post(f"/me/artefacts/{requested['id']}/status", json={"status": "given"})
+        async with mesh.client("consent") as consent:
+            size = (await consent.get("/ledger/tree-head")).json()["tree_size"]
+        # the old "preview" flag is refused, not silently honoured: nothing decided, nothing learnt
+        quiet = assert_problem(await decide(mesh, "wang-fang", log_access=False), 422)
+        assert "permitted" not in quiet
+        async with mesh.client("consent") as consent:
+            assert (await consent.get("/ledger/tree-head")).json()["tree_size"] == size
+        answered = (await decide(mesh, "wang-fang")).json()
+        refused = (await decide(mesh, "wang-fang", category="pd:HealthRecord")).json()
+        assert (answered["permitted"], answered["ledger_index"]) == (True, size)
+        assert (refused["permitted"], refused["ledger_index"]) == (False, size + 1)  # a "no" is logged too
+        log = (await citizen.get("/me/access-log")).json()
+    assert [(e["index"], e["entry"]["kind"]) for e in log["entries"][:2]] == [
+        (size + 1, "access.refused"), (size, "access.permitted")]

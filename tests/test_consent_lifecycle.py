@@ -70,10 +70,10 @@ def ask(book: ConsentBook, *, mode: Mode = Mode.RECURRING, days: int = 30, citiz
 
 
 def read(book: ConsentBook, *, artefact: str | None = None, category: str = "pd:Prescription",
-         citizen: str = CITIZEN, log: bool = True, processing: str = "dpv:Use"):
+         citizen: str = CITIZEN, processing: str = "dpv:Use"):
     return book.decide("pod", citizen, DecisionRequest(
         subject="pod-pseudonym", recipient="prescriptions", category=category, purpose="dpv:ServiceProvision",
-        processing=processing, artefact=artefact, resource="/prescriptions/1", log_access=log,
+        processing=processing, artefact=artefact, resource="/prescriptions/1",
     ))
 
 
@@ -168,8 +168,8 @@ def test_decisions_follow_the_artefact_and_every_one_is_logged_before_the_answer
     row = book.ledger.entries(allowed.ledger_index, allowed.ledger_index + 1)[0]
     assert verify_inclusion(leaf_hash(row.entry), row.index, size, book.ledger.inclusion_proof(row.index, size),
                             book.ledger.root(size))
-    # a preview that is not a read logs nothing
-    assert read(book, log=False).ledger_index is None and book.ledger.size() == size
+    # there is no unlogged preview: every question is an entry, the refusals too
+    assert read(book, category="pd:HealthRecord").ledger_index == size and book.ledger.size() == size + 1
 
 
 def test_a_one_time_consent_permits_one_read_and_then_expires(book):
