@@ -1,7 +1,8 @@
 """The transparency ledger's public read API (RFC 9162 §5 shapes, in JSON with base64 hashes).
 
-Public like a Certificate Transparency log: entries carry pseudonyms of one sector each and no
-data, and anyone must be able to audit the log with nothing but these endpoints and the key.
+Public like a Certificate Transparency log, so anyone can audit it with nothing but these endpoints
+and the key; but each entry is only a commitment to an event (``consent.commitments``): no
+pseudonym, resource, party or kind — the events themselves go only to the citizen they concern.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/ledger", tags=["transparency ledger"])
 
 class LedgerEntryPublic(BaseModel):
     index: int
-    entry: str = Field(description="The entry's exact bytes, base64 (RFC 8785 canonical JSON)")
+    entry: str = Field(description="The leaf's exact bytes, base64: RFC 8785 JSON {\"v\": 2, \"commitment\"}")
 
 
 class LedgerEntries(BaseModel):

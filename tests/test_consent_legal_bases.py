@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from consent.models import LegalBasisCreate, Mode, Status
+from consent.subjects import citizen_key_of
+from consent.vocabulary import LegalBasis
 from identity.personas import by_handle
 from kernel.legal_bases import LEGAL_BASES, MEDICAL_RECORDS_RETENTION
 from kernel.regime import Regime
@@ -143,3 +146,22 @@ def test_a_yes_covers_the_reader_only_when_it_names_it_and_a_law_is_its_own():
     assert not decided_for(law, "fines")  # the hospital's law is not the traffic police's
     assert decided_for(law | {"controller": "fines"}, "fines")
     assert not decided_for({"permitted": True, "ledger_index": 3}, "fines")  # an answer naming nobody
+
+
+async def test_a_basis_no_declared_law_gives_covers_nothing_even_if_already_recorded(mesh):
+    # a self-granted basis written before the law table existed (or under a law since repealed)
+    subject = await pseudonym(mesh, "fines", "wang-fang")
+    book = mesh.apps["consent"].state.consent_book
+    citizen_key = await citizen_key_of(mesh.apps["consent"], "fines", subject)
+    legacy = LegalBasisCreate(**keeping_basis(subject, law_reference="Road Traffic Safety Law, art. 114",
+                                              categories=["pd:HealthRecord"], processing=["dpv:Use"]))
+    book._create(citizen_key, "fines", legacy, legal_basis=LegalBasis.LEGAL_OBLIGATION, status=Status.GIVEN,
+                 notice="", mode=Mode.RECURRING, law_reference=legacy.law_reference)
+    owner, root, _ = await own_pod(mesh, "wang-fang")
+    note = f"{root}health/note.ttl"
+    async with aclosing(owner), mesh.client("pod") as pod:
+        assert (await owner.put(note, content=HEALTH_NOTE, headers={"Content-Type": "text/turtle"})).status_code == 201
+        read = await pod.get(note, headers=as_service(mesh, "fines", "pod:read", "urn:citygate:pod",
+                                                      **{"Consent-Purpose": "dpv:LegalCompliance"}))
+        assert_problem(read, 403, "no-consent")
+        assert "HIV" not in read.text

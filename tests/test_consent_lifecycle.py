@@ -11,6 +11,7 @@ import pytest
 from joserfc.jwk import ECKey, KeySet
 
 from consent.artefacts import ConsentBook, summary_of
+from consent.commitments import opens
 from consent.ledger import Ledger
 from consent.lifecycle import TRANSITIONS, ForbiddenTransition
 from consent.merkle import leaf_hash, verify_inclusion
@@ -156,7 +157,9 @@ def test_decisions_follow_the_artefact_and_every_one_is_logged_before_the_answer
     assert not read(book, citizen=SOMEONE_ELSE).permitted  # nobody else's data under it
     foreign = read(book, artefact=artefact.receipt, citizen=SOMEONE_ELSE)
     assert foreign.reason == "the artefact is about someone else"
-    entry = json.loads(book.ledger.entries(allowed.ledger_index, allowed.ledger_index + 1)[0].entry)
+    logged = book.ledger.entries(allowed.ledger_index, allowed.ledger_index + 1)[0]
+    assert opens(logged.entry, logged.clear, logged.salt)  # the public leaf commits to the clear event
+    entry = json.loads(logged.clear)
     assert entry | {"at": None} == {
         "v": 1, "kind": "access.permitted", "at": None, "holder": "pod", "subject": "pod-pseudonym",
         "subject_known_to": "pod", "recipient": "prescriptions", "category": "pd:Prescription",
