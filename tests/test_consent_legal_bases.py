@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from consent.artefacts import check_declared_in_law
 from consent.models import LegalBasisCreate, Mode, Status
 from consent.subjects import citizen_key_of
 from consent.vocabulary import LegalBasis
@@ -17,6 +18,7 @@ from identity.personas import by_handle
 from kernel.legal_bases import LEGAL_BASES, MEDICAL_RECORDS_RETENTION
 from kernel.regime import Regime
 from pod.consent_gate import decided_for
+from services.prescriptions.stores import keeping_basis as hospitals_keeping_basis
 from tests.mesh import Mesh
 from tests.support import assert_problem
 from tests.test_pod_protocol import own_pod
@@ -165,3 +167,8 @@ async def test_a_basis_no_declared_law_gives_covers_nothing_even_if_already_reco
                                                       **{"Consent-Purpose": "dpv:LegalCompliance"}))
         assert_problem(read, 403, "no-consent")
         assert "HIV" not in read.text
+
+
+def test_the_basis_the_hospital_records_is_exactly_one_the_law_declares():
+    # the hospital's request and the law table are written in two places: this keeps them agreeing
+    check_declared_in_law("prescriptions", LegalBasisCreate(**hospitals_keeping_basis("some-pseudonym")))

@@ -80,6 +80,7 @@ async def test_an_anonymous_reader_learns_nothing_yet_audits_all_and_she_verifie
         assert value not in published, f"the public ledger shows the {what}"
     # not even what happened, or to which department: each leaf is a version and a commitment
     assert all(set(json.loads(leaf)) == {"v", "commitment"} for leaf in leaves)
+    assert len({len(leaf) for leaf in leaves}) == 1  # nor its size
     for word in ("access", "basis", "consent", "prescriptions", "pod", "dpv:", "pd:"):
         assert word not in b"".join(leaves).decode()
     assert report.ok and report.tree_size == 3, report.message  # the whole log audits from public data
