@@ -7,7 +7,6 @@ process doing the same client work, and the ratios compare like with like:
 
     baseline        GET /healthz on the consent service (database ping, no token)
     tree head       GET /ledger/tree-head (root from stored nodes + an ES256 signature)
-    preview         POST /decisions with log_access=false (token, artefact lookup, no write)
     decision        POST /decisions (the real thing: the access is appended to the ledger first)
     with receipt    POST /decisions presenting the signed receipt (adds a signature check)
 
@@ -70,8 +69,6 @@ async def rows(mesh: Mesh) -> dict:
                 "purpose": "dpv:ServiceProvision", "resource": "/prescriptions/1"}
     return {
         "GET /ledger/tree-head": lambda c: c.get("/ledger/tree-head"),
-        "decision preview (no log)": lambda c: c.post("/decisions", headers=holder,
-                                                      json=question | {"log_access": False}),
         "decision (logged)": lambda c: c.post("/decisions", headers=holder, json=question),
         "decision + receipt (logged)": lambda c: c.post("/decisions", headers=holder,
                                                         json=question | {"artefact": artefact["receipt"]}),

@@ -1,4 +1,9 @@
-"""The citizen's access log ("who looked at my data"): their ledger entries, each provably in the log."""
+"""The citizen's access log ("who looked at my data"): their ledger entries, each provably in the log.
+
+The public log shows only commitments (``consent.commitments``); here, and only to the citizen the
+entries are about, each comes with its opening — the clear entry and its salt — so her app can
+recompute the public leaf and check its inclusion proof against the signed tree head
+(``consent.verify.own_entry_is_logged``)."""
 
 from __future__ import annotations
 
@@ -13,8 +18,10 @@ from consent.tree_heads import TreeHead, TreeHeadSigner, b64
 
 class AccessLogEntry(BaseModel):
     index: int
-    entry: dict = Field(description="The ledger entry, decoded")
-    leaf: str = Field(description="The entry's exact bytes, base64: hash these to check the proof")
+    entry: dict = Field(description="The ledger entry in clear, decoded")
+    clear: str = Field(description="The clear entry's exact bytes, base64")
+    salt: str = Field(description="The entry's salt, base64: HMAC-SHA256(salt, clear) is the leaf's commitment")
+    leaf: str = Field(description="The public leaf's exact bytes, base64: hash these to check the proof")
     inclusion_path: list[str] = Field(description="RFC 9162 audit path to the tree head's root, base64 hashes")
 
 
@@ -30,7 +37,8 @@ def access_log(book: ConsentBook, tree_heads: TreeHeadSigner, citizen_key: str, 
     size = head.tree_size
     rows = ledger.entries_of(citizen_key, since=since, until=until, recipient=recipient, limit=limit)
     return AccessLog(tree_head=head, entries=[
-        AccessLogEntry(index=row.index, entry=json.loads(row.entry), leaf=b64(row.entry),
+        AccessLogEntry(index=row.index, entry=json.loads(row.clear), clear=b64(row.clear), salt=b64(row.salt),
+                       leaf=b64(row.entry),
                        inclusion_path=[b64(h) for h in ledger.inclusion_proof(row.index, size)])
         for row in rows if row.index < size
     ])

@@ -29,6 +29,7 @@ from consent.models import (
 )
 from consent.receipts import InvalidReceipt, receipt_document, sign_receipt, timestamp, verify_receipt
 from consent.vocabulary import CATEGORIES, LEGAL_BASIS_WORDS, PROCESSING, PURPOSES, LegalBasis
+from kernel.legal_bases import LEGAL_BASES, DeclaredLegalBasis, declared_for
 from kernel.problems import Problem
 
 MAX_VALIDITY = timedelta(days=3653)
@@ -46,6 +47,30 @@ def check_terms(purposes: list[str], categories: list[str], processing: list[str
                       kind="unknown-term", unknown={k: v for k, v in unknown.items() if v},
                       known={"purposes": sorted(PURPOSES), "categories": sorted(CATEGORIES),
                              "processing": sorted(PROCESSING)})
+
+
+def declared_in_law(*, controller: str, legal_basis: str, law_reference: str | None, purposes: list[str],
+                    categories: list[str], processing: list[str], recipients: list[str]) -> bool:
+    """Whether some law of kernel/legal_bases.py gives ``controller`` all of this."""
+    return any(law.covers(controller=controller, legal_basis=legal_basis, law_reference=law_reference or "",
+                          purposes=purposes, categories=categories, processing=processing, recipients=recipients)
+               for law in LEGAL_BASES)
+
+
+def check_declared_in_law(controller: str, body: LegalBasisCreate) -> None:
+    """A department records only a basis the law gives it (kernel/legal_bases.py), never one it made up."""
+    if not declared_in_law(controller=controller, legal_basis=body.legal_basis, law_reference=body.law_reference,
+                           purposes=body.purposes, categories=body.categories, processing=body.processing,
+                           recipients=body.recipients or [controller]):
+        raise Problem(403, f"No law declared in this deployment gives {controller} this basis; nothing was "
+                           "recorded.", kind="legal-basis-not-in-law",
+                      declared=[_declared_terms(law) for law in declared_for(controller)])
+
+
+def _declared_terms(law: DeclaredLegalBasis) -> dict:
+    return {"legal_basis": law.legal_basis, "law_reference": law.law_reference, "purposes": sorted(law.purposes),
+            "categories": sorted(law.categories), "processing": sorted(law.processing),
+            "recipients": sorted(law.recipients)}
 
 
 def summary_of(artefact: ConsentArtefact) -> str:
@@ -88,6 +113,7 @@ class ConsentBook:
 
     def record_basis(self, citizen_key: str, controller: str, body: LegalBasisCreate) -> ConsentArtefact:
         check_terms(body.purposes, body.categories, body.processing)
+        check_declared_in_law(controller, body)
         return self._create(citizen_key, controller, body, legal_basis=LegalBasis(body.legal_basis),
                             status=Status.GIVEN, notice="", mode=Mode.RECURRING, law_reference=body.law_reference)
 
@@ -106,7 +132,7 @@ class ConsentBook:
         )
         kind = "consent.requested" if legal_basis == LegalBasis.CONSENT else "basis.recorded"
         with self.ledger.transaction() as tx:
-            index = tx.append(artefact_event(kind, artefact, now), citizen_key=citizen_key, recipient=controller,
+            index = tx.append_event(artefact_event(kind, artefact, now), citizen_key=citizen_key, recipient=controller,
                               recorded_at=now)
             artefact.events = [{"status": status.value, "at": timestamp(now), "by": controller, "ledger_index": index}]
             self._sign(artefact)
@@ -173,7 +199,7 @@ class ConsentBook:
     def record_erasure(self, holder: str, citizen_key: str, subject: str, scope: str) -> int:
         now = self.clock()
         with self.ledger.transaction() as tx:
-            return tx.append(erasure_event(at=now, holder=holder, subject=subject, scope=scope),
+            return tx.append_event(erasure_event(at=now, holder=holder, subject=subject, scope=scope),
                              citizen_key=citizen_key, recipient=holder, recorded_at=now)
 
     # ---- decisions on reads ----------------------------------------------------------------------
@@ -198,18 +224,20 @@ class ConsentBook:
                 self._expire_if_due(tx, artefact)
             reason = "no artefact with the named id" if named_id is not None and artefact is None else \
                 _refusal(artefact, citizen_key, body)
-            relied_on = None if artefact is None or mismatch else artefact.id
-            index = None
-            if body.log_access:
-                index = tx.append(access_event(
-                    permitted=reason is None, at=now, holder=holder, subject=body.subject, recipient=body.recipient,
-                    category=body.category, purpose=body.purpose, processing=body.processing, artefact_id=relied_on,
-                    resource=body.resource, reason=reason,
-                ), citizen_key=citizen_key, recipient=body.recipient, recorded_at=now)
-            if reason is None and body.log_access and artefact.mode == Mode.ONE_TIME:
+            relied_on = None if artefact is None or mismatch else artefact
+            index = tx.append_event(access_event(
+                permitted=reason is None, at=now, holder=holder, subject=body.subject, recipient=body.recipient,
+                category=body.category, purpose=body.purpose, processing=body.processing,
+                artefact_id=relied_on.id if relied_on else None, resource=body.resource, reason=reason,
+            ), citizen_key=citizen_key, recipient=body.recipient, recorded_at=now)
+            if reason is None and artefact.mode == Mode.ONE_TIME:
                 self._transition(tx, artefact, Status.EXPIRED, by="consent", reason="used once")
-        return DecisionPublic(permitted=reason is None, artefact_id=relied_on, reason=reason, ledger_index=index,
-                              refusal="subject-mismatch" if mismatch else None)
+        granted = relied_on if reason is None else None
+        return DecisionPublic(permitted=reason is None, recipient=body.recipient,
+                              artefact_id=relied_on.id if relied_on else None,
+                              controller=granted.controller if granted else None,
+                              legal_basis=granted.legal_basis if granted else None,
+                              reason=reason, refusal="subject-mismatch" if mismatch else None, ledger_index=index)
 
     def _presented_artefact_id(self, receipt: str, now: datetime) -> str:
         try:
@@ -248,7 +276,7 @@ class ConsentBook:
         now = self.clock()
         artefact.status = wanted.value
         artefact.version += 1
-        index = tx.append(artefact_event(f"consent.{wanted.value}", artefact, now, reason=reason),
+        index = tx.append_event(artefact_event(f"consent.{wanted.value}", artefact, now, reason=reason),
                           citizen_key=artefact.citizen_key, recipient=artefact.controller, recorded_at=now)
         event = {"status": wanted.value, "at": timestamp(now), "by": by, "ledger_index": index}
         if reason:
@@ -273,6 +301,16 @@ def _refusal(artefact: ConsentArtefact | None, citizen_key: str, body: DecisionR
         return f"the artefact is {artefact.status}"
     if body.recipient not in artefact.recipients:
         return f"the artefact does not name {body.recipient} as a recipient"
+    if artefact.legal_basis != LegalBasis.CONSENT:
+        if body.recipient != artefact.controller:
+            # a law gives a basis to one controller: it never lends it to another department
+            return f"a legal basis covers only its controller, {artefact.controller}"
+        if not declared_in_law(controller=artefact.controller, legal_basis=artefact.legal_basis,
+                               law_reference=artefact.law_reference, purposes=artefact.purposes,
+                               categories=artefact.categories, processing=artefact.processing,
+                               recipients=artefact.recipients):
+            # recorded before the law table, or the law changed since: the table decides, not the row
+            return "no declared law gives this legal basis"
     if body.category not in artefact.categories:
         return f"the artefact does not cover {body.category}"
     if body.purpose not in artefact.purposes:

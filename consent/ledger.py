@@ -1,7 +1,8 @@
 """The consent service's transparency log: an RFC 9162 Merkle tree stored as its perfect nodes.
 
-Three tables. ``ledger_entry`` holds each leaf's exact bytes (what the log commits to) beside a
-private index of whose event it is; ``ledger_node`` holds every perfect node, written once by
+Three tables. ``ledger_entry`` holds each leaf's exact bytes (what the log commits to and publishes)
+beside what stays private: the event in clear with the salt that opens the leaf's commitment
+(``consent.commitments``), and an index of whose event it is; ``ledger_node`` holds every perfect node, written once by
 the append that completes it (leaves at level 0); ``ledger_head`` holds the committed size.
 Roots and proofs for any size up to the head are computed from O(log n) stored nodes fetched in
 one query, so they cost the same at a million entries as at ten. They never read
@@ -38,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session
 
 from consent import merkle
+from consent.commitments import new_salt, public_leaf
 from consent.merkle import Frontier, NodeKey
 from consent.tables import ConsentTable
 from kernel.database import Database, UtcDateTime
@@ -60,6 +62,9 @@ class LedgerEntry(ConsentTable, table=True):
 
     index: int = Field(sa_column=Column("index", _POSITION, primary_key=True, autoincrement=False))
     entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # private: the event in clear and the salt of the leaf's commitment, for the citizen's own view
+    clear: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    salt: bytes | None = Field(default=None, sa_column=Column(LargeBinary(32), nullable=True))
     # private: whose event this is, for the citizen's own view; never part of the leaf
     citizen_key: str | None = Field(default=None, index=True)
     recipient: str | None = Field(default=None, index=True)
@@ -116,8 +121,20 @@ class LedgerTransaction:
         """The root this transaction will commit (e.g. to sign a tree head in the same transaction)."""
         return self._frontier.root()
 
-    def append(self, entry: bytes, *, citizen_key: str | None = None, recipient: str | None = None,
+    def append_event(self, clear: bytes, *, citizen_key: str | None = None, recipient: str | None = None,
+                     recorded_at: datetime | None = None) -> int:
+        """Log an event about a citizen: the public leaf is only a commitment to ``clear``, which is
+        kept private with its salt (``consent.commitments``). Every consent event goes through here."""
+        if not isinstance(clear, bytes):
+            raise TypeError("a ledger event is the exact bytes of the clear entry")
+        salt = new_salt()
+        return self.append(public_leaf(salt, clear), clear=clear, salt=salt, citizen_key=citizen_key,
+                           recipient=recipient, recorded_at=recorded_at)
+
+    def append(self, entry: bytes, *, clear: bytes | None = None, salt: bytes | None = None,
+               citizen_key: str | None = None, recipient: str | None = None,
                recorded_at: datetime | None = None) -> int:
+        """Append the leaf ``entry`` exactly as given (it is public): events use ``append_event``."""
         if self._broken:
             raise RuntimeError("a write of this ledger transaction failed; it can only roll back")
         if not isinstance(entry, bytes):
@@ -132,7 +149,7 @@ class LedgerTransaction:
             for (level, position), value in self._frontier.append(merkle.leaf_hash(entry))
         )
         self._entry_rows.append({
-            "index": index, "entry": entry, "citizen_key": citizen_key,
+            "index": index, "entry": entry, "clear": clear, "salt": salt, "citizen_key": citizen_key,
             "recipient": recipient, "recorded_at": recorded_at,
         })
         if len(self._entry_rows) >= self.FLUSH_EVERY:

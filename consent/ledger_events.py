@@ -1,7 +1,9 @@
-"""What one ledger leaf says: an event about one artefact or one access, as canonical JSON.
+"""What one ledger event says, in clear: an event about one artefact or one access, as canonical JSON.
 
-A leaf names the citizen only by the pseudonym of the sector the event concerns (so the public
-log cannot be joined across sectors), and never holds the data itself.
+An event names the citizen only by the pseudonym of the sector it concerns and never holds the
+data itself. Even so it is not published: the public leaf is only a commitment to it
+(``consent.commitments``), because two events of one deposit, one with the hospital's pseudonym and
+one with the pod's, would otherwise let anyone join the sectors by their timing.
 """
 
 from __future__ import annotations

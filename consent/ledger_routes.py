@@ -1,14 +1,15 @@
 """The transparency ledger's public read API (RFC 9162 §5 shapes, in JSON with base64 hashes).
 
-Public like a Certificate Transparency log: entries carry pseudonyms of one sector each and no
-data, and anyone must be able to audit the log with nothing but these endpoints and the key.
+Public like a Certificate Transparency log, so anyone can audit it with nothing but these endpoints
+and the key; but each entry is only a commitment to an event (``consent.commitments``): no
+pseudonym, resource, party or kind — the events themselves go only to the citizen they concern.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from consent.ledger import BeyondTreeSize, Ledger
@@ -16,12 +17,16 @@ from consent.tree_heads import TreeHead, b64
 from kernel.problems import Problem
 
 MAX_PAGE = 1000
+# Every index and size is bounded (the database column is a signed 64-bit integer); past the bound,
+# or negative, is a 422 validation problem — within it, a size the log has not reached is 400.
+MAX_POSITION = 2**62
+Position = Annotated[int, Query(ge=0, le=MAX_POSITION)]
 router = APIRouter(prefix="/ledger", tags=["transparency ledger"])
 
 
 class LedgerEntryPublic(BaseModel):
     index: int
-    entry: str = Field(description="The entry's exact bytes, base64 (RFC 8785 canonical JSON)")
+    entry: str = Field(description="The leaf's exact bytes, base64: RFC 8785 JSON {\"v\": 2, \"commitment\"}")
 
 
 class LedgerEntries(BaseModel):
@@ -58,17 +63,22 @@ def tree_head(request: Request) -> TreeHead:
     return request.app.state.tree_heads.head(_ledger(request))
 
 
-@router.get("/entries", summary=f"Entries [start, end), at most {MAX_PAGE} per call")
-def entries(request: Request, start: Annotated[int, Query(ge=0)], end: Annotated[int, Query(ge=1)]) -> LedgerEntries:
+@router.get("/entries", summary=f"Entries [start, end), at most {MAX_PAGE} per call (fewer: ask again from "
+                                "the next index)")
+def entries(request: Request, start: Position, end: Position) -> LedgerEntries:
     if end <= start:
         raise Problem(400, "end must be greater than start.", kind="invalid-range")
-    rows = _ledger(request).entries(start, min(end, start + MAX_PAGE))
+    ledger = _ledger(request)
+    size = ledger.size()
+    if end > size:
+        raise Problem(400, f"end {end} is beyond the log's size {size}.", kind="beyond-tree-size", tree_size=size)
+    rows = ledger.entries(start, min(end, start + MAX_PAGE))
     return LedgerEntries(entries=[LedgerEntryPublic(index=row.index, entry=b64(row.entry)) for row in rows])
 
 
 @router.get("/roots/{tree_size}", summary="The root hash of the tree at an earlier size (unsigned; "
                                           "check it with a consistency proof to a signed head)")
-def root(request: Request, tree_size: int) -> RootPublic:
+def root(request: Request, tree_size: Annotated[int, Path(ge=0, le=MAX_POSITION)]) -> RootPublic:
     try:
         return RootPublic(tree_size=tree_size, root_hash=b64(_ledger(request).root(tree_size)))
     except BeyondTreeSize as error:
@@ -76,8 +86,7 @@ def root(request: Request, tree_size: int) -> RootPublic:
 
 
 @router.get("/inclusion-proof", summary="Proof that entry leaf_index is in the tree of size tree_size")
-def inclusion_proof(request: Request, leaf_index: Annotated[int, Query(ge=0)],
-                    tree_size: Annotated[int, Query(ge=1)]) -> InclusionProof:
+def inclusion_proof(request: Request, leaf_index: Position, tree_size: Position) -> InclusionProof:
     try:
         path = _ledger(request).inclusion_proof(leaf_index, tree_size)
     except BeyondTreeSize as error:
@@ -86,10 +95,10 @@ def inclusion_proof(request: Request, leaf_index: Annotated[int, Query(ge=0)],
 
 
 @router.get("/consistency-proof", summary="Proof that the tree of size first is a prefix of the tree of size second")
-def consistency_proof(request: Request, first: Annotated[int, Query(ge=1)],
-                      second: Annotated[int, Query(ge=1)]) -> ConsistencyProof:
-    if first > second:
-        raise Problem(400, "first must not exceed second.", kind="invalid-range")
+def consistency_proof(request: Request, first: Position, second: Position) -> ConsistencyProof:
+    if not 0 < first <= second:
+        raise Problem(400, "first must be at least 1 (the empty tree needs no proof) and not exceed second.",
+                      kind="invalid-range")
     try:
         path = _ledger(request).consistency_proof(first, second)
     except BeyondTreeSize as error:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field as TableField
 
@@ -131,7 +131,12 @@ class StatusChange(BaseModel):
 
 
 class DecisionRequest(BaseModel):
-    """A data holder asks before releasing: may ``recipient`` read ``category`` of this citizen for ``purpose``?"""
+    """A data holder asks before releasing: may ``recipient`` read ``category`` of this citizen for ``purpose``?
+
+    Every answer is logged: there is no unlogged "preview" (it was a consent oracle leaving no trace),
+    and an unknown member such as the old ``log_access`` is refused rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
     subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the HOLDER's sector pseudonym")
     recipient: str = Field(pattern=SERVICE_PATTERN)
@@ -146,17 +151,21 @@ class DecisionRequest(BaseModel):
         "patient of a deposit). The decision is made on that artefact alone, so it is refused "
         "(`refusal: subject-mismatch`) when the artefact is about another citizen than `subject`."))
     resource: str | None = Field(default=None, max_length=500, description="What is being read, for the log")
-    log_access: bool = Field(default=True, description="Append the access (or refusal) to the ledger before answering")
 
 
 class DecisionPublic(BaseModel):
     permitted: bool
+    recipient: str = Field(description="Whom the decision is about: the holder releases only to this department")
     artefact_id: str | None = None
+    controller: str | None = Field(default=None, description="The controller of the artefact relied on")
+    legal_basis: str | None = Field(default=None, description="Its legal basis; any but dpv:Consent covers only "
+                                    "its controller")
     reason: str | None = None
     refusal: str | None = Field(default=None, description=(
         "Why, as a code, when it matters to the caller: `subject-mismatch` (the named artefact is about another "
         "citizen than the one whose data this is)"))
-    ledger_index: int | None = Field(default=None, description="The access's entry in the transparency ledger")
+    ledger_index: int | None = Field(default=None, description="The access's (or refusal's) entry in the "
+                                     "transparency ledger")
 
 
 class ErasureCreate(BaseModel):

@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 from joserfc.jwk import KeySet
 
-from consent.merkle import StreamingRoot, leaf_hash, verify_consistency
+from consent.commitments import opens
+from consent.merkle import StreamingRoot, leaf_hash, verify_consistency, verify_inclusion
 from consent.tree_heads import InvalidTreeHead, TreeHead, unb64, verify_tree_head
 from kernel.client import JWKS_PATH
 
@@ -103,6 +104,18 @@ class LedgerAuditor:
             else:
                 bad = middle
         return Report(False, head.tree_size, f"entry {bad - 1} does not match the signed tree head", bad - 1)
+
+
+def own_entry_is_logged(entry: dict, head: TreeHead) -> bool:
+    """What the citizen's app checks for each line of ``/me/access-log``, trusting only the signed head:
+    the clear entry and salt open the public leaf's commitment, and that leaf is in the signed tree."""
+    try:
+        leaf, clear, salt = unb64(entry["leaf"]), unb64(entry["clear"]), unb64(entry["salt"])
+        path = [unb64(h) for h in entry["inclusion_path"]]
+        return (opens(leaf, clear, salt) and json.loads(clear) == entry["entry"]
+                and verify_inclusion(leaf_hash(leaf), entry["index"], head.tree_size, path, unb64(head.root_hash)))
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _prefix_root(leaf_hashes: bytearray, size: int) -> bytes:

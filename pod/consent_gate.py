@@ -82,4 +82,15 @@ async def decide(app, caller: ServiceCaller, path: str, *, processing: str = "dp
         raise Problem(403, f"Neither a consent nor a legal basis covers this: {body.get('reason')}.",
                       kind="no-consent",
                       ledger_index=body.get("ledger_index"))
+    if not decided_for(body, caller.service):
+        raise Problem(403, "The consent service's answer does not cover this department as the reader.",
+                      kind="no-consent", ledger_index=body.get("ledger_index"))
     return int(body["ledger_index"])
+
+
+def decided_for(decision: dict, reader: str) -> bool:
+    """Whether a "yes" covers ``reader`` itself: it names the reader, and a basis other than consent
+    (a law's, which covers only the controller it names) has the reader as its controller."""
+    if decision.get("recipient") != reader:
+        return False
+    return decision.get("legal_basis") == "dpv:Consent" or decision.get("controller") == reader

@@ -4,7 +4,6 @@ own app, a data holder asks before every read, and the citizen sees every event 
 from __future__ import annotations
 
 import base64
-import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,11 +11,12 @@ import pytest
 from joserfc.jwk import KeySet
 from sqlmodel import select
 
-from consent.merkle import leaf_hash, verify_inclusion
 from consent.receipts import verify_receipt
-from consent.tree_heads import unb64, verify_tree_head
+from consent.tree_heads import verify_tree_head
+from consent.verify import own_entry_is_logged
 from identity.models import Citizen
 from identity.personas import DEMO_PASSWORD, by_handle
+from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
 from kernel.regime import Regime
 from tests.mesh import Mesh
 from tests.support import assert_problem
@@ -165,13 +165,14 @@ async def test_bad_requests_get_problems_with_the_right_status(mesh):
 
 
 async def test_other_legal_bases_appear_in_the_citizens_view_and_cannot_be_withdrawn(mesh):
-    subject = await pseudonym(mesh, "fines", "li-wei")
+    subject = await pseudonym(mesh, "prescriptions", "li-wei")
     async with mesh.client("consent") as consent:
-        recorded = await consent.post("/legal-bases", headers=service_headers(mesh, "fines", "consent:record"), json={
-            "subject": subject, "legal_basis": "dpv:LegalObligation",
-            "law_reference": "Road Traffic Safety Law of the PRC, art. 114",
-            "purposes": ["dpv:LegalCompliance"], "categories": ["pd:VehicleLicense"],
-            "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat()})
+        recorded = await consent.post("/legal-bases", headers=service_headers(mesh, "prescriptions", "consent:record"),
+                                      json={"subject": subject, "legal_basis": "dpv:LegalObligation",
+                                            "law_reference": MEDICAL_RECORDS_RETENTION,
+                                            "purposes": ["dpv:LegalCompliance"], "categories": ["pd:Prescription"],
+                                            "processing": ["dpv:Store"],
+                                            "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat()})
     assert recorded.status_code == 201 and recorded.json()["status"] == "given"
     async with await as_citizen(mesh, "li-wei") as citizen:
         mine = (await citizen.get("/me/artefacts")).json()
@@ -193,14 +194,30 @@ async def test_the_access_log_shows_the_citizens_events_newest_first_each_with_a
     kinds = [entry["entry"]["kind"] for entry in log["entries"]]
     assert kinds == ["access.permitted", "consent.given", "consent.requested"]
     assert [e["index"] for e in log["entries"]] == sorted((e["index"] for e in log["entries"]), reverse=True)
-    for entry in log["entries"]:
-        leaf = base64.b64decode(entry["leaf"])
-        assert json.loads(leaf) == entry["entry"]
-        assert verify_inclusion(leaf_hash(leaf), entry["index"], head.tree_size,
-                                [unb64(h) for h in entry["inclusion_path"]], unb64(head.root_hash))
+    assert all(own_entry_is_logged(entry, head) for entry in log["entries"])
     assert filtered["entries"] == []
     # the public log holds pseudonyms of one sector per entry and none of the consent service's own keys
     async with mesh.client("consent") as consent:
         entries = (await consent.get("/ledger/entries", params={"start": 0, "end": head.tree_size})).json()["entries"]
     everything = b"".join(base64.b64decode(e["entry"]) for e in entries)
     assert PATIENT.resident_id.encode() not in everything and OTHER.resident_id.encode() not in everything
+
+
+async def test_there_is_no_unlogged_decision_a_holder_could_use_as_an_oracle(mesh):
+    requested = await ask(mesh)
+    async with await as_citizen(mesh, "wang-fang") as citizen:
+        await citizen.post(f"/me/artefacts/{requested['id']}/status", json={"status": "given"})
+        async with mesh.client("consent") as consent:
+            size = (await consent.get("/ledger/tree-head")).json()["tree_size"]
+        # the old "preview" flag is refused, not silently honoured: nothing decided, nothing learnt
+        quiet = assert_problem(await decide(mesh, "wang-fang", log_access=False), 422)
+        assert "permitted" not in quiet
+        async with mesh.client("consent") as consent:
+            assert (await consent.get("/ledger/tree-head")).json()["tree_size"] == size
+        answered = (await decide(mesh, "wang-fang")).json()
+        refused = (await decide(mesh, "wang-fang", category="pd:HealthRecord")).json()
+        assert (answered["permitted"], answered["ledger_index"]) == (True, size)
+        assert (refused["permitted"], refused["ledger_index"]) == (False, size + 1)  # a "no" is logged too
+        log = (await citizen.get("/me/access-log")).json()
+    assert [(e["index"], e["entry"]["kind"]) for e in log["entries"][:2]] == [
+        (size + 1, "access.refused"), (size, "access.permitted")]

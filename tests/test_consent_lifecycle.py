@@ -11,6 +11,7 @@ import pytest
 from joserfc.jwk import ECKey, KeySet
 
 from consent.artefacts import ConsentBook, summary_of
+from consent.commitments import opens
 from consent.ledger import Ledger
 from consent.lifecycle import TRANSITIONS, ForbiddenTransition
 from consent.merkle import leaf_hash, verify_inclusion
@@ -18,6 +19,7 @@ from consent.models import ConsentRequestCreate, DecisionRequest, LegalBasisCrea
 from consent.receipts import InvalidReceipt, verify_receipt
 from consent.tables import ConsentTable
 from kernel.database import Database
+from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
 from kernel.problems import Problem
 from tests.support import postgres_databases
 
@@ -69,10 +71,10 @@ def ask(book: ConsentBook, *, mode: Mode = Mode.RECURRING, days: int = 30, citiz
 
 
 def read(book: ConsentBook, *, artefact: str | None = None, category: str = "pd:Prescription",
-         citizen: str = CITIZEN, log: bool = True, processing: str = "dpv:Use"):
+         citizen: str = CITIZEN, processing: str = "dpv:Use"):
     return book.decide("pod", citizen, DecisionRequest(
         subject="pod-pseudonym", recipient="prescriptions", category=category, purpose="dpv:ServiceProvision",
-        processing=processing, artefact=artefact, resource="/prescriptions/1", log_access=log,
+        processing=processing, artefact=artefact, resource="/prescriptions/1",
     ))
 
 
@@ -155,7 +157,9 @@ def test_decisions_follow_the_artefact_and_every_one_is_logged_before_the_answer
     assert not read(book, citizen=SOMEONE_ELSE).permitted  # nobody else's data under it
     foreign = read(book, artefact=artefact.receipt, citizen=SOMEONE_ELSE)
     assert foreign.reason == "the artefact is about someone else"
-    entry = json.loads(book.ledger.entries(allowed.ledger_index, allowed.ledger_index + 1)[0].entry)
+    logged = book.ledger.entries(allowed.ledger_index, allowed.ledger_index + 1)[0]
+    assert opens(logged.entry, logged.clear, logged.salt)  # the public leaf commits to the clear event
+    entry = json.loads(logged.clear)
     assert entry | {"at": None} == {
         "v": 1, "kind": "access.permitted", "at": None, "holder": "pod", "subject": "pod-pseudonym",
         "subject_known_to": "pod", "recipient": "prescriptions", "category": "pd:Prescription",
@@ -167,8 +171,8 @@ def test_decisions_follow_the_artefact_and_every_one_is_logged_before_the_answer
     row = book.ledger.entries(allowed.ledger_index, allowed.ledger_index + 1)[0]
     assert verify_inclusion(leaf_hash(row.entry), row.index, size, book.ledger.inclusion_proof(row.index, size),
                             book.ledger.root(size))
-    # a preview that is not a read logs nothing
-    assert read(book, log=False).ledger_index is None and book.ledger.size() == size
+    # there is no unlogged preview: every question is an entry, the refusals too
+    assert read(book, category="pd:HealthRecord").ledger_index == size and book.ledger.size() == size + 1
 
 
 def test_a_one_time_consent_permits_one_read_and_then_expires(book):
@@ -223,10 +227,10 @@ def test_the_receipt_is_a_canonical_signed_record_with_the_standard_fields(book)
 
 
 def test_other_legal_bases_are_recorded_in_force_and_cannot_be_withdrawn(book):
-    basis = book.record_basis(CITIZEN, "fines", LegalBasisCreate(
-        subject="transport-pseudonym", legal_basis="dpv:LegalObligation",
-        law_reference="Road Traffic Safety Law of the PRC, art. 114", purposes=["dpv:LegalCompliance"],
-        categories=["pd:VehicleLicense"], valid_until=START + timedelta(days=365)))
+    basis = book.record_basis(CITIZEN, "prescriptions", LegalBasisCreate(
+        subject="health-pseudonym", legal_basis="dpv:LegalObligation",
+        law_reference=MEDICAL_RECORDS_RETENTION, purposes=["dpv:LegalCompliance"],
+        categories=["pd:Prescription"], processing=["dpv:Store"], valid_until=START + timedelta(days=365)))
     assert basis.status == Status.GIVEN and basis.legal_basis == "dpv:LegalObligation"
     assert "cannot be withdrawn" in summary_of(basis)
     with pytest.raises(Problem) as refused:

@@ -57,11 +57,11 @@ def test_an_auditor_saves_a_tree_head_verifies_the_log_and_catches_a_changed_ent
         assert honest.returncode == 0, honest.stdout + honest.stderr
         assert "OK: all 3 entries match the signed tree head" in honest.stdout
 
-        # the operator edits one stored entry behind the service's back
+        # the operator edits one published entry (a commitment) behind the service's back
         database = tmp_path / "var" / "rights" / "consent" / "consent.db"
         with sqlite3.connect(database) as connection:
             connection.execute("UPDATE ledger_entry SET entry = CAST(replace(CAST(entry AS TEXT), "
-                               "'dpv:ServiceProvision', 'dpv:DirectMarketing') AS BLOB) WHERE \"index\" = 1")
+                               "'\"v\":2', '\"v\":3') AS BLOB) WHERE \"index\" = 1")
         tampered = citygate("ledger", "verify", "--url", url["consent"], "--tree-head", str(tmp_path / "head.json"),
                             "--quiet")
         assert tampered.returncode == 1

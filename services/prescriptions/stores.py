@@ -35,6 +35,7 @@ from sqlmodel import Session, select
 
 from kernel.client import ServiceClient, UpstreamUnavailable, json_or_empty, raise_for_upstream_problem
 from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
+from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
 from kernel.problems import Problem
 from services.prescriptions.models import (
     ContentsLocation,
@@ -246,7 +247,7 @@ READING_PURPOSE = "dpv:ServiceProvision"  # the pharmacy reads it to dispense (u
 # Medical records must be kept, and shown to the patient when she asks; in a European deployment
 # GDPR Art. 9(2)(h) and 15 with the member state's retention law, in China the Prescription
 # Administration Measures, art. 50.
-KEEPING_LAW = "GDPR Art. 6(1)(c), 9(2)(h) and 15; national medical-records retention law"
+KEEPING_LAW = MEDICAL_RECORDS_RETENTION
 KEEPING_YEARS = 10  # the consent service's longest validity
 DISPENSING_DAYS = 90
 

@@ -8,15 +8,13 @@ page: the walkthrough shows that, and what the super-app kept instead.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 import httpx
 from joserfc.jwk import KeySet
 
-from consent.merkle import leaf_hash, verify_inclusion
-from consent.tree_heads import unb64, verify_tree_head
+from consent.tree_heads import verify_tree_head
+from consent.verify import own_entry_is_logged
 from identity.personas import by_handle
 from kernel.regime import Regime
 from workshop.journeys.common import device_tokens, log_in, through_courier, what_the_super_app_kept
@@ -55,11 +53,8 @@ def who_read_my_data() -> Step:
         async with httpx.AsyncClient(timeout=15) as plain:  # the log's key, from the log itself
             jwks = expect(await plain.get(state["urls"]["consent"] + "/.well-known/jwks.json"), 200)
         head = verify_tree_head(answer.body["tree_head"], KeySet.import_key_set(jwks))
-        for entry in answer.body["entries"]:
-            leaf = base64.b64decode(entry["leaf"])
-            if json.loads(leaf) != entry["entry"] or not verify_inclusion(
-                    leaf_hash(leaf), entry["index"], head.tree_size, [unb64(h) for h in entry["inclusion_path"]],
-                    unb64(head.root_hash)):
+        for entry in answer.body["entries"]:  # each opens its public commitment, which is in the signed tree
+            if not own_entry_is_logged(entry, head):
                 raise StepFailed(f"entry {entry['index']} is not proven to be in the signed log")
         reads = [e["entry"] for e in answer.body["entries"] if e["entry"]["kind"].startswith("access.")]
         return [Told("her app", f"checked {len(answer.body['entries'])} entries against the signed tree head "
