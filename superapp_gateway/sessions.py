@@ -8,14 +8,17 @@ is never swapped for the cookie: a wrong one is a 401 even if a cookie would hav
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from kernel.problems import Problem
 from superapp_gateway.models import CitizenSession
+
+MAX_SESSION_ID_LENGTH = 200  # ours are 43 characters; anything far longer is not one
 
 
 class NotLoggedIn(Problem):
@@ -24,17 +27,50 @@ class NotLoggedIn(Problem):
                          headers={"WWW-Authenticate": 'Bearer realm="citygate super-app"'})
 
 
+def _served_over_https(app: FastAPI) -> bool:
+    return app.state.settings.browser_url.startswith("https://")
+
+
+def browser_cookie(app: FastAPI, purpose: str) -> str:
+    """One cookie per purpose and regime, so both regimes' gateways can run side by side on one host.
+
+    Under HTTPS the name carries the ``__Host-`` prefix: the browser then only accepts it with
+    ``Secure``, ``Path=/`` and no ``Domain``, so no other host (or a plain-http page) can plant or
+    overwrite it. Over plain http (the loopback demo) browsers refuse ``Secure`` cookies from
+    127.0.0.1 (only ``localhost`` counts as a secure context for cookies in some browsers), and
+    with it a ``__Host-`` one, so there the plain name is used.
+    """
+    name = f"citygate_{purpose}_{app.state.settings.regime.value}"
+    return f"__Host-{name}" if _served_over_https(app) else name
+
+
+def set_browser_cookie(response: Response, app: FastAPI, purpose: str, value: str, max_age: int) -> None:
+    response.set_cookie(browser_cookie(app, purpose), value, max_age=max_age, httponly=True, samesite="lax",
+                        path="/", secure=_served_over_https(app))
+
+
+def clear_browser_cookie(response: Response, app: FastAPI, purpose: str) -> None:
+    response.delete_cookie(browser_cookie(app, purpose), path="/", secure=_served_over_https(app), httponly=True,
+                           samesite="lax")
+
+
 def session_cookie(request: Request) -> str:
-    """One cookie per regime, so both regimes' gateways can run side by side on one host."""
-    return f"citygate_gateway_{request.app.state.settings.regime.value}"
+    return browser_cookie(request.app, "gateway")
+
+
+def session_id_digest(session_id: str) -> str:
+    """What the database keeps of a session id: its SHA-256, so a copy of the database (or a
+    backup, or a log of its rows) holds no live session. The id has 256 random bits, so an
+    unsalted hash cannot be reversed by guessing."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def current_session(app: FastAPI, session_id: str | None) -> CitizenSession | None:
     """The session with this id, unless unknown or expired."""
-    if not session_id:
+    if not session_id or len(session_id) > MAX_SESSION_ID_LENGTH:
         return None
     with app.state.database.session() as db:
-        session = db.get(CitizenSession, session_id)
+        session = db.get(CitizenSession, session_id_digest(session_id))
     if session is None:
         return None
     expires = session.expires_at if session.expires_at.tzinfo else session.expires_at.replace(tzinfo=UTC)

@@ -34,6 +34,7 @@ from superapp_gateway.models import (
     WalletPayment,
 )
 from superapp_gateway.retrier import MAX_BACKOFF_SECONDS, backoff_seconds
+from superapp_gateway.sessions import session_id_digest
 from superapp_gateway.user_agreement import PLATFORM_VERSION
 from tests.mesh import Mesh
 from tests.support import assert_problem, sqlite_session
@@ -357,9 +358,9 @@ async def test_the_wallet_needs_a_session_and_a_payment_needs_an_idempotency_key
     gateway = mesh.apps["gateway"]
     with gateway.state.database.session() as session:
         session.add_all([
-            CitizenSession(id="cli-session", subject="cli-subject", claims="{}", acr="",
+            CitizenSession(id=session_id_digest("cli-session"), subject="cli-subject", claims="{}", acr="",
                            expires_at=datetime.now(UTC) + timedelta(hours=1)),
-            CitizenSession(id="expired-session", subject="cli-subject", claims="{}", acr="",
+            CitizenSession(id=session_id_digest("expired-session"), subject="cli-subject", claims="{}", acr="",
                            expires_at=datetime.now(UTC) - timedelta(seconds=1)),
             # the platform's sign-up agreement, agreed to (superapp_gateway/user_agreement.py)
             UserAgreementAcceptance(subject="cli-subject", version=PLATFORM_VERSION, accepted_at=datetime.now(UTC)),
