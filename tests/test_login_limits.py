@@ -4,6 +4,7 @@ checked, per account and per source address, and the answers do not tell which n
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -267,3 +268,13 @@ def test_an_ipv6_source_is_its_64_and_a_mapped_ipv4_is_the_ipv4():
     assert source_key("2001:db8:1:2:aaaa::1") == source_key("2001:db8:1:2:bbbb::7") == "source:2001:db8:1:2::/64"
     assert source_key("::ffff:192.0.2.7") == source_key("192.0.2.7") == "source:192.0.2.7"
     assert source_key("not an address") == source_key(None) == "source:unknown"
+
+
+async def test_the_provider_keeps_only_a_digest_of_the_login_session_id(rights):  # noqa: F811
+    rp, _ = await step_up_page(rights)
+    cookie = rp.browser.cookies["citygate_idp_rights"]
+    with rights.apps["identity"].state.database.session() as session:
+        [stored] = session.exec(select(BrowserSession)).all()
+    assert cookie not in stored.model_dump_json()
+    assert stored.id == hashlib.sha256(cookie.encode()).hexdigest()
+    assert "Six-digit code" in (await rp.authorize(rp.request("openid"))).text, "and the cookie still works"
