@@ -30,7 +30,7 @@ from identity.totp import totp
 from kernel.database import Database
 from kernel.regime import Regime
 from tests.oidc_rp import RelyingParty
-from tests.support import postgres_databases
+from tests.support import backend_database
 from tests.test_oidc_flow import rights  # noqa: F401  (fixture)
 
 PATIENT = by_handle("wang-fang")
@@ -212,17 +212,8 @@ async def test_an_unknown_name_and_a_wrong_password_get_the_same_answer_after_th
 
 @pytest.fixture
 def identity_database(backend: str, tmp_path) -> Iterator[Database]:
-    if backend == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'identity.db'}", IdentityTable.metadata)
-        database.create_tables()
+    with backend_database(backend, tmp_path, "identity", IdentityTable.metadata) as database:
         yield database
-        database.dispose()
-        return
-    with postgres_databases("identity") as urls:
-        database = Database(urls["identity"], IdentityTable.metadata)
-        database.create_tables()
-        yield database
-        database.dispose()
 
 
 def test_parallel_attempts_are_allowed_exactly_up_to_the_limit(identity_database):
