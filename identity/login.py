@@ -67,7 +67,7 @@ def _served_over_https(app: FastAPI) -> bool:
 def _cookie(app: FastAPI, kind: str) -> str:
     # Both regimes' providers run on 127.0.0.1, and cookies ignore ports: name them apart. Under
     # HTTPS the __Host- prefix makes browsers insist on Secure, Path=/ and no Domain, so no other
-    # host can plant or overwrite it; over plain http they refuse such a cookie, so it is unprefixed.
+    # host can plant it; over plain http not every browser keeps a Secure cookie, so it is unprefixed.
     name = f"citygate_{kind}_{app.state.settings.regime.value}"
     return f"__Host-{name}" if _served_over_https(app) else name
 

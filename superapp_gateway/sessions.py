@@ -37,10 +37,12 @@ def browser_cookie(app: FastAPI, purpose: str) -> str:
     """One cookie per purpose and regime, so both regimes' gateways can run side by side on one host.
 
     Under HTTPS the name carries the ``__Host-`` prefix: the browser then only accepts it with
-    ``Secure``, ``Path=/`` and no ``Domain``, so no other host (or a plain-http page) can plant or
-    overwrite it. Over plain http (the loopback demo) browsers refuse ``Secure`` cookies from
-    127.0.0.1 (only ``localhost`` counts as a secure context for cookies in some browsers), and
-    with it a ``__Host-`` one, so there the plain name is used.
+    ``Secure``, ``Path=/`` and no ``Domain``, so no sibling domain and no plain-http page can plant
+    or overwrite it. (Cookies do not isolate ports: another service on the same host still could,
+    which is one reason state-changing requests are checked by origin too.) Over plain http — the
+    loopback demo — not every browser keeps a ``Secure`` cookie (Chromium does on 127.0.0.1 and
+    localhost, others only on localhost or not at all), and a ``__Host-`` cookie without
+    ``Secure`` is dropped, so there the plain name is used.
     """
     name = f"citygate_{purpose}_{app.state.settings.regime.value}"
     return f"__Host-{name}" if _served_over_https(app) else name

@@ -111,6 +111,9 @@ async def test_a_callback_for_someone_elses_login_is_refused_in_this_browser(mes
         assert_problem(landed, 403, "login-state-mismatch")
         assert "set-cookie" not in landed.headers or "citygate_gateway" not in landed.headers["set-cookie"]
         assert not victim.cookies
+        # nor while the victim has a login of her own under way (her cookie binds her state only)
+        await victim.get(gateway + "/login")
+        assert_problem(await victim.get(callback), 403, "login-state-mismatch")
     assert gateway_sessions(mesh) == []
 
 
