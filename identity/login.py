@@ -8,6 +8,8 @@ in the rights regime — consent to exactly the listed claims.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import hmac
 import secrets
 import time
@@ -23,10 +25,18 @@ from sqlalchemy import or_
 from sqlmodel import select
 
 from identity import pages
-from identity.attempts import accept_one_time_code, locked_for, record_failure, record_success
+from identity.attempts import (
+    accept_one_time_code,
+    count_attempts,
+    one_time_code_key,
+    password_key,
+    record_success,
+    source_key,
+    unknown_name_key,
+)
 from identity.authorization_code import CitizenPrincipal
 from identity.models import BrowserSession, Citizen, _as_utc
-from identity.passwords import verify_password
+from identity.passwords import hash_password, verify_password
 from identity.personas import DEMO_PASSWORD, PERSONAS
 from identity.profiles import EIDAS_HIGH, UnknownRelyingParty, meets
 from identity.resident_id import InvalidResidentId, parse_resident_id
@@ -37,6 +47,11 @@ from kernel import topology
 from kernel.citizens import CITIZEN_APP
 
 router = APIRouter(tags=["openid connect: browser"])
+# Longer inputs are cut before anything is done with them (the password before it is hashed).
+MAX_LOGIN_NAME_LENGTH = 64
+MAX_PASSWORD_LENGTH = 256
+MAX_CODE_LENGTH = 16
+MAX_SESSION_ID_LENGTH = 200  # ours are 43 characters
 
 
 class UnmetAuthenticationRequirements(OAuth2Error):
@@ -45,9 +60,16 @@ class UnmetAuthenticationRequirements(OAuth2Error):
     error = "unmet_authentication_requirements"
 
 
+def _served_over_https(app: FastAPI) -> bool:
+    return app.state.settings.public_url.startswith("https://")
+
+
 def _cookie(app: FastAPI, kind: str) -> str:
-    # Both regimes' providers run on 127.0.0.1, and cookies ignore ports: name them apart.
-    return f"citygate_{kind}_{app.state.settings.regime.value}"
+    # Both regimes' providers run on 127.0.0.1, and cookies ignore ports: name them apart. Under
+    # HTTPS the __Host- prefix makes browsers insist on Secure, Path=/ and no Domain, so no other
+    # host can plant it; over plain http not every browser keeps a Secure cookie, so it is unprefixed.
+    name = f"citygate_{kind}_{app.state.settings.regime.value}"
+    return f"__Host-{name}" if _served_over_https(app) else name
 
 
 def _client_title(client_id: str) -> str:
@@ -63,11 +85,17 @@ def _provider_name(app: FastAPI) -> str:
     return "Platform e-ID" if app.state.settings.regime.value == "platform" else "National eID"
 
 
+def session_id_digest(session_id: str) -> str:
+    """What the database keeps of a login session id: its SHA-256, so a copy of the database holds
+    no live session (the id has 256 random bits: the digest cannot be reversed by guessing)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
 def _session(app: FastAPI, cookie: str | None) -> tuple[BrowserSession, Citizen] | None:
-    if not cookie:
+    if not cookie or len(cookie) > MAX_SESSION_ID_LENGTH:
         return None
     with app.state.database.session() as db:
-        found = db.get(BrowserSession, cookie)
+        found = db.get(BrowserSession, session_id_digest(cookie))
         if found is None or _as_utc(found.expires_at) <= datetime.now(UTC):
             return None
         return found, db.get(Citizen, found.citizen_id)
@@ -75,7 +103,7 @@ def _session(app: FastAPI, cookie: str | None) -> tuple[BrowserSession, Citizen]
 
 def _set_cookie(response: Response, app: FastAPI, kind: str, value: str, max_age: int) -> None:
     response.set_cookie(_cookie(app, kind), value, max_age=max_age, httponly=True, samesite="lax", path="/",
-                        secure=app.state.settings.public_url.startswith("https://"))
+                        secure=_served_over_https(app))
 
 
 def _back_to_authorize(query: str, *, from_login_subpath: bool = False) -> RedirectResponse:
@@ -187,17 +215,26 @@ def _login_error(username: str) -> str:
     return "Wrong name or password."
 
 
-def _start_session(app: FastAPI, citizen: Citizen) -> BrowserSession:
+def _start_session(app: FastAPI, citizen: Citizen) -> str:
+    """A new login session; its id goes into the cookie, only the id's digest into the database."""
     now = datetime.now(UTC)
+    session_id = secrets.token_urlsafe(32)
     session = BrowserSession(
-        id=secrets.token_urlsafe(32), citizen_id=citizen.id, csrf_token=secrets.token_urlsafe(24), auth_time=now,
+        id=session_id_digest(session_id), citizen_id=citizen.id, csrf_token=secrets.token_urlsafe(24), auth_time=now,
         acr=app.state.token_server.profile.acr_of(["pwd"]), amr="pwd",
         expires_at=now + timedelta(seconds=app.state.settings.login_session_ttl_seconds),
     )
     with app.state.database.session() as db:
         db.add(session)
         db.commit()
-    return session
+    return session_id
+
+
+@functools.cache
+def _unknown_name_hash() -> str:
+    """Checked for a login name nobody has, so that a refusal takes as long (one scrypt) as for
+    a wrong password: the answer's timing does not tell which names exist. Made at first use."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 @router.post("/login", summary="Password login (browser form)", response_class=Response, include_in_schema=False)
@@ -208,47 +245,54 @@ async def login(request: Request) -> Response:
     expected_nonce = request.cookies.get(_cookie(app, "login"), "")
     if not expected_nonce or not hmac.compare_digest(str(form.get("login_nonce", "")), expected_nonce):
         return _back_to_authorize(query)  # a login form we did not serve (login CSRF)
-    username = str(form.get("username", "")).strip()
+    username = str(form.get("username", "")).strip()[:MAX_LOGIN_NAME_LENGTH]
     citizen = await run_in_threadpool(_find_citizen, app, username)
-    password = str(form.get("password", ""))
+    password = str(form.get("password", ""))[:MAX_PASSWORD_LENGTH]
+    source = source_key(request.client.host if request.client else None)
+    account = password_key(citizen.id) if citizen is not None else unknown_name_key(username)
+    # Counted before the password is checked (identity/attempts.py); the same answers and the same
+    # work whether or not the name exists (a known name and an unknown one lock alike).
     refusal = None
-    if citizen is not None and (wait := locked_for(citizen)):
+    if wait := await run_in_threadpool(_with_session, app, count_attempts, source, account, datetime.now(UTC)):
         refusal = _locked_message(wait)
-    elif citizen is None or not await run_in_threadpool(verify_password, password, citizen.password_hash):
-        if citizen is not None:
-            await run_in_threadpool(_with_session, app, record_failure, citizen.id)
-        refusal = _login_error(username)
+    else:
+        verified = await run_in_threadpool(
+            verify_password, password, citizen.password_hash if citizen is not None else _unknown_name_hash())
+        if not verified or citizen is None:
+            refusal = _login_error(username)
     if refusal:
         return pages.login_page(provider=_provider_name(app), client_title="the service", query=query,
                                 login_nonce=expected_nonce, error=refusal, demo_hint=_demo_login_hint(app))
-    await run_in_threadpool(_with_session, app, record_success, citizen.id)
-    session = await run_in_threadpool(_start_session, app, citizen)
+    await run_in_threadpool(_with_session, app, record_success, source, account)
+    session_id = await run_in_threadpool(_start_session, app, citizen)
     response = _back_to_authorize(query)
-    _set_cookie(response, app, "idp", session.id, max_age=app.state.settings.login_session_ttl_seconds)
-    response.delete_cookie(_cookie(app, "login"), path="/")
+    _set_cookie(response, app, "idp", session_id, max_age=app.state.settings.login_session_ttl_seconds)
+    response.delete_cookie(_cookie(app, "login"), path="/", secure=_served_over_https(app), httponly=True,
+                           samesite="lax")
     return response
 
 
-def _with_session(app: FastAPI, action, *args) -> None:
+def _with_session(app: FastAPI, action, *args):
     with app.state.database.session() as db:
-        action(db, *args)
+        return action(db, *args)
 
 
 def _locked_message(wait: timedelta) -> str:
     return f"Too many failed attempts: try again in {max(int(wait.total_seconds() // 60) + 1, 1)} minutes."
 
 
-def _step_up(app: FastAPI, session_id: str, code: str) -> tuple[Citizen, str] | None:
+def _step_up(app: FastAPI, session_id: str, code: str, source: str) -> tuple[Citizen, str] | None:
     """Raise the session to two factors if ``code`` is right; else the citizen and why not."""
     with app.state.database.session() as db:
         session = db.get(BrowserSession, session_id)
         citizen = db.get(Citizen, session.citizen_id)
-        if wait := locked_for(citizen):
+        account = one_time_code_key(citizen.id)
+        # counted before the code is checked, as a password is (identity/attempts.py)
+        if wait := count_attempts(db, source, account, datetime.now(UTC)):
             return citizen, _locked_message(wait)
         if not accept_one_time_code(db, citizen, code, time.time()):
-            record_failure(db, citizen.id)
             return citizen, "That code is not right, has expired or was already used."
-        record_success(db, citizen.id)
+        record_success(db, source, account)
         session = db.get(BrowserSession, session_id)
         session.amr = "pwd otp"
         session.acr = app.state.token_server.profile.acr_of(["pwd", "otp"])
@@ -267,7 +311,9 @@ async def second_factor(request: Request) -> Response:
     current = await run_in_threadpool(_session, app, request.cookies.get(_cookie(app, "idp")))
     if current is None or not hmac.compare_digest(str(form.get("csrf", "")), current[0].csrf_token):
         return _back_to_authorize(query, from_login_subpath=True)
-    refused = await run_in_threadpool(_step_up, app, current[0].id, str(form.get("code", "")))
+    source = source_key(request.client.host if request.client else None)
+    refused = await run_in_threadpool(_step_up, app, current[0].id, str(form.get("code", ""))[:MAX_CODE_LENGTH],
+                                      source)
     if refused is not None:
         citizen, reason = refused
         return pages.step_up_page(provider=_provider_name(app), client_title="the service",

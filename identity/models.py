@@ -6,6 +6,8 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from kernel.database import UtcDateTime
+
 
 class IdentityTable(SQLModel, registry=registry()):
     """Base of the identity service's own tables (its own metadata)."""
@@ -47,8 +49,16 @@ class Citizen(IdentityTable, table=True):
     password_hash: str = Field(max_length=300)
     totp_secret: str = Field(max_length=128)  # hex; the second factor for eIDAS substantial
     totp_last_step: int | None = None  # RFC 6238 §5.2: a code is accepted once
-    failed_attempts: int = 0
-    locked_until: datetime | None = None
+
+
+class GuessCount(IdentityTable, table=True):
+    """Attempts at a secret in the current window, per account and factor or per source address
+    (``identity/attempts.py``): counted before the secret is checked."""
+
+    __tablename__ = "guess_count"
+    key: str = Field(primary_key=True, max_length=100)  # e.g. "password:<citizen id>", "source:<address>"
+    attempts: int
+    window_ends: datetime = Field(sa_type=UtcDateTime, index=True)
 
 
 class SectorSubject(IdentityTable, table=True):
@@ -72,7 +82,7 @@ class BrowserSession(IdentityTable, table=True):
     """A citizen's login at the provider (cookie ``citygate_idp``), with how strongly they authenticated."""
 
     __tablename__ = "browser_session"
-    id: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=64)  # SHA-256 (hex) of the session id; the id is only in the cookie
     citizen_id: str = Field(foreign_key="citizen.id", index=True, max_length=36)
     csrf_token: str = Field(max_length=64)
     auth_time: datetime

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -29,11 +30,19 @@ from kernel.keys import SIGNING_ALGORITHM
 from kernel.problems import Problem
 from kernel.regime import Regime
 from superapp_gateway.models import CitizenSession, LoginAttempt
-from superapp_gateway.sessions import LoggedInSession, session_cookie
+from superapp_gateway.sessions import (
+    LoggedInSession,
+    browser_cookie,
+    clear_browser_cookie,
+    session_id_digest,
+    set_browser_cookie,
+)
 
 router = APIRouter(tags=["login"])
 CALLBACK_PATH = "/auth/callback"
 LOGIN_ATTEMPT_TTL = timedelta(minutes=10)
+# The browser that started a login carries a hash of its state, so that only it can finish it.
+LOGIN_STATE_COOKIE = "gateway_login_state"
 SESSION_TTL = timedelta(hours=8)
 # What the super-app asks the provider for, per regime: the platform gets everything with
 # "openid"; the rights gateway asks for the name only, to greet the citizen.
@@ -60,6 +69,18 @@ def _start(app) -> LoginAttempt:
     return attempt
 
 
+def _state_digest(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def _started_in_this_browser(request: Request, state: str) -> bool:
+    """RFC 6749 §10.12: the state is bound to the browser that started the login. Without this an
+    attacker could start a login, log in as themselves, and send the unvisited callback URL to a
+    victim, whose browser would then hold a session on the attacker's account (login CSRF)."""
+    carried = request.cookies.get(browser_cookie(request.app, LOGIN_STATE_COOKIE), "")
+    return bool(carried) and hmac.compare_digest(carried, _state_digest(state))
+
+
 def _take(app, state: str) -> LoginAttempt | None:
     """Each attempt is redeemable once: it is deleted as it is read."""
     with app.state.database.session() as session:
@@ -82,13 +103,20 @@ async def login(request: Request) -> RedirectResponse:
         "scope": LOGIN_SCOPE[settings.regime], "state": attempt.state, "nonce": attempt.nonce,
         "code_challenge": _s256(attempt.code_verifier), "code_challenge_method": "S256",
     })
-    return RedirectResponse(f"{settings.identity_browser_url}/authorize?{query}", status_code=302)
+    response = RedirectResponse(f"{settings.identity_browser_url}/authorize?{query}", status_code=302)
+    # A hash, not the state itself: the cookie alone is not enough to finish someone's login.
+    set_browser_cookie(response, request.app, LOGIN_STATE_COOKIE, _state_digest(attempt.state),
+                       max_age=int(LOGIN_ATTEMPT_TTL.total_seconds()))
+    return response
 
 
 @router.get(CALLBACK_PATH, summary="Where the identity provider sends the citizen back", response_class=Response)
 async def callback(request: Request, state: str = "", code: str | None = None, error: str | None = None) -> Response:
     app = request.app
     settings = app.state.settings
+    if not _started_in_this_browser(request, state):
+        raise Problem(403, "This login was not started in this browser: start again at /login.",
+                      kind="login-state-mismatch")
     attempt = await run_in_threadpool(_take, app, state)
     if attempt is None:
         raise Problem(400, "This login is unknown, already used or too old: start again at /login.",
@@ -107,7 +135,7 @@ async def callback(request: Request, state: str = "", code: str | None = None, e
     tokens = response.json()
     claims = verify_id_token(tokens["id_token"], await app.state.services.fetch_issuer_jwks(),
                              issuer=settings.identity_url, client_id=settings.service_name, nonce=attempt.nonce)
-    session = await run_in_threadpool(_open_session, app, claims)
+    session_id, session = await run_in_threadpool(_open_session, app, claims)
     # platform: kept to fetch the hosted ID card; rights: dropped (superapp_gateway/id_cards.py)
     await run_in_threadpool(app.state.policy.id_card.keep_login_token, app, session.subject,
                             tokens["access_token"], tokens.get("expires_in"))
@@ -115,8 +143,8 @@ async def callback(request: Request, state: str = "", code: str | None = None, e
     # the platform a first login goes to the user agreement (superapp_gateway/user_agreement.py).
     landing = await run_in_threadpool(app.state.policy.sign_up.landing_after_login, app, session.subject)
     response = RedirectResponse(landing, status_code=303)
-    response.set_cookie(session_cookie(request), session.id, max_age=int(SESSION_TTL.total_seconds()),
-                        httponly=True, samesite="lax", path="/", secure=settings.browser_url.startswith("https://"))
+    set_browser_cookie(response, app, "gateway", session_id, max_age=int(SESSION_TTL.total_seconds()))
+    clear_browser_cookie(response, app, LOGIN_STATE_COOKIE)
     return response
 
 
@@ -137,14 +165,16 @@ def verify_id_token(id_token: str, jwks: dict, *, issuer: str, client_id: str, n
     return claims
 
 
-def _open_session(app, claims: dict) -> CitizenSession:
+def _open_session(app, claims: dict) -> tuple[str, CitizenSession]:
+    """The new session's id (for the cookie) and its row, which keeps only the id's digest."""
     kept = {k: v for k, v in claims.items() if k not in {"iss", "aud", "exp", "iat", "nonce", "at_hash"}}
-    session = CitizenSession(id=secrets.token_urlsafe(32), subject=claims["sub"], claims=json.dumps(kept),
+    session_id = secrets.token_urlsafe(32)
+    session = CitizenSession(id=session_id_digest(session_id), subject=claims["sub"], claims=json.dumps(kept),
                              acr=str(claims.get("acr", "")), expires_at=datetime.now(UTC) + SESSION_TTL)
     with app.state.database.session() as db:
         db.add(session)
         db.commit()
-    return session
+    return session_id, session
 
 
 def _logged_in_page(regime: Regime, claims: dict) -> HTMLResponse:

@@ -26,7 +26,7 @@ class CitizenSession(GatewayTable, table=True):
     """A citizen logged in to the super-app, known by whatever ``sub`` the regime's provider gave."""
 
     __tablename__ = "citizen_session"
-    id: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=64)  # SHA-256 (hex) of the session id; the id is only in the cookie
     subject: str = Field(index=True, max_length=200)
     claims: str = Field(max_length=4000)  # JSON: everything the ID token told the gateway
     acr: str = Field(max_length=100)

@@ -6,7 +6,8 @@ header ``Idempotency-Key: <wallet payment id>`` — and settles it by what comes
 
 - **201/200** (taken, now or before) → ``completed``, the department's receipt id kept;
 - **a definitive refusal** (a 4xx other than those below: 404 unknown bill, 409 already paid,
-  422 the confirmation does not fit…) → ``cancelled`` and refunded in the same transaction;
+  422 the confirmation does not fit…) → ``cancelled`` and refunded in the same transaction; a 404
+  or 422 is told to the citizen only as ``bill-not-payable`` (``NO_MATCHING_BILL``);
 - **no definitive answer** (unreachable, 5xx, no answer within ``department_timeout_seconds``,
   or 401/403/408/425/429, after which the department has not taken the payment *yet*) → stays
   ``pending`` and debited, to be retried.
@@ -52,6 +53,15 @@ PAYMENT_PATHS = {
 NOT_YET_DECIDED = frozenset({401, 403, 408, 425, 429})
 # Problem members that describe the department's response itself, not its refusal.
 OWN_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "request_id"})
+# Refusals that mean "no bill of yours has this reference and amount": there is no such bill, it
+# is someone else's, the amount (or another claim) is not the bill's, the reference is malformed.
+# The department says which, and may name what it expected; the citizen is told none of it, and
+# all of them alike, so the wallet cannot be used to find out which bills exist, whose they are
+# or what they cost (by paying wrong amounts until the answer changes).
+NO_MATCHING_BILL = frozenset({404, 422})
+NO_MATCHING_BILL_KIND = "bill-not-payable"
+NO_MATCHING_BILL_DETAIL = ("No bill of yours has this reference and amount: check both against the bill. "
+                           "Nothing was charged.")
 
 
 # --- problems -----------------------------------------------------------------------------------------
@@ -150,6 +160,11 @@ async def _ask(app: FastAPI, payment: WalletPayment) -> Answer:
         return Answer("taken", receipt=str(body.get("receipt_id")) if body.get("receipt_id") else None)
     if 400 <= response.status_code < 500 and response.status_code not in NOT_YET_DECIDED:
         kind = str(body.get("type", "")).removeprefix(PROBLEM_TYPE_PREFIX)
+        if response.status_code in NO_MATCHING_BILL:
+            log.info("payment %s refused by %s: %s %s", payment.id, payment.payee, response.status_code, kind)
+            return Answer("refused", f"422 {NO_MATCHING_BILL_KIND}: {NO_MATCHING_BILL_DETAIL}", status_code=422,
+                          problem={"type": PROBLEM_TYPE_PREFIX + NO_MATCHING_BILL_KIND,
+                                   "detail": NO_MATCHING_BILL_DETAIL})
         return Answer("refused", f"{response.status_code} {kind}: {body.get('detail', '')}",
                       problem=body, status_code=response.status_code)
     return Answer("no-answer", f"the department answered {response.status_code}")

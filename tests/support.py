@@ -122,6 +122,24 @@ def sqlite_session(directory: Path, metadata) -> Iterator:
         database.dispose()
 
 
+@contextmanager
+def backend_database(backend: str, directory: Path, service: str, metadata) -> Iterator:
+    """One service's tables on a fresh database of ``backend`` (domain tests without HTTP, on both)."""
+    from kernel.database import Database
+
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{directory / f'{service}.db'}"
+        else:
+            url = stack.enter_context(postgres_databases(service))[service]
+        database = Database(url, metadata)
+        database.create_tables()
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
 def _ephemeral_port_range() -> tuple[int, int]:
     try:
         low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()

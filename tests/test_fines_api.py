@@ -192,6 +192,10 @@ async def test_who_may_pay_a_fine_is_the_regimes_rule(mesh):
                                   key="k")
     if mesh.regime is Regime.PLATFORM:
         assert_problem(response, 422, "payer-not-owner")
+        # the payer is checked first: a stranger's wrong amount does not learn it is wrong
+        wrong_amount = confirmation(mesh, fine, payer=stranger, key="k2", amount_cents=100)
+        assert_problem(await post_payment(mesh, fine["id"], {"confirmation": wrong_amount}, key="k2"), 422,
+                       "payer-not-owner")
         assert payment_rows(mesh, fine["id"]) == []
     else:
         assert response.status_code == 201, response.text

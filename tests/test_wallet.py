@@ -34,6 +34,7 @@ from superapp_gateway.models import (
     WalletPayment,
 )
 from superapp_gateway.retrier import MAX_BACKOFF_SECONDS, backoff_seconds
+from superapp_gateway.sessions import session_id_digest
 from superapp_gateway.user_agreement import PLATFORM_VERSION
 from tests.mesh import Mesh
 from tests.support import assert_problem, sqlite_session
@@ -207,14 +208,13 @@ async def test_an_insufficient_balance_is_402_and_nothing_is_stored_at_either_en
 async def test_a_refusal_cancels_and_refunds_and_passes_the_departments_problem_on(mesh):
     red_light, _ = fines_of(mesh)
     async with super_app(mesh, await log_in(mesh)) as app:
-        wrong = assert_problem(await pay(app, red_light.id, 100, key="wrong-amount"), 422, "payment-mismatch")
-        assert (wrong["mismatched"], wrong["department"], wrong["payment_status"]) == (
-            ["amount_cents"], "fines", "cancelled")
+        wrong = assert_problem(await pay(app, red_light.id, 100, key="wrong-amount"), 422, "bill-not-payable")
+        assert (wrong["department"], wrong["payment_status"]) == ("fines", "cancelled")
         assert (await pay(app, red_light.id, 20000, key="right")).status_code == 201
         twice = assert_problem(await pay(app, red_light.id, 20000, key="twice"), 409, "fine-already-paid")
         assert "already been paid" in twice["detail"]
-        assert_problem(await pay(app, 999999, 100, key="unknown"), 404, "fine-not-found")
-        assert_problem(await pay(app, "not-a-fine-id", 100, key="malformed"), 422, "invalid-request")
+        assert_problem(await pay(app, 999999, 100, key="unknown"), 422, "bill-not-payable")
+        assert_problem(await pay(app, "not-a-fine-id", 100, key="malformed"), 422, "bill-not-payable")
         assert_problem(await pay(app, red_light.id, 100, key="nobody", payee="credit"), 422, "unknown-payee")
 
         shown = (await app.get("/wallet")).json()
@@ -240,11 +240,38 @@ async def test_who_may_pay_a_fine_is_the_regimes_rule(mesh):
     async with super_app(mesh, await log_in(mesh, DEFAULTER.handle)) as app:
         response = await pay(app, bus_lane.id, 15000)
         if mesh.regime is Regime.PLATFORM:
-            assert_problem(response, 422, "payer-not-owner")
+            assert_problem(response, 422, "bill-not-payable")
             assert await balance(app) == START
         else:
             assert response.status_code == 201, response.text
             assert await balance(app) == START - 15000
+
+
+async def test_the_wallet_tells_nobody_which_bills_exist_whose_they_are_or_what_they_cost(mesh):
+    """L4: no such bill, someone else's bill, a wrong amount, a malformed reference: one answer,
+    with no expected value in it, and the same in the payment's record."""
+    red_light, bus_lane = fines_of(mesh)
+    owner, stranger, patient = [super_app(mesh, await log_in(mesh, persona.handle))
+                                for persona in (CAR_OWNER, DEFAULTER, PATIENT)]
+    guesses = [(owner, "fines", 999999, 100), (owner, "fines", "not-a-fine", 100),
+               (owner, "fines", red_light.id, 100), (owner, "prescriptions", "rx-no-such", 1)]
+    if mesh.regime is Regime.PLATFORM:  # bills are their addressee's to pay: another's, at any amount
+        guesses += [(stranger, "fines", red_light.id, 100), (stranger, "fines", bus_lane.id, bus_lane.amount_cents),
+                    (owner, "prescriptions", DEMO_PRESCRIPTION_ID, 1860),
+                    (patient, "prescriptions", DEMO_PRESCRIPTION_ID, 1)]
+    async with owner, stranger, patient:
+        answers = [await pay(app, reference, amount, key=f"guess-{i}", payee=payee)
+                   for i, (app, payee, reference, amount) in enumerate(guesses)]
+        shown = [(await app.get(f"/wallet/payments/{answer.json()['payment_id']}")).json()
+                 for (app, *_), answer in zip(guesses, answers, strict=True)]
+    problems = [assert_problem(answer, 422, "bill-not-payable") for answer in answers]
+    assert len({problem["detail"] for problem in problems}) == 1
+    assert all(set(problem) == {"type", "title", "status", "detail", "instance", "request_id", "department",
+                                "payment_id", "payment_status"} for problem in problems)
+    [last_error] = {payment["last_error"] for payment in shown}
+    for expected in (red_light.amount_cents, bus_lane.amount_cents, 1860):  # what the bills really cost
+        assert str(expected) not in problems[0]["detail"] + last_error
+    assert fine_payments(mesh, red_light.id) == [] and fine_payments(mesh, bus_lane.id) == []
 
 
 async def test_fifty_concurrent_requests_with_one_key_debit_once(mesh):
@@ -357,9 +384,9 @@ async def test_the_wallet_needs_a_session_and_a_payment_needs_an_idempotency_key
     gateway = mesh.apps["gateway"]
     with gateway.state.database.session() as session:
         session.add_all([
-            CitizenSession(id="cli-session", subject="cli-subject", claims="{}", acr="",
+            CitizenSession(id=session_id_digest("cli-session"), subject="cli-subject", claims="{}", acr="",
                            expires_at=datetime.now(UTC) + timedelta(hours=1)),
-            CitizenSession(id="expired-session", subject="cli-subject", claims="{}", acr="",
+            CitizenSession(id=session_id_digest("expired-session"), subject="cli-subject", claims="{}", acr="",
                            expires_at=datetime.now(UTC) - timedelta(seconds=1)),
             # the platform's sign-up agreement, agreed to (superapp_gateway/user_agreement.py)
             UserAgreementAcceptance(subject="cli-subject", version=PLATFORM_VERSION, accepted_at=datetime.now(UTC)),

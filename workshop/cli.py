@@ -34,8 +34,10 @@ def serve(args: argparse.Namespace) -> int:
     settings = spec.settings_class()(**overrides)
     configure_logging(settings.log_level, service=f"{settings.regime.value}/{settings.service_name}")
     app = spec.build_app(settings)
+    # proxy_headers off: no proxy stands in front, so X-Forwarded-For is the caller's word, and the
+    # identity service's per-address guessing limit must see the real peer (identity/attempts.py)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, proxy_headers=False)
     return 0
 
 

@@ -228,6 +228,10 @@ def _replay(payment: Payment, fingerprint: str) -> tuple[Payment, bool]:
 
 def _check_confirmation(fine: Fine, owner_ref: str, confirmation: PaymentConfirmation, *,
                         payee: str, idempotency_key: str, payer_rule: PayerRule) -> None:
+    # The payer first: someone else's fine is refused whatever amount is asserted, so a wrong
+    # amount's answer never confirms to a stranger what another person's fine costs.
+    if not payer_rule.accepts(confirmation.payer, liable=owner_ref):
+        raise PayerNotOwner()
     mismatched = [
         name for name, ok in (
             ("payee", confirmation.payee == payee),
@@ -239,8 +243,6 @@ def _check_confirmation(fine: Fine, owner_ref: str, confirmation: PaymentConfirm
     ]
     if mismatched:
         raise PaymentMismatch(mismatched)
-    if not payer_rule.accepts(confirmation.payer, liable=owner_ref):
-        raise PayerNotOwner()
 
 
 def pay_fine(
