@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -131,6 +132,17 @@ async def _on_value_out_of_range(request: Request, exc: Exception) -> JSONRespon
     )
 
 
+async def _on_pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    """Every database connection stayed busy for the pool's whole timeout (a burst of writers waiting
+    on one row's lock, a machine under load): the service is overloaded, not broken, so the client is
+    told to retry (503 with Retry-After), never handed a 500."""
+    log.warning("no database connection became free in time")
+    return problem_response(
+        request, 503, detail="The service is too busy to answer now; nothing was changed. Try again shortly.",
+        type_=f"{PROBLEM_TYPE_PREFIX}service-busy", headers={"Retry-After": "1"},
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Rendered outside the request-context middleware, whose context variables are reset by now:
     # the ids come from the request's state, so the log line names the id the body carries.
@@ -147,4 +159,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     # SQLite's driver raises a bare OverflowError for an integer beyond 64 bits
     for out_of_range in (DataError, OverflowError):
         app.add_exception_handler(out_of_range, _on_value_out_of_range)
+    app.add_exception_handler(PoolTimeout, _on_pool_exhausted)
     app.add_exception_handler(Exception, _on_unexpected)

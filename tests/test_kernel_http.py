@@ -16,6 +16,7 @@ import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import Column, Integer, MetaData, Table, insert, text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from kernel.database import SessionDep
 from kernel.keys import KEY_FILE
@@ -62,6 +63,11 @@ def probe_app(tmp_path, database_url: str | None = None):
         session.execute(text("SELECT * FROM no_such_table WHERE resident_id = :resident_id"),
                         {"resident_id": resident_id})
         return {}
+
+    @router.get("/busy")
+    def busy() -> dict:
+        # what SQLAlchemy's QueuePool raises when no connection is given back within its timeout
+        raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00")
 
     @router.post("/counters", status_code=201)
     def count(counter: Counter, session: SessionDep) -> dict:
@@ -223,6 +229,14 @@ async def test_a_value_the_database_cannot_store_is_a_422_problem_not_a_500(tmp_
         body = assert_problem(response, 422, "value-out-of-range")
         assert str(2**63) not in response.text and "OverflowError" not in response.text and "SQL" not in response.text
         assert body["request_id"] == response.headers["x-request-id"]
+
+
+async def test_an_exhausted_connection_pool_is_a_503_to_retry_not_a_500(tmp_path):
+    async with client_for(probe_app(tmp_path)) as client:
+        response = await client.get("/busy")
+    body = assert_problem(response, 503, "service-busy")
+    assert response.headers["retry-after"] == "1"
+    assert "QueuePool" not in response.text and body["request_id"] == response.headers["x-request-id"]
 
 
 async def test_healthz_is_200_when_the_database_answers(mesh):
