@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from contextlib import aclosing
 
 import jwt  # PyJWT: verifies the hospital's signature independently of the library it signs with
@@ -16,6 +17,7 @@ from rdflib import Graph
 from sqlmodel import select
 
 from identity.personas import DEMO_PASSWORD
+from identity.totp import totp
 from kernel.regime import Regime
 from services.prescriptions.demo import PATIENT, demo_draft
 from services.prescriptions.models import (
@@ -131,7 +133,11 @@ async def test_issued_into_the_pod_dispensed_only_under_consent_and_every_step_i
         withdrawn = await consent.post(f"/me/artefacts/{asked[0]['id']}/status", json={"status": "withdrawn"},
                                        headers=citizen)
         assert withdrawn.status_code == 200
-        assert_problem(await rx.get(f"/citizens/{patient}/prescriptions", headers=auth(mesh, READ)), 403, "no-consent")
+        # withdrawn: the one read says so; a list leaves it out (and the refused read is logged all the same)
+        assert_problem(await rx.get(f"/prescriptions/{rx_id}", headers=auth(mesh, READ)), 403, "no-consent")
+        logged = len(await ledger_entries(mesh))
+        assert (await rx.get(f"/citizens/{patient}/prescriptions", headers=auth(mesh, READ))).json() == []
+        assert (await ledger_entries(mesh))[logged:][-1]["kind"] == "access.refused"
     assert not [word for word in HEALTH_DATA if word in department_dump(mesh)]
 
 
@@ -318,3 +324,45 @@ async def test_anyone_verifies_the_deposited_prescription_with_the_hospitals_pub
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.api_jws.PyJWS().decode(signature[:-4] + ("AAAA" if not signature.endswith("AAAA") else "BBBB"),
                                    key.key, algorithms=["ES256"])
+
+
+async def test_one_erased_altered_or_unconsented_prescription_does_not_hide_the_others(mesh):
+    """Her right to erase one document (or to refuse one consent) is not a switch that makes every other
+    prescription unreadable: a list leaves out what cannot be shown, the single read still says why."""
+    owner, root, _ = await own_pod(mesh, PATIENT.handle)
+    ids = []
+    for _ in range(4):
+        patient, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
+        ids.append(issued.json()["id"])
+    kept, erased, altered, unconsented = ids
+    await give_the_pending_consent(mesh)
+    with app_db(mesh).session() as session:
+        withdrawn = session.get(Prescription, unconsented).dispensing_consent_id
+    async with mesh.client("consent") as consent:
+        assert (await consent.post(f"/me/artefacts/{withdrawn}/status", json={"status": "withdrawn"},
+                                   headers=await consent_app(mesh))).status_code == 200
+    async with aclosing(owner):
+        assert (await owner.delete(f"{root}prescriptions/{erased}")).status_code == 204
+        document = (await owner.get(f"{root}prescriptions/{altered}", headers={"Accept": "text/turtle"})).text
+        forged = document + f'\n<{mesh.urls["pod"]}{root}prescriptions/{altered}> <{RX.medication}> "Oxycodone" .\n'
+        assert (await owner.put(f"{root}prescriptions/{altered}", content=forged,
+                                headers={"Content-Type": "text/turtle"})).status_code in (200, 204, 205)
+    async with mesh.client("identity") as identity:
+        token = (await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD,
+                                     resource_service="prescriptions",
+                                     totp_code=lambda: totp(PATIENT.totp_secret, time.time()))).access_token
+    her_app = {"Authorization": f"Bearer {token}"}
+    async with mesh.client("prescriptions") as rx:
+        hers = await rx.get("/me/prescriptions", headers=her_app)
+        assert hers.status_code == 200, hers.text
+        # her own view rests on the hospital's duty, not on her consent to the pharmacy: only the gone and
+        # the altered one are left out
+        assert [p["id"] for p in hers.json()] == [kept, unconsented]
+        services = await rx.get(f"/citizens/{patient}/prescriptions", headers=auth(mesh, READ))
+        assert services.status_code == 200, services.text
+        assert [p["id"] for p in services.json()] == [kept]
+        # the single reads still say why
+        assert_problem(await rx.get(f"/me/prescriptions/{erased}", headers=her_app), 410, "contents-erased")
+        assert_problem(await rx.get(f"/me/prescriptions/{altered}", headers=her_app), 409,
+                       "prescription-altered")
+        assert_problem(await rx.get(f"/prescriptions/{unconsented}", headers=auth(mesh, READ)), 403, "no-consent")

@@ -206,7 +206,18 @@ class PodStore:
     ) -> Sequence[tuple[Prescription, SignedContents]]:
         records = session.exec(select(Prescription).where(Prescription.patient == patient)
                                .order_by(Prescription.issued_at, Prescription.id)).all()
-        return [(record, self.contents_of(session, record, purpose)) for record in records]
+        shown = []
+        for record in records:
+            # One document she erased or changed, or one consent she refused, is about that prescription
+            # only: the list leaves it out (its own read says why), it never makes every other one unreadable.
+            # An unreachable pod or consent service still fails the whole list.
+            try:
+                shown.append((record, self.contents_of(session, record, purpose)))
+            except Problem as problem:
+                if problem.type.rsplit(":", 1)[-1] not in NOT_SHOWN_IN_A_LIST:
+                    raise
+                log.info("prescription %s left out of a %s list: %s", record.id, purpose.value, problem.type)
+        return shown
 
     # ---- talking to the pod and the consent service ----------------------------------------------
 
@@ -241,6 +252,9 @@ def ask_consent_service(services: ServiceClient, path: str, body: dict) -> dict:
 
 
 CONTAINER = "prescriptions/"
+# One prescription's own refusals, which leave it out of a list: its consent refused or withdrawn, its
+# document altered or erased (anything else, such as an unreachable pod, fails the list).
+NOT_SHOWN_IN_A_LIST = frozenset({"no-consent", "prescription-altered", "contents-erased"})
 STORAGE = re.compile(r"/pods/[A-Za-z0-9_-]{1,200}/")
 KEEPING_PURPOSE = "dpv:LegalCompliance"  # the hospital keeps a record of what it prescribed, and shows it to her
 READING_PURPOSE = "dpv:ServiceProvision"  # the pharmacy reads it to dispense (under her consent)
