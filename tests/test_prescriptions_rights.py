@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from identity.personas import DEMO_PASSWORD
 from identity.totp import totp
+from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
 from kernel.regime import Regime
 from services.prescriptions.demo import PATIENT, demo_draft
 from services.prescriptions.models import (
@@ -366,3 +367,39 @@ async def test_one_erased_altered_or_unconsented_prescription_does_not_hide_the_
         assert_problem(await rx.get(f"/me/prescriptions/{altered}", headers=her_app), 409,
                        "prescription-altered")
         assert_problem(await rx.get(f"/prescriptions/{unconsented}", headers=auth(mesh, READ)), 403, "no-consent")
+
+
+async def test_her_consent_for_one_prescription_reads_that_one_and_nothing_else_in_her_pod(mesh):
+    """Asked "the pharmacy reads prescription X", she said yes to X and no to Y: neither naming X's consent
+    nor naming none makes Y (or her own note in the same container) readable — the consent covers the
+    resource it was asked for, not the whole category."""
+    owner, root, _ = await own_pod(mesh, PATIENT.handle)
+    ids = []
+    for _ in range(2):
+        _, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
+        ids.append(issued.json()["id"])
+    given, refused = ids
+    with app_db(mesh).session() as session:
+        consents = [session.get(Prescription, rx_id).dispensing_consent_id for rx_id in ids]
+    citizen = await consent_app(mesh)
+    async with mesh.client("consent") as consent:
+        for artefact, answer in zip(consents, ("given", "refused"), strict=True):
+            assert (await consent.post(f"/me/artefacts/{artefact}/status", json={"status": answer},
+                                       headers=citizen)).status_code == 200
+        shown = (await consent.get(f"/me/artefacts/{consents[0]}", headers=citizen)).json()
+    assert shown["resources"] == [f"{mesh.urls['pod']}{root}prescriptions/{given}"]
+    async with aclosing(owner):
+        assert (await owner.put(f"{root}prescriptions/my-note", content=b"I also take sertraline",
+                                headers={"Content-Type": "text/plain"})).status_code == 201
+    pharmacy = {"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:read",
+                                                  audience="urn:citygate:pod"),
+                PURPOSE_HEADER: "dpv:ServiceProvision"}
+    async with mesh.client("pod") as pod:
+        assert (await pod.get(f"{root}prescriptions/{given}", headers=pharmacy | {
+            ARTEFACT_HEADER: consents[0]})).status_code == 200
+        for path in (f"prescriptions/{refused}", "prescriptions/my-note", "prescriptions/"):
+            for named in ({ARTEFACT_HEADER: consents[0]}, {}):
+                assert_problem(await pod.get(root + path, headers=pharmacy | named), 403, "no-consent")
+    async with mesh.client("prescriptions") as rx:  # and the pharmacy's own route, as before
+        assert (await rx.get(f"/prescriptions/{given}", headers=auth(mesh, READ))).status_code == 200
+        assert_problem(await rx.get(f"/prescriptions/{refused}", headers=auth(mesh, READ)), 403, "no-consent")

@@ -170,7 +170,7 @@ class PodStore:
             raise Problem(422, f"There is no pod at {storage}.", kind="pod-not-found")
         if response.status_code != 201:
             raise _pod_refusal(response, "deposit")
-        consent = self._consent("/consent-requests", dispensing_consent(record.patient, record.id))
+        consent = self._consent("/consent-requests", dispensing_consent(record.patient, record.id, pod_ref))
         record.contents_in, record.pod_ref, record.contents_digest = self.location, pod_ref, digest_of(payload)
         record.keeping_basis_id, record.dispensing_consent_id = basis["id"], consent["id"]
         session.add(record)
@@ -274,9 +274,10 @@ def keeping_basis(patient: str) -> dict:
             "valid_until": (_now() + timedelta(days=365 * KEEPING_YEARS - 1)).isoformat()}
 
 
-def dispensing_consent(patient: str, prescription_id: str) -> dict:
+def dispensing_consent(patient: str, prescription_id: str, pod_ref: str) -> dict:
+    # for this prescription's document only: not her other prescriptions, nor her notes beside them
     return {"subject": patient, "purposes": [READING_PURPOSE], "categories": ["pd:Prescription"],
-            "processing": ["dpv:Use"], "valid_until": (_now() + timedelta(days=DISPENSING_DAYS)).isoformat(),
+            "processing": ["dpv:Use"], "resources": [pod_ref], "valid_until": (_now() + timedelta(days=DISPENSING_DAYS)).isoformat(),
             "notice": f"The pharmacy reads prescription {prescription_id} from your pod to dispense it."}
 
 
