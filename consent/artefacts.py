@@ -80,10 +80,10 @@ def summary_of(artefact: ConsentArtefact) -> str:
     why = "; ".join(PURPOSES[p] for p in artefact.purposes)
     doing = ", ".join(PROCESSING[p] for p in artefact.processing)
     until = artefact.valid_until.strftime("%d %B %Y")
+    if artefact.resources:
+        what = f"{what} (only {', '.join(artefact.resources)})"
     if artefact.legal_basis == LegalBasis.CONSENT:
         once = "once" if artefact.mode == Mode.ONE_TIME else f"until {until}"
-        if artefact.resources:
-            what = f"{what} (only {', '.join(artefact.resources)})"
         words = f"{artefact.controller} asks that {who} may {doing} {what}, {why}, {once}."
         return words + (f" In their words: {artefact.notice}" if artefact.notice else "")
     basis = LEGAL_BASIS_WORDS[LegalBasis(artefact.legal_basis)]

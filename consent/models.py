@@ -101,6 +101,9 @@ class LegalBasisCreate(BaseModel):
     categories: list[Term] = Field(min_length=1, max_length=20)
     processing: list[Term] = Field(default=["dpv:Use", "dpv:Store"], min_length=1, max_length=10)
     recipients: list[ServiceName] = Field(default_factory=list, max_length=10)
+    resources: list[ResourceUrl] = Field(default_factory=list, max_length=20, description=(
+        "The resources (URLs at the data holder) the basis is recorded for, e.g. the one record a department "
+        "deposits; empty: every resource of the categories"))
     valid_until: AwareDatetime
 
 

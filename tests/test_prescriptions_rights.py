@@ -403,3 +403,24 @@ async def test_her_consent_for_one_prescription_reads_that_one_and_nothing_else_
     async with mesh.client("prescriptions") as rx:  # and the pharmacy's own route, as before
         assert (await rx.get(f"/prescriptions/{given}", headers=auth(mesh, READ))).status_code == 200
         assert_problem(await rx.get(f"/prescriptions/{refused}", headers=auth(mesh, READ)), 403, "no-consent")
+
+
+async def test_the_hospitals_duty_to_keep_a_prescription_reads_that_prescription_not_her_notes(mesh):
+    """The keeping basis (a law: keep the record, show it to her) is recorded per prescription, for its own
+    document: it is no key to the rest of her prescriptions container."""
+    owner, root, _ = await own_pod(mesh, PATIENT.handle)
+    _, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
+    rx_id = issued.json()["id"]
+    with app_db(mesh).session() as session:
+        basis = session.get(Prescription, rx_id).keeping_basis_id
+    async with aclosing(owner):
+        assert (await owner.put(f"{root}prescriptions/my-note", content=b"I also take sertraline",
+                                headers={"Content-Type": "text/plain"})).status_code == 201
+    hospital = {"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:read",
+                                                  audience="urn:citygate:pod"),
+                PURPOSE_HEADER: "dpv:LegalCompliance"}
+    async with mesh.client("pod") as pod:
+        assert (await pod.get(f"{root}prescriptions/{rx_id}", headers=hospital | {ARTEFACT_HEADER: basis})
+                ).status_code == 200
+        for named in ({ARTEFACT_HEADER: basis}, {}):
+            assert_problem(await pod.get(f"{root}prescriptions/my-note", headers=hospital | named), 403, "no-consent")

@@ -162,7 +162,7 @@ class PodStore:
         payload = signed_payload(prescription_id=record.id, pod_ref=pod_ref, patient=record.patient,
                                  issued_at=record.issued_at, contents=contents)
         document = to_turtle(pod_ref, record.id, record.issued_at, contents, sign(payload, self._signing_key()))
-        basis = self._consent("/legal-bases", keeping_basis(record.patient))
+        basis = self._consent("/legal-bases", keeping_basis(record.patient, pod_ref))
         # The pod has the deposit decided on this basis, which is about this patient: her pod, or nothing.
         response = self._pod("PUT", pod_ref, "written", content=document, headers={
             "Content-Type": "text/turtle", PURPOSE_HEADER: KEEPING_PURPOSE, ARTEFACT_HEADER: basis["id"]})
@@ -266,8 +266,10 @@ KEEPING_YEARS = 10  # the consent service's longest validity
 DISPENSING_DAYS = 90
 
 
-def keeping_basis(patient: str) -> dict:
+def keeping_basis(patient: str, pod_ref: str) -> dict:
+    # for this prescription's document only: the law is about the record, not the rest of her pod
     return {"subject": patient, "legal_basis": "dpv:LegalObligation", "law_reference": KEEPING_LAW,
+            "resources": [pod_ref],
             "purposes": [KEEPING_PURPOSE], "categories": ["pd:Prescription"],
             # store it in her pod; use (read) it only to show it to her when she asks
             "processing": ["dpv:Store", "dpv:Use"],
