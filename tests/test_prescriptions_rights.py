@@ -369,6 +369,16 @@ async def test_one_erased_altered_or_unconsented_prescription_does_not_hide_the_
         assert_problem(await rx.get(f"/prescriptions/{unconsented}", headers=auth(mesh, READ)), 403, "no-consent")
 
 
+async def her_note_and_a_reader(mesh, owner, root: str, purpose: str) -> dict[str, str]:
+    """She keeps a note of her own in her prescriptions container; the headers of the hospital reading her
+    pod (``pod:read``) for ``purpose``."""
+    async with aclosing(owner):
+        assert (await owner.put(f"{root}prescriptions/my-note", content=b"I also take sertraline",
+                                headers={"Content-Type": "text/plain"})).status_code == 201
+    return {"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:read",
+                                              audience="urn:citygate:pod"), PURPOSE_HEADER: purpose}
+
+
 async def test_her_consent_for_one_prescription_reads_that_one_and_nothing_else_in_her_pod(mesh):
     """Asked "the pharmacy reads prescription X", she said yes to X and no to Y: neither naming X's consent
     nor naming none makes Y (or her own note in the same container) readable — the consent covers the
@@ -388,12 +398,7 @@ async def test_her_consent_for_one_prescription_reads_that_one_and_nothing_else_
                                        headers=citizen)).status_code == 200
         shown = (await consent.get(f"/me/artefacts/{consents[0]}", headers=citizen)).json()
     assert shown["resources"] == [f"{mesh.urls['pod']}{root}prescriptions/{given}"]
-    async with aclosing(owner):
-        assert (await owner.put(f"{root}prescriptions/my-note", content=b"I also take sertraline",
-                                headers={"Content-Type": "text/plain"})).status_code == 201
-    pharmacy = {"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:read",
-                                                  audience="urn:citygate:pod"),
-                PURPOSE_HEADER: "dpv:ServiceProvision"}
+    pharmacy = await her_note_and_a_reader(mesh, owner, root, "dpv:ServiceProvision")
     async with mesh.client("pod") as pod:
         assert (await pod.get(f"{root}prescriptions/{given}", headers=pharmacy | {
             ARTEFACT_HEADER: consents[0]})).status_code == 200
@@ -413,12 +418,7 @@ async def test_the_hospitals_duty_to_keep_a_prescription_reads_that_prescription
     rx_id = issued.json()["id"]
     with app_db(mesh).session() as session:
         basis = session.get(Prescription, rx_id).keeping_basis_id
-    async with aclosing(owner):
-        assert (await owner.put(f"{root}prescriptions/my-note", content=b"I also take sertraline",
-                                headers={"Content-Type": "text/plain"})).status_code == 201
-    hospital = {"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:read",
-                                                  audience="urn:citygate:pod"),
-                PURPOSE_HEADER: "dpv:LegalCompliance"}
+    hospital = await her_note_and_a_reader(mesh, owner, root, "dpv:LegalCompliance")
     async with mesh.client("pod") as pod:
         assert (await pod.get(f"{root}prescriptions/{rx_id}", headers=hospital | {ARTEFACT_HEADER: basis})
                 ).status_code == 200
