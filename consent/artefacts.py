@@ -80,6 +80,8 @@ def summary_of(artefact: ConsentArtefact) -> str:
     why = "; ".join(PURPOSES[p] for p in artefact.purposes)
     doing = ", ".join(PROCESSING[p] for p in artefact.processing)
     until = artefact.valid_until.strftime("%d %B %Y")
+    if artefact.resources:
+        what = f"{what} (only {', '.join(artefact.resources)})"
     if artefact.legal_basis == LegalBasis.CONSENT:
         once = "once" if artefact.mode == Mode.ONE_TIME else f"until {until}"
         words = f"{artefact.controller} asks that {who} may {doing} {what}, {why}, {once}."
@@ -127,6 +129,7 @@ class ConsentBook:
             id=str(uuid.uuid4()), citizen_key=citizen_key, subject=body.subject, controller=controller,
             recipients=list(dict.fromkeys(body.recipients or [controller])), purposes=list(dict.fromkeys(body.purposes)),
             categories=list(dict.fromkeys(body.categories)), processing=list(dict.fromkeys(body.processing)),
+            resources=list(dict.fromkeys(getattr(body, "resources", None) or [])),
             legal_basis=legal_basis.value, law_reference=law_reference, notice=notice, mode=mode.value,
             status=status.value, created_at=now, valid_until=valid_until, version=1, events=[], receipt="",
         )
@@ -317,4 +320,7 @@ def _refusal(artefact: ConsentArtefact | None, citizen_key: str, body: DecisionR
         return f"the artefact does not cover the purpose {body.purpose}"
     if body.processing not in artefact.processing:
         return f"the artefact does not cover the processing {body.processing}"
+    if artefact.resources and body.resource not in artefact.resources:
+        # asked for one resource ("the pharmacy reads prescription X"), it never covers its neighbours
+        return "the artefact does not cover this resource"
     return None

@@ -19,6 +19,7 @@ SERVICE_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 ARTEFACT_ID_PATTERN = r"^[A-Za-z0-9-]{1,40}$"
 ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN)]
 Term = Annotated[str, Field(max_length=80)]
+ResourceUrl = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class Status(StrEnum):
@@ -56,6 +57,8 @@ class ConsentArtefact(ConsentTable, table=True):
     purposes: list[str] = TableField(sa_column=Column(JSON, nullable=False))
     categories: list[str] = TableField(sa_column=Column(JSON, nullable=False))
     processing: list[str] = TableField(sa_column=Column(JSON, nullable=False))
+    # the resources (URLs) it covers; empty: every resource of its categories
+    resources: list[str] = TableField(default_factory=list, sa_column=Column(JSON, nullable=False))
     legal_basis: str = TableField(max_length=60)
     law_reference: str | None = TableField(default=None, max_length=300)
     notice: str = TableField(sa_column=Column(Text, nullable=False))
@@ -78,6 +81,9 @@ class ConsentRequestCreate(BaseModel):
     processing: list[Term] = Field(default=["dpv:Use"], min_length=1, max_length=10)
     recipients: list[ServiceName] = Field(default_factory=list, max_length=10,
                                   description="Services that will receive the data; the caller when empty")
+    resources: list[ResourceUrl] = Field(default_factory=list, max_length=20, description=(
+        "The resources (URLs at the data holder, e.g. one prescription in the citizen's pod) the consent is for; "
+        "when given, a read of anything else is not covered by it. Empty: every resource of the categories"))
     valid_until: AwareDatetime = Field(description="When the consent lapses if not withdrawn earlier (with its zone)")
     mode: Mode = Mode.RECURRING
     notice: str | None = Field(default=None, max_length=1000,
@@ -95,6 +101,9 @@ class LegalBasisCreate(BaseModel):
     categories: list[Term] = Field(min_length=1, max_length=20)
     processing: list[Term] = Field(default=["dpv:Use", "dpv:Store"], min_length=1, max_length=10)
     recipients: list[ServiceName] = Field(default_factory=list, max_length=10)
+    resources: list[ResourceUrl] = Field(default_factory=list, max_length=20, description=(
+        "The resources (URLs at the data holder) the basis is recorded for, e.g. the one record a department "
+        "deposits; empty: every resource of the categories"))
     valid_until: AwareDatetime
 
 
@@ -114,6 +123,8 @@ class ArtefactPublic(BaseModel):
     purposes: list[str]
     categories: list[str]
     processing: list[str]
+    resources: list[str] = Field(default_factory=list, description="The resources it covers; empty: all of its "
+                                 "categories")
     legal_basis: str
     law_reference: str | None
     mode: Mode

@@ -48,6 +48,7 @@ def receipt_document(artefact: ConsentArtefact, *, issuer: str, withdrawal_url: 
         "purposes": [{"id": iri(p), "term": p, "words": PURPOSES[p]} for p in artefact.purposes],
         "personal_data": [{"id": iri(c), "term": c, "words": CATEGORIES[c]} for c in artefact.categories],
         "processing": [{"id": iri(p), "term": p, "words": PROCESSING[p]} for p in artefact.processing],
+        **({"resources": artefact.resources} if artefact.resources else {}),
         "legal_basis": {"id": iri(artefact.legal_basis), "term": artefact.legal_basis,
                         "reference": artefact.law_reference},
         "mode": artefact.mode,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime
 
 from consent.access_log import AccessLog, access_log
 from consent.artefacts import ConsentBook, public
@@ -26,6 +26,8 @@ from consent.subjects import citizen_key_of
 from kernel.citizens import CurrentCitizen
 from kernel.tokens import caller_with
 
+# a service's name; longer is no recipient, so not a filter to run
+MAX_RECIPIENT_LENGTH = 64
 service_router = APIRouter(tags=["data consumers and holders"])
 citizen_router = APIRouter(prefix="/me", tags=["the citizen"])
 
@@ -92,7 +94,8 @@ def change_status(artefact_id: str, body: StatusChange, book: Book, citizen: Cur
 @citizen_router.get("/access-log", summary="Who read your data and every consent event, newest first, with proofs")
 def my_access_log(
     request: Request, book: Book, citizen: CurrentCitizen,
-    since: datetime | None = None, until: datetime | None = None, recipient: str | None = None,
+    since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+    recipient: Annotated[str | None, Query(max_length=MAX_RECIPIENT_LENGTH)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AccessLog:
     return access_log(book, request.app.state.tree_heads, citizen.subject,

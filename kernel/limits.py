@@ -14,6 +14,10 @@ class BodyTooLarge(Problem):
         super().__init__(413, f"Request bodies may be at most {limit} bytes.", kind="body-too-large")
 
 
+class _Exceeded(Exception):
+    """Raised into the app from ``receive`` when the body passes the limit."""
+
+
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -28,27 +32,36 @@ class BodyLimitMiddleware:
             await self._refuse(scope, send)
             return
         received = 0
-        exceeded = False
+        exceeded = refused = started = False
 
         async def counting_receive() -> Message:
             nonlocal received, exceeded
-            if exceeded:
-                return {"type": "http.request", "body": b"", "more_body": False}
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                # Stop reading; whatever the app makes of the cut body is replaced by the 413.
-                exceeded = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            return message
+            if not exceeded:
+                message = await receive()
+                received += len(message.get("body", b""))
+                exceeded = received > self.limit
+                if not exceeded:
+                    return message
+            # Never hand the app a cut body as if it had ended there: the first chunks alone may be a whole
+            # request (a complete JSON object, Turtle triples) that would be carried out behind the 413.
+            # Raising stops the app before it acts on the body, however often it asks again.
+            raise _Exceeded()
 
         async def send_unless_exceeded(message: Message) -> None:
+            nonlocal refused, started
             if not exceeded:
+                started = started or message["type"] == "http.response.start"
                 await send(message)
-            elif message["type"] == "http.response.start":
+            elif message["type"] == "http.response.start" and not (refused or started):
+                refused = True  # whatever the app answered to the error (FastAPI: a 400) becomes the 413
                 await self._refuse(scope, send)
 
-        await self.app(scope, counting_receive, send_unless_exceeded)
+        try:
+            await self.app(scope, counting_receive, send_unless_exceeded)
+        except _Exceeded:
+            if not (refused or started):  # an answer already under way is cut off instead
+                refused = True
+                await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         problem = BodyTooLarge(self.limit)

@@ -221,3 +221,17 @@ async def test_there_is_no_unlogged_decision_a_holder_could_use_as_an_oracle(mes
         log = (await citizen.get("/me/access-log")).json()
     assert [(e["index"], e["entry"]["kind"]) for e in log["entries"][:2]] == [
         (size + 1, "access.refused"), (size, "access.permitted")]
+
+
+async def test_the_access_log_refuses_times_without_a_zone_and_unbounded_filters_as_422_not_500(mesh):
+    await ask(mesh)
+    async with await as_citizen(mesh, "wang-fang") as citizen:
+        for params in ({"since": "2026-01-01T00:00:00"}, {"until": "2026-01-01T00:00:00"},
+                       {"recipient": "x" * 10_000}):
+            assert_problem(await citizen.get("/me/access-log", params=params), 422)
+        # with a zone, at the ends of what a datetime holds: an answer, never a 500
+        for params in ({"since": "0001-01-01T00:00:00-23:59"}, {"until": "9999-12-31T23:59:59+23:59"},
+                       {"since": "2026-01-01T00:00:00+08:00"}):
+            assert (await citizen.get("/me/access-log", params=params)).status_code in (200, 422)
+        assert len((await citizen.get("/me/access-log", params={"since": "2000-01-01T00:00:00Z"})).json()[
+            "entries"]) == 1

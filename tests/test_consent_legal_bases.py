@@ -172,4 +172,5 @@ async def test_a_basis_no_declared_law_gives_covers_nothing_even_if_already_reco
 
 def test_the_basis_the_hospital_records_is_exactly_one_the_law_declares():
     # the hospital's request and the law table are written in two places: this keeps them agreeing
-    check_declared_in_law("prescriptions", LegalBasisCreate(**hospitals_keeping_basis("some-pseudonym")))
+    check_declared_in_law("prescriptions", LegalBasisCreate(**hospitals_keeping_basis(
+        "some-pseudonym", "http://pod.example/pods/p/prescriptions/rx-1")))

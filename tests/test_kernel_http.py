@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Integer, MetaData, Table, insert, text
+from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from kernel.database import SessionDep
@@ -145,6 +145,22 @@ async def test_an_oversized_body_is_a_413_problem(tmp_path):
         chunked = await client.post("/bookings", content=streamed(), headers={"content-type": "application/json"})
     for response in (declared, chunked):
         assert_problem(response, 413, "body-too-large")
+
+
+async def test_a_request_answered_413_changed_nothing_even_when_its_first_chunks_were_a_whole_request(tmp_path):
+    """The cut is not handed on as if the body had ended there: a complete JSON body in the first chunk and
+    padding past the limit once made the route run (a row written, a pod resource truncated) behind the 413."""
+    async def whole_then_padding():
+        yield json.dumps({"value": 7}).encode()
+        yield b" " * (65 * 1024)
+
+    app = probe_app(tmp_path)
+    async with app.router.lifespan_context(app), client_for(app) as client:
+        assert_problem(await client.post("/counters", content=whole_then_padding(),
+                                         headers={"content-type": "application/json"}), 413, "body-too-large")
+        assert (await client.post("/counters", json={"value": 8})).status_code == 201  # the service is unharmed
+    with app.state.database.session() as session:
+        assert [row.value for row in session.execute(select(counters))] == [8]
 
 
 async def test_an_unexpected_error_is_a_500_problem_that_leaks_nothing(tmp_path, caplog):

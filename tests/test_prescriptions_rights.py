@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from contextlib import aclosing
 
 import jwt  # PyJWT: verifies the hospital's signature independently of the library it signs with
@@ -16,6 +17,8 @@ from rdflib import Graph
 from sqlmodel import select
 
 from identity.personas import DEMO_PASSWORD
+from identity.totp import totp
+from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
 from kernel.regime import Regime
 from services.prescriptions.demo import PATIENT, demo_draft
 from services.prescriptions.models import (
@@ -131,7 +134,11 @@ async def test_issued_into_the_pod_dispensed_only_under_consent_and_every_step_i
         withdrawn = await consent.post(f"/me/artefacts/{asked[0]['id']}/status", json={"status": "withdrawn"},
                                        headers=citizen)
         assert withdrawn.status_code == 200
-        assert_problem(await rx.get(f"/citizens/{patient}/prescriptions", headers=auth(mesh, READ)), 403, "no-consent")
+        # withdrawn: the one read says so; a list leaves it out (and the refused read is logged all the same)
+        assert_problem(await rx.get(f"/prescriptions/{rx_id}", headers=auth(mesh, READ)), 403, "no-consent")
+        logged = len(await ledger_entries(mesh))
+        assert (await rx.get(f"/citizens/{patient}/prescriptions", headers=auth(mesh, READ))).json() == []
+        assert (await ledger_entries(mesh))[logged:][-1]["kind"] == "access.refused"
     assert not [word for word in HEALTH_DATA if word in department_dump(mesh)]
 
 
@@ -318,3 +325,102 @@ async def test_anyone_verifies_the_deposited_prescription_with_the_hospitals_pub
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.api_jws.PyJWS().decode(signature[:-4] + ("AAAA" if not signature.endswith("AAAA") else "BBBB"),
                                    key.key, algorithms=["ES256"])
+
+
+async def test_one_erased_altered_or_unconsented_prescription_does_not_hide_the_others(mesh):
+    """Her right to erase one document (or to refuse one consent) is not a switch that makes every other
+    prescription unreadable: a list leaves out what cannot be shown, the single read still says why."""
+    owner, root, _ = await own_pod(mesh, PATIENT.handle)
+    ids = []
+    for _ in range(4):
+        patient, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
+        ids.append(issued.json()["id"])
+    kept, erased, altered, unconsented = ids
+    await give_the_pending_consent(mesh)
+    with app_db(mesh).session() as session:
+        withdrawn = session.get(Prescription, unconsented).dispensing_consent_id
+    async with mesh.client("consent") as consent:
+        assert (await consent.post(f"/me/artefacts/{withdrawn}/status", json={"status": "withdrawn"},
+                                   headers=await consent_app(mesh))).status_code == 200
+    async with aclosing(owner):
+        assert (await owner.delete(f"{root}prescriptions/{erased}")).status_code == 204
+        document = (await owner.get(f"{root}prescriptions/{altered}", headers={"Accept": "text/turtle"})).text
+        forged = document + f'\n<{mesh.urls["pod"]}{root}prescriptions/{altered}> <{RX.medication}> "Oxycodone" .\n'
+        assert (await owner.put(f"{root}prescriptions/{altered}", content=forged,
+                                headers={"Content-Type": "text/turtle"})).status_code in (200, 204, 205)
+    async with mesh.client("identity") as identity:
+        token = (await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD,
+                                     resource_service="prescriptions",
+                                     totp_code=lambda: totp(PATIENT.totp_secret, time.time()))).access_token
+    her_app = {"Authorization": f"Bearer {token}"}
+    async with mesh.client("prescriptions") as rx:
+        hers = await rx.get("/me/prescriptions", headers=her_app)
+        assert hers.status_code == 200, hers.text
+        # her own view rests on the hospital's duty, not on her consent to the pharmacy: only the gone and
+        # the altered one are left out
+        assert [p["id"] for p in hers.json()] == [kept, unconsented]
+        services = await rx.get(f"/citizens/{patient}/prescriptions", headers=auth(mesh, READ))
+        assert services.status_code == 200, services.text
+        assert [p["id"] for p in services.json()] == [kept]
+        # the single reads still say why
+        assert_problem(await rx.get(f"/me/prescriptions/{erased}", headers=her_app), 410, "contents-erased")
+        assert_problem(await rx.get(f"/me/prescriptions/{altered}", headers=her_app), 409,
+                       "prescription-altered")
+        assert_problem(await rx.get(f"/prescriptions/{unconsented}", headers=auth(mesh, READ)), 403, "no-consent")
+
+
+async def her_note_and_a_reader(mesh, owner, root: str, purpose: str) -> dict[str, str]:
+    """She keeps a note of her own in her prescriptions container; the headers of the hospital reading her
+    pod (``pod:read``) for ``purpose``."""
+    async with aclosing(owner):
+        assert (await owner.put(f"{root}prescriptions/my-note", content=b"I also take sertraline",
+                                headers={"Content-Type": "text/plain"})).status_code == 201
+    return {"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:read",
+                                              audience="urn:citygate:pod"), PURPOSE_HEADER: purpose}
+
+
+async def test_her_consent_for_one_prescription_reads_that_one_and_nothing_else_in_her_pod(mesh):
+    """Asked "the pharmacy reads prescription X", she said yes to X and no to Y: neither naming X's consent
+    nor naming none makes Y (or her own note in the same container) readable — the consent covers the
+    resource it was asked for, not the whole category."""
+    owner, root, _ = await own_pod(mesh, PATIENT.handle)
+    ids = []
+    for _ in range(2):
+        _, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
+        ids.append(issued.json()["id"])
+    given, refused = ids
+    with app_db(mesh).session() as session:
+        consents = [session.get(Prescription, rx_id).dispensing_consent_id for rx_id in ids]
+    citizen = await consent_app(mesh)
+    async with mesh.client("consent") as consent:
+        for artefact, answer in zip(consents, ("given", "refused"), strict=True):
+            assert (await consent.post(f"/me/artefacts/{artefact}/status", json={"status": answer},
+                                       headers=citizen)).status_code == 200
+        shown = (await consent.get(f"/me/artefacts/{consents[0]}", headers=citizen)).json()
+    assert shown["resources"] == [f"{mesh.urls['pod']}{root}prescriptions/{given}"]
+    pharmacy = await her_note_and_a_reader(mesh, owner, root, "dpv:ServiceProvision")
+    async with mesh.client("pod") as pod:
+        assert (await pod.get(f"{root}prescriptions/{given}", headers=pharmacy | {
+            ARTEFACT_HEADER: consents[0]})).status_code == 200
+        for path in (f"prescriptions/{refused}", "prescriptions/my-note", "prescriptions/"):
+            for named in ({ARTEFACT_HEADER: consents[0]}, {}):
+                assert_problem(await pod.get(root + path, headers=pharmacy | named), 403, "no-consent")
+    async with mesh.client("prescriptions") as rx:  # and the pharmacy's own route, as before
+        assert (await rx.get(f"/prescriptions/{given}", headers=auth(mesh, READ))).status_code == 200
+        assert_problem(await rx.get(f"/prescriptions/{refused}", headers=auth(mesh, READ)), 403, "no-consent")
+
+
+async def test_the_hospitals_duty_to_keep_a_prescription_reads_that_prescription_not_her_notes(mesh):
+    """The keeping basis (a law: keep the record, show it to her) is recorded per prescription, for its own
+    document: it is no key to the rest of her prescriptions container."""
+    owner, root, _ = await own_pod(mesh, PATIENT.handle)
+    _, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
+    rx_id = issued.json()["id"]
+    with app_db(mesh).session() as session:
+        basis = session.get(Prescription, rx_id).keeping_basis_id
+    hospital = await her_note_and_a_reader(mesh, owner, root, "dpv:LegalCompliance")
+    async with mesh.client("pod") as pod:
+        assert (await pod.get(f"{root}prescriptions/{rx_id}", headers=hospital | {ARTEFACT_HEADER: basis})
+                ).status_code == 200
+        for named in ({ARTEFACT_HEADER: basis}, {}):
+            assert_problem(await pod.get(f"{root}prescriptions/my-note", headers=hospital | named), 403, "no-consent")

@@ -162,7 +162,7 @@ class PodStore:
         payload = signed_payload(prescription_id=record.id, pod_ref=pod_ref, patient=record.patient,
                                  issued_at=record.issued_at, contents=contents)
         document = to_turtle(pod_ref, record.id, record.issued_at, contents, sign(payload, self._signing_key()))
-        basis = self._consent("/legal-bases", keeping_basis(record.patient))
+        basis = self._consent("/legal-bases", keeping_basis(record.patient, pod_ref))
         # The pod has the deposit decided on this basis, which is about this patient: her pod, or nothing.
         response = self._pod("PUT", pod_ref, "written", content=document, headers={
             "Content-Type": "text/turtle", PURPOSE_HEADER: KEEPING_PURPOSE, ARTEFACT_HEADER: basis["id"]})
@@ -170,7 +170,7 @@ class PodStore:
             raise Problem(422, f"There is no pod at {storage}.", kind="pod-not-found")
         if response.status_code != 201:
             raise _pod_refusal(response, "deposit")
-        consent = self._consent("/consent-requests", dispensing_consent(record.patient, record.id))
+        consent = self._consent("/consent-requests", dispensing_consent(record.patient, record.id, pod_ref))
         record.contents_in, record.pod_ref, record.contents_digest = self.location, pod_ref, digest_of(payload)
         record.keeping_basis_id, record.dispensing_consent_id = basis["id"], consent["id"]
         session.add(record)
@@ -206,7 +206,18 @@ class PodStore:
     ) -> Sequence[tuple[Prescription, SignedContents]]:
         records = session.exec(select(Prescription).where(Prescription.patient == patient)
                                .order_by(Prescription.issued_at, Prescription.id)).all()
-        return [(record, self.contents_of(session, record, purpose)) for record in records]
+        shown = []
+        for record in records:
+            # One document she erased or changed, or one consent she refused, is about that prescription
+            # only: the list leaves it out (its own read says why), it never makes every other one unreadable.
+            # An unreachable pod or consent service still fails the whole list.
+            try:
+                shown.append((record, self.contents_of(session, record, purpose)))
+            except Problem as problem:
+                if problem.type.rsplit(":", 1)[-1] not in NOT_SHOWN_IN_A_LIST:
+                    raise
+                log.info("prescription %s left out of a %s list: %s", record.id, purpose.value, problem.type)
+        return shown
 
     # ---- talking to the pod and the consent service ----------------------------------------------
 
@@ -241,6 +252,9 @@ def ask_consent_service(services: ServiceClient, path: str, body: dict) -> dict:
 
 
 CONTAINER = "prescriptions/"
+# One prescription's own refusals, which leave it out of a list: its consent refused or withdrawn, its
+# document altered or erased (anything else, such as an unreachable pod, fails the list).
+NOT_SHOWN_IN_A_LIST = frozenset({"no-consent", "prescription-altered", "contents-erased"})
 STORAGE = re.compile(r"/pods/[A-Za-z0-9_-]{1,200}/")
 KEEPING_PURPOSE = "dpv:LegalCompliance"  # the hospital keeps a record of what it prescribed, and shows it to her
 READING_PURPOSE = "dpv:ServiceProvision"  # the pharmacy reads it to dispense (under her consent)
@@ -252,17 +266,20 @@ KEEPING_YEARS = 10  # the consent service's longest validity
 DISPENSING_DAYS = 90
 
 
-def keeping_basis(patient: str) -> dict:
+def keeping_basis(patient: str, pod_ref: str) -> dict:
+    # for this prescription's document only: the law is about the record, not the rest of her pod
     return {"subject": patient, "legal_basis": "dpv:LegalObligation", "law_reference": KEEPING_LAW,
+            "resources": [pod_ref],
             "purposes": [KEEPING_PURPOSE], "categories": ["pd:Prescription"],
             # store it in her pod; use (read) it only to show it to her when she asks
             "processing": ["dpv:Store", "dpv:Use"],
             "valid_until": (_now() + timedelta(days=365 * KEEPING_YEARS - 1)).isoformat()}
 
 
-def dispensing_consent(patient: str, prescription_id: str) -> dict:
+def dispensing_consent(patient: str, prescription_id: str, pod_ref: str) -> dict:
+    # for this prescription's document only: not her other prescriptions, nor her notes beside them
     return {"subject": patient, "purposes": [READING_PURPOSE], "categories": ["pd:Prescription"],
-            "processing": ["dpv:Use"], "valid_until": (_now() + timedelta(days=DISPENSING_DAYS)).isoformat(),
+            "processing": ["dpv:Use"], "resources": [pod_ref], "valid_until": (_now() + timedelta(days=DISPENSING_DAYS)).isoformat(),
             "notice": f"The pharmacy reads prescription {prescription_id} from your pod to dispense it."}
 
 
