@@ -5,6 +5,7 @@ exactly-once dispensing and payment under 50 concurrent requests."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime
 
@@ -193,6 +194,7 @@ async def test_every_bad_request_is_a_problem_and_changes_nothing(mesh):
             body = assert_problem(await pay(rx, mesh, rx_id, patient, **{claim: wrong}),
                                   422, "payment-confirmation-mismatch")
             assert body["claim"] == claim
+            assert "1860" not in json.dumps(body) and "CNY" not in json.dumps(body)  # what it needs is not told
         assert_problem(await pay(rx, mesh, rx_id, "someone-else"), 422, "payer-not-patient")
         assert_problem(await rx.post(payments, content=b"x" * (64 * 1024 + 1), headers=key_only), 413, "body-too-large")
         assert count(mesh, Payment) == 0

@@ -80,9 +80,11 @@ class InvalidConfirmation(Problem):
 
 
 class ConfirmationMismatch(Problem):
-    def __init__(self, claim: str, asserted: object, expected: object) -> None:
+    # Names the claim, never the value this payment needs: a caller guessing a prescription's amount
+    # must not be told it (issue 13, L4).
+    def __init__(self, claim: str) -> None:
         super().__init__(
-            422, f"The payment confirmation's {claim} is {asserted!r}, but this payment needs {expected!r}.",
+            422, f"The payment confirmation's {claim} does not match this payment.",
             kind="payment-confirmation-mismatch", claim=claim,
         )
 
@@ -232,7 +234,7 @@ def payment_claims(claims: Mapping, *, prescription_id: str, idempotency_key: st
     for claim, expected in (("payee", SERVICE), ("reference", prescription_id),
                             ("idempotency_key", idempotency_key)):
         if getattr(asserted, claim) != expected:
-            raise ConfirmationMismatch(claim, getattr(asserted, claim), expected)
+            raise ConfirmationMismatch(claim)
     return asserted
 
 
@@ -291,7 +293,7 @@ def pay(
         raise PayerNotPatient()
     for claim, expected in (("amount_cents", record.amount_cents), ("currency", record.currency)):
         if getattr(asserted, claim) != expected:
-            raise ConfirmationMismatch(claim, getattr(asserted, claim), expected)
+            raise ConfirmationMismatch(claim)
     if record.status != PrescriptionStatus.ISSUED:
         # paid since the key was looked up: perhaps by this very request, sent twice at once
         return _replayed_or_already_paid(session, key, fingerprint, prescription_id), False
