@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from consent.ledger import BeyondTreeSize, Ledger
 from consent.tree_heads import TreeHead, b64
+from kernel.bounds import LogIndex, TreeSize
 from kernel.problems import Problem
 
 MAX_PAGE = 1000
@@ -59,7 +60,7 @@ def tree_head(request: Request) -> TreeHead:
 
 
 @router.get("/entries", summary=f"Entries [start, end), at most {MAX_PAGE} per call")
-def entries(request: Request, start: Annotated[int, Query(ge=0)], end: Annotated[int, Query(ge=1)]) -> LedgerEntries:
+def entries(request: Request, start: Annotated[LogIndex, Query()], end: Annotated[TreeSize, Query()]) -> LedgerEntries:
     if end <= start:
         raise Problem(400, "end must be greater than start.", kind="invalid-range")
     rows = _ledger(request).entries(start, min(end, start + MAX_PAGE))
@@ -68,7 +69,7 @@ def entries(request: Request, start: Annotated[int, Query(ge=0)], end: Annotated
 
 @router.get("/roots/{tree_size}", summary="The root hash of the tree at an earlier size (unsigned; "
                                           "check it with a consistency proof to a signed head)")
-def root(request: Request, tree_size: int) -> RootPublic:
+def root(request: Request, tree_size: TreeSize) -> RootPublic:
     try:
         return RootPublic(tree_size=tree_size, root_hash=b64(_ledger(request).root(tree_size)))
     except BeyondTreeSize as error:
@@ -76,8 +77,8 @@ def root(request: Request, tree_size: int) -> RootPublic:
 
 
 @router.get("/inclusion-proof", summary="Proof that entry leaf_index is in the tree of size tree_size")
-def inclusion_proof(request: Request, leaf_index: Annotated[int, Query(ge=0)],
-                    tree_size: Annotated[int, Query(ge=1)]) -> InclusionProof:
+def inclusion_proof(request: Request, leaf_index: Annotated[LogIndex, Query()],
+                    tree_size: Annotated[TreeSize, Query()]) -> InclusionProof:
     try:
         path = _ledger(request).inclusion_proof(leaf_index, tree_size)
     except BeyondTreeSize as error:
@@ -86,8 +87,8 @@ def inclusion_proof(request: Request, leaf_index: Annotated[int, Query(ge=0)],
 
 
 @router.get("/consistency-proof", summary="Proof that the tree of size first is a prefix of the tree of size second")
-def consistency_proof(request: Request, first: Annotated[int, Query(ge=1)],
-                      second: Annotated[int, Query(ge=1)]) -> ConsistencyProof:
+def consistency_proof(request: Request, first: Annotated[TreeSize, Query()],
+                      second: Annotated[TreeSize, Query()]) -> ConsistencyProof:
     if first > second:
         raise Problem(400, "first must not exceed second.", kind="invalid-range")
     try:

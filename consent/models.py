@@ -16,7 +16,7 @@ from kernel.database import UtcDateTime
 
 SUBJECT_PATTERN = r"^[A-Za-z0-9_\-.:]{1,128}$"
 SERVICE_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
-ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN)]
+ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN, max_length=40)]
 Term = Annotated[str, Field(max_length=80)]
 
 
@@ -70,7 +70,7 @@ class ConsentArtefact(ConsentTable, table=True):
 class ConsentRequestCreate(BaseModel):
     """A data consumer asks the citizen (known to it by its own sector pseudonym)."""
 
-    subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the caller's sector pseudonym")
+    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the caller's sector pseudonym")
     purposes: list[Term] = Field(min_length=1, max_length=10, description="DPV purpose terms, e.g. dpv:DeliveryOfGoods")
     categories: list[Term] = Field(min_length=1, max_length=20,
                                    description="DPV personal-data terms, e.g. pd:Prescription")
@@ -86,7 +86,7 @@ class ConsentRequestCreate(BaseModel):
 class LegalBasisCreate(BaseModel):
     """A department records processing that rests on a basis other than consent, so the citizen sees it."""
 
-    subject: str = Field(pattern=SUBJECT_PATTERN)
+    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128)
     legal_basis: Literal[LegalBasis.CONTRACT, LegalBasis.LEGAL_OBLIGATION, LegalBasis.OFFICIAL_AUTHORITY,
                          LegalBasis.VITAL_INTEREST]
     law_reference: str = Field(min_length=3, max_length=300, description="The law or contract relied on")
@@ -132,8 +132,8 @@ class StatusChange(BaseModel):
 class DecisionRequest(BaseModel):
     """A data holder asks before releasing: may ``recipient`` read ``category`` of this citizen for ``purpose``?"""
 
-    subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the HOLDER's sector pseudonym")
-    recipient: str = Field(pattern=SERVICE_PATTERN)
+    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the HOLDER's sector pseudonym")
+    recipient: str = Field(pattern=SERVICE_PATTERN, max_length=40)
     category: Term
     purpose: Term
     processing: Term = Field(default="dpv:Use", description="What the recipient does: dpv:Use to read, dpv:Store "
@@ -154,7 +154,7 @@ class DecisionPublic(BaseModel):
 class ErasureCreate(BaseModel):
     """A holder erased a citizen's data (the citizen asked); the ledger records only that it happened."""
 
-    subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the holder's sector pseudonym")
+    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the holder's sector pseudonym")
     scope: str = Field(min_length=1, max_length=200, description="What was erased, in words (e.g. 'the whole pod')")
 
 

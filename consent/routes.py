@@ -23,6 +23,7 @@ from consent.models import (
     StatusChange,
 )
 from consent.subjects import citizen_key_of
+from kernel.bounds import Reference
 from kernel.citizens import CurrentCitizen
 from kernel.tokens import caller_with
 
@@ -54,7 +55,7 @@ async def record_legal_basis(body: LegalBasisCreate, request: Request, book: Boo
 
 
 @service_router.get("/artefacts/{artefact_id}", summary="An artefact naming the caller (e.g. to see the answer)")
-def read_artefact(artefact_id: str, book: Book, caller: caller_with("consent:request")) -> ArtefactPublic:
+def read_artefact(artefact_id: Reference, book: Book, caller: caller_with("consent:request")) -> ArtefactPublic:
     return public(book.artefact_for(caller.client_id, artefact_id))
 
 
@@ -80,19 +81,19 @@ def my_artefacts(book: Book, citizen: CurrentCitizen, status: Status | None = No
 
 
 @citizen_router.get("/artefacts/{artefact_id}", summary="One of your artefacts")
-def my_artefact(artefact_id: str, book: Book, citizen: CurrentCitizen) -> ArtefactPublic:
+def my_artefact(artefact_id: Reference, book: Book, citizen: CurrentCitizen) -> ArtefactPublic:
     return public(book.artefact_of(citizen.subject, artefact_id))
 
 
 @citizen_router.post("/artefacts/{artefact_id}/status", summary="Give, refuse or withdraw a consent")
-def change_status(artefact_id: str, body: StatusChange, book: Book, citizen: CurrentCitizen) -> ArtefactPublic:
+def change_status(artefact_id: Reference, body: StatusChange, book: Book, citizen: CurrentCitizen) -> ArtefactPublic:
     return public(book.change_status(citizen.subject, artefact_id, Status(body.status)))
 
 
 @citizen_router.get("/access-log", summary="Who read your data and every consent event, newest first, with proofs")
 def my_access_log(
     request: Request, book: Book, citizen: CurrentCitizen,
-    since: datetime | None = None, until: datetime | None = None, recipient: str | None = None,
+    since: datetime | None = None, until: datetime | None = None, recipient: Reference | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AccessLog:
     return access_log(book, request.app.state.tree_heads, citizen.subject,

@@ -1,0 +1,43 @@
+"""The bounds of every number and string a service takes from a request, defined once.
+
+A value the database cannot store must be refused at the edge as 422, not reach SQLite (which
+raises OverflowError past 2**63 - 1) or PostgreSQL (which raises a data error past an INTEGER
+column's 2**31 - 1) and come back as a 500. The types below carry their bounds into the OpenAPI
+schema, so clients and fuzzers see them too; use them for path, query and body fields alike:
+
+    def read_fine(fine_id: RowId, ...)                           # a path parameter
+    limit: Annotated[PageSize, Query()] = 50                     # a query parameter
+    class PaymentOrder(BaseModel): amount_cents: Cents           # a body field
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from annotated_types import Interval
+from pydantic import StringConstraints
+
+# The largest value of a PostgreSQL INTEGER column: what SQLModel makes of an ``int`` field
+# (row ids, amounts, quantities). SQLite's INTEGER is wider; the narrower bound holds for both.
+INT32_MAX = 2**31 - 1
+# The largest integer a JSON number carries exactly (RFC 8259 §6, IEEE 754 double): positions in
+# the transparency log (BIGINT on PostgreSQL) are bounded by it so every client reads them exactly.
+JSON_SAFE_MAX = 2**53 - 1
+# One million yuan in fen: far above any fine, fee or prescription, and within INTEGER columns.
+MAX_CENTS = 100_000_000
+
+# A database row's id (autoincremented INTEGER primary key): fines, slots, credit records.
+RowId = Annotated[int, Interval(ge=1, le=INT32_MAX)]
+# An amount of money in fen (1/100 yuan).
+Cents = Annotated[int, Interval(ge=0, le=MAX_CENTS)]
+# A position in the transparency log (an entry's index, from 0) and a tree size (from 1).
+LogIndex = Annotated[int, Interval(ge=0, le=JSON_SAFE_MAX)]
+TreeSize = Annotated[int, Interval(ge=1, le=JSON_SAFE_MAX)]
+
+# An identifier or reference the caller names (a booking, a prescription, a payment, a subject, a
+# department's reference): longer than any the services issue, short enough to never matter.
+MAX_REFERENCE_LENGTH = 200
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=MAX_REFERENCE_LENGTH)]
+# A short free-text field (a name, a reason, a purpose) and a long one (an address, a URL).
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=2000)]
