@@ -6,12 +6,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field as TableField
 
 from consent.tables import ConsentTable
 from consent.vocabulary import LegalBasis
+from kernel.bounds import AwareInstant
 from kernel.database import UtcDateTime
 
 SUBJECT_PATTERN = r"^[A-Za-z0-9_\-.:]{1,128}$"
@@ -77,7 +78,7 @@ class ConsentRequestCreate(BaseModel):
     processing: list[Term] = Field(default=["dpv:Use"], min_length=1, max_length=10)
     recipients: list[ServiceName] = Field(default_factory=list, max_length=10,
                                   description="Services that will receive the data; the caller when empty")
-    valid_until: AwareDatetime = Field(description="When the consent lapses if not withdrawn earlier (with its zone)")
+    valid_until: AwareInstant = Field(description="When the consent lapses if not withdrawn earlier (with its zone)")
     mode: Mode = Mode.RECURRING
     notice: str | None = Field(default=None, max_length=1000,
                                description="Why, in the controller's own words; shown beside the generated summary")
@@ -94,7 +95,7 @@ class LegalBasisCreate(BaseModel):
     categories: list[Term] = Field(min_length=1, max_length=20)
     processing: list[Term] = Field(default=["dpv:Use", "dpv:Store"], min_length=1, max_length=10)
     recipients: list[ServiceName] = Field(default_factory=list, max_length=10)
-    valid_until: AwareDatetime
+    valid_until: AwareInstant
 
 
 class ArtefactEvent(BaseModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -23,7 +22,7 @@ from consent.models import (
     StatusChange,
 )
 from consent.subjects import citizen_key_of
-from kernel.bounds import Reference
+from kernel.bounds import Instant, Reference
 from kernel.citizens import CurrentCitizen
 from kernel.tokens import caller_with
 
@@ -93,7 +92,7 @@ def change_status(artefact_id: Reference, body: StatusChange, book: Book, citize
 @citizen_router.get("/access-log", summary="Who read your data and every consent event, newest first, with proofs")
 def my_access_log(
     request: Request, book: Book, citizen: CurrentCitizen,
-    since: datetime | None = None, until: datetime | None = None, recipient: Reference | None = None,
+    since: Instant | None = None, until: Instant | None = None, recipient: Reference | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AccessLog:
     return access_log(book, request.app.state.tree_heads, citizen.subject,

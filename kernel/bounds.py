@@ -12,10 +12,11 @@ schema, so clients and fuzzers see them too; use them for path, query and body f
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 
 from annotated_types import Interval
-from pydantic import StringConstraints
+from pydantic import AfterValidator, AwareDatetime, StringConstraints
 
 # The largest value of a PostgreSQL INTEGER column: what SQLModel makes of an ``int`` field
 # (row ids, amounts, quantities). SQLite's INTEGER is wider; the narrower bound holds for both.
@@ -41,3 +42,19 @@ Reference = Annotated[str, StringConstraints(min_length=1, max_length=MAX_REFERE
 # A short free-text field (a name, a reason, a purpose) and a long one (an address, a URL).
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=2000)]
+
+# Days and instants a caller names (a day to list slots for, a consent's end, a log's window): within
+# these years, a time zone or a day's span away from them never leaves Python's calendar (years
+# 1–9999), where converting 0001-01-01T00:00+08:00 to UTC raised OverflowError, a 500.
+FIRST_YEAR, LAST_YEAR = 1900, 9000
+
+
+def _within_years(value: date) -> date:  # a datetime is a date too
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must fall in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_within_years)]
+Instant = Annotated[datetime, AfterValidator(_within_years)]
+AwareInstant = Annotated[AwareDatetime, AfterValidator(_within_years)]

@@ -39,6 +39,7 @@ class Probe:
     body: dict | None = None
     regimes: tuple[Regime, ...] = tuple(Regime)
     row_id: bool = True  # an integer stored in an INTEGER column (else a log position, up to 2**53 - 1)
+    moment: bool = False  # a day or an instant (else a string, by the control's type)
 
     @property
     def is_integer(self) -> bool:
@@ -67,6 +68,7 @@ PROBES = [
           body={"slot_id": "{v}", "type": "certificate-copy"}),
     Probe("appointments", "service:gateway", "GET", "/slots?office_id={v}", control="nowhere"),
     Probe("appointments", "service:gateway", "GET", "/bookings/{v}", control="no-such-booking"),
+    Probe("appointments", "service:gateway", "GET", "/slots?date={v}", control="2026-05-20", moment=True),
     # prescriptions: path strings
     Probe("prescriptions", "service:gateway", "GET", "/prescriptions/{v}", control="no-such-prescription"),
     Probe("prescriptions", "citizen-app", "GET", "/me/prescriptions/{v}", control="no-such-prescription"),
@@ -82,6 +84,8 @@ PROBES = [
           body={"slot_id": "{v}", "type": "certificate-copy"}, regimes=(Regime.PLATFORM,)),
     Probe("gateway", "session", "GET", "/city-services/prescriptions/{v}", control="no-such-prescription",
           regimes=(Regime.PLATFORM,)),
+    Probe("gateway", "session", "GET", "/city-services/appointments/slots?date={v}", control="2026-05-20",
+          moment=True, regimes=(Regime.PLATFORM,)),
     # platform only: the credit platform (amounts in a body, subjects in a path), Internet Plus
     Probe("credit", "service:fines", "POST", "/records", control=20_000, regimes=(Regime.PLATFORM,),
           body={"subject": RESIDENT_ID, "kind": "overdue-fine", "reference": "bounds-1", "amount_cents": "{v}"}),
@@ -97,11 +101,26 @@ PROBES = [
     Probe("consent", "citizen-app", "GET", "/me/access-log?recipient={v}", control="fines", regimes=(Regime.RIGHTS,)),
     Probe("consent", "citizen-app", "GET", "/me/artefacts/{v}", control="no-such-artefact",
           regimes=(Regime.RIGHTS,)),
+    Probe("consent", "citizen-app", "GET", "/me/access-log?since={v}", control="2026-05-20T00:00:00+08:00",
+          moment=True, regimes=(Regime.RIGHTS,)),
+    Probe("consent", "citizen-app", "GET", "/me/access-log?until={v}", control="2026-05-20T00:00:00+08:00",
+          moment=True, regimes=(Regime.RIGHTS,)),
+    Probe("consent", "service:fines", "POST", "/consent-requests", control="2030-05-20T00:00:00+08:00",
+          moment=True, regimes=(Regime.RIGHTS,), body={
+              "subject": "someone", "purposes": ["dpv:ServiceProvision"], "categories": ["pd:Vehicle"],
+              "valid_until": "{v}"}),
 ]
+
+
+FIRST_DAY, LAST_DAY = "0001-01-01", "9999-12-31"  # a time zone away from the end of Python's calendar
+FIRST_INSTANT, LAST_INSTANT = "0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00"
 
 
 def _bad_values(probe: Probe) -> list[tuple[object, int]]:
     """Each bad value and the status it must get."""
+    if probe.moment:
+        first, last = (FIRST_INSTANT, LAST_INSTANT) if "T" in str(probe.control) else (FIRST_DAY, LAST_DAY)
+        return [(first, 422), (last, 422)]
     if probe.is_integer:
         return [(TOO_BIG, 422), (NEGATIVE, 422)] + ([(PAST_INT32, 422)] if probe.row_id else [])
     return [(LONG, 422), (HUGE, 413) if probe.body is not None else (LONGEST_URL_PART, 422)]

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from kernel.bounds import Reference, RowId
+from kernel.bounds import Day, Reference, RowId
 from kernel.database import SessionDep
 from kernel.tokens import caller_with
 from services.appointments import domain
@@ -57,7 +57,7 @@ def list_free_slots(
     session: SessionDep, now: Now, caller: Reader,
     office_id: Reference | None = None,
     appointment_type: Annotated[AppointmentType | None, Query(alias="type")] = None,
-    on: Annotated[date | None, Query(alias="date", description="A day in China Standard Time")] = None,
+    on: Annotated[Day | None, Query(alias="date", description="A day in China Standard Time")] = None,
 ) -> list[SlotPublic]:
     return domain.free_slots(session, now=now, office_id=office_id, appointment_type=appointment_type, on=on)
 

@@ -17,7 +17,6 @@ in sealed envelopes), so the super-app never learns who wants to marry or divorc
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
@@ -25,7 +24,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from kernel.bounds import Reference, RowId
+from kernel.bounds import Day, Reference, RowId
 from kernel.problems import Problem
 from services.appointments.models import AppointmentType
 from superapp_gateway.departments import bounded_call, raise_for_department_problem
@@ -62,7 +61,7 @@ def _booking_path(booking_id: Reference, tail: str = "") -> str:
 async def free_slots(
     request: Request, citizen: CurrentSession,
     appointment_type: Annotated[AppointmentType | None, Query(alias="type")] = None,
-    on: Annotated[date | None, Query(alias="date", description="A day in China Standard Time")] = None,
+    on: Annotated[Day | None, Query(alias="date", description="A day in China Standard Time")] = None,
     office_id: Reference | None = None,
 ) -> list[dict]:
     app = request.app
