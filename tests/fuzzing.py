@@ -274,9 +274,17 @@ def report(figures: dict[str, ServiceFigures], out=sys.stdout) -> None:
         total.failures.update(item.failures)
         total.engine_errors += item.engine_errors
         total.phases.update(item.phases)
+        total.statuses.update(item.statuses)
     _print_line(out, "total", total)
     print("cases by phase: " + ", ".join(f"{phase} {count}" for phase, count in sorted(total.phases.items())),
           file=out)
+    by_class: Counter = Counter()
+    for (credential, status), count in total.statuses.items():
+        by_class[credential.split(":")[0], f"{status // 100}xx"] += count
+    for credential in sorted({credential for credential, _ in by_class}):
+        print(f"responses with {credential}: " + ", ".join(
+            f"{klass} {by_class[credential, klass]}" for klass in ("2xx", "3xx", "4xx", "5xx")
+            if by_class[credential, klass]), file=out)
     for failure, example in total.failures.items():
         print(f"FAILURE {failure}\n        e.g. {example}", file=out)
     for line, count in Counter(total.engine_errors).most_common(20):
