@@ -181,27 +181,35 @@ class ConsentBook:
     def decide(self, holder: str, citizen_key: str, body: DecisionRequest) -> DecisionPublic:
         now = self.clock()
         presented_id = self._presented_artefact_id(body.artefact, now) if body.artefact else None
+        if presented_id is not None and body.artefact_id is not None and presented_id != body.artefact_id:
+            raise Problem(422, "The presented receipt and the named artefact differ.", kind="invalid-artefact")
+        named_id = presented_id or body.artefact_id
         with self.ledger.transaction() as tx:
-            if presented_id is not None:
-                artefact = tx.session.get(ConsentArtefact, presented_id, with_for_update=True)
-                if artefact is None:
+            if named_id is not None:
+                artefact = tx.session.get(ConsentArtefact, named_id, with_for_update=True)
+                if artefact is None and presented_id is not None:
                     raise Problem(422, "The presented artefact is signed but unknown here.", kind="invalid-artefact")
             else:
                 artefact = self._covering_artefact(tx.session, citizen_key, body)
-            if artefact is not None:
+            # An artefact about another citizen (a department acting for one patient, pointed at another's
+            # pod) is refused, and its id is not written into this citizen's log.
+            mismatch = artefact is not None and artefact.citizen_key != citizen_key
+            if artefact is not None and not mismatch:
                 self._expire_if_due(tx, artefact)
-            reason = _refusal(artefact, citizen_key, body)
+            reason = "no artefact with the named id" if named_id is not None and artefact is None else \
+                _refusal(artefact, citizen_key, body)
+            relied_on = None if artefact is None or mismatch else artefact.id
             index = None
             if body.log_access:
                 index = tx.append(access_event(
                     permitted=reason is None, at=now, holder=holder, subject=body.subject, recipient=body.recipient,
-                    category=body.category, purpose=body.purpose, processing=body.processing, artefact_id=artefact.id if artefact else None,
+                    category=body.category, purpose=body.purpose, processing=body.processing, artefact_id=relied_on,
                     resource=body.resource, reason=reason,
                 ), citizen_key=citizen_key, recipient=body.recipient, recorded_at=now)
             if reason is None and body.log_access and artefact.mode == Mode.ONE_TIME:
                 self._transition(tx, artefact, Status.EXPIRED, by="consent", reason="used once")
-        return DecisionPublic(permitted=reason is None, artefact_id=artefact.id if artefact else None,
-                              reason=reason, ledger_index=index)
+        return DecisionPublic(permitted=reason is None, artefact_id=relied_on, reason=reason, ledger_index=index,
+                              refusal="subject-mismatch" if mismatch else None)
 
     def _presented_artefact_id(self, receipt: str, now: datetime) -> str:
         try:

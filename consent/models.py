@@ -17,6 +17,7 @@ from kernel.database import UtcDateTime
 
 SUBJECT_PATTERN = r"^[A-Za-z0-9_\-.:]{1,128}$"
 SERVICE_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+ARTEFACT_ID_PATTERN = r"^[A-Za-z0-9-]{1,40}$"
 ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN, max_length=40)]
 Term = Annotated[str, Field(max_length=80)]
 
@@ -141,6 +142,10 @@ class DecisionRequest(BaseModel):
                              "to deposit a record")
     artefact: str | None = Field(default=None, max_length=20000,
                                  description="The receipt the recipient presented (compact JWS), if any")
+    artefact_id: str | None = Field(default=None, pattern=ARTEFACT_ID_PATTERN, max_length=40, description=(
+        "The artefact the recipient relies on, by id (it names it for the citizen it acts for, e.g. the "
+        "patient of a deposit). The decision is made on that artefact alone, so it is refused "
+        "(`refusal: subject-mismatch`) when the artefact is about another citizen than `subject`."))
     resource: str | None = Field(default=None, max_length=500, description="What is being read, for the log")
     log_access: bool = Field(default=True, description="Append the access (or refusal) to the ledger before answering")
 
@@ -149,6 +154,9 @@ class DecisionPublic(BaseModel):
     permitted: bool
     artefact_id: str | None = None
     reason: str | None = None
+    refusal: str | None = Field(default=None, description=(
+        "Why, as a code, when it matters to the caller: `subject-mismatch` (the named artefact is about another "
+        "citizen than the one whose data this is)"))
     ledger_index: int | None = Field(default=None, description="The access's entry in the transparency ledger")
 
 

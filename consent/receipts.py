@@ -10,17 +10,14 @@ payload is not in canonical form is refused: there is exactly one byte string pe
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import rfc8785
-from joserfc import jws
-from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
 from consent.models import ConsentArtefact
 from consent.vocabulary import CATEGORIES, LEGAL_BASIS_WORDS, PROCESSING, PURPOSES, LegalBasis, iri
-from kernel.keys import SIGNING_ALGORITHM
+from kernel.signed import InvalidStatement, sign_canonical, verify_canonical
 
 RECEIPT_TYPE = "consent-receipt+jws"
 SCHEMA = "urn:citygate:consent-receipt:1"
@@ -66,28 +63,12 @@ def receipt_document(artefact: ConsentArtefact, *, issuer: str, withdrawal_url: 
 
 
 def sign_receipt(document: dict, key: ECKey) -> str:
-    key.ensure_kid()
-    header = {"alg": SIGNING_ALGORITHM, "typ": RECEIPT_TYPE, "kid": key.kid}
-    return jws.serialize_compact(header, canonical(document), key)
+    return sign_canonical(document, key, typ=RECEIPT_TYPE)
 
 
 def verify_receipt(receipt: str, keys: KeySet) -> dict:
     """The receipt's document, if it is a canonical receipt signed by one of ``keys``."""
     try:
-        compact = jws.extract_compact(receipt.encode("ascii"))
-        header = compact.headers()
-    except (JoseError, UnicodeEncodeError, ValueError) as error:
-        raise InvalidReceipt("not a compact JWS") from error
-    if header.get("alg") != SIGNING_ALGORITHM or header.get("typ") != RECEIPT_TYPE:
-        raise InvalidReceipt("not a consent receipt (alg/typ)")
-    try:
-        verified = jws.deserialize_compact(receipt, keys, algorithms=[SIGNING_ALGORITHM])
-    except (JoseError, ValueError) as error:
-        raise InvalidReceipt("the signature does not verify") from error
-    try:
-        document = json.loads(verified.payload)
-    except ValueError as error:
-        raise InvalidReceipt("the payload is not JSON") from error
-    if not isinstance(document, dict) or canonical(document) != verified.payload:
-        raise InvalidReceipt("the payload is not RFC 8785 canonical JSON")
-    return document
+        return verify_canonical(receipt, keys, typ=RECEIPT_TYPE)
+    except InvalidStatement as error:
+        raise InvalidReceipt(str(error)) from error

@@ -7,6 +7,7 @@ a busy timeout so concurrent writers wait instead of failing); PostgreSQL is rea
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
+from kernel.at_rest import PRIVATE_DIRECTORY_MODE, private_file
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
 class UtcDateTime(TypeDecorator):
@@ -52,11 +56,13 @@ class Database:
         return self.url.get_backend_name() == "sqlite"
 
     def _create_engine(self) -> Engine:
+        # hide_parameters: a database error's text (logged with its traceback) shows the SQL
+        # but not the values bound to it, which are resident ids, names, tokens
         if not self.is_sqlite:
-            return create_engine(self.url, pool_pre_ping=True)
+            return create_engine(self.url, pool_pre_ping=True, hide_parameters=True)
         if self.url.database and self.url.database != ":memory:":
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(self.url, connect_args={"check_same_thread": False})
+            _create_private_sqlite_file(Path(self.url.database))
+        engine = create_engine(self.url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
 
@@ -72,6 +78,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _create_private_sqlite_file(path: Path) -> None:
+    """The database file exists, 0600, before SQLite opens it: SQLite creates its ``-wal``,
+    ``-shm`` and ``-journal`` files with the database file's mode, so they are private too.
+    Those an older version left readable are tightened here (SQLite keeps a non-empty file's mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIRECTORY_MODE)
+    os.close(private_file(path))
+    for suffix in SQLITE_COMPANION_SUFFIXES:
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            os.close(private_file(companion))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -3,7 +3,8 @@
 An incoming ``X-Request-ID`` and W3C ``traceparent`` are adopted (or created), kept in
 context variables for the duration of the request, echoed on the response and attached by
 the kernel client to every outgoing call, so one citizen request can be followed across
-services by grepping one id.
+services by grepping one id. The access line names the route template, not the path: logs hold
+no resident ids, plates or query values.
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ def outgoing_trace_headers() -> dict[str, str]:
     return headers
 
 
+# what the access log names when no route matched (the path itself may hold anything)
+UNMATCHED_ROUTE = "(no route)"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (``/vehicles/{plate}/fines``), never the concrete path nor the
+    query: paths carry resident ids, plates and pod resource names. The router records the route
+    it chose in the scope, which the middleware shares."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or UNMATCHED_ROUTE
+
+
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so it adds nothing measurable to the hot path."""
 
@@ -59,7 +72,10 @@ class RequestContextMiddleware:
             request_id = secrets.token_hex(8)
         match = _TRACEPARENT.match(incoming.get(TRACEPARENT_HEADER, ""))
         trace_id = match.group(1) if match else secrets.token_hex(16)
-        scope.setdefault("state", {})["request_id"] = request_id
+        # also in the request's state: the 500 handler runs outside this middleware, once the
+        # context variables are reset, and logs the error with these (kernel.problems)
+        state = scope.setdefault("state", {})
+        state["request_id"], state["trace_id"] = request_id, trace_id
         tokens = (request_id_var.set(request_id), trace_id_var.set(trace_id), service_var.set(self.service_name))
         started = time.perf_counter()
         status_holder = {"status": 500}
@@ -77,7 +93,7 @@ class RequestContextMiddleware:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": route_template(scope),
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "request_id": request_id,
@@ -112,6 +128,10 @@ class JsonLineFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+def _not_an_unhandled_request_error(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Exception in ASGI application")
+
+
 def configure_logging(level: str = "INFO", service: str | None = None) -> None:
     """Called by the process entry point (not by create_app): logging is per process."""
     handler = logging.StreamHandler(sys.stderr)
@@ -121,6 +141,8 @@ def configure_logging(level: str = "INFO", service: str | None = None) -> None:
     root.setLevel(level.upper())
     # our access line replaces uvicorn's; httpx would log every outgoing call at INFO
     logging.getLogger("uvicorn.access").disabled = True
+    # the kernel's 500 handler has logged the error with its request id; uvicorn's copy has none
+    logging.getLogger("uvicorn.error").addFilter(_not_an_unhandled_request_error)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []

@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -118,8 +119,23 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
     )
 
 
+async def _on_value_out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot store (an integer beyond SQLite's 64 bits or a PostgreSQL
+    column's range, a string too long for its column) is the request's fault, never a 500.
+    Routes bound their inputs; this is the net under what one forgot. Neither the value nor the
+    driver's text (the SQL, the column) is answered or logged."""
+    log.warning("refused a value the database cannot store (%s)", type(exc).__name__)
+    return problem_response(
+        request, 422, detail="A value in the request is outside what this service can store.",
+        type_=f"{PROBLEM_TYPE_PREFIX}value-out-of-range",
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    # Rendered outside the request-context middleware, whose context variables are reset by now:
+    # the ids come from the request's state, so the log line names the id the body carries.
+    ids = {name: getattr(request.state, name, None) for name in ("request_id", "trace_id")}
+    log.exception("unhandled error", exc_info=exc, extra=ids)
     return problem_response(request, 500, detail="An unexpected error occurred; it has been logged.")
 
 
@@ -127,4 +143,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    # SQLAlchemy's DataError wraps the driver's (psycopg's NumericValueOutOfRange, StringDataRightTruncation…);
+    # SQLite's driver raises a bare OverflowError for an integer beyond 64 bits
+    for out_of_range in (DataError, OverflowError):
+        app.add_exception_handler(out_of_range, _on_value_out_of_range)
     app.add_exception_handler(Exception, _on_unexpected)

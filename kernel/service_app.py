@@ -16,6 +16,7 @@ from sqlalchemy import MetaData
 from sqlmodel import Session
 
 from kernel.access import audience_of
+from kernel.at_rest import private_directory, tighten_tree
 from kernel.client import JWKS_PATH, ServiceClient, build_transport
 from kernel.database import Database
 from kernel.keys import load_or_create_encryption_key, load_or_create_signing_key, service_jwks
@@ -63,6 +64,11 @@ def build_service_app(
     only) after it, so demo data may come from other services. ``on_shutdown`` runs before the
     HTTP client and the database close — also when start-up fails after ``on_startup`` ran.
     """
+    assert settings.data_dir is not None
+    # private to the service (kernel.at_rest): the directory, its keys, and (in Database) a SQLite
+    # database with its companions; nothing else in it is citygate's to change
+    private_directory(settings.data_dir)
+    tighten_tree(settings.keys_dir)
     database = Database(settings.database_url, metadata)
     signing_key = load_or_create_signing_key(settings.keys_dir)
     encryption_key = load_or_create_encryption_key(settings.keys_dir)

@@ -4,14 +4,20 @@ Used where a call's authentication is not enough and the receiver must be able t
 what the sender asserted — e.g. the wallet's payment confirmation that a department files with
 the payment. Signed with the sender's service key (ES256), checked against the sender's
 published JWKS, and typed (``typ``) so one kind of statement cannot pass for another.
+
+Documents that others hash or store (consent receipts, the prescriptions a hospital deposits in a
+patient's pod) are signed over their RFC 8785 canonical JSON instead (``sign_canonical``,
+``verify_canonical``): exactly one byte string per document, so a digest of it means one thing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 
+import rfc8785
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
@@ -30,6 +36,34 @@ def sign_statement(key: ECKey, *, issuer: str, typ: str, claims: dict, now: int 
     key.ensure_kid()
     payload = {**claims, "iss": issuer, "iat": now if now is not None else int(time.time())}
     return jwt.encode({"alg": SIGNING_ALGORITHM, "typ": typ, "kid": key.kid}, payload, KeySet([key]))
+
+
+def sign_canonical(document: dict, key: ECKey, *, typ: str) -> str:
+    """A compact JWS (ES256, ``typ``, the key's kid) over ``document``'s RFC 8785 canonical JSON."""
+    key.ensure_kid()
+    return jws.serialize_compact({"alg": SIGNING_ALGORITHM, "typ": typ, "kid": key.kid}, rfc8785.dumps(document), key)
+
+
+def verify_canonical(signed: str, keys: KeySet, *, typ: str) -> dict:
+    """The document of a compact JWS of type ``typ`` signed by one of ``keys`` over canonical JSON, or
+    InvalidStatement (a payload in any other serialisation is refused: one byte string per document)."""
+    try:
+        header = jws.extract_compact(signed.encode("ascii")).headers()
+    except (JoseError, UnicodeEncodeError, ValueError) as error:
+        raise InvalidStatement("not a compact JWS") from error
+    if header.get("alg") != SIGNING_ALGORITHM or header.get("typ") != typ:
+        raise InvalidStatement(f"not a {typ} (alg/typ)")
+    try:
+        payload = jws.deserialize_compact(signed, keys, algorithms=[SIGNING_ALGORITHM]).payload
+    except (JoseError, ValueError) as error:
+        raise InvalidStatement("the signature does not verify") from error
+    try:
+        document = json.loads(payload)
+    except ValueError as error:
+        raise InvalidStatement("the payload is not JSON") from error
+    if not isinstance(document, dict) or rfc8785.dumps(document) != payload:
+        raise InvalidStatement("the payload is not RFC 8785 canonical JSON")
+    return document
 
 
 class StatementVerifier:

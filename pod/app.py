@@ -25,8 +25,10 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
                             routers=[pods_router, rights_router, ldp_router], transport=transport)
     app.state.acl_cache = AclCache()  # parsed ACLs by (URL, ETag): an unchanged ACL is parsed once
     # Any web app may call the pod on the citizen's behalf: access is decided by the ACLs and the
-    # citizen's token, not by origin; the Origin is echoed (never "*") and Vary: Origin is set.
-    app.add_middleware(CORSMiddleware, allow_origin_regex=".*", allow_credentials=True,
+    # citizen's token (sent in Authorization), not by origin; the Origin is echoed and Vary: Origin
+    # is set. Never with credentials: the pod uses no cookies, and allowing them for every origin
+    # would hand any site what ambient credentials unlock.
+    app.add_middleware(CORSMiddleware, allow_origin_regex=".*", allow_credentials=False,
                        allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
                        allow_headers=["*"], expose_headers=EXPOSED_HEADERS, max_age=600)
     return app

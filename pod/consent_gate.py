@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel.client import UpstreamUnavailable, json_or_empty
-from kernel.consent_headers import PURPOSE_HEADER
+from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
 from kernel.problems import Problem
 from pod.paths import pod_of, pod_root
 
@@ -35,6 +35,7 @@ class ServiceCaller:
     permissions: frozenset[str]
     purpose: str | None
     receipt: str | None
+    artefact_id: str | None = None  # the artefact it relies on, about the citizen it acts for (ARTEFACT_HEADER)
 
 
 def category_of(path: str) -> str | None:
@@ -57,18 +58,26 @@ async def decide(app, caller: ServiceCaller, path: str, *, processing: str = "dp
                 "purpose": caller.purpose, "processing": processing, "resource": app.state.settings.public_url + path}
     if caller.receipt:
         question["artefact"] = caller.receipt
+    if caller.artefact_id:
+        question["artefact_id"] = caller.artefact_id
     try:
         response = await app.state.services.request("consent", "POST", "/decisions", json=question)
     except UpstreamUnavailable as error:
         raise Problem(503, "The consent service cannot be asked, so nothing is released.",
                       kind="consent-unavailable") from error
     body = json_or_empty(response)
+    if response.status_code == 422 and caller.artefact_id and not caller.receipt:
+        raise Problem(422, f"The {ARTEFACT_HEADER} header does not name an artefact.", kind="invalid-artefact")
     if response.status_code == 422:
         raise Problem(422, body.get("detail", "The presented consent receipt was refused."),
                       kind=str(body.get("type", "")).rsplit(":", 1)[-1] or "invalid-artefact")
     if response.status_code != 200:
         raise Problem(503, f"The consent service answered {response.status_code}; nothing is released.",
                       kind="consent-unavailable")
+    if body.get("refusal") == "subject-mismatch":
+        raise Problem(403, "This pod is not the pod of the citizen the department acts for: the consent or legal "
+                      "basis it relies on is about someone else. Nothing was read or written.",
+                      kind="subject-mismatch", ledger_index=body.get("ledger_index"))
     if not body.get("permitted"):
         raise Problem(403, f"Neither a consent nor a legal basis covers this: {body.get('reason')}.",
                       kind="no-consent",

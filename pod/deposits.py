@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from kernel.consent_headers import LEDGER_INDEX_HEADER
+from kernel.consent_headers import ARTEFACT_HEADER, LEDGER_INDEX_HEADER
 from kernel.problems import Problem
 from pod import consent_gate, store
 from pod.consent_gate import ServiceCaller
@@ -45,6 +45,11 @@ def check_target(service: str, path: str) -> None:
 async def deposit(request: Request, path: str, caller: ServiceCaller) -> Response:
     """``PUT`` of a new record: checked, decided (and logged) by the consent service, then written."""
     check_target(caller.service, path)
+    if not caller.artefact_id:
+        # Decided on "any basis about the pod's owner", a deposit meant for one patient would land in another's
+        # pod under that other's own standing basis: the department names the basis of its own patient.
+        raise DepositRefused(f"A deposit names, in the {ARTEFACT_HEADER} header, the legal basis (or consent) it "
+                             "rests on for the citizen it is for.", 400, "artefact-required")
     app, body = request.app, await request.body()
     base = app.state.settings.public_url
     content_type, content = stored_form(path, dict(request.headers), body, base)  # 400/415 before logging
@@ -72,6 +77,7 @@ def _check_free_in(session, path: str) -> None:
 def _write(app, path: str, content_type: str, content: bytes) -> None:
     now = datetime.now(UTC)
     with app.state.database.session() as session:
+        store.lock_pod(session, pod_of(path))  # the citizen's own writes wait, and so do other deposits
         _check_free_in(session, path)  # again: the citizen may have acted while the ledger was asked
         store.ensure_parents(session, path, now)
         store.write(session, path, content_type, content, now)

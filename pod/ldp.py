@@ -16,7 +16,7 @@ from rdflib import Graph
 
 from kernel.access import is_allowed
 from kernel.citizens import CITIZEN_APP
-from kernel.consent_headers import LEDGER_INDEX_HEADER, PURPOSE_HEADER, RECEIPT_HEADER
+from kernel.consent_headers import ARTEFACT_HEADER, LEDGER_INDEX_HEADER, PURPOSE_HEADER, RECEIPT_HEADER
 from kernel.problems import Problem
 from kernel.tokens import bearer_scheme, verified_claims
 from pod import consent_gate, deposits, store, wac
@@ -24,10 +24,11 @@ from pod import patch as patches
 from pod.consent_gate import ServiceCaller
 from pod.paths import check_path, is_container, parent_of, pod_of, pod_root, twin_of
 from pod.rdf import TURTLE, container_graph, is_rdf, parse, preferred_rdf_type, serialize, turtle_bytes
-from pod.representation import stored_form
+from pod.representation import served_headers, stored_form
 
 router = APIRouter(tags=["Solid protocol"])
 METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
 ACCEPT_PATCH = "text/n3, application/sparql-update"
 READ_UNDER_CONSENT = "pod:read"
 DEPOSIT = "pod:deposit"
@@ -52,7 +53,7 @@ async def caller_of(request: Request) -> str | ServiceCaller | None:
                             if permission in (READ_UNDER_CONSENT, DEPOSIT) and is_allowed(client, permission))
     if permissions:
         return ServiceCaller(client, permissions, request.headers.get(PURPOSE_HEADER),
-                             request.headers.get(RECEIPT_HEADER))
+                             request.headers.get(RECEIPT_HEADER), request.headers.get(ARTEFACT_HEADER))
     raise Problem(403, "Pods are used by citizens' own apps, and read by departments under consent.",
                   kind="forbidden-caller")
 
@@ -105,6 +106,8 @@ def _pod_exists(app, path: str) -> bool:
 def handle(app, method: str, path: str, agent: str | None, headers: dict[str, str], body: bytes) -> Response:
     base = app.state.settings.public_url
     with app.state.database.session() as session:
+        if method not in READ_METHODS:
+            store.lock_pod(session, pod_of(path))  # first: what is read below is the latest committed
         if session.get(store.StoredResource, pod_root(pod_of(path))) is None:
             raise Problem(404, "No pod here.", kind="not-found")
         owner = webid_of(base, pod_of(path))
@@ -211,7 +214,7 @@ def _read(session, row, headers: dict[str, str], base: str, *, head: bool) -> Re
     else:
         content, content_type = row.content, row.content_type
     response = Response(b"" if head else content, media_type=content_type,
-                        headers=_resource_headers(row.path, base))
+                        headers={**_resource_headers(row.path, base), **served_headers(content_type)})
     response.headers["ETag"] = row.etag
     response.headers["Last-Modified"] = format_datetime(row.modified, usegmt=True)
     response.headers["Vary"] = "Accept, Authorization, Origin"
@@ -305,4 +308,4 @@ def _patch(session, path, existing, headers, body, base, now, granted, agent) ->
 
 def _patch_problem(error) -> Problem:
     kinds = {400: "invalid-patch", 409: "patch-conflict", 415: "unsupported-media-type", 422: "unprocessable-patch"}
-    return Problem(error.status, error.message, kind=kinds.get(error.status, "invalid-patch"))
+    return Problem(error.status, error.message, kind=error.kind or kinds.get(error.status, "invalid-patch"))

@@ -24,10 +24,17 @@ Status codes, as the HTTP layer should send them:
 * 422 ``PatchUnprocessable`` - well-formed but outside what the spec (or this server) allows:
   unbound variables, blank nodes in ``where``/``deletes``, nested formulae, SPARQL operations
   other than ``INSERT DATA``/``DELETE DATA``, named graphs.
+* 422 ``PatchTooComplex`` (kind ``patch-too-complex``) - matching ``where`` is a join, exponential
+  in the number of patterns on an adversarial resource (a 291-byte patch once took seconds). So a
+  ``where`` has at most ``MAX_WHERE_PATTERNS`` patterns and ``MAX_VARIABLES`` variables, checked
+  when parsing, and applying a patch examines at most ``MAX_SEARCH_STEPS`` candidate triples in
+  all; past that the patch is refused and nothing is changed. A patch holds at most
+  ``MAX_PATCH_TRIPLES`` triples, counted before rdflib translates SPARQL (which is superlinear).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -40,6 +47,7 @@ SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
 N3_PATCH = "text/n3"
 SPARQL_UPDATE = "application/sparql-update"
 PATCH_TYPES = (N3_PATCH, SPARQL_UPDATE)
+log = logging.getLogger("citygate.pod.patch")
 
 Triple = tuple[Node, Node, Node]
 
@@ -48,6 +56,7 @@ class PatchError(ValueError):
     """A patch that cannot be applied; ``status`` is the HTTP status to answer with."""
 
     status = 400
+    kind: str | None = None  # a problem kind more specific than the status's own
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -68,6 +77,32 @@ class UnsupportedPatchType(PatchError):
 
 class PatchUnprocessable(PatchError):
     status = 422
+
+
+class PatchTooComplex(PatchUnprocessable):
+    kind = "patch-too-complex"
+
+
+# Far beyond any patch a Solid client sends (a where of a handful of patterns), far below what
+# takes noticeable time: a step is one candidate triple looked at, a few microseconds.
+MAX_WHERE_PATTERNS = 32
+MAX_VARIABLES = 16
+MAX_SEARCH_STEPS = 20_000
+MAX_PATCH_TRIPLES = 200  # in all of a patch's formulae or DATA blocks; more is a PUT
+
+
+class SearchBudget:
+    """The candidate triples one patch may examine while matching its ``where`` clauses."""
+
+    def __init__(self, steps: int = MAX_SEARCH_STEPS) -> None:
+        self.steps = steps
+        self.spent = 0
+
+    def spend(self) -> None:
+        self.spent += 1
+        if self.spent > self.steps:
+            raise PatchTooComplex(f"Matching solid:where needs more than {self.steps} steps on this resource; "
+                                  "make it more specific (fewer patterns, more fixed terms)")
 
 
 @dataclass(frozen=True)
@@ -94,12 +129,14 @@ class Patch:
         non-empty ``where`` → Read; non-empty ``deletes`` → Read and Write)."""
         return any(op.where or op.deletes for op in self.operations)
 
-    def apply(self, graph: Graph) -> Graph:
+    def apply(self, graph: Graph, *, budget: SearchBudget | None = None) -> Graph:
         """The patched copy of ``graph``; ``graph`` itself is never touched, so a conflict
-        halfway through a multi-operation patch leaves nothing half-applied."""
+        halfway through a multi-operation patch leaves nothing half-applied. One ``budget``
+        covers every operation."""
+        budget = budget or SearchBudget()
         result = _copy(graph)
         for op in self.operations:
-            _apply_operation(result, op)
+            _apply_operation(result, op, budget)
         return result
 
 
@@ -126,7 +163,7 @@ def parse_patch(body: str | bytes, content_type: str, *, base_iri: str) -> Patch
         try:
             body = body.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise PatchSyntaxError(f"The patch is not valid UTF-8: {error}") from error
+            raise PatchSyntaxError("The patch is not valid UTF-8.") from error
     if media == N3_PATCH:
         return Patch((_parse_n3(body, base_iri),))
     return Patch(_parse_sparql(body, base_iri))
@@ -139,7 +176,8 @@ def _parse_n3(body: str, base_iri: str) -> Operation:
     try:
         document.parse(data=body, format="n3", publicID=base_iri)
     except Exception as error:  # rdflib's N3 parser raises BadSyntax and assorted others
-        raise PatchSyntaxError(f"The patch is not valid N3: {str(error)[:300]}") from error
+        log.info("refused an N3 patch: %s", str(error)[:300])  # the message quotes the body: log only
+        raise PatchSyntaxError("The patch is not valid N3.") from error
 
     patches = set(document.subjects(RDF.type, SOLID.InsertDeletePatch))
     if len(patches) != 1:
@@ -148,8 +186,14 @@ def _parse_n3(body: str, base_iri: str) -> Operation:
     patch = patches.pop()
 
     where = _formula(document, patch, "where")
+    if len(where) > MAX_WHERE_PATTERNS:
+        raise PatchTooComplex(f"solid:where has {len(where)} patterns; at most {MAX_WHERE_PATTERNS} are allowed")
+    if len(_variables(where)) > MAX_VARIABLES:
+        raise PatchTooComplex(f"solid:where has {len(_variables(where))} variables; "
+                              f"at most {MAX_VARIABLES} are allowed")
     deletes = _formula(document, patch, "deletes")
     inserts = _formula(document, patch, "inserts")
+    _check_size(len(where) + len(deletes) + len(inserts))
 
     for name, triples in (("where", where), ("deletes", deletes)):
         if any(isinstance(term, BNode) for triple in triples for term in triple):
@@ -207,9 +251,16 @@ def _parse_sparql(body: str, base_iri: str) -> tuple[Operation, ...]:
     from rdflib.plugins.sparql.parser import parseUpdate
 
     try:
-        update = translateUpdate(parseUpdate(body), base=base_iri)
-    except Exception as error:  # pyparsing errors, unknown prefixes, bad IRIs ...
-        raise PatchSyntaxError(f"The patch is not valid SPARQL Update: {str(error)[:300]}") from error
+        parsed = parseUpdate(body)
+    except Exception as error:  # pyparsing errors
+        log.info("refused a SPARQL Update patch: %s", str(error)[:300])  # quotes the body: log only
+        raise PatchSyntaxError("The patch is not valid SPARQL Update.") from error
+    _check_before_translation(parsed.request or ())
+    try:
+        update = translateUpdate(parsed, base=base_iri)
+    except Exception as error:  # unknown prefixes, bad IRIs ...
+        log.info("refused a SPARQL Update patch: %s", str(error)[:300])
+        raise PatchSyntaxError("The patch is not valid SPARQL Update.") from error
 
     operations = []
     for op in getattr(update, "algebra", update):  # rdflib gives a bare [] for an empty request
@@ -234,6 +285,30 @@ def _parse_sparql(body: str, base_iri: str) -> tuple[Operation, ...]:
     return tuple(operations)
 
 
+def _check_before_translation(requests) -> None:
+    """Refuse what will be refused anyway, and what is too large, before rdflib translates it:
+    its translation orders every block's triples for a join (quadratic and more: 3,000 triples
+    in INSERT DATA took over 30 s), and a WHERE is translated before we could say 422."""
+    terms = 0
+    for op in requests:
+        if op.name not in ("InsertData", "DeleteData"):
+            label = _UNSUPPORTED_SPARQL.get(op.name, op.name)
+            raise PatchUnprocessable(
+                f"SPARQL {label} is not supported here; a PATCH may only use INSERT DATA and DELETE DATA")
+        # as plain dicts: a CompValue answers .get of a missing key with the key's name
+        quads = dict(dict(op).get("quads") or {})
+        if quads.get("quadsNotTriples"):
+            raise PatchUnprocessable(
+                "GRAPH blocks are not supported: a PATCH changes the target resource's own graph")
+        terms += sum(len(block) for block in quads.get("triples") or [])
+    _check_size(terms // 3)
+
+
+def _check_size(triples: int) -> None:
+    if triples > MAX_PATCH_TRIPLES:
+        raise PatchTooComplex(f"The patch has {triples} triples; at most {MAX_PATCH_TRIPLES} are allowed")
+
+
 # --- applying ------------------------------------------------------------------------------
 
 def _check_shape(triple: Triple, where: str) -> None:
@@ -245,8 +320,8 @@ def _check_shape(triple: Triple, where: str) -> None:
         raise PatchUnprocessable(f"{where} has a predicate that is not an IRI: {predicate.n3()}")
 
 
-def _apply_operation(graph: Graph, op: Operation) -> None:
-    solutions = _solutions(graph, op.where, limit=2)
+def _apply_operation(graph: Graph, op: Operation, budget: SearchBudget) -> None:
+    solutions = _solutions(graph, op.where, limit=2, budget=budget)
     if not solutions:
         raise PatchConflict("solid:where matches nothing in the resource")
     if len(solutions) > 1:
@@ -272,13 +347,15 @@ def _bind(triple: Triple, binding: dict[Variable, Node]) -> Triple:
     return tuple(binding[t] if isinstance(t, Variable) else t for t in triple)  # type: ignore[return-value]
 
 
-def _solutions(graph: Graph, patterns: tuple[Triple, ...], *, limit: int) -> list[dict[Variable, Node]]:
+def _solutions(graph: Graph, patterns: tuple[Triple, ...], *, limit: int,
+               budget: SearchBudget) -> list[dict[Variable, Node]]:
     """Up to ``limit`` distinct variable bindings under which every pattern is in ``graph``.
 
     A plain backtracking join, most-bound pattern first. Stopping at two solutions is enough to
     tell "exactly one" from "several" without enumerating a possibly large result. Solutions are
     distinct by construction: two search paths differ in the triple picked for the same
-    (already substituted) pattern, hence in some variable's value.
+    (already substituted) pattern, hence in some variable's value. Every candidate triple spends
+    one step of ``budget``, which refuses (``PatchTooComplex``) once exhausted.
     """
     found: list[dict[Variable, Node]] = []
 
@@ -294,6 +371,7 @@ def _solutions(graph: Graph, patterns: tuple[Triple, ...], *, limit: int) -> lis
         rest = remaining[:index] + remaining[index + 1:]
         query = tuple(None if isinstance(t, Variable) else t for t in pattern)
         for triple in graph.triples(query):  # type: ignore[arg-type]
+            budget.spend()
             extended = dict(binding)
             if all(_unify(term, value, extended) for term, value in zip(pattern, triple)):
                 search(rest, extended)

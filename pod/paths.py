@@ -2,7 +2,8 @@
 
 Refused (400) before anything is looked up: ``..`` and ``.`` segments, empty segments (``//``),
 encoded slashes or backslashes (``%2F``, ``%5C``: one resource must have one name), and control
-characters. A path ending in ``/`` is a container; ``/x`` and ``/x/`` can never both exist.
+characters, and the ACL of an ACL (``x.acl.acl``). A path ending in ``/`` is a container; ``/x`` and
+``/x/`` can never both exist.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from kernel.problems import Problem
 
 POD_PREFIX = "/pods/"
+ACL_SUFFIX = ".acl"
 MAX_PATH = 1024
 _FORBIDDEN = re.compile(r"%2f|%5c|%00", re.IGNORECASE)
 
@@ -33,6 +35,9 @@ def check_path(path: str, raw_path: str) -> str:
     inner = segments[:-1] if is_container(path) else segments
     if any(segment in ("", ".", "..") for segment in inner):
         raise Problem(400, "Empty, '.' and '..' path segments are not allowed.", kind="invalid-path")
+    if path.endswith(ACL_SUFFIX * 2):
+        raise Problem(400, "An access control document has no access control document of its own: access to it "
+                           "is Control on its resource.", kind="invalid-path")
     return path
 
 

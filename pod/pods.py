@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 
 from kernel.citizens import CurrentCitizen
 from kernel.problems import Problem
@@ -50,6 +51,10 @@ def create_pod(app, pod_id: str) -> tuple[PodPublic, bool]:
         if session.get(Pod, pod_id) is not None:
             return PodPublic(storage=base + root, webid=webid), False
         session.add(Pod(id=pod_id, created_at=now))
+        try:
+            session.flush()  # the pod's row first: of two creations at once, one stops here
+        except IntegrityError:
+            return PodPublic(storage=base + root, webid=webid), False
         store.write_container(session, root, now)
         store.write(session, root + store.ACL_SUFFIX, "text/turtle", wac.owner_acl(base + root, webid).encode(), now)
         card = root + "profile/card"

@@ -23,8 +23,10 @@ from sqlmodel import delete, select
 from kernel.citizens import CurrentCitizen
 from kernel.client import UpstreamUnavailable, raise_for_upstream_problem
 from kernel.problems import Problem
+from pod import store
 from pod.models import Pod, StoredResource
 from pod.paths import pod_root
+from pod.representation import USER_CONTENT_HEADERS
 
 router = APIRouter(prefix="/me/pod", tags=["the citizen's rights"])
 ERASED_SCOPE = "the whole pod: every resource, container and access control document"
@@ -66,11 +68,12 @@ def export_archive(app, pod_id: str) -> bytes:
 async def export(request: Request, citizen: CurrentCitizen) -> Response:
     archive = await run_in_threadpool(export_archive, request.app, citizen.subject)
     return Response(archive, media_type="application/zip",
-                    headers={"Content-Disposition": 'attachment; filename="pod-export.zip"'})
+                    headers={**USER_CONTENT_HEADERS, "Content-Disposition": 'attachment; filename="pod-export.zip"'})
 
 
 def _erase(app, pod_id: str) -> int:
     with app.state.database.session() as session:
+        store.lock_pod(session, pod_id)  # no write to the pod slips in between the two deletes
         erased = session.exec(delete(StoredResource).where(StoredResource.pod_id == pod_id)).rowcount
         session.exec(delete(Pod).where(Pod.id == pod_id))
         session.commit()

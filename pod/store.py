@@ -10,13 +10,15 @@ import re
 import uuid
 from datetime import datetime
 
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
+from kernel.database import SQLITE_BUSY_TIMEOUT_MS
 from kernel.problems import Problem
-from pod.models import StoredResource
-from pod.paths import is_container, parent_of, pod_of, twin_of
+from pod.models import Pod, StoredResource
+from pod.paths import ACL_SUFFIX, is_container, parent_of, pod_of, twin_of
 
-ACL_SUFFIX = ".acl"
 CONTAINER_TYPE = "text/turtle"
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -29,6 +31,34 @@ def etag_of(content_type: str, content: bytes) -> str:
 def is_auxiliary(path: str) -> bool:
     """An ACL document: it belongs to its resource and is not listed as a container member."""
     return path.endswith(ACL_SUFFIX)
+
+
+def lock_pod(session: Session, pod_id: str, *, wait_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+    """Make this transaction the pod's only writer until it ends: every write to a pod first waits
+    here, so a read-modify-write (PATCH, a conditional PUT, creating parent containers, DELETE of a
+    container) cannot interleave with another and lose an update or collide on a new row.
+
+    Must be the session's first statement, so that what it reads afterwards is what the previous
+    writer committed (nothing is served from an earlier snapshot or the identity map). SQLite:
+    ``BEGIN IMMEDIATE`` takes the database's write lock now rather than at the first write.
+    PostgreSQL: a row lock on the pod (``SELECT ... FOR UPDATE``); a pod that does not exist has
+    nothing to lock, and nothing of it can be written. Either waits at most ``wait_ms``, then
+    answers 503 ``pod-busy`` (never a 500, never a request hanging on a lock)."""
+    try:
+        if session.get_bind().dialect.name == "sqlite":
+            connection = session.connection()
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:  # the pooled connection keeps the engine's own timeout for everything else
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        else:
+            session.exec(text(f"SET LOCAL lock_timeout = {int(wait_ms)}"))
+            session.exec(select(Pod.id).where(Pod.id == pod_id).with_for_update()).first()
+    except OperationalError as error:  # SQLite "database is locked", PostgreSQL LockNotAvailable
+        session.rollback()
+        raise Problem(503, "The pod is busy with other writes; try again.", kind="pod-busy",
+                      headers={"Retry-After": "1"}) from error
 
 
 def read(session: Session, path: str) -> StoredResource | None:

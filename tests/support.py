@@ -7,6 +7,7 @@ import contextlib
 import os
 import secrets
 import socket
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -202,3 +203,22 @@ def assert_problem(response: httpx.Response, status: int, kind: str | None = Non
     if kind is not None:
         assert body["type"] == f"urn:citygate:problem:{kind}", body
     return body
+
+
+def assert_private_tree(root: Path) -> list[Path]:
+    """``root`` and every directory under it are 0700, every file 0600 (secrets at rest);
+    returns the files."""
+    def mode_of(path: Path) -> int:
+        return stat.S_IMODE(os.lstat(path).st_mode)
+
+    assert mode_of(root) == 0o700, (root, oct(mode_of(root)))
+    files = []
+    for directory, subdirectories, names in os.walk(root):
+        for name in subdirectories:
+            path = Path(directory) / name
+            assert mode_of(path) == 0o700, (path, oct(mode_of(path)))
+        for name in names:
+            path = Path(directory) / name
+            assert mode_of(path) == 0o600, (path, oct(mode_of(path)))
+            files.append(path)
+    return files

@@ -3,6 +3,7 @@ the outbox, against the real credit service, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
@@ -109,14 +110,17 @@ async def test_a_credit_service_that_is_down_loses_nothing(mesh):
 
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
-async def test_a_refused_report_is_kept_and_holds_back_its_settlement(mesh):
+async def test_a_refused_report_is_kept_and_holds_back_its_settlement(mesh, caplog):
     """The platform refuses a report (here: a subject that is no resident ID); the entry stays
-    pending with the reason, and the same fine's settlement is not sent ahead of it."""
+    pending with the reason, and the same fine's settlement is not sent ahead of it. The log
+    says that it was refused and why in general, but not the refusal's text, which quotes the ID."""
+    caplog.set_level(logging.INFO)
+    mistyped = "110105194912310021"  # a wrong check character: the refusal quotes the first 17 digits
     fines = mesh.apps["fines"]
     await fines.state.fines_worker.run_once()
     with fines.state.database.session() as session:
         fine = session.exec(select(Fine).order_by(Fine.id)).first()
-        session.add(CreditOutboxEntry(action=OutboxAction.REPORT, fine_id=fine.id, subject="not-a-resident-id",
+        session.add(CreditOutboxEntry(action=OutboxAction.REPORT, fine_id=fine.id, subject=mistyped,
                                       amount_cents=1, occurred_at=SOME_TIME, created_at=SOME_TIME))
         session.add(CreditOutboxEntry(action=OutboxAction.SETTLE, fine_id=fine.id, amount_cents=1,
                                       occurred_at=SOME_TIME, created_at=SOME_TIME))
@@ -126,6 +130,10 @@ async def test_a_refused_report_is_kept_and_holds_back_its_settlement(mesh):
     refused, held = [entry for entry in outbox(mesh) if entry.fine_id == fine.id]
     assert refused.delivered_at is None and "resident identity number" in refused.last_error
     assert held.delivered_at is None and held.attempts == 0
+    assert mistyped[:17] in refused.last_error  # kept for the operator, in the private database
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("invalid-subject" in message for message in logged), logged
+    assert not any(mistyped[:17] in message for message in logged), logged
 
 
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])

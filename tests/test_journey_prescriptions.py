@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from identity.personas import DEMO_PASSWORD, Persona, by_handle
 from kernel.courier import CourierResponse, open_response, seal_request
 from kernel.regime import Regime
 from services.prescriptions.demo import demo_draft
+from services.prescriptions.models import Prescription
 from tests.mesh import Mesh
 from tests.support import assert_problem
 from tests.test_citizen_department_api import app_tokens, bearer
@@ -84,6 +86,12 @@ class Phone:
     async def the_consent_prompt(self, prescription_id: str) -> dict:
         asked = (await self.consent("GET", "/me/artefacts?status=requested")).json()
         return next(request for request in asked if prescription_id in request["summary"])
+
+    async def access_log(self) -> list[dict]:
+        """Her access log's entries (accesses and consent events), newest first."""
+        log = await self.consent("GET", "/me/access-log?limit=200")
+        assert log.status_code == 200, log.text
+        return [row["entry"] for row in log.json()["entries"]]
 
     async def decide(self, artefact_id: str, decision: str) -> None:
         decided = await self.consent("POST", f"/me/artefacts/{artefact_id}/status", {"status": decision})
@@ -249,11 +257,64 @@ async def test_rights_the_pharmacy_reads_only_under_her_consent_and_not_after_sh
         await her.decide(prompt["id"], "given")
         assert (await her.hospital("GET", path)).status == 200
         await her.decide(prompt["id"], "withdrawn")
-        for method, tail, body in (("GET", "", None), ("POST", "/dispensation", {"pharmacy": PHARMACY})):
-            refused = await her.hospital(method, path + tail, body)
-            assert (refused.status, refused.body["type"]) == (403, "urn:citygate:problem:no-consent")
-        assert (await her.hospital("GET", path)).body["type"].endswith("no-consent")
+        refused = await her.hospital("POST", f"{path}/dispensation", {"pharmacy": PHARMACY})
+        assert (refused.status, refused.body["type"]) == (403, "urn:citygate:problem:no-consent")
         assert (await ledger_entries(mesh))[-1]["kind"] == "access.refused"
+
+
+@pytest.mark.parametrize("regime", [Regime.RIGHTS])
+async def test_rights_her_own_view_is_hers_whatever_she_decided_for_the_pharmacy(mesh):
+    """L8: withdrawing (or never giving) the pharmacy's consent does not take her own prescriptions from her."""
+    async with aclosing(await super_app(mesh)) as browser:
+        rx, her = await issued_for(mesh, browser)
+        path = f"/me/prescriptions/{rx['id']}"
+        prompt = await her.the_consent_prompt(rx["id"])
+        for moment in ("not yet given", "given", "withdrawn"):
+            if moment != "not yet given":
+                await her.decide(prompt["id"], moment)
+            for listed in ((await her.hospital("GET", "/me/prescriptions")).body,
+                           [(await her.hospital("GET", path)).body]):
+                assert [(p["id"], p["medication"], p["quantity"], p["signature"]) for p in listed] == [
+                    (rx["id"], DRAFT.medication, DRAFT.quantity, {"signed_by": "hospital", "verified": True})], moment
+            read = (await ledger_entries(mesh))[-1]
+            # Her view is read under the hospital's duty to give her her record, never under her consent for
+            # the pharmacy: the ledger says so, and the pharmacy's purpose is not used.
+            assert (read["kind"], read["purpose"], read["processing"]) == (
+                "access.permitted", "dpv:LegalCompliance", "dpv:Use"), moment
+        refused = await her.hospital("POST", f"{path}/dispensation", {"pharmacy": PHARMACY})
+        assert refused.status in (403, 409)  # the pharmacy still cannot: not paid / no consent
+
+
+@pytest.mark.parametrize("regime", [Regime.RIGHTS])
+async def test_rights_a_patient_cannot_make_the_hospital_write_into_or_read_from_another_patients_pod(mesh):
+    """H2: her consultation names Li Wei's pod, where the hospital holds a standing legal basis of his own."""
+    async with aclosing(await super_app(mesh, OTHER)) as his_browser:
+        his = await phone(mesh, his_browser, OTHER)
+        his_rx = await his.consultation()
+    his_pod = await his.pod()
+    logged_before = len(await his.access_log())
+    async with aclosing(await super_app(mesh)) as browser:
+        her = await phone(mesh, browser)
+        her_rx = await her.consultation()  # her own pod: fine
+        refused = await her.hospital("POST", "/me/consultations", {"pod": his_pod})
+        assert (refused.status, refused.body["type"]) == (403, "urn:citygate:problem:subject-mismatch")
+        assert her_rx["id"] not in refused.body["detail"]
+        async with mesh.client("pod") as pod:
+            listing = await pod.get(his_pod.removeprefix(mesh.urls["pod"]) + "prescriptions/",
+                                    headers=bearer(his.tokens["pod"]) | {"Accept": "text/turtle"})
+        assert listing.status_code == 200, listing.text
+        assert set(re.findall(r"rx-[0-9a-f]{16}", listing.text)) == {his_rx["id"]}  # his own, nothing of hers
+        # A record of hers that points into his pod (as one made before this check could) reads nothing there.
+        with mesh.apps["prescriptions"].state.database.session() as session:
+            record = session.get(Prescription, her_rx["id"])
+            record.pod_ref = f"{his_pod}prescriptions/{his_rx['id']}"
+            session.add(record)
+            session.commit()
+        misread = await her.hospital("GET", f"/me/prescriptions/{her_rx['id']}")
+        assert (misread.status, misread.body["type"]) == (403, "urn:citygate:problem:subject-mismatch")
+        assert DRAFT.medication not in json.dumps(misread.body)
+    new_in_his_log = (await his.access_log())[: len(await his.access_log()) - logged_before]
+    assert new_in_his_log and all(entry["kind"] == "access.refused" for entry in new_in_his_log), new_in_his_log
 
 
 async def dispensed_for(mesh: Mesh, browser: httpx.AsyncClient) -> tuple[dict, Phone]:

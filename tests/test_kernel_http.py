@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import stat
 import subprocess
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
 import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import MetaData
+from sqlalchemy import Column, Integer, MetaData, Table, insert, text
 
+from kernel.database import SessionDep
 from kernel.keys import KEY_FILE
+from kernel.observability import UNMATCHED_ROUTE, JsonLineFormatter, configure_logging
 from kernel.regime import Regime
 from kernel.service_app import build_service_app
 from services.fines.demo import DEMO_PLATE
 from services.fines.settings import Settings as FinesSettings
-from tests.support import ROOT, assert_problem
+from tests.support import ROOT, assert_problem, postgres_databases
 
 
 class Booking(BaseModel):
     slot: int = Field(gt=0)
     name: str
+
+
+class Counter(BaseModel):
+    value: int  # deliberately unbounded: the database refuses what routes forgot to bound
+
+
+probe_metadata = MetaData()
+counters = Table("counters", probe_metadata, Column("id", Integer, primary_key=True), Column("value", Integer))
+RESIDENT_ID = "110105194912310021"
 
 
 def probe_app(tmp_path, database_url: str | None = None):
@@ -40,8 +53,48 @@ def probe_app(tmp_path, database_url: str | None = None):
     def boom() -> dict:
         raise RuntimeError("secret internal detail")
 
+    @router.get("/citizens/{resident_id}")
+    def citizen(resident_id: str) -> dict:
+        return {"known": False}
+
+    @router.get("/citizens/{resident_id}/broken")
+    def broken_query(resident_id: str, session: SessionDep) -> dict:
+        session.execute(text("SELECT * FROM no_such_table WHERE resident_id = :resident_id"),
+                        {"resident_id": resident_id})
+        return {}
+
+    @router.post("/counters", status_code=201)
+    def count(counter: Counter, session: SessionDep) -> dict:
+        session.execute(insert(counters).values(value=counter.value))
+        session.commit()
+        return {}
+
     settings = FinesSettings(data_dir=tmp_path / "probe", database_url=database_url)
-    return build_service_app(settings, title="probe", metadata=MetaData(), routers=[router])
+    return build_service_app(settings, title="probe", metadata=probe_metadata, routers=[router])
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[dict]]:
+    """Every log line as a service writes it: formatted by our formatter when it is emitted."""
+    lines: list[dict] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(self.format(record)))
+
+    handler = Collect()
+    handler.setFormatter(JsonLineFormatter("probe"))
+    root, client_log = logging.getLogger(), logging.getLogger("httpx")
+    previous_levels = root.level, client_log.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)  # the services' default level
+    client_log.setLevel(logging.WARNING)  # as configure_logging sets it
+    try:
+        yield lines
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous_levels[0])
+        client_log.setLevel(previous_levels[1])
 
 
 def client_for(app) -> httpx.AsyncClient:
@@ -97,6 +150,81 @@ async def test_an_unexpected_error_is_a_500_problem_that_leaks_nothing(tmp_path,
     assert any("secret internal detail" in (r.exc_text or str(r.exc_info)) for r in caplog.records)
 
 
+async def test_the_access_log_names_the_route_template_never_the_resident_nor_the_query(tmp_path, log_lines):
+    async with client_for(probe_app(tmp_path)) as client:
+        found = await client.get(f"/citizens/{RESIDENT_ID}", params={"name": "Zhang Wei", "phone": "13800138000"})
+        unknown = await client.get(f"/no/such/{RESIDENT_ID}", params={"name": "Zhang Wei"})
+    assert (found.status_code, unknown.status_code) == (200, 404)
+    written = json.dumps(log_lines, ensure_ascii=False)
+    for personal in (RESIDENT_ID, "Zhang", "Wei", "13800138000"):
+        assert personal not in written
+    access = [line for line in log_lines if line["logger"] == "citygate.access"]
+    assert [(line["path"], line["status"]) for line in access] == [
+        ("/citizens/{resident_id}", 200), (UNMATCHED_ROUTE, 404)]
+
+
+async def test_a_500_body_and_its_log_lines_carry_the_same_request_id(tmp_path, log_lines):
+    async with client_for(probe_app(tmp_path)) as client:
+        chosen = await client.get("/boom", headers={"X-Request-ID": "citizen-req-500"})
+        fresh = await client.get("/boom")
+    for response in (chosen, fresh):
+        request_id = assert_problem(response, 500)["request_id"]
+        assert request_id == response.headers["x-request-id"]
+        mine = [line for line in log_lines if line["request_id"] == request_id]
+        assert {(line["logger"], line["msg"]) for line in mine} == {
+            ("citygate.problems", "unhandled error"), ("citygate.access", "request")}, log_lines
+        assert next(line for line in mine if line["logger"] == "citygate.access")["status"] == 500
+    assert chosen.headers["x-request-id"] == "citizen-req-500"
+
+
+async def test_a_database_error_logs_no_query_parameters(tmp_path, log_lines):
+    async with client_for(probe_app(tmp_path)) as client:
+        response = await client.get(f"/citizens/{RESIDENT_ID}/broken")
+    assert_problem(response, 500)
+    error = next(line for line in log_lines if line["msg"] == "unhandled error")
+    assert "no_such_table" in error["exc"]  # the traceback is there, for the operator
+    assert RESIDENT_ID not in json.dumps(log_lines)
+
+
+def test_a_service_process_logs_an_unhandled_error_once_with_its_request_id(capsys):
+    """uvicorn logs a request's exception again after the kernel's 500 handler, with no request id
+    (the request's context is gone): that copy is dropped, uvicorn's other messages are kept."""
+    root, server_log = logging.getLogger(), logging.getLogger("uvicorn.error")
+    saved = root.handlers[:], root.level, server_log.filters[:], server_log.handlers[:], server_log.propagate
+    try:
+        configure_logging(service="rights/probe")
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            server_log.exception("Exception in ASGI application\n")
+        server_log.error("Invalid HTTP request received.")
+        written = capsys.readouterr().err
+    finally:
+        root.handlers[:], level, server_log.filters[:], server_log.handlers[:], server_log.propagate = saved
+        root.setLevel(level)
+    assert "Invalid HTTP request received." in written
+    assert "Exception in ASGI application" not in written and "boom" not in written
+
+
+async def test_a_value_the_database_cannot_store_is_a_422_problem_not_a_500(tmp_path, backend):
+    async with contextlib.AsyncExitStack() as stack:
+        url = stack.enter_context(postgres_databases("probe"))["probe"] if backend == "postgresql" else None
+        app = probe_app(tmp_path, database_url=url)
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        async with client_for(app) as client:
+            stored = await client.post("/counters", json={"value": 7})
+            # beyond SQLite's 64-bit INTEGER (OverflowError) and PostgreSQL's integer (DataError)
+            too_large = [await client.post("/counters", json={"value": value}) for value in (2**31, 2**63, -2**70)]
+            after = await client.post("/counters", json={"value": 8})  # the service is unharmed
+    assert stored.status_code == after.status_code == 201
+    if backend == "sqlite":
+        too_large = too_large[1:]  # 2**31 fits SQLite's INTEGER
+    for response in too_large:
+        body = assert_problem(response, 422, "value-out-of-range")
+        assert str(2**63) not in response.text and "OverflowError" not in response.text and "SQL" not in response.text
+        assert body["request_id"] == response.headers["x-request-id"]
+
+
 async def test_healthz_is_200_when_the_database_answers(mesh):
     for name in mesh.apps:
         async with mesh.client(name) as client:
@@ -114,7 +242,7 @@ async def test_healthz_is_a_503_problem_when_the_database_does_not_answer(tmp_pa
 
 
 async def test_one_request_id_and_trace_follow_a_request_across_services(mesh, caplog):
-    caplog.set_level(logging.INFO, logger="citygate.access")
+    caplog.set_level(logging.INFO)
     traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     async with mesh.client("gateway") as gateway:
         response = await gateway.get(f"/demo/vehicles/{quote(DEMO_PLATE)}/fines",
@@ -127,6 +255,10 @@ async def test_one_request_id_and_trace_follow_a_request_across_services(mesh, c
     for record in lines:
         assert record.request_id == "citizen-req-42"
         assert record.trace_id == "0af7651916cd43dd8448eb211c80319c"
+    assert services["vehicles"].path == "/vehicles/{plate}/fines"  # the route, not whose plate
+    # httpx logs every URL it calls at INFO; configure_logging raises it to WARNING in a service
+    written = "\n".join(JsonLineFormatter().format(record) for record in caplog.records if record.name != "httpx")
+    assert DEMO_PLATE not in written and quote(DEMO_PLATE) not in written
 
 
 async def test_a_request_without_ids_gets_fresh_ones_and_a_malformed_one_is_replaced(tmp_path):

@@ -19,7 +19,7 @@ import pytest
 from kernel import topology
 from kernel.regime import Regime
 from services.fines.demo import DEMO_PLATE
-from tests.support import assert_all_exit, descendants, free_port_block
+from tests.support import assert_all_exit, assert_private_tree, descendants, free_port_block
 
 pytestmark = pytest.mark.processes
 CITYGATE = str(Path(sys.executable).with_name("citygate"))
@@ -41,6 +41,17 @@ def wait_for_line(process: subprocess.Popen, marker: str, timeout: float) -> lis
     raise AssertionError(f"{marker!r} not seen; output so far:\n" + "\n".join(lines))
 
 
+def wait_for_logs(log_dir: Path, marker: str, timeout: float = 10) -> str:
+    """Every log file's text, once ``marker`` is in it (an access line is written after the answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = "\n".join(path.read_text(encoding="utf-8") for path in sorted(log_dir.glob("*.log")))
+        if marker in logs or time.monotonic() > deadline:
+            assert marker in logs
+            return logs
+        time.sleep(0.2)
+
+
 @contextmanager
 def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen, list[str], set[int]]]:
     """``citygate up`` on free ports, ready; yields the launcher, its output so far and its children."""
@@ -48,6 +59,7 @@ def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Pope
     process = subprocess.Popen(
         [CITYGATE, "up", "--base-port", str(base), "--data-dir", str(tmp_path / "var"), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        umask=0o022,  # a usual shell's: without a defence, new files would be readable by everyone
     )
     try:
         output = wait_for_line(process, "Press Ctrl-C", timeout=120)
@@ -58,6 +70,11 @@ def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Pope
 
 
 def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_orphans(tmp_path):
+    # a log an older version left readable by everyone
+    older_log = tmp_path / "var" / "logs" / "rights-identity.log"
+    older_log.parent.mkdir(parents=True)
+    older_log.write_text("")
+    older_log.chmod(0o644)
     with citygate_up(tmp_path) as (process, output, children):
         base_port = process.args[process.args.index("--base-port") + 1]
         listed = json.loads(subprocess.run(
@@ -75,9 +92,17 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
                 assert response.status_code == 200, response.text
                 assert len(response.json()["fines"]) == 2
         assert any("platform: gateway -> fines" in line and "2 fines" in line for line in output)
+        # the services' logs name the routes asked, never the plate asked about (nor its URL form)
+        logs = wait_for_logs(tmp_path / "var" / "logs", "/vehicles/{plate}/fines")
+        assert DEMO_PLATE not in logs and quote(DEMO_PLATE) not in logs
         assert any("rights: gateway -> fines" in line and "2 fines" in line for line in output)
         for regime in Regime:
             assert (tmp_path / "var" / regime.value / "identity" / "keys" / "signing-key.pem").exists()
+        # secrets at rest: databases (with SQLite's -wal and -shm), keys and logs are the services' alone
+        names = {path.relative_to(tmp_path / "var").as_posix() for path in assert_private_tree(tmp_path / "var")}
+        for regime in Regime:
+            assert {f"{regime.value}/identity/identity.db-wal", f"{regime.value}/identity/identity.db-shm",
+                    f"{regime.value}/identity/keys/signing-key.pem", f"logs/{regime.value}-gateway.log"} <= names
 
         process.send_signal(signal.SIGINT)  # what Ctrl-C delivers to the launcher
         assert process.wait(timeout=30) == 0

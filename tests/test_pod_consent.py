@@ -13,8 +13,8 @@ import pytest
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from tests.mesh import Mesh
+from tests.pod_clients import own_pod
 from tests.support import assert_problem
-from tests.test_pod_protocol import own_pod
 from tests.test_service_tokens import mint
 from workshop.citizen_app import citizen_token
 

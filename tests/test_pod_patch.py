@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, Namespace, URIRef, Variable
 from rdflib.compare import isomorphic
 
 from pod.patch import (
+    MAX_PATCH_TRIPLES,
+    MAX_SEARCH_STEPS,
+    MAX_VARIABLES,
+    MAX_WHERE_PATTERNS,
+    Operation,
+    Patch,
     PatchConflict,
     PatchError,
     PatchSyntaxError,
+    PatchTooComplex,
     PatchUnprocessable,
+    SearchBudget,
     UnsupportedPatchType,
     apply_patch,
     parse_patch,
@@ -310,3 +318,72 @@ def test_an_empty_patch_changes_nothing():
     result = apply_patch(graph, n3("solid:where { }; solid:inserts { }."), N3, base_iri=URL)
     assert snapshot(result.graph) == snapshot(graph)
     assert result.inserts_only is True and result.needs_read is False
+
+
+# --- bounded matching (M7) ----------------------------------------------------------------------
+
+def many_edges(count: int = 300) -> Graph:
+    return resource(" ".join(f"<#n{i}> ex:p <#m{i}>." for i in range(count - 1)) + " <#a> ex:r <#b>.")
+
+
+def adversarial_where(chain: int = 7) -> str:
+    """``chain`` independent patterns, then one that fails only once the last of them is bound: a
+    backtracking join tries every combination, 300^7 of them on ``many_edges``."""
+    patterns = " ".join(f"?a{i} ex:p ?b{i}." for i in range(chain))
+    return n3(f"solid:where {{ {patterns} ?zz ex:r ?a{chain - 1}. }}; solid:inserts {{ <#x> ex:y ex:z }}.")
+
+
+def test_an_exponential_where_is_refused_within_the_step_budget():
+    patch = parse_patch(adversarial_where(), N3, base_iri=URL)
+    budget = SearchBudget()
+    with pytest.raises(PatchTooComplex) as refused:
+        patch.apply(many_edges(), budget=budget)
+    assert refused.value.status == 422 and refused.value.kind == "patch-too-complex"
+    assert budget.spent == MAX_SEARCH_STEPS + 1  # it stopped at the budget, not at the end of the search
+
+
+def test_a_legitimate_where_on_a_large_resource_needs_few_steps():
+    patch = parse_patch(n3("solid:where { ?s ex:r ?o. ?o2 ex:p <#m7> }; solid:inserts { ?s ex:seen ?o2 }."),
+                        N3, base_iri=URL)
+    budget = SearchBudget()
+    patched = patch.apply(many_edges(), budget=budget)
+    assert (URIRef(URL + "#a"), EX.seen, URIRef(URL + "#n7")) in patched
+    assert budget.spent <= 4
+    spec = SearchBudget()
+    assert (ME, EX.givenName, Literal("Alex")) in parse_patch(SPEC_EXAMPLE, N3, base_iri=URL).apply(
+        resource(), budget=spec)
+    assert spec.spent <= 2
+
+
+def test_too_many_patterns_or_variables_are_refused_before_any_search():
+    too_many_patterns = " ".join(f"<#s> ex:p{i} <#o>." for i in range(MAX_WHERE_PATTERNS + 1))
+    with pytest.raises(PatchTooComplex, match="patterns"):
+        parse_patch(n3(f"solid:where {{ {too_many_patterns} }}."), N3, base_iri=URL)
+    too_many_variables = " ".join(f"<#s> ex:p ?v{i}." for i in range(MAX_VARIABLES + 1))
+    with pytest.raises(PatchTooComplex, match="variables"):
+        parse_patch(n3(f"solid:where {{ {too_many_variables} }}."), N3, base_iri=URL)
+    within = " ".join(f"?s ex:p{i} ?v{i}." for i in range(MAX_VARIABLES - 1))
+    parse_patch(n3(f"solid:where {{ {within} }}."), N3, base_iri=URL)
+
+
+def test_the_budget_spans_every_operation_of_a_patch():
+    budget = SearchBudget(steps=3)
+    patch = Patch((Operation(where=((Variable("s"), EX.p, Variable("o")),)),) * 4)
+    with pytest.raises(PatchTooComplex):
+        patch.apply(resource("<#x> ex:p <#y>."), budget=budget)
+
+
+def test_a_patch_with_too_many_triples_is_refused_before_it_is_translated():
+    many = " ".join(f"<#a{i}> ex:b <#c>." for i in range(MAX_PATCH_TRIPLES + 1))
+    for body, media in ((f"{SPARQL_PREFIXES}INSERT DATA {{ {many} }}", SPARQL),
+                        (f"{SPARQL_PREFIXES}INSERT DATA {{ <#x> ex:y 1 }}; DELETE DATA {{ {many} }}", SPARQL),
+                        (n3(f"solid:inserts {{ {many} }}."), N3)):
+        with pytest.raises(PatchTooComplex, match="triples"):
+            parse_patch(body, media, base_iri=URL)
+    # what would be refused anyway is refused before its (costly) translation
+    where = " ".join(f"<#a{i}> ex:b ?o." for i in range(20))
+    with pytest.raises(PatchUnprocessable, match="DELETE/INSERT"):
+        parse_patch(f"{SPARQL_PREFIXES}DELETE {{ <#x> ex:y ?o }} WHERE {{ {where} }}", SPARQL, base_iri=URL)
+    within = " ".join(f"<#a{i}> ex:b <#c>." for i in range(50))
+    assert len(parse_patch(f"{SPARQL_PREFIXES}INSERT DATA {{ {within} }}", SPARQL,
+                           base_iri=URL).operations[0].inserts) == 50

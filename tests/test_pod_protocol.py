@@ -6,47 +6,20 @@ from __future__ import annotations
 import json
 from contextlib import aclosing
 
-import httpx
 import pytest
-from rdflib import Graph, URIRef
+from rdflib import URIRef
 from rdflib.namespace import FOAF, RDF
 
-from identity.personas import DEMO_PASSWORD
 from kernel.regime import Regime
-from tests.mesh import Mesh
+from tests.pod_clients import NOTE, app_for, graph_of, own_pod  # noqa: F401 (others import app_for from here)
 from tests.support import assert_problem
-from workshop.citizen_app import citizen_token
 
 LDP = "http://www.w3.org/ns/ldp#"
-NOTE = "@prefix ex: <http://example.org/> .\n<#it> ex:says \"hello\" ; ex:count 1 .\n"
 
 
 @pytest.fixture
 def regime() -> Regime:
     return Regime.RIGHTS
-
-
-async def app_for(mesh: Mesh, handle: str) -> httpx.AsyncClient:
-    async with mesh.client("identity") as identity:
-        tokens = await citizen_token(identity, username=handle, password=DEMO_PASSWORD, resource_service="pod")
-    client = mesh.client("pod")
-    client.headers["Authorization"] = f"Bearer {tokens.access_token}"
-    return client
-
-
-async def own_pod(mesh: Mesh, handle: str) -> tuple[httpx.AsyncClient, str, str]:
-    """The citizen's app, their pod's root path and their WebID."""
-    client = await app_for(mesh, handle)
-    created = await client.post("/pods")
-    assert created.status_code in (200, 201), created.text
-    storage = created.json()["storage"]
-    return client, storage.removeprefix(mesh.urls["pod"]), created.json()["webid"]
-
-
-def graph_of(response: httpx.Response, base: str) -> Graph:
-    media = response.headers["content-type"].split(";")[0]
-    return Graph().parse(data=response.text, format="json-ld" if media == "application/ld+json" else "turtle",
-                         publicID=base)
 
 
 async def test_a_pod_is_created_once_with_a_public_webid_profile(mesh):
@@ -239,3 +212,84 @@ async def test_cors_echoes_the_origin_and_exposes_the_solid_headers(mesh):
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
         assert "PUT" in preflight.headers["access-control-allow-methods"]
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+
+
+async def test_cors_never_allows_credentials(mesh):
+    """The Solid client sends its token in Authorization, so no origin needs the browser's credentials;
+    allowing them for every echoed origin let any site read what cookies or client certificates
+    would unlock (L7)."""
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    async with aclosing(client):
+        for response in (await client.get(root, headers={"Origin": "https://evil.example"}),
+                         await client.get(f"{root}nothing", headers={"Origin": "https://evil.example"})):
+            assert response.headers["access-control-allow-origin"] == "https://evil.example"
+            assert "access-control-allow-credentials" not in response.headers
+    async with mesh.client("pod") as browser:
+        preflight = await browser.options(root, headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization", "Cookie": "session=x"})
+        assert preflight.status_code == 200 and "access-control-allow-credentials" not in preflight.headers
+
+
+async def test_uploaded_active_content_cannot_run_in_the_pods_origin(mesh):
+    """Whatever a citizen (or anyone with Write) uploads is served sandboxed and unsniffable, and
+    active types as a download: a page in the pod must not act with the pod's origin (M5)."""
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    page = b"<html><script>fetch('/me/prescriptions', {method: 'POST'})</script></html>"
+    sandbox = "sandbox; default-src 'none'"
+    async with aclosing(client):
+        for name, media in (("page.html", "text/html"), ("page2.html", "TEXT/HTML; charset=utf-8"),
+                            ("img.svg", "image/svg+xml"), ("x.xhtml", "application/xhtml+xml"),
+                            ("x.js", "text/javascript"), ("x.xml", "application/xml"),
+                            ("odd", "text/html, text/plain"), ("x.pdf", "application/pdf")):
+            assert (await client.put(f"{root}{name}", content=page, headers={"Content-Type": media})).status_code == 201
+            for served in (await client.get(f"{root}{name}"), await client.head(f"{root}{name}")):
+                assert served.headers["x-content-type-options"] == "nosniff", name
+                assert served.headers["content-security-policy"] == sandbox, name
+                assert served.headers["content-disposition"] == "attachment", name
+        # passive content stays inline (still sandboxed and unsniffable); so does RDF
+        await client.put(f"{root}note.txt", content=page, headers={"Content-Type": "text/plain"})
+        await client.put(f"{root}n.ttl", content=NOTE, headers={"Content-Type": "text/turtle"})
+        for path in ("note.txt", "n.ttl", ""):
+            served = await client.get(f"{root}{path}")
+            assert served.status_code == 200 and "content-disposition" not in served.headers, path
+            assert served.headers["x-content-type-options"] == "nosniff"
+            assert served.headers["content-security-policy"] == sandbox
+        archive = await client.get("/me/pod/export")
+        assert archive.headers["x-content-type-options"] == "nosniff"
+        assert archive.headers["content-disposition"].startswith("attachment")
+
+
+async def test_the_acl_of_an_acl_is_a_bad_request_not_a_server_error(mesh):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    async with aclosing(client), mesh.client("pod") as anonymous:
+        for who in (anonymous, client):
+            for path in (f"{root}x.acl.acl", f"{root}.acl.acl", f"{root}a/b.ttl.acl.acl.acl"):
+                assert_problem(await who.get(path), 400, "invalid-path")
+                assert_problem(await who.put(path, content=NOTE, headers={"Content-Type": "text/turtle"}), 400,
+                               "invalid-path")
+                assert_problem(await who.delete(path), 400, "invalid-path")
+                assert_problem(await who.options(path), 400, "invalid-path")
+            assert_problem(await who.patch(f"{root}x.acl.acl", content="INSERT DATA { <a> <b> <c> }",
+                                           headers={"Content-Type": "application/sparql-update"}), 400,
+                           "invalid-path")
+        assert (await client.put(f"{root}x.acl", content="", headers={"Content-Type": "text/turtle"})
+                ).status_code == 201  # one .acl is still the resource's ACL
+
+
+async def test_a_patch_too_complex_to_match_is_refused_and_a_plain_one_still_works(mesh):
+    client, root, _ = await own_pod(mesh, "wang-fang")
+    prefixes = "@prefix solid: <http://www.w3.org/ns/solid/terms#>. @prefix ex: <http://example.org/>.\n"
+    edges = prefixes + " ".join(f"<#n{i}> ex:p <#m{i}>." for i in range(299)) + " <#a> ex:r <#b>."
+    chain = " ".join(f"?a{i} ex:p ?b{i}." for i in range(7))  # 15 variables, 300^7 combinations
+    adversarial = prefixes + f"_:r a solid:InsertDeletePatch; solid:where {{ {chain} ?zz ex:r ?a6. }}; " \
+                             "solid:inserts { <#x> ex:y ex:z }."
+    plain = prefixes + "_:r a solid:InsertDeletePatch; solid:where { ?s ex:r ?o }; solid:inserts { ?s ex:q ?o }."
+    async with aclosing(client):
+        await client.put(f"{root}edges.ttl", content=edges, headers={"Content-Type": "text/turtle"})
+        refused = await client.patch(f"{root}edges.ttl", content=adversarial, headers={"Content-Type": "text/n3"})
+        assert_problem(refused, 422, "patch-too-complex")
+        assert "ex:y" not in (await client.get(f"{root}edges.ttl")).text
+        done = await client.patch(f"{root}edges.ttl", content=plain, headers={"Content-Type": "text/n3"})
+        assert done.status_code == 205, done.text

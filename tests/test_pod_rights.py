@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from kernel.regime import Regime
 from pod.models import StoredResource
+from tests.pod_clients import NOTE, app_for, own_pod
 from tests.support import assert_problem
-from tests.test_pod_protocol import NOTE, app_for, own_pod
 
 PDF = b"%PDF-1.7\n\x00\xffbinary"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from joserfc.jwk import ECKey, KeySet
 from pydantic import ValidationError
 from rdflib import Graph, URIRef
 from sqlalchemy import inspect
@@ -29,7 +30,17 @@ from services.prescriptions.models import (
     PrescriptionsTable,
     PrescriptionStatus,
 )
-from services.prescriptions.pod_document import RX, NotAPrescription, from_turtle, to_turtle
+from services.prescriptions.pod_document import (
+    RX,
+    NotAPrescription,
+    PrescriptionAltered,
+    digest_of,
+    from_turtle,
+    sign,
+    signed_contents,
+    signed_payload,
+    to_turtle,
+)
 from services.prescriptions.policy import policy_for
 from services.prescriptions.stores import DepartmentStore, PodStore
 from tests.support import sqlite_session
@@ -77,7 +88,8 @@ def count(session: Session, table) -> int:
 # --- the policy ------------------------------------------------------------------------------------
 
 def test_each_regime_chooses_its_store_and_who_may_pay():
-    platform, rights = policy_for(Regime.PLATFORM, lambda: None), policy_for(Regime.RIGHTS, lambda: None)
+    platform, rights = (policy_for(Regime.PLATFORM, lambda: None, lambda: None),
+                        policy_for(Regime.RIGHTS, lambda: None, lambda: None))
     assert isinstance(platform.store, DepartmentStore) and isinstance(platform.payer_rule, LiablePartyPays)
     assert isinstance(rights.store, PodStore) and isinstance(rights.payer_rule, AnyoneWithTheReference)
 
@@ -275,7 +287,7 @@ def test_a_delivery_needs_an_address(address):
 
 def test_the_pod_store_needs_the_patients_pod_and_writes_nothing_without_it(session):
     with pytest.raises(Problem) as raised:
-        domain.issue(session, PodStore(lambda: None), draft(), now=NOW)
+        domain.issue(session, PodStore(lambda: None, lambda: None), draft(), now=NOW)
     assert (raised.value.status, raised.value.type) == (422, "urn:citygate:problem:pod-required")
     assert count(session, Prescription) == count(session, PrescriptionContent) == 0
 
@@ -283,7 +295,7 @@ def test_the_pod_store_needs_the_patients_pod_and_writes_nothing_without_it(sess
 def test_a_prescription_document_reads_back_as_it_was_written():
     contents = PrescriptionContents.model_validate(draft().model_dump())
     url = "http://pod.test/pods/p1/prescriptions/rx-1"
-    document = to_turtle(url, "rx-1", NOW, contents)
+    document = to_turtle(url, "rx-1", NOW, contents, "signature")
     assert from_turtle(document, url) == contents
     graph = Graph().parse(data=document, format="turtle", publicID=url)
     assert str(graph.value(URIRef(url), RX.quantity).datatype) == "http://www.w3.org/2001/XMLSchema#integer"
@@ -304,6 +316,37 @@ def test_what_is_not_one_prescription_is_refused(document):
 def test_a_stored_document_with_a_bad_diagnosis_code_is_refused():
     contents = PrescriptionContents.model_validate(draft().model_dump())
     url = "http://pod.test/pods/p1/prescriptions/rx-1"
-    tampered = to_turtle(url, "rx-1", NOW, contents).replace(b'"E11.9"', b'"not-icd"')
+    tampered = to_turtle(url, "rx-1", NOW, contents, "signature").replace(b'"E11.9"', b'"not-icd"')
     with pytest.raises(NotAPrescription):
         from_turtle(tampered, url)
+
+
+def test_only_the_hospitals_signature_bound_to_this_prescription_and_digest_is_dispensable():
+    hospital, someone = (ECKey.generate_key("P-256", private=True) for _ in range(2))
+    contents = PrescriptionContents.model_validate(draft().model_dump())
+    url = "http://pod.test/pods/p1/prescriptions/rx-1"
+    payload = signed_payload(prescription_id="rx-1", pod_ref=url, patient=PATIENT, issued_at=NOW, contents=contents)
+    check = {"prescription_id": "rx-1", "patient": PATIENT, "digest": digest_of(payload)}
+    genuine = to_turtle(url, "rx-1", NOW, contents, sign(payload, hospital))
+    assert signed_contents(genuine, url, KeySet([hospital]), **check) == contents
+    assert PATIENT not in genuine.decode()  # bound to her by a commitment, not by her health-sector subject
+    forgeries = {
+        "another key": to_turtle(url, "rx-1", NOW, contents, sign(payload, someone)),
+        "another patient": to_turtle(url, "rx-1", NOW, contents, sign(signed_payload(
+            prescription_id="rx-1", pod_ref=url, patient="someone-else", issued_at=NOW, contents=contents), hospital)),
+        "another place": to_turtle(url, "rx-1", NOW, contents, sign(signed_payload(
+            prescription_id="rx-1", pod_ref=url + "-copy", patient=PATIENT, issued_at=NOW, contents=contents),
+            hospital)),
+        "two signatures": genuine + f'\n<{url}> <{RX.signature}> "{sign(payload, hospital)}x" .'.encode(),
+        "not one prescription": genuine + f"\n<{url}-2> a <{RX.Prescription}> .".encode(),
+        "a second medication": genuine + f'\n<{url}> <{RX.medication}> "Oxycodone" .'.encode(),
+        "not Turtle": b"<<not turtle",
+    }
+    for what, document in forgeries.items():
+        with pytest.raises(PrescriptionAltered):
+            signed_contents(document, url, KeySet([hospital]), **check)
+            pytest.fail(what)
+    with pytest.raises(PrescriptionAltered):  # the record's digest is of other contents
+        signed_contents(genuine, url, KeySet([hospital]), **check | {"digest": "0" * 64})
+    with pytest.raises(PrescriptionAltered):  # a record from before signing has no digest: nothing to trust
+        signed_contents(genuine, url, KeySet([hospital]), **check | {"digest": None})

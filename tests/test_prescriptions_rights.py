@@ -5,16 +5,26 @@ the patient's consent — every deposit, read and refusal in the transparency le
 
 from __future__ import annotations
 
+import hashlib
+import json
 from contextlib import aclosing
 
+import jwt  # PyJWT: verifies the hospital's signature independently of the library it signs with
 import pytest
+import rfc8785
 from rdflib import Graph
 from sqlmodel import select
 
 from identity.personas import DEMO_PASSWORD
 from kernel.regime import Regime
 from services.prescriptions.demo import PATIENT, demo_draft
-from services.prescriptions.models import ContentsLocation, Prescription, PrescriptionContent, PrescriptionsTable
+from services.prescriptions.models import (
+    ContentsLocation,
+    Payment,
+    Prescription,
+    PrescriptionContent,
+    PrescriptionsTable,
+)
 from services.prescriptions.pod_document import RX, from_turtle
 from services.prescriptions.stores import PodStore
 from tests.support import assert_problem
@@ -140,7 +150,7 @@ async def test_issuing_without_a_usable_pod_keeps_nothing(mesh):
     other, other_root, _ = await own_pod(mesh, "li-wei")
     await other.aclose()
     _, foreign = await issue_over_http(mesh, mesh.urls["pod"] + other_root)
-    assert_problem(foreign, 403, "no-consent")
+    assert_problem(foreign, 403, "subject-mismatch")
     mesh.stop("pod")
     _, down = await issue_over_http(mesh, mesh.urls["pod"] + root)
     assert_problem(down, 503, "pod-unavailable")
@@ -164,11 +174,24 @@ async def test_a_deposit_only_creates_a_record_in_the_departments_own_container(
     owner, root, _ = await own_pod(mesh, PATIENT.handle)
     _, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
     existing = f"{root}prescriptions/{issued.json()['id']}"
+    with app_db(mesh).session() as session:
+        basis = session.get(Prescription, issued.json()["id"]).keeping_basis_id
     hospital = {"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:deposit",
                                                   audience="urn:citygate:pod"),
-                "Consent-Purpose": "dpv:LegalCompliance", "Content-Type": "text/turtle"}
+                "Consent-Purpose": "dpv:LegalCompliance", "Content-Type": "text/turtle", "Consent-Artefact": basis}
     turtle = "<#it> <http://example.org/p> 1 ."
     async with aclosing(owner), mesh.client("pod") as pod:
+        before = len(await ledger_entries(mesh))
+        # A deposit names the basis it rests on for its own patient; "any basis about the pod's owner" is not asked.
+        unnamed = {name: value for name, value in hospital.items() if name != "Consent-Artefact"}
+        assert_problem(await pod.put(f"{root}prescriptions/new", content=turtle, headers=unnamed), 400,
+                       "artefact-required")
+        assert_problem(await pod.put(f"{root}prescriptions/new", content=turtle,
+                                     headers=hospital | {"Consent-Artefact": "not an id!"}), 422, "invalid-artefact")
+        unknown = hospital | {"Consent-Artefact": "00000000-0000-0000-0000-000000000000"}
+        assert_problem(await pod.put(f"{root}prescriptions/new", content=turtle, headers=unknown), 403, "no-consent")
+        assert (await ledger_entries(mesh))[-1]["kind"] == "access.refused"
+        assert (await owner.get(f"{root}prescriptions/new")).status_code == 404
         before = len(await ledger_entries(mesh))
         assert_problem(await pod.put(existing, content=turtle, headers=hospital), 409, "resource-exists")
         for path in (f"{root}diary/note", f"{root}prescriptions/", f"{root}prescriptions/.acl", f"{root}x.acl"):
@@ -188,3 +211,110 @@ async def test_a_deposit_only_creates_a_record_in_the_departments_own_container(
                                                    audience="urn:citygate:pod")}
         assert_problem(await pod.put(f"{root}prescriptions/x", content=turtle, headers=hospital | fines), 403,
                        "forbidden-caller")
+
+
+# --- C1: what the doctor issued is what the pharmacy dispenses ---------------------------------------
+
+OPIOID = ("Oxycodone hydrochloride 80 mg tablets", 10000)
+
+
+async def issued_paid_and_consented(mesh):
+    """Wang Fang's prescription, in her pod, paid, the pharmacy's consent given: her app and the ids."""
+    owner, root, _ = await own_pod(mesh, PATIENT.handle)
+    patient, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
+    assert issued.status_code == 201, issued.text
+    rx_id = issued.json()["id"]
+    await give_the_pending_consent(mesh)
+    async with mesh.client("prescriptions") as rx:
+        assert (await pay(rx, mesh, rx_id, patient)).status_code == 201
+    return owner, root, patient, rx_id
+
+
+def forged(document: bytes) -> bytes:
+    """The document with the medication and quantity replaced, signature and everything else kept."""
+    text = document.decode()
+    assert "Metformin hydrochloride 500 mg tablets" in text and "60" in text
+    return text.replace("Metformin hydrochloride 500 mg tablets", OPIOID[0]).replace(
+        " 60 ", f" {OPIOID[1]} ").replace('"60"', f'"{OPIOID[1]}"').encode()
+
+
+async def assert_not_dispensed(mesh, rx_id: str, refused) -> None:
+    assert_problem(refused, 409, "prescription-altered")
+    with app_db(mesh).session() as session:
+        record = session.get(Prescription, rx_id)
+        assert (record.status, record.dispensed_at, record.pharmacy) == ("paid", None, None)
+    assert count(mesh, Payment) == 1  # nothing charged beyond the original payment
+
+
+async def test_a_prescription_the_patient_rewrote_in_her_pod_is_not_dispensed(mesh, caplog):
+    owner, root, _, rx_id = await issued_paid_and_consented(mesh)
+    path = f"{root}prescriptions/{rx_id}"
+    async with aclosing(owner), mesh.client("prescriptions") as rx:
+        original = await owner.get(path, headers={"Accept": "text/turtle"})
+        replaced = await owner.put(path, content=forged(original.content), headers={"Content-Type": "text/turtle"})
+        assert replaced.is_success, replaced.text
+        await assert_not_dispensed(mesh, rx_id, await dispense(rx, mesh, rx_id))
+        assert any("prescription-altered" in record.getMessage() and rx_id in record.getMessage()
+                   for record in caplog.records)
+        # An unsigned document (the attack of issue 13 as it was) is refused the same way.
+        unsigned = b"\n".join(line for line in forged(original.content).splitlines() if b"signature" not in line)
+        await owner.put(path, content=unsigned, headers={"Content-Type": "text/turtle"})
+        await assert_not_dispensed(mesh, rx_id, await dispense(rx, mesh, rx_id))
+        # Put back what the hospital deposited, and it is dispensed as issued.
+        await owner.put(path, content=original.content, headers={"Content-Type": "text/turtle"})
+        dispensed = await dispense(rx, mesh, rx_id)
+        assert dispensed.status_code == 201, dispensed.text
+        assert (dispensed.json()["medication"], dispensed.json()["quantity"]) == (
+            "Metformin hydrochloride 500 mg tablets", 60)
+
+
+async def test_a_signed_document_of_another_prescription_is_not_dispensed_in_its_place(mesh):
+    owner, root, _, rx_id = await issued_paid_and_consented(mesh)
+    _, second = await issue_over_http(mesh, mesh.urls["pod"] + root, medication="Oxycodone 80 mg", quantity=10000)
+    assert second.status_code == 201, second.text
+    async with aclosing(owner), mesh.client("prescriptions") as rx:
+        other = await owner.get(f"{root}prescriptions/{second.json()['id']}", headers={"Accept": "text/turtle"})
+        # Her other, genuinely signed document, copied over this one (its subject renamed to fit).
+        replayed = other.content.replace(second.json()["id"].encode(), rx_id.encode())
+        await owner.put(f"{root}prescriptions/{rx_id}", content=replayed, headers={"Content-Type": "text/turtle"})
+        await assert_not_dispensed(mesh, rx_id, await dispense(rx, mesh, rx_id))
+
+
+async def test_her_notes_beside_the_signed_prescription_never_change_what_is_dispensed(mesh):
+    owner, root, _, rx_id = await issued_paid_and_consented(mesh)
+    path = f"{root}prescriptions/{rx_id}"
+    note = ('@prefix solid: <http://www.w3.org/ns/solid/terms#> . @prefix ex: <http://example.org/> . '
+            '_:p a solid:InsertDeletePatch ; solid:inserts { <#it> ex:note "take with breakfast" . '
+            f'<{mesh.urls["pod"]}{path}> ex:note "ask about Oxycodone 80 mg x10000" . }} .')
+    async with aclosing(owner), mesh.client("prescriptions") as rx:
+        patched = await owner.patch(path, content=note, headers={"Content-Type": "text/n3"})
+        assert patched.is_success, patched.text
+        sibling = await owner.put(f"{root}prescriptions/{rx_id}-my-notes",
+                                  content=f"<{mesh.urls['pod']}{path}> <http://example.org/note> \"10000\" .",
+                                  headers={"Content-Type": "text/turtle"})
+        assert sibling.is_success, sibling.text
+        dispensed = await dispense(rx, mesh, rx_id)
+        assert dispensed.status_code == 201, dispensed.text
+        assert (dispensed.json()["medication"], dispensed.json()["quantity"]) == (
+            "Metformin hydrochloride 500 mg tablets", 60)
+
+
+async def test_anyone_verifies_the_deposited_prescription_with_the_hospitals_published_key(mesh):
+    owner, root, _, rx_id = await issued_paid_and_consented(mesh)
+    async with aclosing(owner), mesh.client("prescriptions") as rx:
+        document = await owner.get(f"{root}prescriptions/{rx_id}", headers={"Accept": "text/turtle"})
+        jwks = (await rx.get("/.well-known/jwks.json")).json()
+    graph = Graph().parse(data=document.text, format="turtle", publicID=mesh.urls["pod"] + root)
+    [signature] = [str(value) for value in graph.objects(None, RX.signature)]
+    header = jwt.get_unverified_header(signature)
+    [key] = [jwt.PyJWK(k) for k in jwks["keys"] if k["kid"] == header["kid"] and k.get("use") == "sig"]
+    payload = json.loads(jwt.api_jws.PyJWS().decode(signature, key.key, algorithms=["ES256"]))
+    assert header["typ"] == "prescription+jws"
+    assert (payload["prescription_id"], payload["medication"], payload["quantity"], payload["iss"]) == (
+        rx_id, "Metformin hydrochloride 500 mg tablets", 60, "prescriptions")
+    with app_db(mesh).session() as session:
+        record = session.get(Prescription, rx_id)
+    assert record.contents_digest == hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.api_jws.PyJWS().decode(signature[:-4] + ("AAAA" if not signature.endswith("AAAA") else "BBBB"),
+                                   key.key, algorithms=["ES256"])

@@ -36,7 +36,8 @@ def test_every_journey_in_both_regimes_is_told_step_by_step_and_succeeds(tmp_pat
         assert "saw age_over_18=True\n" in out  # rights: that, and nothing else
         assert "it learned nothing of his card" in out
         assert "every one is in the log" in out  # my data: the device checked the ledger's proofs
-        assert "the revocation takes effect at once ... ✓" in out
+        assert "the revocation takes effect at once, and her own view of her prescriptions stays hers ... ✓" in out
+        assert "signed by the hospital ✓" in out  # checked by her app against the hospital's published key
         assert "he tapped “Agree” — the only consent the platform asks" in out  # the platform's sign-up
         assert "may the parcel courier have her address? ... ✓" in out and "(her consent is now spent)" in out
         # the summary: per journey and regime, steps, the citizen's prompts, measured time

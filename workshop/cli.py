@@ -25,8 +25,10 @@ def _regimes(choice: str) -> list[Regime]:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from kernel.at_rest import restrict_new_files
     from kernel.observability import configure_logging
 
+    restrict_new_files()  # whatever the service or its libraries create: not readable by others
     spec = topology.service(args.service)
     overrides = {"regime": Regime(args.regime)} if args.regime else {}
     settings = spec.settings_class()(**overrides)
@@ -55,8 +57,10 @@ def _print_table(found) -> None:
 
 
 def up(args: argparse.Namespace) -> int:
+    from kernel.at_rest import restrict_new_files
     from workshop.launcher import Launcher
 
+    restrict_new_files()  # inherited by every service the launcher starts
     launcher = Launcher(_regimes(args.regime), data_root=Path(args.data_dir),
                         base_ports=topology.base_ports_from(args.base_port))
     def request_stop(_signum, _frame):

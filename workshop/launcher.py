@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from kernel import topology
+from kernel.at_rest import private_directory, private_file, tighten_tree
 from kernel.regime import Regime
 
 PR_SET_PDEATHSIG = 1
@@ -75,15 +76,23 @@ class Launcher:
         return env
 
     def start(self) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        # Services' logs and data are theirs alone (kernel.at_rest); each service tightens its own
+        # data directory when it starts, the launcher what lies above them and the logs.
+        private_directory(self.data_root)
+        for regime in self.regimes:
+            private_directory(self.data_root / regime.value)
+        tighten_tree(self.log_dir)
         for endpoint in self.endpoints:
-            log = open(self.log_dir / f"{endpoint.regime.value}-{endpoint.service}.log", "ab")  # noqa: SIM115
-            self.processes[endpoint] = subprocess.Popen(
-                [sys.executable, "-m", "workshop.cli", "serve", endpoint.service],
-                env=self.environment(endpoint), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                preexec_fn=die_with_parent,
-            )
-            log.close()
+            log = private_file(self.log_dir / f"{endpoint.regime.value}-{endpoint.service}.log",
+                               os.O_WRONLY | os.O_APPEND)
+            try:
+                self.processes[endpoint] = subprocess.Popen(
+                    [sys.executable, "-m", "workshop.cli", "serve", endpoint.service],
+                    env=self.environment(endpoint), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    preexec_fn=die_with_parent,
+                )
+            finally:
+                os.close(log)
 
     def wait_until_healthy(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout

@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 
 from kernel.client import ServiceClient, UpstreamUnavailable, raise_for_upstream_problem
 from kernel.database import Database
-from kernel.problems import Problem
+from kernel.problems import PROBLEM_TYPE_PREFIX, Problem
 from services.fines.models import CreditOutboxEntry, Fine, OutboxAction
 
 log = logging.getLogger("citygate.fines.credit")
@@ -182,8 +182,9 @@ async def drain_credit_outbox(
             await run_in_threadpool(_in_session, database, mark_failed, entry.id, str(error))
             report.failed.append(entry.id)
             held_back.add(entry.fine_id)
-            log.warning("credit outbox: entry %d (%s fine %d) failed: %s", entry.id, entry.action.value,
-                        entry.fine_id, error)
+            # the refusal's text may quote the resident ID: it stays in the entry, not in the log
+            log.warning("credit outbox: entry %d (%s fine %d) refused: %d %s", entry.id, entry.action.value,
+                        entry.fine_id, error.status, error.type.removeprefix(PROBLEM_TYPE_PREFIX))
             continue
         await run_in_threadpool(_in_session, database, mark_delivered, entry.id, clock())
         report.delivered.append(entry.id)

@@ -30,5 +30,5 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         routers=[router, me_router, courier_router()], seed=seed_demo, transport=transport,
         on_startup=_payment_verifier,
     )
-    app.state.policy = policy_for(settings.regime, lambda: app.state.services)
+    app.state.policy = policy_for(settings.regime, lambda: app.state.services, lambda: app.state.signing_key)
     return app

@@ -172,23 +172,25 @@ def issue(
     )
     contents = PrescriptionContents.model_validate(draft.model_dump(include=set(PrescriptionContents.model_fields)))
     try:
-        store.keep(session, record, contents, pod=draft.pod)
+        kept = store.keep(session, record, contents, pod=draft.pod)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return _public(record, contents)
+    return _public(record, kept)
 
 
-def prescription(session: Session, store: PrescriptionStore, prescription_id: str) -> PrescriptionPublic:
+def prescription(session: Session, store: PrescriptionStore, prescription_id: str, *,
+                 purpose: Purpose = Purpose.SERVICE) -> PrescriptionPublic:
+    """One prescription, read for ``purpose`` (``PATIENT_VIEW`` only when the patient herself asks)."""
     record = _get(session, prescription_id)
-    return _public(record, store.contents_of(session, record, Purpose.PATIENT_VIEW))
+    return _public(record, store.contents_of(session, record, purpose))
 
 
-def prescriptions_of(session: Session, store: PrescriptionStore, patient: str) -> list[PrescriptionPublic]:
+def prescriptions_of(session: Session, store: PrescriptionStore, patient: str, *,
+                     purpose: Purpose = Purpose.SERVICE) -> list[PrescriptionPublic]:
     """A patient's prescriptions, oldest first; none for a subject the department does not know."""
-    return [_public(record, contents) for record, contents in store.prescriptions_of(session, patient,
-                                                                                      Purpose.PATIENT_VIEW)]
+    return [_public(record, contents) for record, contents in store.prescriptions_of(session, patient, purpose)]
 
 
 # --- paying ---------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 The patient is the token's ``sub``: the subject the health sector knows them by. Ownership is
 checked on the department's process record BEFORE the contents are read, so asking for someone
 else's prescription never touches their pod (rights regime); it is "not found", as an unknown one is.
+Her own reads are hers (``Purpose.PATIENT_VIEW``): in the rights regime they rest on the hospital's
+duty to show her her record, not on the consent she gives (or withdraws) for the pharmacy.
 
 Besides reading, the patient's app can have an online consultation (``POST /me/consultations``: the
 prescription is issued for the token's subject, into her pod in the rights regime), order the
@@ -31,20 +33,21 @@ from services.prescriptions.models import (
     PrescriptionPublic,
 )
 from services.prescriptions.routes import DeliveryDep, Now, StoreDep
+from services.prescriptions.stores import Purpose
 
 router = APIRouter(prefix="/me", tags=["the citizen's own"])
 
 
 @router.get("/prescriptions", summary="My prescriptions, oldest first")
 def my_prescriptions(citizen: CurrentCitizen, session: SessionDep, store: StoreDep) -> list[PrescriptionPublic]:
-    return domain.prescriptions_of(session, store, citizen.subject)
+    return domain.prescriptions_of(session, store, citizen.subject, purpose=Purpose.PATIENT_VIEW)
 
 
 @router.get("/prescriptions/{prescription_id}", summary="One of my prescriptions")
 def my_prescription(prescription_id: Reference, citizen: CurrentCitizen, session: SessionDep,
                     store: StoreDep) -> PrescriptionPublic:
     _check_mine(session, citizen, prescription_id)
-    return domain.prescription(session, store, prescription_id)
+    return domain.prescription(session, store, prescription_id, purpose=Purpose.PATIENT_VIEW)
 
 
 class ConsultationCreate(BaseModel):

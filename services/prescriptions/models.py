@@ -125,6 +125,29 @@ class Prescription(PrescriptionsTable, table=True):
     contents_in: ContentsLocation
     pod_ref: str | None = Field(default=None, max_length=2000,
                                 description="Where the contents are in the patient's pod (rights regime).")
+    # The consent service's artefacts about THIS patient that the pod is asked to decide on (never "any
+    # artefact about the pod's owner"), so a deposit or read for her can never land in another's pod.
+    keeping_basis_id: str | None = Field(default=None, max_length=40,
+                                         description="Rights regime: the hospital's legal basis for keeping it")
+    dispensing_consent_id: str | None = Field(default=None, max_length=40,
+                                              description="Rights regime: her consent for the pharmacy to read it")
+    contents_digest: str | None = Field(default=None, max_length=64, description=(
+        "Rights regime: SHA-256 (hex) of the RFC 8785 canonical payload the hospital signed and deposited; "
+        "the pharmacy dispenses only a document whose signed payload has this digest."))
+
+
+class Signature(SQLModel):
+    """Who signed the contents shown, and whether the signature was checked (rights regime)."""
+
+    signed_by: str = Field(default="hospital", description="The hospital (the prescriptions service's key)")
+    verified: bool = Field(description="The signature verified, bound to this prescription, with the digest "
+                                       "the hospital recorded at issue")
+
+
+class SignedContents(PrescriptionContents):
+    """Contents read back from the patient's pod, with what was checked about them."""
+
+    signature: Signature
 
 
 class PrescriptionPublic(PrescriptionContents):
@@ -138,6 +161,9 @@ class PrescriptionPublic(PrescriptionContents):
     dispensed_at: UtcDatetime | None
     pharmacy: str | None
     parcel_id: str | None
+    signature: Signature | None = Field(default=None, description=(
+        "Rights regime: the hospital's signature over these contents, as deposited in the patient's pod "
+        "(platform: none, the department's own database holds them)"))
 
 
 # --- payments -------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from joserfc.jwk import ECKey
+
 from kernel.client import ServiceClient
 from kernel.payers import AnyoneWithTheReference, LiablePartyPays, PayerRule
 from kernel.regime import Regime
@@ -21,8 +23,10 @@ class PrescriptionsPolicy:
     summary: str
 
 
-def policy_for(regime: Regime, services: Callable[[], ServiceClient]) -> PrescriptionsPolicy:
-    """A fresh policy (and store) for one app of ``regime``; ``services`` gives the app's kernel client."""
+def policy_for(regime: Regime, services: Callable[[], ServiceClient],
+               signing_key: Callable[[], ECKey]) -> PrescriptionsPolicy:
+    """A fresh policy (and store) for one app of ``regime``; ``services`` gives the app's kernel client,
+    ``signing_key`` the service's own key (the hospital signs what it deposits in a pod with it)."""
     if regime is Regime.PLATFORM:
         return PrescriptionsPolicy(
             DepartmentStore(), LiablePartyPays(), HandOverDirectly(),
@@ -30,9 +34,10 @@ def policy_for(regime: Regime, services: Callable[[], ServiceClient]) -> Prescri
             "only the patient (named by resident ID in the wallet's confirmation) may pay one.",
         )
     return PrescriptionsPolicy(
-        PodStore(services), AnyoneWithTheReference(), HandOverUnderConsent(services),
-        "A prescription's contents are kept in the patient's personal data pod; the department keeps "
-        "only the process record (patient pseudonym, amount, status) and a reference into the pod. "
+        PodStore(services, signing_key), AnyoneWithTheReference(), HandOverUnderConsent(services),
+        "A prescription's contents are kept in the patient's personal data pod, signed by the hospital; the "
+        "department keeps only the process record (patient pseudonym, amount, status), a reference into the pod "
+        "and the digest of what it signed, so the pharmacy dispenses exactly what was issued. "
         "The wallet cannot name the patient's health-sector pseudonym, so a prescription is paid by its reference. "
         "The parcel courier gets her address only under her consent, logged before it is passed on.",
     )

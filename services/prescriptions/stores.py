@@ -20,6 +20,7 @@ database transaction; the pod store calls out with ``anyio.from_thread.run``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -29,19 +30,37 @@ from typing import Protocol
 
 import httpx
 from anyio import from_thread
+from joserfc.jwk import ECKey, KeySet
 from sqlmodel import Session, select
 
 from kernel.client import ServiceClient, UpstreamUnavailable, json_or_empty, raise_for_upstream_problem
-from kernel.consent_headers import PURPOSE_HEADER
+from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
 from kernel.problems import Problem
-from services.prescriptions.models import ContentsLocation, Prescription, PrescriptionContent, PrescriptionContents
-from services.prescriptions.pod_document import NotAPrescription, from_turtle, to_turtle
+from services.prescriptions.models import (
+    ContentsLocation,
+    Prescription,
+    PrescriptionContent,
+    PrescriptionContents,
+    Signature,
+    SignedContents,
+)
+from services.prescriptions.pod_document import (
+    PrescriptionAltered,
+    digest_of,
+    sign,
+    signed_contents,
+    signed_payload,
+    to_turtle,
+)
+
+log = logging.getLogger(__name__)
 
 
 class Purpose(StrEnum):
-    """Why the contents are read: the pod will only release them under a consent for this purpose."""
+    """Why the contents are read; in the rights regime each purpose is read under its own artefact."""
 
-    PATIENT_VIEW = "patient-view"  # the patient looks at their own prescriptions in the super-app
+    PATIENT_VIEW = "patient-view"  # the patient, with her own token, looks at her own prescriptions
+    SERVICE = "service"  # a department or the super-app (service token) reads them to provide a service
     DISPENSING = "dispensing"  # a pharmacy reads what to hand over
 
 
@@ -62,11 +81,12 @@ class PrescriptionStore(Protocol):
     location: ContentsLocation
 
     def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
-             pod: str | None) -> None:
+             pod: str | None) -> PrescriptionContents:
         """Store a new prescription: add ``record`` to the session (setting its ``contents_in`` and,
-        for the pod, ``pod_ref``) and keep ``contents`` where this store keeps them; ``pod`` is the
-        patient's pod (storage URL) where the regime needs one. Raises before adding anything if the
-        contents cannot be kept. The caller commits."""
+        for the pod, ``pod_ref`` and ``contents_digest``) and keep ``contents`` where this store keeps
+        them; ``pod`` is the patient's pod (storage URL) where the regime needs one. Raises before
+        adding anything if the contents cannot be kept. The caller commits. Returns the contents as
+        kept (with their signature, where they are signed)."""
         ...
 
     def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> PrescriptionContents:
@@ -86,12 +106,13 @@ class DepartmentStore:
     location = ContentsLocation.DEPARTMENT
 
     def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
-             pod: str | None = None) -> None:
+             pod: str | None = None) -> PrescriptionContents:
         record.contents_in = self.location
         record.pod_ref = None
         session.add(record)
         session.flush()  # the content row references the prescription row
         session.add(PrescriptionContent(prescription_id=record.id, **contents.model_dump()))
+        return contents
 
     def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> PrescriptionContents:
         row = session.get(PrescriptionContent, record.id)
@@ -116,10 +137,12 @@ class PodStore:
 
     ``keep`` records the hospital's legal basis for keeping the record in the consent ledger
     (a legal obligation, processing ``dpv:Store``), deposits the contents as a Turtle document
-    (``services.prescriptions.pod_document``) at ``<pod>prescriptions/<id>``, and asks the
-    patient's consent for the pharmacy to read it (``dpv:ServiceProvision``, ``dpv:Use``); the
-    department keeps the URL as ``pod_ref``. Every read asks the pod, which releases the document only under the
-    patient's consent and logs the read (or the refusal) in the ledger first.
+    signed by the hospital (``services.prescriptions.pod_document``) at ``<pod>prescriptions/<id>``,
+    and asks the patient's consent for the pharmacy to read it (``dpv:ServiceProvision``,
+    ``dpv:Use``); the department keeps the URL as ``pod_ref`` and the digest of what it signed as
+    ``contents_digest``. Every read asks the pod, which releases the document only under the
+    patient's consent and logs the read (or the refusal) in the ledger first; what is read counts
+    only if the hospital's signature and the recorded digest match (409 ``prescription-altered``).
 
     The methods run in the request's worker thread; HTTP goes through the app's kernel client
     (``services``) on the event loop, with this service's token for the pod and consent service.
@@ -127,44 +150,59 @@ class PodStore:
 
     location = ContentsLocation.POD
 
-    def __init__(self, services: Callable[[], ServiceClient]) -> None:
+    def __init__(self, services: Callable[[], ServiceClient], signing_key: Callable[[], ECKey]) -> None:
         self._services = services
+        self._signing_key = signing_key  # the service's own key, published in its JWKS
 
     def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
-             pod: str | None = None) -> None:
+             pod: str | None = None) -> SignedContents:
         storage = self._storage(pod)
         pod_ref = f"{storage}{CONTAINER}{record.id}"
-        document = to_turtle(pod_ref, record.id, record.issued_at, contents)
-        self._consent("/legal-bases", keeping_basis(record.patient))
-        # The pod accepts the deposit only if that basis is about its owner: not into another's pod.
+        payload = signed_payload(prescription_id=record.id, pod_ref=pod_ref, patient=record.patient,
+                                 issued_at=record.issued_at, contents=contents)
+        document = to_turtle(pod_ref, record.id, record.issued_at, contents, sign(payload, self._signing_key()))
+        basis = self._consent("/legal-bases", keeping_basis(record.patient))
+        # The pod has the deposit decided on this basis, which is about this patient: her pod, or nothing.
         response = self._pod("PUT", pod_ref, "written", content=document, headers={
-            "Content-Type": "text/turtle", PURPOSE_HEADER: KEEPING_PURPOSE})
+            "Content-Type": "text/turtle", PURPOSE_HEADER: KEEPING_PURPOSE, ARTEFACT_HEADER: basis["id"]})
         if response.status_code == 404:
             raise Problem(422, f"There is no pod at {storage}.", kind="pod-not-found")
         if response.status_code != 201:
             raise _pod_refusal(response, "deposit")
-        self._consent("/consent-requests", dispensing_consent(record.patient, record.id))
-        record.contents_in, record.pod_ref = self.location, pod_ref
+        consent = self._consent("/consent-requests", dispensing_consent(record.patient, record.id))
+        record.contents_in, record.pod_ref, record.contents_digest = self.location, pod_ref, digest_of(payload)
+        record.keeping_basis_id, record.dispensing_consent_id = basis["id"], consent["id"]
         session.add(record)
+        return SignedContents(**contents.model_dump(), signature=Signature(verified=True))
 
-    def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> PrescriptionContents:
+    def contents_of(self, session: Session, record: Prescription, purpose: Purpose) -> SignedContents:
         if record.pod_ref is None:  # both are set together at issue; missing means corrupted data
             raise RuntimeError(f"prescription {record.id} has no reference into the patient's pod")
+        # Her own view is hers: read under the hospital's duty to give her her record (the keeping basis), never
+        # under her consent for the pharmacy, which only the pharmacy's and other services' reads rest on. Either
+        # way decided on an artefact about this patient, so a reference into another's pod reads nothing.
+        if purpose is Purpose.PATIENT_VIEW:
+            stated, artefact = KEEPING_PURPOSE, record.keeping_basis_id
+        else:
+            stated, artefact = READING_PURPOSE, record.dispensing_consent_id
         response = self._pod("GET", record.pod_ref, "read", headers={
-            "Accept": "text/turtle", PURPOSE_HEADER: READING_PURPOSE})
+            "Accept": "text/turtle", PURPOSE_HEADER: stated, ARTEFACT_HEADER: artefact or ""})
         if response.status_code == 404:
             raise ContentsErased(record.id)
         if response.status_code != 200:
             raise _pod_refusal(response, "read")
         try:
-            return from_turtle(response.content, record.pod_ref)
-        except NotAPrescription as error:
-            raise Problem(502, f"The patient's pod holds something else at {record.pod_ref}: {error}.",
-                          kind="not-a-prescription") from error
+            contents = signed_contents(
+                response.content, record.pod_ref, KeySet([self._signing_key()]), prescription_id=record.id,
+                patient=record.patient, digest=record.contents_digest)
+        except PrescriptionAltered as error:
+            log.warning("prescription-altered: %s read for %s refused: %s", record.id, purpose.value, error)
+            raise PrescriptionAlteredProblem(record.id, str(error)) from error
+        return SignedContents(**contents.model_dump(), signature=Signature(verified=True))
 
     def prescriptions_of(
         self, session: Session, patient: str, purpose: Purpose,
-    ) -> Sequence[tuple[Prescription, PrescriptionContents]]:
+    ) -> Sequence[tuple[Prescription, SignedContents]]:
         records = session.exec(select(Prescription).where(Prescription.patient == patient)
                                .order_by(Prescription.issued_at, Prescription.id)).all()
         return [(record, self.contents_of(session, record, purpose)) for record in records]
@@ -190,8 +228,8 @@ class PodStore:
         except UpstreamUnavailable as error:
             raise PodUnavailable(operation) from error
 
-    def _consent(self, path: str, body: dict) -> None:
-        ask_consent_service(self._services(), path, body)
+    def _consent(self, path: str, body: dict) -> dict:
+        return ask_consent_service(self._services(), path, body)
 
 
 def ask_consent_service(services: ServiceClient, path: str, body: dict) -> dict:
@@ -203,26 +241,28 @@ def ask_consent_service(services: ServiceClient, path: str, body: dict) -> dict:
 
 CONTAINER = "prescriptions/"
 STORAGE = re.compile(r"/pods/[A-Za-z0-9_-]{1,200}/")
-KEEPING_PURPOSE = "dpv:LegalCompliance"  # the hospital keeps a record of what it prescribed
-READING_PURPOSE = "dpv:ServiceProvision"  # the pharmacy (and the patient's view) read it
-# Medical records must be kept; in a European deployment GDPR Art. 9(2)(h) with the member
-# state's retention law, in China the Prescription Administration Measures, art. 50.
-KEEPING_LAW = "GDPR Art. 6(1)(c) and 9(2)(h); national medical-records retention law"
+KEEPING_PURPOSE = "dpv:LegalCompliance"  # the hospital keeps a record of what it prescribed, and shows it to her
+READING_PURPOSE = "dpv:ServiceProvision"  # the pharmacy reads it to dispense (under her consent)
+# Medical records must be kept, and shown to the patient when she asks; in a European deployment
+# GDPR Art. 9(2)(h) and 15 with the member state's retention law, in China the Prescription
+# Administration Measures, art. 50.
+KEEPING_LAW = "GDPR Art. 6(1)(c), 9(2)(h) and 15; national medical-records retention law"
 KEEPING_YEARS = 10  # the consent service's longest validity
 DISPENSING_DAYS = 90
 
 
 def keeping_basis(patient: str) -> dict:
     return {"subject": patient, "legal_basis": "dpv:LegalObligation", "law_reference": KEEPING_LAW,
-            "purposes": [KEEPING_PURPOSE], "categories": ["pd:Prescription"], "processing": ["dpv:Store"],
+            "purposes": [KEEPING_PURPOSE], "categories": ["pd:Prescription"],
+            # store it in her pod; use (read) it only to show it to her when she asks
+            "processing": ["dpv:Store", "dpv:Use"],
             "valid_until": (_now() + timedelta(days=365 * KEEPING_YEARS - 1)).isoformat()}
 
 
 def dispensing_consent(patient: str, prescription_id: str) -> dict:
     return {"subject": patient, "purposes": [READING_PURPOSE], "categories": ["pd:Prescription"],
             "processing": ["dpv:Use"], "valid_until": (_now() + timedelta(days=DISPENSING_DAYS)).isoformat(),
-            "notice": f"The pharmacy reads prescription {prescription_id} from your pod to dispense it, and "
-                      "to show it to you in the super-app."}
+            "notice": f"The pharmacy reads prescription {prescription_id} from your pod to dispense it."}
 
 
 def _now() -> datetime:
@@ -234,6 +274,14 @@ class ContentsErased(Problem):
     def __init__(self, prescription_id: str) -> None:
         super().__init__(410, f"Prescription {prescription_id!r}'s contents are no longer in the patient's pod "
                          "(the patient removed them).", kind="contents-erased")
+
+
+class PrescriptionAlteredProblem(Problem):
+    def __init__(self, prescription_id: str, reason: str) -> None:
+        super().__init__(
+            409, f"Prescription {prescription_id!r} in the patient's pod is not what the hospital signed and "
+                 f"issued ({reason}). Nothing was dispensed and nothing was charged; ask the hospital to issue it "
+                 "again.", kind="prescription-altered")
 
 
 def _pod_refusal(response: httpx.Response, what: str) -> Problem:

@@ -1,7 +1,8 @@
 """Journey 5, "my data" (rights regime), told step by step (docs/journeys.md): Wang Fang's app sees
 her consents and who read her data — each entry proven against the ledger's signed tree head on
-her own device — revokes the pharmacy's consent, and sees the next read refused. Run it after the
-prescriptions journey, which leaves her a consent to look at. The platform regime offers no such
+her own device — revokes the pharmacy's consent (the pharmacy's next read is refused) and still
+sees her own prescriptions, each signed by the hospital ✓ (her own reads are hers, not the
+pharmacy's). Run it after the prescriptions journey, which leaves her a consent to look at. The platform regime offers no such
 page: the walkthrough shows that, and what the super-app kept instead.
 """
 
@@ -91,14 +92,23 @@ def revoke_the_pharmacy() -> Step:
 
 def revocation_takes_effect() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
+        withdrawn = [a for a in (await through_courier(state, "consent", "GET", "/me/artefacts"))[0].body
+                     if a["controller"] == "prescriptions" and a["status"] == "withdrawn"]
+        if not withdrawn:
+            raise StepFailed("the pharmacy's consent is not withdrawn")
         answer, _, _ = await through_courier(state, "prescriptions", "GET", "/me/prescriptions")
-        if answer.status == 200 and not answer.body:
-            return [Told("hospital", "holds no prescription of hers to read")]
-        if answer.status != 403:
-            raise StepFailed(f"the hospital still read her prescriptions: {answer.status}")
-        return [Told("hospital", f"could not read her prescriptions from her pod: {answer.body.get('detail')}"),
-                Told("consent service", "logged the refusal")]
-    return Step("her app asks the hospital for her prescriptions: the revocation takes effect at once", run)
+        if answer.status != 200:
+            raise StepFailed(f"the hospital did not show her her own prescriptions: {answer.status} {answer.body}")
+        unsigned = [p["id"] for p in answer.body if not (p.get("signature") or {}).get("verified")]
+        if unsigned:
+            raise StepFailed(f"prescriptions not verified as signed by the hospital: {unsigned}")
+        shown = "; ".join(f"{p['medication']} ×{p['quantity']} ({p['status']}), signed by the hospital ✓"
+                          for p in answer.body) or "none"
+        return [Told("consent service", f"the pharmacy's consent is {withdrawn[0]['status']}: from now on its reads "
+                                        "of her prescriptions are refused, each refusal logged"),
+                Told("hospital", f"her own view is still hers (it rests on the hospital's duty to show her her "
+                                 f"record, logged, not on the consent she withdrew): {shown}")]
+    return Step("the revocation takes effect at once, and her own view of her prescriptions stays hers", run)
 
 
 def no_my_data_on_the_platform() -> Step:

@@ -2,7 +2,8 @@
 
 Platform: the super-app books the online consultation, pays, orders the pharmacy and the courier for
 her, and keeps it all. Rights: Wang Fang's own app asks the hospital through the super-app's blind
-courier, the prescription lands in her pod, she answers the consent prompts (the pharmacy may read it;
+courier, the prescription lands in her pod signed by the hospital (her app checks the signature), she
+answers the consent prompts (the pharmacy may read it;
 the parcel courier may have her address), and the super-app learns only the payment. Every
 consultation issues a new prescription, so the walkthrough can be run again and again against the
 same ``citygate up``.
@@ -13,9 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from rdflib import Graph, URIRef
 
 from identity.personas import by_handle
+from kernel.keys import signature_key_set
 from kernel.regime import Regime
+from services.prescriptions.pod_document import RX, PrescriptionAltered, verified_payload
 from workshop.journeys.common import (
     device_tokens,
     log_in,
@@ -107,6 +111,30 @@ def open_pod() -> Step:
     return Step("her app opens her personal data pod", run)
 
 
+async def signed_by_the_hospital(state: dict[str, Any], rx: dict) -> str:
+    """Her app reads the prescription from her own pod and checks the hospital's signature on it against the
+    key the hospital publishes: what the pharmacy will dispense is what the doctor issued."""
+    url = f"{state['pod']}prescriptions/{rx['id']}"
+    async with httpx.AsyncClient(timeout=15) as plain:
+        document = await plain.get(url, headers={"Authorization": f"Bearer {state['tokens']['pod']}",
+                                                 "Accept": "text/turtle"})
+        jwks = expect(await plain.get(state["urls"]["prescriptions"] + "/.well-known/jwks.json"), 200)
+    if document.status_code != 200:
+        raise StepFailed(f"her pod answered {document.status_code} for {url}")
+    graph = Graph().parse(data=document.text, format="turtle", publicID=url)
+    signatures = [str(value) for value in graph.objects(URIRef(url), RX.signature)]
+    try:
+        if len(signatures) != 1:
+            raise PrescriptionAltered(f"{len(signatures)} signatures")
+        signed = verified_payload(signatures[0], signature_key_set(jwks))
+    except PrescriptionAltered as error:
+        raise StepFailed(f"the prescription in her pod is not signed by the hospital: {error}") from error
+    if (signed["prescription_id"], signed["medication"], signed["quantity"]) != (
+            rx["id"], rx["medication"], rx["quantity"]):
+        raise StepFailed("the hospital's signature in her pod is for something else than what it issued")
+    return f"{signed['medication']} ×{signed['quantity']}, signed by the hospital ✓"
+
+
 def rights_consultation() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         answer, sent, received = await through_courier(state, "prescriptions", "POST", "/me/consultations",
@@ -116,9 +144,12 @@ def rights_consultation() -> Step:
         rx = state["rx"] = answer.body
         return [Told("super-app", f"relayed a sealed envelope of {sent} bytes and the sealed answer of {received} "
                                   "bytes; it could open neither"),
-                Told("hospital", f"issued {rx['id']} for her health-sector pseudonym, deposited it in her pod under "
-                                 "its legal basis (logged), asked her consent for the pharmacy; keeps no contents"),
-                Told("her app", f"received {_contents(rx)}, {yuan(rx['amount_cents'])}")]
+                Told("hospital", f"issued {rx['id']} for her health-sector pseudonym, deposited it in her pod, signed "
+                                 "with its key, under its legal basis about her (logged); keeps only the digest of what "
+                                 "it signed, no contents; asked her consent for the pharmacy"),
+                Told("her app", f"received {_contents(rx)}, {yuan(rx['amount_cents'])}"),
+                Told("her app", f"read it from her pod and checked it against the hospital's published key: "
+                                f"{await signed_by_the_hospital(state, rx)}")]
     return Step("her app has an online consultation with the hospital, through the super-app's blind courier", run)
 
 
@@ -154,7 +185,9 @@ def rights_dispensation() -> Step:
         read = next((e for e in log["entries"] if e["entry"].get("kind") == "access.permitted"
                      and e["entry"].get("purpose") == "dpv:ServiceProvision"), None)
         where = f"index {read['index']} (with its inclusion proof)" if read else "no entry found"
-        return [Told("pharmacy", f"read the prescription from her pod under her consent and dispensed "
+        return [Told("pharmacy", f"read the prescription from her pod under her consent, checked the hospital's "
+                                 "signature and the digest the hospital kept (signed by the hospital ✓: a document "
+                                 "changed in the pod is refused, 409 prescription-altered), and dispensed "
                                  f"{answer.body['medication']} ({answer.body['quantity']} units); the order names what, "
                                  "not why (no diagnosis)"),
                 Told("consent ledger", f"logged the pharmacy's read before the pod released it: {where}; her app "
