@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SOLID_CLIENT := tests/solid_client
 NODE_STAMP := $(SOLID_CLIENT)/node_modules/.installed
 
-.PHONY: up test setup benchmark
+.PHONY: up test setup benchmark fuzz
 
 up: $(STAMP)
 	$(BIN)/citygate up
@@ -39,3 +39,13 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/consent_decisions.py
 	$(BIN)/python benchmarks/pod.py
 	$(BIN)/python benchmarks/courier.py
+
+# Schemathesis against every service of both regimes, with each credential kind (tests/fuzzing.py):
+# all phases, a fixed seed; prints cases, requests, 5xx and distinct failures per service, fails on a
+# 5xx. FUZZ_CASES is the examples per operation and phase (the coverage phase adds its own).
+FUZZ_CASES ?= 25
+FUZZ_SEED ?= 1
+FUZZ_PHASES ?= examples,coverage,fuzzing,stateful
+FUZZ_ARGS ?=  # e.g. --backend postgresql, --regime rights, --service fines
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzzing --cases $(FUZZ_CASES) --seed $(FUZZ_SEED) --phases $(FUZZ_PHASES) $(FUZZ_ARGS)

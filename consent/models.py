@@ -6,18 +6,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field as TableField
 
 from consent.tables import ConsentTable
 from consent.vocabulary import LegalBasis
+from kernel.bounds import AwareInstant
 from kernel.database import UtcDateTime
 
 SUBJECT_PATTERN = r"^[A-Za-z0-9_\-.:]{1,128}$"
 SERVICE_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 ARTEFACT_ID_PATTERN = r"^[A-Za-z0-9-]{1,40}$"
-ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN)]
+ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN, max_length=40)]
 Term = Annotated[str, Field(max_length=80)]
 ResourceUrl = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -74,7 +75,7 @@ class ConsentArtefact(ConsentTable, table=True):
 class ConsentRequestCreate(BaseModel):
     """A data consumer asks the citizen (known to it by its own sector pseudonym)."""
 
-    subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the caller's sector pseudonym")
+    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the caller's sector pseudonym")
     purposes: list[Term] = Field(min_length=1, max_length=10, description="DPV purpose terms, e.g. dpv:DeliveryOfGoods")
     categories: list[Term] = Field(min_length=1, max_length=20,
                                    description="DPV personal-data terms, e.g. pd:Prescription")
@@ -84,7 +85,7 @@ class ConsentRequestCreate(BaseModel):
     resources: list[ResourceUrl] = Field(default_factory=list, max_length=20, description=(
         "The resources (URLs at the data holder, e.g. one prescription in the citizen's pod) the consent is for; "
         "when given, a read of anything else is not covered by it. Empty: every resource of the categories"))
-    valid_until: AwareDatetime = Field(description="When the consent lapses if not withdrawn earlier (with its zone)")
+    valid_until: AwareInstant = Field(description="When the consent lapses if not withdrawn earlier (with its zone)")
     mode: Mode = Mode.RECURRING
     notice: str | None = Field(default=None, max_length=1000,
                                description="Why, in the controller's own words; shown beside the generated summary")
@@ -93,7 +94,7 @@ class ConsentRequestCreate(BaseModel):
 class LegalBasisCreate(BaseModel):
     """A department records processing that rests on a basis other than consent, so the citizen sees it."""
 
-    subject: str = Field(pattern=SUBJECT_PATTERN)
+    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128)
     legal_basis: Literal[LegalBasis.CONTRACT, LegalBasis.LEGAL_OBLIGATION, LegalBasis.OFFICIAL_AUTHORITY,
                          LegalBasis.VITAL_INTEREST]
     law_reference: str = Field(min_length=3, max_length=300, description="The law or contract relied on")
@@ -104,7 +105,7 @@ class LegalBasisCreate(BaseModel):
     resources: list[ResourceUrl] = Field(default_factory=list, max_length=20, description=(
         "The resources (URLs at the data holder) the basis is recorded for, e.g. the one record a department "
         "deposits; empty: every resource of the categories"))
-    valid_until: AwareDatetime
+    valid_until: AwareInstant
 
 
 class ArtefactEvent(BaseModel):
@@ -149,15 +150,15 @@ class DecisionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the HOLDER's sector pseudonym")
-    recipient: str = Field(pattern=SERVICE_PATTERN)
+    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the HOLDER's sector pseudonym")
+    recipient: str = Field(pattern=SERVICE_PATTERN, max_length=40)
     category: Term
     purpose: Term
     processing: Term = Field(default="dpv:Use", description="What the recipient does: dpv:Use to read, dpv:Store "
                              "to deposit a record")
     artefact: str | None = Field(default=None, max_length=20000,
                                  description="The receipt the recipient presented (compact JWS), if any")
-    artefact_id: str | None = Field(default=None, pattern=ARTEFACT_ID_PATTERN, description=(
+    artefact_id: str | None = Field(default=None, pattern=ARTEFACT_ID_PATTERN, max_length=40, description=(
         "The artefact the recipient relies on, by id (it names it for the citizen it acts for, e.g. the "
         "patient of a deposit). The decision is made on that artefact alone, so it is refused "
         "(`refusal: subject-mismatch`) when the artefact is about another citizen than `subject`."))
@@ -182,7 +183,7 @@ class DecisionPublic(BaseModel):
 class ErasureCreate(BaseModel):
     """A holder erased a citizen's data (the citizen asked); the ledger records only that it happened."""
 
-    subject: str = Field(pattern=SUBJECT_PATTERN, description="The citizen, by the holder's sector pseudonym")
+    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the holder's sector pseudonym")
     scope: str = Field(min_length=1, max_length=200, description="What was erased, in words (e.g. 'the whole pod')")
 
 

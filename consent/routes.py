@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime
 
 from consent.access_log import AccessLog, access_log
 from consent.artefacts import ConsentBook, public
@@ -23,6 +22,7 @@ from consent.models import (
     StatusChange,
 )
 from consent.subjects import citizen_key_of
+from kernel.bounds import AwareInstant, Reference
 from kernel.citizens import CurrentCitizen
 from kernel.tokens import caller_with
 
@@ -56,7 +56,7 @@ async def record_legal_basis(body: LegalBasisCreate, request: Request, book: Boo
 
 
 @service_router.get("/artefacts/{artefact_id}", summary="An artefact naming the caller (e.g. to see the answer)")
-def read_artefact(artefact_id: str, book: Book, caller: caller_with("consent:request")) -> ArtefactPublic:
+def read_artefact(artefact_id: Reference, book: Book, caller: caller_with("consent:request")) -> ArtefactPublic:
     return public(book.artefact_for(caller.client_id, artefact_id))
 
 
@@ -82,19 +82,19 @@ def my_artefacts(book: Book, citizen: CurrentCitizen, status: Status | None = No
 
 
 @citizen_router.get("/artefacts/{artefact_id}", summary="One of your artefacts")
-def my_artefact(artefact_id: str, book: Book, citizen: CurrentCitizen) -> ArtefactPublic:
+def my_artefact(artefact_id: Reference, book: Book, citizen: CurrentCitizen) -> ArtefactPublic:
     return public(book.artefact_of(citizen.subject, artefact_id))
 
 
 @citizen_router.post("/artefacts/{artefact_id}/status", summary="Give, refuse or withdraw a consent")
-def change_status(artefact_id: str, body: StatusChange, book: Book, citizen: CurrentCitizen) -> ArtefactPublic:
+def change_status(artefact_id: Reference, body: StatusChange, book: Book, citizen: CurrentCitizen) -> ArtefactPublic:
     return public(book.change_status(citizen.subject, artefact_id, Status(body.status)))
 
 
 @citizen_router.get("/access-log", summary="Who read your data and every consent event, newest first, with proofs")
 def my_access_log(
     request: Request, book: Book, citizen: CurrentCitizen,
-    since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+    since: AwareInstant | None = None, until: AwareInstant | None = None,
     recipient: Annotated[str | None, Query(max_length=MAX_RECIPIENT_LENGTH)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AccessLog:

@@ -38,9 +38,9 @@ class IdCardCredential(BaseModel):
 
 
 class PresentationCheck(BaseModel):
-    presentation: str
-    audience: str = Field(description="Who the holder addressed the presentation to (the verifier)")
-    nonce: str = Field(description="The verifier's fresh nonce the holder signed over")
+    presentation: str = Field(max_length=20_000, description="SD-JWT with disclosures and key-binding JWT")
+    audience: str = Field(max_length=500, description="Who the holder addressed the presentation to (the verifier)")
+    nonce: str = Field(max_length=200, description="The verifier's fresh nonce the holder signed over")
 
 
 class VerifiedPresentation(BaseModel):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -22,15 +22,28 @@ class TokenRequest(BaseModel):
     services and relying parties authenticate with a private_key_jwt client assertion; the citizen's
     own app (public client ``citizen-app``) sends only its ``client_id``."""
 
-    grant_type: str = Field(examples=["client_credentials", "authorization_code"])
-    scope: str | None = Field(default=None, examples=["fines:read fines:pay"])
-    code: str | None = None
-    redirect_uri: str | None = None
-    code_verifier: str | None = None
-    resource: str | None = Field(default=None, description="RFC 8707 resource indicator: urn:citygate:<service>")
-    client_id: str | None = Field(default=None, description="Public clients only (citizen-app)")
-    client_assertion_type: str | None = Field(default=None, examples=[CLIENT_ASSERTION_TYPE])
-    client_assertion: str | None = Field(default=None, description="JWT signed with the client's key (RFC 7523)")
+    grant_type: str = Field(max_length=100, examples=["client_credentials", "authorization_code"])
+    scope: str | None = Field(default=None, max_length=1000, examples=["fines:read fines:pay"])
+    code: str | None = Field(default=None, max_length=200)
+    redirect_uri: str | None = Field(default=None, max_length=500)
+    code_verifier: str | None = Field(default=None, max_length=128)  # RFC 7636 §4.1: 43–128 characters
+    resource: str | None = Field(default=None, max_length=200,
+                                 description="RFC 8707 resource indicator: urn:citygate:<service>")
+    client_id: str | None = Field(default=None, max_length=100, description="Public clients only (citizen-app)")
+    client_assertion_type: str | None = Field(default=None, max_length=100, examples=[CLIENT_ASSERTION_TYPE])
+    client_assertion: str | None = Field(default=None, max_length=8000,
+                                         description="JWT signed with the client's key (RFC 7523)")
+
+
+def _too_long(items: list[tuple[str, str]]) -> str | None:
+    """The first form field longer than TokenRequest allows (the form is read raw, for Authlib)."""
+    for key, value in items:
+        field = TokenRequest.model_fields.get(key)
+        limit = next((rule.max_length for rule in field.metadata if hasattr(rule, "max_length")), None) \
+            if field else None
+        if limit is not None and len(value) > limit:
+            return key
+    return None
 
 
 class TokenResponse(BaseModel):
@@ -72,6 +85,8 @@ async def issue_token(request: Request) -> JSONResponse:
     server: IdentityServer = request.app.state.token_server
     form = await request.form()
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    if (field := _too_long(items)) is not None:
+        return server.handle_response(*InvalidRequestError(f"{field} is too long.")())
     try:
         oauth_request = FormOAuth2Request(request.method, str(request.url), dict(request.headers), items)
     except OAuth2Error as error:  # Authlib refuses plain http off loopback (insecure_transport)

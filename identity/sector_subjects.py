@@ -30,7 +30,7 @@ router = APIRouter(tags=["service endpoints"])
 
 
 class SectorSubjectRequest(BaseModel):
-    resident_id: str
+    resident_id: str = Field(max_length=18, description="The citizen's resident identity number")
 
 
 class SectorSubject(BaseModel):

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from kernel.bounds import Reference
 from kernel.problems import Problem
 from superapp_gateway.catalogue import offered
 from superapp_gateway.sessions import CurrentSession
@@ -44,7 +45,7 @@ def _department_of(request: Request, department: str) -> str:
 
 
 @router.post("/courier/{department}", summary="Relay my app's sealed request to a department, and its sealed answer")
-async def relay(department: str, body: Envelope, request: Request, citizen: CurrentSession) -> Envelope:
+async def relay(department: Reference, body: Envelope, request: Request, citizen: CurrentSession) -> Envelope:
     app = request.app
     sealed = await app.state.policy.departments.relay(app, _department_of(request, department), body.envelope)
     return Envelope(envelope=sealed)

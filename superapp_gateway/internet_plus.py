@@ -23,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlmodel import col, select
 
+from kernel.bounds import Reference
 from kernel.problems import Problem
 from kernel.tokens import caller_with
 from superapp_gateway.models import CitizenSession, UserAgreementAcceptance, WalletPayment
@@ -121,7 +122,7 @@ class ShareNothing:
 
 @router.get("/citizens/{resident_id}",
             summary="Platform: everything the super-app keeps about a citizen, for a department (Internet Plus)")
-async def shared_citizen(resident_id: str, request: Request,
+async def shared_citizen(resident_id: Reference, request: Request,
                          caller: caller_with("gateway:internet-plus")) -> SharedCitizen:
     app = request.app
     return await run_in_threadpool(app.state.policy.sharing.citizen_for, app, resident_id, caller.client_id)

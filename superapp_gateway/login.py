@@ -25,6 +25,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import delete
 
+from kernel.bounds import ShortText
 from kernel.client import TOKEN_PATH, client_authentication
 from kernel.keys import SIGNING_ALGORITHM
 from kernel.problems import Problem
@@ -111,7 +112,8 @@ async def login(request: Request) -> RedirectResponse:
 
 
 @router.get(CALLBACK_PATH, summary="Where the identity provider sends the citizen back", response_class=Response)
-async def callback(request: Request, state: str = "", code: str | None = None, error: str | None = None) -> Response:
+async def callback(request: Request, state: ShortText = "", code: ShortText | None = None,
+                   error: ShortText | None = None) -> Response:
     app = request.app
     settings = app.state.settings
     if not _started_in_this_browser(request, state):

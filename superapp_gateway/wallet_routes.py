@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from kernel.bounds import Reference
 from kernel.problems import Problem
 from superapp_gateway import payments, wallet
 from superapp_gateway.models import PaymentStatus, WalletPayment
@@ -20,7 +21,7 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII, as HTTP he
 
 
 class PaymentCreate(BaseModel):
-    payee: str = Field(description="The department to pay: fines or prescriptions.", examples=["fines"])
+    payee: str = Field(max_length=40, description="The department to pay: fines or prescriptions.", examples=["fines"])
     reference: str = Field(min_length=1, max_length=200, description="The department's bill: a fine id, a "
                            "prescription id.")
     amount_cents: StrictInt = Field(gt=0, le=100_000_000, description="In fen (1/100 yuan).")
@@ -102,15 +103,15 @@ async def create_payment(
 
 
 @router.get("/payments/{payment_id}", summary="One of my payments")
-async def read_payment(payment_id: str, request: Request, citizen: CurrentSession) -> WalletPaymentPublic:
+async def read_payment(payment_id: Reference, request: Request, citizen: CurrentSession) -> WalletPaymentPublic:
     return _public(await run_in_threadpool(_payment, request.app, citizen.subject, payment_id))
 
 
 @router.post("/payments/{payment_id}/retry", summary="Send a pending payment to its department again")
-async def retry_payment(payment_id: str, request: Request, citizen: CurrentSession) -> WalletPaymentPublic:
+async def retry_payment(payment_id: Reference, request: Request, citizen: CurrentSession) -> WalletPaymentPublic:
     return _public(await payments.retry(request.app, citizen.subject, payment_id))
 
 
 @router.delete("/payments/{payment_id}", summary="Cancel a pending payment the department refuses (refunded)")
-async def cancel_payment(payment_id: str, request: Request, citizen: CurrentSession) -> WalletPaymentPublic:
+async def cancel_payment(payment_id: Reference, request: Request, citizen: CurrentSession) -> WalletPaymentPublic:
     return _public(await payments.cancel(request.app, citizen.subject, payment_id))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from kernel.bounds import Reference, RowId
 from kernel.citizens import CurrentCitizen
 from kernel.database import SessionDep
 from services.appointments import domain, routes
@@ -36,7 +37,7 @@ class MyBookingCreate(BaseModel):
     # extra forbidden: a "subject" in the body is an error, not silently someone else's booking
     model_config = ConfigDict(extra="forbid")
 
-    slot_id: int
+    slot_id: RowId
     type: AppointmentType
 
 
@@ -60,7 +61,7 @@ async def book(body: MyBookingCreate, citizen: CurrentCitizen, request: Request,
 
 
 @router.get("/bookings/{booking_id}", summary="One booking I take part in")
-def my_booking(booking_id: str, citizen: CurrentCitizen, session: SessionDep, now: Now) -> BookingPublic:
+def my_booking(booking_id: Reference, citizen: CurrentCitizen, session: SessionDep, now: Now) -> BookingPublic:
     booking = session.get(Booking, booking_id)
     if booking is None or citizen.subject not in (booking.subject, booking.partner_subject):
         raise domain.BookingNotFound(booking_id)
@@ -69,7 +70,7 @@ def my_booking(booking_id: str, citizen: CurrentCitizen, session: SessionDep, no
 
 
 @router.post("/bookings/{booking_id}/confirmations", summary="Confirm a marriage or divorce booking as the partner")
-async def confirm(booking_id: str, body: MyConfirmation, citizen: CurrentCitizen, request: Request,
+async def confirm(booking_id: Reference, body: MyConfirmation, citizen: CurrentCitizen, request: Request,
                   session: SessionDep, now: Now) -> BookingPublic:
     # Not checked for party first: a marriage's partner joins only here, with the booker's code.
     confirmation = ConfirmationCreate(subject=citizen.subject, invitation_code=body.invitation_code)

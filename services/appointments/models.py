@@ -16,6 +16,8 @@ from sqlalchemy import CheckConstraint, DateTime, Enum, Index, UniqueConstraint,
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from kernel.bounds import RowId
+
 
 class AppointmentsTable(SQLModel, registry=registry()):
     """Base of the civil affairs bureau's own tables."""
@@ -120,7 +122,7 @@ class Marriage(AppointmentsTable, table=True):
 # --- bookings -------------------------------------------------------------------------------------
 
 class BookingCreate(AppointmentsTable):
-    slot_id: int
+    slot_id: RowId
     type: AppointmentType
     subject: Subject = Field(description="The booking citizen, as the civil-registry sector knows them.")
 
@@ -190,7 +192,7 @@ class ConfirmationCreate(AppointmentsTable):
 
 
 class RescheduleRequest(AppointmentsTable):
-    slot_id: int
+    slot_id: RowId
     subject: Subject | None = Field(
         default=None, description="The acting citizen; when given, must be the booker or the partner.",
     )

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
+from kernel.bounds import Day, Reference, RowId
 from kernel.database import SessionDep
 from kernel.tokens import caller_with
 from services.appointments import domain
@@ -54,15 +55,15 @@ def list_offices(session: SessionDep, caller: Reader) -> list[OfficePublic]:
 @router.get("/slots", summary="Future slots with free places, earliest first")
 def list_free_slots(
     session: SessionDep, now: Now, caller: Reader,
-    office_id: str | None = None,
+    office_id: Reference | None = None,
     appointment_type: Annotated[AppointmentType | None, Query(alias="type")] = None,
-    on: Annotated[date | None, Query(alias="date", description="A day in China Standard Time")] = None,
+    on: Annotated[Day | None, Query(alias="date", description="A day in China Standard Time")] = None,
 ) -> list[SlotPublic]:
     return domain.free_slots(session, now=now, office_id=office_id, appointment_type=appointment_type, on=on)
 
 
 @router.get("/slots/{slot_id}", summary="One slot and its free places")
-def get_slot(slot_id: int, session: SessionDep, now: Now, caller: Reader) -> SlotPublic:
+def get_slot(slot_id: RowId, session: SessionDep, now: Now, caller: Reader) -> SlotPublic:
     return domain.get_slot(session, slot_id, now=now)
 
 
@@ -85,13 +86,13 @@ def list_bookings(subject: Annotated[Subject, Query()], session: SessionDep, now
 
 
 @router.get("/bookings/{booking_id}", summary="One booking")
-def get_booking(booking_id: str, session: SessionDep, now: Now, caller: Reader) -> BookingPublic:
+def get_booking(booking_id: Reference, session: SessionDep, now: Now, caller: Reader) -> BookingPublic:
     return domain.get_booking(session, booking_id, now=now)
 
 
 @router.delete("/bookings/{booking_id}", summary="Cancel a booking and free its place")
 def cancel_booking(
-    booking_id: str, session: SessionDep, now: Now, caller: Booker,
+    booking_id: Reference, session: SessionDep, now: Now, caller: Booker,
     subject: Annotated[Subject | None, Query(description="The acting citizen; must be a party when given")] = None,
 ) -> BookingPublic:
     return domain.cancel(session, booking_id, subject=subject, now=now)
@@ -99,14 +100,14 @@ def cancel_booking(
 
 @router.post("/bookings/{booking_id}/reschedule", summary="Move a booking to another slot, atomically")
 def reschedule_booking(
-    booking_id: str, body: RescheduleRequest, session: SessionDep, now: Now, caller: Booker,
+    booking_id: Reference, body: RescheduleRequest, session: SessionDep, now: Now, caller: Booker,
 ) -> BookingPublic:
     return domain.reschedule(session, booking_id, slot_id=body.slot_id, subject=body.subject, now=now)
 
 
 @router.post("/bookings/{booking_id}/confirmations", summary="The partner confirms a marriage or divorce booking")
 async def confirm_booking(
-    booking_id: str, body: ConfirmationCreate, request: Request, session: SessionDep, now: Now, caller: Booker,
+    booking_id: Reference, body: ConfirmationCreate, request: Request, session: SessionDep, now: Now, caller: Booker,
 ) -> BookingPublic:
     plan = await run_in_threadpool(domain.plan_confirmation, session, booking_id, body, now=now)
     if plan is not None and plan.joins:

@@ -15,6 +15,7 @@ from sqlalchemy import DateTime, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from kernel.bounds import MAX_CENTS
 from services.credit.rules import RecordKind, RestrictedService
 
 
@@ -43,7 +44,7 @@ class CreditRecordCreate(CreditTable):
         min_length=1, max_length=200,
         description="The source department's own reference for what is reported, e.g. the fine's id.",
     )
-    amount_cents: int = Field(ge=0, description="The amount owed, in fen (1/100 yuan).")
+    amount_cents: int = Field(ge=0, le=MAX_CENTS, description="The amount owed, in fen (1/100 yuan).")
 
 
 class CreditRecordBase(CreditRecordCreate):

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
+from kernel.bounds import Reference
 from kernel.database import SessionDep
 from kernel.tokens import caller_with
 from services.credit.domain import push_record, restrictions, settle_record
@@ -41,7 +42,7 @@ def report_record(
     summary="Report a record's debt settled; it stops restricting after the propagation lag",
 )
 def settle(
-    source: str, reference: str, request: Request, session: SessionDep, now: Now,
+    source: Reference, reference: Reference, request: Request, session: SessionDep, now: Now,
     caller: caller_with("credit:report"),
 ) -> CreditRecordPublic:
     settings: Settings = request.app.state.settings
@@ -54,6 +55,6 @@ def settle(
 
 @router.get("/subjects/{subject}/restrictions", summary="Is a citizen blacklisted for a service, and why")
 def subject_restrictions(
-    subject: str, service: RestrictedService, session: SessionDep, now: Now, caller: caller_with("credit:query"),
+    subject: Reference, service: RestrictedService, session: SessionDep, now: Now, caller: caller_with("credit:query"),
 ) -> RestrictionsPublic:
     return restrictions(session, subject, service, now=now)

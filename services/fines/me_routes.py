@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter
 
+from kernel.bounds import RowId
 from kernel.citizens import CurrentCitizen
 from kernel.database import SessionDep
 from services.fines.domain import FineNotFound, china_date, fines_for_citizen, get_fine, public_fine
@@ -28,7 +29,7 @@ def my_fines(citizen: CurrentCitizen, session: SessionDep, now: Now) -> Sequence
 
 
 @router.get("/fines/{fine_id}", summary="One of my fines")
-def my_fine(fine_id: int, citizen: CurrentCitizen, session: SessionDep, now: Now) -> FinePublic:
+def my_fine(fine_id: RowId, citizen: CurrentCitizen, session: SessionDep, now: Now) -> FinePublic:
     fine = get_fine(session, fine_id)
     vehicle = session.get(Vehicle, fine.plate)
     if vehicle is None or vehicle.owner_ref != citizen.subject:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
+from kernel.bounds import Reference, RowId
 from kernel.database import SessionDep
 from kernel.problems import Problem
 from kernel.tokens import caller_with
@@ -36,25 +37,25 @@ Now = Annotated[datetime, Depends(department_clock)]
 
 
 @router.get("/vehicles/{plate}/fines", summary="Fines recorded against a vehicle")
-def list_vehicle_fines(plate: str, session: SessionDep, now: Now, caller: caller_with("fines:read")) -> Sequence[FinePublic]:
+def list_vehicle_fines(plate: Reference, session: SessionDep, now: Now, caller: caller_with("fines:read")) -> Sequence[FinePublic]:
     today = china_date(now)
     return [public_fine(fine, today) for fine in fines_for_vehicle(session, plate)]
 
 
 @router.get("/citizens/{subject}/fines", summary="A citizen's fines across all their vehicles")
-def list_citizen_fines(subject: str, session: SessionDep, now: Now,
+def list_citizen_fines(subject: Reference, session: SessionDep, now: Now,
                        caller: caller_with("fines:read")) -> Sequence[FinePublic]:
     today = china_date(now)
     return [public_fine(fine, today) for fine in fines_for_citizen(session, subject)]
 
 
 @router.get("/fines/{fine_id}", summary="One fine")
-def read_fine(fine_id: int, session: SessionDep, now: Now, caller: caller_with("fines:read")) -> FinePublic:
+def read_fine(fine_id: RowId, session: SessionDep, now: Now, caller: caller_with("fines:read")) -> FinePublic:
     return public_fine(get_fine(session, fine_id), china_date(now))
 
 
 @router.get("/fines/{fine_id}/receipt", summary="The receipt of a paid fine")
-def read_receipt(fine_id: int, session: SessionDep, caller: caller_with("fines:read")) -> ReceiptPublic:
+def read_receipt(fine_id: RowId, session: SessionDep, caller: caller_with("fines:read")) -> ReceiptPublic:
     return receipt_for(session, fine_id)
 
 
@@ -74,7 +75,7 @@ def _idempotency_key(value: str | None) -> str:
     responses={200: {"model": ReceiptPublic, "description": "The same request again: the first payment's receipt"}},
 )
 async def pay(
-    fine_id: int, body: PaymentCreate, request: Request, response: Response, session: SessionDep, now: Now,
+    fine_id: RowId, body: PaymentCreate, request: Request, response: Response, session: SessionDep, now: Now,
     caller: caller_with("fines:pay"),
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> ReceiptPublic:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from kernel.bounds import Reference
 from kernel.citizens import CitizenCaller, CurrentCitizen
 from kernel.database import SessionDep
 from services.prescriptions import domain
@@ -43,7 +44,7 @@ def my_prescriptions(citizen: CurrentCitizen, session: SessionDep, store: StoreD
 
 
 @router.get("/prescriptions/{prescription_id}", summary="One of my prescriptions")
-def my_prescription(prescription_id: str, citizen: CurrentCitizen, session: SessionDep,
+def my_prescription(prescription_id: Reference, citizen: CurrentCitizen, session: SessionDep,
                     store: StoreDep) -> PrescriptionPublic:
     _check_mine(session, citizen, prescription_id)
     return domain.prescription(session, store, prescription_id, purpose=Purpose.PATIENT_VIEW)
@@ -66,7 +67,7 @@ def my_consultation(body: ConsultationCreate, citizen: CurrentCitizen, session: 
 
 @router.post("/prescriptions/{prescription_id}/dispensation", status_code=status.HTTP_201_CREATED,
              summary="Order the dispensing of my paid prescription from a pharmacy")
-def my_dispensation(prescription_id: str, body: DispensationCreate, citizen: CurrentCitizen, session: SessionDep,
+def my_dispensation(prescription_id: Reference, body: DispensationCreate, citizen: CurrentCitizen, session: SessionDep,
                     store: StoreDep, now: Now) -> DispensationPublic:
     _check_mine(session, citizen, prescription_id)
     return domain.dispense(session, store, prescription_id, body, now=now)
@@ -74,7 +75,7 @@ def my_dispensation(prescription_id: str, body: DispensationCreate, citizen: Cur
 
 @router.post("/prescriptions/{prescription_id}/delivery-consent", status_code=status.HTTP_201_CREATED,
              summary="Rights regime: have the pharmacy ask my consent to give my address to the parcel courier")
-def my_delivery_consent(prescription_id: str, citizen: CurrentCitizen, session: SessionDep,
+def my_delivery_consent(prescription_id: Reference, citizen: CurrentCitizen, session: SessionDep,
                         desk: DeliveryDep) -> DeliveryConsentRequested:
     _check_mine(session, citizen, prescription_id)
     return domain.request_delivery_consent(session, desk, prescription_id)
@@ -83,7 +84,7 @@ def my_delivery_consent(prescription_id: str, citizen: CurrentCitizen, session: 
 @router.post("/prescriptions/{prescription_id}/delivery", status_code=status.HTTP_201_CREATED,
              summary="Order the courier for my dispensed prescription: parcel id and address only "
                      "(rights regime: under my consent, logged)")
-def my_delivery(prescription_id: str, body: DeliveryOrderCreate, citizen: CurrentCitizen,
+def my_delivery(prescription_id: Reference, body: DeliveryOrderCreate, citizen: CurrentCitizen,
                 session: SessionDep, desk: DeliveryDep) -> DeliveryOrderPublic:
     _check_mine(session, citizen, prescription_id)
     return domain.order_delivery(session, desk, prescription_id, body)

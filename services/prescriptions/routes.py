@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from kernel.bounds import Reference
 from kernel.database import SessionDep
 from kernel.signed import InvalidStatement, StatementVerifier
 from kernel.tokens import caller_with
@@ -47,7 +48,7 @@ DeliveryDep = Annotated[DeliveryDesk, Depends(regime_delivery)]
 
 @router.get("/citizens/{subject}/prescriptions", summary="A patient's prescriptions, oldest first")
 def list_prescriptions(
-    subject: str, session: SessionDep, store: StoreDep, caller: caller_with("prescriptions:read"),
+    subject: Reference, session: SessionDep, store: StoreDep, caller: caller_with("prescriptions:read"),
 ) -> list[PrescriptionPublic]:
     return domain.prescriptions_of(session, store, subject)
 
@@ -77,7 +78,7 @@ def online_consultation(
 
 @router.get("/prescriptions/{prescription_id}", summary="One prescription")
 def get_prescription(
-    prescription_id: str, session: SessionDep, store: StoreDep, caller: caller_with("prescriptions:read"),
+    prescription_id: Reference, session: SessionDep, store: StoreDep, caller: caller_with("prescriptions:read"),
 ) -> PrescriptionPublic:
     return domain.prescription(session, store, prescription_id)
 
@@ -88,7 +89,7 @@ def get_prescription(
     responses={200: {"model": Receipt, "description": "The same payment again: its receipt, nothing charged"}},
 )
 async def pay_prescription(
-    prescription_id: str, body: PaymentCreate, request: Request, response: Response, session: SessionDep,
+    prescription_id: Reference, body: PaymentCreate, request: Request, response: Response, session: SessionDep,
     now: Now, caller: caller_with("prescriptions:pay"),
     idempotency_key: Annotated[str | None, Header(description="Names this payment; retries reuse it.")] = None,
 ) -> Receipt:
@@ -112,7 +113,7 @@ async def pay_prescription(
     summary="A pharmacy dispenses a paid prescription (once)",
 )
 def dispense_prescription(
-    prescription_id: str, body: DispensationCreate, session: SessionDep, store: StoreDep, now: Now,
+    prescription_id: Reference, body: DispensationCreate, session: SessionDep, store: StoreDep, now: Now,
     caller: caller_with("prescriptions:dispense"),
 ) -> DispensationPublic:
     return domain.dispense(session, store, prescription_id, body, now=now)
@@ -123,7 +124,7 @@ def dispense_prescription(
     summary="Order a courier for a dispensed prescription: the order holds only a parcel id and the address",
 )
 def order_delivery(
-    prescription_id: str, body: DeliveryOrderCreate, session: SessionDep, desk: DeliveryDep,
+    prescription_id: Reference, body: DeliveryOrderCreate, session: SessionDep, desk: DeliveryDep,
     caller: caller_with("prescriptions:deliver"),
 ) -> DeliveryOrderPublic:
     return domain.order_delivery(session, desk, prescription_id, body)

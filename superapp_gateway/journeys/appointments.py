@@ -17,7 +17,6 @@ in sealed envelopes), so the super-app never learns who wants to marry or divorc
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
@@ -25,6 +24,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from kernel.bounds import Day, Reference, RowId
 from kernel.problems import Problem
 from services.appointments.models import AppointmentType
 from superapp_gateway.departments import bounded_call, raise_for_department_problem
@@ -38,7 +38,7 @@ JOURNEY = "appointments"
 class BookingOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")  # no "subject": the super-app books for the session only
 
-    slot_id: int
+    slot_id: RowId
     type: AppointmentType
 
 
@@ -53,7 +53,7 @@ async def _record(request: Request, subject: str, event: str, details: object) -
     await run_in_threadpool(app.state.policy.history.record, app, subject, JOURNEY, event, details)
 
 
-def _booking_path(booking_id: str, tail: str = "") -> str:
+def _booking_path(booking_id: Reference, tail: str = "") -> str:
     return f"/bookings/{quote(booking_id, safe='')}{tail}"
 
 
@@ -61,8 +61,8 @@ def _booking_path(booking_id: str, tail: str = "") -> str:
 async def free_slots(
     request: Request, citizen: CurrentSession,
     appointment_type: Annotated[AppointmentType | None, Query(alias="type")] = None,
-    on: Annotated[date | None, Query(alias="date", description="A day in China Standard Time")] = None,
-    office_id: str | None = None,
+    on: Annotated[Day | None, Query(alias="date", description="A day in China Standard Time")] = None,
+    office_id: Reference | None = None,
 ) -> list[dict]:
     app = request.app
     params = {name: str(value) for name, value in
@@ -104,7 +104,7 @@ async def my_bookings(request: Request, citizen: CurrentSession) -> list[dict]:
 
 
 @router.get("/city-services/appointments/bookings/{booking_id}", summary="One booking I take part in")
-async def my_booking(booking_id: str, request: Request, citizen: CurrentSession) -> dict:
+async def my_booking(booking_id: Reference, request: Request, citizen: CurrentSession) -> dict:
     app = request.app
     # the bureau's GET /bookings/{id} does not ask who is reading: only the citizen's own are shown
     mine = await app.state.policy.departments.read(app, citizen.subject, DEPARTMENT, "/bookings?subject={subject}")
@@ -116,7 +116,7 @@ async def my_booking(booking_id: str, request: Request, citizen: CurrentSession)
 
 @router.post("/city-services/appointments/bookings/{booking_id}/confirmations",
              summary="Confirm a marriage or divorce booking as the partner")
-async def confirm(booking_id: str, request: Request, citizen: CurrentSession,
+async def confirm(booking_id: Reference, request: Request, citizen: CurrentSession,
                   body: Confirmation | None = None) -> dict:
     app = request.app
     confirmation = {"subject": "{subject}", "invitation_code": (body or Confirmation()).invitation_code}

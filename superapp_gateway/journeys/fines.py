@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from kernel.bounds import RowId
 from kernel.problems import Problem
 from superapp_gateway.sessions import CurrentSession
 
@@ -27,7 +28,7 @@ async def my_fines(request: Request, citizen: CurrentSession) -> list[dict]:
 
 
 @router.get("/city-services/fines/{fine_id}/receipt", summary="The receipt of one of my paid fines")
-async def my_fine_receipt(fine_id: int, request: Request, citizen: CurrentSession) -> dict:
+async def my_fine_receipt(fine_id: RowId, request: Request, citizen: CurrentSession) -> dict:
     app = request.app
     fines = await app.state.policy.departments.read(app, citizen.subject, "fines", "/citizens/{subject}/fines")
     if not any(fine.get("id") == fine_id for fine in fines):

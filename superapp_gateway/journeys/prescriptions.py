@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from kernel.bounds import Reference
 from kernel.problems import Problem
 from superapp_gateway.sessions import CurrentSession
 
@@ -75,13 +76,13 @@ async def my_prescriptions(request: Request, citizen: CurrentSession) -> list[di
 
 
 @router.get("/city-services/prescriptions/{prescription_id}", summary="One of my prescriptions")
-async def my_prescription(prescription_id: str, request: Request, citizen: CurrentSession) -> dict:
+async def my_prescription(prescription_id: Reference, request: Request, citizen: CurrentSession) -> dict:
     return await _own_prescription(request, citizen.subject, prescription_id)
 
 
 @router.post("/city-services/prescriptions/{prescription_id}/dispensation", status_code=status.HTTP_201_CREATED,
              summary="Have my paid prescription dispensed (the super-app orders from the pharmacy)")
-async def dispensation(prescription_id: str, request: Request, citizen: CurrentSession,
+async def dispensation(prescription_id: Reference, request: Request, citizen: CurrentSession,
                        body: DispensationOrder | None = None) -> dict:
     app = request.app
     await _own_prescription(request, citizen.subject, prescription_id)
@@ -95,7 +96,7 @@ async def dispensation(prescription_id: str, request: Request, citizen: CurrentS
 
 @router.post("/city-services/prescriptions/{prescription_id}/delivery", status_code=status.HTTP_201_CREATED,
              summary="Have my dispensed prescription delivered (the super-app orders the courier)")
-async def delivery(prescription_id: str, request: Request, citizen: CurrentSession,
+async def delivery(prescription_id: Reference, request: Request, citizen: CurrentSession,
                    body: DeliveryOrder) -> dict:
     app = request.app
     await _own_prescription(request, citizen.subject, prescription_id)
