@@ -233,13 +233,26 @@ def _databases(regime: Regime, backend: str):
     return postgres_databases(*(spec.name for spec in topology.services_in(regime)))
 
 
+@contextlib.contextmanager
+def _quiet(name: str):
+    """Silence a logger for the run and give it back as it was: the CI slice runs inside the test
+    session, whose later tests read these logs (tests/test_kernel_http.py)."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def run(regimes: list[Regime], services: list[str] | None, *, seed: int, cases: int,
         phases: tuple[str, ...] = PHASES, unexpected_methods: bool = True, backend: str = "sqlite",
         out=sys.stdout) -> dict[str, ServiceFigures]:
     """Fuzz every service of each regime with every credential kind; figures per ``regime/service``."""
     figures: dict[str, ServiceFigures] = {}
-    logging.getLogger("citygate").setLevel(logging.CRITICAL)  # 4xx chatter; 5xx are counted, not logged
     with tempfile.TemporaryDirectory(prefix="citygate-fuzz-") as data_root, contextlib.ExitStack() as stack:
+        stack.enter_context(_quiet("citygate"))  # 4xx chatter; 5xx are counted, not logged
         for regime in regimes:
             mesh = MeshThread(regime, Path(data_root), stack.enter_context(_databases(regime, backend)))
             try:
