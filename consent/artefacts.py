@@ -129,7 +129,7 @@ class ConsentBook:
             id=str(uuid.uuid4()), citizen_key=citizen_key, subject=body.subject, controller=controller,
             recipients=list(dict.fromkeys(body.recipients or [controller])), purposes=list(dict.fromkeys(body.purposes)),
             categories=list(dict.fromkeys(body.categories)), processing=list(dict.fromkeys(body.processing)),
-            resources=list(dict.fromkeys(getattr(body, "resources", None) or [])),
+            resources=list(dict.fromkeys(body.resources)),
             legal_basis=legal_basis.value, law_reference=law_reference, notice=notice, mode=mode.value,
             status=status.value, created_at=now, valid_until=valid_until, version=1, events=[], receipt="",
         )

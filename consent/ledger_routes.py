@@ -14,13 +14,15 @@ from pydantic import BaseModel, Field
 
 from consent.ledger import BeyondTreeSize, Ledger
 from consent.tree_heads import TreeHead, b64
+from kernel.bounds import JSON_SAFE_MAX, LogIndex
 from kernel.problems import Problem
 
 MAX_PAGE = 1000
 # Every index and size is bounded (the database column is a signed 64-bit integer); past the bound,
 # or negative, is a 422 validation problem — within it, a size the log has not reached is 400.
-MAX_POSITION = 2**62
-Position = Annotated[int, Query(ge=0, le=MAX_POSITION)]
+MAX_POSITION = JSON_SAFE_MAX
+# from 0 here, so that first=0 or tree_size=0 reach the routes and get the documented 400
+Position = Annotated[LogIndex, Query()]
 router = APIRouter(prefix="/ledger", tags=["transparency ledger"])
 
 
@@ -78,7 +80,7 @@ def entries(request: Request, start: Position, end: Position) -> LedgerEntries:
 
 @router.get("/roots/{tree_size}", summary="The root hash of the tree at an earlier size (unsigned; "
                                           "check it with a consistency proof to a signed head)")
-def root(request: Request, tree_size: Annotated[int, Path(ge=0, le=MAX_POSITION)]) -> RootPublic:
+def root(request: Request, tree_size: Annotated[LogIndex, Path()]) -> RootPublic:
     try:
         return RootPublic(tree_size=tree_size, root_hash=b64(_ledger(request).root(tree_size)))
     except BeyondTreeSize as error:

@@ -9,7 +9,6 @@ in the rights regime — consent to exactly the listed claims.
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import secrets
 import time
@@ -44,6 +43,7 @@ from identity.resources import authorization_resource, subject_client
 from identity.token_server import FormOAuth2Request, IdentityServer
 from identity.totp import STEP_SECONDS, totp
 from kernel import topology
+from kernel.browser_sessions import MAX_SESSION_ID_LENGTH, cookie_name, served_over_https, session_id_digest
 from kernel.citizens import CITIZEN_APP
 
 router = APIRouter(tags=["openid connect: browser"])
@@ -51,7 +51,6 @@ router = APIRouter(tags=["openid connect: browser"])
 MAX_LOGIN_NAME_LENGTH = 64
 MAX_PASSWORD_LENGTH = 256
 MAX_CODE_LENGTH = 16
-MAX_SESSION_ID_LENGTH = 200  # ours are 43 characters
 
 
 class UnmetAuthenticationRequirements(OAuth2Error):
@@ -61,15 +60,12 @@ class UnmetAuthenticationRequirements(OAuth2Error):
 
 
 def _served_over_https(app: FastAPI) -> bool:
-    return app.state.settings.public_url.startswith("https://")
+    return served_over_https(app.state.settings.public_url)
 
 
 def _cookie(app: FastAPI, kind: str) -> str:
-    # Both regimes' providers run on 127.0.0.1, and cookies ignore ports: name them apart. Under
-    # HTTPS the __Host- prefix makes browsers insist on Secure, Path=/ and no Domain, so no other
-    # host can plant it; over plain http not every browser keeps a Secure cookie, so it is unprefixed.
-    name = f"citygate_{kind}_{app.state.settings.regime.value}"
-    return f"__Host-{name}" if _served_over_https(app) else name
+    # one per kind and regime, __Host- under HTTPS (kernel.browser_sessions)
+    return cookie_name(kind, app.state.settings.regime.value, https=_served_over_https(app))
 
 
 def _client_title(client_id: str) -> str:
@@ -83,12 +79,6 @@ def _client_title(client_id: str) -> str:
 
 def _provider_name(app: FastAPI) -> str:
     return "Platform e-ID" if app.state.settings.regime.value == "platform" else "National eID"
-
-
-def session_id_digest(session_id: str) -> str:
-    """What the database keeps of a login session id: its SHA-256, so a copy of the database holds
-    no live session (the id has 256 random bits: the digest cannot be reversed by guessing)."""
-    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def _session(app: FastAPI, cookie: str | None) -> tuple[BrowserSession, Citizen] | None:

@@ -31,9 +31,9 @@ MAX_CENTS = 100_000_000
 RowId = Annotated[int, Interval(ge=1, le=INT32_MAX)]
 # An amount of money in fen (1/100 yuan).
 Cents = Annotated[int, Interval(ge=0, le=MAX_CENTS)]
-# A position in the transparency log (an entry's index, from 0) and a tree size (from 1).
+# A position in the transparency log (an entry's index or a tree size; from 0, the log answers 400
+# where a size must be positive).
 LogIndex = Annotated[int, Interval(ge=0, le=JSON_SAFE_MAX)]
-TreeSize = Annotated[int, Interval(ge=1, le=JSON_SAFE_MAX)]
 
 # An identifier or reference the caller names (a booking, a prescription, a payment, a subject, a
 # department's reference): longer than any the services issue, short enough to never matter.

@@ -9,7 +9,6 @@ is never swapped for the cookie: a wrong one is a 401 even if a cookie would hav
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -17,10 +16,14 @@ from urllib.parse import urlsplit
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from kernel.browser_sessions import (
+    MAX_SESSION_ID_LENGTH,
+    cookie_name,
+    served_over_https,
+    session_id_digest,
+)
 from kernel.problems import Problem
 from superapp_gateway.models import CitizenSession
-
-MAX_SESSION_ID_LENGTH = 200  # ours are 43 characters; anything far longer is not one
 
 
 class NotLoggedIn(Problem):
@@ -30,22 +33,12 @@ class NotLoggedIn(Problem):
 
 
 def _served_over_https(app: FastAPI) -> bool:
-    return app.state.settings.browser_url.startswith("https://")
+    return served_over_https(app.state.settings.browser_url)
 
 
 def browser_cookie(app: FastAPI, purpose: str) -> str:
-    """One cookie per purpose and regime, so both regimes' gateways can run side by side on one host.
-
-    Under HTTPS the name carries the ``__Host-`` prefix: the browser then only accepts it with
-    ``Secure``, ``Path=/`` and no ``Domain``, so no sibling domain and no plain-http page can plant
-    or overwrite it. (Cookies do not isolate ports: another service on the same host still could,
-    which is one reason state-changing requests are checked by origin too.) Over plain http — the
-    loopback demo — not every browser keeps a ``Secure`` cookie (Chromium does on 127.0.0.1 and
-    localhost, others only on localhost or not at all), and a ``__Host-`` cookie without
-    ``Secure`` is dropped, so there the plain name is used.
-    """
-    name = f"citygate_{purpose}_{app.state.settings.regime.value}"
-    return f"__Host-{name}" if _served_over_https(app) else name
+    """One cookie per purpose and regime, ``__Host-`` under HTTPS (kernel.browser_sessions)."""
+    return cookie_name(purpose, app.state.settings.regime.value, https=_served_over_https(app))
 
 
 def set_browser_cookie(response: Response, app: FastAPI, purpose: str, value: str, max_age: int) -> None:
@@ -60,13 +53,6 @@ def clear_browser_cookie(response: Response, app: FastAPI, purpose: str) -> None
 
 def session_cookie(request: Request) -> str:
     return browser_cookie(request.app, "gateway")
-
-
-def session_id_digest(session_id: str) -> str:
-    """What the database keeps of a session id: its SHA-256, so a copy of the database (or a
-    backup, or a log of its rows) holds no live session. The id has 256 random bits, so an
-    unsalted hash cannot be reversed by guessing."""
-    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def current_session(app: FastAPI, session_id: str | None) -> CitizenSession | None:

@@ -1,6 +1,6 @@
 """The public ledger API answers as docs/consent.md says: a size or index the log has not reached is
 400 ``beyond-tree-size``, an empty or reversed range 400 ``invalid-range``, and every integer is
-bounded (negative or past 2^62: 422) — never a 200 for entries that do not exist, never a 500."""
+bounded (negative or past 2^53-1: 422) — never a 200 for entries that do not exist, never a 500."""
 
 from __future__ import annotations
 

@@ -258,17 +258,13 @@ NOT_SHOWN_IN_A_LIST = frozenset({"no-consent", "prescription-altered", "contents
 STORAGE = re.compile(r"/pods/[A-Za-z0-9_-]{1,200}/")
 KEEPING_PURPOSE = "dpv:LegalCompliance"  # the hospital keeps a record of what it prescribed, and shows it to her
 READING_PURPOSE = "dpv:ServiceProvision"  # the pharmacy reads it to dispense (under her consent)
-# Medical records must be kept, and shown to the patient when she asks; in a European deployment
-# GDPR Art. 9(2)(h) and 15 with the member state's retention law, in China the Prescription
-# Administration Measures, art. 50.
-KEEPING_LAW = MEDICAL_RECORDS_RETENTION
 KEEPING_YEARS = 10  # the consent service's longest validity
 DISPENSING_DAYS = 90
 
 
 def keeping_basis(patient: str, pod_ref: str) -> dict:
     # for this prescription's document only: the law is about the record, not the rest of her pod
-    return {"subject": patient, "legal_basis": "dpv:LegalObligation", "law_reference": KEEPING_LAW,
+    return {"subject": patient, "legal_basis": "dpv:LegalObligation", "law_reference": MEDICAL_RECORDS_RETENTION,
             "resources": [pod_ref],
             "purposes": [KEEPING_PURPOSE], "categories": ["pd:Prescription"],
             # store it in her pod; use (read) it only to show it to her when she asks
