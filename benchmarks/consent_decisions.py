@@ -22,13 +22,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from in_process import run_benchmark  # noqa: E402  (benchmarks/in_process.py)
-from sqlmodel import select  # noqa: E402
+from in_process import run_benchmark
+from sqlmodel import select
 
-from identity.models import Citizen  # noqa: E402
-from identity.personas import DEMO_PASSWORD, by_handle  # noqa: E402
-from tests.mesh import Mesh  # noqa: E402
-from workshop.citizen_app import citizen_token  # noqa: E402
+from identity.models import Citizen
+from identity.personas import DEMO_PASSWORD, by_handle
+from tests.mesh import Mesh
+from workshop.citizen_app import citizen_token
 
 PATIENT = by_handle("wang-fang")
 
@@ -47,17 +47,27 @@ def pod_subject(mesh: Mesh) -> str:
 async def given_consent(mesh: Mesh) -> dict:
     subject = await mesh.apps["prescriptions"].state.services.sector_subject(PATIENT.resident_id)
     async with mesh.client("consent") as consent:
-        request = await consent.post("/consent-requests", headers={
-            "Authorization": f"Bearer {await service_token(mesh, 'prescriptions', 'consent')}"}, json={
-            "subject": subject, "purposes": ["dpv:ServiceProvision"], "categories": ["pd:Prescription"],
-            "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat()})
+        request = await consent.post(
+            "/consent-requests",
+            headers={"Authorization": f"Bearer {await service_token(mesh, 'prescriptions', 'consent')}"},
+            json={
+                "subject": subject,
+                "purposes": ["dpv:ServiceProvision"],
+                "categories": ["pd:Prescription"],
+                "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+            },
+        )
         request.raise_for_status()
     async with mesh.client("identity") as identity:
-        tokens = await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD,
-                                     resource_service="consent")
+        tokens = await citizen_token(
+            identity, username=PATIENT.handle, password=DEMO_PASSWORD, resource_service="consent"
+        )
     async with mesh.client("consent") as consent:
-        given = await consent.post(f"/me/artefacts/{request.json()['id']}/status", json={"status": "given"},
-                                   headers={"Authorization": f"Bearer {tokens.access_token}"})
+        given = await consent.post(
+            f"/me/artefacts/{request.json()['id']}/status",
+            json={"status": "given"},
+            headers={"Authorization": f"Bearer {tokens.access_token}"},
+        )
         given.raise_for_status()
     return given.json()
 
@@ -65,13 +75,19 @@ async def given_consent(mesh: Mesh) -> dict:
 async def rows(mesh: Mesh) -> dict:
     artefact = await given_consent(mesh)
     holder = {"Authorization": f"Bearer {await service_token(mesh, 'pod', 'consent')}"}
-    question = {"subject": pod_subject(mesh), "recipient": "prescriptions", "category": "pd:Prescription",
-                "purpose": "dpv:ServiceProvision", "resource": "/prescriptions/1"}
+    question = {
+        "subject": pod_subject(mesh),
+        "recipient": "prescriptions",
+        "category": "pd:Prescription",
+        "purpose": "dpv:ServiceProvision",
+        "resource": "/prescriptions/1",
+    }
     return {
         "GET /ledger/tree-head": lambda c: c.get("/ledger/tree-head"),
         "decision (logged)": lambda c: c.post("/decisions", headers=holder, json=question),
-        "decision + receipt (logged)": lambda c: c.post("/decisions", headers=holder,
-                                                        json=question | {"artefact": artefact["receipt"]}),
+        "decision + receipt (logged)": lambda c: c.post(
+            "/decisions", headers=holder, json=question | {"artefact": artefact["receipt"]}
+        ),
     }
 
 

@@ -33,15 +33,15 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from in_process import BASELINE, measure  # noqa: E402  (benchmarks/in_process.py)
-from ledger import machine  # noqa: E402  (benchmarks/ledger.py)
+from in_process import BASELINE, measure
+from ledger import machine
 
-from identity.personas import DEMO_PASSWORD, by_handle  # noqa: E402
-from kernel.courier import courier_request, open_response, seal, seal_request, unseal  # noqa: E402
-from kernel.regime import Regime  # noqa: E402
-from tests.mesh import Mesh  # noqa: E402
-from tests.test_citizen_department_api import app_tokens  # noqa: E402
-from workshop.super_app import log_in_to_super_app  # noqa: E402
+from identity.personas import DEMO_PASSWORD, by_handle
+from kernel.courier import courier_request, open_response, seal, seal_request, unseal
+from kernel.regime import Regime
+from tests.mesh import Mesh
+from tests.test_citizen_department_api import app_tokens
+from workshop.super_app import log_in_to_super_app
 
 CITIZEN = by_handle("li-wei")
 PLATFORM_ROW = "platform: gateway reads for him"
@@ -92,8 +92,11 @@ async def regime_rows(regime: Regime, data_root: Path, args) -> list[dict]:
     setup = platform_rows if regime is Regime.PLATFORM else rights_rows
     async with Mesh(regime, data_root / regime.value) as mesh:
         rows = {BASELINE: lambda client: client.get("/healthz"), **await setup(mesh)}
-        results = [await measure(mesh, name, send, args.requests, concurrency, service="gateway", ok=(200,))
-                   for concurrency in args.concurrency for name, send in rows.items()]
+        results = [
+            await measure(mesh, name, send, args.requests, concurrency, service="gateway", ok=(200,))
+            for concurrency in args.concurrency
+            for name, send in rows.items()
+        ]
         department_key = mesh.apps["fines"].state.encryption_key
         async with mesh.client("fines") as fines:
             jwks = (await fines.get("/.well-known/jwks.json")).json()
@@ -106,37 +109,55 @@ async def regime_rows(regime: Regime, data_root: Path, args) -> list[dict]:
 
 def crypto_row(jwks: dict, department_key, rounds: int) -> dict:
     """The four JWE operations of one courier round trip, on one core, no HTTP."""
-    answer = {"status": 200, "content_type": "application/json",
-              "body": [{"id": 1, "plate": CITIZEN.plate, "amount_cents": 20000, "status": "unpaid"}] * 2}
+    answer = {
+        "status": 200,
+        "content_type": "application/json",
+        "body": [{"id": 1, "plate": CITIZEN.plate, "amount_cents": 20000, "status": "unpaid"}] * 2,
+    }
     started, cpu = time.perf_counter(), time.process_time()
     for _ in range(rounds):
         envelope, reply_key = seal_request(jwks, method="GET", path="/me/fines", body=None, token="t" * 700)
         _, reply_public = courier_request(unseal(envelope, department_key), now=time.time())
         open_response(seal(answer, reply_public), reply_key)
     elapsed = time.perf_counter() - started
-    return {"name": "JWE only: seal, open, seal back, open", "rps": rounds / elapsed,
-            "ms": elapsed / rounds * 1000, "cpu_ms": (time.process_time() - cpu) / rounds * 1000}
+    return {
+        "name": "JWE only: seal, open, seal back, open",
+        "rps": rounds / elapsed,
+        "ms": elapsed / rounds * 1000,
+        "cpu_ms": (time.process_time() - cpu) / rounds * 1000,
+    }
 
 
 def report(results: list[dict]) -> None:
     http = [row for row in results if "concurrency" in row]
     width = max(len(row["name"]) for row in http) + 2
-    print(f"\n{'row':<{width}} {'regime':>8} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} "
-          f"{'vs baseline':>11}")
+    print(
+        f"\n{'row':<{width}} {'regime':>8} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} "
+        f"{'vs baseline':>11}"
+    )
     for row in http:
-        base = next(r for r in http if (r["regime"], r["concurrency"], r["name"]) ==
-                    (row["regime"], row["concurrency"], BASELINE))
-        print(f"{row['name']:<{width}} {row['regime'].value:>8} {row['concurrency']:>4} {row['rps']:>8,.0f} "
-              f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['cpu_ms']:>10.2f} {row['rps'] / base['rps']:>10.2f}x")
+        base = next(
+            r
+            for r in http
+            if (r["regime"], r["concurrency"], r["name"]) == (row["regime"], row["concurrency"], BASELINE)
+        )
+        print(
+            f"{row['name']:<{width}} {row['regime'].value:>8} {row['concurrency']:>4} {row['rps']:>8,.0f} "
+            f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['cpu_ms']:>10.2f} {row['rps'] / base['rps']:>10.2f}x"
+        )
     print()
     for concurrency in sorted({row["concurrency"] for row in http}):
         rate = {row["name"]: row["rps"] for row in http if row["concurrency"] == concurrency}
-        print(f"concurrency {concurrency}: courier / platform {rate[COURIER_ROW] / rate[PLATFORM_ROW]:.2f}x, "
-              f"courier / direct {rate[COURIER_ROW] / rate[DIRECT_ROW]:.2f}x (req/s)")
+        print(
+            f"concurrency {concurrency}: courier / platform {rate[COURIER_ROW] / rate[PLATFORM_ROW]:.2f}x, "
+            f"courier / direct {rate[COURIER_ROW] / rate[DIRECT_ROW]:.2f}x (req/s)"
+        )
     for row in results:
         if "concurrency" not in row:
-            print(f"{row['name']}: {row['rps']:,.0f} round trips/s on one core ({row['ms']:.2f} ms each, "
-                  f"{row['cpu_ms']:.2f} ms CPU)")
+            print(
+                f"{row['name']}: {row['rps']:,.0f} round trips/s on one core ({row['ms']:.2f} ms each, "
+                f"{row['cpu_ms']:.2f} ms CPU)"
+            )
 
 
 def main() -> int:
@@ -148,8 +169,11 @@ def main() -> int:
     print(*machine(), sep="\n")
     print(f"database: SQLite; {args.requests} requests per row, in-process mesh, one regime after the other")
     with tempfile.TemporaryDirectory(prefix="citygate-courier-bench-") as tmp:
-        results = [row for regime in (Regime.PLATFORM, Regime.RIGHTS)
-                   for row in asyncio.run(regime_rows(regime, Path(tmp), args))]
+        results = [
+            row
+            for regime in (Regime.PLATFORM, Regime.RIGHTS)
+            for row in asyncio.run(regime_rows(regime, Path(tmp), args))
+        ]
     report(results)
     return 0
 

@@ -24,8 +24,9 @@ Setup = Callable[[Mesh], Awaitable[dict[str, Send]]]
 BASELINE = "baseline: GET /healthz"
 
 
-async def measure(mesh: Mesh, name: str, send: Send, requests: int, concurrency: int, *, service: str,
-                  ok: tuple[int, ...]) -> dict:
+async def measure(
+    mesh: Mesh, name: str, send: Send, requests: int, concurrency: int, *, service: str, ok: tuple[int, ...]
+) -> dict:
     """Rate, latency percentiles and process CPU per request of ``send`` against ``service``."""
     latencies: list[float] = []
     remaining = requests
@@ -47,20 +48,29 @@ async def measure(mesh: Mesh, name: str, send: Send, requests: int, concurrency:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     latencies.sort()
-    return {"name": name, "concurrency": concurrency, "rps": len(latencies) / elapsed,
-            "p50_ms": statistics.median(latencies) * 1000, "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-            "cpu_ms": cpu / len(latencies) * 1000}
+    return {
+        "name": name,
+        "concurrency": concurrency,
+        "rps": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "cpu_ms": cpu / len(latencies) * 1000,
+    }
 
 
 async def _run(args, data_root: Path, database_urls, setup: Setup, service: str, ok: tuple[int, ...]) -> list[dict]:
     async with Mesh(Regime.RIGHTS, data_root, database_urls) as mesh:
         rows = {BASELINE: lambda client: client.get("/healthz"), **await setup(mesh)}
-        return [await measure(mesh, name, send, args.requests, concurrency, service=service, ok=ok)
-                for concurrency in args.concurrency for name, send in rows.items()]
+        return [
+            await measure(mesh, name, send, args.requests, concurrency, service=service, ok=ok)
+            for concurrency in args.concurrency
+            for name, send in rows.items()
+        ]
 
 
-def run_benchmark(description: str, setup: Setup, *, service: str, default_requests: int,
-                  ok: tuple[int, ...] = (200,)) -> int:
+def run_benchmark(
+    description: str, setup: Setup, *, service: str, default_requests: int, ok: tuple[int, ...] = (200,)
+) -> int:
     """The command line of one benchmark: ``setup`` returns its rows (name -> request) once the mesh runs."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=default_requests)
@@ -76,9 +86,13 @@ def run_benchmark(description: str, setup: Setup, *, service: str, default_reque
         else:
             results = asyncio.run(_run(args, Path(tmp), None, setup, service, ok))
     width = max(len(row["name"]) for row in results) + 2
-    print(f"\n{'row':<{width}} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} {'vs baseline':>11}")
+    print(
+        f"\n{'row':<{width}} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} {'vs baseline':>11}"
+    )
     for row in results:
         base = next(r for r in results if r["concurrency"] == row["concurrency"] and r["name"] == BASELINE)
-        print(f"{row['name']:<{width}} {row['concurrency']:>4} {row['rps']:>8,.0f} {row['p50_ms']:>7.2f} "
-              f"{row['p99_ms']:>7.2f} {row['cpu_ms']:>10.2f} {row['rps'] / base['rps']:>10.2f}x")
+        print(
+            f"{row['name']:<{width}} {row['concurrency']:>4} {row['rps']:>8,.0f} {row['p50_ms']:>7.2f} "
+            f"{row['p99_ms']:>7.2f} {row['cpu_ms']:>10.2f} {row['rps'] / base['rps']:>10.2f}x"
+        )
     return 0

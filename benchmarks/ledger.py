@@ -33,11 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from consent import merkle  # noqa: E402
-from consent.ledger import Ledger  # noqa: E402
-from consent.ledger_events import access_event  # noqa: E402
-from consent.tables import ConsentTable  # noqa: E402
-from kernel.database import Database  # noqa: E402
+from consent import merkle
+from consent.ledger import Ledger
+from consent.ledger_events import access_event
+from consent.tables import ConsentTable
+from kernel.database import Database
 
 RECIPIENTS = ["prescriptions", "fines", "appointments", "gateway"]
 PURPOSES = ["dpv:ServiceProvision", "dpv:DeliveryOfGoods", "dpv:PaymentManagement", "dpv:LegalCompliance"]
@@ -49,8 +49,9 @@ class Events:
 
     def __init__(self, seed: int, citizens: int) -> None:
         self.rng = random.Random(seed)
-        self.citizens = [f"urn:citygate:pseudonym:health:{uuid.UUID(int=self.rng.getrandbits(128)).hex}"
-                         for _ in range(citizens)]
+        self.citizens = [
+            f"urn:citygate:pseudonym:health:{uuid.UUID(int=self.rng.getrandbits(128)).hex}" for _ in range(citizens)
+        ]
         self.clock = datetime(2026, 3, 1, tzinfo=UTC)
 
     def next(self) -> tuple[bytes, str, str, datetime]:
@@ -58,9 +59,16 @@ class Events:
         self.clock += timedelta(milliseconds=rng.randint(1, 200))
         citizen, recipient = rng.choice(self.citizens), rng.choice(RECIPIENTS)
         entry = access_event(
-            permitted=rng.random() < 0.95, at=self.clock, holder="pod", subject=citizen, recipient=recipient,
-            category=rng.choice(CATEGORIES), purpose=rng.choice(PURPOSES), processing="dpv:Use",
-            artefact_id=str(uuid.UUID(int=rng.getrandbits(128))), resource=f"/{recipient}/{rng.randrange(10**6)}",
+            permitted=rng.random() < 0.95,
+            at=self.clock,
+            holder="pod",
+            subject=citizen,
+            recipient=recipient,
+            category=rng.choice(CATEGORIES),
+            purpose=rng.choice(PURPOSES),
+            processing="dpv:Use",
+            artefact_id=str(uuid.UUID(int=rng.getrandbits(128))),
+            resource=f"/{recipient}/{rng.randrange(10**6)}",
             reason=None,
         )
         return entry, citizen, recipient, self.clock
@@ -128,12 +136,13 @@ def run(args: argparse.Namespace, url: str) -> None:
     single_times: list[float] = []
     for _ in range(args.single):
         entry, citizen, recipient, at = events.next()
-        timed(single_times, lambda: append_one(ledger, entry, citizen_key=citizen, recipient=recipient,
-                                               recorded_at=at))
+        timed(single_times, lambda: append_one(ledger, entry, citizen_key=citizen, recipient=recipient, recorded_at=at))
     total = sum(single_times)
-    print(f"single appends:  {args.single:,} in {total:.1f} s = {args.single / total:,.0f} entries/s "
-          f"(median {1e3 * statistics.median(single_times):.2f} ms, "
-          f"p99 {1e3 * percentile(single_times, 0.99):.2f} ms per transaction)")
+    print(
+        f"single appends:  {args.single:,} in {total:.1f} s = {args.single / total:,.0f} entries/s "
+        f"(median {1e3 * statistics.median(single_times):.2f} ms, "
+        f"p99 {1e3 * percentile(single_times, 0.99):.2f} ms per transaction)"
+    )
 
     size = ledger.size()
     rng = random.Random(args.seed + 1)
@@ -152,10 +161,15 @@ def run(args: argparse.Namespace, url: str) -> None:
         proof = timed(consistency_times, lambda: ledger.consistency_proof(first, size))
         assert merkle.verify_consistency(first, size, ledger.root(first), root, proof), first
     print(f"at size {size:,}, {args.queries} random queries each (every proof verified, outside the timing):")
-    for name, samples in (("root()", root_times), ("inclusion proof", inclusion_times),
-                          ("consistency proof", consistency_times)):
-        print(f"  {name:<18} median {1e3 * statistics.median(samples):.2f} ms, "
-              f"p99 {1e3 * percentile(samples, 0.99):.2f} ms, max {1e3 * max(samples):.2f} ms")
+    for name, samples in (
+        ("root()", root_times),
+        ("inclusion proof", inclusion_times),
+        ("consistency proof", consistency_times),
+    ):
+        print(
+            f"  {name:<18} median {1e3 * statistics.median(samples):.2f} ms, "
+            f"p99 {1e3 * percentile(samples, 0.99):.2f} ms, max {1e3 * max(samples):.2f} ms"
+        )
 
     stream, started = merkle.StreamingRoot(), time.perf_counter()
     for start in range(0, size, args.page):
@@ -163,14 +177,19 @@ def run(args: argparse.Namespace, url: str) -> None:
             stream.add(entry)
     rehash = time.perf_counter() - started
     matches = "equals" if stream.root() == root and stream.size == size else "DIFFERS FROM"
-    print(f"full rehash:     {size:,} entries read in pages of {args.page:,} through StreamingRoot in {rehash:.1f} s "
-          f"({size / rehash:,.0f} entries/s); its root {matches} root() = {root.hex()} "
-          f"(root() median {1e3 * statistics.median(root_times):.2f} ms)")
+    print(
+        f"full rehash:     {size:,} entries read in pages of {args.page:,} through StreamingRoot in {rehash:.1f} s "
+        f"({size / rehash:,.0f} entries/s); its root {matches} root() = {root.hex()} "
+        f"(root() median {1e3 * statistics.median(root_times):.2f} ms)"
+    )
     audit = asyncio.run(audit_over_http(url, Path(tempfile.mkdtemp(prefix="ledger-bench-keys-"))))
     print(f"citygate ledger verify (LedgerAuditor over HTTP, in-process ASGI, pages of 1,000): {audit}")
     if database.is_sqlite:
-        on_disk = sum(Path(f"{database.url.database}{suffix}").stat().st_size
-                      for suffix in ("", "-wal") if Path(f"{database.url.database}{suffix}").exists())
+        on_disk = sum(
+            Path(f"{database.url.database}{suffix}").stat().st_size
+            for suffix in ("", "-wal")
+            if Path(f"{database.url.database}{suffix}").exists()
+        )
         print(f"SQLite file:     {on_disk / 2**20:,.0f} MiB ({on_disk / size:,.0f} B per entry, nodes included)")
     database.dispose()
 

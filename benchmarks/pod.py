@@ -17,19 +17,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from in_process import run_benchmark  # noqa: E402  (benchmarks/in_process.py)
+from in_process import run_benchmark
 
-from identity.personas import DEMO_PASSWORD  # noqa: E402
-from tests.mesh import Mesh  # noqa: E402
-from workshop.citizen_app import citizen_token  # noqa: E402
+from identity.personas import DEMO_PASSWORD
+from tests.mesh import Mesh
+from workshop.citizen_app import citizen_token
 
 TURTLE = '@prefix ex: <http://example.org/> .\n<#it> ex:says "hello" ; ex:count 1 .\n'
 
 
 async def rows(mesh: Mesh) -> dict:
     async with mesh.client("identity") as identity:
-        token = (await citizen_token(identity, username="wang-fang", password=DEMO_PASSWORD,
-                                     resource_service="pod")).access_token
+        token = (
+            await citizen_token(identity, username="wang-fang", password=DEMO_PASSWORD, resource_service="pod")
+        ).access_token
     auth = {"Authorization": f"Bearer {token}"}
     async with mesh.client("pod") as pod:
         root = (await pod.post("/pods", headers=auth)).json()["storage"].removeprefix(mesh.urls["pod"])
@@ -38,8 +39,9 @@ async def rows(mesh: Mesh) -> dict:
     path = f"{root}bench/note.ttl"
     return {
         "GET small Turtle (ACL checked)": lambda c: c.get(path, headers=auth),
-        "PUT small Turtle (ACL checked)": lambda c: c.put(path, content=TURTLE,
-                                                          headers=auth | {"Content-Type": "text/turtle"}),
+        "PUT small Turtle (ACL checked)": lambda c: c.put(
+            path, content=TURTLE, headers=auth | {"Content-Type": "text/turtle"}
+        ),
     }
 
 

@@ -81,21 +81,26 @@ READY_PLATE = "READY00"
 BENCH_PLATE = "AB123CD"
 REFERENCE_VARIANT = "httpx-default"
 BASELINE = "baseline"
-PACKAGES = ["httpx", "httpcore", "aiohttp", "httpx-aiohttp", "uvicorn", "fastapi",
-            "starlette", "uvloop", "httptools"]
+PACKAGES = ["httpx", "httpcore", "aiohttp", "httpx-aiohttp", "uvicorn", "fastapi", "starlette", "uvloop", "httptools"]
 
 
 # --------------------------------------------------------------------------
 # Department service
 # --------------------------------------------------------------------------
 
+
 def department_fines(plate: str) -> list[dict[str, Any]]:
     """The department's answer: 2 fines, about 200 bytes of JSON."""
     return [
-        {"id": "F-2024-0117", "plate": plate, "amount": 90.0, "reason": "speeding",
-         "date": "2024-03-14", "paid": False},
-        {"id": "F-2024-0342", "plate": plate, "amount": 40.0, "reason": "parking",
-         "date": "2024-06-02", "paid": True},
+        {
+            "id": "F-2024-0117",
+            "plate": plate,
+            "amount": 90.0,
+            "reason": "speeding",
+            "date": "2024-03-14",
+            "paid": False,
+        },
+        {"id": "F-2024-0342", "plate": plate, "amount": 40.0, "reason": "parking", "date": "2024-06-02", "paid": True},
     ]
 
 
@@ -118,6 +123,7 @@ def make_department_app() -> FastAPI:
 # --------------------------------------------------------------------------
 # Proxy variants
 # --------------------------------------------------------------------------
+
 
 def upstream_url() -> str:
     """Base URL of the department, as given to ``serve-proxy --upstream``."""
@@ -160,13 +166,11 @@ def build_proxy_app(
         finally:
             await close_client(app.state.client)
 
-    app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/fines")
     async def fines(plate: str, request: Request) -> JSONResponse:
-        status, data = await fetch(request.app.state.client, fines_url(plate),
-                                   outgoing_headers(request))
+        status, data = await fetch(request.app.state.client, fines_url(plate), outgoing_headers(request))
         return JSONResponse(data, status_code=status)
 
     return app
@@ -227,8 +231,7 @@ def resolve_factory(spec: str) -> Callable[[], FastAPI]:
     if spec in VARIANTS:
         return VARIANTS[spec]
     if ":" not in spec:
-        raise SystemExit(f"unknown variant {spec!r}; known: {', '.join(VARIANTS)} "
-                         "(or module:function)")
+        raise SystemExit(f"unknown variant {spec!r}; known: {', '.join(VARIANTS)} (or module:function)")
     module_name, _, func_name = spec.partition(":")
     # Make project-level modules importable (the script's own dir is sys.path[0]).
     for path in (os.getcwd(), os.path.dirname(os.path.dirname(os.path.abspath(__file__)))):
@@ -244,6 +247,7 @@ def resolve_factory(spec: str) -> Callable[[], FastAPI]:
 # Server entry points (subprocesses)
 # --------------------------------------------------------------------------
 
+
 def serve(app: FastAPI, port: int, info_file: str | None, role: str) -> None:
     """Run ``app`` with uvicorn: one worker, no access log, loop/http auto.
 
@@ -253,9 +257,18 @@ def serve(app: FastAPI, port: int, info_file: str | None, role: str) -> None:
     """
     import uvicorn
 
-    config = uvicorn.Config(app, host=HOST, port=port, loop="auto", http="auto",
-                            workers=1, access_log=False, log_level="warning",
-                            lifespan="on", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        host=HOST,
+        port=port,
+        loop="auto",
+        http="auto",
+        workers=1,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
     config.load()
     server = uvicorn.Server(config)
     http_cls = config.http_protocol_class
@@ -303,6 +316,7 @@ def cmd_serve_proxy(argv: list[str]) -> None:
 # Python fallback load generator (subprocess)
 # --------------------------------------------------------------------------
 
+
 def percentile(sorted_values: list[float], pct: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -310,8 +324,9 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[k]
 
 
-async def _python_loadgen(url: str, connections: int, warmup: float, duration: float,
-                          headers: dict[str, str], timeout: float) -> dict[str, Any]:
+async def _python_loadgen(
+    url: str, connections: int, warmup: float, duration: float, headers: dict[str, str], timeout: float
+) -> dict[str, Any]:
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=connections)
@@ -376,8 +391,7 @@ def cmd_loadgen(argv: list[str]) -> None:
         raise SystemExit("loadgen only targets loopback addresses")
     headers = dict(h.split(":", 1) for h in a.header)
     headers = {k.strip(): v.strip() for k, v in headers.items()}
-    result = asyncio.run(_python_loadgen(a.url, a.connections, a.warmup, a.duration,
-                                         headers, a.timeout))
+    result = asyncio.run(_python_loadgen(a.url, a.connections, a.warmup, a.duration, headers, a.timeout))
     print("PROXY_HOP_RESULT " + json.dumps(result), flush=True)
 
 
@@ -385,11 +399,13 @@ def cmd_loadgen(argv: list[str]) -> None:
 # Orchestrator
 # --------------------------------------------------------------------------
 
+
 def _set_pdeathsig() -> None:
     """In the child: get SIGTERM if the benchmark process dies (no orphans
     even on SIGKILL of the parent).  Linux only; best effort."""
     try:
         import ctypes
+
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except Exception:
@@ -405,9 +421,15 @@ class Processes:
     def start(self, cmd: list[str], log_path: str | None = None, **kw: Any) -> subprocess.Popen:
         out: Any = open(log_path, "wb") if log_path else kw.pop("stdout", subprocess.DEVNULL)
         try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=kw.pop("stderr", subprocess.STDOUT),
-                                    start_new_session=True, preexec_fn=_set_pdeathsig, **kw)
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=kw.pop("stderr", subprocess.STDOUT),
+                start_new_session=True,
+                preexec_fn=_set_pdeathsig,
+                **kw,
+            )
         finally:
             if log_path:
                 out.close()
@@ -441,8 +463,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_get(url: str, headers: dict[str, str] | None = None,
-             timeout: float = 2.0) -> tuple[int, bytes]:
+def http_get(url: str, headers: dict[str, str] | None = None, timeout: float = 2.0) -> tuple[int, bytes]:
     req = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -459,25 +480,27 @@ def log_tail(path: str, n: int = 30) -> str:
         return "(no log)"
 
 
-def wait_ready(proc: subprocess.Popen, url: str, headers: dict[str, str], log_path: str,
-               timeout: float = 30.0) -> bytes:
+def wait_ready(
+    proc: subprocess.Popen, url: str, headers: dict[str, str], log_path: str, timeout: float = 30.0
+) -> bytes:
     """Poll ``url`` until the server answers; return the body of a 200 answer."""
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode} before becoming "
-                               f"ready; log tail:\n{log_tail(log_path)}")
+            raise RuntimeError(
+                f"server exited with code {proc.returncode} before becoming ready; log tail:\n{log_tail(log_path)}"
+            )
         try:
             status, body = http_get(url, headers)
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready after {timeout:.0f} s: {url}\n"
-                                   f"log tail:\n{log_tail(log_path)}") from exc
+                raise RuntimeError(
+                    f"server not ready after {timeout:.0f} s: {url}\nlog tail:\n{log_tail(log_path)}"
+                ) from exc
             time.sleep(0.1)
             continue
         if status != 200:
-            raise RuntimeError(f"GET {url} -> {status}: {body[:300]!r}\n"
-                               f"log tail:\n{log_tail(log_path)}")
+            raise RuntimeError(f"GET {url} -> {status}: {body[:300]!r}\nlog tail:\n{log_tail(log_path)}")
         return body
 
 
@@ -579,8 +602,9 @@ class LoadGen:
                 fh.write(WRK_LUA)
             self.description = f"{wrk_version(self.wrk)} (-t{args.threads} -c{args.connections})"
         else:
-            self.description = (f"python aiohttp {metadata.version('aiohttp')} in a separate process "
-                                f"({args.connections} connections)")
+            self.description = (
+                f"python aiohttp {metadata.version('aiohttp')} in a separate process ({args.connections} connections)"
+            )
 
     def _run(self, cmd: list[str], limit: float) -> str:
         out_path = os.path.join(self.tmpdir, "loadgen.out")
@@ -605,8 +629,15 @@ class LoadGen:
         raise RuntimeError(f"no result line in load generator output:\n{text[-2000:]}")
 
     def _wrk_cmd(self, url: str, seconds: int, headers: dict[str, str]) -> list[str]:
-        cmd = [self.wrk, f"-t{self.args.threads}", f"-c{self.args.connections}",
-               f"-d{seconds}s", f"--timeout={self.args.timeout}s", "-s", self.lua]
+        cmd = [
+            self.wrk,
+            f"-t{self.args.threads}",
+            f"-c{self.args.connections}",
+            f"-d{seconds}s",
+            f"--timeout={self.args.timeout}s",
+            "-s",
+            self.lua,
+        ]
         for k, v in headers.items():
             cmd += ["-H", f"{k}: {v}"]
         return cmd + [url]
@@ -633,9 +664,21 @@ class LoadGen:
                 # wrk is the only child reaped during the run.
                 "loadgen_cpu_s": (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime),
             }
-        cmd = [sys.executable, os.path.abspath(__file__), "loadgen", "--url", url,
-               "--connections", str(a.connections), "--warmup", "0",
-               "--duration", str(seconds), "--timeout", str(a.timeout)]
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "loadgen",
+            "--url",
+            url,
+            "--connections",
+            str(a.connections),
+            "--warmup",
+            "0",
+            "--duration",
+            str(seconds),
+            "--timeout",
+            str(a.timeout),
+        ]
         for k, v in headers.items():
             cmd += ["--header", f"{k}: {v}"]
         r = self._parse(self._run(cmd, seconds + 60))
@@ -643,8 +686,15 @@ class LoadGen:
         return r
 
 
-def measure_row(name: str, url: str, loadgen: LoadGen, warmup: int, duration: int,
-                watch: dict[str, int], headers: dict[str, str] | None = None) -> dict[str, Any]:
+def measure_row(
+    name: str,
+    url: str,
+    loadgen: LoadGen,
+    warmup: int,
+    duration: int,
+    watch: dict[str, int],
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Warm-up run, then the measured run; server and host CPU are sampled
     around the measured run only."""
     if warmup > 0:
@@ -687,21 +737,42 @@ def render_table(results: list[dict[str, Any]]) -> str:
     by_name = {r["variant"]: r for r in results}
     ref = by_name.get(REFERENCE_VARIANT, {}).get("rps")
     base = by_name.get(BASELINE, {}).get("rps")
-    head = ["variant", "req/s", "p50 ms", "p99 ms", f"vs {REFERENCE_VARIANT}", "vs baseline",
-            "errors", "cpu ms/req", "cpu% proxy", "cpu% dept", "cpu% loadgen", "cpu% other",
-            "cpu% host"]
+    head = [
+        "variant",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        f"vs {REFERENCE_VARIANT}",
+        "vs baseline",
+        "errors",
+        "cpu ms/req",
+        "cpu% proxy",
+        "cpu% dept",
+        "cpu% loadgen",
+        "cpu% other",
+        "cpu% host",
+    ]
     rows = [head]
     for r in results:
         c = r["cpu_percent"]
-        pct = {k: f"{c[k]:.0f}" if k in c else "-"
-               for k in ("proxy", "department", "loadgen", "other", "host")}
-        rows.append([
-            r["variant"], f"{r['rps']:,.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
-            fmt_ratio(r["rps"], ref), fmt_ratio(r["rps"], base),
-            str(r["errors_status"] + r["errors_socket"]),
-            f"{r['front_cpu_ms_per_req']:.3f}" if "front_cpu_ms_per_req" in r else "-",
-            pct["proxy"], pct["department"], pct["loadgen"], pct["other"], pct["host"],
-        ])
+        pct = {k: f"{c[k]:.0f}" if k in c else "-" for k in ("proxy", "department", "loadgen", "other", "host")}
+        rows.append(
+            [
+                r["variant"],
+                f"{r['rps']:,.0f}",
+                f"{r['p50_ms']:.2f}",
+                f"{r['p99_ms']:.2f}",
+                fmt_ratio(r["rps"], ref),
+                fmt_ratio(r["rps"], base),
+                str(r["errors_status"] + r["errors_socket"]),
+                f"{r['front_cpu_ms_per_req']:.3f}" if "front_cpu_ms_per_req" in r else "-",
+                pct["proxy"],
+                pct["department"],
+                pct["loadgen"],
+                pct["other"],
+                pct["host"],
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = []
     for i, row in enumerate(rows):
@@ -716,22 +787,33 @@ def parse_run_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="proxy_hop.py",
         description="Throughput and latency of one FastAPI -> FastAPI proxy hop on loopback, "
-                    "per HTTP client transport.",
-        epilog="Subcommands used internally: serve-department, serve-proxy, loadgen "
-               "(see the module docstring).")
-    p.add_argument("--variants", default=",".join(VARIANTS),
-                   help=f"comma-separated proxy variants (default: all: {','.join(VARIANTS)}); "
-                        "the baseline (department alone) is always measured")
-    p.add_argument("--extra-variant", action="append", default=[], metavar="[NAME=]MODULE:FUNC",
-                   help="also measure a proxy app built by the zero-argument factory "
-                        "MODULE:FUNC (repeatable)")
+        "per HTTP client transport.",
+        epilog="Subcommands used internally: serve-department, serve-proxy, loadgen (see the module docstring).",
+    )
+    p.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated proxy variants (default: all: {','.join(VARIANTS)}); "
+        "the baseline (department alone) is always measured",
+    )
+    p.add_argument(
+        "--extra-variant",
+        action="append",
+        default=[],
+        metavar="[NAME=]MODULE:FUNC",
+        help="also measure a proxy app built by the zero-argument factory MODULE:FUNC (repeatable)",
+    )
     p.add_argument("--connections", "-c", type=int, default=32, help="concurrent connections (32)")
     p.add_argument("--warmup", type=int, default=2, help="warm-up seconds per row (2)")
     p.add_argument("--duration", type=int, default=10, help="measured seconds per row (10)")
     p.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
     p.add_argument("--timeout", type=int, default=5, help="per-request timeout seconds (5)")
-    p.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto",
-                   help="auto: wrk if installed, else the Python (aiohttp) load generator")
+    p.add_argument(
+        "--loadgen",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="auto: wrk if installed, else the Python (aiohttp) load generator",
+    )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     a = p.parse_args(argv)
     if a.duration < 1 or a.warmup < 0 or a.connections < 1:
@@ -765,9 +847,12 @@ def run(argv: list[str]) -> int:
     if kind == "auto":
         kind = "wrk" if shutil.which("wrk") else "python"
         if kind == "python":
-            print("note: wrk not found; falling back to the Python aiohttp load generator, which "
-                  "competes for the same 2 cores.\n      install wrk for better figures: "
-                  "apt-get install wrk", file=sys.stderr)
+            print(
+                "note: wrk not found; falling back to the Python aiohttp load generator, which "
+                "competes for the same 2 cores.\n      install wrk for better figures: "
+                "apt-get install wrk",
+                file=sys.stderr,
+            )
     elif kind == "wrk" and not shutil.which("wrk"):
         print("error: wrk not found (install: apt-get install wrk)", file=sys.stderr)
         return 2
@@ -782,11 +867,12 @@ def run(argv: list[str]) -> int:
             dept_port = free_port()
             dept_log = os.path.join(tmpdir, "department.log")
             dept_info = os.path.join(tmpdir, "department.json")
-            dept = procs.start([sys.executable, script, "serve-department", "--port",
-                                str(dept_port), "--info-file", dept_info], dept_log)
+            dept = procs.start(
+                [sys.executable, script, "serve-department", "--port", str(dept_port), "--info-file", dept_info],
+                dept_log,
+            )
             dept_base = f"http://{HOST}:{dept_port}"
-            expected = wait_ready(dept, f"{dept_base}/vehicles/{READY_PLATE}/fines",
-                                  bench_headers(), dept_log)
+            expected = wait_ready(dept, f"{dept_base}/vehicles/{READY_PLATE}/fines", bench_headers(), dept_log)
             info = read_info(dept_info)
             facts["uvicorn_loop"] = info.get("loop", "unknown")
             facts["uvicorn_http"] = info.get("http", "unknown")
@@ -800,25 +886,39 @@ def run(argv: list[str]) -> int:
                 print(f"... measuring {name}", file=sys.stderr, flush=True)
                 if spec is None:
                     url = f"{dept_base}/vehicles/{BENCH_PLATE}/fines"
-                    results.append(measure_row(name, url, loadgen, args.warmup, args.duration,
-                                               {"department": dept.pid}))
+                    results.append(
+                        measure_row(name, url, loadgen, args.warmup, args.duration, {"department": dept.pid})
+                    )
                     results[-1]["server_info"] = info
                     continue
                 port = free_port()
                 log = os.path.join(tmpdir, f"proxy-{port}.log")
                 pinfo_path = os.path.join(tmpdir, f"proxy-{port}.json")
-                proxy = procs.start([sys.executable, script, "serve-proxy", "--variant", spec,
-                                     "--port", str(port), "--upstream", dept_base,
-                                     "--info-file", pinfo_path], log)
+                proxy = procs.start(
+                    [
+                        sys.executable,
+                        script,
+                        "serve-proxy",
+                        "--variant",
+                        spec,
+                        "--port",
+                        str(port),
+                        "--upstream",
+                        dept_base,
+                        "--info-file",
+                        pinfo_path,
+                    ],
+                    log,
+                )
                 try:
                     base = f"http://{HOST}:{port}"
                     body = wait_ready(proxy, f"{base}/fines?plate={READY_PLATE}", bench_headers(), log)
                     if json.loads(body) != json.loads(expected):
-                        raise RuntimeError(f"{name}: proxy answer differs from the department's:"
-                                           f" {body[:300]!r}")
+                        raise RuntimeError(f"{name}: proxy answer differs from the department's: {body[:300]!r}")
                     url = f"{base}/fines?plate={BENCH_PLATE}"
-                    row = measure_row(name, url, loadgen, args.warmup, args.duration,
-                                      {"proxy": proxy.pid, "department": dept.pid})
+                    row = measure_row(
+                        name, url, loadgen, args.warmup, args.duration, {"proxy": proxy.pid, "department": dept.pid}
+                    )
                     row["server_info"] = read_info(pinfo_path)
                     if proxy.poll() is not None:
                         raise RuntimeError(f"{name}: proxy died during the run:\n{log_tail(log)}")
@@ -834,16 +934,23 @@ def run(argv: list[str]) -> int:
     print()
     print(render_table(results))
     print()
-    print(f"req/s over a {args.duration} s window after {args.warmup} s warm-up, "
-          f"{args.connections} connections.\ncpu ms/req: CPU time of the proxy (baseline: the department) "
-          "per request; cpu% = percent of one core\n"
-          f"(host: all {os.cpu_count()} cores, max {100 * (os.cpu_count() or 1)}; "
-          "other: host minus the processes listed), all over the measured window.")
-    busy = [f"{r['variant']} ({r['cpu_percent']['other']:.0f}%)" for r in results
-            if r["cpu_percent"].get("other", 0.0) > 20.0]
+    print(
+        f"req/s over a {args.duration} s window after {args.warmup} s warm-up, "
+        f"{args.connections} connections.\ncpu ms/req: CPU time of the proxy (baseline: the department) "
+        "per request; cpu% = percent of one core\n"
+        f"(host: all {os.cpu_count()} cores, max {100 * (os.cpu_count() or 1)}; "
+        "other: host minus the processes listed), all over the measured window."
+    )
+    busy = [
+        f"{r['variant']} ({r['cpu_percent']['other']:.0f}%)"
+        for r in results
+        if r["cpu_percent"].get("other", 0.0) > 20.0
+    ]
     if busy:
-        print("WARNING: other processes used CPU during: " + ", ".join(busy) + "; on 2 cores that "
-              "lowers req/s (cpu ms/req is less affected). Re-run on a quiet machine.")
+        print(
+            "WARNING: other processes used CPU during: " + ", ".join(busy) + "; on 2 cores that "
+            "lowers req/s (cpu ms/req is less affected). Re-run on a quiet machine."
+        )
     errs = sum(r["errors_status"] + r["errors_socket"] for r in results)
     if errs:
         print(f"WARNING: {errs} failed requests (non-2xx or socket errors); see --json output.")
@@ -853,9 +960,14 @@ def run(argv: list[str]) -> int:
             "command": " ".join([os.path.basename(sys.executable), "benchmarks/proxy_hop.py"] + argv),
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "machine": facts,
-            "settings": {"connections": args.connections, "warmup_s": args.warmup,
-                         "duration_s": args.duration, "wrk_threads": args.threads,
-                         "timeout_s": args.timeout, "loadgen": kind},
+            "settings": {
+                "connections": args.connections,
+                "warmup_s": args.warmup,
+                "duration_s": args.duration,
+                "wrk_threads": args.threads,
+                "timeout_s": args.timeout,
+                "loadgen": kind,
+            },
             "results": results,
         }
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
@@ -872,10 +984,10 @@ def print_facts(facts: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"kernel:       {facts['kernel']}   loadavg at start: {facts['loadavg_at_start']}")
     print(f"python:       {facts['python']}")
     print("packages:     " + ", ".join(f"{k} {v}" for k, v in pk.items()))
-    print(f"uvicorn:      1 worker per server, no access log, loop={facts['uvicorn_loop']}, "
-          f"http={facts['uvicorn_http']}")
-    print(f"load gen:     {facts['loadgen']}, warm-up {args.warmup} s, "
-          f"measured {args.duration} s per row")
+    print(
+        f"uvicorn:      1 worker per server, no access log, loop={facts['uvicorn_loop']}, http={facts['uvicorn_http']}"
+    )
+    print(f"load gen:     {facts['loadgen']}, warm-up {args.warmup} s, measured {args.duration} s per row")
     print(f"payload:      {facts['response_bytes']} bytes of JSON (2 fines)", flush=True)
 
 
@@ -885,8 +997,7 @@ def main() -> int:
         raise SystemExit(128 + signum)
 
     argv = sys.argv[1:]
-    sub = {"serve-department": cmd_serve_department, "serve-proxy": cmd_serve_proxy,
-           "loadgen": cmd_loadgen}
+    sub = {"serve-department": cmd_serve_department, "serve-proxy": cmd_serve_proxy, "loadgen": cmd_loadgen}
     if argv and argv[0] in sub:
         sub[argv[0]](argv[1:])
         return 0

@@ -30,15 +30,15 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import proxy_hop  # noqa: E402
+import proxy_hop
 
-from kernel import topology  # noqa: E402
-from kernel.client import AccessTokenCache  # noqa: E402
-from kernel.keys import load_or_create_signing_key  # noqa: E402
-from kernel.regime import Regime  # noqa: E402
-from services.fines.demo import DEMO_PLATE  # noqa: E402
-from tests.support import free_port_block  # noqa: E402
-from workshop.launcher import Launcher  # noqa: E402
+from kernel import topology
+from kernel.client import AccessTokenCache
+from kernel.keys import load_or_create_signing_key
+from kernel.regime import Regime
+from services.fines.demo import DEMO_PLATE
+from tests.support import free_port_block
+from workshop.launcher import Launcher
 
 SERVICES = {"identity", "gateway", "fines"}
 TRANSPORTS = ("httpx", "aiohttp")
@@ -67,8 +67,9 @@ async def token_as_gateway(launcher: Launcher, data_root: Path) -> str:
     """The operator's view: a token obtained with the gateway's own key from its data dir."""
     key = load_or_create_signing_key(data_root / "rights" / "gateway" / "keys")
     async with httpx.AsyncClient() as http:
-        cache = AccessTokenCache(client_id="gateway", signing_key=key, identity_url=url_of(launcher, "identity"),
-                                 http=http)
+        cache = AccessTokenCache(
+            client_id="gateway", signing_key=key, identity_url=url_of(launcher, "identity"), http=http
+        )
         return await cache.token_for("fines")
 
 
@@ -101,30 +102,50 @@ def main() -> int:
                     gateway = url_of(launcher, "gateway") + path
                     assert httpx.get(gateway, timeout=10).status_code == 200
                     watch = {"proxy": pid_of(launcher, "gateway"), "department": pid_of(launcher, "fines")}
-                    results.append(proxy_hop.measure_row(
-                        f"gateway->fines ({transport})", gateway, loadgen, args.warmup, args.duration, watch,
-                        headers={"X-Request-ID": "bench"}))
+                    results.append(
+                        proxy_hop.measure_row(
+                            f"gateway->fines ({transport})",
+                            gateway,
+                            loadgen,
+                            args.warmup,
+                            args.duration,
+                            watch,
+                            headers={"X-Request-ID": "bench"},
+                        )
+                    )
                     if transport == TRANSPORTS[0]:
                         token = asyncio.run(token_as_gateway(launcher, data_root))
                         fines = url_of(launcher, "fines") + path.removeprefix("/demo")
-                        results.insert(0, proxy_hop.measure_row(
-                            "baseline: fines alone", fines, loadgen, args.warmup, args.duration,
-                            {"department": pid_of(launcher, "fines")},
-                            headers={"Authorization": f"Bearer {token}", "X-Request-ID": "bench"}))
+                        results.insert(
+                            0,
+                            proxy_hop.measure_row(
+                                "baseline: fines alone",
+                                fines,
+                                loadgen,
+                                args.warmup,
+                                args.duration,
+                                {"department": pid_of(launcher, "fines")},
+                                headers={"Authorization": f"Bearer {token}", "X-Request-ID": "bench"},
+                            ),
+                        )
                 finally:
                     launcher.stop()
         finally:
             processes.stop_all()
 
     base, reference = results[0]["rps"], results[1]["rps"]
-    print(f"{'row':<28} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu ms/req':>10} "
-          f"{'vs httpx':>8} {'vs baseline':>11} {'cpu% other':>10}")
+    print(
+        f"{'row':<28} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu ms/req':>10} "
+        f"{'vs httpx':>8} {'vs baseline':>11} {'cpu% other':>10}"
+    )
     for row in results:
         errors = row["errors_status"] + row["errors_socket"]
         other = row["cpu_percent"].get("other", 0.0)
-        print(f"{row['variant']:<28} {row['rps']:>7,.0f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {errors:>6} "
-              f"{row.get('front_cpu_ms_per_req', 0):>10.3f} {row['rps'] / reference:>7.2f}x "
-              f"{row['rps'] / base:>10.2f}x {other:>10.0f}")
+        print(
+            f"{row['variant']:<28} {row['rps']:>7,.0f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {errors:>6} "
+            f"{row.get('front_cpu_ms_per_req', 0):>10.3f} {row['rps'] / reference:>7.2f}x "
+            f"{row['rps'] / base:>10.2f}x {other:>10.0f}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps({"facts": facts, "results": results}, indent=2, default=str))
     return 0

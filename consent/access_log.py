@@ -30,15 +30,32 @@ class AccessLog(BaseModel):
     entries: list[AccessLogEntry]
 
 
-def access_log(book: ConsentBook, tree_heads: TreeHeadSigner, citizen_key: str, *, since: datetime | None,
-               until: datetime | None, recipient: str | None, limit: int) -> AccessLog:
+def access_log(
+    book: ConsentBook,
+    tree_heads: TreeHeadSigner,
+    citizen_key: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    recipient: str | None,
+    limit: int,
+) -> AccessLog:
     ledger = book.ledger
     head = tree_heads.head(ledger)
     size = head.tree_size
     rows = ledger.entries_of(citizen_key, since=since, until=until, recipient=recipient, limit=limit)
-    return AccessLog(tree_head=head, entries=[
-        AccessLogEntry(index=row.index, entry=json.loads(row.clear), clear=b64(row.clear), salt=b64(row.salt),
-                       leaf=b64(row.entry),
-                       inclusion_path=[b64(h) for h in ledger.inclusion_proof(row.index, size)])
-        for row in rows if row.index < size
-    ])
+    return AccessLog(
+        tree_head=head,
+        entries=[
+            AccessLogEntry(
+                index=row.index,
+                entry=json.loads(row.clear),
+                clear=b64(row.clear),
+                salt=b64(row.salt),
+                leaf=b64(row.entry),
+                inclusion_path=[b64(h) for h in ledger.inclusion_proof(row.index, size)],
+            )
+            for row in rows
+            if row.index < size
+        ],
+    )

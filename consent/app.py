@@ -24,14 +24,19 @@ def utc_now() -> datetime:
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     app = build_service_app(
-        settings, title="consent ledger", metadata=ConsentTable.metadata,
+        settings,
+        title="consent ledger",
+        metadata=ConsentTable.metadata,
         # the citizen's "my data" also reaches /me/... through the super-app's blind courier
-        routers=[service_router, citizen_router, ledger_router, courier_router()], transport=transport,
+        routers=[service_router, citizen_router, ledger_router, courier_router()],
+        transport=transport,
     )
     # the service's clock is app state so tests and workshops can move it (expiry)
     app.state.consent_book = ConsentBook(
-        ledger=Ledger(app.state.database), signing_key=app.state.signing_key,
-        issuer=settings.public_url, clock=utc_now,
+        ledger=Ledger(app.state.database),
+        signing_key=app.state.signing_key,
+        issuer=settings.public_url,
+        clock=utc_now,
     )
     app.state.tree_heads = TreeHeadSigner(app.state.signing_key, settings.public_url)
     app.state.subject_links = {}  # (client, pseudonym) -> citizen key, see consent.subjects

@@ -43,34 +43,68 @@ def check_terms(purposes: list[str], categories: list[str], processing: list[str
         "processing": [p for p in processing if p not in PROCESSING],
     }
     if any(unknown.values()):
-        raise Problem(422, "The request names terms this service cannot explain to the citizen.",
-                      kind="unknown-term", unknown={k: v for k, v in unknown.items() if v},
-                      known={"purposes": sorted(PURPOSES), "categories": sorted(CATEGORIES),
-                             "processing": sorted(PROCESSING)})
+        raise Problem(
+            422,
+            "The request names terms this service cannot explain to the citizen.",
+            kind="unknown-term",
+            unknown={k: v for k, v in unknown.items() if v},
+            known={"purposes": sorted(PURPOSES), "categories": sorted(CATEGORIES), "processing": sorted(PROCESSING)},
+        )
 
 
-def declared_in_law(*, controller: str, legal_basis: str, law_reference: str | None, purposes: list[str],
-                    categories: list[str], processing: list[str], recipients: list[str]) -> bool:
+def declared_in_law(
+    *,
+    controller: str,
+    legal_basis: str,
+    law_reference: str | None,
+    purposes: list[str],
+    categories: list[str],
+    processing: list[str],
+    recipients: list[str],
+) -> bool:
     """Whether some law of kernel/legal_bases.py gives ``controller`` all of this."""
-    return any(law.covers(controller=controller, legal_basis=legal_basis, law_reference=law_reference or "",
-                          purposes=purposes, categories=categories, processing=processing, recipients=recipients)
-               for law in LEGAL_BASES)
+    return any(
+        law.covers(
+            controller=controller,
+            legal_basis=legal_basis,
+            law_reference=law_reference or "",
+            purposes=purposes,
+            categories=categories,
+            processing=processing,
+            recipients=recipients,
+        )
+        for law in LEGAL_BASES
+    )
 
 
 def check_declared_in_law(controller: str, body: LegalBasisCreate) -> None:
     """A department records only a basis the law gives it (kernel/legal_bases.py), never one it made up."""
-    if not declared_in_law(controller=controller, legal_basis=body.legal_basis, law_reference=body.law_reference,
-                           purposes=body.purposes, categories=body.categories, processing=body.processing,
-                           recipients=body.recipients or [controller]):
-        raise Problem(403, f"No law declared in this deployment gives {controller} this basis; nothing was "
-                           "recorded.", kind="legal-basis-not-in-law",
-                      declared=[_declared_terms(law) for law in declared_for(controller)])
+    if not declared_in_law(
+        controller=controller,
+        legal_basis=body.legal_basis,
+        law_reference=body.law_reference,
+        purposes=body.purposes,
+        categories=body.categories,
+        processing=body.processing,
+        recipients=body.recipients or [controller],
+    ):
+        raise Problem(
+            403,
+            f"No law declared in this deployment gives {controller} this basis; nothing was recorded.",
+            kind="legal-basis-not-in-law",
+            declared=[_declared_terms(law) for law in declared_for(controller)],
+        )
 
 
 def _declared_terms(law: DeclaredLegalBasis) -> dict:
-    return {"legal_basis": law.legal_basis, "law_reference": law.law_reference, "purposes": sorted(law.purposes),
-            "categories": sorted(law.categories), "processing": sorted(law.processing),
-            "recipients": sorted(law.recipients)}
+    return {
+        "legal_basis": law.legal_basis,
+        "law_reference": law.law_reference,
+        "purposes": sorted(law.purposes),
+        "categories": sorted(law.categories),
+        "processing": sorted(law.processing),
+        "recipients": sorted(law.recipients),
+    }
 
 
 def summary_of(artefact: ConsentArtefact) -> str:
@@ -87,14 +121,19 @@ def summary_of(artefact: ConsentArtefact) -> str:
         words = f"{artefact.controller} asks that {who} may {doing} {what}, {why}, {once}."
         return words + (f" In their words: {artefact.notice}" if artefact.notice else "")
     basis = LEGAL_BASIS_WORDS[LegalBasis(artefact.legal_basis)]
-    return (f"{artefact.controller} may {doing} {what} for {who}, {why}, until {until}, because of {basis}"
-            f" ({artefact.law_reference}); this does not need your consent and cannot be withdrawn here.")
+    return (
+        f"{artefact.controller} may {doing} {what} for {who}, {why}, until {until}, because of {basis}"
+        f" ({artefact.law_reference}); this does not need your consent and cannot be withdrawn here."
+    )
 
 
 def public(artefact: ConsentArtefact) -> ArtefactPublic:
-    return ArtefactPublic.model_validate(artefact.model_dump() | {
-        "summary": summary_of(artefact),
-    })
+    return ArtefactPublic.model_validate(
+        artefact.model_dump()
+        | {
+            "summary": summary_of(artefact),
+        }
+    )
 
 
 @dataclass
@@ -110,33 +149,73 @@ class ConsentBook:
 
     def request(self, citizen_key: str, controller: str, body: ConsentRequestCreate) -> ConsentArtefact:
         check_terms(body.purposes, body.categories, body.processing)
-        return self._create(citizen_key, controller, body, legal_basis=LegalBasis.CONSENT, status=Status.REQUESTED,
-                            notice=body.notice or "", mode=body.mode, law_reference=None)
+        return self._create(
+            citizen_key,
+            controller,
+            body,
+            legal_basis=LegalBasis.CONSENT,
+            status=Status.REQUESTED,
+            notice=body.notice or "",
+            mode=body.mode,
+            law_reference=None,
+        )
 
     def record_basis(self, citizen_key: str, controller: str, body: LegalBasisCreate) -> ConsentArtefact:
         check_terms(body.purposes, body.categories, body.processing)
         check_declared_in_law(controller, body)
-        return self._create(citizen_key, controller, body, legal_basis=LegalBasis(body.legal_basis),
-                            status=Status.GIVEN, notice="", mode=Mode.RECURRING, law_reference=body.law_reference)
+        return self._create(
+            citizen_key,
+            controller,
+            body,
+            legal_basis=LegalBasis(body.legal_basis),
+            status=Status.GIVEN,
+            notice="",
+            mode=Mode.RECURRING,
+            law_reference=body.law_reference,
+        )
 
-    def _create(self, citizen_key: str, controller: str, body, *, legal_basis: LegalBasis, status: Status,
-                notice: str, mode: Mode, law_reference: str | None) -> ConsentArtefact:
+    def _create(
+        self,
+        citizen_key: str,
+        controller: str,
+        body,
+        *,
+        legal_basis: LegalBasis,
+        status: Status,
+        notice: str,
+        mode: Mode,
+        law_reference: str | None,
+    ) -> ConsentArtefact:
         now = self.clock()
         valid_until = body.valid_until
         if not now < valid_until <= now + MAX_VALIDITY:
             raise Problem(422, "valid_until must lie in the future, at most ten years ahead.", kind="invalid-validity")
         artefact = ConsentArtefact(
-            id=str(uuid.uuid4()), citizen_key=citizen_key, subject=body.subject, controller=controller,
-            recipients=list(dict.fromkeys(body.recipients or [controller])), purposes=list(dict.fromkeys(body.purposes)),
-            categories=list(dict.fromkeys(body.categories)), processing=list(dict.fromkeys(body.processing)),
+            id=str(uuid.uuid4()),
+            citizen_key=citizen_key,
+            subject=body.subject,
+            controller=controller,
+            recipients=list(dict.fromkeys(body.recipients or [controller])),
+            purposes=list(dict.fromkeys(body.purposes)),
+            categories=list(dict.fromkeys(body.categories)),
+            processing=list(dict.fromkeys(body.processing)),
             resources=list(dict.fromkeys(body.resources)),
-            legal_basis=legal_basis.value, law_reference=law_reference, notice=notice, mode=mode.value,
-            status=status.value, created_at=now, valid_until=valid_until, version=1, events=[], receipt="",
+            legal_basis=legal_basis.value,
+            law_reference=law_reference,
+            notice=notice,
+            mode=mode.value,
+            status=status.value,
+            created_at=now,
+            valid_until=valid_until,
+            version=1,
+            events=[],
+            receipt="",
         )
         kind = "consent.requested" if legal_basis == LegalBasis.CONSENT else "basis.recorded"
         with self.ledger.transaction() as tx:
-            index = tx.append_event(artefact_event(kind, artefact, now), citizen_key=citizen_key, recipient=controller,
-                              recorded_at=now)
+            index = tx.append_event(
+                artefact_event(kind, artefact, now), citizen_key=citizen_key, recipient=controller, recorded_at=now
+            )
             artefact.events = [{"status": status.value, "at": timestamp(now), "by": controller, "ledger_index": index}]
             self._sign(artefact)
             tx.session.add(artefact)
@@ -171,17 +250,23 @@ class ConsentBook:
             self._expire_if_due(tx, artefact)
             if artefact.legal_basis != LegalBasis.CONSENT:
                 basis = LEGAL_BASIS_WORDS[LegalBasis(artefact.legal_basis)]
-                raise Problem(409, f"This processing rests on {basis}, not on your consent: there is nothing to "
-                                   "give, refuse or withdraw here.", kind="not-consent-based")
+                raise Problem(
+                    409,
+                    f"This processing rests on {basis}, not on your consent: there is nothing to "
+                    "give, refuse or withdraw here.",
+                    kind="not-consent-based",
+                )
             check_transition(Status(artefact.status), wanted)
             if wanted == Status.GIVEN and self.clock() >= artefact.valid_until:
-                raise Problem(409, "This request has lapsed (its validity ended before you answered).",
-                              kind="request-lapsed")
+                raise Problem(
+                    409, "This request has lapsed (its validity ended before you answered).", kind="request-lapsed"
+                )
             self._transition(tx, artefact, wanted, by=CITIZEN)
         return artefact
 
-    def _citizens_artefact(self, session: Session, citizen_key: str, artefact_id: str,
-                           lock: bool = False) -> ConsentArtefact:
+    def _citizens_artefact(
+        self, session: Session, citizen_key: str, artefact_id: str, lock: bool = False
+    ) -> ConsentArtefact:
         artefact = session.get(ConsentArtefact, artefact_id, with_for_update=lock)
         if artefact is None or artefact.citizen_key != citizen_key:
             # the same answer whether it does not exist or is someone else's: ids reveal nothing
@@ -202,8 +287,12 @@ class ConsentBook:
     def record_erasure(self, holder: str, citizen_key: str, subject: str, scope: str) -> int:
         now = self.clock()
         with self.ledger.transaction() as tx:
-            return tx.append_event(erasure_event(at=now, holder=holder, subject=subject, scope=scope),
-                             citizen_key=citizen_key, recipient=holder, recorded_at=now)
+            return tx.append_event(
+                erasure_event(at=now, holder=holder, subject=subject, scope=scope),
+                citizen_key=citizen_key,
+                recipient=holder,
+                recorded_at=now,
+            )
 
     # ---- decisions on reads ----------------------------------------------------------------------
 
@@ -225,32 +314,55 @@ class ConsentBook:
             mismatch = artefact is not None and artefact.citizen_key != citizen_key
             if artefact is not None and not mismatch:
                 self._expire_if_due(tx, artefact)
-            reason = "no artefact with the named id" if named_id is not None and artefact is None else \
-                _refusal(artefact, citizen_key, body)
+            reason = (
+                "no artefact with the named id"
+                if named_id is not None and artefact is None
+                else _refusal(artefact, citizen_key, body)
+            )
             relied_on = None if artefact is None or mismatch else artefact
-            index = tx.append_event(access_event(
-                permitted=reason is None, at=now, holder=holder, subject=body.subject, recipient=body.recipient,
-                category=body.category, purpose=body.purpose, processing=body.processing,
-                artefact_id=relied_on.id if relied_on else None, resource=body.resource, reason=reason,
-            ), citizen_key=citizen_key, recipient=body.recipient, recorded_at=now)
+            index = tx.append_event(
+                access_event(
+                    permitted=reason is None,
+                    at=now,
+                    holder=holder,
+                    subject=body.subject,
+                    recipient=body.recipient,
+                    category=body.category,
+                    purpose=body.purpose,
+                    processing=body.processing,
+                    artefact_id=relied_on.id if relied_on else None,
+                    resource=body.resource,
+                    reason=reason,
+                ),
+                citizen_key=citizen_key,
+                recipient=body.recipient,
+                recorded_at=now,
+            )
             if reason is None and artefact.mode == Mode.ONE_TIME:
                 self._transition(tx, artefact, Status.EXPIRED, by="consent", reason="used once")
         granted = relied_on if reason is None else None
-        return DecisionPublic(permitted=reason is None, recipient=body.recipient,
-                              artefact_id=relied_on.id if relied_on else None,
-                              controller=granted.controller if granted else None,
-                              legal_basis=granted.legal_basis if granted else None,
-                              reason=reason, refusal="subject-mismatch" if mismatch else None, ledger_index=index)
+        return DecisionPublic(
+            permitted=reason is None,
+            recipient=body.recipient,
+            artefact_id=relied_on.id if relied_on else None,
+            controller=granted.controller if granted else None,
+            legal_basis=granted.legal_basis if granted else None,
+            reason=reason,
+            refusal="subject-mismatch" if mismatch else None,
+            ledger_index=index,
+        )
 
     def _presented_artefact_id(self, receipt: str, now: datetime) -> str:
         try:
             document = verify_receipt(receipt, KeySet([self.signing_key]))
         except InvalidReceipt as error:
-            raise Problem(422, f"The presented artefact is not a receipt this service signed: {error}.",
-                          kind="invalid-artefact") from error
+            raise Problem(
+                422, f"The presented artefact is not a receipt this service signed: {error}.", kind="invalid-artefact"
+            ) from error
         if datetime.fromisoformat(document["valid_until"]) <= now:
-            raise Problem(422, "The presented artefact has expired.", kind="artefact-expired",
-                          artefact_id=document["record_id"])
+            raise Problem(
+                422, "The presented artefact has expired.", kind="artefact-expired", artefact_id=document["record_id"]
+            )
         return document["record_id"]
 
     def _covering_artefact(self, session: Session, citizen_key: str, body: DecisionRequest) -> ConsentArtefact | None:
@@ -273,14 +385,19 @@ class ConsentBook:
         if self._due(artefact):
             self._transition(tx, artefact, Status.EXPIRED, by="consent", reason="validity ended")
 
-    def _transition(self, tx: LedgerTransaction, artefact: ConsentArtefact, wanted: Status, *, by: str,
-                    reason: str | None = None) -> None:
+    def _transition(
+        self, tx: LedgerTransaction, artefact: ConsentArtefact, wanted: Status, *, by: str, reason: str | None = None
+    ) -> None:
         check_transition(Status(artefact.status), wanted)
         now = self.clock()
         artefact.status = wanted.value
         artefact.version += 1
-        index = tx.append_event(artefact_event(f"consent.{wanted.value}", artefact, now, reason=reason),
-                          citizen_key=artefact.citizen_key, recipient=artefact.controller, recorded_at=now)
+        index = tx.append_event(
+            artefact_event(f"consent.{wanted.value}", artefact, now, reason=reason),
+            citizen_key=artefact.citizen_key,
+            recipient=artefact.controller,
+            recorded_at=now,
+        )
         event = {"status": wanted.value, "at": timestamp(now), "by": by, "ledger_index": index}
         if reason:
             event["reason"] = reason
@@ -289,8 +406,9 @@ class ConsentBook:
         tx.session.add(artefact)
 
     def _sign(self, artefact: ConsentArtefact) -> None:
-        document = receipt_document(artefact, issuer=self.issuer,
-                                    withdrawal_url=f"{self.issuer}/me/artefacts/{artefact.id}/status")
+        document = receipt_document(
+            artefact, issuer=self.issuer, withdrawal_url=f"{self.issuer}/me/artefacts/{artefact.id}/status"
+        )
         artefact.receipt = sign_receipt(document, self.signing_key)
 
 
@@ -308,10 +426,15 @@ def _refusal(artefact: ConsentArtefact | None, citizen_key: str, body: DecisionR
         if body.recipient != artefact.controller:
             # a law gives a basis to one controller: it never lends it to another department
             return f"a legal basis covers only its controller, {artefact.controller}"
-        if not declared_in_law(controller=artefact.controller, legal_basis=artefact.legal_basis,
-                               law_reference=artefact.law_reference, purposes=artefact.purposes,
-                               categories=artefact.categories, processing=artefact.processing,
-                               recipients=artefact.recipients):
+        if not declared_in_law(
+            controller=artefact.controller,
+            legal_basis=artefact.legal_basis,
+            law_reference=artefact.law_reference,
+            purposes=artefact.purposes,
+            categories=artefact.categories,
+            processing=artefact.processing,
+            recipients=artefact.recipients,
+        ):
             # recorded before the law table, or the law changed since: the table decides, not the row
             return "no declared law gives this legal basis"
     if body.category not in artefact.categories:

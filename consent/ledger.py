@@ -121,19 +121,38 @@ class LedgerTransaction:
         """The root this transaction will commit (e.g. to sign a tree head in the same transaction)."""
         return self._frontier.root()
 
-    def append_event(self, clear: bytes, *, citizen_key: str | None = None, recipient: str | None = None,
-                     recorded_at: datetime | None = None) -> int:
+    def append_event(
+        self,
+        clear: bytes,
+        *,
+        citizen_key: str | None = None,
+        recipient: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> int:
         """Log an event about a citizen: the public leaf is only a commitment to ``clear``, which is
         kept private with its salt (``consent.commitments``). Every consent event goes through here."""
         if not isinstance(clear, bytes):
             raise TypeError("a ledger event is the exact bytes of the clear entry")
         salt = new_salt()
-        return self.append(public_leaf(salt, clear), clear=clear, salt=salt, citizen_key=citizen_key,
-                           recipient=recipient, recorded_at=recorded_at)
+        return self.append(
+            public_leaf(salt, clear),
+            clear=clear,
+            salt=salt,
+            citizen_key=citizen_key,
+            recipient=recipient,
+            recorded_at=recorded_at,
+        )
 
-    def append(self, entry: bytes, *, clear: bytes | None = None, salt: bytes | None = None,
-               citizen_key: str | None = None, recipient: str | None = None,
-               recorded_at: datetime | None = None) -> int:
+    def append(
+        self,
+        entry: bytes,
+        *,
+        clear: bytes | None = None,
+        salt: bytes | None = None,
+        citizen_key: str | None = None,
+        recipient: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> int:
         """Append the leaf ``entry`` exactly as given (it is public): events use ``append_event``."""
         if self._broken:
             raise RuntimeError("a write of this ledger transaction failed; it can only roll back")
@@ -148,10 +167,17 @@ class LedgerTransaction:
             {"level": level, "index": position, "hash": value}
             for (level, position), value in self._frontier.append(merkle.leaf_hash(entry))
         )
-        self._entry_rows.append({
-            "index": index, "entry": entry, "clear": clear, "salt": salt, "citizen_key": citizen_key,
-            "recipient": recipient, "recorded_at": recorded_at,
-        })
+        self._entry_rows.append(
+            {
+                "index": index,
+                "entry": entry,
+                "clear": clear,
+                "salt": salt,
+                "citizen_key": citizen_key,
+                "recipient": recipient,
+                "recorded_at": recorded_at,
+            }
+        )
         if len(self._entry_rows) >= self.FLUSH_EVERY:
             self.flush()
         return index
@@ -252,20 +278,33 @@ class Ledger:
         """Entries ``start`` to ``end`` (exclusive) in log order; the caller bounds the range."""
         _check_range(start, end)
         with self.database.session() as session:
-            statement = select(LedgerEntry).where(
-                _entries.c["index"] >= start, _entries.c["index"] < end).order_by(_entries.c["index"])
+            statement = (
+                select(LedgerEntry)
+                .where(_entries.c["index"] >= start, _entries.c["index"] < end)
+                .order_by(_entries.c["index"])
+            )
             return list(session.scalars(statement))
 
     def entry_bytes(self, start: int, end: int) -> list[bytes]:
         """Just the leaves' bytes, for whoever rehashes the log (no row objects built)."""
         _check_range(start, end)
         with self.database.session() as session:
-            statement = select(_entries.c.entry).where(
-                _entries.c["index"] >= start, _entries.c["index"] < end).order_by(_entries.c["index"])
+            statement = (
+                select(_entries.c.entry)
+                .where(_entries.c["index"] >= start, _entries.c["index"] < end)
+                .order_by(_entries.c["index"])
+            )
             return list(session.execute(statement).scalars())
 
-    def entries_of(self, citizen_key: str, *, since: datetime | None = None, until: datetime | None = None,
-                   recipient: str | None = None, limit: int = 100) -> list[LedgerEntry]:
+    def entries_of(
+        self,
+        citizen_key: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        recipient: str | None = None,
+        limit: int = 100,
+    ) -> list[LedgerEntry]:
         """A citizen's entries, newest first; ``since`` inclusive, ``until`` exclusive."""
         if limit < 0:
             raise ValueError("limit must not be negative")
@@ -307,9 +346,14 @@ def _fetch_nodes(session: Session, keys: Iterable[NodeKey]) -> dict[NodeKey, byt
         by_level.setdefault(level, []).append(index)
     if not by_level:
         return {}
-    statement = select(_nodes.c.level, _nodes.c["index"], _nodes.c.hash).where(or_(*(
-        and_(_nodes.c.level == level, _nodes.c["index"].in_(indices)) for level, indices in sorted(by_level.items())
-    )))
+    statement = select(_nodes.c.level, _nodes.c["index"], _nodes.c.hash).where(
+        or_(
+            *(
+                and_(_nodes.c.level == level, _nodes.c["index"].in_(indices))
+                for level, indices in sorted(by_level.items())
+            )
+        )
+    )
     return {(level, index): value for level, index, value in session.execute(statement)}
 
 
@@ -319,4 +363,5 @@ def _source(nodes: dict[NodeKey, bytes]) -> merkle.NodeSource:
             return nodes[(level, index)]
         except KeyError:
             raise MissingNode(f"ledger node {(level, index)} is not stored") from None
+
     return node

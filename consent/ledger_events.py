@@ -18,9 +18,17 @@ ENTRY_VERSION = 1
 
 def artefact_event(kind: str, artefact: ConsentArtefact, at: datetime, *, reason: str | None = None) -> bytes:
     document = {
-        "v": ENTRY_VERSION, "kind": kind, "at": timestamp(at), "artefact": artefact.id, "version": artefact.version,
-        "subject": artefact.subject, "subject_known_to": artefact.controller, "controller": artefact.controller,
-        "recipients": artefact.recipients, "purposes": artefact.purposes, "categories": artefact.categories,
+        "v": ENTRY_VERSION,
+        "kind": kind,
+        "at": timestamp(at),
+        "artefact": artefact.id,
+        "version": artefact.version,
+        "subject": artefact.subject,
+        "subject_known_to": artefact.controller,
+        "controller": artefact.controller,
+        "recipients": artefact.recipients,
+        "purposes": artefact.purposes,
+        "categories": artefact.categories,
         "legal_basis": artefact.legal_basis,
     }
     if reason:
@@ -28,13 +36,32 @@ def artefact_event(kind: str, artefact: ConsentArtefact, at: datetime, *, reason
     return canonical(document)
 
 
-def access_event(*, permitted: bool, at: datetime, holder: str, subject: str, recipient: str, category: str,
-                 purpose: str, processing: str, artefact_id: str | None, resource: str | None,
-                 reason: str | None) -> bytes:
+def access_event(
+    *,
+    permitted: bool,
+    at: datetime,
+    holder: str,
+    subject: str,
+    recipient: str,
+    category: str,
+    purpose: str,
+    processing: str,
+    artefact_id: str | None,
+    resource: str | None,
+    reason: str | None,
+) -> bytes:
     document = {
-        "v": ENTRY_VERSION, "kind": "access.permitted" if permitted else "access.refused", "at": timestamp(at),
-        "holder": holder, "subject": subject, "subject_known_to": holder, "recipient": recipient,
-        "category": category, "purpose": purpose, "processing": processing, "artefact": artefact_id,
+        "v": ENTRY_VERSION,
+        "kind": "access.permitted" if permitted else "access.refused",
+        "at": timestamp(at),
+        "holder": holder,
+        "subject": subject,
+        "subject_known_to": holder,
+        "recipient": recipient,
+        "category": category,
+        "purpose": purpose,
+        "processing": processing,
+        "artefact": artefact_id,
     }
     if resource:
         document["resource"] = resource
@@ -45,5 +72,14 @@ def access_event(*, permitted: bool, at: datetime, holder: str, subject: str, re
 
 def erasure_event(*, at: datetime, holder: str, subject: str, scope: str) -> bytes:
     """That a holder erased a citizen's data: no trace of what it was."""
-    return canonical({"v": ENTRY_VERSION, "kind": "erasure", "at": timestamp(at), "holder": holder,
-                      "subject": subject, "subject_known_to": holder, "scope": scope})
+    return canonical(
+        {
+            "v": ENTRY_VERSION,
+            "kind": "erasure",
+            "at": timestamp(at),
+            "holder": holder,
+            "subject": subject,
+            "subject_known_to": holder,
+            "scope": scope,
+        }
+    )

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/ledger", tags=["transparency ledger"])
 
 class LedgerEntryPublic(BaseModel):
     index: int
-    entry: str = Field(description="The leaf's exact bytes, base64: RFC 8785 JSON {\"v\": 2, \"commitment\"}")
+    entry: str = Field(description='The leaf\'s exact bytes, base64: RFC 8785 JSON {"v": 2, "commitment"}')
 
 
 class LedgerEntries(BaseModel):
@@ -65,8 +65,9 @@ def tree_head(request: Request) -> TreeHead:
     return request.app.state.tree_heads.head(_ledger(request))
 
 
-@router.get("/entries", summary=f"Entries [start, end), at most {MAX_PAGE} per call (fewer: ask again from "
-                                "the next index)")
+@router.get(
+    "/entries", summary=f"Entries [start, end), at most {MAX_PAGE} per call (fewer: ask again from the next index)"
+)
 def entries(request: Request, start: Position, end: Position) -> LedgerEntries:
     if end <= start:
         raise Problem(400, "end must be greater than start.", kind="invalid-range")
@@ -78,8 +79,11 @@ def entries(request: Request, start: Position, end: Position) -> LedgerEntries:
     return LedgerEntries(entries=[LedgerEntryPublic(index=row.index, entry=b64(row.entry)) for row in rows])
 
 
-@router.get("/roots/{tree_size}", summary="The root hash of the tree at an earlier size (unsigned; "
-                                          "check it with a consistency proof to a signed head)")
+@router.get(
+    "/roots/{tree_size}",
+    summary="The root hash of the tree at an earlier size (unsigned; "
+    "check it with a consistency proof to a signed head)",
+)
 def root(request: Request, tree_size: Annotated[LogIndex, Path()]) -> RootPublic:
     try:
         return RootPublic(tree_size=tree_size, root_hash=b64(_ledger(request).root(tree_size)))
@@ -99,8 +103,9 @@ def inclusion_proof(request: Request, leaf_index: Position, tree_size: Position)
 @router.get("/consistency-proof", summary="Proof that the tree of size first is a prefix of the tree of size second")
 def consistency_proof(request: Request, first: Position, second: Position) -> ConsistencyProof:
     if not 0 < first <= second:
-        raise Problem(400, "first must be at least 1 (the empty tree needs no proof) and not exceed second.",
-                      kind="invalid-range")
+        raise Problem(
+            400, "first must be at least 1 (the empty tree needs no proof) and not exceed second.", kind="invalid-range"
+        )
     try:
         path = _ledger(request).consistency_proof(first, second)
     except BeyondTreeSize as error:

@@ -28,9 +28,13 @@ class ForbiddenTransition(Problem):
     def __init__(self, current: Status, wanted: Status) -> None:
         allowed = sorted(TRANSITIONS[current])
         super().__init__(
-            409, f"A {current.value} artefact cannot become {wanted.value}"
-                 + (f"; it can become {', '.join(allowed)}." if allowed else "; it is final."),
-            kind="forbidden-transition", current=current.value, requested=wanted.value, allowed=allowed,
+            409,
+            f"A {current.value} artefact cannot become {wanted.value}"
+            + (f"; it can become {', '.join(allowed)}." if allowed else "; it is final."),
+            kind="forbidden-transition",
+            current=current.value,
+            requested=wanted.value,
+            allowed=allowed,
         )
 
 

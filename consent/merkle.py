@@ -35,6 +35,7 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 # --- which perfect nodes a computation needs --------------------------------------------------
 
+
 def nodes_for_root(size: int) -> list[NodeKey]:
     """The perfect subtrees that tile ``[0, size)``, largest (leftmost) first: one per set bit."""
     _check_size(size)
@@ -50,6 +51,7 @@ def nodes_for_consistency(first: int, second: int) -> set[NodeKey]:
 
 
 # --- roots and proofs from stored nodes --------------------------------------------------------
+
 
 def root_hash(size: int, node: NodeSource) -> bytes:
     _check_size(size)
@@ -142,6 +144,7 @@ def _check_size(size: int) -> None:
 # --- verification (RFC 9162 §2.1.3.2, §2.1.4.2) -------------------------------------------------
 # A verifier sees untrusted input; it answers False, it never raises.
 
+
 def verify_inclusion(leaf_hash: bytes, leaf_index: int, size: int, path: Sequence[bytes], root: bytes) -> bool:
     try:
         path = list(path)
@@ -161,12 +164,11 @@ def verify_inclusion(leaf_hash: bytes, leaf_index: int, size: int, path: Sequenc
                 r = node_hash(r, p)
             fn, sn = fn >> 1, sn >> 1
         return sn == 0 and r == root
-    except Exception:  # noqa: BLE001 - malformed input of any shape is simply not a proof
+    except Exception:
         return False
 
 
-def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes,
-                       path: Sequence[bytes]) -> bool:
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, path: Sequence[bytes]) -> bool:
     """Equal sizes are consistent with an empty path and equal roots (what ``consistency_proof``
     gives); size 0 is refused, as ``consistency_proof`` refuses to make a proof from it."""
     try:
@@ -197,7 +199,7 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
                 sr = node_hash(sr, c)
             fn, sn = fn >> 1, sn >> 1
         return sn == 0 and fr == first_root and sr == second_root
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -211,11 +213,12 @@ def _is_count(value: object) -> bool:
 
 # --- the right edge of a growing tree ----------------------------------------------------------
 
+
 class Frontier:
     """The perfect nodes of ``nodes_for_root(size)``: all an appender needs to keep in memory,
     since every node a new leaf completes is that leaf merged with frontier nodes."""
 
-    __slots__ = ("size", "_hashes")
+    __slots__ = ("_hashes", "size")
 
     def __init__(self, size: int = 0, nodes: Mapping[NodeKey, bytes] | None = None) -> None:
         keys = nodes_for_root(size)
@@ -253,7 +256,7 @@ class StreamingRoot:
     """The root of a log read once, front to back, in O(log n) memory: an offline verifier's
     tool for millions of entries (no node keys kept, nothing returned per entry)."""
 
-    __slots__ = ("size", "_hashes")
+    __slots__ = ("_hashes", "size")
 
     def __init__(self) -> None:
         self.size = 0

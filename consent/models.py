@@ -75,36 +75,54 @@ class ConsentArtefact(ConsentTable, table=True):
 class ConsentRequestCreate(BaseModel):
     """A data consumer asks the citizen (known to it by its own sector pseudonym)."""
 
-    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the caller's sector pseudonym")
+    subject: str = Field(
+        pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the caller's sector pseudonym"
+    )
     purposes: list[Term] = Field(min_length=1, max_length=10, description="DPV purpose terms, e.g. dpv:DeliveryOfGoods")
-    categories: list[Term] = Field(min_length=1, max_length=20,
-                                   description="DPV personal-data terms, e.g. pd:Prescription")
+    categories: list[Term] = Field(
+        min_length=1, max_length=20, description="DPV personal-data terms, e.g. pd:Prescription"
+    )
     processing: list[Term] = Field(default=["dpv:Use"], min_length=1, max_length=10)
-    recipients: list[ServiceName] = Field(default_factory=list, max_length=10,
-                                  description="Services that will receive the data; the caller when empty")
-    resources: list[ResourceUrl] = Field(default_factory=list, max_length=20, description=(
-        "The resources (URLs at the data holder, e.g. one prescription in the citizen's pod) the consent is for; "
-        "when given, a read of anything else is not covered by it. Empty: every resource of the categories"))
+    recipients: list[ServiceName] = Field(
+        default_factory=list, max_length=10, description="Services that will receive the data; the caller when empty"
+    )
+    resources: list[ResourceUrl] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "The resources (URLs at the data holder, e.g. one prescription in the citizen's pod) the consent is for; "
+            "when given, a read of anything else is not covered by it. Empty: every resource of the categories"
+        ),
+    )
     valid_until: AwareInstant = Field(description="When the consent lapses if not withdrawn earlier (with its zone)")
     mode: Mode = Mode.RECURRING
-    notice: str | None = Field(default=None, max_length=1000,
-                               description="Why, in the controller's own words; shown beside the generated summary")
+    notice: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Why, in the controller's own words; shown beside the generated summary",
+    )
 
 
 class LegalBasisCreate(BaseModel):
     """A department records processing that rests on a basis other than consent, so the citizen sees it."""
 
     subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128)
-    legal_basis: Literal[LegalBasis.CONTRACT, LegalBasis.LEGAL_OBLIGATION, LegalBasis.OFFICIAL_AUTHORITY,
-                         LegalBasis.VITAL_INTEREST]
+    legal_basis: Literal[
+        LegalBasis.CONTRACT, LegalBasis.LEGAL_OBLIGATION, LegalBasis.OFFICIAL_AUTHORITY, LegalBasis.VITAL_INTEREST
+    ]
     law_reference: str = Field(min_length=3, max_length=300, description="The law or contract relied on")
     purposes: list[Term] = Field(min_length=1, max_length=10)
     categories: list[Term] = Field(min_length=1, max_length=20)
     processing: list[Term] = Field(default=["dpv:Use", "dpv:Store"], min_length=1, max_length=10)
     recipients: list[ServiceName] = Field(default_factory=list, max_length=10)
-    resources: list[ResourceUrl] = Field(default_factory=list, max_length=20, description=(
-        "The resources (URLs at the data holder) the basis is recorded for, e.g. the one record a department "
-        "deposits; empty: every resource of the categories"))
+    resources: list[ResourceUrl] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "The resources (URLs at the data holder) the basis is recorded for, e.g. the one record a department "
+            "deposits; empty: every resource of the categories"
+        ),
+    )
     valid_until: AwareInstant
 
 
@@ -124,8 +142,9 @@ class ArtefactPublic(BaseModel):
     purposes: list[str]
     categories: list[str]
     processing: list[str]
-    resources: list[str] = Field(default_factory=list, description="The resources it covers; empty: all of its "
-                                 "categories")
+    resources: list[str] = Field(
+        default_factory=list, description="The resources it covers; empty: all of its categories"
+    )
     legal_basis: str
     law_reference: str | None
     mode: Mode
@@ -150,18 +169,28 @@ class DecisionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the HOLDER's sector pseudonym")
+    subject: str = Field(
+        pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the HOLDER's sector pseudonym"
+    )
     recipient: str = Field(pattern=SERVICE_PATTERN, max_length=40)
     category: Term
     purpose: Term
-    processing: Term = Field(default="dpv:Use", description="What the recipient does: dpv:Use to read, dpv:Store "
-                             "to deposit a record")
-    artefact: str | None = Field(default=None, max_length=20000,
-                                 description="The receipt the recipient presented (compact JWS), if any")
-    artefact_id: str | None = Field(default=None, pattern=ARTEFACT_ID_PATTERN, max_length=40, description=(
-        "The artefact the recipient relies on, by id (it names it for the citizen it acts for, e.g. the "
-        "patient of a deposit). The decision is made on that artefact alone, so it is refused "
-        "(`refusal: subject-mismatch`) when the artefact is about another citizen than `subject`."))
+    processing: Term = Field(
+        default="dpv:Use", description="What the recipient does: dpv:Use to read, dpv:Store to deposit a record"
+    )
+    artefact: str | None = Field(
+        default=None, max_length=20000, description="The receipt the recipient presented (compact JWS), if any"
+    )
+    artefact_id: str | None = Field(
+        default=None,
+        pattern=ARTEFACT_ID_PATTERN,
+        max_length=40,
+        description=(
+            "The artefact the recipient relies on, by id (it names it for the citizen it acts for, e.g. the "
+            "patient of a deposit). The decision is made on that artefact alone, so it is refused "
+            "(`refusal: subject-mismatch`) when the artefact is about another citizen than `subject`."
+        ),
+    )
     resource: str | None = Field(default=None, max_length=500, description="What is being read, for the log")
 
 
@@ -170,20 +199,28 @@ class DecisionPublic(BaseModel):
     recipient: str = Field(description="Whom the decision is about: the holder releases only to this department")
     artefact_id: str | None = None
     controller: str | None = Field(default=None, description="The controller of the artefact relied on")
-    legal_basis: str | None = Field(default=None, description="Its legal basis; any but dpv:Consent covers only "
-                                    "its controller")
+    legal_basis: str | None = Field(
+        default=None, description="Its legal basis; any but dpv:Consent covers only its controller"
+    )
     reason: str | None = None
-    refusal: str | None = Field(default=None, description=(
-        "Why, as a code, when it matters to the caller: `subject-mismatch` (the named artefact is about another "
-        "citizen than the one whose data this is)"))
-    ledger_index: int | None = Field(default=None, description="The access's (or refusal's) entry in the "
-                                     "transparency ledger")
+    refusal: str | None = Field(
+        default=None,
+        description=(
+            "Why, as a code, when it matters to the caller: `subject-mismatch` (the named artefact is about another "
+            "citizen than the one whose data this is)"
+        ),
+    )
+    ledger_index: int | None = Field(
+        default=None, description="The access's (or refusal's) entry in the transparency ledger"
+    )
 
 
 class ErasureCreate(BaseModel):
     """A holder erased a citizen's data (the citizen asked); the ledger records only that it happened."""
 
-    subject: str = Field(pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the holder's sector pseudonym")
+    subject: str = Field(
+        pattern=SUBJECT_PATTERN, max_length=128, description="The citizen, by the holder's sector pseudonym"
+    )
     scope: str = Field(min_length=1, max_length=200, description="What was erased, in words (e.g. 'the whole pod')")
 
 

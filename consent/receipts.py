@@ -49,15 +49,20 @@ def receipt_document(artefact: ConsentArtefact, *, issuer: str, withdrawal_url: 
         "personal_data": [{"id": iri(c), "term": c, "words": CATEGORIES[c]} for c in artefact.categories],
         "processing": [{"id": iri(p), "term": p, "words": PROCESSING[p]} for p in artefact.processing],
         **({"resources": artefact.resources} if artefact.resources else {}),
-        "legal_basis": {"id": iri(artefact.legal_basis), "term": artefact.legal_basis,
-                        "reference": artefact.law_reference},
+        "legal_basis": {
+            "id": iri(artefact.legal_basis),
+            "term": artefact.legal_basis,
+            "reference": artefact.law_reference,
+        },
         "mode": artefact.mode,
         "notice": artefact.notice,
         "created_at": timestamp(artefact.created_at),
         "valid_until": timestamp(artefact.valid_until),
-        "withdrawal": ({"method": "the citizen withdraws it at any time; effective immediately",
-                        "where": withdrawal_url} if withdrawable else
-                       {"method": f"not withdrawable: it rests on {LEGAL_BASIS_WORDS[LegalBasis(artefact.legal_basis)]}"}),
+        "withdrawal": (
+            {"method": "the citizen withdraws it at any time; effective immediately", "where": withdrawal_url}
+            if withdrawable
+            else {"method": f"not withdrawable: it rests on {LEGAL_BASIS_WORDS[LegalBasis(artefact.legal_basis)]}"}
+        ),
         "status": artefact.status,
         "events": artefact.events,
     }

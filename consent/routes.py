@@ -39,18 +39,26 @@ def consent_book(request: Request) -> ConsentBook:
 Book = Annotated[ConsentBook, Depends(consent_book)]
 
 
-@service_router.post("/consent-requests", status_code=status.HTTP_201_CREATED,
-                     summary="Ask a citizen for consent (they answer in their own app)")
-async def request_consent(body: ConsentRequestCreate, request: Request, book: Book,
-                          caller: caller_with("consent:request")) -> ArtefactPublic:
+@service_router.post(
+    "/consent-requests",
+    status_code=status.HTTP_201_CREATED,
+    summary="Ask a citizen for consent (they answer in their own app)",
+)
+async def request_consent(
+    body: ConsentRequestCreate, request: Request, book: Book, caller: caller_with("consent:request")
+) -> ArtefactPublic:
     citizen_key = await citizen_key_of(request.app, caller.client_id, body.subject)
     return public(await run_in_threadpool(book.request, citizen_key, caller.client_id, body))
 
 
-@service_router.post("/legal-bases", status_code=status.HTTP_201_CREATED,
-                     summary="Record processing that rests on another legal basis, so the citizen sees it")
-async def record_legal_basis(body: LegalBasisCreate, request: Request, book: Book,
-                             caller: caller_with("consent:record")) -> ArtefactPublic:
+@service_router.post(
+    "/legal-bases",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record processing that rests on another legal basis, so the citizen sees it",
+)
+async def record_legal_basis(
+    body: LegalBasisCreate, request: Request, book: Book, caller: caller_with("consent:record")
+) -> ArtefactPublic:
     citizen_key = await citizen_key_of(request.app, caller.client_id, body.subject)
     return public(await run_in_threadpool(book.record_basis, citizen_key, caller.client_id, body))
 
@@ -61,16 +69,21 @@ def read_artefact(artefact_id: Reference, book: Book, caller: caller_with("conse
 
 
 @service_router.post("/decisions", summary="May this recipient read this category of this citizen now? Logged first.")
-async def decide(body: DecisionRequest, request: Request, book: Book,
-                 caller: caller_with("consent:decide")) -> DecisionPublic:
+async def decide(
+    body: DecisionRequest, request: Request, book: Book, caller: caller_with("consent:decide")
+) -> DecisionPublic:
     citizen_key = await citizen_key_of(request.app, caller.client_id, body.subject)
     return await run_in_threadpool(book.decide, caller.client_id, citizen_key, body)
 
 
-@service_router.post("/erasures", status_code=status.HTTP_201_CREATED,
-                     summary="Record that a holder erased a citizen's data (only that it happened)")
-async def record_erasure(body: ErasureCreate, request: Request, book: Book,
-                         caller: caller_with("consent:erasure")) -> ErasurePublic:
+@service_router.post(
+    "/erasures",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record that a holder erased a citizen's data (only that it happened)",
+)
+async def record_erasure(
+    body: ErasureCreate, request: Request, book: Book, caller: caller_with("consent:erasure")
+) -> ErasurePublic:
     citizen_key = await citizen_key_of(request.app, caller.client_id, body.subject)
     index = await run_in_threadpool(book.record_erasure, caller.client_id, citizen_key, body.subject, body.scope)
     return ErasurePublic(ledger_index=index)
@@ -93,10 +106,14 @@ def change_status(artefact_id: Reference, body: StatusChange, book: Book, citize
 
 @citizen_router.get("/access-log", summary="Who read your data and every consent event, newest first, with proofs")
 def my_access_log(
-    request: Request, book: Book, citizen: CurrentCitizen,
-    since: AwareInstant | None = None, until: AwareInstant | None = None,
+    request: Request,
+    book: Book,
+    citizen: CurrentCitizen,
+    since: AwareInstant | None = None,
+    until: AwareInstant | None = None,
     recipient: Annotated[str | None, Query(max_length=MAX_RECIPIENT_LENGTH)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AccessLog:
-    return access_log(book, request.app.state.tree_heads, citizen.subject,
-                      since=since, until=until, recipient=recipient, limit=limit)
+    return access_log(
+        book, request.app.state.tree_heads, citizen.subject, since=since, until=until, recipient=recipient, limit=limit
+    )

@@ -62,7 +62,8 @@ async def _look_up(app: FastAPI, client: str, subject: str) -> str:
     if known := await run_in_threadpool(_known, app, client, subject):
         return known
     response = await app.state.services.request(
-        "identity", "POST", "/sector-subjects/links", json={"client": client, "subject": subject})
+        "identity", "POST", "/sector-subjects/links", json={"client": client, "subject": subject}
+    )
     if response.status_code == 404:
         raise Problem(404, f"No citizen is known to {client} by this subject.", kind="subject-unknown")
     raise_for_upstream_problem("identity", response)

@@ -30,8 +30,9 @@ class TreeHead(BaseModel):
     tree_size: int = Field(ge=0)
     timestamp: int = Field(description="Milliseconds since the Unix epoch")
     root_hash: str = Field(description="Base64 SHA-256 Merkle tree hash (RFC 9162 §2.1.1)")
-    signature: str = Field(description="Compact JWS (ES256, typ tree-head+jws) over the other four members "
-                                       "as RFC 8785 canonical JSON")
+    signature: str = Field(
+        description="Compact JWS (ES256, typ tree-head+jws) over the other four members as RFC 8785 canonical JSON"
+    )
 
 
 def b64(value: bytes) -> str:
@@ -42,12 +43,19 @@ def unb64(value: str) -> bytes:
     return base64.b64decode(value, validate=True)
 
 
-def sign_tree_head(key: ECKey, *, log_id: str, tree_size: int, root_hash: bytes, timestamp_ms: int | None = None) -> TreeHead:
-    body = {"log_id": log_id, "tree_size": tree_size, "root_hash": b64(root_hash),
-            "timestamp": timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)}
+def sign_tree_head(
+    key: ECKey, *, log_id: str, tree_size: int, root_hash: bytes, timestamp_ms: int | None = None
+) -> TreeHead:
+    body = {
+        "log_id": log_id,
+        "tree_size": tree_size,
+        "root_hash": b64(root_hash),
+        "timestamp": timestamp_ms if timestamp_ms is not None else int(time.time() * 1000),
+    }
     key.ensure_kid()
-    signature = jws.serialize_compact({"alg": SIGNING_ALGORITHM, "typ": TREE_HEAD_TYPE, "kid": key.kid},
-                                      canonical(body), key)
+    signature = jws.serialize_compact(
+        {"alg": SIGNING_ALGORITHM, "typ": TREE_HEAD_TYPE, "kid": key.kid}, canonical(body), key
+    )
     return TreeHead(**body, signature=signature)
 
 

@@ -36,8 +36,9 @@ class Report:
 
 
 class LedgerAuditor:
-    def __init__(self, http: httpx.AsyncClient, *, jwks: dict | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, jwks: dict | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> None:
         self.http = http
         self._jwks = jwks
         self._progress = progress or (lambda done, total: None)
@@ -60,13 +61,19 @@ class LedgerAuditor:
         if older.tree_size == 0 or older.tree_size == newer.tree_size:
             return older.tree_size == 0 or older.root_hash == newer.root_hash
         proof = await self._get("/ledger/consistency-proof", first=older.tree_size, second=newer.tree_size)
-        return verify_consistency(older.tree_size, newer.tree_size, unb64(older.root_hash), unb64(newer.root_hash),
-                                  [unb64(h) for h in proof["consistency_path"]])
+        return verify_consistency(
+            older.tree_size,
+            newer.tree_size,
+            unb64(older.root_hash),
+            unb64(newer.root_hash),
+            [unb64(h) for h in proof["consistency_path"]],
+        )
 
     async def verify(self, tree_head: dict | None = None) -> Report:
         try:
-            head = (verify_tree_head(tree_head, await self.keys()) if tree_head is not None
-                    else await self.current_head())
+            head = (
+                verify_tree_head(tree_head, await self.keys()) if tree_head is not None else await self.current_head()
+            )
         except InvalidTreeHead as error:
             return Report(False, 0, f"the tree head is not valid: {error}")
         size, signed_root = head.tree_size, unb64(head.root_hash)
@@ -76,14 +83,19 @@ class LedgerAuditor:
             page = (await self._get("/ledger/entries", start=start, end=min(size, start + PAGE)))["entries"]
             for offset, row in enumerate(page):
                 if row["index"] != start + offset:
-                    return Report(False, size, f"the log served entry {row['index']} where {start + offset} belongs",
-                                  start + offset)
+                    return Report(
+                        False,
+                        size,
+                        f"the log served entry {row['index']} where {start + offset} belongs",
+                        start + offset,
+                    )
                 digest = leaf_hash(base64.b64decode(row["entry"]))
                 stream.add_leaf_hash(digest)
                 leaf_hashes += digest
             if stream.size < min(size, start + PAGE):
-                return Report(False, size, f"the log serves only {stream.size} of the {size} signed entries",
-                              stream.size)
+                return Report(
+                    False, size, f"the log serves only {stream.size} of the {size} signed entries", stream.size
+                )
             self._progress(stream.size, size)
         if stream.root() == signed_root:
             return Report(True, size, f"all {size} entries match the signed tree head")
@@ -95,10 +107,14 @@ class LedgerAuditor:
             middle = (good + bad) // 2
             logged = unb64((await self._get(f"/ledger/roots/{middle}"))["root_hash"])
             proof = await self._get("/ledger/consistency-proof", first=middle, second=head.tree_size)
-            if not verify_consistency(middle, head.tree_size, logged, signed_root,
-                                      [unb64(h) for h in proof["consistency_path"]]):
-                return Report(False, head.tree_size, "the log's stored tree is not consistent with the signed "
-                              "tree head: its history has been rewritten")
+            if not verify_consistency(
+                middle, head.tree_size, logged, signed_root, [unb64(h) for h in proof["consistency_path"]]
+            ):
+                return Report(
+                    False,
+                    head.tree_size,
+                    "the log's stored tree is not consistent with the signed tree head: its history has been rewritten",
+                )
             if _prefix_root(leaf_hashes, middle) == logged:
                 good = middle
             else:
@@ -112,8 +128,11 @@ def own_entry_is_logged(entry: dict, head: TreeHead) -> bool:
     try:
         leaf, clear, salt = unb64(entry["leaf"]), unb64(entry["clear"]), unb64(entry["salt"])
         path = [unb64(h) for h in entry["inclusion_path"]]
-        return (opens(leaf, clear, salt) and json.loads(clear) == entry["entry"]
-                and verify_inclusion(leaf_hash(leaf), entry["index"], head.tree_size, path, unb64(head.root_hash)))
+        return (
+            opens(leaf, clear, salt)
+            and json.loads(clear) == entry["entry"]
+            and verify_inclusion(leaf_hash(leaf), entry["index"], head.tree_size, path, unb64(head.root_hash))
+        )
     except (KeyError, TypeError, ValueError):
         return False
 
@@ -121,7 +140,7 @@ def own_entry_is_logged(entry: dict, head: TreeHead) -> bool:
 def _prefix_root(leaf_hashes: bytearray, size: int) -> bytes:
     stream = StreamingRoot()
     for start in range(0, size * 32, 32):
-        stream.add_leaf_hash(bytes(leaf_hashes[start:start + 32]))
+        stream.add_leaf_hash(bytes(leaf_hashes[start : start + 32]))
     return stream.root()
 
 
@@ -129,8 +148,14 @@ def read_json(path: str | None) -> dict | None:
     return json.loads(Path(path).read_text()) if path else None
 
 
-async def run(url: str, *, saved: dict | None = None, jwks: dict | None = None, quiet: bool = False,
-              transport: httpx.AsyncBaseTransport | None = None) -> int:
+async def run(
+    url: str,
+    *,
+    saved: dict | None = None,
+    jwks: dict | None = None,
+    quiet: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> int:
     """The command: verify, print the verdict, return the exit status (0 all good, 1 otherwise)."""
 
     def progress(done: int, total: int) -> None:
@@ -146,7 +171,9 @@ async def run(url: str, *, saved: dict | None = None, jwks: dict | None = None, 
         if report.ok and saved is not None:
             current = await auditor.current_head()
             extends = await auditor.consistent(verify_tree_head(saved, await auditor.keys()), current)
-            print(f"{'OK' if extends else 'FAILED'}: the current tree ({current.tree_size} entries) "
-                  f"{'extends' if extends else 'does NOT extend'} the saved one")
+            print(
+                f"{'OK' if extends else 'FAILED'}: the current tree ({current.tree_size} entries) "
+                f"{'extends' if extends else 'does NOT extend'} the saved one"
+            )
             return 0 if extends else 1
     return 0 if report.ok else 1

@@ -42,8 +42,9 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
             for name, jwks_uri in settings.clients.items()
         }
         # the citizen's own app: a public client (RFC 8252), no key to fetch
-        clients[CITIZEN_APP] = RegisteredClient(CITIZEN_APP, "", (settings.citizen_app_redirect_uri,),
-                                                token_endpoint_auth_method=PUBLIC_CLIENT)
+        clients[CITIZEN_APP] = RegisteredClient(
+            CITIZEN_APP, "", (settings.citizen_app_redirect_uri,), token_endpoint_auth_method=PUBLIC_CLIENT
+        )
         app.state.token_server = IdentityServer(
             issuer=settings.public_url,
             token_endpoint=settings.public_url + TOKEN_PATH,
@@ -60,14 +61,19 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         # Tokens addressed to this provider (citizens' for userinfo, services' for its service
         # endpoints) are checked against its own keys, without a call to itself.
         app.state.citizen_token_verifier = AccessTokenVerifier(
-            issuer=settings.public_url, audience=audience_of("identity"), fetch_jwks=own_keys)
+            issuer=settings.public_url, audience=audience_of("identity"), fetch_jwks=own_keys
+        )
         app.state.token_verifier = app.state.citizen_token_verifier
 
     def seed(session, seed_settings) -> None:
         seed_demo(session, seed_settings, profile=profile)
 
     return build_service_app(
-        settings, title="identity", metadata=IdentityTable.metadata,
+        settings,
+        title="identity",
+        metadata=IdentityTable.metadata,
         routers=[router, login_router, credentials_router, sector_subjects_router],
-        seed=local_seed(seed), transport=transport, on_startup=start_identity_server,
+        seed=local_seed(seed),
+        transport=transport,
+        on_startup=start_identity_server,
     )

@@ -79,14 +79,21 @@ def count_attempt(session: Session, key: str, limit: Limit, now: datetime) -> ti
     window_over = GuessCount.window_ends <= literal(now, UtcDateTime())
     counted = GuessCount.attempts + 1
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
-    statement = insert(GuessCount).values(key=key, attempts=1, window_ends=now + limit.window).on_conflict_do_update(
-        index_elements=[GuessCount.key],
-        set_={
-            "attempts": case((window_over, 1), else_=counted),
-            # reaching the limit starts the lock's full length; attempts past it do not prolong it
-            "window_ends": case((window_over, ends), (counted == limit.attempts, ends), else_=GuessCount.window_ends),
-        },
-    ).returning(GuessCount.attempts, GuessCount.window_ends)
+    statement = (
+        insert(GuessCount)
+        .values(key=key, attempts=1, window_ends=now + limit.window)
+        .on_conflict_do_update(
+            index_elements=[GuessCount.key],
+            set_={
+                "attempts": case((window_over, 1), else_=counted),
+                # reaching the limit starts the lock's full length; attempts past it do not prolong it
+                "window_ends": case(
+                    (window_over, ends), (counted == limit.attempts, ends), else_=GuessCount.window_ends
+                ),
+            },
+        )
+        .returning(GuessCount.attempts, GuessCount.window_ends)
+    )
     attempts, window_ends = session.execute(statement).one()
     session.exec(delete(GuessCount).where(GuessCount.window_ends < now - FORGET_AFTER))
     session.commit()
@@ -103,8 +110,11 @@ def count_attempts(session: Session, source: str, account: str, now: datetime) -
 def record_success(session: Session, source: str, account: str) -> None:
     """The account's count is forgotten; the source gets its attempt back."""
     session.exec(delete(GuessCount).where(GuessCount.key == account))
-    session.exec(update(GuessCount).where(GuessCount.key == source, GuessCount.attempts > 0)
-                 .values(attempts=GuessCount.attempts - 1))
+    session.exec(
+        update(GuessCount)
+        .where(GuessCount.key == source, GuessCount.attempts > 0)
+        .values(attempts=GuessCount.attempts - 1)
+    )
     session.commit()
 
 
@@ -113,8 +123,13 @@ def accept_one_time_code(session: Session, citizen: Citizen, code: str, at: floa
     step = matching_step(bytes.fromhex(citizen.totp_secret), code.strip(), at)
     if step is None:
         return False
-    claimed = session.exec(update(Citizen).where(
-        Citizen.id == citizen.id, or_(Citizen.totp_last_step.is_(None), Citizen.totp_last_step < step),
-    ).values(totp_last_step=step))
+    claimed = session.exec(
+        update(Citizen)
+        .where(
+            Citizen.id == citizen.id,
+            or_(Citizen.totp_last_step.is_(None), Citizen.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
     session.commit()
     return claimed.rowcount == 1

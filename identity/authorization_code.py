@@ -93,14 +93,23 @@ class CitizenCodeGrant(AuthorizationCodeGrant):
         principal: CitizenPrincipal = request.user
         data = request.payload.data
         with self.server.database.session() as session:
-            session.add(AuthorizationCode(
-                code=code, client_id=request.client.get_client_id(), citizen_id=principal.citizen.id,
-                redirect_uri=request.payload.redirect_uri, scope=request.payload.scope, nonce=data["nonce"],
-                code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
-                auth_time=datetime.fromtimestamp(principal.auth_time, UTC), acr=principal.acr,
-                amr=" ".join(principal.amr), resource=principal.resource,
-                expires_at=datetime.now(UTC) + timedelta(seconds=self.server.code_ttl_seconds),
-            ))
+            session.add(
+                AuthorizationCode(
+                    code=code,
+                    client_id=request.client.get_client_id(),
+                    citizen_id=principal.citizen.id,
+                    redirect_uri=request.payload.redirect_uri,
+                    scope=request.payload.scope,
+                    nonce=data["nonce"],
+                    code_challenge=data["code_challenge"],
+                    code_challenge_method=data["code_challenge_method"],
+                    auth_time=datetime.fromtimestamp(principal.auth_time, UTC),
+                    acr=principal.acr,
+                    amr=" ".join(principal.amr),
+                    resource=principal.resource,
+                    expires_at=datetime.now(UTC) + timedelta(seconds=self.server.code_ttl_seconds),
+                )
+            )
             session.commit()
 
     def query_authorization_code(self, code: str, client) -> AuthorizationCode | None:
@@ -109,8 +118,12 @@ class CitizenCodeGrant(AuthorizationCodeGrant):
         with self.server.database.session() as session:
             consumed = session.exec(
                 update(AuthorizationCode)
-                .where(AuthorizationCode.code == code, AuthorizationCode.client_id == client.get_client_id(),
-                       AuthorizationCode.used_at.is_(None), AuthorizationCode.expires_at > now)
+                .where(
+                    AuthorizationCode.code == code,
+                    AuthorizationCode.client_id == client.get_client_id(),
+                    AuthorizationCode.used_at.is_(None),
+                    AuthorizationCode.expires_at > now,
+                )
                 .values(used_at=now)
             )
             session.commit()
@@ -128,16 +141,26 @@ class CitizenCodeGrant(AuthorizationCodeGrant):
             return None
         client_id, resource = authorization_code.client_id, authorization_code.resource
         return CitizenPrincipal(
-            citizen=citizen, client_id=client_id,
+            citizen=citizen,
+            client_id=client_id,
             subject=self.server.profile.subject_for(citizen, subject_client(client_id, resource)),
-            acr=authorization_code.acr, amr=tuple(authorization_code.get_amr()),
-            auth_time=authorization_code.get_auth_time(), resource=resource,
+            acr=authorization_code.acr,
+            amr=tuple(authorization_code.get_amr()),
+            auth_time=authorization_code.get_auth_time(),
+            resource=resource,
         )
 
 
 class CitizenOpenIDCode(OpenIDCode):
-    def __init__(self, *, issuer: str, signing_key: ECKey, profile: IdentityProfile, database: Database,
-                 id_token_ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        signing_key: ECKey,
+        profile: IdentityProfile,
+        database: Database,
+        id_token_ttl_seconds: int,
+    ) -> None:
         super().__init__(require_nonce=True)
         self.issuer = issuer
         self.signing_key = signing_key
@@ -147,9 +170,15 @@ class CitizenOpenIDCode(OpenIDCode):
 
     def exists_nonce(self, nonce: str, request) -> bool:
         with self.database.session() as session:
-            return session.exec(select(AuthorizationCode.code).where(
-                AuthorizationCode.client_id == request.payload.client_id, AuthorizationCode.nonce == nonce,
-            )).first() is not None
+            return (
+                session.exec(
+                    select(AuthorizationCode.code).where(
+                        AuthorizationCode.client_id == request.payload.client_id,
+                        AuthorizationCode.nonce == nonce,
+                    )
+                ).first()
+                is not None
+            )
 
     def resolve_client_private_key(self, client) -> KeySet:
         return KeySet([self.signing_key])

@@ -31,23 +31,37 @@ def _citizen_of(app, token_id: str) -> Citizen | None:
 
 
 async def current_citizen(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AuthenticatedCitizen:
     if credentials is None:
-        raise Problem(401, "Send the citizen's access token (Authorization: Bearer).", kind="unauthenticated",
-                      headers={"WWW-Authenticate": 'Bearer realm="citygate"'})
+        raise Problem(
+            401,
+            "Send the citizen's access token (Authorization: Bearer).",
+            kind="unauthenticated",
+            headers={"WWW-Authenticate": 'Bearer realm="citygate"'},
+        )
     try:
         claims = await request.app.state.citizen_token_verifier.verify(credentials.credentials)
     except InvalidAccessToken as error:
-        raise Problem(401, f"The access token was refused: {error}.", kind="invalid-token",
-                      headers={"WWW-Authenticate": _CHALLENGE}) from error
+        raise Problem(
+            401,
+            f"The access token was refused: {error}.",
+            kind="invalid-token",
+            headers={"WWW-Authenticate": _CHALLENGE},
+        ) from error
     if "openid" not in str(claims.get("scope", "")).split():
-        raise Problem(403, "This token was not issued for OpenID Connect.", kind="insufficient-scope",
-                      headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"'})
+        raise Problem(
+            403,
+            "This token was not issued for OpenID Connect.",
+            kind="insufficient-scope",
+            headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"'},
+        )
     citizen = await run_in_threadpool(_citizen_of, request.app, str(claims.get("jti", "")))
     if citizen is None:
-        raise Problem(401, "No citizen is behind this token.", kind="invalid-token",
-                      headers={"WWW-Authenticate": _CHALLENGE})
+        raise Problem(
+            401, "No citizen is behind this token.", kind="invalid-token", headers={"WWW-Authenticate": _CHALLENGE}
+        )
     return AuthenticatedCitizen(citizen, str(claims["client_id"]), str(claims["scope"]))
 
 

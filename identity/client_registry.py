@@ -93,7 +93,9 @@ class ClientKeyDirectory:
         if known is not None and any(key.kid == kid for key in known.keys):
             return
         async with self._lock:
-            recently = time.monotonic() - self._fetched_at.get(client.client_id, float("-inf")) < KEY_REFRESH_MIN_SECONDS
+            recently = (
+                time.monotonic() - self._fetched_at.get(client.client_id, float("-inf")) < KEY_REFRESH_MIN_SECONDS
+            )
             if known is not None and recently:
                 return
             try:

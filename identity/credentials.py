@@ -54,13 +54,17 @@ def issue_id_card(request: Request, body: IdCardRequest, who: CurrentCitizen) ->
     card = app.state.token_server.profile.id_card(who.citizen, datetime.now(CHINA_STANDARD_TIME).date())
     try:
         credential = issue_sd_jwt(
-            issuer=app.state.settings.public_url, issuer_key=app.state.signing_key, holder_public_jwk=body.holder_jwk,
-            claims=card.claims, disclosable=set(card.disclosable), vct=ID_CARD_TYPE, ttl_seconds=ID_CARD_TTL_SECONDS,
+            issuer=app.state.settings.public_url,
+            issuer_key=app.state.signing_key,
+            holder_public_jwk=body.holder_jwk,
+            claims=card.claims,
+            disclosable=set(card.disclosable),
+            vct=ID_CARD_TYPE,
+            ttl_seconds=ID_CARD_TTL_SECONDS,
         )
     except (SdJwtError, ValueError) as error:
         raise Problem(422, f"The holder key is not usable: {error}", kind="invalid-holder-key") from error
-    return IdCardCredential(credential=credential, disclosable=sorted(card.disclosable),
-                            expires_in=ID_CARD_TTL_SECONDS)
+    return IdCardCredential(credential=credential, disclosable=sorted(card.disclosable), expires_in=ID_CARD_TTL_SECONDS)
 
 
 @router.post("/verify", summary="Check a presentation of an ID card (verifier)")
@@ -68,8 +72,13 @@ async def verify(request: Request, body: PresentationCheck) -> VerifiedPresentat
     app = request.app
     keys = KeySet.import_key_set(await run_in_threadpool(published_jwks, app))
     try:
-        payload = verify_presentation(body.presentation, issuer_keys=keys, expected_issuer=app.state.settings.public_url,
-                                      audience=body.audience, nonce=body.nonce)
+        payload = verify_presentation(
+            body.presentation,
+            issuer_keys=keys,
+            expected_issuer=app.state.settings.public_url,
+            audience=body.audience,
+            nonce=body.nonce,
+        )
     except SdJwtError as error:
         raise Problem(400, str(error), kind="invalid-presentation") from error
     disclosed = {k: v for k, v in payload.items() if k not in {"iss", "iat", "exp", "nbf", "vct", "cnf"}}

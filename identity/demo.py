@@ -21,6 +21,14 @@ def seed_demo(session: Session, settings: ServiceSettings, *, profile: IdentityP
         if persona.handle not in known:
             if persona.password not in hashes:
                 hashes[persona.password] = hash_password(persona.password)
-            enrol_citizen(session, profile=profile, handle=persona.handle, resident_id=persona.resident_id,
-                          name=persona.name, phone=persona.phone, address=persona.address,
-                          password_hash=hashes[persona.password], totp_secret=persona.totp_secret)
+            enrol_citizen(
+                session,
+                profile=profile,
+                handle=persona.handle,
+                resident_id=persona.resident_id,
+                name=persona.name,
+                phone=persona.phone,
+                address=persona.address,
+                password_hash=hashes[persona.password],
+                totp_secret=persona.totp_secret,
+            )

@@ -19,9 +19,20 @@ from identity.subject_index import index_citizen
 from kernel.problems import Problem
 
 
-def enrol_citizen(session: Session, *, profile: IdentityProfile, handle: str, resident_id: str, name: str,
-                  phone: str, address: str, password: str | None = None, password_hash: str | None = None,
-                  totp_secret: bytes, today: date | None = None) -> Citizen:
+def enrol_citizen(
+    session: Session,
+    *,
+    profile: IdentityProfile,
+    handle: str,
+    resident_id: str,
+    name: str,
+    phone: str,
+    address: str,
+    password: str | None = None,
+    password_hash: str | None = None,
+    totp_secret: bytes,
+    today: date | None = None,
+) -> Citizen:
     """Enrol a citizen; give ``password`` (hashed here) or an already computed ``password_hash``."""
     if (password is None) == (password_hash is None):
         raise ValueError("give exactly one of password and password_hash")
@@ -29,15 +40,24 @@ def enrol_citizen(session: Session, *, profile: IdentityProfile, handle: str, re
         parsed = parse_resident_id(resident_id, today=today)
     except InvalidResidentId as error:
         raise Problem(422, str(error), kind="invalid-resident-id") from error
-    taken = session.exec(select(Citizen.id).where(or_(
-        Citizen.resident_id == parsed.value, Citizen.phone == phone, Citizen.handle == handle))).first()
+    taken = session.exec(
+        select(Citizen.id).where(
+            or_(Citizen.resident_id == parsed.value, Citizen.phone == phone, Citizen.handle == handle)
+        )
+    ).first()
     if taken is not None:
-        raise Problem(409, "A citizen with this resident ID, phone or login name is already enrolled.",
-                      kind="already-enrolled")
+        raise Problem(
+            409, "A citizen with this resident ID, phone or login name is already enrolled.", kind="already-enrolled"
+        )
     citizen = Citizen(
         # a random local account id: pairwise pseudonyms derive from it, never from the resident ID
-        id=str(uuid.uuid4()), handle=handle, resident_id=parsed.value, name=name, phone=phone,
-        birth_date=parsed.birth_date, address=address,
+        id=str(uuid.uuid4()),
+        handle=handle,
+        resident_id=parsed.value,
+        name=name,
+        phone=phone,
+        birth_date=parsed.birth_date,
+        address=address,
         password_hash=password_hash if password_hash is not None else hash_password(password),
         totp_secret=totp_secret.hex(),
     )

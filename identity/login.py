@@ -92,8 +92,15 @@ def _session(app: FastAPI, cookie: str | None) -> tuple[BrowserSession, Citizen]
 
 
 def _set_cookie(response: Response, app: FastAPI, kind: str, value: str, max_age: int) -> None:
-    response.set_cookie(_cookie(app, kind), value, max_age=max_age, httponly=True, samesite="lax", path="/",
-                        secure=_served_over_https(app))
+    response.set_cookie(
+        _cookie(app, kind),
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=_served_over_https(app),
+    )
 
 
 def _back_to_authorize(query: str, *, from_login_subpath: bool = False) -> RedirectResponse:
@@ -118,12 +125,12 @@ def _demo_code_hint(app: FastAPI, citizen: Citizen) -> str | None:
     return f"Demo: {escape(citizen.name)}'s authenticator shows <code>{code}</code>."
 
 
-def continue_authorization(app: FastAPI, query: str, cookies: dict[str, str], decision: str | None = None
-                           ) -> Response:
+def continue_authorization(app: FastAPI, query: str, cookies: dict[str, str], decision: str | None = None) -> Response:
     server: IdentityServer = app.state.token_server
     settings = app.state.settings
-    oauth_request = FormOAuth2Request("GET", f"{settings.public_url}/authorize?{query}", {},
-                                      parse_qsl(query, keep_blank_values=True))
+    oauth_request = FormOAuth2Request(
+        "GET", f"{settings.public_url}/authorize?{query}", {}, parse_qsl(query, keep_blank_values=True)
+    )
     current = _session(app, cookies.get(_cookie(app, "idp")))
     try:
         grant = server.get_consent_grant(oauth_request)
@@ -131,42 +138,67 @@ def continue_authorization(app: FastAPI, query: str, cookies: dict[str, str], de
         # the citizen's app acts at one service, as the citizen that service's sector knows
         resource = authorization_resource(client_id, oauth_request.payload)
         sector_client = subject_client(client_id, resource)
-        required = server.profile.required_acr(sector_client,
-                                               (oauth_request.payload.data.get("acr_values") or "").split())
+        required = server.profile.required_acr(
+            sector_client, (oauth_request.payload.data.get("acr_values") or "").split()
+        )
     except UnknownRelyingParty:
-        return server.handle_error_response(oauth_request, UnmetAuthenticationRequirements(
-            "This client has no sector, so no subject can be issued for it."))
+        return server.handle_error_response(
+            oauth_request,
+            UnmetAuthenticationRequirements("This client has no sector, so no subject can be issued for it."),
+        )
     except OAuth2Error as error:
         return server.handle_error_response(oauth_request, error)
 
     title = _client_title(client_id)
     if current is None:
         nonce = secrets.token_urlsafe(16)
-        page = pages.login_page(provider=_provider_name(app), client_title=title, query=query, login_nonce=nonce,
-                                error=None, demo_hint=_demo_login_hint(app))
+        page = pages.login_page(
+            provider=_provider_name(app),
+            client_title=title,
+            query=query,
+            login_nonce=nonce,
+            error=None,
+            demo_hint=_demo_login_hint(app),
+        )
         _set_cookie(page, app, "login", nonce, max_age=900)
         return page
     session, citizen = current
     if not meets(session.acr, required):
         if required == EIDAS_HIGH:
-            error = UnmetAuthenticationRequirements("Level high needs a hardware-protected credential.",
-                                                    redirect_uri=oauth_request.payload.redirect_uri)
+            error = UnmetAuthenticationRequirements(
+                "Level high needs a hardware-protected credential.", redirect_uri=oauth_request.payload.redirect_uri
+            )
             error.state = oauth_request.payload.state
             return server.handle_error_response(oauth_request, error)
-        return pages.step_up_page(provider=_provider_name(app), client_title=title, required=required, query=query,
-                                  csrf=session.csrf_token, error=None, demo_hint=_demo_code_hint(app, citizen))
+        return pages.step_up_page(
+            provider=_provider_name(app),
+            client_title=title,
+            required=required,
+            query=query,
+            csrf=session.csrf_token,
+            error=None,
+            demo_hint=_demo_code_hint(app, citizen),
+        )
     if server.profile.asks_consent and decision is None:
         return pages.consent_page(
-            provider=_provider_name(app), client_title=title, sector=server.profile.sector_of(sector_client).value,
-            lines=server.profile.consent_lines(sector_client, oauth_request.payload.scope), query=query,
+            provider=_provider_name(app),
+            client_title=title,
+            sector=server.profile.sector_of(sector_client).value,
+            lines=server.profile.consent_lines(sector_client, oauth_request.payload.scope),
+            query=query,
             csrf=session.csrf_token,
             acting_at=_client_title(sector_client) if resource else None,
-            token_minutes=max(settings.access_token_ttl_seconds // 60, 1))
+            token_minutes=max(settings.access_token_ttl_seconds // 60, 1),
+        )
     principal = None
     if decision != "deny":
         principal = CitizenPrincipal(
-            citizen=citizen, client_id=client_id, subject=server.profile.subject_for(citizen, sector_client),
-            acr=session.acr, amr=tuple(session.amr.split()), auth_time=int(_as_utc(session.auth_time).timestamp()),
+            citizen=citizen,
+            client_id=client_id,
+            subject=server.profile.subject_for(citizen, sector_client),
+            acr=session.acr,
+            amr=tuple(session.amr.split()),
+            auth_time=int(_as_utc(session.auth_time).timestamp()),
             resource=resource,
         )
     return server.create_authorization_response(oauth_request, grant_user=principal, grant=grant)
@@ -190,9 +222,15 @@ async def decide(request: Request) -> Response:
 
 def _find_citizen(app: FastAPI, username: str) -> Citizen | None:
     with app.state.database.session() as db:
-        return db.exec(select(Citizen).where(or_(
-            Citizen.handle == username, Citizen.phone == username, Citizen.resident_id == username.upper(),
-        ))).first()
+        return db.exec(
+            select(Citizen).where(
+                or_(
+                    Citizen.handle == username,
+                    Citizen.phone == username,
+                    Citizen.resident_id == username.upper(),
+                )
+            )
+        ).first()
 
 
 def _login_error(username: str) -> str:
@@ -210,8 +248,12 @@ def _start_session(app: FastAPI, citizen: Citizen) -> str:
     now = datetime.now(UTC)
     session_id = secrets.token_urlsafe(32)
     session = BrowserSession(
-        id=session_id_digest(session_id), citizen_id=citizen.id, csrf_token=secrets.token_urlsafe(24), auth_time=now,
-        acr=app.state.token_server.profile.acr_of(["pwd"]), amr="pwd",
+        id=session_id_digest(session_id),
+        citizen_id=citizen.id,
+        csrf_token=secrets.token_urlsafe(24),
+        auth_time=now,
+        acr=app.state.token_server.profile.acr_of(["pwd"]),
+        amr="pwd",
         expires_at=now + timedelta(seconds=app.state.settings.login_session_ttl_seconds),
     )
     with app.state.database.session() as db:
@@ -247,18 +289,26 @@ async def login(request: Request) -> Response:
         refusal = _locked_message(wait)
     else:
         verified = await run_in_threadpool(
-            verify_password, password, citizen.password_hash if citizen is not None else _unknown_name_hash())
+            verify_password, password, citizen.password_hash if citizen is not None else _unknown_name_hash()
+        )
         if not verified or citizen is None:
             refusal = _login_error(username)
     if refusal:
-        return pages.login_page(provider=_provider_name(app), client_title="the service", query=query,
-                                login_nonce=expected_nonce, error=refusal, demo_hint=_demo_login_hint(app))
+        return pages.login_page(
+            provider=_provider_name(app),
+            client_title="the service",
+            query=query,
+            login_nonce=expected_nonce,
+            error=refusal,
+            demo_hint=_demo_login_hint(app),
+        )
     await run_in_threadpool(_with_session, app, record_success, source, account)
     session_id = await run_in_threadpool(_start_session, app, citizen)
     response = _back_to_authorize(query)
     _set_cookie(response, app, "idp", session_id, max_age=app.state.settings.login_session_ttl_seconds)
-    response.delete_cookie(_cookie(app, "login"), path="/", secure=_served_over_https(app), httponly=True,
-                           samesite="lax")
+    response.delete_cookie(
+        _cookie(app, "login"), path="/", secure=_served_over_https(app), httponly=True, samesite="lax"
+    )
     return response
 
 
@@ -292,8 +342,9 @@ def _step_up(app: FastAPI, session_id: str, code: str, source: str) -> tuple[Cit
     return None
 
 
-@router.post("/login/second-factor", summary="Step-up with a one-time code", response_class=Response,
-             include_in_schema=False)
+@router.post(
+    "/login/second-factor", summary="Step-up with a one-time code", response_class=Response, include_in_schema=False
+)
 async def second_factor(request: Request) -> Response:
     app = request.app
     form = await request.form()
@@ -302,11 +353,17 @@ async def second_factor(request: Request) -> Response:
     if current is None or not hmac.compare_digest(str(form.get("csrf", "")), current[0].csrf_token):
         return _back_to_authorize(query, from_login_subpath=True)
     source = source_key(request.client.host if request.client else None)
-    refused = await run_in_threadpool(_step_up, app, current[0].id, str(form.get("code", ""))[:MAX_CODE_LENGTH],
-                                      source)
+    refused = await run_in_threadpool(_step_up, app, current[0].id, str(form.get("code", ""))[:MAX_CODE_LENGTH], source)
     if refused is not None:
         citizen, reason = refused
-        return pages.step_up_page(provider=_provider_name(app), client_title="the service",
-                                  required="a second factor", query=query, csrf=current[0].csrf_token,
-                                  error=reason, demo_hint=_demo_code_hint(app, citizen), action="second-factor")
+        return pages.step_up_page(
+            provider=_provider_name(app),
+            client_title="the service",
+            required="a second factor",
+            query=query,
+            csrf=current[0].csrf_token,
+            error=reason,
+            demo_hint=_demo_code_hint(app, citizen),
+            action="second-factor",
+        )
     return _back_to_authorize(query, from_login_subpath=True)

@@ -22,7 +22,11 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
         f"<meta name=viewport content='width=device-width'><style>{STYLE}</style></head><body>{body}</body></html>",
         status_code=status,
-        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"},
+        headers={
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": "frame-ancestors 'none'",
+        },
     )
 
 
@@ -30,46 +34,69 @@ def _hidden(name: str, value: str) -> str:
     return f"<input type=hidden name='{escape(name)}' value='{escape(value)}'>"
 
 
-def login_page(*, provider: str, client_title: str, query: str, login_nonce: str, error: str | None,
-               demo_hint: str | None) -> HTMLResponse:
+def login_page(
+    *, provider: str, client_title: str, query: str, login_nonce: str, error: str | None, demo_hint: str | None
+) -> HTMLResponse:
     body = (
         f"<h1>{escape(provider)}</h1><p class=who>Log in to continue to <b>{escape(client_title)}</b>.</p>"
         + (f"<p class=error>{escape(error)}</p>" if error else "")
         + "<form method=post action='login'>"
-        + _hidden("authorization_request", query) + _hidden("login_nonce", login_nonce)
+        + _hidden("authorization_request", query)
+        + _hidden("login_nonce", login_nonce)
         + "<label for=username>Name, phone or resident ID</label><input type=text id=username name=username "
-          "autocomplete=username required>"
+        "autocomplete=username required>"
         + "<label for=password>Password</label><input type=password id=password name=password "
-          "autocomplete=current-password required>"
+        "autocomplete=current-password required>"
         + "<button type=submit>Log in</button></form>"
         + (f"<div class=demo>{demo_hint}</div>" if demo_hint else "")
     )
     return _page("Log in", body, 401 if error else 200)
 
 
-def step_up_page(*, provider: str, client_title: str, required: str, query: str, csrf: str, error: str | None,
-                 demo_hint: str | None, action: str = "login/second-factor") -> HTMLResponse:
+def step_up_page(
+    *,
+    provider: str,
+    client_title: str,
+    required: str,
+    query: str,
+    csrf: str,
+    error: str | None,
+    demo_hint: str | None,
+    action: str = "login/second-factor",
+) -> HTMLResponse:
     """``action`` is relative to where the page is served: /authorize, or /login/second-factor after an error."""
     body = (
         f"<h1>{escape(provider)}</h1><p class=who><b>{escape(client_title)}</b> needs a higher level of "
         f"assurance (<code>{escape(required)}</code>). Enter the code from your authenticator app.</p>"
         + (f"<p class=error>{escape(error)}</p>" if error else "")
         + f"<form method=post action='{escape(action)}'>"
-        + _hidden("authorization_request", query) + _hidden("csrf", csrf)
+        + _hidden("authorization_request", query)
+        + _hidden("csrf", csrf)
         + "<label for=code>Six-digit code</label><input type=text id=code name=code inputmode=numeric "
-          "autocomplete=one-time-code required><button type=submit>Confirm</button></form>"
+        "autocomplete=one-time-code required><button type=submit>Confirm</button></form>"
         + (f"<div class=demo>{demo_hint}</div>" if demo_hint else "")
     )
     return _page("Confirm it is you", body, 401 if error else 200)
 
 
-def consent_page(*, provider: str, client_title: str, sector: str, lines: list[ConsentLine], query: str,
-                 csrf: str, acting_at: str | None = None, token_minutes: int | None = None) -> HTMLResponse:
+def consent_page(
+    *,
+    provider: str,
+    client_title: str,
+    sector: str,
+    lines: list[ConsentLine],
+    query: str,
+    csrf: str,
+    acting_at: str | None = None,
+    token_minutes: int | None = None,
+) -> HTMLResponse:
     """``acting_at``: the citizen's own app asks to act at this service as them (RFC 8707 resource)."""
     items = "".join(f"<li>{escape(line.words)} <code>{escape(line.claim)}</code></li>" for line in lines)
     if acting_at is None:
-        intro = (f"<p><b>{escape(client_title[:1].upper() + client_title[1:])}</b> "
-                 f"({escape(sector)} sector) asks to receive:</p>")
+        intro = (
+            f"<p><b>{escape(client_title[:1].upper() + client_title[1:])}</b> "
+            f"({escape(sector)} sector) asks to receive:</p>"
+        )
         outro = "<p>Nothing else is sent. You can refuse; the service will then not know who you are.</p>"
     else:
         lifetime = f" for {token_minutes} minutes" if token_minutes else ""
@@ -81,12 +108,16 @@ def consent_page(*, provider: str, client_title: str, sector: str, lines: list[C
             "The super-app and the other services do not get this key.</p>"
             "<p>Your app asks to receive:</p>"
         )
-        outro = ("<p>Nothing else is sent. Allow this only for an app you installed yourself, on your own "
-                 "device. You can refuse; the app will then not act for you.</p>")
+        outro = (
+            "<p>Nothing else is sent. Allow this only for an app you installed yourself, on your own "
+            "device. You can refuse; the app will then not act for you.</p>"
+        )
     body = (
         f"<h1>{escape(provider)}</h1>{intro}<ul>{items}</ul>{outro}"
-        + "<form method=post action='authorize'>" + _hidden("authorization_request", query) + _hidden("csrf", csrf)
+        + "<form method=post action='authorize'>"
+        + _hidden("authorization_request", query)
+        + _hidden("csrf", csrf)
         + "<button type=submit name=decision value=allow>Allow</button> "
-          "<button type=submit name=decision value=deny>Refuse</button></form>"
+        "<button type=submit name=decision value=deny>Refuse</button></form>"
     )
     return _page("Let your app act for you?" if acting_at else "Share your data?", body)

@@ -43,8 +43,17 @@ class Persona:
 
 
 def _persona(
-    handle: str, name: str, *, address_code: str, birth_date: date, sequence: int, phone: str, address: str,
-    role: str, plate: str | None = None, spouse: str | None = None,
+    handle: str,
+    name: str,
+    *,
+    address_code: str,
+    birth_date: date,
+    sequence: int,
+    phone: str,
+    address: str,
+    role: str,
+    plate: str | None = None,
+    spouse: str | None = None,
 ) -> Persona:
     return Persona(
         handle=handle,
@@ -63,42 +72,57 @@ def _persona(
 
 PERSONAS: tuple[Persona, ...] = (
     _persona(
-        "li-wei", "李伟 (Li Wei)",
-        address_code="440106", birth_date=date(1985, 4, 12), sequence=137,
+        "li-wei",
+        "李伟 (Li Wei)",
+        address_code="440106",
+        birth_date=date(1985, 4, 12),
+        sequence=137,
         phone="+8613822456701",
         address="广州市天河区体育西路 103 号 (103 Tiyu West Road, Tianhe District, Guangzhou)",
         role="Car owner with two unpaid camera fines: the fines journey.",
         plate="粤A12345",
     ),
     _persona(
-        "chen-jun", "陈军 (Chen Jun)",
-        address_code="440104", birth_date=date(1990, 8, 23), sequence=215,
+        "chen-jun",
+        "陈军 (Chen Jun)",
+        address_code="440104",
+        birth_date=date(1990, 8, 23),
+        sequence=215,
         phone="+8613926113458",
         address="广州市海珠区江南大道中 168 号 (168 Jiangnan Avenue Middle, Haizhu District, Guangzhou)",
         role="Husband of Zhang Min: one of the two spouses in the divorce journey.",
         spouse="zhang-min",
     ),
     _persona(
-        "zhang-min", "张敏 (Zhang Min)",
-        address_code="440105", birth_date=date(1992, 2, 29), sequence=84,
+        "zhang-min",
+        "张敏 (Zhang Min)",
+        address_code="440105",
+        birth_date=date(1992, 2, 29),
+        sequence=84,
         phone="+8618620347792",
         address="广州市海珠区江南大道中 168 号 (168 Jiangnan Avenue Middle, Haizhu District, Guangzhou)",
         role="Wife of Chen Jun: the other spouse in the divorce journey (born on 29 February, an age edge case).",
         spouse="chen-jun",
     ),
     _persona(
-        "wang-fang", "王芳 (Wang Fang)",
-        address_code="440103", birth_date=date(1958, 11, 3), sequence=26,
+        "wang-fang",
+        "王芳 (Wang Fang)",
+        address_code="440103",
+        birth_date=date(1958, 11, 3),
+        sequence=26,
         phone="+8613580219964",
         address="广州市荔湾区中山八路 45 号 (45 Zhongshan 8th Road, Liwan District, Guangzhou)",
         role="Patient in her late sixties: the health journey (appointments, records, prescriptions).",
     ),
     _persona(
-        "liu-yang", "刘洋 (Liu Yang)",
-        address_code="440113", birth_date=date(2010, 6, 18), sequence=51,
+        "liu-yang",
+        "刘洋 (Liu Yang)",
+        address_code="440113",
+        birth_date=date(2010, 6, 18),
+        sequence=51,
         phone="+8615818670235",
         address="广州市番禺区市桥街光明北路 22 号 (22 Guangming North Road, Shiqiao, Panyu District, Guangzhou)",
-        role="A 16-year-old (ID card holders from 16): the selective-disclosure demo where \"over 18\" is false. "
+        role='A 16-year-old (ID card holders from 16): the selective-disclosure demo where "over 18" is false. '
         "Turns 18 on 2028-06-18; move the birth date forward before then.",
     ),
 )

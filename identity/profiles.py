@@ -114,7 +114,7 @@ class PlatformProfile:
         return citizen.resident_id
 
     def sector_subjects(self, citizen: Citizen) -> dict[Sector, str]:
-        return {sector: citizen.resident_id for sector in Sector}
+        return dict.fromkeys(Sector, citizen.resident_id)
 
     def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict:
         return {
@@ -136,10 +136,16 @@ class PlatformProfile:
 
     def id_card(self, citizen: Citizen, today: date) -> IdCard:
         # The e-ID card in the super-app is shown whole: every verifier sees the full record.
-        return IdCard({
-            "name": citizen.name, "resident_id": citizen.resident_id, "birthdate": citizen.birth_date.isoformat(),
-            "address": citizen.address, "resident_of": CITY,
-        }, frozenset())
+        return IdCard(
+            {
+                "name": citizen.name,
+                "resident_id": citizen.resident_id,
+                "birthdate": citizen.birth_date.isoformat(),
+                "address": citizen.address,
+                "resident_of": CITY,
+            },
+            frozenset(),
+        )
 
 
 class RightsProfile:
@@ -188,7 +194,9 @@ class RightsProfile:
 
     def id_card(self, citizen: Citizen, today: date) -> IdCard:
         claims = {
-            "name": citizen.name, "birthdate": citizen.birth_date.isoformat(), "resident_of": CITY,
+            "name": citizen.name,
+            "birthdate": citizen.birth_date.isoformat(),
+            "resident_of": CITY,
             "age_over_18": age_on(parse_resident_id(citizen.resident_id, today=today), today) >= 18,
             "nationality": "CN",
         }

@@ -27,20 +27,23 @@ class TokenRequest(BaseModel):
     code: str | None = Field(default=None, max_length=200)
     redirect_uri: str | None = Field(default=None, max_length=500)
     code_verifier: str | None = Field(default=None, max_length=128)  # RFC 7636 §4.1: 43–128 characters
-    resource: str | None = Field(default=None, max_length=200,
-                                 description="RFC 8707 resource indicator: urn:citygate:<service>")
+    resource: str | None = Field(
+        default=None, max_length=200, description="RFC 8707 resource indicator: urn:citygate:<service>"
+    )
     client_id: str | None = Field(default=None, max_length=100, description="Public clients only (citizen-app)")
     client_assertion_type: str | None = Field(default=None, max_length=100, examples=[CLIENT_ASSERTION_TYPE])
-    client_assertion: str | None = Field(default=None, max_length=8000,
-                                         description="JWT signed with the client's key (RFC 7523)")
+    client_assertion: str | None = Field(
+        default=None, max_length=8000, description="JWT signed with the client's key (RFC 7523)"
+    )
 
 
 def _too_long(items: list[tuple[str, str]]) -> str | None:
     """The first form field longer than TokenRequest allows (the form is read raw, for Authlib)."""
     for key, value in items:
         field = TokenRequest.model_fields.get(key)
-        limit = next((rule.max_length for rule in field.metadata if hasattr(rule, "max_length")), None) \
-            if field else None
+        limit = (
+            next((rule.max_length for rule in field.metadata if hasattr(rule, "max_length")), None) if field else None
+        )
         if limit is not None and len(value) > limit:
             return key
     return None
@@ -78,8 +81,12 @@ class AuthorizationServerMetadata(BaseModel):
     summary="Issue an access token (client credentials; authorization code for relying parties and the citizen's app)",
     response_model=TokenResponse,
     responses={400: {"model": OAuthError}, 401: {"model": OAuthError}},
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/x-www-form-urlencoded": {"schema": TokenRequest.model_json_schema()}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": TokenRequest.model_json_schema()}},
+        }
+    },
 )
 async def issue_token(request: Request) -> JSONResponse:
     server: IdentityServer = request.app.state.token_server
@@ -178,6 +185,7 @@ async def openid_configuration(request: Request) -> OpenIDProviderMetadata:
 async def userinfo(request: Request, who: CurrentCitizen) -> dict:
     if who.client_id == CITIZEN_APP:
         # the app's token for this provider is for its ID card only: the app is no relying party
-        raise Problem(403, "The citizen app's token for this provider is good for the ID card only.",
-                      kind="not-a-relying-party")
+        raise Problem(
+            403, "The citizen app's token for this provider is good for the ID card only.", kind="not-a-relying-party"
+        )
     return request.app.state.token_server.profile.released_claims(who.citizen, who.client_id, who.scope)

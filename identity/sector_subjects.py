@@ -43,8 +43,9 @@ class SubjectLinkRequest(BaseModel):
 
 
 @router.post("/sector-subjects", summary="The calling department's subject for a citizen it has identified")
-def sector_subject(request: Request, body: SectorSubjectRequest, session: SessionDep,
-                   caller: caller_with("identity:sector-subject")) -> SectorSubject:
+def sector_subject(
+    request: Request, body: SectorSubjectRequest, session: SessionDep, caller: caller_with("identity:sector-subject")
+) -> SectorSubject:
     try:
         resident_id = parse_resident_id(body.resident_id).value
     except InvalidResidentId as error:
@@ -58,10 +59,12 @@ def sector_subject(request: Request, body: SectorSubjectRequest, session: Sessio
         raise Problem(403, f"{caller.client_id} belongs to no sector.", kind="no-sector") from error
 
 
-@router.post("/sector-subjects/links",
-             summary="The caller's own subject for the citizen another service knows by this subject")
-def link_subject(request: Request, body: SubjectLinkRequest, session: SessionDep,
-                 caller: caller_with("identity:subject-link")) -> SectorSubject:
+@router.post(
+    "/sector-subjects/links", summary="The caller's own subject for the citizen another service knows by this subject"
+)
+def link_subject(
+    request: Request, body: SubjectLinkRequest, session: SessionDep, caller: caller_with("identity:subject-link")
+) -> SectorSubject:
     profile = request.app.state.token_server.profile
     sector = SECTOR_OF_CLIENT.get(body.client)
     if sector is None:

@@ -55,6 +55,7 @@ class Settings(ServiceSettings):
         if not self.redirect_uris:
             self.redirect_uris = {
                 name: [topology.loopback_url(name, self.regime) + CALLBACK_PATH]
-                for name in present if name in RELYING_PARTIES
+                for name in present
+                if name in RELYING_PARTIES
             }
         return self

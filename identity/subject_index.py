@@ -26,8 +26,9 @@ BACKFILL_BATCH = 500
 def index_citizen(session: Session, profile: IdentityProfile, citizen: Citizen) -> None:
     """Add the citizen's subject in every sector (flushed, committed with the caller's transaction)."""
     for sector, subject in profile.sector_subjects(citizen).items():
-        session.add(SectorSubject(sector=sector.value, subject=subject, citizen_id=citizen.id,
-                                  scheme=profile.subject_scheme))
+        session.add(
+            SectorSubject(sector=sector.value, subject=subject, citizen_id=citizen.id, scheme=profile.subject_scheme)
+        )
     session.flush()
 
 
@@ -52,9 +53,12 @@ def backfill(database: Database, profile: IdentityProfile) -> int:
 
 def _backfill(database: Database, profile: IdentityProfile) -> int:
     sectors = [sector.value for sector in Sector]
-    indexed = (select(func.count()).select_from(SectorSubject)
-               .where(SectorSubject.citizen_id == Citizen.id, SectorSubject.sector.in_(sectors))
-               .scalar_subquery())
+    indexed = (
+        select(func.count())
+        .select_from(SectorSubject)
+        .where(SectorSubject.citizen_id == Citizen.id, SectorSubject.sector.in_(sectors))
+        .scalar_subquery()
+    )
     added = 0
     with database.session() as session:
         stale = session.exec(delete(SectorSubject).where(SectorSubject.scheme != profile.subject_scheme))
@@ -62,13 +66,20 @@ def _backfill(database: Database, profile: IdentityProfile) -> int:
             log.warning("dropped %d subject index rows of another derivation", stale.rowcount)
         session.commit()
         while citizens := session.exec(
-                select(Citizen).where(indexed < len(sectors)).order_by(Citizen.id).limit(BACKFILL_BATCH)).all():
+            select(Citizen).where(indexed < len(sectors)).order_by(Citizen.id).limit(BACKFILL_BATCH)
+        ).all():
             for citizen in citizens:
                 have = set(session.exec(select(SectorSubject.sector).where(SectorSubject.citizen_id == citizen.id)))
                 for sector, subject in profile.sector_subjects(citizen).items():
                     if sector.value not in have:
-                        session.add(SectorSubject(sector=sector.value, subject=subject, citizen_id=citizen.id,
-                                                  scheme=profile.subject_scheme))
+                        session.add(
+                            SectorSubject(
+                                sector=sector.value,
+                                subject=subject,
+                                citizen_id=citizen.id,
+                                scheme=profile.subject_scheme,
+                            )
+                        )
                         added += 1
             session.commit()
     if added:

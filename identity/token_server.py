@@ -104,10 +104,12 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):
         now = datetime.now(UTC)
         with self._database.session() as session:
             session.exec(delete(UsedClientAssertion).where(UsedClientAssertion.expires_at < now))
-            session.add(UsedClientAssertion(
-                client_jti=f"{claims['sub']}:{jti}"[:300],
-                expires_at=datetime.fromtimestamp(int(claims["exp"]) + self.leeway, UTC),
-            ))
+            session.add(
+                UsedClientAssertion(
+                    client_jti=f"{claims['sub']}:{jti}"[:300],
+                    expires_at=datetime.fromtimestamp(int(claims["exp"]) + self.leeway, UTC),
+                )
+            )
             try:
                 session.commit()
             except IntegrityError:
@@ -162,8 +164,17 @@ class ServiceAccessTokenGenerator(JWTBearerTokenGenerator):
 class IdentityServer(AuthorizationServer):
     """Service tokens (client credentials) and the citizen login (authorization code + OpenID)."""
 
-    def __init__(self, *, issuer: str, token_endpoint: str, signing_key: ECKey, settings: Settings,
-                 profile: IdentityProfile, keys: ClientKeyDirectory, database: Database) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        token_endpoint: str,
+        signing_key: ECKey,
+        settings: Settings,
+        profile: IdentityProfile,
+        keys: ClientKeyDirectory,
+        database: Database,
+    ) -> None:
         super().__init__(scopes_supported=sorted(ACCESS_POLICY) + profile.scopes_supported)
         self.issuer = issuer
         self.keys = keys
@@ -175,13 +186,25 @@ class IdentityServer(AuthorizationServer):
             PrivateKeyJWTAuthentication(audiences=[token_endpoint, issuer], keys=keys, database=database),
         )
         self.register_grant(ServiceClientCredentialsGrant)
-        self.register_grant(CitizenCodeGrant, [
-            S256CodeChallenge(required=True),
-            CitizenOpenIDCode(issuer=issuer, signing_key=signing_key, profile=profile, database=database,
-                              id_token_ttl_seconds=settings.id_token_ttl_seconds),
-        ])
-        self.register_token_generator("default", ServiceAccessTokenGenerator(
-            issuer=issuer, signing_key=signing_key, ttl_seconds=settings.access_token_ttl_seconds))
+        self.register_grant(
+            CitizenCodeGrant,
+            [
+                S256CodeChallenge(required=True),
+                CitizenOpenIDCode(
+                    issuer=issuer,
+                    signing_key=signing_key,
+                    profile=profile,
+                    database=database,
+                    id_token_ttl_seconds=settings.id_token_ttl_seconds,
+                ),
+            ],
+        )
+        self.register_token_generator(
+            "default",
+            ServiceAccessTokenGenerator(
+                issuer=issuer, signing_key=signing_key, ttl_seconds=settings.access_token_ttl_seconds
+            ),
+        )
 
     def query_client(self, client_id):
         return self.keys.query_client(client_id)
@@ -190,12 +213,17 @@ class IdentityServer(AuthorizationServer):
         claims = _payload_of(token["access_token"])
         citizen = request.user.citizen.id if request.user is not None else None
         with self.database.session() as session:
-            session.add(IssuedAccessToken(
-                jti=claims["jti"], client_id=claims["client_id"], audience=claims["aud"], scope=claims["scope"],
-                citizen_id=citizen,
-                issued_at=datetime.fromtimestamp(claims["iat"], UTC),
-                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
-            ))
+            session.add(
+                IssuedAccessToken(
+                    jti=claims["jti"],
+                    client_id=claims["client_id"],
+                    audience=claims["aud"],
+                    scope=claims["scope"],
+                    citizen_id=citizen,
+                    issued_at=datetime.fromtimestamp(claims["iat"], UTC),
+                    expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+                )
+            )
             session.commit()
 
     def create_oauth2_request(self, request):
@@ -208,8 +236,12 @@ class IdentityServer(AuthorizationServer):
         body = dict(body)
         if status >= 400 and "error" in body:
             # RFC 6749 §5.2 error members, plus RFC 9457 members so it reads like every other error.
-            body.update(type=f"urn:ietf:params:oauth:error:{body['error']}", title=body["error"].replace("_", " "),
-                        status=status, detail=body.get("error_description"))
+            body.update(
+                type=f"urn:ietf:params:oauth:error:{body['error']}",
+                title=body["error"].replace("_", " "),
+                status=status,
+                detail=body.get("error_description"),
+            )
         return JSONResponse(body, status_code=status, headers=dict(headers))
 
 

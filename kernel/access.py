@@ -8,6 +8,8 @@ neither side alone can widen access. Access tokens are audience-bound to the cal
 
 from __future__ import annotations
 
+# A table, aligned so the callers of each permission read down one column.
+# fmt: off
 ACCESS_POLICY: dict[str, frozenset[str]] = {
     # permission                 callers allowed
     "fines:read":                frozenset({"gateway"}),
@@ -46,6 +48,7 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     "credit:report":             frozenset({"fines"}),
     "credit:query":              frozenset({"appointments"}),
 }
+# fmt: on
 
 # Statements a service accepts only when signed by these services' published keys (e.g. the
 # wallet's payment confirmations): the service fetches their JWKS, so it needs their address.

@@ -32,8 +32,10 @@ class SharedDirectory(RuntimeError):
     its contents, since it is everybody's; the service needs a directory of its own."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(f"{path} is writable by every user, so it cannot hold a service's data; "
-                         f"name a directory of its own, such as {path / 'citygate'}")
+        super().__init__(
+            f"{path} is writable by every user, so it cannot hold a service's data; "
+            f"name a directory of its own, such as {path / 'citygate'}"
+        )
 
 
 def private_directory(path: Path) -> Path:

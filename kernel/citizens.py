@@ -34,8 +34,7 @@ DEFAULT_CITIZEN_APP_REDIRECT_URI = "http://127.0.0.1/citizen-app/callback"
 # envelope the gateway relays (kernel/courier.py).
 # ``identity`` is the provider itself: the app's token for it is good for the digital ID card
 # (``/credentials/id-card``) and nothing else there (identity/citizen_auth.py).
-CITIZEN_RESOURCES: frozenset[str] = frozenset({"consent", "pod", "fines", "appointments", "prescriptions",
-                                               "identity"})
+CITIZEN_RESOURCES: frozenset[str] = frozenset({"consent", "pod", "fines", "appointments", "prescriptions", "identity"})
 
 
 def citizen_resource_audiences() -> frozenset[str]:
@@ -47,7 +46,7 @@ def service_of_audience(audience: str) -> str:
     """The service an audience ``urn:citygate:<service>`` names (ValueError for any other URI)."""
     if not audience.startswith(AUDIENCE_PREFIX) or len(audience) == len(AUDIENCE_PREFIX):
         raise ValueError(f"not a citygate service audience: {audience!r}")
-    return audience[len(AUDIENCE_PREFIX):]
+    return audience[len(AUDIENCE_PREFIX) :]
 
 
 @dataclass(frozen=True)
@@ -63,20 +62,29 @@ class CitizenCaller:
 async def current_citizen(request: Request, credentials: Credentials) -> CitizenCaller:
     """FastAPI dependency: a valid token for this service, held by the citizen's own app."""
     claims = await verified_claims(
-        request, credentials,
-        missing="This endpoint needs the citizen's access token from their app (Authorization: Bearer).")
+        request,
+        credentials,
+        missing="This endpoint needs the citizen's access token from their app (Authorization: Bearer).",
+    )
     if claims.get("client_id") != CITIZEN_APP:
         raise Problem(
-            403, f"This endpoint is for citizens' own apps; {claims.get('client_id')!r} is not one.",
+            403,
+            f"This endpoint is for citizens' own apps; {claims.get('client_id')!r} is not one.",
             kind="not-a-citizen",
             headers={"WWW-Authenticate": 'Bearer realm="citygate", error="insufficient_scope"'},
         )
     subject, acr, auth_time = claims.get("sub"), claims.get("acr"), claims.get("auth_time")
-    if not (isinstance(subject, str) and subject) or not (isinstance(acr, str) and acr) \
-            or not isinstance(auth_time, int) or isinstance(auth_time, bool):
+    if (
+        not (isinstance(subject, str) and subject)
+        or not (isinstance(acr, str) and acr)
+        or not isinstance(auth_time, int)
+        or isinstance(auth_time, bool)
+    ):
         raise Problem(
-            401, "The access token names no citizen (sub, acr and auth_time are required).",
-            kind="invalid-token", headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
+            401,
+            "The access token names no citizen (sub, acr and auth_time are required).",
+            kind="invalid-token",
+            headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
         )
     return CitizenCaller(subject=subject, acr=acr, auth_time=auth_time, token_id=str(claims.get("jti", "")))
 

@@ -38,7 +38,11 @@ def build_transport(kind: str) -> httpx.AsyncBaseTransport:
 def client_authentication(signing_key: ECKey, client_id: str, token_endpoint: str) -> dict[str, str]:
     """The form fields that authenticate a client at a token endpoint with private_key_jwt (RFC 7523)."""
     assertion = private_key_jwt_sign(
-        signing_key, client_id, token_endpoint, alg=SIGNING_ALGORITHM, expires_in=ASSERTION_LIFETIME_SECONDS,
+        signing_key,
+        client_id,
+        token_endpoint,
+        alg=SIGNING_ALGORITHM,
+        expires_in=ASSERTION_LIFETIME_SECONDS,
     )
     return {"client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion}
 
@@ -107,7 +111,8 @@ class AccessTokenCache:
         body = json_or_empty(response)
         if response.status_code != 200 or "access_token" not in body:
             raise Problem(
-                502, f"The identity service refused a token for {callee}: "
+                502,
+                f"The identity service refused a token for {callee}: "
                 f"{body.get('error', response.status_code)} {body.get('error_description', '')}".strip(),
                 kind="token-refused",
             )

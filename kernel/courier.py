@@ -71,6 +71,7 @@ class PathRefused(ValueError):
 
 # --- sealing and opening (both sides) -------------------------------------------------------------
 
+
 def seal(message: dict, recipient: ECKey, *, kid: str | None = None) -> str:
     """``message`` as JSON, encrypted to ``recipient``'s public key."""
     header = {"alg": ENCRYPTION_ALGORITHM, "enc": CONTENT_ENCRYPTION, "typ": ENVELOPE_TYPE}
@@ -131,6 +132,7 @@ def public_reply_key(value: Any) -> ECKey:
 
 # --- the citizen's device -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CourierResponse:
     status: int
@@ -141,21 +143,34 @@ class CourierResponse:
 def encryption_key_of(jwks: dict) -> ECKey:
     """The department's published encryption key (``use: enc``) from its JWKS document."""
     for entry in jwks.get("keys", []):
-        if isinstance(entry, dict) and entry.get("use") == "enc" and entry.get("alg") == ENCRYPTION_ALGORITHM \
-                and entry.get("crv") == REPLY_CURVE and "d" not in entry:
+        if (
+            isinstance(entry, dict)
+            and entry.get("use") == "enc"
+            and entry.get("alg") == ENCRYPTION_ALGORITHM
+            and entry.get("crv") == REPLY_CURVE
+            and "d" not in entry
+        ):
             key = ECKey.import_key(entry)
             key.ensure_kid()
             return key
     raise ValueError(f"the key set publishes no {ENCRYPTION_ALGORITHM} encryption key")
 
 
-def seal_request(department_jwks: dict, *, method: str, path: str, body: Any, token: str,
-                 idempotency_key: str | None = None) -> tuple[str, ECKey]:
+def seal_request(
+    department_jwks: dict, *, method: str, path: str, body: Any, token: str, idempotency_key: str | None = None
+) -> tuple[str, ECKey]:
     """The envelope for one request, and the one-time private key that alone opens its answer."""
     department = encryption_key_of(department_jwks)
     reply_key = ECKey.generate_key(REPLY_CURVE, private=True)
-    message = {"method": method, "path": path, "body": body, "token": token, "idempotency_key": idempotency_key,
-               "reply_key": reply_key.as_dict(private=False), "sent_at": int(time.time())}
+    message = {
+        "method": method,
+        "path": path,
+        "body": body,
+        "token": token,
+        "idempotency_key": idempotency_key,
+        "reply_key": reply_key.as_dict(private=False),
+        "sent_at": int(time.time()),
+    }
     return seal(message, department, kid=department.kid), reply_key
 
 
@@ -168,6 +183,7 @@ def open_response(envelope: str, reply_key: ECKey) -> CourierResponse:
 
 
 # --- the department -------------------------------------------------------------------------------
+
 
 class CourierRequest(BaseModel):
     """What a sealed request must hold; nothing else (``extra`` is refused, so no headers ride along)."""
@@ -190,8 +206,9 @@ def courier_request(message: dict, *, now: float) -> tuple[CourierRequest, ECKey
     except ValidationError as error:
         raise InvalidEnvelope(f"the sealed request is malformed: {error.errors()[0]['msg']}") from error
     if not now - MAX_ENVELOPE_AGE <= request.sent_at <= now + CLOCK_SKEW:
-        raise InvalidEnvelope(f"the sealed request was sent at {request.sent_at}, not within the last "
-                              f"{MAX_ENVELOPE_AGE} s: seal it again")
+        raise InvalidEnvelope(
+            f"the sealed request was sent at {request.sent_at}, not within the last {MAX_ENVELOPE_AGE} s: seal it again"
+        )
     reply_key = public_reply_key(request.reply_key)
     check_path(request.path)
     return request, reply_key
@@ -232,8 +249,11 @@ def check_path(path: str) -> None:
 
 async def relay(app, request: CourierRequest) -> CourierResponse:
     """Call this very app in-process as the citizen, with the token the citizen's device sealed."""
-    headers = {"Authorization": f"Bearer {request.token}", "Accept": "application/json",
-               **outgoing_trace_headers()}  # the inner request logs under the same request id
+    headers = {
+        "Authorization": f"Bearer {request.token}",
+        "Accept": "application/json",
+        **outgoing_trace_headers(),
+    }  # the inner request logs under the same request id
     if request.idempotency_key is not None:
         headers["Idempotency-Key"] = request.idempotency_key
     json_body = {"json": request.body} if request.body is not None else {}
@@ -244,8 +264,9 @@ async def relay(app, request: CourierRequest) -> CourierResponse:
     content_type = answer.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     is_json = media_type == "application/json" or media_type.endswith("+json")
-    return CourierResponse(status=answer.status_code, content_type=content_type,
-                           body=_json_or_text(answer) if is_json else answer.text)
+    return CourierResponse(
+        status=answer.status_code, content_type=content_type, body=_json_or_text(answer) if is_json else answer.text
+    )
 
 
 def _json_or_text(answer: httpx.Response) -> Any:
@@ -269,21 +290,30 @@ def courier_router() -> APIRouter:
     router = APIRouter(tags=["courier"])
     seen = SeenEnvelopes()
 
-    @router.post(COURIER_PATH, response_model=Envelope,
-                 summary="Relay a citizen's sealed request to their own /me routes; the answer comes back sealed")
-    async def courier(body: Envelope, request: Request,
-                      caller: Annotated[ServiceCaller, Depends(courier_caller)]) -> JSONResponse:
+    @router.post(
+        COURIER_PATH,
+        response_model=Envelope,
+        summary="Relay a citizen's sealed request to their own /me routes; the answer comes back sealed",
+    )
+    async def courier(
+        body: Envelope, request: Request, caller: Annotated[ServiceCaller, Depends(courier_caller)]
+    ) -> JSONResponse:
         now = time.time()
         try:
             inner, reply_key = courier_request(unseal(body.envelope, request.app.state.encryption_key), now=now)
         except InvalidEnvelope as error:
             raise Problem(400, f"The envelope was refused: {error}.", kind="invalid-envelope") from error
         except PathRefused as error:
-            raise Problem(400, f"The sealed request's path was refused: {error}.",
-                          kind="courier-path-refused") from error
+            raise Problem(
+                400, f"The sealed request's path was refused: {error}.", kind="courier-path-refused"
+            ) from error
         if not seen.first_time(reply_key, now=now):
-            raise Problem(409, "This sealed request was relayed before; a request is answered once. Seal it "
-                          "again (with a new reply key) to ask again.", kind="envelope-replayed")
+            raise Problem(
+                409,
+                "This sealed request was relayed before; a request is answered once. Seal it "
+                "again (with a new reply key) to ask again.",
+                kind="envelope-replayed",
+            )
         answer = await relay(request.app, inner)
         sealed = seal({"status": answer.status, "content_type": answer.content_type, "body": answer.body}, reply_key)
         # Returned as a response object: the answer may exceed the inbound size limit, and what the

@@ -27,13 +27,27 @@ class DeclaredLegalBasis:
     processing: frozenset[str]
     recipients: frozenset[str]
 
-    def covers(self, *, controller: str, legal_basis: str, law_reference: str, purposes: list[str],
-               categories: list[str], processing: list[str], recipients: list[str]) -> bool:
+    def covers(
+        self,
+        *,
+        controller: str,
+        legal_basis: str,
+        law_reference: str,
+        purposes: list[str],
+        categories: list[str],
+        processing: list[str],
+        recipients: list[str],
+    ) -> bool:
         """Whether a basis recorded with these terms stays within what this law allows (a subset of it)."""
-        return (controller == self.controller and legal_basis == self.legal_basis
-                and law_reference == self.law_reference and set(purposes) <= self.purposes
-                and set(categories) <= self.categories and set(processing) <= self.processing
-                and set(recipients) <= self.recipients)
+        return (
+            controller == self.controller
+            and legal_basis == self.legal_basis
+            and law_reference == self.law_reference
+            and set(purposes) <= self.purposes
+            and set(categories) <= self.categories
+            and set(processing) <= self.processing
+            and set(recipients) <= self.recipients
+        )
 
 
 # Medical records must be kept, and shown to the patient on request: in a European deployment GDPR
@@ -45,9 +59,13 @@ LEGAL_BASES: tuple[DeclaredLegalBasis, ...] = (
     # the hospital deposits each prescription it issues in the patient's pod and keeps it there (Store),
     # and reads it back only to show it to her (Use, on her own /me routes: Art. 15)
     DeclaredLegalBasis(
-        controller="prescriptions", legal_basis="dpv:LegalObligation", law_reference=MEDICAL_RECORDS_RETENTION,
-        purposes=frozenset({"dpv:LegalCompliance"}), categories=frozenset({"pd:Prescription"}),
-        processing=frozenset({"dpv:Store", "dpv:Use"}), recipients=frozenset({"prescriptions"}),
+        controller="prescriptions",
+        legal_basis="dpv:LegalObligation",
+        law_reference=MEDICAL_RECORDS_RETENTION,
+        purposes=frozenset({"dpv:LegalCompliance"}),
+        categories=frozenset({"pd:Prescription"}),
+        processing=frozenset({"dpv:Store", "dpv:Use"}),
+        recipients=frozenset({"prescriptions"}),
     ),
 )
 

@@ -65,11 +65,25 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         problem = BodyTooLarge(self.limit)
-        body = json.dumps({
-            "type": problem.type, "title": problem.title, "status": 413, "detail": problem.detail,
-            "instance": scope["path"], "request_id": scope.get("state", {}).get("request_id"),
-        }).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
+        body = json.dumps(
+            {
+                "type": problem.type,
+                "title": problem.title,
+                "status": 413,
+                "detail": problem.detail,
+                "instance": scope["path"],
+                "request_id": scope.get("state", {}).get("request_id"),
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

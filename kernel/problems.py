@@ -33,8 +33,7 @@ class ProblemDetails(BaseModel):
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ProblemDetails, "content": {PROBLEM_MEDIA_TYPE: {}}}
-    for code in (422, "default")
+    code: {"model": ProblemDetails, "content": {PROBLEM_MEDIA_TYPE: {}}} for code in (422, "default")
 }
 
 
@@ -85,9 +84,7 @@ def problem_response(
         body["request_id"] = request_id
         # 500s are rendered outside the request-id middleware, so set the header here too.
         headers["X-Request-ID"] = request_id
-    return JSONResponse(
-        jsonable_encoder(body), status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
-    )
+    return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
 def _phrase(status: int) -> str:
@@ -99,8 +96,13 @@ def _phrase(status: int) -> str:
 
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
     return problem_response(
-        request, exc.status, detail=exc.detail, type_=exc.type, title=exc.title,
-        headers=exc.headers, **exc.extensions,
+        request,
+        exc.status,
+        detail=exc.detail,
+        type_=exc.type,
+        title=exc.title,
+        headers=exc.headers,
+        **exc.extensions,
     )
 
 
@@ -115,8 +117,11 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
         for error in exc.errors()
     ]
     return problem_response(
-        request, 422, detail="The request does not match the expected schema.",
-        type_=f"{PROBLEM_TYPE_PREFIX}invalid-request", errors=errors,
+        request,
+        422,
+        detail="The request does not match the expected schema.",
+        type_=f"{PROBLEM_TYPE_PREFIX}invalid-request",
+        errors=errors,
     )
 
 
@@ -127,7 +132,9 @@ async def _on_value_out_of_range(request: Request, exc: Exception) -> JSONRespon
     driver's text (the SQL, the column) is answered or logged."""
     log.warning("refused a value the database cannot store (%s)", type(exc).__name__)
     return problem_response(
-        request, 422, detail="A value in the request is outside what this service can store.",
+        request,
+        422,
+        detail="A value in the request is outside what this service can store.",
         type_=f"{PROBLEM_TYPE_PREFIX}value-out-of-range",
     )
 
@@ -138,8 +145,11 @@ async def _on_pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
     told to retry (503 with Retry-After), never handed a 500."""
     log.warning("no database connection became free in time")
     return problem_response(
-        request, 503, detail="The service is too busy to answer now; nothing was changed. Try again shortly.",
-        type_=f"{PROBLEM_TYPE_PREFIX}service-busy", headers={"Retry-After": "1"},
+        request,
+        503,
+        detail="The service is too busy to answer now; nothing was changed. Try again shortly.",
+        type_=f"{PROBLEM_TYPE_PREFIX}service-busy",
+        headers={"Retry-After": "1"},
     )
 
 

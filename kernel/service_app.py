@@ -82,8 +82,11 @@ def build_service_app(
         )
         app.state.http = http
         app.state.services = ServiceClient(
-            client_id=settings.service_name, signing_key=signing_key,
-            identity_url=settings.identity_url, peers=settings.peers, http=http,
+            client_id=settings.service_name,
+            signing_key=signing_key,
+            identity_url=settings.identity_url,
+            peers=settings.peers,
+            http=http,
         )
         app.state.token_verifier = AccessTokenVerifier(
             issuer=settings.identity_url,

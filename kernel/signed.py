@@ -69,8 +69,9 @@ def verify_canonical(signed: str, keys: KeySet, *, typ: str) -> dict:
 class StatementVerifier:
     """Checks statements of one type from one signer service, whose JWKS ``fetch_jwks`` returns."""
 
-    def __init__(self, *, signer: str, typ: str, fetch_jwks: Callable[[], Awaitable[dict]],
-                 max_age_seconds: int) -> None:
+    def __init__(
+        self, *, signer: str, typ: str, fetch_jwks: Callable[[], Awaitable[dict]], max_age_seconds: int
+    ) -> None:
         self.signer = signer
         self.typ = typ
         self._fetch_jwks = fetch_jwks

@@ -111,7 +111,8 @@ class AccessTokenVerifier:
                         self._key_set = signature_key_set(document)
                     except Exception as error:
                         raise Problem(
-                            503, "The identity service's signing keys cannot be fetched.",
+                            503,
+                            "The identity service's signing keys cannot be fetched.",
                             kind="issuer-keys-unavailable",
                         ) from error
                     self._fetched_at = time.monotonic()
@@ -131,8 +132,7 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_sche
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="citygate", error="invalid_token"'
 
 
-async def verified_claims(request: Request, credentials: HTTPAuthorizationCredentials | None, *,
-                          missing: str) -> dict:
+async def verified_claims(request: Request, credentials: HTTPAuthorizationCredentials | None, *, missing: str) -> dict:
     """The claims of the call's bearer token, checked by this service's verifier; 401 otherwise
     (``missing`` says which token the endpoint wants)."""
     if credentials is None:
@@ -141,8 +141,12 @@ async def verified_claims(request: Request, credentials: HTTPAuthorizationCreden
     try:
         return await verifier.verify(credentials.credentials)
     except InvalidAccessToken as error:
-        raise Problem(401, f"The access token was refused: {error}.", kind="invalid-token",
-                      headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE}) from error
+        raise Problem(
+            401,
+            f"The access token was refused: {error}.",
+            kind="invalid-token",
+            headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
+        ) from error
 
 
 class RequirePermission:
@@ -153,7 +157,8 @@ class RequirePermission:
 
     async def __call__(self, request: Request, credentials: Credentials) -> ServiceCaller:
         claims = await verified_claims(
-            request, credentials, missing="This endpoint needs a service access token (Authorization: Bearer).")
+            request, credentials, missing="This endpoint needs a service access token (Authorization: Bearer)."
+        )
         caller = ServiceCaller(
             client_id=str(claims["client_id"]),
             scopes=frozenset(str(claims.get("scope", "")).split()),
@@ -161,8 +166,10 @@ class RequirePermission:
         )
         if self.permission not in caller.scopes or not is_allowed(caller.client_id, self.permission):
             raise Problem(
-                403, f"Service {caller.client_id!r} may not call this endpoint ({self.permission}).",
-                kind="forbidden-caller", required_permission=self.permission,
+                403,
+                f"Service {caller.client_id!r} may not call this endpoint ({self.permission}).",
+                kind="forbidden-caller",
+                required_permission=self.permission,
                 headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{self.permission}"'},
             )
         return caller

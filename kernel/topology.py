@@ -82,7 +82,12 @@ def base_ports_from(platform_base: int) -> dict[Regime, int]:
 
 
 def service_environment(
-    spec: ServiceSpec, regime: Regime, url_of: Callable[[str], str], *, listen_port: int, demo: bool,
+    spec: ServiceSpec,
+    regime: Regime,
+    url_of: Callable[[str], str],
+    *,
+    listen_port: int,
+    demo: bool,
     browser_url_of: Callable[[str], str] | None = None,
 ) -> dict[str, str]:
     """The environment that places one service in a deployment: the launcher and the

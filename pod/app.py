@@ -15,20 +15,44 @@ from pod.settings import Settings
 from pod.wac import AclCache
 
 # What Solid clients in a browser must be able to read from a response (Solid Protocol §8.1).
-EXPOSED_HEADERS = ["Accept-Patch", "Accept-Post", "Accept-Put", "Allow", "ETag", "Last-Modified", "Link",
-                   "Location", "Updates-Via", "Vary", "WAC-Allow", "WWW-Authenticate", "Content-Type",
-                   "Consent-Ledger-Index"]
+EXPOSED_HEADERS = [
+    "Accept-Patch",
+    "Accept-Post",
+    "Accept-Put",
+    "Allow",
+    "ETag",
+    "Last-Modified",
+    "Link",
+    "Location",
+    "Updates-Via",
+    "Vary",
+    "WAC-Allow",
+    "WWW-Authenticate",
+    "Content-Type",
+    "Consent-Ledger-Index",
+]
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    app = build_service_app(settings, title="personal data pod", metadata=PodTable.metadata,
-                            routers=[pods_router, rights_router, ldp_router], transport=transport)
+    app = build_service_app(
+        settings,
+        title="personal data pod",
+        metadata=PodTable.metadata,
+        routers=[pods_router, rights_router, ldp_router],
+        transport=transport,
+    )
     app.state.acl_cache = AclCache()  # parsed ACLs by (URL, ETag): an unchanged ACL is parsed once
     # Any web app may call the pod on the citizen's behalf: access is decided by the ACLs and the
     # citizen's token (sent in Authorization), not by origin; the Origin is echoed and Vary: Origin
     # is set. Never with credentials: the pod uses no cookies, and allowing them for every origin
     # would hand any site what ambient credentials unlock.
-    app.add_middleware(CORSMiddleware, allow_origin_regex=".*", allow_credentials=False,
-                       allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
-                       allow_headers=["*"], expose_headers=EXPOSED_HEADERS, max_age=600)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origin_regex=".*",
+        allow_credentials=False,
+        allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
     return app

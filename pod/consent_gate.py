@@ -39,9 +39,10 @@ class ServiceCaller:
 
 
 def category_of(path: str) -> str | None:
-    inside = path[len(pod_root(pod_of(path))):]
-    return next((category for container, category in CATEGORY_OF_CONTAINER.items()
-                 if inside.startswith(container)), None)
+    inside = path[len(pod_root(pod_of(path))) :]
+    return next(
+        (category for container, category in CATEGORY_OF_CONTAINER.items() if inside.startswith(container)), None
+    )
 
 
 async def decide(app, caller: ServiceCaller, path: str, *, processing: str = "dpv:Use") -> int:
@@ -49,13 +50,21 @@ async def decide(app, caller: ServiceCaller, path: str, *, processing: str = "dp
     problem (refusals are logged too)."""
     category = category_of(path)
     if category is None:
-        raise Problem(403, "Nothing here can be read under a consent; the owner's access control decides.",
-                      kind="forbidden")
+        raise Problem(
+            403, "Nothing here can be read under a consent; the owner's access control decides.", kind="forbidden"
+        )
     if not caller.purpose:
-        raise Problem(400, f"State the purpose of the read in the {PURPOSE_HEADER} header (a DPV term).",
-                      kind="purpose-missing")
-    question = {"subject": pod_of(path), "recipient": caller.service, "category": category,
-                "purpose": caller.purpose, "processing": processing, "resource": app.state.settings.public_url + path}
+        raise Problem(
+            400, f"State the purpose of the read in the {PURPOSE_HEADER} header (a DPV term).", kind="purpose-missing"
+        )
+    question = {
+        "subject": pod_of(path),
+        "recipient": caller.service,
+        "category": category,
+        "purpose": caller.purpose,
+        "processing": processing,
+        "resource": app.state.settings.public_url + path,
+    }
     if caller.receipt:
         question["artefact"] = caller.receipt
     if caller.artefact_id:
@@ -63,28 +72,46 @@ async def decide(app, caller: ServiceCaller, path: str, *, processing: str = "dp
     try:
         response = await app.state.services.request("consent", "POST", "/decisions", json=question)
     except UpstreamUnavailable as error:
-        raise Problem(503, "The consent service cannot be asked, so nothing is released.",
-                      kind="consent-unavailable") from error
+        raise Problem(
+            503, "The consent service cannot be asked, so nothing is released.", kind="consent-unavailable"
+        ) from error
     body = json_or_empty(response)
     if response.status_code == 422 and caller.artefact_id and not caller.receipt:
         raise Problem(422, f"The {ARTEFACT_HEADER} header does not name an artefact.", kind="invalid-artefact")
     if response.status_code == 422:
-        raise Problem(422, body.get("detail", "The presented consent receipt was refused."),
-                      kind=str(body.get("type", "")).rsplit(":", 1)[-1] or "invalid-artefact")
+        raise Problem(
+            422,
+            body.get("detail", "The presented consent receipt was refused."),
+            kind=str(body.get("type", "")).rsplit(":", 1)[-1] or "invalid-artefact",
+        )
     if response.status_code != 200:
-        raise Problem(503, f"The consent service answered {response.status_code}; nothing is released.",
-                      kind="consent-unavailable")
+        raise Problem(
+            503,
+            f"The consent service answered {response.status_code}; nothing is released.",
+            kind="consent-unavailable",
+        )
     if body.get("refusal") == "subject-mismatch":
-        raise Problem(403, "This pod is not the pod of the citizen the department acts for: the consent or legal "
-                      "basis it relies on is about someone else. Nothing was read or written.",
-                      kind="subject-mismatch", ledger_index=body.get("ledger_index"))
+        raise Problem(
+            403,
+            "This pod is not the pod of the citizen the department acts for: the consent or legal "
+            "basis it relies on is about someone else. Nothing was read or written.",
+            kind="subject-mismatch",
+            ledger_index=body.get("ledger_index"),
+        )
     if not body.get("permitted"):
-        raise Problem(403, f"Neither a consent nor a legal basis covers this: {body.get('reason')}.",
-                      kind="no-consent",
-                      ledger_index=body.get("ledger_index"))
+        raise Problem(
+            403,
+            f"Neither a consent nor a legal basis covers this: {body.get('reason')}.",
+            kind="no-consent",
+            ledger_index=body.get("ledger_index"),
+        )
     if not decided_for(body, caller.service):
-        raise Problem(403, "The consent service's answer does not cover this department as the reader.",
-                      kind="no-consent", ledger_index=body.get("ledger_index"))
+        raise Problem(
+            403,
+            "The consent service's answer does not cover this department as the reader.",
+            kind="no-consent",
+            ledger_index=body.get("ledger_index"),
+        )
     return int(body["ledger_index"])
 
 

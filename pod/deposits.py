@@ -36,10 +36,11 @@ def check_target(service: str, path: str) -> None:
     container = DEPOSIT_CONTAINER_OF.get(service)
     if container is None:
         raise DepositRefused(f"The {service} service deposits nothing into pods.")
-    inside = path[len(pod_root(pod_of(path))):]
+    inside = path[len(pod_root(pod_of(path))) :]
     if not inside.startswith(container) or is_container(path) or store.is_auxiliary(path):
-        raise DepositRefused(f"The {service} service deposits records (not containers or access control) "
-                             f"into {container} only.")
+        raise DepositRefused(
+            f"The {service} service deposits records (not containers or access control) into {container} only."
+        )
 
 
 async def deposit(request: Request, path: str, caller: ServiceCaller) -> Response:
@@ -48,8 +49,12 @@ async def deposit(request: Request, path: str, caller: ServiceCaller) -> Respons
     if not caller.artefact_id:
         # Decided on "any basis about the pod's owner", a deposit meant for one patient would land in another's
         # pod under that other's own standing basis: the department names the basis of its own patient.
-        raise DepositRefused(f"A deposit names, in the {ARTEFACT_HEADER} header, the legal basis (or consent) it "
-                             "rests on for the citizen it is for.", 400, "artefact-required")
+        raise DepositRefused(
+            f"A deposit names, in the {ARTEFACT_HEADER} header, the legal basis (or consent) it "
+            "rests on for the citizen it is for.",
+            400,
+            "artefact-required",
+        )
     app, body = request.app, await request.body()
     base = app.state.settings.public_url
     content_type, content = stored_form(path, dict(request.headers), body, base)  # 400/415 before logging
@@ -68,8 +73,9 @@ def _check_free_in(session, path: str) -> None:
     if session.get(store.StoredResource, pod_root(pod_of(path))) is None:
         raise DepositRefused("No pod here.", 404, "not-found")
     if store.read(session, path) is not None:
-        raise DepositRefused("A record is already here; a deposit never replaces what the citizen holds.",
-                             409, "resource-exists")
+        raise DepositRefused(
+            "A record is already here; a deposit never replaces what the citizen holds.", 409, "resource-exists"
+        )
     if store.read(session, twin_of(path)) is not None:
         raise DepositRefused(f"{twin_of(path)} exists; {path} cannot exist beside it.", 409, "path-conflict")
 

@@ -49,17 +49,30 @@ async def caller_of(request: Request) -> str | ServiceCaller | None:
     client = str(claims.get("client_id", ""))
     if client == CITIZEN_APP and claims.get("sub"):
         return webid_of(request.app.state.settings.public_url, str(claims["sub"]))
-    permissions = frozenset(permission for permission in str(claims.get("scope", "")).split()
-                            if permission in (READ_UNDER_CONSENT, DEPOSIT) and is_allowed(client, permission))
+    permissions = frozenset(
+        permission
+        for permission in str(claims.get("scope", "")).split()
+        if permission in (READ_UNDER_CONSENT, DEPOSIT) and is_allowed(client, permission)
+    )
     if permissions:
-        return ServiceCaller(client, permissions, request.headers.get(PURPOSE_HEADER),
-                             request.headers.get(RECEIPT_HEADER), request.headers.get(ARTEFACT_HEADER))
-    raise Problem(403, "Pods are used by citizens' own apps, and read by departments under consent.",
-                  kind="forbidden-caller")
+        return ServiceCaller(
+            client,
+            permissions,
+            request.headers.get(PURPOSE_HEADER),
+            request.headers.get(RECEIPT_HEADER),
+            request.headers.get(ARTEFACT_HEADER),
+        )
+    raise Problem(
+        403, "Pods are used by citizens' own apps, and read by departments under consent.", kind="forbidden-caller"
+    )
 
 
-@router.api_route("/pods/{rest:path}", methods=METHODS, include_in_schema=True,
-                  summary="A resource or container of a citizen's pod (Solid Protocol)")
+@router.api_route(
+    "/pods/{rest:path}",
+    methods=METHODS,
+    include_in_schema=True,
+    summary="A resource or container of a citizen's pod (Solid Protocol)",
+)
 async def resource(request: Request, rest: str) -> Response:
     raw = request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0]
     path = check_path(request.scope["path"], raw or request.scope["path"])
@@ -76,8 +89,9 @@ async def service_request(request: Request, path: str, caller: ServiceCaller) ->
         return await read_under_consent(request, path, caller)
     if request.method == "PUT" and DEPOSIT in caller.permissions:
         return await deposits.deposit(request, path, caller)
-    raise Problem(403, "A department may read under a consent and deposit the records it issues, nothing else.",
-                  kind="forbidden")
+    raise Problem(
+        403, "A department may read under a consent and deposit the records it issues, nothing else.", kind="forbidden"
+    )
 
 
 async def read_under_consent(request: Request, path: str, reader: ServiceCaller) -> Response:
@@ -118,8 +132,11 @@ def handle(app, method: str, path: str, agent: str | None, headers: dict[str, st
             response.headers["WAC-Allow"] = wac.wac_allow_header(granted, public)
             return response
         # PATCH decides its modes from the patch itself (pod.ldp._patch)
-        needed = frozenset() if method == "PATCH" else wac.required_modes(
-            method, exists=existing is not None, is_acl=store.is_auxiliary(path))
+        needed = (
+            frozenset()
+            if method == "PATCH"
+            else wac.required_modes(method, exists=existing is not None, is_acl=store.is_auxiliary(path))
+        )
         if not needed <= granted:
             _refuse(agent)
         response = _dispatch(session, method, path, existing, headers, body, base, granted, agent)
@@ -158,8 +175,12 @@ def _modes(session, cache: wac.AclCache, base: str, path: str, agent: str | None
 
 def _refuse(agent: str | None):
     if agent is None:
-        raise Problem(401, "Log in with your app to use this resource.", kind="unauthenticated",
-                      headers={"WWW-Authenticate": 'Bearer realm="citygate-pod"'})
+        raise Problem(
+            401,
+            "Log in with your app to use this resource.",
+            kind="unauthenticated",
+            headers={"WWW-Authenticate": 'Bearer realm="citygate-pod"'},
+        )
     raise Problem(403, "The resource's access control does not grant you this.", kind="forbidden")
 
 
@@ -199,8 +220,9 @@ def _read(session, row, headers: dict[str, str], base: str, *, head: bool) -> Re
     if is_container(row.path) or is_rdf(row.content_type):
         media = preferred_rdf_type(headers.get("accept"))
         if media is None:
-            raise Problem(406, "This resource is RDF: ask for text/turtle or application/ld+json.",
-                          kind="not-acceptable")
+            raise Problem(
+                406, "This resource is RDF: ask for text/turtle or application/ld+json.", kind="not-acceptable"
+            )
         if media == TURTLE and not is_container(row.path):
             # RDF is stored as Turtle (turtle_bytes): the same graph without a parse and
             # re-serialization, and exactly the bytes the ETag is a digest of.
@@ -213,8 +235,11 @@ def _read(session, row, headers: dict[str, str], base: str, *, head: bool) -> Re
             content, content_type = serialize(graph, media, url), media
     else:
         content, content_type = row.content, row.content_type
-    response = Response(b"" if head else content, media_type=content_type,
-                        headers={**_resource_headers(row.path, base), **served_headers(content_type)})
+    response = Response(
+        b"" if head else content,
+        media_type=content_type,
+        headers={**_resource_headers(row.path, base), **served_headers(content_type)},
+    )
     response.headers["ETag"] = row.etag
     response.headers["Last-Modified"] = format_datetime(row.modified, usegmt=True)
     response.headers["Vary"] = "Accept, Authorization, Origin"
@@ -224,18 +249,18 @@ def _read(session, row, headers: dict[str, str], base: str, *, head: bool) -> Re
 
 
 def _resource_headers(path: str, base: str) -> dict[str, str]:
-    types = [f"<{LDP_NS}Resource>; rel=\"type\""]
+    types = [f'<{LDP_NS}Resource>; rel="type"']
     allow = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
     headers = {"Accept-Patch": ACCEPT_PATCH, "Accept-Put": "*/*"}
     if is_container(path):
-        types += [f"<{LDP_NS}BasicContainer>; rel=\"type\"", f"<{LDP_NS}Container>; rel=\"type\""]
+        types += [f'<{LDP_NS}BasicContainer>; rel="type"', f'<{LDP_NS}Container>; rel="type"']
         if parent_of(path) is None:
             types.append('<http://www.w3.org/ns/pim/space#Storage>; rel="type"')
         allow = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
         headers["Accept-Post"] = "*/*"
     links = [*types]
     if not store.is_auxiliary(path):
-        links.append(f"<{base}{path}{store.ACL_SUFFIX}>; rel=\"acl\"")
+        links.append(f'<{base}{path}{store.ACL_SUFFIX}>; rel="acl"')
     return {**headers, "Link": ", ".join(links), "Allow": allow}
 
 
@@ -257,12 +282,17 @@ def _put(session, path, existing, headers, body, base, now) -> Response:
 
 def _post(session, path, existing, headers, body, base, now) -> Response:
     if not is_container(path):
-        raise Problem(405, "POST creates members of a container; this is not one.", kind="method-not-allowed",
-                      headers={"Allow": "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"})
+        raise Problem(
+            405,
+            "POST creates members of a container; this is not one.",
+            kind="method-not-allowed",
+            headers={"Allow": "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"},
+        )
     if existing is None:
         raise Problem(404, "No such container.", kind="not-found")
-    wants_container = f"<{LDP_NS}BasicContainer>" in headers.get("link", "") or \
-        f"<{LDP_NS}Container>" in headers.get("link", "")
+    wants_container = f"<{LDP_NS}BasicContainer>" in headers.get("link", "") or f"<{LDP_NS}Container>" in headers.get(
+        "link", ""
+    )
     target = store.new_member_path(session, path, headers.get("slug"), wants_container)
     if wants_container:
         store.write_container(session, target, now)

@@ -101,8 +101,10 @@ class SearchBudget:
     def spend(self) -> None:
         self.spent += 1
         if self.spent > self.steps:
-            raise PatchTooComplex(f"Matching solid:where needs more than {self.steps} steps on this resource; "
-                                  "make it more specific (fewer patterns, more fixed terms)")
+            raise PatchTooComplex(
+                f"Matching solid:where needs more than {self.steps} steps on this resource; "
+                "make it more specific (fewer patterns, more fixed terms)"
+            )
 
 
 @dataclass(frozen=True)
@@ -157,8 +159,7 @@ def parse_patch(body: str | bytes, content_type: str, *, base_iri: str) -> Patch
     """Validate a patch without any resource at hand, so access modes can be decided first."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media not in PATCH_TYPES:
-        raise UnsupportedPatchType(
-            f"PATCH bodies must be {' or '.join(PATCH_TYPES)}, not {media or 'untyped'}")
+        raise UnsupportedPatchType(f"PATCH bodies must be {' or '.join(PATCH_TYPES)}, not {media or 'untyped'}")
     if isinstance(body, bytes):
         try:
             body = body.decode("utf-8")
@@ -171,6 +172,7 @@ def parse_patch(body: str | bytes, content_type: str, *, base_iri: str) -> Patch
 
 # --- N3 Patch ------------------------------------------------------------------------------
 
+
 def _parse_n3(body: str, base_iri: str) -> Operation:
     document = Graph()
     try:
@@ -182,23 +184,24 @@ def _parse_n3(body: str, base_iri: str) -> Operation:
     patches = set(document.subjects(RDF.type, SOLID.InsertDeletePatch))
     if len(patches) != 1:
         raise PatchSyntaxError(
-            f"An N3 Patch must describe exactly one solid:InsertDeletePatch; this one has {len(patches)}")
+            f"An N3 Patch must describe exactly one solid:InsertDeletePatch; this one has {len(patches)}"
+        )
     patch = patches.pop()
 
     where = _formula(document, patch, "where")
     if len(where) > MAX_WHERE_PATTERNS:
         raise PatchTooComplex(f"solid:where has {len(where)} patterns; at most {MAX_WHERE_PATTERNS} are allowed")
     if len(_variables(where)) > MAX_VARIABLES:
-        raise PatchTooComplex(f"solid:where has {len(_variables(where))} variables; "
-                              f"at most {MAX_VARIABLES} are allowed")
+        raise PatchTooComplex(
+            f"solid:where has {len(_variables(where))} variables; at most {MAX_VARIABLES} are allowed"
+        )
     deletes = _formula(document, patch, "deletes")
     inserts = _formula(document, patch, "inserts")
     _check_size(len(where) + len(deletes) + len(inserts))
 
     for name, triples in (("where", where), ("deletes", deletes)):
         if any(isinstance(term, BNode) for triple in triples for term in triple):
-            raise PatchUnprocessable(
-                f"solid:{name} must not contain blank nodes: they could never be matched reliably")
+            raise PatchUnprocessable(f"solid:{name} must not contain blank nodes: they could never be matched reliably")
     bound = _variables(where)
     for name, triples in (("deletes", deletes), ("inserts", inserts)):
         unbound = _variables(triples) - bound
@@ -267,10 +270,10 @@ def _parse_sparql(body: str, base_iri: str) -> tuple[Operation, ...]:
         if op.name not in ("InsertData", "DeleteData"):
             label = _UNSUPPORTED_SPARQL.get(op.name, op.name)
             raise PatchUnprocessable(
-                f"SPARQL {label} is not supported here; a PATCH may only use INSERT DATA and DELETE DATA")
+                f"SPARQL {label} is not supported here; a PATCH may only use INSERT DATA and DELETE DATA"
+            )
         if op.quads and any(op.quads.values()):
-            raise PatchUnprocessable(
-                "GRAPH blocks are not supported: a PATCH changes the target resource's own graph")
+            raise PatchUnprocessable("GRAPH blocks are not supported: a PATCH changes the target resource's own graph")
         triples = tuple(op.triples or ())
         if _variables(triples):  # the SPARQL grammar forbids them in DATA; rdflib's parser doesn't
             raise PatchSyntaxError("INSERT DATA and DELETE DATA must not contain variables")
@@ -294,12 +297,12 @@ def _check_before_translation(requests) -> None:
         if op.name not in ("InsertData", "DeleteData"):
             label = _UNSUPPORTED_SPARQL.get(op.name, op.name)
             raise PatchUnprocessable(
-                f"SPARQL {label} is not supported here; a PATCH may only use INSERT DATA and DELETE DATA")
+                f"SPARQL {label} is not supported here; a PATCH may only use INSERT DATA and DELETE DATA"
+            )
         # as plain dicts: a CompValue answers .get of a missing key with the key's name
         quads = dict(dict(op).get("quads") or {})
         if quads.get("quadsNotTriples"):
-            raise PatchUnprocessable(
-                "GRAPH blocks are not supported: a PATCH changes the target resource's own graph")
+            raise PatchUnprocessable("GRAPH blocks are not supported: a PATCH changes the target resource's own graph")
         terms += sum(len(block) for block in quads.get("triples") or [])
     _check_size(terms // 3)
 
@@ -310,6 +313,7 @@ def _check_size(triples: int) -> None:
 
 
 # --- applying ------------------------------------------------------------------------------
+
 
 def _check_shape(triple: Triple, where: str) -> None:
     """Reject what N3 tolerates but RDF cannot store, before it reaches the graph."""
@@ -347,8 +351,9 @@ def _bind(triple: Triple, binding: dict[Variable, Node]) -> Triple:
     return tuple(binding[t] if isinstance(t, Variable) else t for t in triple)  # type: ignore[return-value]
 
 
-def _solutions(graph: Graph, patterns: tuple[Triple, ...], *, limit: int,
-               budget: SearchBudget) -> list[dict[Variable, Node]]:
+def _solutions(
+    graph: Graph, patterns: tuple[Triple, ...], *, limit: int, budget: SearchBudget
+) -> list[dict[Variable, Node]]:
     """Up to ``limit`` distinct variable bindings under which every pattern is in ``graph``.
 
     A plain backtracking join, most-bound pattern first. Stopping at two solutions is enough to
@@ -368,7 +373,7 @@ def _solutions(graph: Graph, patterns: tuple[Triple, ...], *, limit: int,
         bound = [_bind_partial(p, binding) for p in remaining]
         index = max(range(len(bound)), key=lambda i: sum(not isinstance(t, Variable) for t in bound[i]))
         pattern = bound[index]
-        rest = remaining[:index] + remaining[index + 1:]
+        rest = remaining[:index] + remaining[index + 1 :]
         query = tuple(None if isinstance(t, Variable) else t for t in pattern)
         for triple in graph.triples(query):  # type: ignore[arg-type]
             budget.spend()

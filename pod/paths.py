@@ -29,15 +29,20 @@ def check_path(path: str, raw_path: str) -> str:
     if not path.startswith(POD_PREFIX) or len(path) > MAX_PATH:
         raise Problem(400, "Not a pod path.", kind="invalid-path")
     if _FORBIDDEN.search(raw_path) or "\\" in path or any(ord(c) < 0x20 for c in path):
-        raise Problem(400, "Encoded slashes, backslashes and control characters are not allowed in a path.",
-                      kind="invalid-path")
+        raise Problem(
+            400, "Encoded slashes, backslashes and control characters are not allowed in a path.", kind="invalid-path"
+        )
     segments = path[1:].split("/")
     inner = segments[:-1] if is_container(path) else segments
     if any(segment in ("", ".", "..") for segment in inner):
         raise Problem(400, "Empty, '.' and '..' path segments are not allowed.", kind="invalid-path")
     if path.endswith(ACL_SUFFIX * 2):
-        raise Problem(400, "An access control document has no access control document of its own: access to it "
-                           "is Control on its resource.", kind="invalid-path")
+        raise Problem(
+            400,
+            "An access control document has no access control document of its own: access to it "
+            "is Control on its resource.",
+            kind="invalid-path",
+        )
     return path
 
 
@@ -53,7 +58,7 @@ def pod_root(pod_id: str) -> str:
 
 
 def pod_of(path: str) -> str:
-    return path[len(POD_PREFIX):].split("/", 1)[0]
+    return path[len(POD_PREFIX) :].split("/", 1)[0]
 
 
 def twin_of(path: str) -> str:

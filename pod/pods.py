@@ -58,20 +58,26 @@ def create_pod(app, pod_id: str) -> tuple[PodPublic, bool]:
         store.write_container(session, root, now)
         store.write(session, root + store.ACL_SUFFIX, "text/turtle", wac.owner_acl(base + root, webid).encode(), now)
         card = root + "profile/card"
-        store.write(session, card, "text/turtle", profile_document(webid, base + root, app.state.settings.identity_url),
-                    now)
+        store.write(
+            session, card, "text/turtle", profile_document(webid, base + root, app.state.settings.identity_url), now
+        )
         store.write(session, card + store.ACL_SUFFIX, "text/turtle", public_read_acl(base + card, webid), now)
         session.commit()
     return PodPublic(storage=base + root, webid=webid), True
 
 
-@router.post("/pods", status_code=status.HTTP_201_CREATED, summary="Create your pod (once); answers where it is",
-             responses={200: {"model": PodPublic, "description": "You already have this pod"}})
+@router.post(
+    "/pods",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create your pod (once); answers where it is",
+    responses={200: {"model": PodPublic, "description": "You already have this pod"}},
+)
 async def create_my_pod(request: Request, citizen: CurrentCitizen) -> PodPublic:
     if not citizen.subject:
         raise Problem(400, "No subject.", kind="invalid-token")
     pod, created = await run_in_threadpool(create_pod, request.app, citizen.subject)
     if not created:
         from fastapi.responses import JSONResponse
+
         return JSONResponse(pod.model_dump(), status_code=200)
     return pod

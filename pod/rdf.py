@@ -53,8 +53,12 @@ class RemoteDocumentRefused(Exception):
 
 class RemoteContextRefused(Problem):
     def __init__(self) -> None:
-        super().__init__(422, "JSON-LD contexts must be inline: the pod fetches no context named by an IRI "
-                              "(remote, file or relative), nor an @import.", kind="remote-context-refused")
+        super().__init__(
+            422,
+            "JSON-LD contexts must be inline: the pod fetches no context named by an IRI "
+            "(remote, file or relative), nor an @import.",
+            kind="remote-context-refused",
+        )
 
 
 def parse(body: bytes, content_type: str, base: str) -> Graph:
@@ -187,4 +191,3 @@ def container_graph(url: str, member_urls: list[tuple[str, bool]], *, is_storage
         graph.add((container, LDP.contains, URIRef(member)))
         graph.add((URIRef(member), RDF.type, LDP.BasicContainer if member_is_container else LDP.Resource))
     return graph
-

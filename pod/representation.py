@@ -23,11 +23,26 @@ from pod.rdf import TURTLE, is_rdf, media_type, parse, turtle_bytes
 log = logging.getLogger("citygate.pod.representation")
 
 # Types a browser shows without running anything in the page's origin.
-INLINE_TYPES = frozenset({
-    "text/plain", "text/csv", "text/turtle", "application/ld+json", "application/json",
-    "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif",
-    "audio/mpeg", "audio/ogg", "audio/wav", "video/mp4", "video/webm", "video/ogg",
-})
+INLINE_TYPES = frozenset(
+    {
+        "text/plain",
+        "text/csv",
+        "text/turtle",
+        "application/ld+json",
+        "application/json",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/wav",
+        "video/mp4",
+        "video/webm",
+        "video/ogg",
+    }
+)
 USER_CONTENT_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'"}
 
 

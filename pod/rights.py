@@ -41,8 +41,9 @@ def _resources(app, pod_id: str) -> list[StoredResource]:
     with app.state.database.session() as session:
         if session.get(Pod, pod_id) is None:
             raise Problem(404, "You have no pod.", kind="no-pod")
-        return list(session.exec(select(StoredResource).where(StoredResource.pod_id == pod_id)
-                                 .order_by(StoredResource.path)))
+        return list(
+            session.exec(select(StoredResource).where(StoredResource.pod_id == pod_id).order_by(StoredResource.path))
+        )
 
 
 def export_archive(app, pod_id: str) -> bytes:
@@ -52,23 +53,39 @@ def export_archive(app, pod_id: str) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         manifest = []
         for row in rows:
-            relative = row.path[len(root):]
-            manifest.append({"path": relative or "./", "content_type": row.content_type, "etag": row.etag,
-                             "modified": row.modified.isoformat(), "container": row.path.endswith("/")})
+            relative = row.path[len(root) :]
+            manifest.append(
+                {
+                    "path": relative or "./",
+                    "content_type": row.content_type,
+                    "etag": row.etag,
+                    "modified": row.modified.isoformat(),
+                    "container": row.path.endswith("/"),
+                }
+            )
             # a container's own description is stored beside its members as ".meta"
             name = f"pod/{relative}.meta" if row.path.endswith("/") else f"pod/{relative}"
             archive.writestr(name, row.content)
-        archive.writestr("manifest.json", json.dumps({"storage": app.state.settings.public_url + root,
-                                                      "resources": manifest}, indent=2))
+        archive.writestr(
+            "manifest.json",
+            json.dumps({"storage": app.state.settings.public_url + root, "resources": manifest}, indent=2),
+        )
     return buffer.getvalue()
 
 
-@router.get("/export", summary="Your whole pod as one zip archive", response_class=Response,
-            responses={200: {"content": {"application/zip": {}}}})
+@router.get(
+    "/export",
+    summary="Your whole pod as one zip archive",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
 async def export(request: Request, citizen: CurrentCitizen) -> Response:
     archive = await run_in_threadpool(export_archive, request.app, citizen.subject)
-    return Response(archive, media_type="application/zip",
-                    headers={**USER_CONTENT_HEADERS, "Content-Disposition": 'attachment; filename="pod-export.zip"'})
+    return Response(
+        archive,
+        media_type="application/zip",
+        headers={**USER_CONTENT_HEADERS, "Content-Disposition": 'attachment; filename="pod-export.zip"'},
+    )
 
 
 def _erase(app, pod_id: str) -> int:
@@ -86,10 +103,14 @@ async def erase(request: Request, citizen: CurrentCitizen) -> ErasurePublic:
     await run_in_threadpool(_resources, app, citizen.subject)  # 404 without a pod
     try:
         response = await app.state.services.request(
-            "consent", "POST", "/erasures", json={"subject": citizen.subject, "scope": ERASED_SCOPE})
+            "consent", "POST", "/erasures", json={"subject": citizen.subject, "scope": ERASED_SCOPE}
+        )
     except UpstreamUnavailable as error:
-        raise Problem(503, "The transparency ledger cannot record the erasure now; nothing was erased.",
-                      kind="consent-unavailable") from error
+        raise Problem(
+            503,
+            "The transparency ledger cannot record the erasure now; nothing was erased.",
+            kind="consent-unavailable",
+        ) from error
     raise_for_upstream_problem("consent", response)
     erased = await run_in_threadpool(_erase, app, citizen.subject)
     return ErasurePublic(erased_resources=erased, ledger_index=response.json()["ledger_index"])

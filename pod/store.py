@@ -57,8 +57,9 @@ def lock_pod(session: Session, pod_id: str, *, wait_ms: int = SQLITE_BUSY_TIMEOU
             session.exec(select(Pod.id).where(Pod.id == pod_id).with_for_update()).first()
     except OperationalError as error:  # SQLite "database is locked", PostgreSQL LockNotAvailable
         session.rollback()
-        raise Problem(503, "The pod is busy with other writes; try again.", kind="pod-busy",
-                      headers={"Retry-After": "1"}) from error
+        raise Problem(
+            503, "The pod is busy with other writes; try again.", kind="pod-busy", headers={"Retry-After": "1"}
+        ) from error
 
 
 def read(session: Session, path: str) -> StoredResource | None:
@@ -73,14 +74,14 @@ def etags(session: Session, paths: list[str]) -> dict[str, str]:
 
 def member_paths(session: Session, container: str) -> list[str]:
     """The paths of ``container``'s members, in order; a listing needs no member's content."""
-    paths = session.exec(select(StoredResource.path).where(StoredResource.parent == container)
-                         .order_by(StoredResource.path))
+    paths = session.exec(
+        select(StoredResource.path).where(StoredResource.parent == container).order_by(StoredResource.path)
+    )
     return [path for path in paths if not is_auxiliary(path)]
 
 
 def members(session: Session, container: str) -> list[StoredResource]:
-    rows = session.exec(select(StoredResource).where(StoredResource.parent == container)
-                        .order_by(StoredResource.path))
+    rows = session.exec(select(StoredResource).where(StoredResource.parent == container).order_by(StoredResource.path))
     return [row for row in rows if not is_auxiliary(row.path)]
 
 
@@ -91,8 +92,17 @@ def write(session: Session, path: str, content_type: str, content: bytes, now: d
     ensure_parents(session, path, now)
     existing = read(session, path)
     if existing is None:
-        session.add(StoredResource(path=path, parent=parent_of(path), pod_id=pod_of(path), content_type=content_type,
-                                   content=content, etag=etag_of(content_type, content), modified=now))
+        session.add(
+            StoredResource(
+                path=path,
+                parent=parent_of(path),
+                pod_id=pod_of(path),
+                content_type=content_type,
+                content=content,
+                etag=etag_of(content_type, content),
+                modified=now,
+            )
+        )
         return True
     existing.content_type, existing.content = content_type, content
     existing.etag, existing.modified = etag_of(content_type, content), now
@@ -105,8 +115,9 @@ def ensure_parents(session: Session, path: str, now: datetime) -> None:
     missing = []
     while parent is not None and read(session, parent) is None:
         if read(session, twin_of(parent)) is not None:
-            raise Problem(409, f"{twin_of(parent)} is a resource, so {parent} cannot be a container.",
-                          kind="path-conflict")
+            raise Problem(
+                409, f"{twin_of(parent)} is a resource, so {parent} cannot be a container.", kind="path-conflict"
+            )
         missing.append(parent)
         parent = parent_of(parent)
     for container in reversed(missing):
@@ -114,9 +125,17 @@ def ensure_parents(session: Session, path: str, now: datetime) -> None:
 
 
 def write_container(session: Session, path: str, now: datetime, turtle: bytes = b"") -> None:
-    session.add(StoredResource(path=path, parent=parent_of(path), pod_id=pod_of(path), content_type=CONTAINER_TYPE,
-                               content=turtle, etag=etag_of(CONTAINER_TYPE, turtle + now.isoformat().encode()),
-                               modified=now))
+    session.add(
+        StoredResource(
+            path=path,
+            parent=parent_of(path),
+            pod_id=pod_of(path),
+            content_type=CONTAINER_TYPE,
+            content=turtle,
+            etag=etag_of(CONTAINER_TYPE, turtle + now.isoformat().encode()),
+            modified=now,
+        )
+    )
 
 
 def new_member_path(session: Session, container: str, slug: str | None, container_wanted: bool) -> str:

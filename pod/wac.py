@@ -168,8 +168,11 @@ def implied(modes: Iterable[Mode]) -> frozenset[Mode]:
 
 def _check_governs(acl: EffectiveAcl, subject: str) -> None:
     """Evaluating an ACL against a resource it does not govern is a caller bug, not a denial."""
-    governs = subject.startswith(acl.target_path) and subject != acl.target_path if acl.inherited \
+    governs = (
+        subject.startswith(acl.target_path) and subject != acl.target_path
+        if acl.inherited
         else subject == acl.target_path
+    )
     if not governs:
         raise ValueError(f"{acl.acl_path} does not govern {subject}.")
 
@@ -204,14 +207,20 @@ def authorizations(graph: Graph) -> tuple[Authorization, ...]:
     """Every ``acl:Authorization`` in an ACL's graph. Only IRIs count as agents, classes and
     targets (a literal naming one matches nothing); unknown mode IRIs are ignored, since a grant we
     do not understand grants nothing."""
+
     def iris(authorization, predicate) -> frozenset[str]:
         return frozenset(str(o) for o in graph.objects(authorization, predicate) if isinstance(o, URIRef))
 
     return tuple(
-        Authorization(access_to=iris(a, ACL.accessTo), default=iris(a, ACL.default), agents=iris(a, ACL.agent),
-                      agent_classes=iris(a, ACL.agentClass),
-                      modes=frozenset(_MODE_BY_IRI[iri] for iri in graph.objects(a, ACL.mode) if iri in _MODE_BY_IRI))
-        for a in graph.subjects(RDF.type, ACL.Authorization))
+        Authorization(
+            access_to=iris(a, ACL.accessTo),
+            default=iris(a, ACL.default),
+            agents=iris(a, ACL.agent),
+            agent_classes=iris(a, ACL.agentClass),
+            modes=frozenset(_MODE_BY_IRI[iri] for iri in graph.objects(a, ACL.mode) if iri in _MODE_BY_IRI),
+        )
+        for a in graph.subjects(RDF.type, ACL.Authorization)
+    )
 
 
 def owner_acl(container_url: str, owner_webid: str) -> str:

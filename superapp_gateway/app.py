@@ -20,12 +20,23 @@ from superapp_gateway.wallet_routes import router as wallet_router
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    routers = [login_router, catalogue_router, city_services_router, *journey_routers, wallet_router,
-               internet_plus_router, user_agreement_router] + (
-        [demo_router] if settings.demo else [])
+    routers = [
+        login_router,
+        catalogue_router,
+        city_services_router,
+        *journey_routers,
+        wallet_router,
+        internet_plus_router,
+        user_agreement_router,
+    ] + ([demo_router] if settings.demo else [])
     app = build_service_app(
-        settings, title="super-app gateway", metadata=GatewayTable.metadata, routers=routers, transport=transport,
-        on_startup=start_retrier, on_shutdown=stop_retrier,  # pending wallet payments are retried in the background
+        settings,
+        title="super-app gateway",
+        metadata=GatewayTable.metadata,
+        routers=routers,
+        transport=transport,
+        on_startup=start_retrier,
+        on_shutdown=stop_retrier,  # pending wallet payments are retried in the background
     )
     # the regime's choices (e.g. how the wallet names a payer to a department), made here once
     app.state.policy = policy_for(settings.regime)

@@ -28,16 +28,34 @@ class CityService:
 
 
 CATALOGUE: tuple[CityService, ...] = (
-    CityService("fines", "Traffic fines", "fines",
-                "Look up the fines on your vehicles and pay them from the wallet.", payable=True),
-    CityService("appointments", "Marriage and divorce appointments", "appointments",
-                "Book a civil-registry appointment; your partner confirms it."),
-    CityService("prescriptions", "Prescriptions", "prescriptions",
-                "Online consultation, pay your prescription, have it dispensed and delivered.", payable=True),
-    CityService("id-card", "Digital ID card", "identity",
-                "Show your identity card from your phone."),
-    CityService("my-data", "My data", "consent",
-                "Your consents, who read your data, and the ledger's proofs.", regimes=frozenset({Regime.RIGHTS})),
+    CityService(
+        "fines",
+        "Traffic fines",
+        "fines",
+        "Look up the fines on your vehicles and pay them from the wallet.",
+        payable=True,
+    ),
+    CityService(
+        "appointments",
+        "Marriage and divorce appointments",
+        "appointments",
+        "Book a civil-registry appointment; your partner confirms it.",
+    ),
+    CityService(
+        "prescriptions",
+        "Prescriptions",
+        "prescriptions",
+        "Online consultation, pay your prescription, have it dispensed and delivered.",
+        payable=True,
+    ),
+    CityService("id-card", "Digital ID card", "identity", "Show your identity card from your phone."),
+    CityService(
+        "my-data",
+        "My data",
+        "consent",
+        "Your consents, who read your data, and the ledger's proofs.",
+        regimes=frozenset({Regime.RIGHTS}),
+    ),
 )
 
 
@@ -63,6 +81,9 @@ router = APIRouter(tags=["catalogue"])
 
 @router.get("/catalogue", summary="The city services the super-app offers here (no login needed)")
 async def catalogue(request: Request) -> list[CityServicePublic]:
-    return [CityServicePublic(key=entry.key, title=entry.title, provider=entry.provider, summary=entry.summary,
-                              payable=entry.payable)
-            for entry in offered(request.app.state.settings.regime)]
+    return [
+        CityServicePublic(
+            key=entry.key, title=entry.title, provider=entry.provider, summary=entry.summary, payable=entry.payable
+        )
+        for entry in offered(request.app.state.settings.regime)
+    ]

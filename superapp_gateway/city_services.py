@@ -59,5 +59,6 @@ async def my_profile(citizen: CurrentSession) -> dict[str, Any]:
 @router.get("/me/history", summary="What the super-app keeps of my journeys")
 async def my_history(request: Request, citizen: CurrentSession) -> list[JourneyEventPublic]:
     events = await run_in_threadpool(request.app.state.policy.history.of, request.app, citizen.subject)
-    return [JourneyEventPublic(journey=e.journey, event=e.event, details=json.loads(e.details), at=e.at)
-            for e in events]
+    return [
+        JourneyEventPublic(journey=e.journey, event=e.event, details=json.loads(e.details), at=e.at) for e in events
+    ]

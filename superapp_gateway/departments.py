@@ -42,9 +42,11 @@ class DepartmentUnreachable(Problem):
             504 if timed_out else 503,
             # A timeout says nothing of whether the department acted on a write; a refused connection does.
             f"The {department} department did not answer in time: if you asked it to change something, it may "
-            "have done so — look before you ask again." if timed_out else
-            f"The {department} department cannot be reached; nothing reached it. Try again later.",
-            kind="department-timeout" if timed_out else "department-unavailable", department=department,
+            "have done so — look before you ask again."
+            if timed_out
+            else f"The {department} department cannot be reached; nothing reached it. Try again later.",
+            kind="department-timeout" if timed_out else "department-unavailable",
+            department=department,
             headers={"Retry-After": "5"},
         )
 
@@ -52,15 +54,21 @@ class DepartmentUnreachable(Problem):
 class BlindCourierOnly(Problem):
     def __init__(self, department: str) -> None:
         super().__init__(
-            403, f"In this regime the super-app cannot ask the {department} department about you: your app asks it "
+            403,
+            f"In this regime the super-app cannot ask the {department} department about you: your app asks it "
             f"itself, through the super-app's blind courier (POST /courier/{department}).",
-            kind="blind-courier-only", department=department)
+            kind="blind-courier-only",
+            department=department,
+        )
 
 
 class CourierNotOffered(Problem):
     def __init__(self) -> None:
-        super().__init__(404, "This super-app reads every request it routes; it relays no sealed envelopes.",
-                         kind="courier-not-offered")
+        super().__init__(
+            404,
+            "This super-app reads every request it routes; it relays no sealed envelopes.",
+            kind="courier-not-offered",
+        )
 
 
 async def within_timeout(app: FastAPI, department: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -92,8 +100,9 @@ def raise_for_department_problem(department: str, response: httpx.Response) -> N
         kind = problem_type.removeprefix(PROBLEM_TYPE_PREFIX) if problem_type.startswith(PROBLEM_TYPE_PREFIX) else ""
         if kind and kind not in CREDENTIAL_REFUSALS:
             extensions = {key: value for key, value in body.items() if key not in _PROBLEM_MEMBERS}
-            raise Problem(403, body.get("detail"), title=body.get("title"), kind=kind, upstream=department,
-                          **extensions)
+            raise Problem(
+                403, body.get("detail"), title=body.get("title"), kind=kind, upstream=department, **extensions
+            )
     raise_for_upstream_problem(department, response)
 
 
@@ -102,8 +111,9 @@ class DepartmentAccess(Protocol):
         """GET ``path`` (``{subject}`` in it is the citizen) at ``department`` for the citizen."""
         ...
 
-    async def act(self, app: FastAPI, subject: str, department: str, method: str, path: str,
-                  body: dict | None = None) -> Any:
+    async def act(
+        self, app: FastAPI, subject: str, department: str, method: str, path: str, body: dict | None = None
+    ) -> Any:
         """Call ``method path`` (``{subject}`` in the path or as a body value ``"{subject}"`` is the
         citizen) at ``department`` for the citizen, and return the JSON answer."""
         ...
@@ -117,11 +127,17 @@ class OnTheCitizensBehalf:
     async def read(self, app: FastAPI, subject: str, department: str, path: str) -> Any:
         return await self.act(app, subject, department, "GET", path)
 
-    async def act(self, app: FastAPI, subject: str, department: str, method: str, path: str,
-                  body: dict | None = None) -> Any:
+    async def act(
+        self, app: FastAPI, subject: str, department: str, method: str, path: str, body: dict | None = None
+    ) -> Any:
         named = {key: subject if value == "{subject}" else value for key, value in (body or {}).items()}
-        response = await bounded_call(app, department, method, path.format(subject=quote(subject, safe="")),
-                                      **({"json": named} if body is not None else {}))
+        response = await bounded_call(
+            app,
+            department,
+            method,
+            path.format(subject=quote(subject, safe="")),
+            **({"json": named} if body is not None else {}),
+        )
         raise_for_department_problem(department, response)
         return response.json() if response.content else None
 
@@ -133,8 +149,9 @@ class BlindCourier:
     async def read(self, app: FastAPI, subject: str, department: str, path: str) -> Any:
         raise BlindCourierOnly(department)
 
-    async def act(self, app: FastAPI, subject: str, department: str, method: str, path: str,
-                  body: dict | None = None) -> Any:
+    async def act(
+        self, app: FastAPI, subject: str, department: str, method: str, path: str, body: dict | None = None
+    ) -> Any:
         raise BlindCourierOnly(department)
 
     async def relay(self, app: FastAPI, department: str, envelope: str) -> str:

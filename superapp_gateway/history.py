@@ -41,15 +41,22 @@ class FullHistory:
 
     def record(self, app, subject: str, journey: str, event: str, details: object) -> None:
         with app.state.database.session() as session:
-            session.add(JourneyEvent(subject=subject, journey=journey, event=event,
-                                     details=json.dumps(details, ensure_ascii=False, default=str),
-                                     at=datetime.now(UTC)))
+            session.add(
+                JourneyEvent(
+                    subject=subject,
+                    journey=journey,
+                    event=event,
+                    details=json.dumps(details, ensure_ascii=False, default=str),
+                    at=datetime.now(UTC),
+                )
+            )
             session.commit()
 
     def of(self, app, subject: str) -> list[JourneyEvent]:
         with app.state.database.session() as session:
-            return list(session.exec(select(JourneyEvent).where(JourneyEvent.subject == subject)
-                                     .order_by(JourneyEvent.id)))
+            return list(
+                session.exec(select(JourneyEvent).where(JourneyEvent.subject == subject).order_by(JourneyEvent.id))
+            )
 
 
 class NoHistory:

@@ -46,9 +46,11 @@ class HostedIdCard(GatewayTable, table=True):
 class CardOnYourDevice(Problem):
     def __init__(self) -> None:
         super().__init__(
-            403, "In this regime your ID card lives on your device, bound to a key only it holds: the super-app "
+            403,
+            "In this regime your ID card lives on your device, bound to a key only it holds: the super-app "
             "cannot show it. Your app presents it to the verifier itself, disclosing only what is asked.",
-            kind="card-on-your-device")
+            kind="card-on-your-device",
+        )
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -75,8 +77,7 @@ class PlatformHostedCard:
             row = await self._fetch_card(app, subject, row, key, now)
         try:
             # nothing to choose: the platform card has no disclosures, every claim is in the signed payload
-            presentation = present(row.credential, disclose=set(), holder_key=key,
-                                   audience=audience, nonce=nonce)
+            presentation = present(row.credential, disclose=set(), holder_key=key, audience=audience, nonce=nonce)
         except SdJwtError as error:
             raise Problem(502, f"The hosted ID card could not be presented: {error}.", kind="card-unusable") from error
         return {"format": "dc+sd-jwt", "presentation": presentation, "audience": audience, "nonce": nonce}
@@ -86,21 +87,30 @@ class PlatformHostedCard:
         with app.state.database.session() as session:
             return session.get(HostedIdCard, subject)
 
-    async def _fetch_card(self, app, subject: str, row: HostedIdCard | None, key: ECKey, now: datetime
-                          ) -> HostedIdCard:
+    async def _fetch_card(self, app, subject: str, row: HostedIdCard | None, key: ECKey, now: datetime) -> HostedIdCard:
         if row is None or not row.identity_access_token or _aware(row.token_expires_at) <= now:
-            raise Problem(401, "The super-app has no valid identity token to fetch your ID card: log in again.",
-                          kind="login-again", headers={"WWW-Authenticate": 'Bearer realm="citygate super-app"'})
+            raise Problem(
+                401,
+                "The super-app has no valid identity token to fetch your ID card: log in again.",
+                kind="login-again",
+                headers={"WWW-Authenticate": 'Bearer realm="citygate super-app"'},
+            )
         response = await app.state.http.post(
             app.state.settings.identity_url + ID_CARD_PATH,
             json={"holder_jwk": key.as_dict(private=False)},
-            headers={"Authorization": f"Bearer {row.identity_access_token}"})
+            headers={"Authorization": f"Bearer {row.identity_access_token}"},
+        )
         if response.status_code == 401:
-            raise Problem(401, "The identity service refused the super-app's token for you: log in again.",
-                          kind="login-again", headers={"WWW-Authenticate": 'Bearer realm="citygate super-app"'})
+            raise Problem(
+                401,
+                "The identity service refused the super-app's token for you: log in again.",
+                kind="login-again",
+                headers={"WWW-Authenticate": 'Bearer realm="citygate super-app"'},
+            )
         if response.status_code != 200:
-            raise Problem(502, f"The identity service did not issue the ID card ({response.status_code}).",
-                          kind="card-not-issued")
+            raise Problem(
+                502, f"The identity service did not issue the ID card ({response.status_code}).", kind="card-not-issued"
+            )
         card = response.json()
         row.holder_key = json.dumps(key.as_dict(private=True))
         row.credential = card["credential"]

@@ -1,4 +1,4 @@
-""""Internet Plus": a department asks the super-app what it knows about a citizen.
+""" "Internet Plus": a department asks the super-app what it knows about a citizen.
 
 China's "Internet Plus government services" policy has platforms and departments share data so
 that citizens "run fewer errands". On the platform (``ShareAsInternetPlusAsks``) a department
@@ -68,15 +68,17 @@ class SharedCitizen(BaseModel):
 
 class NotShared(Problem):
     def __init__(self) -> None:
-        super().__init__(403, "This super-app shares nothing with departments: it does not know citizens' "
-                         "resident IDs, and each department asks the citizen, or her consent, itself.",
-                         kind="not-shared")
+        super().__init__(
+            403,
+            "This super-app shares nothing with departments: it does not know citizens' "
+            "resident IDs, and each department asks the citizen, or her consent, itself.",
+            kind="not-shared",
+        )
 
 
 class CitizenNotFound(Problem):
     def __init__(self) -> None:
-        super().__init__(404, "The super-app has never seen a citizen with this resident ID.",
-                         kind="citizen-not-found")
+        super().__init__(404, "The super-app has never seen a citizen with this resident ID.", kind="citizen-not-found")
 
 
 class Sharing(Protocol):
@@ -90,26 +92,48 @@ class ShareAsInternetPlusAsks:
 
     def citizen_for(self, app, resident_id: str, department: str) -> SharedCitizen:
         with app.state.database.session() as session:
-            login = session.exec(select(CitizenSession).where(CitizenSession.subject == resident_id)
-                                 .order_by(col(CitizenSession.expires_at).desc())).first()
+            login = session.exec(
+                select(CitizenSession)
+                .where(CitizenSession.subject == resident_id)
+                .order_by(col(CitizenSession.expires_at).desc())
+            ).first()
             if login is None:
                 raise CitizenNotFound()
-            payments = session.exec(select(WalletPayment).where(WalletPayment.subject == resident_id)
-                                    .order_by(col(WalletPayment.created_at), col(WalletPayment.id))).all()
+            payments = session.exec(
+                select(WalletPayment)
+                .where(WalletPayment.subject == resident_id)
+                .order_by(col(WalletPayment.created_at), col(WalletPayment.id))
+            ).all()
             agreed = session.get(UserAgreementAcceptance, resident_id)
         history = app.state.policy.history
         shared = SharedCitizen(
-            resident_id=resident_id, profile=json.loads(login.claims), shared_with=department,
+            resident_id=resident_id,
+            profile=json.loads(login.claims),
+            shared_with=department,
             user_agreement=SharedAgreement(version=agreed.version, accepted_at=agreed.accepted_at) if agreed else None,
-            history=[SharedEvent(journey=e.journey, event=e.event, details=json.loads(e.details), at=e.at)
-                     for e in history.of(app, resident_id)],
-            payments=[SharedPayment(payee=p.payee, reference=p.reference, amount_cents=p.amount_cents,
-                                    currency=p.currency, status=p.status.value, created_at=p.created_at)
-                      for p in payments],
+            history=[
+                SharedEvent(journey=e.journey, event=e.event, details=json.loads(e.details), at=e.at)
+                for e in history.of(app, resident_id)
+            ],
+            payments=[
+                SharedPayment(
+                    payee=p.payee,
+                    reference=p.reference,
+                    amount_cents=p.amount_cents,
+                    currency=p.currency,
+                    status=p.status.value,
+                    created_at=p.created_at,
+                )
+                for p in payments
+            ],
         )
-        history.record(app, resident_id, JOURNEY, f"shared with {department}",
-                       {"department": department, "history_events": len(shared.history),
-                        "payments": len(shared.payments)})
+        history.record(
+            app,
+            resident_id,
+            JOURNEY,
+            f"shared with {department}",
+            {"department": department, "history_events": len(shared.history), "payments": len(shared.payments)},
+        )
         return shared
 
 
@@ -120,9 +144,12 @@ class ShareNothing:
         raise NotShared()
 
 
-@router.get("/citizens/{resident_id}",
-            summary="Platform: everything the super-app keeps about a citizen, for a department (Internet Plus)")
-async def shared_citizen(resident_id: Reference, request: Request,
-                         caller: caller_with("gateway:internet-plus")) -> SharedCitizen:
+@router.get(
+    "/citizens/{resident_id}",
+    summary="Platform: everything the super-app keeps about a citizen, for a department (Internet Plus)",
+)
+async def shared_citizen(
+    resident_id: Reference, request: Request, caller: caller_with("gateway:internet-plus")
+) -> SharedCitizen:
     app = request.app
     return await run_in_threadpool(app.state.policy.sharing.citizen_for, app, resident_id, caller.client_id)

@@ -50,9 +50,9 @@ SESSION_TTL = timedelta(hours=8)
 LOGIN_SCOPE = {Regime.PLATFORM: "openid", Regime.RIGHTS: "openid profile"}
 WHAT_IT_MEANS = {
     Regime.PLATFORM: "The super-app now holds your resident ID and real-name record, the same identifier "
-                     "every department receives.",
+    "every department receives.",
     Regime.RIGHTS: "The super-app knows you by a pseudonym that only the platform sector uses, and by the "
-                   "claims you allowed. Departments get different pseudonyms.",
+    "claims you allowed. Departments get different pseudonyms.",
 }
 
 
@@ -61,8 +61,12 @@ def _s256(verifier: str) -> str:
 
 
 def _start(app) -> LoginAttempt:
-    attempt = LoginAttempt(state=secrets.token_urlsafe(24), nonce=secrets.token_urlsafe(24),
-                           code_verifier=secrets.token_urlsafe(64), created_at=datetime.now(UTC))
+    attempt = LoginAttempt(
+        state=secrets.token_urlsafe(24),
+        nonce=secrets.token_urlsafe(24),
+        code_verifier=secrets.token_urlsafe(64),
+        created_at=datetime.now(UTC),
+    )
     with app.state.database.session() as session:
         session.exec(delete(LoginAttempt).where(LoginAttempt.created_at < datetime.now(UTC) - LOGIN_ATTEMPT_TTL))
         session.add(attempt)
@@ -99,48 +103,79 @@ def _take(app, state: str) -> LoginAttempt | None:
 async def login(request: Request) -> RedirectResponse:
     settings = request.app.state.settings
     attempt = await run_in_threadpool(_start, request.app)
-    query = urlencode({
-        "response_type": "code", "client_id": settings.service_name, "redirect_uri": settings.browser_url + CALLBACK_PATH,
-        "scope": LOGIN_SCOPE[settings.regime], "state": attempt.state, "nonce": attempt.nonce,
-        "code_challenge": _s256(attempt.code_verifier), "code_challenge_method": "S256",
-    })
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": settings.service_name,
+            "redirect_uri": settings.browser_url + CALLBACK_PATH,
+            "scope": LOGIN_SCOPE[settings.regime],
+            "state": attempt.state,
+            "nonce": attempt.nonce,
+            "code_challenge": _s256(attempt.code_verifier),
+            "code_challenge_method": "S256",
+        }
+    )
     response = RedirectResponse(f"{settings.identity_browser_url}/authorize?{query}", status_code=302)
     # A hash, not the state itself: the cookie alone is not enough to finish someone's login.
-    set_browser_cookie(response, request.app, LOGIN_STATE_COOKIE, _state_digest(attempt.state),
-                       max_age=int(LOGIN_ATTEMPT_TTL.total_seconds()))
+    set_browser_cookie(
+        response,
+        request.app,
+        LOGIN_STATE_COOKIE,
+        _state_digest(attempt.state),
+        max_age=int(LOGIN_ATTEMPT_TTL.total_seconds()),
+    )
     return response
 
 
 @router.get(CALLBACK_PATH, summary="Where the identity provider sends the citizen back", response_class=Response)
-async def callback(request: Request, state: ShortText = "", code: ShortText | None = None,
-                   error: ShortText | None = None) -> Response:
+async def callback(
+    request: Request, state: ShortText = "", code: ShortText | None = None, error: ShortText | None = None
+) -> Response:
     app = request.app
     settings = app.state.settings
     if not _started_in_this_browser(request, state):
-        raise Problem(403, "This login was not started in this browser: start again at /login.",
-                      kind="login-state-mismatch")
+        raise Problem(
+            403, "This login was not started in this browser: start again at /login.", kind="login-state-mismatch"
+        )
     attempt = await run_in_threadpool(_take, app, state)
     if attempt is None:
-        raise Problem(400, "This login is unknown, already used or too old: start again at /login.",
-                      kind="unknown-login")
+        raise Problem(
+            400, "This login is unknown, already used or too old: start again at /login.", kind="unknown-login"
+        )
     if error or not code:
         raise Problem(401, f"The identity provider did not log you in ({error or 'no code'}).", kind="login-refused")
     token_endpoint = settings.identity_url + TOKEN_PATH
-    response = await app.state.http.post(token_endpoint, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": settings.browser_url + CALLBACK_PATH,
-        "code_verifier": attempt.code_verifier,
-        **client_authentication(app.state.signing_key, settings.service_name, token_endpoint),
-    })
+    response = await app.state.http.post(
+        token_endpoint,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": settings.browser_url + CALLBACK_PATH,
+            "code_verifier": attempt.code_verifier,
+            **client_authentication(app.state.signing_key, settings.service_name, token_endpoint),
+        },
+    )
     if response.status_code != 200:
-        raise Problem(502, f"The identity provider refused the code: {response.json().get('error')}.",
-                      kind="code-refused")
+        raise Problem(
+            502, f"The identity provider refused the code: {response.json().get('error')}.", kind="code-refused"
+        )
     tokens = response.json()
-    claims = verify_id_token(tokens["id_token"], await app.state.services.fetch_issuer_jwks(),
-                             issuer=settings.identity_url, client_id=settings.service_name, nonce=attempt.nonce)
+    claims = verify_id_token(
+        tokens["id_token"],
+        await app.state.services.fetch_issuer_jwks(),
+        issuer=settings.identity_url,
+        client_id=settings.service_name,
+        nonce=attempt.nonce,
+    )
     session_id, session = await run_in_threadpool(_open_session, app, claims)
     # platform: kept to fetch the hosted ID card; rights: dropped (superapp_gateway/id_cards.py)
-    await run_in_threadpool(app.state.policy.id_card.keep_login_token, app, session.subject,
-                            tokens["access_token"], tokens.get("expires_in"))
+    await run_in_threadpool(
+        app.state.policy.id_card.keep_login_token,
+        app,
+        session.subject,
+        tokens["access_token"],
+        tokens.get("expires_in"),
+    )
     # Off the callback URL at once, so the used code is not left in the address bar or history; on
     # the platform a first login goes to the user agreement (superapp_gateway/user_agreement.py).
     landing = await run_in_threadpool(app.state.policy.sign_up.landing_after_login, app, session.subject)
@@ -159,8 +194,12 @@ def verify_id_token(id_token: str, jwks: dict, *, issuer: str, client_id: str, n
     try:
         claims = jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=[SIGNING_ALGORITHM]).claims
         jwt.JWTClaimsRegistry(
-            leeway=10, iss={"essential": True, "value": issuer}, aud={"essential": True, "value": client_id},
-            exp={"essential": True}, sub={"essential": True}, nonce={"essential": True, "value": nonce},
+            leeway=10,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": client_id},
+            exp={"essential": True},
+            sub={"essential": True},
+            nonce={"essential": True, "value": nonce},
         ).validate(claims)
     except (JoseError, ValueError) as error:
         raise Problem(502, f"The ID token did not verify: {error}.", kind="invalid-id-token") from error
@@ -171,8 +210,13 @@ def _open_session(app, claims: dict) -> tuple[str, CitizenSession]:
     """The new session's id (for the cookie) and its row, which keeps only the id's digest."""
     kept = {k: v for k, v in claims.items() if k not in {"iss", "aud", "exp", "iat", "nonce", "at_hash"}}
     session_id = secrets.token_urlsafe(32)
-    session = CitizenSession(id=session_id_digest(session_id), subject=claims["sub"], claims=json.dumps(kept),
-                             acr=str(claims.get("acr", "")), expires_at=datetime.now(UTC) + SESSION_TTL)
+    session = CitizenSession(
+        id=session_id_digest(session_id),
+        subject=claims["sub"],
+        claims=json.dumps(kept),
+        acr=str(claims.get("acr", "")),
+        expires_at=datetime.now(UTC) + SESSION_TTL,
+    )
     with app.state.database.session() as db:
         db.add(session)
         db.commit()

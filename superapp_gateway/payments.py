@@ -60,16 +60,19 @@ OWN_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "reque
 # or what they cost (by paying wrong amounts until the answer changes).
 NO_MATCHING_BILL = frozenset({404, 422})
 NO_MATCHING_BILL_KIND = "bill-not-payable"
-NO_MATCHING_BILL_DETAIL = ("No bill of yours has this reference and amount: check both against the bill. "
-                           "Nothing was charged.")
+NO_MATCHING_BILL_DETAIL = (
+    "No bill of yours has this reference and amount: check both against the bill. Nothing was charged."
+)
 
 
 # --- problems -----------------------------------------------------------------------------------------
 
+
 class UnknownPayee(Problem):
     def __init__(self, payee: str, known: frozenset[str]) -> None:
-        super().__init__(422, f"The wallet does not pay {payee!r}; it pays {', '.join(sorted(known))}.",
-                         kind="unknown-payee")
+        super().__init__(
+            422, f"The wallet does not pay {payee!r}; it pays {', '.join(sorted(known))}.", kind="unknown-payee"
+        )
 
 
 def _payment_members(payment: WalletPayment) -> dict:
@@ -85,32 +88,47 @@ class DepartmentUnavailable(Problem):
             "Your payment is pending: the amount stays reserved, and the payment is retried until the department "
             "takes or refuses it.",
             kind="department-timeout" if timed_out else "department-unavailable",
-            headers={"Retry-After": "5"}, department=payment.payee, **_payment_members(payment),
+            headers={"Retry-After": "5"},
+            department=payment.payee,
+            **_payment_members(payment),
         )
 
 
 class PaymentInDoubt(Problem):
     def __init__(self, payment: WalletPayment) -> None:
         super().__init__(
-            409, f"The {payment.payee} department cannot say now whether it took this payment, so it cannot be "
+            409,
+            f"The {payment.payee} department cannot say now whether it took this payment, so it cannot be "
             "cancelled: it stays pending and is retried. Try again later.",
-            kind="payment-in-doubt", department=payment.payee, **_payment_members(payment),
+            kind="payment-in-doubt",
+            department=payment.payee,
+            **_payment_members(payment),
         )
 
 
 class PaymentCompleted(Problem):
     def __init__(self, payment: WalletPayment) -> None:
-        super().__init__(409, f"The {payment.payee} department has taken this payment; it cannot be cancelled.",
-                         kind="payment-completed", **_payment_members(payment))
+        super().__init__(
+            409,
+            f"The {payment.payee} department has taken this payment; it cannot be cancelled.",
+            kind="payment-completed",
+            **_payment_members(payment),
+        )
 
 
 class PaymentCancelled(Problem):
     def __init__(self, payment: WalletPayment) -> None:
-        super().__init__(409, f"The {payment.payee} department refused this payment ({payment.last_error}); "
-                         "it was cancelled and refunded.", kind="payment-cancelled", **_payment_members(payment))
+        super().__init__(
+            409,
+            f"The {payment.payee} department refused this payment ({payment.last_error}); "
+            "it was cancelled and refunded.",
+            kind="payment-cancelled",
+            **_payment_members(payment),
+        )
 
 
 # --- one attempt --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -134,25 +152,38 @@ def checked_payee(payee: str, app: FastAPI) -> str:
 def confirmation_for(app: FastAPI, payment: WalletPayment) -> str:
     """The wallet's signed statement: a function of the payment alone, so every attempt asserts the same."""
     claims = {
-        "payment_id": payment.id, "payer": app.state.policy.payer_for(payment.subject, payment.id),
-        "payee": payment.payee, "reference": payment.reference, "amount_cents": payment.amount_cents,
-        "currency": payment.currency, "idempotency_key": payment.id,
+        "payment_id": payment.id,
+        "payer": app.state.policy.payer_for(payment.subject, payment.id),
+        "payee": payment.payee,
+        "reference": payment.reference,
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
+        "idempotency_key": payment.id,
     }
-    return sign_statement(app.state.signing_key, issuer=app.state.settings.service_name, typ=STATEMENT_TYPE,
-                          claims=claims)
+    return sign_statement(
+        app.state.signing_key, issuer=app.state.settings.service_name, typ=STATEMENT_TYPE, claims=claims
+    )
 
 
 async def _ask(app: FastAPI, payment: WalletPayment) -> Answer:
     path = PAYMENT_PATHS[payment.payee].format(reference=quote(payment.reference, safe=""))
     try:
-        response = await within_timeout(app, payment.payee, "POST", path,
-                                        json={"confirmation": confirmation_for(app, payment)},
-                                        headers={"Idempotency-Key": payment.id})
+        response = await within_timeout(
+            app,
+            payment.payee,
+            "POST",
+            path,
+            json={"confirmation": confirmation_for(app, payment)},
+            headers={"Idempotency-Key": payment.id},
+        )
     except TimeoutError:
         return Answer("no-answer", "no answer in time", timed_out=True)
     except Problem as problem:  # the kernel client: unreachable (503), timed out (504), no token (502)
-        return Answer("no-answer", f"{problem.type.removeprefix(PROBLEM_TYPE_PREFIX)}: {problem.detail}",
-                      timed_out=problem.status == 504)
+        return Answer(
+            "no-answer",
+            f"{problem.type.removeprefix(PROBLEM_TYPE_PREFIX)}: {problem.detail}",
+            timed_out=problem.status == 504,
+        )
     except httpx.HTTPError as error:
         return Answer("no-answer", f"{type(error).__name__}: {error}")
     body = json_or_empty(response)
@@ -162,11 +193,18 @@ async def _ask(app: FastAPI, payment: WalletPayment) -> Answer:
         kind = str(body.get("type", "")).removeprefix(PROBLEM_TYPE_PREFIX)
         if response.status_code in NO_MATCHING_BILL:
             log.info("payment %s refused by %s: %s %s", payment.id, payment.payee, response.status_code, kind)
-            return Answer("refused", f"422 {NO_MATCHING_BILL_KIND}: {NO_MATCHING_BILL_DETAIL}", status_code=422,
-                          problem={"type": PROBLEM_TYPE_PREFIX + NO_MATCHING_BILL_KIND,
-                                   "detail": NO_MATCHING_BILL_DETAIL})
-        return Answer("refused", f"{response.status_code} {kind}: {body.get('detail', '')}",
-                      problem=body, status_code=response.status_code)
+            return Answer(
+                "refused",
+                f"422 {NO_MATCHING_BILL_KIND}: {NO_MATCHING_BILL_DETAIL}",
+                status_code=422,
+                problem={"type": PROBLEM_TYPE_PREFIX + NO_MATCHING_BILL_KIND, "detail": NO_MATCHING_BILL_DETAIL},
+            )
+        return Answer(
+            "refused",
+            f"{response.status_code} {kind}: {body.get('detail', '')}",
+            problem=body,
+            status_code=response.status_code,
+        )
     return Answer("no-answer", f"the department answered {response.status_code}")
 
 
@@ -194,6 +232,7 @@ def _settle(app: FastAPI, payment_id: str, answer: Answer) -> WalletPayment:
 
 # --- what the citizen is answered ---------------------------------------------------------------------
 
+
 def settled_or_problem(payment: WalletPayment, answer: Answer | None) -> WalletPayment:
     """The payment if it completed; otherwise the problem that says why not."""
     if payment.status is PaymentStatus.COMPLETED:
@@ -218,6 +257,7 @@ def department_refusal(payment: WalletPayment, answer: Answer) -> Problem:
 
 # --- the wallet's operations ----------------------------------------------------------------------------
 
+
 def _own(app: FastAPI, subject: str, payment_id: str) -> WalletPayment:
     with app.state.database.session() as session:
         return wallet.payment_of(session, subject, payment_id)
@@ -226,13 +266,18 @@ def _own(app: FastAPI, subject: str, payment_id: str) -> WalletPayment:
 def _start(app: FastAPI, subject: str, order: wallet.PaymentOrder, idempotency_key: str) -> tuple[WalletPayment, bool]:
     with app.state.database.session() as session:
         return wallet.start_payment(
-            session, subject, order, idempotency_key=idempotency_key, now=wallet.utc_now(),
+            session,
+            subject,
+            order,
+            idempotency_key=idempotency_key,
+            now=wallet.utc_now(),
             starting_balance=app.state.settings.wallet_starting_balance_cents,
         )
 
 
-async def pay(app: FastAPI, subject: str, order: wallet.PaymentOrder, *,
-              idempotency_key: str) -> tuple[WalletPayment, bool]:
+async def pay(
+    app: FastAPI, subject: str, order: wallet.PaymentOrder, *, idempotency_key: str
+) -> tuple[WalletPayment, bool]:
     """Debit the wallet and pay the department. Returns the completed payment and whether it was
     made now; the same key and order again returns the payment as it stands (no second debit, no
     call: retrying a pending one is ``retry``'s). Otherwise raises why it did not complete."""

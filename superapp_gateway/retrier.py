@@ -60,8 +60,13 @@ class PendingPaymentRetrier(PeriodicTask):
             if answer.verdict == "no-answer":
                 unanswered.add(payment.payee)
                 if stored.attempts >= ATTENTION_AFTER_ATTEMPTS:
-                    log.warning("payment %s to %s still pending after %d attempts (%s): the department needs "
-                                "attention", stored.id, stored.payee, stored.attempts, answer.reason)
+                    log.warning(
+                        "payment %s to %s still pending after %d attempts (%s): the department needs attention",
+                        stored.id,
+                        stored.payee,
+                        stored.attempts,
+                        answer.reason,
+                    )
             elif stored.status is not payment.status:
                 settled += 1
         return settled
@@ -71,8 +76,11 @@ class PendingPaymentRetrier(PeriodicTask):
 
         def wait_after(attempts: int) -> timedelta:
             # never within the department timeout of the last attempt, which may still be under way
-            return timedelta(seconds=max(settings.department_timeout_seconds,
-                                         backoff_seconds(attempts, settings.wallet_retry_seconds)))
+            return timedelta(
+                seconds=max(
+                    settings.department_timeout_seconds, backoff_seconds(attempts, settings.wallet_retry_seconds)
+                )
+            )
 
         with self.app.state.database.session() as session:
             return list(wallet.due_for_retry(session, now=wallet.utc_now(), wait_after=wait_after))

@@ -28,8 +28,12 @@ from superapp_gateway.models import CitizenSession
 
 class NotLoggedIn(Problem):
     def __init__(self) -> None:
-        super().__init__(401, "You are not logged in to the super-app: start at /login.", kind="not-logged-in",
-                         headers={"WWW-Authenticate": 'Bearer realm="citygate super-app"'})
+        super().__init__(
+            401,
+            "You are not logged in to the super-app: start at /login.",
+            kind="not-logged-in",
+            headers={"WWW-Authenticate": 'Bearer realm="citygate super-app"'},
+        )
 
 
 def _served_over_https(app: FastAPI) -> bool:
@@ -42,13 +46,21 @@ def browser_cookie(app: FastAPI, purpose: str) -> str:
 
 
 def set_browser_cookie(response: Response, app: FastAPI, purpose: str, value: str, max_age: int) -> None:
-    response.set_cookie(browser_cookie(app, purpose), value, max_age=max_age, httponly=True, samesite="lax",
-                        path="/", secure=_served_over_https(app))
+    response.set_cookie(
+        browser_cookie(app, purpose),
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=_served_over_https(app),
+    )
 
 
 def clear_browser_cookie(response: Response, app: FastAPI, purpose: str) -> None:
-    response.delete_cookie(browser_cookie(app, purpose), path="/", secure=_served_over_https(app), httponly=True,
-                           samesite="lax")
+    response.delete_cookie(
+        browser_cookie(app, purpose), path="/", secure=_served_over_https(app), httponly=True, samesite="lax"
+    )
 
 
 def session_cookie(request: Request) -> str:
@@ -77,8 +89,11 @@ def presented_session_id(request: Request) -> str | None:
 
 class CrossOriginRequest(Problem):
     def __init__(self) -> None:
-        super().__init__(403, "This request did not come from the super-app's own pages, so your session "
-                              "cookie does not count for it.", kind="cross-origin-request")
+        super().__init__(
+            403,
+            "This request did not come from the super-app's own pages, so your session cookie does not count for it.",
+            kind="cross-origin-request",
+        )
 
 
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -109,7 +124,8 @@ def require_own_origin(request: Request) -> None:
     fetch_site = request.headers.get("sec-fetch-site")
     origin = request.headers.get("origin")
     if (fetch_site is not None and fetch_site not in OWN_FETCH_SITES) or (
-            origin is not None and origin != own_origin(request.app)):
+        origin is not None and origin != own_origin(request.app)
+    ):
         raise CrossOriginRequest()
 
 

@@ -62,8 +62,12 @@ class AgreementAcceptance(BaseModel):
 
 class AgreementRequired(Problem):
     def __init__(self) -> None:
-        super().__init__(403, f"Agree to the super-app's user agreement first ({AGREEMENT_PATH}).",
-                         kind="agreement-required", agreement=AGREEMENT_PATH)
+        super().__init__(
+            403,
+            f"Agree to the super-app's user agreement first ({AGREEMENT_PATH}).",
+            kind="agreement-required",
+            agreement=AGREEMENT_PATH,
+        )
 
 
 class SignUp(Protocol):
@@ -92,14 +96,21 @@ class ClickThroughAgreement:
 
     def agreement(self, app, subject: str | None) -> AgreementPublic:
         accepted = self._accepted(app, subject) if subject else None
-        return AgreementPublic(regime=Regime.PLATFORM, version=PLATFORM_VERSION, clauses=list(PLATFORM_CLAUSES),
-                               accepted_at=accepted.accepted_at if accepted else None)
+        return AgreementPublic(
+            regime=Regime.PLATFORM,
+            version=PLATFORM_VERSION,
+            clauses=list(PLATFORM_CLAUSES),
+            accepted_at=accepted.accepted_at if accepted else None,
+        )
 
     def accept(self, app, subject: str, version: str) -> AgreementPublic:
         if version != PLATFORM_VERSION:
-            raise Problem(409, f"The agreement shown was version {version!r}; the current one is "
-                          f"{PLATFORM_VERSION!r}: read it again.", kind="agreement-version-mismatch",
-                          current_version=PLATFORM_VERSION)
+            raise Problem(
+                409,
+                f"The agreement shown was version {version!r}; the current one is {PLATFORM_VERSION!r}: read it again.",
+                kind="agreement-version-mismatch",
+                current_version=PLATFORM_VERSION,
+            )
         with app.state.database.session() as session:
             earlier = session.get(UserAgreementAcceptance, subject)
             # agreeing twice to one version changes nothing; agreeing to a new version replaces the old
@@ -130,8 +141,12 @@ class NoBlanketAgreement:
         return AgreementPublic(regime=Regime.RIGHTS, version=None, clauses=list(RIGHTS_TERMS))
 
     def accept(self, app, subject: str, version: str) -> AgreementPublic:
-        raise Problem(409, "This super-app asks no blanket consent: each use of your data is asked in your "
-                      "consent app when it happens.", kind="no-blanket-consent")
+        raise Problem(
+            409,
+            "This super-app asks no blanket consent: each use of your data is asked in your "
+            "consent app when it happens.",
+            kind="no-blanket-consent",
+        )
 
 
 def _wants_html(request: Request) -> bool:
@@ -139,8 +154,11 @@ def _wants_html(request: Request) -> bool:
     return "application/json" not in request.headers.get("accept", "")
 
 
-@router.get(AGREEMENT_PATH, summary="The super-app's user agreement (platform: the one consent asked at sign-up)",
-            responses={200: {"content": {"text/html": {}}}})
+@router.get(
+    AGREEMENT_PATH,
+    summary="The super-app's user agreement (platform: the one consent asked at sign-up)",
+    responses={200: {"content": {"text/html": {}}}},
+)
 async def show_agreement(request: Request) -> AgreementPublic:
     app = request.app
     session = await run_in_threadpool(current_session, app, presented_session_id(request))
@@ -148,11 +166,20 @@ async def show_agreement(request: Request) -> AgreementPublic:
     return _page(shown) if _wants_html(request) else shown
 
 
-@router.post(AGREEMENT_PATH, summary="Agree to the user agreement (platform)", openapi_extra={"requestBody": {
-    "required": True, "content": {
-        "application/json": {"schema": AgreementAcceptance.model_json_schema()},
-        "application/x-www-form-urlencoded": {"schema": AgreementAcceptance.model_json_schema()}}}},
-    responses={303: {"description": "a browser's form post: on to /me"}})
+@router.post(
+    AGREEMENT_PATH,
+    summary="Agree to the user agreement (platform)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": AgreementAcceptance.model_json_schema()},
+                "application/x-www-form-urlencoded": {"schema": AgreementAcceptance.model_json_schema()},
+            },
+        }
+    },
+    responses={303: {"description": "a browser's form post: on to /me"}},
+)
 async def agree(request: Request, citizen: LoggedInSession) -> AgreementPublic:
     app = request.app
     form_post = not request.headers.get("content-type", "").startswith("application/json")
@@ -160,19 +187,25 @@ async def agree(request: Request, citizen: LoggedInSession) -> AgreementPublic:
         given = dict(await request.form()) if form_post else await request.json()
         body = AgreementAcceptance.model_validate(given)
     except (ValueError, ValidationError) as error:
-        raise Problem(422, "Send the version you agree to: {\"version\": \"…\"} (or the page's form).",
-                      kind="invalid-request") from error
+        raise Problem(
+            422, 'Send the version you agree to: {"version": "…"} (or the page\'s form).', kind="invalid-request"
+        ) from error
     accepted = await run_in_threadpool(app.state.policy.sign_up.accept, app, citizen.subject, body.version)
     return RedirectResponse(AFTER_LOGIN_PATH, status_code=303) if form_post else accepted
 
 
 def _page(shown: AgreementPublic) -> Response:
     clauses = "".join(f"<li>{escape(clause)}</li>" for clause in shown.clauses)
-    action = ("" if shown.version is None or shown.accepted_at else
-              f"<form method=post action='{AGREEMENT_PATH}'><input type=hidden name='version' "
-              f"value='{escape(shown.version, quote=True)}'><button>Agree and continue</button></form>")
+    action = (
+        ""
+        if shown.version is None or shown.accepted_at
+        else f"<form method=post action='{AGREEMENT_PATH}'><input type=hidden name='version' "
+        f"value='{escape(shown.version, quote=True)}'><button>Agree and continue</button></form>"
+    )
     title = "User agreement" if shown.version else "No blanket consent"
     return HTMLResponse(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>User agreement</title><style>"
         "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}</style></head><body>"
-        f"<h1>{title}</h1><ol>{clauses}</ol>{action}</body></html>", headers={"Cache-Control": "no-store"})
+        f"<h1>{title}</h1><ol>{clauses}</ol>{action}</body></html>",
+        headers={"Cache-Control": "no-store"},
+    )

@@ -40,16 +40,25 @@ MAX_ERROR_LENGTH = 500
 
 # --- problems ---------------------------------------------------------------------------------------
 
+
 class InsufficientBalance(Problem):
     def __init__(self, balance_cents: int, amount_cents: int) -> None:
-        super().__init__(402, f"The wallet holds {balance_cents} fen; this payment needs {amount_cents}.",
-                         kind="insufficient-balance", balance_cents=balance_cents, amount_cents=amount_cents)
+        super().__init__(
+            402,
+            f"The wallet holds {balance_cents} fen; this payment needs {amount_cents}.",
+            kind="insufficient-balance",
+            balance_cents=balance_cents,
+            amount_cents=amount_cents,
+        )
 
 
 class IdempotencyKeyReused(Problem):
     def __init__(self) -> None:
-        super().__init__(409, "This Idempotency-Key was already used for another payment; use a new key.",
-                         kind="idempotency-key-reused")
+        super().__init__(
+            409,
+            "This Idempotency-Key was already used for another payment; use a new key.",
+            kind="idempotency-key-reused",
+        )
 
 
 class PaymentNotFound(Problem):
@@ -59,6 +68,7 @@ class PaymentNotFound(Problem):
 
 # --- opening and reading ------------------------------------------------------------------------------
 
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -67,8 +77,9 @@ def _open(session: Session, subject: str, *, starting_balance: int, now: datetim
     """Opens the citizen's wallet unless it is open (one INSERT that does nothing if it is, so two
     first uses at once open it once). Part of the caller's transaction."""
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
-    session.exec(insert(Wallet).values(subject=subject, balance_cents=starting_balance, updated_at=now)
-                 .on_conflict_do_nothing())
+    session.exec(
+        insert(Wallet).values(subject=subject, balance_cents=starting_balance, updated_at=now).on_conflict_do_nothing()
+    )
 
 
 def wallet_of(session: Session, subject: str, *, starting_balance: int, now: datetime) -> Wallet:
@@ -81,8 +92,12 @@ def wallet_of(session: Session, subject: str, *, starting_balance: int, now: dat
 
 
 def recent_payments(session: Session, subject: str, limit: int = RECENT_PAYMENTS) -> Sequence[WalletPayment]:
-    return session.exec(select(WalletPayment).where(WalletPayment.subject == subject)
-                        .order_by(col(WalletPayment.created_at).desc(), col(WalletPayment.id)).limit(limit)).all()
+    return session.exec(
+        select(WalletPayment)
+        .where(WalletPayment.subject == subject)
+        .order_by(col(WalletPayment.created_at).desc(), col(WalletPayment.id))
+        .limit(limit)
+    ).all()
 
 
 def payment_of(session: Session, subject: str, payment_id: str) -> WalletPayment:
@@ -93,8 +108,9 @@ def payment_of(session: Session, subject: str, payment_id: str) -> WalletPayment
     return payment
 
 
-def due_for_retry(session: Session, *, now: datetime, wait_after: Callable[[int], timedelta],
-                  limit: int = 50) -> Sequence[WalletPayment]:
+def due_for_retry(
+    session: Session, *, now: datetime, wait_after: Callable[[int], timedelta], limit: int = 50
+) -> Sequence[WalletPayment]:
     """Pending payments whose last attempt is at least ``wait_after(attempts)`` old, oldest first.
 
     ``wait_after`` must grow with the attempts and stop growing at some count (a capped back-off):
@@ -106,12 +122,16 @@ def due_for_retry(session: Session, *, now: datetime, wait_after: Callable[[int]
         conditions.append(and_(attempts == count, last_attempt <= now - wait_after(count)))
         count += 1
     conditions.append(and_(attempts >= count, last_attempt <= now - longest))
-    return session.exec(select(WalletPayment)
-                        .where(WalletPayment.status == PaymentStatus.PENDING, or_(*conditions))
-                        .order_by(col(WalletPayment.updated_at), col(WalletPayment.id)).limit(limit)).all()
+    return session.exec(
+        select(WalletPayment)
+        .where(WalletPayment.status == PaymentStatus.PENDING, or_(*conditions))
+        .order_by(col(WalletPayment.updated_at), col(WalletPayment.id))
+        .limit(limit)
+    ).all()
 
 
 # --- paying -------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PaymentOrder:
@@ -133,8 +153,9 @@ def new_payment_id() -> str:
 
 
 def _by_key(session: Session, subject: str, idempotency_key: str) -> WalletPayment | None:
-    return session.exec(select(WalletPayment).where(WalletPayment.subject == subject,
-                                                    WalletPayment.idempotency_key == idempotency_key)).first()
+    return session.exec(
+        select(WalletPayment).where(WalletPayment.subject == subject, WalletPayment.idempotency_key == idempotency_key)
+    ).first()
 
 
 def _replayed(existing: WalletPayment, order: PaymentOrder) -> WalletPayment:
@@ -144,7 +165,12 @@ def _replayed(existing: WalletPayment, order: PaymentOrder) -> WalletPayment:
 
 
 def start_payment(
-    session: Session, subject: str, order: PaymentOrder, *, idempotency_key: str, starting_balance: int,
+    session: Session,
+    subject: str,
+    order: PaymentOrder,
+    *,
+    idempotency_key: str,
+    starting_balance: int,
     now: datetime,
 ) -> tuple[WalletPayment, bool]:
     """Record a pending payment and debit the wallet, in one transaction. Returns the payment and
@@ -157,9 +183,17 @@ def start_payment(
         return _replayed(existing, order), False
     _open(session, subject, starting_balance=starting_balance, now=now)
     payment = WalletPayment(
-        id=new_payment_id(), subject=subject, payee=order.payee, reference=order.reference,
-        amount_cents=order.amount_cents, currency=CURRENCY, idempotency_key=idempotency_key,
-        request_fingerprint=order.fingerprint(), status=PaymentStatus.PENDING, created_at=now, updated_at=now,
+        id=new_payment_id(),
+        subject=subject,
+        payee=order.payee,
+        reference=order.reference,
+        amount_cents=order.amount_cents,
+        currency=CURRENCY,
+        idempotency_key=idempotency_key,
+        request_fingerprint=order.fingerprint(),
+        status=PaymentStatus.PENDING,
+        created_at=now,
+        updated_at=now,
     )
     session.add(payment)
     try:
@@ -172,7 +206,8 @@ def start_payment(
             raise
         return _replayed(existing, order), False
     debited = session.exec(
-        update(Wallet).where(col(Wallet.subject) == subject, col(Wallet.balance_cents) >= order.amount_cents)
+        update(Wallet)
+        .where(col(Wallet.subject) == subject, col(Wallet.balance_cents) >= order.amount_cents)
         .values(balance_cents=Wallet.balance_cents - order.amount_cents, updated_at=now)
     ).rowcount
     if debited != 1:
@@ -185,13 +220,17 @@ def start_payment(
 
 # --- settling by the department's answer --------------------------------------------------------------
 
+
 def _leave_pending(session: Session, payment_id: str, now: datetime, **values) -> bool:
     """The one way out of ``pending``: true for the one transaction that took the payment out."""
-    return session.exec(
-        update(WalletPayment)
-        .where(col(WalletPayment.id) == payment_id, col(WalletPayment.status) == PaymentStatus.PENDING)
-        .values(attempts=WalletPayment.attempts + 1, updated_at=now, **values)
-    ).rowcount == 1
+    return (
+        session.exec(
+            update(WalletPayment)
+            .where(col(WalletPayment.id) == payment_id, col(WalletPayment.status) == PaymentStatus.PENDING)
+            .values(attempts=WalletPayment.attempts + 1, updated_at=now, **values)
+        ).rowcount
+        == 1
+    )
 
 
 def _reloaded(session: Session, payment_id: str) -> WalletPayment:
@@ -203,8 +242,9 @@ def _reloaded(session: Session, payment_id: str) -> WalletPayment:
 
 def complete(session: Session, payment_id: str, *, receipt: str | None, now: datetime) -> WalletPayment:
     """The department took the payment. A payment no longer pending is left as it is."""
-    _leave_pending(session, payment_id, now, status=PaymentStatus.COMPLETED, department_receipt=receipt,
-                   last_error=None)
+    _leave_pending(
+        session, payment_id, now, status=PaymentStatus.COMPLETED, department_receipt=receipt, last_error=None
+    )
     session.commit()
     return _reloaded(session, payment_id)
 
@@ -214,8 +254,11 @@ def cancel_and_refund(session: Session, payment_id: str, *, reason: str, now: da
     payment = session.get(WalletPayment, payment_id)
     assert payment is not None
     if _leave_pending(session, payment_id, now, status=PaymentStatus.CANCELLED, last_error=reason[:MAX_ERROR_LENGTH]):
-        session.exec(update(Wallet).where(col(Wallet.subject) == payment.subject)
-                     .values(balance_cents=Wallet.balance_cents + payment.amount_cents, updated_at=now))
+        session.exec(
+            update(Wallet)
+            .where(col(Wallet.subject) == payment.subject)
+            .values(balance_cents=Wallet.balance_cents + payment.amount_cents, updated_at=now)
+        )
     session.commit()
     return _reloaded(session, payment_id)
 

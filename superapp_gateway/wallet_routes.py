@@ -22,8 +22,9 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII, as HTTP he
 
 class PaymentCreate(BaseModel):
     payee: str = Field(max_length=40, description="The department to pay: fines or prescriptions.", examples=["fines"])
-    reference: str = Field(min_length=1, max_length=200, description="The department's bill: a fine id, a "
-                           "prescription id.")
+    reference: str = Field(
+        min_length=1, max_length=200, description="The department's bill: a fine id, a prescription id."
+    )
     amount_cents: StrictInt = Field(gt=0, le=100_000_000, description="In fen (1/100 yuan).")
 
 
@@ -56,21 +57,29 @@ def _public(payment: WalletPayment) -> WalletPaymentPublic:
 
 def _idempotency_key(value: str | None) -> str:
     if value is None:
-        raise Problem(400, "A payment needs an Idempotency-Key header, so that sending it again never pays twice.",
-                      kind="idempotency-key-missing")
+        raise Problem(
+            400,
+            "A payment needs an Idempotency-Key header, so that sending it again never pays twice.",
+            kind="idempotency-key-missing",
+        )
     if not IDEMPOTENCY_KEY.fullmatch(value):
-        raise Problem(400, "The Idempotency-Key must be 1 to 200 visible ASCII characters.",
-                      kind="invalid-idempotency-key")
+        raise Problem(
+            400, "The Idempotency-Key must be 1 to 200 visible ASCII characters.", kind="invalid-idempotency-key"
+        )
     return value
 
 
 def _wallet(app, subject: str) -> WalletPublic:
     with app.state.database.session() as session:
-        opened = wallet.wallet_of(session, subject, now=wallet.utc_now(),
-                                  starting_balance=app.state.settings.wallet_starting_balance_cents)
+        opened = wallet.wallet_of(
+            session, subject, now=wallet.utc_now(), starting_balance=app.state.settings.wallet_starting_balance_cents
+        )
         recent = wallet.recent_payments(session, subject)
-        return WalletPublic(balance_cents=opened.balance_cents, currency=wallet.CURRENCY,
-                            payments=[_public(payment) for payment in recent])
+        return WalletPublic(
+            balance_cents=opened.balance_cents,
+            currency=wallet.CURRENCY,
+            payments=[_public(payment) for payment in recent],
+        )
 
 
 def _payment(app, subject: str, payment_id: str) -> WalletPayment:
@@ -84,11 +93,16 @@ async def read_wallet(request: Request, citizen: CurrentSession) -> WalletPublic
 
 
 @router.post(
-    "/payments", status_code=status.HTTP_201_CREATED, summary="Pay a department from my wallet",
+    "/payments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Pay a department from my wallet",
     responses={200: {"model": WalletPaymentPublic, "description": "The same Idempotency-Key and payment again"}},
 )
 async def create_payment(
-    body: PaymentCreate, request: Request, response: Response, citizen: CurrentSession,
+    body: PaymentCreate,
+    request: Request,
+    response: Response,
+    citizen: CurrentSession,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> WalletPaymentPublic:
     key = _idempotency_key(idempotency_key)
@@ -97,8 +111,14 @@ async def create_payment(
     if not created:
         response.status_code = status.HTTP_200_OK
     elif payment.status is PaymentStatus.COMPLETED:
-        await run_in_threadpool(request.app.state.policy.history.record, request.app, citizen.subject,
-                                payment.payee, "paid from the wallet", _public(payment).model_dump(mode="json"))
+        await run_in_threadpool(
+            request.app.state.policy.history.record,
+            request.app,
+            citizen.subject,
+            payment.payee,
+            "paid from the wallet",
+            _public(payment).model_dump(mode="json"),
+        )
     return _public(payment)
 
 

@@ -90,8 +90,13 @@ class Credentials:
             return cached[0]
         if self._identity_browser is None:  # one login session serves every token: one TOTP step
             self._identity_browser = self.mesh.client("identity")
-        tokens = await citizen_token(self._identity_browser, username=APP_CITIZEN.handle, password=DEMO_PASSWORD,
-                                     resource_service=service, totp_code=_second_factor(APP_CITIZEN))
+        tokens = await citizen_token(
+            self._identity_browser,
+            username=APP_CITIZEN.handle,
+            password=DEMO_PASSWORD,
+            resource_service=service,
+            totp_code=_second_factor(APP_CITIZEN),
+        )
         self._app_tokens[service] = (tokens.access_token, tokens.expires_at)
         return tokens.access_token
 
@@ -100,8 +105,13 @@ class Credentials:
             return self._session[0]
         gateway = self.mesh.urls["gateway"]
         async with httpx.AsyncClient(transport=self.mesh.transport) as browser:
-            await log_in_to_super_app(browser, gateway, username=SESSION_CITIZEN.handle, password=DEMO_PASSWORD,
-                                      totp_code=_second_factor(SESSION_CITIZEN))
+            await log_in_to_super_app(
+                browser,
+                gateway,
+                username=SESSION_CITIZEN.handle,
+                password=DEMO_PASSWORD,
+                totp_code=_second_factor(SESSION_CITIZEN),
+            )
             # cookies are not kept apart by port: the identity service's ride along, as in a browser
             cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies.jar)
         # the super-app's own pages send these on every state-changing request

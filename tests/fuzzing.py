@@ -43,8 +43,17 @@ PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # Values mixed into generation (Schemathesis fuzz dictionaries): the edges where a database or the
 # calendar gives out. Schema-valid ones are tried as valid input, the others as invalid input.
 EXTREME_INTEGERS = [2**63, 2**63 - 1, 2**53, 2**31, 2**31 - 1, -1, 0, -(2**63) - 1]
-EXTREME_STRINGS = ["0001-01-01", "9999-12-31", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
-                   "x" * 10_000, "\u0000", "../..", "%2e%2e/", "a" * 300]
+EXTREME_STRINGS = [
+    "0001-01-01",
+    "9999-12-31",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "x" * 10_000,
+    "\u0000",
+    "../..",
+    "%2e%2e/",
+    "a" * 300,
+]
 DICTIONARY_PROBABILITY = 0.15
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,8 +114,9 @@ class MeshThread:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=10)
 
-    async def forward(self, service: str, credential: str, method: str, target: bytes, headers: list,
-                      body: bytes) -> httpx.Response:
+    async def forward(
+        self, service: str, credential: str, method: str, target: bytes, headers: list, body: bytes
+    ) -> httpx.Response:
         """One generated request, as a client of the mesh would send it, with ``credential``'s headers."""
         client = self.clients[service]
         request = client.build_request(method, client.base_url.copy_with(raw_path=target), content=body)
@@ -120,9 +130,12 @@ class MeshThread:
             request.headers[name] = value
         try:
             return await client.send(request)
-        except Exception as error:  # noqa: BLE001 — the app raised past its handlers (the ASGI transport re-raises)
-            return httpx.Response(599 if isinstance(error, httpx.TransportError) else 500,
-                                  headers={"x-fuzz-cause": _cause(error)}, request=request)
+        except Exception as error:
+            return httpx.Response(
+                599 if isinstance(error, httpx.TransportError) else 500,
+                headers={"x-fuzz-cause": _cause(error)},
+                request=request,
+            )
 
 
 def _cause(error: BaseException) -> str:
@@ -131,8 +144,12 @@ def _cause(error: BaseException) -> str:
     ours = [frame for frame in frames if str(ROOT) in frame.filename and ".venv" not in frame.filename] or frames
     where = ours[-1] if ours else None
     message = str(error).replace("\n", " ")[:160]
-    location = f" @ {Path(where.filename).relative_to(ROOT) if str(ROOT) in where.filename else where.filename}" \
-               f":{where.lineno} in {where.name}" if where else ""
+    location = (
+        f" @ {Path(where.filename).relative_to(ROOT) if str(ROOT) in where.filename else where.filename}"
+        f":{where.lineno} in {where.name}"
+        if where
+        else ""
+    )
     return f"{type(error).__name__}: {message}{location}".encode("ascii", "replace").decode()
 
 
@@ -156,11 +173,17 @@ class Bridge:
             target += b"?" + scope["query_string"]
         future = asyncio.run_coroutine_threadsafe(
             self.mesh.forward(self.service, self.credential, scope["method"], target, scope["headers"], body),
-            self.mesh.loop)
+            self.mesh.loop,
+        )
         response = await asyncio.wrap_future(future)
-        await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": [(k.lower(), v) for k, v in response.headers.raw if k.lower() != b"content-length"]
-                    + [(b"content-length", str(len(response.content)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": [(k.lower(), v) for k, v in response.headers.raw if k.lower() != b"content-length"]
+                + [(b"content-length", str(len(response.content)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": response.content})
 
 
@@ -168,24 +191,42 @@ def _config(seed: int, cases: int, phases: tuple[str, ...], unexpected_methods: 
     settings = {phase: {"enabled": phase in phases} for phase in PHASES}
     if not unexpected_methods:  # the coverage phase's tries of undeclared methods (all 405)
         settings["coverage"]["unexpected-methods"] = []
-    return SchemathesisConfig.from_dict({
-        "seed": seed,
-        "dictionaries": {"extreme-integers": {"values": EXTREME_INTEGERS},
-                         "extreme-strings": {"values": EXTREME_STRINGS}},
-        "generation": {"max-examples": cases, "mode": "all", "dictionaries": {
-            "integer": {"dictionary": "extreme-integers", "probability": DICTIONARY_PROBABILITY},
-            "string": {"dictionary": "extreme-strings", "probability": DICTIONARY_PROBABILITY}}},
-        "phases": settings,
-        "checks": {"enabled": False, "not_a_server_error": {"enabled": True}},
-        "continue-on-failure": True,
-        "workers": 1,
-        "request-timeout": 30,
-        "output": {"sanitization": {"enabled": False}},
-    })
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": seed,
+            "dictionaries": {
+                "extreme-integers": {"values": EXTREME_INTEGERS},
+                "extreme-strings": {"values": EXTREME_STRINGS},
+            },
+            "generation": {
+                "max-examples": cases,
+                "mode": "all",
+                "dictionaries": {
+                    "integer": {"dictionary": "extreme-integers", "probability": DICTIONARY_PROBABILITY},
+                    "string": {"dictionary": "extreme-strings", "probability": DICTIONARY_PROBABILITY},
+                },
+            },
+            "phases": settings,
+            "checks": {"enabled": False, "not_a_server_error": {"enabled": True}},
+            "continue-on-failure": True,
+            "workers": 1,
+            "request-timeout": 30,
+            "output": {"sanitization": {"enabled": False}},
+        }
+    )
 
 
-def fuzz_service(mesh: MeshThread, service: str, credential: str, *, seed: int, cases: int,
-                 phases: tuple[str, ...], figures: ServiceFigures, unexpected_methods: bool = True) -> None:
+def fuzz_service(
+    mesh: MeshThread,
+    service: str,
+    credential: str,
+    *,
+    seed: int,
+    cases: int,
+    phases: tuple[str, ...],
+    figures: ServiceFigures,
+    unexpected_methods: bool = True,
+) -> None:
     started = time.monotonic()
     bridge = Bridge(mesh, service, credential)
     config = _config(seed, cases, phases, unexpected_methods)
@@ -202,13 +243,15 @@ def fuzz_service(mesh: MeshThread, service: str, credential: str, *, seed: int, 
                     continue
                 figures.server_errors += 1
                 cause = response.headers.get("x-fuzz-cause", [""])[0] if response.headers else ""
-                failure = Failure(service, credential, event.recorder.label, response.status_code,
-                                  cause or _problem_detail(response))
+                failure = Failure(
+                    service, credential, event.recorder.label, response.status_code, cause or _problem_detail(response)
+                )
                 figures.failures.setdefault(failure, _describe(interaction.request))
         elif isinstance(event, events.NonFatalError):
             figures.errors += 1
-            figures.engine_errors.append(f"{service} [{credential}] {event.label}: {event.info.title}: "
-                                         f"{str(event.value)[:200]}")
+            figures.engine_errors.append(
+                f"{service} [{credential}] {event.label}: {event.info.title}: {str(event.value)[:200]}"
+            )
         elif isinstance(event, events.FatalError):
             figures.engine_errors.append(f"{service} [{credential}] fatal: {event.exception!r}")
     figures.seconds += time.monotonic() - started
@@ -246,9 +289,17 @@ def _quiet(name: str):
         logger.setLevel(level)
 
 
-def run(regimes: list[Regime], services: list[str] | None, *, seed: int, cases: int,
-        phases: tuple[str, ...] = PHASES, unexpected_methods: bool = True, backend: str = "sqlite",
-        out=sys.stdout) -> dict[str, ServiceFigures]:
+def run(
+    regimes: list[Regime],
+    services: list[str] | None,
+    *,
+    seed: int,
+    cases: int,
+    phases: tuple[str, ...] = PHASES,
+    unexpected_methods: bool = True,
+    backend: str = "sqlite",
+    out=sys.stdout,
+) -> dict[str, ServiceFigures]:
     """Fuzz every service of each regime with every credential kind; figures per ``regime/service``."""
     figures: dict[str, ServiceFigures] = {}
     with tempfile.TemporaryDirectory(prefix="citygate-fuzz-") as data_root, contextlib.ExitStack() as stack:
@@ -262,8 +313,16 @@ def run(regimes: list[Regime], services: list[str] | None, *, seed: int, cases: 
                     key = f"{regime.value}/{spec.name}" + ("" if backend == "sqlite" else f" ({backend})")
                     figures[key] = ServiceFigures()
                     for credential in credential_kinds(mesh.mesh, spec.name):
-                        fuzz_service(mesh, spec.name, credential, seed=seed, cases=cases, phases=phases,
-                                     figures=figures[key], unexpected_methods=unexpected_methods)
+                        fuzz_service(
+                            mesh,
+                            spec.name,
+                            credential,
+                            seed=seed,
+                            cases=cases,
+                            phases=phases,
+                            figures=figures[key],
+                            unexpected_methods=unexpected_methods,
+                        )
                     _print_line(out, key, figures[key])
             finally:
                 mesh.close()
@@ -271,9 +330,12 @@ def run(regimes: list[Regime], services: list[str] | None, *, seed: int, cases: 
 
 
 def _print_line(out, key: str, figures: ServiceFigures) -> None:
-    print(f"{key:<24} {figures.cases:>7} cases {figures.requests:>7} requests {figures.server_errors:>5} 5xx "
-          f"{len(figures.failures):>3} distinct failures {figures.errors:>3} errors {figures.seconds:7.1f} s",
-          file=out, flush=True)
+    print(
+        f"{key:<24} {figures.cases:>7} cases {figures.requests:>7} requests {figures.server_errors:>5} 5xx "
+        f"{len(figures.failures):>3} distinct failures {figures.errors:>3} errors {figures.seconds:7.1f} s",
+        file=out,
+        flush=True,
+    )
 
 
 def report(figures: dict[str, ServiceFigures], out=sys.stdout) -> None:
@@ -289,15 +351,20 @@ def report(figures: dict[str, ServiceFigures], out=sys.stdout) -> None:
         total.phases.update(item.phases)
         total.statuses.update(item.statuses)
     _print_line(out, "total", total)
-    print("cases by phase: " + ", ".join(f"{phase} {count}" for phase, count in sorted(total.phases.items())),
-          file=out)
+    print("cases by phase: " + ", ".join(f"{phase} {count}" for phase, count in sorted(total.phases.items())), file=out)
     by_class: Counter = Counter()
     for (credential, status), count in total.statuses.items():
         by_class[credential.split(":")[0], f"{status // 100}xx"] += count
     for credential in sorted({credential for credential, _ in by_class}):
-        print(f"responses with {credential}: " + ", ".join(
-            f"{klass} {by_class[credential, klass]}" for klass in ("2xx", "3xx", "4xx", "5xx")
-            if by_class[credential, klass]), file=out)
+        print(
+            f"responses with {credential}: "
+            + ", ".join(
+                f"{klass} {by_class[credential, klass]}"
+                for klass in ("2xx", "3xx", "4xx", "5xx")
+                if by_class[credential, klass]
+            ),
+            file=out,
+        )
     for failure, example in total.failures.items():
         print(f"FAILURE {failure}\n        e.g. {example}", file=out)
     for line, count in Counter(total.engine_errors).most_common(20):
@@ -311,19 +378,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regime", choices=[r.value for r in Regime], action="append")
     parser.add_argument("--service", action="append", help="only these services (repeatable)")
     parser.add_argument("--phases", default=",".join(PHASES))
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
-                        help="the services' databases (postgresql: CITYGATE_TEST_POSTGRES, as the tests)")
-    parser.add_argument("--no-unexpected-methods", action="store_true",
-                        help="skip the coverage phase's undeclared methods (each a 405)")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the services' databases (postgresql: CITYGATE_TEST_POSTGRES, as the tests)",
+    )
+    parser.add_argument(
+        "--no-unexpected-methods", action="store_true", help="skip the coverage phase's undeclared methods (each a 405)"
+    )
     args = parser.parse_args(argv)
     regimes = [Regime(value) for value in args.regime] if args.regime else list(Regime)
     started = time.monotonic()
-    figures = run(regimes, args.service, seed=args.seed, cases=args.cases,
-                  phases=tuple(args.phases.split(",")), unexpected_methods=not args.no_unexpected_methods,
-                  backend=args.backend)
+    figures = run(
+        regimes,
+        args.service,
+        seed=args.seed,
+        cases=args.cases,
+        phases=tuple(args.phases.split(",")),
+        unexpected_methods=not args.no_unexpected_methods,
+        backend=args.backend,
+    )
     report(figures)
-    print(f"wall time {time.monotonic() - started:.0f} s; seed {args.seed}; {args.cases} examples per operation; "
-          f"{args.backend}", flush=True)
+    print(
+        f"wall time {time.monotonic() - started:.0f} s; seed {args.seed}; {args.cases} examples per operation; "
+        f"{args.backend}",
+        flush=True,
+    )
     return 1 if any(item.server_errors for item in figures.values()) else 0
 
 

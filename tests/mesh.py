@@ -34,8 +34,9 @@ class MeshTransport(httpx.AsyncBaseTransport):
 
 
 class Mesh:
-    def __init__(self, regime: Regime, data_root: Path, database_urls: dict[str, str] | None = None,
-                 *, demo: bool = True) -> None:
+    def __init__(
+        self, regime: Regime, data_root: Path, database_urls: dict[str, str] | None = None, *, demo: bool = True
+    ) -> None:
         self.regime = regime
         self.transport = MeshTransport()
         self.apps: dict[str, FastAPI] = {}

@@ -57,9 +57,14 @@ class RelyingParty:
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         params = {
-            "response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-            "scope": scope, "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
-            "code_challenge": challenge, "code_challenge_method": "S256",
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": scope,
+            "state": secrets.token_urlsafe(8),
+            "nonce": secrets.token_urlsafe(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
         }
         params.update(overrides)
         return AuthorizationRequest({k: v for k, v in params.items() if v is not None}, verifier)
@@ -97,8 +102,11 @@ class RelyingParty:
 
     async def exchange(self, code: str, verifier: str | None, **overrides: str) -> httpx.Response:
         form = {
-            "grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
-            "code_verifier": verifier, "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": verifier,
+            "client_assertion_type": CLIENT_ASSERTION_TYPE,
             "client_assertion": self.assertion(),
         }
         form.update(overrides)

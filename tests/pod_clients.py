@@ -9,7 +9,7 @@ from identity.personas import DEMO_PASSWORD
 from tests.mesh import Mesh
 from workshop.citizen_app import citizen_token
 
-NOTE = "@prefix ex: <http://example.org/> .\n<#it> ex:says \"hello\" ; ex:count 1 .\n"
+NOTE = '@prefix ex: <http://example.org/> .\n<#it> ex:says "hello" ; ex:count 1 .\n'
 
 
 async def app_for(mesh: Mesh, handle: str) -> httpx.AsyncClient:
@@ -31,5 +31,6 @@ async def own_pod(mesh: Mesh, handle: str) -> tuple[httpx.AsyncClient, str, str]
 
 def graph_of(response: httpx.Response, base: str) -> Graph:
     media = response.headers["content-type"].split(";")[0]
-    return Graph().parse(data=response.text, format="json-ld" if media == "application/ld+json" else "turtle",
-                         publicID=base)
+    return Graph().parse(
+        data=response.text, format="json-ld" if media == "application/ld+json" else "turtle", publicID=base
+    )

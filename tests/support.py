@@ -81,8 +81,10 @@ class _DatabasePool:
 
     def _empty(self, name: str) -> None:
         with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
         with psycopg.connect(postgres_url(name).replace("+psycopg", ""), autocommit=True) as database:
             database.execute("DROP SCHEMA public CASCADE")
             database.execute("CREATE SCHEMA public")
@@ -226,6 +228,7 @@ def assert_problem(response: httpx.Response, status: int, kind: str | None = Non
 def assert_private_tree(root: Path) -> list[Path]:
     """``root`` and every directory under it are 0700, every file 0600 (secrets at rest);
     returns the files."""
+
     def mode_of(path: Path) -> int:
         return stat.S_IMODE(os.lstat(path).st_mode)
 

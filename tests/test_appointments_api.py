@@ -85,6 +85,7 @@ def stored_bookings(mesh: Mesh, **where) -> list[Booking]:
 
 # --- offices, slots, and who may call ---------------------------------------------------------------
 
+
 async def test_offices_free_slots_and_who_may_call(mesh, bureau):
     offices = (await bureau.get("/offices")).json()
     assert [(o["id"], o["name"]) for o in offices] == [(DEMO_OFFICE.id, "广州市天河区婚姻登记处")]
@@ -92,7 +93,8 @@ async def test_offices_free_slots_and_who_may_call(mesh, bureau):
     assert [(s["type"], s["capacity"], s["free"]) for s in divorce] == [("divorce", 2, 2)] * 4
     copies = await slots(bureau, ONE_PLACE_TYPE)
     assert copies[0]["capacity"] == 1 and datetime.fromisoformat(copies[0]["starts_at"]) == one_place_start(
-        tomorrow() - timedelta(days=1))
+        tomorrow() - timedelta(days=1)
+    )
     assert len((await bureau.get("/slots")).json()) > 100  # every type, the next two weeks
     assert_problem(await bureau.get("/slots", params={"office_id": "nowhere"}), 404, "office-not-found")
     assert_problem(await bureau.get("/slots", params={"type": "funeral"}), 422, "invalid-request")
@@ -106,8 +108,9 @@ async def test_offices_free_slots_and_who_may_call(mesh, bureau):
         assert_problem(await anonymous.get("/offices"), 401, "unauthenticated")
         assert_problem(await anonymous.post("/bookings", json=slot | {"subject": "x"}), 401, "unauthenticated")
         reader = bearer(mesh, scope="appointments:read")
-        assert_problem(await anonymous.post("/bookings", json=slot | {"subject": "x"}, headers=reader),
-                       403, "forbidden-caller")
+        assert_problem(
+            await anonymous.post("/bookings", json=slot | {"subject": "x"}, headers=reader), 403, "forbidden-caller"
+        )
         assert_problem(await anonymous.delete("/bookings/x", headers=reader), 403, "forbidden-caller")
         other_department = bearer(mesh, client="fines", scope=SCOPE)
         assert_problem(await anonymous.get("/offices", headers=other_department), 403, "forbidden-caller")
@@ -115,14 +118,17 @@ async def test_offices_free_slots_and_who_may_call(mesh, bureau):
 
 # --- booking ------------------------------------------------------------------------------------------
 
+
 async def test_bookings_the_bureau_refuses(mesh, bureau):
     marriage, divorce = (await slots(bureau, "marriage"))[0], (await slots(bureau, "divorce"))[0]
     someone = citizen(mesh, 1)
     assert_problem(await book(bureau, {"id": 999999, "type": "marriage"}, someone), 404, "slot-not-found")
-    assert_problem(await book(bureau, {"id": marriage["id"], "type": "divorce"}, someone),
-                   422, "wrong-appointment-type")
-    assert_problem(await bureau.post("/bookings", json={"slot_id": marriage["id"], "type": "marriage"}),
-                   422, "invalid-request")
+    assert_problem(
+        await book(bureau, {"id": marriage["id"], "type": "divorce"}, someone), 422, "wrong-appointment-type"
+    )
+    assert_problem(
+        await bureau.post("/bookings", json={"slot_id": marriage["id"], "type": "marriage"}), 422, "invalid-request"
+    )
     assert_problem(await book(bureau, marriage, ""), 422, "invalid-request")
     assert_problem(await book(bureau, divorce, someone), 409, "not-married")
     assert (await book(bureau, marriage, someone)).status_code == 201
@@ -148,8 +154,11 @@ async def test_a_divorce_is_confirmed_by_the_spouse_the_register_names(mesh, bur
 
     confirmations = f"/bookings/{booking['id']}/confirmations"
     assert_problem(await bureau.post(confirmations, json={"subject": stranger}), 403, "not-the-partner")
-    assert_problem(await bureau.post("/bookings/no-such-booking/confirmations", json={"subject": husband}),
-                   404, "booking-not-found")
+    assert_problem(
+        await bureau.post("/bookings/no-such-booking/confirmations", json={"subject": husband}),
+        404,
+        "booking-not-found",
+    )
     response = await bureau.post(confirmations, json={"subject": husband})
     assert response.status_code == 200, response.text
     assert (response.json()["status"], response.json()["partner_confirmed"]) == ("confirmed", True)
@@ -165,14 +174,20 @@ async def test_a_marriage_partner_confirms_with_the_invitation_code(mesh, bureau
     booking = response.json()
     code = booking["invitation_code"]
     confirmations = f"/bookings/{booking['id']}/confirmations"
-    assert_problem(await bureau.post(confirmations, json={"subject": groom, "invitation_code": "0000-0000-0000"}),
-                   403, "invalid-invitation-code")
+    assert_problem(
+        await bureau.post(confirmations, json={"subject": groom, "invitation_code": "0000-0000-0000"}),
+        403,
+        "invalid-invitation-code",
+    )
     response = await bureau.post(confirmations, json={"subject": groom, "invitation_code": code})
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "confirmed"
     assert "invitation_code" not in (await bureau.get(f"/bookings/{booking['id']}")).json()  # shown once only
-    assert_problem(await bureau.post(confirmations, json={"subject": citizen(mesh, 22), "invitation_code": code}),
-                   403, "not-the-partner")
+    assert_problem(
+        await bureau.post(confirmations, json={"subject": citizen(mesh, 22), "invitation_code": code}),
+        403,
+        "not-the-partner",
+    )
     [stored] = stored_bookings(mesh, id=booking["id"])
     assert (stored.partner_subject, stored.invitation_code_hash) == (groom, None)
 
@@ -190,8 +205,9 @@ async def test_an_unconfirmed_booking_lapses_and_frees_its_place_without_a_sched
     assert await free_places(bureau, slot["id"]) == 2
     lapsed = (await bureau.get(f"/bookings/{booking['id']}")).json()
     assert (lapsed["status"], lapsed["closed_at"] is not None) == ("lapsed", True)
-    assert_problem(await bureau.post(f"/bookings/{booking['id']}/confirmations", json={"subject": husband}),
-                   409, "booking-lapsed")
+    assert_problem(
+        await bureau.post(f"/bookings/{booking['id']}/confirmations", json={"subject": husband}), 409, "booking-lapsed"
+    )
     assert_problem(await bureau.delete(f"/bookings/{booking['id']}"), 409, "booking-lapsed")
 
 
@@ -208,18 +224,25 @@ async def test_cancel_and_reschedule(mesh, bureau):
     assert await free_places(bureau, first["id"]) == first["free"] - 1
     assert_problem(await bureau.post(f"{path}/reschedule", json={"slot_id": 999999}), 404, "slot-not-found")
     marriage = (await slots(bureau, "marriage"))[0]
-    assert_problem(await bureau.post(f"{path}/reschedule", json={"slot_id": marriage["id"]}),
-                   422, "wrong-appointment-type")
-    assert_problem(await bureau.post(f"{path}/reschedule", json={"slot_id": second["id"], "subject": other}),
-                   403, "not-a-party")
-    assert_problem(await bureau.post("/bookings/no-such-booking/reschedule", json={"slot_id": second["id"]}),
-                   404, "booking-not-found")
+    assert_problem(
+        await bureau.post(f"{path}/reschedule", json={"slot_id": marriage["id"]}), 422, "wrong-appointment-type"
+    )
+    assert_problem(
+        await bureau.post(f"{path}/reschedule", json={"slot_id": second["id"], "subject": other}), 403, "not-a-party"
+    )
+    assert_problem(
+        await bureau.post("/bookings/no-such-booking/reschedule", json={"slot_id": second["id"]}),
+        404,
+        "booking-not-found",
+    )
 
     moved = await bureau.post(f"{path}/reschedule", json={"slot_id": second["id"], "subject": someone})
     assert moved.status_code == 200, moved.text
     assert moved.json()["slot_id"] == second["id"]
     assert (await free_places(bureau, first["id"]), await free_places(bureau, second["id"])) == (
-        first["free"], second["free"] - 1)
+        first["free"],
+        second["free"] - 1,
+    )
 
     assert_problem(await bureau.delete(path, params={"subject": other}), 403, "not-a-party")
     cancelled = await bureau.delete(path, params={"subject": someone})
@@ -232,11 +255,12 @@ async def test_cancel_and_reschedule(mesh, bureau):
 
 # --- never over-booked --------------------------------------------------------------------------------
 
+
 async def test_concurrent_bookings_of_a_one_place_slot_book_exactly_one(mesh, bureau):
     [one_place] = [s for s in await slots(bureau, ONE_PLACE_TYPE) if s["capacity"] == 1]
-    responses = await asyncio.gather(*(
-        book(bureau, one_place, citizen(mesh, 100 + n)) for n in range(CONCURRENT_BOOKINGS)
-    ))
+    responses = await asyncio.gather(
+        *(book(bureau, one_place, citizen(mesh, 100 + n)) for n in range(CONCURRENT_BOOKINGS))
+    )
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] + [409] * (CONCURRENT_BOOKINGS - 1), statuses
     for response in responses:
@@ -244,8 +268,9 @@ async def test_concurrent_bookings_of_a_one_place_slot_book_exactly_one(mesh, bu
             assert_problem(response, 409, "slot-full")
     with mesh.apps["appointments"].state.database.session() as session:
         assert session.get(Slot, one_place["id"]).booked == 1
-        assert session.exec(select(func.count()).select_from(Booking)
-                            .where(Booking.slot_id == one_place["id"])).one() == 1
+        assert (
+            session.exec(select(func.count()).select_from(Booking).where(Booking.slot_id == one_place["id"])).one() == 1
+        )
     assert_counts_match_bookings(mesh)
 
 
@@ -258,7 +283,7 @@ async def test_concurrent_moves_and_cancels_keep_every_count_exact(mesh, bureau)
         *(bureau.post(f"/bookings/{b['id']}/reschedule", json={"slot_id": one_place["id"]}) for b in movers),
         *(bureau.delete(f"/bookings/{victim['id']}") for _ in range(5)),
     )
-    moves, cancels = responses[:len(movers)], responses[len(movers):]
+    moves, cancels = responses[: len(movers)], responses[len(movers) :]
     assert sorted(r.status_code for r in moves) == [200] + [409] * (len(movers) - 1)
     for response in moves:
         if response.status_code == 200:
@@ -272,9 +297,13 @@ async def test_concurrent_moves_and_cancels_keep_every_count_exact(mesh, bureau)
 def assert_counts_match_bookings(mesh: Mesh) -> None:
     """Every slot's taken places are exactly its open bookings: nothing freed twice, nothing leaked."""
     with mesh.apps["appointments"].state.database.session() as session:
-        open_per_slot = dict(session.exec(
-            select(Booking.slot_id, func.count()).where(Booking.status.in_(["pending", "confirmed"]))
-            .group_by(Booking.slot_id)).all())
+        open_per_slot = dict(
+            session.exec(
+                select(Booking.slot_id, func.count())
+                .where(Booking.status.in_(["pending", "confirmed"]))
+                .group_by(Booking.slot_id)
+            ).all()
+        )
         for slot in session.exec(select(Slot)).all():
             assert slot.booked == open_per_slot.get(slot.id, 0), slot
 
@@ -318,4 +347,6 @@ async def test_the_demo_couples_divorce_in_each_regime(mesh, bureau, monkeypatch
         # the bureau keeps only the civil-registry pseudonyms, never a resident ID
         [stored] = stored_bookings(mesh)
         assert {stored.subject, stored.partner_subject} == {wife, husband}
-        assert not {stored.subject, stored.partner_subject} & {by_handle(h).resident_id for h in ("chen-jun", "zhang-min")}
+        assert not {stored.subject, stored.partner_subject} & {
+            by_handle(h).resident_id for h in ("chen-jun", "zhang-min")
+        }

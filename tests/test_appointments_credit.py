@@ -72,10 +72,17 @@ async def test_a_marriage_partner_is_checked_when_they_confirm(mesh, bureau):
     code = booking["invitation_code"]
     blacklisted = citizen(mesh, 3)
     with mesh.apps["credit"].state.database.session() as session:
-        push_record(session, CreditRecordCreate(subject=blacklisted, kind="unpaid-court-judgment", reference="j-7",
-                                                amount_cents=500000), source="courts", now=datetime.now(UTC))
-    body = assert_problem(await bureau.post(confirmations, json={"subject": blacklisted, "invitation_code": code}),
-                          403, "joint-punishment")
+        push_record(
+            session,
+            CreditRecordCreate(subject=blacklisted, kind="unpaid-court-judgment", reference="j-7", amount_cents=500000),
+            source="courts",
+            now=datetime.now(UTC),
+        )
+    body = assert_problem(
+        await bureau.post(confirmations, json={"subject": blacklisted, "invitation_code": code}),
+        403,
+        "joint-punishment",
+    )
     assert body["restricted_parties"] == ["partner"] and body["reasons"][0]["kind"] == "unpaid-court-judgment"
     # refused, the booking still waits for its partner and the code is not spent
     assert (await bureau.get(f"/bookings/{booking['id']}")).json()["status"] == "pending"
@@ -94,7 +101,9 @@ async def test_nothing_is_booked_unchecked_while_the_credit_platform_is_down(mes
     assert_problem(await book(bureau, divorce, wife), 503, "credit-check-unavailable")
     assert stored_bookings(mesh) == []
     assert (await free_places(bureau, copies["id"]), await free_places(bureau, divorce["id"])) == (
-        copies["free"], divorce["free"])
+        copies["free"],
+        divorce["free"],
+    )
 
 
 async def test_a_subject_that_is_no_resident_id_is_refused_on_the_platform(mesh, bureau):
@@ -103,6 +112,7 @@ async def test_a_subject_that_is_no_resident_id_is_refused_on_the_platform(mesh,
 
 
 # --- the policy objects, with a stand-in for the kernel's service client ------------------------------
+
 
 class FakeServices:
     """Answers calls to the credit platform as told, and records them."""
@@ -136,15 +146,18 @@ async def test_joint_punishment_asks_about_every_party():
     assert services.calls == [("credit", "/subjects/a%2Fb/restrictions"), ("credit", "/subjects/c/restrictions")]
 
 
-@pytest.mark.parametrize("answer", [
-    UpstreamUnavailable("credit", httpx.ConnectError("refused")),
-    UpstreamUnavailable("credit", httpx.ReadTimeout("slow")),  # 504 from the kernel: still "cannot check"
-    Problem(502, "no token for credit", kind="token-refused"),
-    (500, {"title": "Internal Server Error"}),
-    (403, {"title": "Forbidden"}),
-    (200, {"restricted": "maybe"}),
-    (200, ["not", "an", "object"]),
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        UpstreamUnavailable("credit", httpx.ConnectError("refused")),
+        UpstreamUnavailable("credit", httpx.ReadTimeout("slow")),  # 504 from the kernel: still "cannot check"
+        Problem(502, "no token for credit", kind="token-refused"),
+        (500, {"title": "Internal Server Error"}),
+        (403, {"title": "Forbidden"}),
+        (200, {"restricted": "maybe"}),
+        (200, ["not", "an", "object"]),
+    ],
+)
 async def test_joint_punishment_never_admits_unchecked(answer):
     with pytest.raises(Problem) as refused:
         await JointPunishment().admit(FakeServices(answer), [Party("booker", "440104199008232150")])

@@ -42,8 +42,11 @@ def session(tmp_path):
 
 
 def slot_of(session, kind: AppointmentType, *, index: int = 0, capacity: int | None = None) -> int:
-    slots = [s for s in domain.free_slots(session, now=NOW, appointment_type=kind)
-             if capacity is None or s.capacity == capacity]
+    slots = [
+        s
+        for s in domain.free_slots(session, now=NOW, appointment_type=kind)
+        if capacity is None or s.capacity == capacity
+    ]
     return slots[index].id
 
 
@@ -72,6 +75,7 @@ def raises(kind: str, status: int) -> Iterator:
 
 # --- the demo office --------------------------------------------------------------------------------
 
+
 def test_the_demo_seed_is_idempotent_and_covers_fourteen_days(session):
     seed_office(session, TODAY)
     session.commit()
@@ -87,8 +91,9 @@ def test_the_demo_seed_is_idempotent_and_covers_fourteen_days(session):
 
 
 def test_free_slots_filter_by_office_type_and_local_date(session):
-    tomorrow = domain.free_slots(session, now=NOW, office_id=DEMO_OFFICE.id, appointment_type=DIVORCE,
-                                 on=TODAY + timedelta(days=1))
+    tomorrow = domain.free_slots(
+        session, now=NOW, office_id=DEMO_OFFICE.id, appointment_type=DIVORCE, on=TODAY + timedelta(days=1)
+    )
     assert len(tomorrow) == 4 and all(s.type == DIVORCE and s.free == s.capacity == 2 for s in tomorrow)
     local_times = [s.starts_at.astimezone(CHINA_STANDARD_TIME).strftime("%H:%M") for s in tomorrow]
     assert local_times == ["09:30", "10:30", "14:30", "15:30"]
@@ -100,6 +105,7 @@ def test_free_slots_filter_by_office_type_and_local_date(session):
 
 
 # --- taking places ----------------------------------------------------------------------------------
+
 
 def test_a_slot_takes_exactly_its_capacity(session):
     slot_id = slot_of(session, DIVORCE)  # two places
@@ -119,7 +125,9 @@ def test_a_slot_takes_exactly_its_capacity(session):
 def test_book_decides_even_when_the_plan_saw_a_free_place(session):
     slot_id = slot_of(session, COPY, capacity=1)
     first = domain.plan_booking(session, BookingCreate(slot_id=slot_id, type=COPY, subject="a"), window=WINDOW, now=NOW)
-    second = domain.plan_booking(session, BookingCreate(slot_id=slot_id, type=COPY, subject="b"), window=WINDOW, now=NOW)
+    second = domain.plan_booking(
+        session, BookingCreate(slot_id=slot_id, type=COPY, subject="b"), window=WINDOW, now=NOW
+    )
     domain.book(session, first, now=NOW)
     with raises("slot-full", 409):
         domain.book(session, second, now=NOW)
@@ -145,12 +153,15 @@ def test_a_duplicate_open_booking_leaves_nothing_written(session):
     assert free(session, slot_id) == 5
 
 
-@pytest.mark.parametrize(("kind", "subject", "slot", "problem", "status"), [
-    (COPY, "a", 999_999, "slot-not-found", 404),
-    (MARRIAGE, "a", COPY, "wrong-appointment-type", 422),
-    (DIVORCE, "bachelor", DIVORCE, "not-married", 409),
-    (MARRIAGE, "wife", MARRIAGE, "already-married", 409),
-])
+@pytest.mark.parametrize(
+    ("kind", "subject", "slot", "problem", "status"),
+    [
+        (COPY, "a", 999_999, "slot-not-found", 404),
+        (MARRIAGE, "a", COPY, "wrong-appointment-type", 422),
+        (DIVORCE, "bachelor", DIVORCE, "not-married", 409),
+        (MARRIAGE, "wife", MARRIAGE, "already-married", 409),
+    ],
+)
 def test_bookings_the_bureau_refuses(session, kind, subject, slot, problem, status):
     slot_id = slot if isinstance(slot, int) else slot_of(session, slot)
     with raises(problem, status):
@@ -164,6 +175,7 @@ def test_a_slot_that_has_begun_cannot_be_booked(session):
 
 
 # --- divorce: the spouse comes from the register ------------------------------------------------------
+
 
 def test_a_divorce_names_the_spouse_from_the_register_and_only_they_confirm(session):
     booking = book(session, DIVORCE, "wife")
@@ -218,6 +230,7 @@ def test_the_window_never_outlasts_the_slot(session):
 
 # --- marriage: a one-time invitation code -------------------------------------------------------------
 
+
 def test_a_marriage_partner_joins_with_the_one_time_code(session):
     booking = book(session, MARRIAGE, "bride")
     code = booking.invitation_code
@@ -260,6 +273,7 @@ def test_a_one_person_booking_needs_no_confirmation(session):
 
 
 # --- cancelling and rescheduling ----------------------------------------------------------------------
+
 
 def test_cancelling_frees_the_place_once(session):
     slot_id = slot_of(session, COPY)
@@ -313,10 +327,13 @@ def test_rescheduling_a_divorce_keeps_the_window(session):
     assert (moved.slot_id, moved.status, moved.confirm_by) == (other, "pending", booking.confirm_by)
 
 
-@pytest.mark.parametrize(("target", "problem", "status"), [
-    (999_999, "slot-not-found", 404),
-    (MARRIAGE, "wrong-appointment-type", 422),
-])
+@pytest.mark.parametrize(
+    ("target", "problem", "status"),
+    [
+        (999_999, "slot-not-found", 404),
+        (MARRIAGE, "wrong-appointment-type", 422),
+    ],
+)
 def test_rescheduling_the_bureau_refuses(session, target, problem, status):
     booking = book(session, COPY, "a")
     slot_id = target if isinstance(target, int) else slot_of(session, target)

@@ -11,11 +11,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_courier_benchmark_measures_every_row():
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "courier.py"), "--requests", "8",
-                          "--concurrency", "1", "--crypto", "5"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "courier.py"),
+            "--requests",
+            "8",
+            "--concurrency",
+            "1",
+            "--crypto",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
-    for row in ("platform: gateway reads for him", "rights: his app, department direct",
-                "rights: his app, blind courier"):
+    for row in (
+        "platform: gateway reads for him",
+        "rights: his app, department direct",
+        "rights: his app, blind courier",
+    ):
         [line] = [line for line in run.stdout.splitlines() if line.startswith(row)]
         rate = float(line.split()[-6].replace(",", ""))  # req/s
         assert rate > 0, line

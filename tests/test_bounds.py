@@ -62,10 +62,22 @@ PROBES = [
     Probe("fines", "service:gateway", "GET", "/citizens/{v}/fines", control="nobody"),
     # appointments: path id, body ids (department and citizen routes), query and path strings
     Probe("appointments", "service:gateway", "GET", "/slots/{v}", control=999_999),
-    Probe("appointments", "service:gateway", "POST", "/bookings", control=999_999,
-          body={"slot_id": "{v}", "type": "certificate-copy", "subject": "someone"}),
-    Probe("appointments", "citizen-app", "POST", "/me/bookings", control=999_999,
-          body={"slot_id": "{v}", "type": "certificate-copy"}),
+    Probe(
+        "appointments",
+        "service:gateway",
+        "POST",
+        "/bookings",
+        control=999_999,
+        body={"slot_id": "{v}", "type": "certificate-copy", "subject": "someone"},
+    ),
+    Probe(
+        "appointments",
+        "citizen-app",
+        "POST",
+        "/me/bookings",
+        control=999_999,
+        body={"slot_id": "{v}", "type": "certificate-copy"},
+    ),
     Probe("appointments", "service:gateway", "GET", "/slots?office_id={v}", control="nowhere"),
     Probe("appointments", "service:gateway", "GET", "/bookings/{v}", control="no-such-booking"),
     Probe("appointments", "service:gateway", "GET", "/slots?date={v}", control="2026-05-20", moment=True),
@@ -73,42 +85,118 @@ PROBES = [
     Probe("prescriptions", "service:gateway", "GET", "/prescriptions/{v}", control="no-such-prescription"),
     Probe("prescriptions", "citizen-app", "GET", "/me/prescriptions/{v}", control="no-such-prescription"),
     # identity: a body string
-    Probe("identity", "service:fines", "POST", "/sector-subjects", control=RESIDENT_ID,
-          body={"resident_id": "{v}"}),
+    Probe("identity", "service:fines", "POST", "/sector-subjects", control=RESIDENT_ID, body={"resident_id": "{v}"}),
     # the super-app gateway, with the browser's session (in the rights regime it asks departments
     # nothing on the citizen's behalf: only the blind courier, whose envelopes it cannot read)
     Probe("gateway", "session", "GET", "/wallet/payments/{v}", control="no-such-payment"),
-    Probe("gateway", "session", "GET", "/city-services/fines/{v}/receipt", control=999_999,
-          regimes=(Regime.PLATFORM,)),
-    Probe("gateway", "session", "POST", "/city-services/appointments/bookings", control=999_999,
-          body={"slot_id": "{v}", "type": "certificate-copy"}, regimes=(Regime.PLATFORM,)),
-    Probe("gateway", "session", "GET", "/city-services/prescriptions/{v}", control="no-such-prescription",
-          regimes=(Regime.PLATFORM,)),
-    Probe("gateway", "session", "GET", "/city-services/appointments/slots?date={v}", control="2026-05-20",
-          moment=True, regimes=(Regime.PLATFORM,)),
+    Probe("gateway", "session", "GET", "/city-services/fines/{v}/receipt", control=999_999, regimes=(Regime.PLATFORM,)),
+    Probe(
+        "gateway",
+        "session",
+        "POST",
+        "/city-services/appointments/bookings",
+        control=999_999,
+        body={"slot_id": "{v}", "type": "certificate-copy"},
+        regimes=(Regime.PLATFORM,),
+    ),
+    Probe(
+        "gateway",
+        "session",
+        "GET",
+        "/city-services/prescriptions/{v}",
+        control="no-such-prescription",
+        regimes=(Regime.PLATFORM,),
+    ),
+    Probe(
+        "gateway",
+        "session",
+        "GET",
+        "/city-services/appointments/slots?date={v}",
+        control="2026-05-20",
+        moment=True,
+        regimes=(Regime.PLATFORM,),
+    ),
     # platform only: the credit platform (amounts in a body, subjects in a path), Internet Plus
-    Probe("credit", "service:fines", "POST", "/records", control=20_000, regimes=(Regime.PLATFORM,),
-          body={"subject": RESIDENT_ID, "kind": "overdue-fine", "reference": "bounds-1", "amount_cents": "{v}"}),
-    Probe("credit", "service:appointments", "GET", "/subjects/{v}/restrictions?service=appointments",
-          control=RESIDENT_ID, regimes=(Regime.PLATFORM,)),
-    Probe("gateway", "service:fines", "GET", "/internet-plus/citizens/{v}", control=RESIDENT_ID,
-          regimes=(Regime.PLATFORM,)),
+    Probe(
+        "credit",
+        "service:fines",
+        "POST",
+        "/records",
+        control=20_000,
+        regimes=(Regime.PLATFORM,),
+        body={"subject": RESIDENT_ID, "kind": "overdue-fine", "reference": "bounds-1", "amount_cents": "{v}"},
+    ),
+    Probe(
+        "credit",
+        "service:appointments",
+        "GET",
+        "/subjects/{v}/restrictions?service=appointments",
+        control=RESIDENT_ID,
+        regimes=(Regime.PLATFORM,),
+    ),
+    Probe(
+        "gateway",
+        "service:fines",
+        "GET",
+        "/internet-plus/citizens/{v}",
+        control=RESIDENT_ID,
+        regimes=(Regime.PLATFORM,),
+    ),
     # rights only: the public ledger's positions, the citizen's consent app
     Probe("consent", "anonymous", "GET", "/ledger/roots/{v}", control=1, regimes=(Regime.RIGHTS,), row_id=False),
-    Probe("consent", "anonymous", "GET", "/ledger/inclusion-proof?leaf_index={v}&tree_size=1", control=0,
-          regimes=(Regime.RIGHTS,), row_id=False),
-    Probe("consent", "anonymous", "GET", "/ledger/entries?start=0&end={v}", control=1, regimes=(Regime.RIGHTS,), row_id=False),
+    Probe(
+        "consent",
+        "anonymous",
+        "GET",
+        "/ledger/inclusion-proof?leaf_index={v}&tree_size=1",
+        control=0,
+        regimes=(Regime.RIGHTS,),
+        row_id=False,
+    ),
+    Probe(
+        "consent",
+        "anonymous",
+        "GET",
+        "/ledger/entries?start=0&end={v}",
+        control=1,
+        regimes=(Regime.RIGHTS,),
+        row_id=False,
+    ),
     Probe("consent", "citizen-app", "GET", "/me/access-log?recipient={v}", control="fines", regimes=(Regime.RIGHTS,)),
-    Probe("consent", "citizen-app", "GET", "/me/artefacts/{v}", control="no-such-artefact",
-          regimes=(Regime.RIGHTS,)),
-    Probe("consent", "citizen-app", "GET", "/me/access-log?since={v}", control="2026-05-20T00:00:00+08:00",
-          moment=True, regimes=(Regime.RIGHTS,)),
-    Probe("consent", "citizen-app", "GET", "/me/access-log?until={v}", control="2026-05-20T00:00:00+08:00",
-          moment=True, regimes=(Regime.RIGHTS,)),
-    Probe("consent", "service:fines", "POST", "/consent-requests", control="2030-05-20T00:00:00+08:00",
-          moment=True, regimes=(Regime.RIGHTS,), body={
-              "subject": "someone", "purposes": ["dpv:ServiceProvision"], "categories": ["pd:Vehicle"],
-              "valid_until": "{v}"}),
+    Probe("consent", "citizen-app", "GET", "/me/artefacts/{v}", control="no-such-artefact", regimes=(Regime.RIGHTS,)),
+    Probe(
+        "consent",
+        "citizen-app",
+        "GET",
+        "/me/access-log?since={v}",
+        control="2026-05-20T00:00:00+08:00",
+        moment=True,
+        regimes=(Regime.RIGHTS,),
+    ),
+    Probe(
+        "consent",
+        "citizen-app",
+        "GET",
+        "/me/access-log?until={v}",
+        control="2026-05-20T00:00:00+08:00",
+        moment=True,
+        regimes=(Regime.RIGHTS,),
+    ),
+    Probe(
+        "consent",
+        "service:fines",
+        "POST",
+        "/consent-requests",
+        control="2030-05-20T00:00:00+08:00",
+        moment=True,
+        regimes=(Regime.RIGHTS,),
+        body={
+            "subject": "someone",
+            "purposes": ["dpv:ServiceProvision"],
+            "categories": ["pd:Vehicle"],
+            "valid_until": "{v}",
+        },
+    ),
 ]
 
 
@@ -137,15 +225,19 @@ async def test_out_of_bounds_values_are_refused_as_invalid_never_a_server_error(
             async with mesh.client(probe.service) as client:
                 control = await client.request(probe.method, headers=headers, **probe.request(probe.control))
                 if control.status_code in (401, 403, 422) or control.status_code >= 500:
-                    wrong.append(f"{probe.method} {probe.target} control {probe.control!r}: "
-                                 f"{control.status_code} {control.text[:200]}")
+                    wrong.append(
+                        f"{probe.method} {probe.target} control {probe.control!r}: "
+                        f"{control.status_code} {control.text[:200]}"
+                    )
                 for value, expected in _bad_values(probe):
                     response = await client.request(probe.method, headers=headers, **probe.request(value))
                     media = response.headers.get("content-type", "").split(";")[0]
                     if response.status_code != expected or media != PROBLEM_MEDIA_TYPE:
                         shown = value if len(str(value)) < 30 else f"<{len(str(value))} characters>"
-                        wrong.append(f"{probe.service} {probe.method} {probe.target} [{probe.credential}] {shown}: "
-                                     f"{response.status_code} {media} (expected {expected})")
+                        wrong.append(
+                            f"{probe.service} {probe.method} {probe.target} [{probe.credential}] {shown}: "
+                            f"{response.status_code} {media} (expected {expected})"
+                        )
     finally:
         await credentials.aclose()
     assert not wrong, "\n".join(wrong)
@@ -155,7 +247,8 @@ async def test_out_of_bounds_values_are_refused_as_invalid_never_a_server_error(
 
 # Validated by the route itself, with its own problem (documented with the route): not schema bounds.
 CHECKED_IN_CODE = {
-    ("header", "Idempotency-Key"), ("header", "idempotency-key"),  # 1–200 printable ASCII, else 400
+    ("header", "Idempotency-Key"),
+    ("header", "idempotency-key"),  # 1–200 printable ASCII, else 400
     ("path", "rest"),  # a pod path: pod.paths.check_path (at most MAX_PATH characters), else 400
 }
 
@@ -163,14 +256,23 @@ CHECKED_IN_CODE = {
 def _unbounded(spec: dict, schema: dict, where: str) -> list[str]:
     while "$ref" in schema:
         schema = spec["components"]["schemas"][schema["$ref"].split("/")[-1]]
-    found = [item for key in ("anyOf", "oneOf", "allOf") for sub in schema.get(key, [])
-             for item in _unbounded(spec, sub, where)]
+    found = [
+        item
+        for key in ("anyOf", "oneOf", "allOf")
+        for sub in schema.get(key, [])
+        for item in _unbounded(spec, sub, where)
+    ]
     kind = schema.get("type")
-    if kind == "integer" and not ({"minimum", "exclusiveMinimum"} & schema.keys()
-                                  and {"maximum", "exclusiveMaximum"} & schema.keys()):
+    if kind == "integer" and not (
+        {"minimum", "exclusiveMinimum"} & schema.keys() and {"maximum", "exclusiveMaximum"} & schema.keys()
+    ):
         found.append(f"{where}: integer without minimum and maximum")
-    if kind == "string" and "maxLength" not in schema and not {"enum", "const"} & schema.keys() \
-            and schema.get("format") not in ("date", "date-time"):
+    if (
+        kind == "string"
+        and "maxLength" not in schema
+        and not {"enum", "const"} & schema.keys()
+        and schema.get("format") not in ("date", "date-time")
+    ):
         found.append(f"{where}: string without maxLength")
     if kind == "array":
         if "maxItems" not in schema:
@@ -193,8 +295,9 @@ def test_every_integer_and_string_a_request_carries_is_bounded_in_the_openapi(re
                     where = f"{spec.name} {method.upper()} {path}"
                     for parameter in operation.get("parameters", []):
                         if (parameter["in"], parameter["name"]) not in CHECKED_IN_CODE:
-                            unbounded += _unbounded(openapi, parameter.get("schema", {}),
-                                                    f"{where} {parameter['in']} {parameter['name']}")
+                            unbounded += _unbounded(
+                                openapi, parameter.get("schema", {}), f"{where} {parameter['in']} {parameter['name']}"
+                            )
                     for media, content in operation.get("requestBody", {}).get("content", {}).items():
                         unbounded += _unbounded(openapi, content.get("schema", {}), f"{where} body ({media})")
     assert not unbounded, "\n".join(sorted(set(unbounded)))

@@ -43,11 +43,17 @@ CONSENT = "urn:citygate:consent"
 RIGHTS_ONLY = pytest.mark.parametrize("regime", [Regime.RIGHTS], ids=["rights"])
 
 
-async def app_login(mesh: Mesh, *, persona=CAR_OWNER, resource_service: str = "consent",
-                    totp_code=None) -> CitizenTokens:
+async def app_login(
+    mesh: Mesh, *, persona=CAR_OWNER, resource_service: str = "consent", totp_code=None
+) -> CitizenTokens:
     async with mesh.client("identity") as identity:
-        return await citizen_token(identity, username=persona.handle, password=DEMO_PASSWORD,
-                                   resource_service=resource_service, totp_code=totp_code)
+        return await citizen_token(
+            identity,
+            username=persona.handle,
+            password=DEMO_PASSWORD,
+            resource_service=resource_service,
+            totp_code=totp_code,
+        )
 
 
 async def app_code(mesh: Mesh, identity: httpx.AsyncClient, auth: AppAuthorization) -> str:
@@ -76,6 +82,7 @@ def citizen_record(mesh: Mesh, handle: str = CAR_OWNER.handle) -> Citizen:
 
 # --- the flow -----------------------------------------------------------------------------------
 
+
 async def test_the_app_holds_a_token_for_the_consent_service_with_that_sectors_subject(mesh):
     before = int(time.time())
     tokens = await app_login(mesh)
@@ -89,8 +96,13 @@ async def test_the_app_holds_a_token_for_the_consent_service_with_that_sectors_s
     async with mesh.client("identity") as identity:
         jwks = (await identity.get(JWKS_PATH)).json()
     kid = pyjwt.get_unverified_header(tokens.id_token)["kid"]
-    id_claims = pyjwt.decode(tokens.id_token, pyjwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == kid)).key,
-                             algorithms=["ES256"], audience=CITIZEN_APP, issuer=mesh.urls["identity"])
+    id_claims = pyjwt.decode(
+        tokens.id_token,
+        pyjwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == kid)).key,
+        algorithms=["ES256"],
+        audience=CITIZEN_APP,
+        issuer=mesh.urls["identity"],
+    )
     assert id_claims["sub"] == claims["sub"], "the app sees the citizen as the service it acts at does"
 
     gateway_body, gateway_login = await tokens_for(RelyingParty(mesh, "gateway"))
@@ -132,8 +144,13 @@ async def test_the_consent_page_says_the_app_will_act_at_the_service_as_the_citi
 async def test_refusing_the_app_sends_access_denied(mesh):
     async with mesh.client("identity") as identity:
         with pytest.raises(CitizenLoginError) as refused:
-            await sign_in(identity, AppAuthorization.for_service("consent"), username=CAR_OWNER.handle,
-                          password=DEMO_PASSWORD, decision="deny")
+            await sign_in(
+                identity,
+                AppAuthorization.for_service("consent"),
+                username=CAR_OWNER.handle,
+                password=DEMO_PASSWORD,
+                decision="deny",
+            )
     assert refused.value.error == "access_denied"
 
 
@@ -155,12 +172,13 @@ async def test_a_wrong_password_gets_no_token(mesh):
 
 # --- resource indicators ------------------------------------------------------------------------
 
+
 async def test_the_app_must_name_exactly_one_citizen_service(mesh):
     for resource in (
-        None,                                   # absent
-        "urn:citygate:gateway",                 # a service that does not take citizens' tokens
-        "https://attacker.example/",            # not ours at all
-        [CONSENT, "urn:citygate:pod"],          # more than one
+        None,  # absent
+        "urn:citygate:gateway",  # a service that does not take citizens' tokens
+        "https://attacker.example/",  # not ours at all
+        [CONSENT, "urn:citygate:pod"],  # more than one
         [CONSENT, CONSENT],
     ):
         async with mesh.client("identity") as identity:
@@ -190,9 +208,13 @@ async def test_a_relying_party_cannot_ask_for_another_services_audience(mesh):
 
 # --- a public client, and only that ---------------------------------------------------------------
 
+
 async def test_the_redirect_uri_must_match_exactly(mesh):
-    for uri in ("http://127.0.0.1:8765/citizen-app/callback", DEFAULT_CITIZEN_APP_REDIRECT_URI + "/x",
-                "https://attacker.example/citizen-app/callback"):
+    for uri in (
+        "http://127.0.0.1:8765/citizen-app/callback",
+        DEFAULT_CITIZEN_APP_REDIRECT_URI + "/x",
+        "https://attacker.example/citizen-app/callback",
+    ):
         async with mesh.client("identity") as identity:
             auth = AppAuthorization.for_service("consent", redirect_uri=uri)
             response = await identity.get(f"/authorize?{auth.query}")
@@ -209,13 +231,21 @@ async def test_a_code_for_the_app_is_the_apps_alone(mesh):
 
         # nor can the app redeem a relying party's code, or pass as that relying party without its key
         rp_auth, rp_code = await redeemable(gateway)
-        as_app = await redeem(identity, auth, rp_code, redirect_uri=gateway.redirect_uri,
-                              code_verifier=rp_auth.verifier, resource=None)
+        as_app = await redeem(
+            identity, auth, rp_code, redirect_uri=gateway.redirect_uri, code_verifier=rp_auth.verifier, resource=None
+        )
         assert as_app.json()["error"] == "invalid_grant"
         gateway = RelyingParty(mesh, "gateway")  # a fresh browser: redeemable() logs in
         rp_auth, rp_code = await redeemable(gateway)
-        keyless = await redeem(identity, auth, rp_code, client_id="gateway", redirect_uri=gateway.redirect_uri,
-                               code_verifier=rp_auth.verifier, resource=None)
+        keyless = await redeem(
+            identity,
+            auth,
+            rp_code,
+            client_id="gateway",
+            redirect_uri=gateway.redirect_uri,
+            code_verifier=rp_auth.verifier,
+            resource=None,
+        )
         assert (keyless.status_code, keyless.json()["error"]) == (400, "invalid_client")
         assert (await gateway.exchange(rp_code, rp_auth.verifier)).status_code == 200, "the refusal spent nothing"
 
@@ -231,10 +261,16 @@ async def test_the_app_needs_no_credential_and_cannot_present_one(mesh):
         code = await app_code(mesh, identity, auth)
         with_secret = await redeem(identity, auth, code, client_secret="anything")
         assert with_secret.json()["error"] == "invalid_client"
-        assertion = private_key_jwt_sign(mesh.apps["gateway"].state.signing_key, CITIZEN_APP,
-                                         mesh.urls["identity"] + TOKEN_PATH, alg="ES256", expires_in=60)
-        with_assertion = await redeem(identity, auth, code, client_assertion_type=CLIENT_ASSERTION_TYPE,
-                                      client_assertion=assertion)
+        assertion = private_key_jwt_sign(
+            mesh.apps["gateway"].state.signing_key,
+            CITIZEN_APP,
+            mesh.urls["identity"] + TOKEN_PATH,
+            alg="ES256",
+            expires_in=60,
+        )
+        with_assertion = await redeem(
+            identity, auth, code, client_assertion_type=CLIENT_ASSERTION_TYPE, client_assertion=assertion
+        )
         assert with_assertion.json()["error"] == "invalid_client"
         assert (await redeem(identity, auth, code)).status_code == 200, "and without one it works"
         no_client = await redeem(identity, auth, code, client_id=None)
@@ -243,8 +279,9 @@ async def test_the_app_needs_no_credential_and_cannot_present_one(mesh):
 
 async def test_the_app_cannot_get_service_tokens(mesh):
     async with mesh.client("identity") as identity:
-        response = await identity.post(TOKEN_PATH, data={
-            "grant_type": "client_credentials", "client_id": CITIZEN_APP, "scope": "consent:request"})
+        response = await identity.post(
+            TOKEN_PATH, data={"grant_type": "client_credentials", "client_id": CITIZEN_APP, "scope": "consent:request"}
+        )
     assert response.status_code in {400, 401} and response.json()["error"] in {"invalid_client", "unauthorized_client"}
 
 
@@ -259,13 +296,15 @@ async def test_codes_remember_their_resource(mesh):
 
 # --- where the token works --------------------------------------------------------------------
 
+
 async def test_the_apps_token_is_refused_by_userinfo_and_the_id_card(mesh):
     tokens = await app_login(mesh)
     headers = {"Authorization": f"Bearer {tokens.access_token}"}
     async with mesh.client("identity") as identity:
         assert_problem(await identity.get("/userinfo", headers=headers), 401, "invalid-token")
-        assert_problem(await identity.post("/credentials/id-card", json={"holder_jwk": {}}, headers=headers), 401,
-                       "invalid-token")
+        assert_problem(
+            await identity.post("/credentials/id-card", json={"holder_jwk": {}}, headers=headers), 401, "invalid-token"
+        )
 
 
 async def test_the_apps_token_for_the_provider_gets_the_id_card_and_nothing_else(mesh):
@@ -274,8 +313,9 @@ async def test_the_apps_token_for_the_provider_gets_the_id_card_and_nothing_else
     headers = {"Authorization": f"Bearer {tokens.access_token}"}
     device_key = ECKey.generate_key("P-256", private=True)
     async with mesh.client("identity") as identity:
-        card = await identity.post("/credentials/id-card", json={"holder_jwk": device_key.as_dict(private=False)},
-                                   headers=headers)
+        card = await identity.post(
+            "/credentials/id-card", json={"holder_jwk": device_key.as_dict(private=False)}, headers=headers
+        )
         assert card.status_code == 200, card.text
         assert_problem(await identity.get("/userinfo", headers=headers), 403, "not-a-relying-party")
     async with mesh.client("fines") as fines:  # a token for one service works at no other
@@ -286,8 +326,12 @@ def mount_test_routes(mesh: Mesh) -> None:
     consent = mesh.apps["consent"]
 
     async def whoami(citizen: CurrentCitizen) -> dict:
-        return {"subject": citizen.subject, "acr": citizen.acr, "auth_time": citizen.auth_time,
-                "token_id": citizen.token_id}
+        return {
+            "subject": citizen.subject,
+            "acr": citizen.acr,
+            "auth_time": citizen.auth_time,
+            "token_id": citizen.token_id,
+        }
 
     async def service_only(caller: caller_with("consent:request")) -> dict:
         return {"client_id": caller.client_id}
@@ -302,13 +346,18 @@ async def test_a_citizen_service_knows_the_caller_by_its_own_subject_and_refuses
     tokens = await app_login(mesh)
     claims = await verified_access_token(mesh, tokens.access_token, CONSENT)
     async with mesh.client("consent") as consent:
+
         def bearer(token: str) -> dict:
             return {"Authorization": f"Bearer {token}"}
 
         me = await consent.get("/test/citizen", headers=bearer(tokens.access_token))
         assert me.status_code == 200, me.text
-        assert me.json() == {"subject": tokens.subject, "acr": EIDAS_LOW, "auth_time": claims["auth_time"],
-                             "token_id": claims["jti"]}
+        assert me.json() == {
+            "subject": tokens.subject,
+            "acr": EIDAS_LOW,
+            "auth_time": claims["auth_time"],
+            "token_id": claims["jti"],
+        }
 
         # a service token for this very service: a service is not a citizen
         service_token = mint(mesh, client="gateway", scope="consent:request", audience=CONSENT)
@@ -323,7 +372,6 @@ async def test_a_citizen_service_knows_the_caller_by_its_own_subject_and_refuses
         assert missing.headers["www-authenticate"].startswith("Bearer")
 
         # and service endpoints refuse the citizen's app: it is in no kernel.access entry
-        assert_problem(await consent.get("/test/service", headers=bearer(tokens.access_token)), 403,
-                       "forbidden-caller")
+        assert_problem(await consent.get("/test/service", headers=bearer(tokens.access_token)), 403, "forbidden-caller")
         expected = 200 if is_allowed("gateway", "consent:request") else 403  # the route itself works
         assert (await consent.get("/test/service", headers=bearer(service_token))).status_code == expected

@@ -36,9 +36,15 @@ async def app_tokens(mesh: Mesh, persona: Persona, *services: str) -> dict[str, 
     tokens = {}
     async with mesh.client("identity") as identity:
         for service in services:
-            tokens[service] = (await citizen_token(
-                identity, username=persona.handle, password=DEMO_PASSWORD, resource_service=service,
-                totp_code=lambda: totp(persona.totp_secret, time.time()))).access_token
+            tokens[service] = (
+                await citizen_token(
+                    identity,
+                    username=persona.handle,
+                    password=DEMO_PASSWORD,
+                    resource_service=service,
+                    totp_code=lambda: totp(persona.totp_secret, time.time()),
+                )
+            ).access_token
     return tokens
 
 
@@ -58,6 +64,7 @@ def fine_ids(mesh: Mesh, plate: str) -> list[int]:
 
 # --- fines ----------------------------------------------------------------------------------------
 
+
 async def test_a_citizen_sees_their_own_fines_and_no_one_elses(mesh):
     owner = (await app_tokens(mesh, CAR_OWNER, "fines"))["fines"]
     defaulter = (await app_tokens(mesh, DEFAULTER, "fines"))["fines"]
@@ -76,17 +83,22 @@ async def test_a_citizen_sees_their_own_fines_and_no_one_elses(mesh):
         assert_problem(await fines.get("/me/fines/999999", headers=bearer(owner)), 404, "fine-not-found")
 
         # the same answer the super-app gets for the subject the token names
-        service = await fines.get(f"/citizens/{subject_of(owner)}/fines",
-                                  headers=bearer(mint(mesh, client="gateway", scope="fines:read")))
+        service = await fines.get(
+            f"/citizens/{subject_of(owner)}/fines", headers=bearer(mint(mesh, client="gateway", scope="fines:read"))
+        )
         assert service.json() == mine.json()
 
 
 # --- who may call the citizen routes ----------------------------------------------------------------
 
+
 async def test_the_citizen_routes_take_only_the_citizens_token_for_that_department(mesh):
     tokens = await app_tokens(mesh, CAR_OWNER, "fines", "appointments")
-    other_department = {"fines": tokens["appointments"], "appointments": tokens["fines"],
-                        "prescriptions": tokens["fines"]}
+    other_department = {
+        "fines": tokens["appointments"],
+        "appointments": tokens["fines"],
+        "prescriptions": tokens["fines"],
+    }
     for department in DEPARTMENTS:
         path = CITIZEN_PATHS[department]
         service_token = mint(mesh, client="gateway", scope=f"{department}:read")
@@ -95,17 +107,20 @@ async def test_the_citizen_routes_take_only_the_citizens_token_for_that_departme
             assert_problem(missing, 401, "unauthenticated")
             assert missing.headers["www-authenticate"].startswith("Bearer")
             assert_problem(await client.get(path, headers=bearer(service_token)), 403, "not-a-citizen")
-            assert_problem(await client.get(path, headers=bearer(other_department[department])), 401,
-                           "invalid-token")
+            assert_problem(await client.get(path, headers=bearer(other_department[department])), 401, "invalid-token")
             assert_problem(await client.get(path, headers=bearer("not-a-token")), 401, "invalid-token")
 
 
 # --- appointments ---------------------------------------------------------------------------------
 
+
 async def marriage_slot(mesh: Mesh) -> dict:
     async with mesh.client("appointments") as bureau:
-        response = await bureau.get("/slots", params={"type": "marriage"},
-                                    headers=bearer(mint(mesh, client="gateway", scope="appointments:read")))
+        response = await bureau.get(
+            "/slots",
+            params={"type": "marriage"},
+            headers=bearer(mint(mesh, client="gateway", scope="appointments:read")),
+        )
     assert response.status_code == 200, response.text
     return response.json()[0]
 
@@ -117,11 +132,15 @@ async def test_citizens_book_and_confirm_as_themselves(mesh):
     slot = await marriage_slot(mesh)
     async with mesh.client("appointments") as bureau:
         # the body names no one: the booker is the token's subject, and naming a subject is an error
-        smuggled = await bureau.post("/me/bookings", json={"slot_id": slot["id"], "type": "marriage",
-                                                           "subject": "someone-else"}, headers=bearer(booker))
+        smuggled = await bureau.post(
+            "/me/bookings",
+            json={"slot_id": slot["id"], "type": "marriage", "subject": "someone-else"},
+            headers=bearer(booker),
+        )
         assert_problem(smuggled, 422, "invalid-request")
-        booked = await bureau.post("/me/bookings", json={"slot_id": slot["id"], "type": "marriage"},
-                                   headers=bearer(booker))
+        booked = await bureau.post(
+            "/me/bookings", json={"slot_id": slot["id"], "type": "marriage"}, headers=bearer(booker)
+        )
         assert booked.status_code == 201, booked.text
         booking_id, code = booked.json()["id"], booked.json()["invitation_code"]
         assert code and booked.json()["status"] == "pending"
@@ -130,22 +149,26 @@ async def test_citizens_book_and_confirm_as_themselves(mesh):
         assert [(b["id"], b["role"]) for b in listed] == [(booking_id, "booker")]
         assert (await bureau.get(f"/me/bookings/{booking_id}", headers=bearer(booker))).status_code == 200
         # the partner joins only with the code: until then the booking is not theirs to see
-        assert_problem(await bureau.get(f"/me/bookings/{booking_id}", headers=bearer(partner)), 404,
-                       "booking-not-found")
+        assert_problem(
+            await bureau.get(f"/me/bookings/{booking_id}", headers=bearer(partner)), 404, "booking-not-found"
+        )
 
-        confirmed = await bureau.post(f"/me/bookings/{booking_id}/confirmations", json={"invitation_code": code},
-                                      headers=bearer(partner))
+        confirmed = await bureau.post(
+            f"/me/bookings/{booking_id}/confirmations", json={"invitation_code": code}, headers=bearer(partner)
+        )
         assert confirmed.status_code == 200, confirmed.text
         assert confirmed.json()["status"] == "confirmed" and confirmed.json()["partner_confirmed"] is True
         seen = await bureau.get(f"/me/bookings/{booking_id}", headers=bearer(partner))
         assert seen.status_code == 200 and seen.json()["id"] == booking_id
         assert [b["role"] for b in (await bureau.get("/me/bookings", headers=bearer(partner))).json()] == ["partner"]
 
-        assert_problem(await bureau.get(f"/me/bookings/{booking_id}", headers=bearer(stranger)), 404,
-                       "booking-not-found")
+        assert_problem(
+            await bureau.get(f"/me/bookings/{booking_id}", headers=bearer(stranger)), 404, "booking-not-found"
+        )
         assert (await bureau.get("/me/bookings", headers=bearer(stranger))).json() == []
-        late = await bureau.post(f"/me/bookings/{booking_id}/confirmations", json={"invitation_code": code},
-                                 headers=bearer(stranger))
+        late = await bureau.post(
+            f"/me/bookings/{booking_id}/confirmations", json={"invitation_code": code}, headers=bearer(stranger)
+        )
         assert late.status_code in (403, 409), late.text
 
     with mesh.apps["appointments"].state.database.session() as session:
@@ -154,6 +177,7 @@ async def test_citizens_book_and_confirm_as_themselves(mesh):
 
 
 # --- prescriptions --------------------------------------------------------------------------------
+
 
 async def patients_prescription(mesh: Mesh) -> str:
     """Platform: the seeded demo prescription. Rights: one issued into her pod, under her consent."""
@@ -180,10 +204,10 @@ async def test_a_patient_sees_her_prescriptions_and_no_one_else_does(mesh):
 
         reads = len(await ledger_entries(mesh)) if mesh.regime is Regime.RIGHTS else 0
         assert (await rx.get("/me/prescriptions", headers=bearer(other))).json() == []
-        assert_problem(await rx.get(f"/me/prescriptions/{rx_id}", headers=bearer(other)), 404,
-                       "prescription-not-found")
-        assert_problem(await rx.get("/me/prescriptions/rx-unknown", headers=bearer(other)), 404,
-                       "prescription-not-found")
+        assert_problem(await rx.get(f"/me/prescriptions/{rx_id}", headers=bearer(other)), 404, "prescription-not-found")
+        assert_problem(
+            await rx.get("/me/prescriptions/rx-unknown", headers=bearer(other)), 404, "prescription-not-found"
+        )
     if mesh.regime is Regime.RIGHTS:  # refused before her pod was asked: no read, not even a refused one
         assert len(await ledger_entries(mesh)) == reads
 

@@ -61,6 +61,7 @@ def mount_target(service: dict, volume_suffix: str = "-data") -> str:
 
 # --- a. the committed files are what the generator writes now ------------------------------
 
+
 @pytest.mark.parametrize("path", list(compose.render()), ids=str)
 def test_generated_files_match_the_topology(path: Path) -> None:
     target = ROOT / path
@@ -74,6 +75,7 @@ def test_the_generator_is_deterministic() -> None:
 
 
 # --- b. the structure of the deployment --------------------------------------------------
+
 
 def test_every_service_of_every_regime_is_declared_and_nothing_else() -> None:
     expected = {f"{regime.value}-{spec.name}" for regime in Regime for spec in topology.services_in(regime)}
@@ -104,7 +106,11 @@ def test_each_service_is_complete(regime: Regime, spec: topology.ServiceSpec) ->
     assert env[f"{prefix}DATA_DIR"] == "/data"
     database = make_url(env[f"{prefix}DATABASE_URL"])
     assert (database.drivername, database.host, database.port, database.database) == (
-        "postgresql+psycopg", "postgres", 5432, f"{regime.value}_{spec.name}")
+        "postgresql+psycopg",
+        "postgres",
+        5432,
+        f"{regime.value}_{spec.name}",
+    )
     assert ("AUTHLIB_INSECURE_TRANSPORT" in env) == (spec.name == "identity")
     # every address points at a service of the same regime on its own port: by compose name
     # between services, by the published loopback port where a citizen's browser goes
@@ -153,7 +159,8 @@ def test_postgres_creates_exactly_the_databases_the_services_use() -> None:
     used = {
         make_url(value).database
         for service in citygate_services(document).values()
-        for key, value in service["environment"].items() if key.endswith("_DATABASE_URL")
+        for key, value in service["environment"].items()
+        if key.endswith("_DATABASE_URL")
     }
     assert created == used
     assert len(used) == len(citygate_services(document)), "each service has a database of its own"
@@ -175,6 +182,7 @@ def test_the_dockerfile_builds_one_python_311_image_of_the_project() -> None:
 
 
 # --- c. parity: the declared commands and environments run the walking skeleton -----------
+
 
 def _tail(path: Path, lines: int = 40) -> str:
     try:
@@ -203,8 +211,13 @@ def _local_environment(
             declared = make_url(value)
             assert (declared.host, declared.port) == (compose.POSTGRES_SERVICE, compose.POSTGRES_PORT), value
             local = make_url(databases[declared.database])
-            value = declared.set(host=local.host, port=local.port, username=local.username,
-                                 password=local.password, database=local.database).render_as_string(hide_password=False)
+            value = declared.set(
+                host=local.host,
+                port=local.port,
+                username=local.username,
+                password=local.password,
+                database=local.database,
+            ).render_as_string(hide_password=False)
         if value == volume_target or value.startswith(volume_target + "/"):
             value = str(data_dir) + value.removeprefix(volume_target)
         if key.endswith("_HOST") and value == "0.0.0.0":
@@ -268,17 +281,23 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
         ports[name] = host_port
     busy = sorted(f"{port} ({name})" for name, port in ports.items() if not _can_listen(port))
     if busy:
-        pytest.fail(f"the compose ports are in use: {', '.join(busy)}. Is `citygate up` (or docker compose) "
-                    "running? Stop it and run this test again.")
+        pytest.fail(
+            f"the compose ports are in use: {', '.join(busy)}. Is `citygate up` (or docker compose) "
+            "running? Stop it and run this test again."
+        )
 
     citygate = Path(sys.executable).parent / "citygate"
     assert citygate.is_file(), f"no citygate script next to {sys.executable}: install the project"
-    base_env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": os.environ.get("HOME", str(tmp_path)),
-                "LANG": os.environ.get("LANG", "C.UTF-8")}
+    base_env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+    }
     declared_databases = sorted(
         make_url(value).database
         for service in services.values()
-        for key, value in service["environment"].items() if key.endswith("_DATABASE_URL")
+        for key, value in service["environment"].items()
+        if key.endswith("_DATABASE_URL")
     )
 
     processes: dict[str, subprocess.Popen] = {}
@@ -289,14 +308,21 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
             for name, service in services.items():
                 workdir = tmp_path / name
                 (workdir / "data").mkdir(parents=True)
-                command = [str(citygate) if part == "citygate" and index == 0 else str(part)
-                           for index, part in enumerate(service["command"])]
+                command = [
+                    str(citygate) if part == "citygate" and index == 0 else str(part)
+                    for index, part in enumerate(service["command"])
+                ]
                 env = {**base_env, **_local_environment(name, service, compose_hosts, databases, workdir / "data")}
                 logs[name] = tmp_path / f"{name}.log"
                 with open(logs[name], "wb") as log:
                     processes[name] = subprocess.Popen(
-                        command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                        command,
+                        env=env,
+                        cwd=workdir,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        preexec_fn=die_with_parent,
                     )
 
             pending = set(services)
@@ -305,8 +331,7 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
                 while pending:
                     for name in sorted(pending):
                         if processes[name].poll() is not None:
-                            pytest.fail(f"{name} exited with code {processes[name].returncode}"
-                                        + _report(logs, [name]))
+                            pytest.fail(f"{name} exited with code {processes[name].returncode}" + _report(logs, [name]))
                         try:
                             response = client.get(f"http://{LOCAL_HOST}:{ports[name]}/healthz")
                         except httpx.HTTPError:
@@ -316,8 +341,10 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
                             assert response.json() == {"status": "ok", "service": service_name, "regime": regime}
                             pending.discard(name)
                     if pending and time.monotonic() > deadline:
-                        pytest.fail(f"not healthy after {HEALTH_TIMEOUT_SECONDS}s: {', '.join(sorted(pending))}"
-                                    + _report(logs, sorted(pending)))
+                        pytest.fail(
+                            f"not healthy after {HEALTH_TIMEOUT_SECONDS}s: {', '.join(sorted(pending))}"
+                            + _report(logs, sorted(pending))
+                        )
                     if pending:
                         time.sleep(0.25)
                 healthy_after = time.monotonic() - started
@@ -328,7 +355,8 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
                     response = client.get(url, timeout=30.0)
                     involved = [f"{regime.value}-{part}" for part in ("gateway", "identity", "fines")]
                     assert response.status_code == 200, f"{url}: {response.status_code} {response.text}" + _report(
-                        logs, involved)
+                        logs, involved
+                    )
                     body = response.json()
                     assert body["regime"] == regime.value
                     assert len(body["fines"]) == 2, body
@@ -337,7 +365,8 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
                     # plain http, which Authlib refuses unless the declared environment allows it.
                     identity = f"{regime.value}-identity"
                     response = client.post(
-                        f"http://{LOCAL_HOST}:{ports[identity]}/oauth2/token", data={"grant_type": "client_credentials"},
+                        f"http://{LOCAL_HOST}:{ports[identity]}/oauth2/token",
+                        data={"grant_type": "client_credentials"},
                         headers={"Host": f"{identity}:{ports[identity]}"},
                     )
                     assert response.status_code in (400, 401), response.text + _report(logs, [identity])
@@ -346,5 +375,7 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
             killed, tree = _stop(processes)
     assert_all_exit(tree, timeout=5)
     assert not killed, f"did not stop within {STOP_GRACE_SECONDS}s of SIGTERM: {killed}" + _report(logs, killed)
-    print(f"\n{len(services)} services healthy {healthy_after:.1f}s after launch; "
-          f"stopped {time.monotonic() - started:.1f}s after launch")
+    print(
+        f"\n{len(services)} services healthy {healthy_after:.1f}s after launch; "
+        f"stopped {time.monotonic() - started:.1f}s after launch"
+    )

@@ -54,25 +54,37 @@ async def pseudonym(mesh: Mesh, service: str, handle: str) -> str:
 
 def consent_request(subject: str, **overrides) -> dict:
     return {
-        "subject": subject, "purposes": ["dpv:ServiceProvision"], "categories": ["pd:Prescription"],
-        "recipients": ["prescriptions"], "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
-        "notice": "The pharmacy reads your prescription from your pod to dispense it.", **overrides,
+        "subject": subject,
+        "purposes": ["dpv:ServiceProvision"],
+        "categories": ["pd:Prescription"],
+        "recipients": ["prescriptions"],
+        "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+        "notice": "The pharmacy reads your prescription from your pod to dispense it.",
+        **overrides,
     }
 
 
 async def ask(mesh: Mesh, handle: str = "wang-fang", **overrides) -> dict:
     subject = await pseudonym(mesh, "prescriptions", handle)
     async with mesh.client("consent") as consent:
-        response = await consent.post("/consent-requests", json=consent_request(subject, **overrides),
-                                      headers=service_headers(mesh, "prescriptions", "consent:request"))
+        response = await consent.post(
+            "/consent-requests",
+            json=consent_request(subject, **overrides),
+            headers=service_headers(mesh, "prescriptions", "consent:request"),
+        )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 async def decide(mesh: Mesh, handle: str, **overrides) -> httpx.Response:
     # the holder (the pod, issue 6) names the citizen by its own sector's pseudonym
-    body = {"subject": await pseudonym_for_pod(mesh, handle), "recipient": "prescriptions",
-            "category": "pd:Prescription", "purpose": "dpv:ServiceProvision", **overrides}
+    body = {
+        "subject": await pseudonym_for_pod(mesh, handle),
+        "recipient": "prescriptions",
+        "category": "pd:Prescription",
+        "purpose": "dpv:ServiceProvision",
+        **overrides,
+    }
     async with mesh.client("consent") as consent:
         return await consent.post("/decisions", json=body, headers=service_headers(mesh, "pod", "consent:decide"))
 
@@ -112,8 +124,9 @@ async def test_a_department_asks_the_citizen_answers_and_the_holder_is_told(mesh
 
     # the department sees the answer; the receipt verifies with the published key alone
     async with mesh.client("consent") as consent:
-        seen = await consent.get(f"/artefacts/{requested['id']}",
-                                 headers=service_headers(mesh, "prescriptions", "consent:request"))
+        seen = await consent.get(
+            f"/artefacts/{requested['id']}", headers=service_headers(mesh, "prescriptions", "consent:request")
+        )
         jwks = (await consent.get("/.well-known/jwks.json")).json()
     assert verify_receipt(seen.json()["receipt"], KeySet.import_key_set(jwks))["status"] == "withdrawn"
 
@@ -127,11 +140,13 @@ async def test_nobody_but_the_subject_sees_or_decides_an_artefact(mesh):
         assert_problem(grab, 404, "artefact-not-found")
     async with mesh.client("consent") as consent:
         # another department cannot read it either, nor can a citizen use the service API
-        foreign = await consent.get(f"/artefacts/{requested['id']}",
-                                    headers=service_headers(mesh, "fines", "consent:request"))
+        foreign = await consent.get(
+            f"/artefacts/{requested['id']}", headers=service_headers(mesh, "fines", "consent:request")
+        )
         assert_problem(foreign, 404, "artefact-not-found")
         citizen_on_service_api = await consent.post(
-            "/decisions", json={}, headers={"Authorization": f"Bearer {await app_token(mesh, 'wang-fang')}"})
+            "/decisions", json={}, headers={"Authorization": f"Bearer {await app_token(mesh, 'wang-fang')}"}
+        )
         assert citizen_on_service_api.status_code == 403
         # and a department cannot act as the citizen
         as_citizen_api = await consent.get("/me/artefacts", headers=service_headers(mesh, "pod", "consent:decide"))
@@ -143,22 +158,34 @@ async def test_bad_requests_get_problems_with_the_right_status(mesh):
     subject = await pseudonym(mesh, "prescriptions", "wang-fang")
     headers = service_headers(mesh, "prescriptions", "consent:request")
     async with mesh.client("consent") as consent:
-        unknown = await consent.post("/consent-requests", headers=headers,
-                                     json=consent_request(subject, purposes=["dpv:Surveillance"]))
+        unknown = await consent.post(
+            "/consent-requests", headers=headers, json=consent_request(subject, purposes=["dpv:Surveillance"])
+        )
         assert assert_problem(unknown, 422, "unknown-term")["unknown"] == {"purposes": ["dpv:Surveillance"]}
         nobody = await consent.post("/consent-requests", headers=headers, json=consent_request("not-a-pseudonym"))
         assert_problem(nobody, 404, "subject-unknown")
         assert_problem(await consent.post("/consent-requests", headers=headers, json={"subject": subject}), 422)
         pod = service_headers(mesh, "pod", "consent:decide")
-        forged = await consent.post("/decisions", headers=pod, json={
-            "subject": await pseudonym_for_pod(mesh, "wang-fang"), "recipient": "prescriptions",
-            "category": "pd:Prescription", "purpose": "dpv:ServiceProvision", "artefact": "eyJ.forged.x"})
+        forged = await consent.post(
+            "/decisions",
+            headers=pod,
+            json={
+                "subject": await pseudonym_for_pod(mesh, "wang-fang"),
+                "recipient": "prescriptions",
+                "category": "pd:Prescription",
+                "purpose": "dpv:ServiceProvision",
+                "artefact": "eyJ.forged.x",
+            },
+        )
         assert_problem(forged, 422, "invalid-artefact")
         # a department may not ask the decision question, the pod may not create requests
         assert (await consent.post("/decisions", headers=headers, json={})).status_code == 403
         assert (await consent.post("/consent-requests", headers=pod, json={})).status_code == 403
-        for path in ("/ledger/inclusion-proof?leaf_index=5&tree_size=3", "/ledger/roots/999",
-                     "/ledger/consistency-proof?first=1&second=999"):
+        for path in (
+            "/ledger/inclusion-proof?leaf_index=5&tree_size=3",
+            "/ledger/roots/999",
+            "/ledger/consistency-proof?first=1&second=999",
+        ):
             assert_problem(await consent.get(path), 400, "beyond-tree-size")
         assert_problem(await consent.get("/ledger/consistency-proof?first=3&second=2"), 400, "invalid-range")
         assert_problem(await consent.get("/ledger/entries?start=3&end=3"), 400, "invalid-range")
@@ -167,12 +194,19 @@ async def test_bad_requests_get_problems_with_the_right_status(mesh):
 async def test_other_legal_bases_appear_in_the_citizens_view_and_cannot_be_withdrawn(mesh):
     subject = await pseudonym(mesh, "prescriptions", "li-wei")
     async with mesh.client("consent") as consent:
-        recorded = await consent.post("/legal-bases", headers=service_headers(mesh, "prescriptions", "consent:record"),
-                                      json={"subject": subject, "legal_basis": "dpv:LegalObligation",
-                                            "law_reference": MEDICAL_RECORDS_RETENTION,
-                                            "purposes": ["dpv:LegalCompliance"], "categories": ["pd:Prescription"],
-                                            "processing": ["dpv:Store"],
-                                            "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat()})
+        recorded = await consent.post(
+            "/legal-bases",
+            headers=service_headers(mesh, "prescriptions", "consent:record"),
+            json={
+                "subject": subject,
+                "legal_basis": "dpv:LegalObligation",
+                "law_reference": MEDICAL_RECORDS_RETENTION,
+                "purposes": ["dpv:LegalCompliance"],
+                "categories": ["pd:Prescription"],
+                "processing": ["dpv:Store"],
+                "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat(),
+            },
+        )
     assert recorded.status_code == 201 and recorded.json()["status"] == "given"
     async with await as_citizen(mesh, "li-wei") as citizen:
         mine = (await citizen.get("/me/artefacts")).json()
@@ -220,18 +254,23 @@ async def test_there_is_no_unlogged_decision_a_holder_could_use_as_an_oracle(mes
         assert (refused["permitted"], refused["ledger_index"]) == (False, size + 1)  # a "no" is logged too
         log = (await citizen.get("/me/access-log")).json()
     assert [(e["index"], e["entry"]["kind"]) for e in log["entries"][:2]] == [
-        (size + 1, "access.refused"), (size, "access.permitted")]
+        (size + 1, "access.refused"),
+        (size, "access.permitted"),
+    ]
 
 
 async def test_the_access_log_refuses_times_without_a_zone_and_unbounded_filters_as_422_not_500(mesh):
     await ask(mesh)
     async with await as_citizen(mesh, "wang-fang") as citizen:
-        for params in ({"since": "2026-01-01T00:00:00"}, {"until": "2026-01-01T00:00:00"},
-                       {"recipient": "x" * 10_000}):
+        for params in ({"since": "2026-01-01T00:00:00"}, {"until": "2026-01-01T00:00:00"}, {"recipient": "x" * 10_000}):
             assert_problem(await citizen.get("/me/access-log", params=params), 422)
         # with a zone, at the ends of what a datetime holds: an answer, never a 500
-        for params in ({"since": "0001-01-01T00:00:00-23:59"}, {"until": "9999-12-31T23:59:59+23:59"},
-                       {"since": "2026-01-01T00:00:00+08:00"}):
+        for params in (
+            {"since": "0001-01-01T00:00:00-23:59"},
+            {"until": "9999-12-31T23:59:59+23:59"},
+            {"since": "2026-01-01T00:00:00+08:00"},
+        ):
             assert (await citizen.get("/me/access-log", params=params)).status_code in (200, 422)
-        assert len((await citizen.get("/me/access-log", params={"since": "2000-01-01T00:00:00Z"})).json()[
-            "entries"]) == 1
+        assert (
+            len((await citizen.get("/me/access-log", params={"since": "2000-01-01T00:00:00Z"})).json()["entries"]) == 1
+        )

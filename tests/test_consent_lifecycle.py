@@ -63,19 +63,42 @@ def book(database: Database, clock: Clock) -> ConsentBook:
 
 
 def ask(book: ConsentBook, *, mode: Mode = Mode.RECURRING, days: int = 30, citizen: str = CITIZEN):
-    return book.request(citizen, "prescriptions", ConsentRequestCreate(
-        subject="health-pseudonym", purposes=["dpv:ServiceProvision"], categories=["pd:Prescription"],
-        recipients=["prescriptions"], valid_until=START + timedelta(days=days), mode=mode,
-        notice="to dispense the medicine your doctor prescribed",
-    ))
+    return book.request(
+        citizen,
+        "prescriptions",
+        ConsentRequestCreate(
+            subject="health-pseudonym",
+            purposes=["dpv:ServiceProvision"],
+            categories=["pd:Prescription"],
+            recipients=["prescriptions"],
+            valid_until=START + timedelta(days=days),
+            mode=mode,
+            notice="to dispense the medicine your doctor prescribed",
+        ),
+    )
 
 
-def read(book: ConsentBook, *, artefact: str | None = None, category: str = "pd:Prescription",
-         citizen: str = CITIZEN, processing: str = "dpv:Use"):
-    return book.decide("pod", citizen, DecisionRequest(
-        subject="pod-pseudonym", recipient="prescriptions", category=category, purpose="dpv:ServiceProvision",
-        processing=processing, artefact=artefact, resource="/prescriptions/1",
-    ))
+def read(
+    book: ConsentBook,
+    *,
+    artefact: str | None = None,
+    category: str = "pd:Prescription",
+    citizen: str = CITIZEN,
+    processing: str = "dpv:Use",
+):
+    return book.decide(
+        "pod",
+        citizen,
+        DecisionRequest(
+            subject="pod-pseudonym",
+            recipient="prescriptions",
+            category=category,
+            purpose="dpv:ServiceProvision",
+            processing=processing,
+            artefact=artefact,
+            resource="/prescriptions/1",
+        ),
+    )
 
 
 def in_state(book: ConsentBook, clock: Clock, state: Status):
@@ -98,8 +121,7 @@ def in_state(book: ConsentBook, clock: Clock, state: Status):
 CITIZEN_TARGETS = (Status.GIVEN, Status.REFUSED, Status.WITHDRAWN)
 
 
-@pytest.mark.parametrize(("state", "target"), list(itertools.product(Status, CITIZEN_TARGETS)),
-                         ids=lambda s: s.value)
+@pytest.mark.parametrize(("state", "target"), list(itertools.product(Status, CITIZEN_TARGETS)), ids=lambda s: s.value)
 def test_every_transition_a_citizen_can_ask_for_is_allowed_exactly_as_the_graph_says(book, clock, state, target):
     artefact = in_state(book, clock, state)
     assert artefact.status == state
@@ -161,16 +183,25 @@ def test_decisions_follow_the_artefact_and_every_one_is_logged_before_the_answer
     assert opens(logged.entry, logged.clear, logged.salt)  # the public leaf commits to the clear event
     entry = json.loads(logged.clear)
     assert entry | {"at": None} == {
-        "v": 1, "kind": "access.permitted", "at": None, "holder": "pod", "subject": "pod-pseudonym",
-        "subject_known_to": "pod", "recipient": "prescriptions", "category": "pd:Prescription",
-        "purpose": "dpv:ServiceProvision", "processing": "dpv:Use", "artefact": artefact.id,
+        "v": 1,
+        "kind": "access.permitted",
+        "at": None,
+        "holder": "pod",
+        "subject": "pod-pseudonym",
+        "subject_known_to": "pod",
+        "recipient": "prescriptions",
+        "category": "pd:Prescription",
+        "purpose": "dpv:ServiceProvision",
+        "processing": "dpv:Use",
+        "artefact": artefact.id,
         "resource": "/prescriptions/1",
     }
     assert not read(book, processing="dpv:Store").permitted  # a consent to read is not one to store
     size = book.ledger.size()
     row = book.ledger.entries(allowed.ledger_index, allowed.ledger_index + 1)[0]
-    assert verify_inclusion(leaf_hash(row.entry), row.index, size, book.ledger.inclusion_proof(row.index, size),
-                            book.ledger.root(size))
+    assert verify_inclusion(
+        leaf_hash(row.entry), row.index, size, book.ledger.inclusion_proof(row.index, size), book.ledger.root(size)
+    )
     # there is no unlogged preview: every question is an entry, the refusals too
     assert read(book, category="pd:HealthRecord").ledger_index == size and book.ledger.size() == size + 1
 
@@ -199,11 +230,22 @@ def test_a_forged_or_foreign_receipt_is_refused_as_bad_input(book):
     artefact = book.change_status(CITIZEN, ask(book).id, Status.GIVEN)
     header, payload, signature = artefact.receipt.split(".")
     forged = f"{header}.{payload[:-4]}AAAA.{signature}"
-    other_key = ConsentBook(ledger=book.ledger, signing_key=ECKey.generate_key("P-256", private=True),
-                            issuer="http://elsewhere", clock=book.clock)
-    foreign = other_key.request(CITIZEN, "prescriptions", ConsentRequestCreate(
-        subject="x", purposes=["dpv:ServiceProvision"], categories=["pd:Prescription"],
-        valid_until=START + timedelta(days=3)))
+    other_key = ConsentBook(
+        ledger=book.ledger,
+        signing_key=ECKey.generate_key("P-256", private=True),
+        issuer="http://elsewhere",
+        clock=book.clock,
+    )
+    foreign = other_key.request(
+        CITIZEN,
+        "prescriptions",
+        ConsentRequestCreate(
+            subject="x",
+            purposes=["dpv:ServiceProvision"],
+            categories=["pd:Prescription"],
+            valid_until=START + timedelta(days=3),
+        ),
+    )
     for receipt in (forged, foreign.receipt, "not-a-jws"):
         with pytest.raises(Problem) as refused:
             read(book, artefact=receipt)
@@ -214,11 +256,24 @@ def test_the_receipt_is_a_canonical_signed_record_with_the_standard_fields(book)
     artefact = book.change_status(CITIZEN, ask(book).id, Status.GIVEN)
     document = verify_receipt(artefact.receipt, KeySet([book.signing_key]))
     assert document["record_id"] == artefact.id and document["status"] == "given" and document["version"] == 2
-    assert document["pii_principal"] == {"id": "health-pseudonym", "id_type": "sector-pseudonym",
-                                         "known_to": "prescriptions"}
+    assert document["pii_principal"] == {
+        "id": "health-pseudonym",
+        "id_type": "sector-pseudonym",
+        "known_to": "prescriptions",
+    }
     assert CITIZEN not in artefact.receipt and CITIZEN not in json.dumps(document)  # never the consent key
-    for field in ("controller", "recipients", "purposes", "personal_data", "processing", "legal_basis",
-                  "valid_until", "withdrawal", "events", "notice"):
+    for field in (
+        "controller",
+        "recipients",
+        "purposes",
+        "personal_data",
+        "processing",
+        "legal_basis",
+        "valid_until",
+        "withdrawal",
+        "events",
+        "notice",
+    ):
         assert document[field], field
     assert document["purposes"][0]["id"] == "https://w3id.org/dpv#ServiceProvision"
     assert [event["status"] for event in document["events"]] == ["requested", "given"]
@@ -227,10 +282,19 @@ def test_the_receipt_is_a_canonical_signed_record_with_the_standard_fields(book)
 
 
 def test_other_legal_bases_are_recorded_in_force_and_cannot_be_withdrawn(book):
-    basis = book.record_basis(CITIZEN, "prescriptions", LegalBasisCreate(
-        subject="health-pseudonym", legal_basis="dpv:LegalObligation",
-        law_reference=MEDICAL_RECORDS_RETENTION, purposes=["dpv:LegalCompliance"],
-        categories=["pd:Prescription"], processing=["dpv:Store"], valid_until=START + timedelta(days=365)))
+    basis = book.record_basis(
+        CITIZEN,
+        "prescriptions",
+        LegalBasisCreate(
+            subject="health-pseudonym",
+            legal_basis="dpv:LegalObligation",
+            law_reference=MEDICAL_RECORDS_RETENTION,
+            purposes=["dpv:LegalCompliance"],
+            categories=["pd:Prescription"],
+            processing=["dpv:Store"],
+            valid_until=START + timedelta(days=365),
+        ),
+    )
     assert basis.status == Status.GIVEN and basis.legal_basis == "dpv:LegalObligation"
     assert "cannot be withdrawn" in summary_of(basis)
     with pytest.raises(Problem) as refused:
@@ -242,15 +306,29 @@ def test_other_legal_bases_are_recorded_in_force_and_cannot_be_withdrawn(book):
 def test_unknown_terms_and_impossible_validity_are_refused_before_anything_is_written(book):
     size = book.ledger.size()
     with pytest.raises(Problem) as unknown:
-        book.request(CITIZEN, "prescriptions", ConsentRequestCreate(
-            subject="x", purposes=["dpv:Surveillance"], categories=["pd:Prescription", "pd:Soul"],
-            valid_until=START + timedelta(days=3)))
+        book.request(
+            CITIZEN,
+            "prescriptions",
+            ConsentRequestCreate(
+                subject="x",
+                purposes=["dpv:Surveillance"],
+                categories=["pd:Prescription", "pd:Soul"],
+                valid_until=START + timedelta(days=3),
+            ),
+        )
     assert unknown.value.status == 422
     assert unknown.value.extensions["unknown"] == {"purposes": ["dpv:Surveillance"], "categories": ["pd:Soul"]}
     for valid_until in (START - timedelta(seconds=1), START + timedelta(days=4000)):
         with pytest.raises(Problem) as invalid:
-            book.request(CITIZEN, "prescriptions", ConsentRequestCreate(
-                subject="x", purposes=["dpv:ServiceProvision"], categories=["pd:Prescription"],
-                valid_until=valid_until))
+            book.request(
+                CITIZEN,
+                "prescriptions",
+                ConsentRequestCreate(
+                    subject="x",
+                    purposes=["dpv:ServiceProvision"],
+                    categories=["pd:Prescription"],
+                    valid_until=valid_until,
+                ),
+            )
         assert invalid.value.type == "urn:citygate:problem:invalid-validity"
     assert book.ledger.size() == size and book.artefacts_of(CITIZEN) == []

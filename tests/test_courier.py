@@ -59,16 +59,27 @@ def sealed(department, **overrides) -> tuple[str, ECKey]:
 
 def test_a_request_and_its_answer_make_the_round_trip(department):
     key, jwks = department
-    envelope, reply_key = sealed(department, method="POST", path="/me/bookings", body={"slot_id": 7},
-                                 idempotency_key="k-1")
+    envelope, reply_key = sealed(
+        department, method="POST", path="/me/bookings", body={"slot_id": 7}, idempotency_key="k-1"
+    )
     assert reply_key.is_private
     header = json.loads(base64.urlsafe_b64decode(envelope.split(".")[0] + "=="))
-    assert header | {"epk": None} == {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "typ": ENVELOPE_TYPE,
-                                      "kid": key.kid, "epk": None}
+    assert header | {"epk": None} == {
+        "alg": "ECDH-ES+A256KW",
+        "enc": "A256GCM",
+        "typ": ENVELOPE_TYPE,
+        "kid": key.kid,
+        "epk": None,
+    }
 
     request, reply_public = courier_request(unseal(envelope, key), now=time.time())
     assert (request.method, request.path, request.body, request.token, request.idempotency_key) == (
-        "POST", "/me/bookings", {"slot_id": 7}, "citizen-token", "k-1")
+        "POST",
+        "/me/bookings",
+        {"slot_id": 7},
+        "citizen-token",
+        "k-1",
+    )
     assert not reply_public.is_private and reply_public.thumbprint() == reply_key.thumbprint()
 
     answer = seal({"status": 201, "content_type": "application/json", "body": {"id": "b-1"}}, reply_public)
@@ -100,7 +111,7 @@ def test_a_tampered_envelope_or_one_for_another_key_does_not_open(department):
     envelope, _ = sealed(department)
     parts = envelope.split(".")
     ciphertext = parts[3]
-    flipped = ("A" if ciphertext[5] != "A" else "B")
+    flipped = "A" if ciphertext[5] != "A" else "B"
     parts[3] = ciphertext[:5] + flipped + ciphertext[6:]
     with pytest.raises(InvalidEnvelope):
         unseal(".".join(parts), key)
@@ -116,16 +127,19 @@ def encrypt_with(header: dict, key, message: dict | None = None) -> str:
     return jwe.encrypt_compact(header, plaintext, key, algorithms=[header["alg"], header["enc"]])
 
 
-@pytest.mark.parametrize("header", [
-    {"alg": "dir", "enc": "A256GCM", "typ": ENVELOPE_TYPE},  # a shared key: no one holds one
-    {"alg": "ECDH-ES", "enc": "A256GCM", "typ": ENVELOPE_TYPE},  # not the agreed key agreement
-    {"alg": "ECDH-ES+A128KW", "enc": "A256GCM", "typ": ENVELOPE_TYPE},
-    {"alg": "ECDH-ES+A256KW", "enc": "A128GCM", "typ": ENVELOPE_TYPE},
-    {"alg": "ECDH-ES+A256KW", "enc": "A256CBC-HS512", "typ": ENVELOPE_TYPE},
-    {"alg": "ECDH-ES+A256KW", "enc": "A256GCM"},  # untyped: could be some other JWE
-    {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "typ": "JWE"},
-    {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "typ": ENVELOPE_TYPE, "zip": "DEF"},
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "dir", "enc": "A256GCM", "typ": ENVELOPE_TYPE},  # a shared key: no one holds one
+        {"alg": "ECDH-ES", "enc": "A256GCM", "typ": ENVELOPE_TYPE},  # not the agreed key agreement
+        {"alg": "ECDH-ES+A128KW", "enc": "A256GCM", "typ": ENVELOPE_TYPE},
+        {"alg": "ECDH-ES+A256KW", "enc": "A128GCM", "typ": ENVELOPE_TYPE},
+        {"alg": "ECDH-ES+A256KW", "enc": "A256CBC-HS512", "typ": ENVELOPE_TYPE},
+        {"alg": "ECDH-ES+A256KW", "enc": "A256GCM"},  # untyped: could be some other JWE
+        {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "typ": "JWE"},
+        {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "typ": ENVELOPE_TYPE, "zip": "DEF"},
+    ],
+)
 def test_only_the_agreed_algorithms_and_type_are_opened(department, header):
     key, _ = department
     recipient = OctKey.generate_key(256) if header["alg"] == "dir" else ECKey.import_key(key.as_dict(private=False))
@@ -148,48 +162,80 @@ def request_with(department, **changes) -> dict:
     return unseal(envelope, key) | changes
 
 
-@pytest.mark.parametrize("reply_key", [
-    ECKey.generate_key("P-256", private=True).as_dict(private=True),  # the private part must stay on the device
-    ECKey.generate_key("P-384", private=True).as_dict(private=False),
-    OctKey.generate_key(256).as_dict(private=True),
-    {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"},  # not a point on the curve
-    "not a key",
-    None,
-])
+@pytest.mark.parametrize(
+    "reply_key",
+    [
+        ECKey.generate_key("P-256", private=True).as_dict(private=True),  # the private part must stay on the device
+        ECKey.generate_key("P-384", private=True).as_dict(private=False),
+        OctKey.generate_key(256).as_dict(private=True),
+        {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"},  # not a point on the curve
+        "not a key",
+        None,
+    ],
+)
 def test_a_reply_key_must_be_a_public_p256_key(department, reply_key):
     with pytest.raises(InvalidEnvelope):
         courier_request(request_with(department, reply_key=reply_key), now=time.time())
 
 
-@pytest.mark.parametrize("changes", [
-    {"method": "PUT"}, {"method": "get"}, {"token": ""}, {"token": None}, {"path": 7},
-    {"idempotency_key": ""}, {"headers": {"X-Forwarded-For": "1.2.3.4"}},  # nothing rides along
-    {"sent_at": None}, {"sent_at": "now"}, {"sent_at": 1.5},
-    {"sent_at": int(time.time()) - MAX_ENVELOPE_AGE - 60},  # too old: the gateway kept it
-    {"sent_at": int(time.time()) + 3600},  # from the future
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"method": "PUT"},
+        {"method": "get"},
+        {"token": ""},
+        {"token": None},
+        {"path": 7},
+        {"idempotency_key": ""},
+        {"headers": {"X-Forwarded-For": "1.2.3.4"}},  # nothing rides along
+        {"sent_at": None},
+        {"sent_at": "now"},
+        {"sent_at": 1.5},
+        {"sent_at": int(time.time()) - MAX_ENVELOPE_AGE - 60},  # too old: the gateway kept it
+        {"sent_at": int(time.time()) + 3600},  # from the future
+    ],
+)
 def test_a_malformed_sealed_request_is_refused(department, changes):
     with pytest.raises(InvalidEnvelope):
         courier_request(request_with(department, **changes), now=time.time())
 
 
-@pytest.mark.parametrize("path", [
-    "/citizens/x/fines", "/courier", "/me", "me/fines", "/me/../citizens/x/fines", "/me/%2e%2e/citizens/x",
-    "/me/fines%2F1", "/me/fines%2f..%2fx", "/me\\..\\fines", "/me//fines", "/me/./fines", "http://evil/me/fines",
-    "//evil/me/fines", "/me/fines#x", "/me/fines 1", "/me/fïnes", "/me/fines\n",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/citizens/x/fines",
+        "/courier",
+        "/me",
+        "me/fines",
+        "/me/../citizens/x/fines",
+        "/me/%2e%2e/citizens/x",
+        "/me/fines%2F1",
+        "/me/fines%2f..%2fx",
+        "/me\\..\\fines",
+        "/me//fines",
+        "/me/./fines",
+        "http://evil/me/fines",
+        "//evil/me/fines",
+        "/me/fines#x",
+        "/me/fines 1",
+        "/me/fïnes",
+        "/me/fines\n",
+    ],
+)
 def test_only_plain_me_paths_are_relayed(path):
     with pytest.raises(PathRefused):
         check_path(path)
 
 
-@pytest.mark.parametrize("path", ["/me/fines", "/me/fines/12", "/me/bookings/3f2a-1/confirmations",
-                                  "/me/bookings?status=pending"])
+@pytest.mark.parametrize(
+    "path", ["/me/fines", "/me/fines/12", "/me/bookings/3f2a-1/confirmations", "/me/bookings?status=pending"]
+)
 def test_the_citizens_own_paths_are_relayed(path):
     check_path(path)
 
 
 # --- over HTTP, through the mesh --------------------------------------------------------------------
+
 
 async def published_jwks(mesh: Mesh, service: str) -> dict:
     async with mesh.client(service) as client:
@@ -228,12 +274,14 @@ async def test_the_device_reads_its_fines_through_a_courier_that_cannot(mesh):
 
 async def test_an_envelope_relayed_again_is_refused_before_it_runs(mesh):
     token = (await app_tokens(mesh, CAR_OWNER, "fines"))["fines"]
-    envelope, reply_key = seal_request(await published_jwks(mesh, "fines"), method="GET", path="/me/fines",
-                                       body=None, token=token)
+    envelope, reply_key = seal_request(
+        await published_jwks(mesh, "fines"), method="GET", path="/me/fines", body=None, token=token
+    )
     assert (await relay(mesh, "fines", envelope)).status_code == 200
     assert_problem(await relay(mesh, "fines", envelope), 409, "envelope-replayed")
-    fresh, fresh_key = seal_request(await published_jwks(mesh, "fines"), method="GET", path="/me/fines",
-                                    body=None, token=token)
+    fresh, fresh_key = seal_request(
+        await published_jwks(mesh, "fines"), method="GET", path="/me/fines", body=None, token=token
+    )
     again = await relay(mesh, "fines", fresh)  # sealing anew is how a device asks again
     assert open_response(again.json()["envelope"], fresh_key).status == 200
 
@@ -260,15 +308,17 @@ async def test_the_departments_answer_travels_sealed_whatever_it_is(mesh):
 
 async def test_only_the_gateway_with_the_courier_permission_may_relay(mesh):
     token = (await app_tokens(mesh, CAR_OWNER, "fines"))["fines"]
-    envelope, _ = seal_request(await published_jwks(mesh, "fines"), method="GET", path="/me/fines", body=None,
-                               token=token)
+    envelope, _ = seal_request(
+        await published_jwks(mesh, "fines"), method="GET", path="/me/fines", body=None, token=token
+    )
     assert_problem(await relay(mesh, "fines", envelope, client="appointments"), 403, "forbidden-caller")
     assert_problem(await relay(mesh, "fines", envelope, scope="fines:read"), 403, "forbidden-caller")
     async with mesh.client("fines") as fines:
         assert_problem(await fines.post(COURIER_PATH, json={"envelope": envelope}), 401, "unauthenticated")
         # nor is a citizen's token a courier's
-        as_citizen = await fines.post(COURIER_PATH, json={"envelope": envelope},
-                                      headers={"Authorization": f"Bearer {token}"})
+        as_citizen = await fines.post(
+            COURIER_PATH, json={"envelope": envelope}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert_problem(as_citizen, 403, "forbidden-caller")
 
 
@@ -278,18 +328,29 @@ async def test_refused_envelopes_and_paths_are_outer_errors(mesh):
         envelope, _ = seal_request(jwks, method="GET", path=path, body=None, token="t")
         assert_problem(await relay(mesh, "fines", envelope), 400, "courier-path-refused")
 
-    for_appointments, _ = seal_request(await published_jwks(mesh, "appointments"), method="GET",
-                                       path="/me/fines", body=None, token="t")
+    for_appointments, _ = seal_request(
+        await published_jwks(mesh, "appointments"), method="GET", path="/me/fines", body=None, token="t"
+    )
     assert_problem(await relay(mesh, "fines", for_appointments), 400, "invalid-envelope")
     assert_problem(await relay(mesh, "fines", "x.y.z.w.v"), 400, "invalid-envelope")
     key = encryption_key_of(jwks)
-    private_reply = seal({"method": "GET", "path": "/me/fines", "body": None, "token": "t", "idempotency_key": None,
-                          "reply_key": ECKey.generate_key("P-256", private=True).as_dict(private=True),
-                          "sent_at": int(time.time())}, key)
+    private_reply = seal(
+        {
+            "method": "GET",
+            "path": "/me/fines",
+            "body": None,
+            "token": "t",
+            "idempotency_key": None,
+            "reply_key": ECKey.generate_key("P-256", private=True).as_dict(private=True),
+            "sent_at": int(time.time()),
+        },
+        key,
+    )
     assert_problem(await relay(mesh, "fines", private_reply), 400, "invalid-envelope")
     async with mesh.client("fines") as fines:
-        too_big = await fines.post(COURIER_PATH, json={"envelope": "x" * (MAX_ENVELOPE_CHARS + 1)},
-                                   headers=gateway(mesh, "fines"))
+        too_big = await fines.post(
+            COURIER_PATH, json={"envelope": "x" * (MAX_ENVELOPE_CHARS + 1)}, headers=gateway(mesh, "fines")
+        )
     assert too_big.status_code in (413, 422), too_big.text
 
 
@@ -303,15 +364,17 @@ async def test_a_booking_is_made_through_the_courier_with_its_idempotency_key(me
 
     # a route that shows what reached it: the key the device sealed, as the department's routes read it
     app.add_api_route("/me/test/headers", headers_seen, methods=["POST"])
-    envelope, reply_key = seal_request(jwks, method="POST", path="/me/test/headers", body={}, token=token,
-                                       idempotency_key="booking-1")
+    envelope, reply_key = seal_request(
+        jwks, method="POST", path="/me/test/headers", body={}, token=token, idempotency_key="booking-1"
+    )
     seen = open_response((await relay(mesh, "appointments", envelope)).json()["envelope"], reply_key)
     assert seen.body == {"idempotency_key": "booking-1"}
 
     slot = await marriage_slot(mesh)
     body = {"slot_id": slot["id"], "type": "marriage"}
-    envelope, reply_key = seal_request(jwks, method="POST", path="/me/bookings", body=body, token=token,
-                                       idempotency_key="booking-1")
+    envelope, reply_key = seal_request(
+        jwks, method="POST", path="/me/bookings", body=body, token=token, idempotency_key="booking-1"
+    )
     outer = await relay(mesh, "appointments", envelope)
     assert outer.status_code == 200, outer.text
     booked = open_response(outer.json()["envelope"], reply_key)
@@ -321,8 +384,9 @@ async def test_a_booking_is_made_through_the_courier_with_its_idempotency_key(me
     # the gateway replaying the same envelope: refused before it reaches the booking route
     assert_problem(await relay(mesh, "appointments", envelope), 409, "envelope-replayed")
     # the device asking again under the same Idempotency-Key books nothing more (one open booking per type)
-    envelope, reply_key = seal_request(jwks, method="POST", path="/me/bookings", body=body, token=token,
-                                       idempotency_key="booking-1")
+    envelope, reply_key = seal_request(
+        jwks, method="POST", path="/me/bookings", body=body, token=token, idempotency_key="booking-1"
+    )
     again = open_response((await relay(mesh, "appointments", envelope)).json()["envelope"], reply_key)
     assert again.status == 409 and again.body["type"] == "urn:citygate:problem:already-booked"
 

@@ -59,14 +59,18 @@ async def push(mesh: Mesh, body: dict, headers: dict | None = None):
 
 async def settle(mesh: Mesh, source: str, reference: str, headers: dict | None = None):
     async with mesh.client("credit") as credit:
-        return await credit.post(f"/records/{source}/{reference}/settlement",
-                                 headers=as_fines(mesh) if headers is None else headers)
+        return await credit.post(
+            f"/records/{source}/{reference}/settlement", headers=as_fines(mesh) if headers is None else headers
+        )
 
 
 async def query(mesh: Mesh, subject: str = CITIZEN, service: str = "appointments", headers: dict | None = None):
     async with mesh.client("credit") as credit:
-        return await credit.get(f"/subjects/{subject}/restrictions", params={"service": service},
-                                headers=as_appointments(mesh) if headers is None else headers)
+        return await credit.get(
+            f"/subjects/{subject}/restrictions",
+            params={"service": service},
+            headers=as_appointments(mesh) if headers is None else headers,
+        )
 
 
 def parse_time(value: str) -> datetime:
@@ -75,13 +79,18 @@ def parse_time(value: str) -> datetime:
 
 # --- reporting --------------------------------------------------------------------------------------
 
+
 async def test_a_department_reports_a_record_as_itself(mesh):
     body = overdue_fine() | {"source": "courts"}  # a claimed source in the body is ignored
     response = await push(mesh, body)
     assert response.status_code == 201, response.text
     record = response.json()
     assert (record["subject"], record["kind"], record["reference"], record["amount_cents"]) == (
-        CITIZEN, "overdue-fine", "17", 20000)
+        CITIZEN,
+        "overdue-fine",
+        "17",
+        20000,
+    )
     assert record["source"] == "fines"
     assert parse_time(record["recorded_at"]).utcoffset() == timedelta(0)
     assert record["settled_at"] is None and record["effective_at"] is None
@@ -102,9 +111,9 @@ async def test_the_same_reference_with_other_details_is_a_conflict(mesh):
 async def test_fifty_identical_concurrent_reports_make_one_record(mesh, backend):
     headers = as_fines(mesh)
     async with mesh.client("credit") as credit:
-        responses = await asyncio.gather(*(
-            credit.post("/records", json=overdue_fine("race-1"), headers=headers) for _ in range(50)
-        ))
+        responses = await asyncio.gather(
+            *(credit.post("/records", json=overdue_fine("race-1"), headers=headers) for _ in range(50))
+        )
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [200] * 49 + [201], [r.text for r in responses if r.status_code >= 300][:3]
     assert len({response.json()["id"] for response in responses}) == 1
@@ -112,21 +121,27 @@ async def test_fifty_identical_concurrent_reports_make_one_record(mesh, backend)
     assert [reason["reference"] for reason in answer["reasons"]] == ["race-1"]
 
 
-@pytest.mark.parametrize("body, where", [
-    (overdue_fine(subject="44010419900823215"), "subject"),  # 17 characters
-    (overdue_fine(subject="440104199008232151"), "subject"),  # wrong check character
-])
+@pytest.mark.parametrize(
+    "body, where",
+    [
+        (overdue_fine(subject="44010419900823215"), "subject"),  # 17 characters
+        (overdue_fine(subject="440104199008232151"), "subject"),  # wrong check character
+    ],
+)
 async def test_a_malformed_subject_is_refused(mesh, body, where):
     problem = assert_problem(await push(mesh, body), 422, "invalid-subject")
     assert "resident identity number" in problem["detail"]
 
 
-@pytest.mark.parametrize("body", [
-    overdue_fine() | {"kind": "jaywalking"},
-    overdue_fine() | {"amount_cents": -1},
-    overdue_fine() | {"reference": ""},
-    {"subject": CITIZEN, "kind": "overdue-fine"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        overdue_fine() | {"kind": "jaywalking"},
+        overdue_fine() | {"amount_cents": -1},
+        overdue_fine() | {"reference": ""},
+        {"subject": CITIZEN, "kind": "overdue-fine"},
+    ],
+)
 async def test_a_malformed_body_is_refused(mesh, body):
     problem = assert_problem(await push(mesh, body), 422, "invalid-request")
     assert problem["errors"]
@@ -134,18 +149,22 @@ async def test_a_malformed_body_is_refused(mesh, body):
 
 # --- who may call ---------------------------------------------------------------------------------
 
+
 async def test_without_a_token_every_endpoint_is_401(mesh):
-    for response in (await push(mesh, overdue_fine(), headers={}),
-                     await settle(mesh, "fines", "17", headers={}),
-                     await query(mesh, headers={})):
+    for response in (
+        await push(mesh, overdue_fine(), headers={}),
+        await settle(mesh, "fines", "17", headers={}),
+        await query(mesh, headers={}),
+    ):
         assert_problem(response, 401, "unauthenticated")
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 async def test_only_the_declared_departments_may_report_and_query(mesh):
     # appointments may query, not report; fines may report, not query
-    assert_problem(await push(mesh, overdue_fine(), headers=bearer(mesh, "appointments", "credit:report")),
-                   403, "forbidden-caller")
+    assert_problem(
+        await push(mesh, overdue_fine(), headers=bearer(mesh, "appointments", "credit:report")), 403, "forbidden-caller"
+    )
     assert_problem(await settle(mesh, "fines", "17", headers=as_appointments(mesh)), 403, "forbidden-caller")
     assert_problem(await query(mesh, headers=bearer(mesh, "fines", "credit:query")), 403, "forbidden-caller")
     assert_problem(await query(mesh, headers=as_fines(mesh)), 403, "forbidden-caller")
@@ -164,6 +183,7 @@ async def test_the_departments_reach_the_platform_with_tokens_from_the_identity_
 
 # --- settlement -----------------------------------------------------------------------------------
 
+
 async def test_settling_with_no_lag_lifts_the_restriction_at_once(mesh):
     await push(mesh, overdue_fine())
     assert (await query(mesh)).json()["restricted"] is True
@@ -171,8 +191,12 @@ async def test_settling_with_no_lag_lifts_the_restriction_at_once(mesh):
     assert response.status_code == 202, response.text
     record = response.json()
     assert record["settled_at"] is not None and record["effective_at"] == record["settled_at"]
-    assert (await query(mesh)).json() == {"subject": CITIZEN, "service": "appointments", "restricted": False,
-                                          "reasons": []}
+    assert (await query(mesh)).json() == {
+        "subject": CITIZEN,
+        "service": "appointments",
+        "restricted": False,
+        "reasons": [],
+    }
 
 
 async def test_settling_twice_is_the_same_settlement(mesh):
@@ -185,8 +209,12 @@ async def test_settling_twice_is_the_same_settlement(mesh):
 async def test_only_the_source_settles_its_record(mesh):
     credit = mesh.apps["credit"]
     with credit.state.database.session() as session:  # the courts report through their own channel
-        push_record(session, CreditRecordCreate(subject=CITIZEN, kind="unpaid-court-judgment", reference="J-9",
-                                                amount_cents=500000), source="courts", now=utc_now())
+        push_record(
+            session,
+            CreditRecordCreate(subject=CITIZEN, kind="unpaid-court-judgment", reference="J-9", amount_cents=500000),
+            source="courts",
+            now=utc_now(),
+        )
     assert_problem(await settle(mesh, "courts", "J-9"), 403, "not-record-source")
     assert_problem(await settle(mesh, "fines", "J-9"), 404, "credit-record-not-found")
     assert (await query(mesh, service="hotel-booking")).json()["restricted"] is True
@@ -213,6 +241,7 @@ async def test_a_paid_debt_still_blocks_until_the_lag_has_passed(lagged):
 
 
 # --- the blacklist query -------------------------------------------------------------------------
+
 
 async def test_an_unknown_citizen_is_not_restricted(mesh):
     response = await query(mesh, subject=by_handle("liu-yang").resident_id)

@@ -34,8 +34,13 @@ def session(tmp_path):
         yield session
 
 
-def fine(reference: str = "17", *, subject: str = CITIZEN, amount_cents: int = 20000,
-         kind: RecordKind = RecordKind.OVERDUE_FINE) -> CreditRecordCreate:
+def fine(
+    reference: str = "17",
+    *,
+    subject: str = CITIZEN,
+    amount_cents: int = 20000,
+    kind: RecordKind = RecordKind.OVERDUE_FINE,
+) -> CreditRecordCreate:
     return CreditRecordCreate(subject=subject, kind=kind, reference=reference, amount_cents=amount_cents)
 
 
@@ -44,6 +49,7 @@ def count(session: Session) -> int:
 
 
 # --- the rules table ------------------------------------------------------------------------------
+
 
 def test_every_kind_restricts_something_and_an_overdue_fine_blocks_appointments():
     assert {rule.kind for rule in JOINT_PUNISHMENT} == set(RecordKind)
@@ -54,6 +60,7 @@ def test_every_kind_restricts_something_and_an_overdue_fine_blocks_appointments(
 
 
 # --- reporting --------------------------------------------------------------------------------------
+
 
 def test_a_pushed_record_keeps_its_source_and_time(session: Session):
     record, created = push_record(session, fine(), source="fines", now=NOW)
@@ -100,6 +107,7 @@ def test_the_subject_must_be_a_resident_id_and_is_stored_normalised(session: Ses
 
 # --- settlement and its lag ------------------------------------------------------------------------
 
+
 def test_settlement_without_lag_lifts_the_restriction_at_once(session: Session):
     push_record(session, fine(), source="fines", now=NOW)
     assert restrictions(session, CITIZEN, APPOINTMENTS, now=NOW).restricted
@@ -125,8 +133,9 @@ def test_a_paid_debt_still_blocks_until_the_settlement_is_effective(session: Ses
 def test_settling_twice_keeps_the_first_settlement(session: Session):
     push_record(session, fine(), source="fines", now=NOW)
     first = settle_record(session, source="fines", reference="17", settled_by="fines", lag=timedelta(hours=1), now=NOW)
-    again = settle_record(session, source="fines", reference="17", settled_by="fines", lag=timedelta(0),
-                          now=NOW + timedelta(minutes=10))
+    again = settle_record(
+        session, source="fines", reference="17", settled_by="fines", lag=timedelta(0), now=NOW + timedelta(minutes=10)
+    )
     assert (again.settled_at, again.effective_at) == (first.settled_at, first.effective_at)
     assert restrictions(session, CITIZEN, APPOINTMENTS, now=NOW + timedelta(minutes=10)).restricted
 
@@ -144,6 +153,7 @@ def test_only_the_source_settles_and_an_unknown_record_is_not_found(session: Ses
 
 # --- the blacklist query ---------------------------------------------------------------------------
 
+
 def test_restrictions_follow_the_rules_table(session: Session):
     push_record(session, fine(), source="fines", now=NOW)
     answers = {service: restrictions(session, CITIZEN, service, now=NOW).restricted for service in RestrictedService}
@@ -151,12 +161,17 @@ def test_restrictions_follow_the_rules_table(session: Session):
 
 
 def test_every_active_record_is_a_reason_oldest_first(session: Session):
-    push_record(session, fine("judgment-9", kind=RecordKind.UNPAID_COURT_JUDGMENT), source="courts",
-                now=NOW + timedelta(hours=1))
+    push_record(
+        session,
+        fine("judgment-9", kind=RecordKind.UNPAID_COURT_JUDGMENT),
+        source="courts",
+        now=NOW + timedelta(hours=1),
+    )
     push_record(session, fine("17"), source="fines", now=NOW)
     push_record(session, fine("18"), source="fines", now=NOW + timedelta(hours=2))
-    settle_record(session, source="fines", reference="18", settled_by="fines", lag=timedelta(0),
-                  now=NOW + timedelta(hours=3))
+    settle_record(
+        session, source="fines", reference="18", settled_by="fines", lag=timedelta(0), now=NOW + timedelta(hours=3)
+    )
     answer = restrictions(session, CITIZEN, RestrictedService.AIR_TRAVEL, now=NOW + timedelta(hours=4))
     assert [(r.source, r.reference) for r in answer.reasons] == [("fines", "17"), ("courts", "judgment-9")]
     assert all(r.settled_at is None for r in answer.reasons)

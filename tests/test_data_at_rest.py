@@ -81,8 +81,9 @@ def test_a_database_elsewhere_is_created_private_without_touching_its_directory(
     shared.chmod(0o755)
     url = f"sqlite:///{shared / 'elsewhere.db'}"
     with permissive_umask():
-        app = build_service_app(FinesSettings(data_dir=tmp_path / "probe", database_url=url),
-                                title="probe", metadata=metadata)
+        app = build_service_app(
+            FinesSettings(data_dir=tmp_path / "probe", database_url=url), title="probe", metadata=metadata
+        )
         app.state.database.create_tables()
     assert mode_of(shared / "elsewhere.db") == PRIVATE_FILE_MODE
     assert mode_of(shared) == 0o755  # not ours to change: only the service's own data directory is

@@ -25,10 +25,18 @@ def session(tmp_path):
 
 
 def enrol(session, resident_id: str, handle: str = "new", phone: str = "+8613800000000"):
-    return enrol_citizen(session, profile=PlatformProfile(), handle=handle, resident_id=resident_id,
-                         name="测试 (Ce Shi)", phone=phone, address="1 Test Road, Guangzhou", password="pw",
-                         totp_secret=b"s" * 20,
-                         today=date(2026, 11, 23))
+    return enrol_citizen(
+        session,
+        profile=PlatformProfile(),
+        handle=handle,
+        resident_id=resident_id,
+        name="测试 (Ce Shi)",
+        phone=phone,
+        address="1 Test Road, Guangzhou",
+        password="pw",
+        totp_secret=b"s" * 20,
+        today=date(2026, 11, 23),
+    )
 
 
 def test_a_valid_resident_id_enrols_with_its_birth_date(session):
@@ -37,13 +45,16 @@ def test_a_valid_resident_id_enrols_with_its_birth_date(session):
     assert citizen.id != citizen.resident_id
 
 
-@pytest.mark.parametrize(("resident_id", "reason"), [
-    ("110105194912310021", "check character"),   # altered check character
-    ("110105194902300027", "date"),              # 30 February
-    ("110105203012310025", "future"),            # born in 2030
-    ("99010519491231002X", "province"),
-    ("1101051949123100", "18"),
-])
+@pytest.mark.parametrize(
+    ("resident_id", "reason"),
+    [
+        ("110105194912310021", "check character"),  # altered check character
+        ("110105194902300027", "date"),  # 30 February
+        ("110105203012310025", "future"),  # born in 2030
+        ("99010519491231002X", "province"),
+        ("1101051949123100", "18"),
+    ],
+)
 def test_a_malformed_resident_id_is_a_422_and_nothing_is_written(session, resident_id, reason):
     with pytest.raises(Problem) as refused:
         enrol(session, resident_id)

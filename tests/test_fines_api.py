@@ -21,6 +21,7 @@ from tests.test_service_tokens import mint
 
 # --- helpers -----------------------------------------------------------------------------------
 
+
 def bearer(mesh: Mesh, scope: str = "fines:read fines:pay", client: str = "gateway") -> dict[str, str]:
     return {"Authorization": f"Bearer {mint(mesh, client=client, scope=scope)}"}
 
@@ -41,20 +42,32 @@ async def citizen_fines(mesh: Mesh, persona: Persona) -> list[dict]:
     return response.json()
 
 
-def confirmation(mesh: Mesh, fine: dict, *, payer: str, key: str, key_to_sign: ECKey | None = None,
-                 typ: str = "payment+jwt", issuer: str = "gateway", **overrides) -> str:
+def confirmation(
+    mesh: Mesh,
+    fine: dict,
+    *,
+    payer: str,
+    key: str,
+    key_to_sign: ECKey | None = None,
+    typ: str = "payment+jwt",
+    issuer: str = "gateway",
+    **overrides,
+) -> str:
     """What the wallet signs when the citizen pays (the gateway's key, unless ``key_to_sign``)."""
     claims = {
-        "payment_id": f"pay-{uuid.uuid4().hex}", "payer": payer, "payee": "fines", "reference": str(fine["id"]),
-        "amount_cents": fine["amount_cents"], "currency": "CNY", "idempotency_key": key,
+        "payment_id": f"pay-{uuid.uuid4().hex}",
+        "payer": payer,
+        "payee": "fines",
+        "reference": str(fine["id"]),
+        "amount_cents": fine["amount_cents"],
+        "currency": "CNY",
+        "idempotency_key": key,
     }
     claims.update(overrides)
-    return sign_statement(key_to_sign or mesh.apps["gateway"].state.signing_key, issuer=issuer, typ=typ,
-                          claims=claims)
+    return sign_statement(key_to_sign or mesh.apps["gateway"].state.signing_key, issuer=issuer, typ=typ, claims=claims)
 
 
-async def post_payment(mesh: Mesh, fine_id: int, body, *, key: str | None, headers: dict | None = None,
-                       client=None):
+async def post_payment(mesh: Mesh, fine_id: int, body, *, key: str | None, headers: dict | None = None, client=None):
     headers = dict(bearer(mesh) if headers is None else headers)
     if key is not None:
         headers["Idempotency-Key"] = key
@@ -71,18 +84,24 @@ def payment_rows(mesh: Mesh, fine_id: int) -> list[Payment]:
 
 # --- reading -----------------------------------------------------------------------------------
 
+
 async def test_reading_a_vehicles_a_citizens_and_one_fine(mesh):
     response = await get(mesh, f"/vehicles/{quote(DEMO_PLATE)}/fines")
     assert response.status_code == 200, response.text
     by_vehicle = response.json()
     assert [(f["offence"], f["status"], f["source"]) for f in by_vehicle] == [
-        ("Running a red light", "unpaid", "camera"), ("Parking in a bus lane", "unpaid", "camera"),
+        ("Running a red light", "unpaid", "camera"),
+        ("Parking in a bus lane", "unpaid", "camera"),
     ]
     assert by_vehicle[0]["occurred_at"].endswith("T00:41:00Z")  # 08:41 in Guangzhou, the same on both databases
     assert await citizen_fines(mesh, CAR_OWNER) == by_vehicle
     [overdue] = await citizen_fines(mesh, DEFAULTER)
     assert (overdue["plate"], overdue["status"], overdue["source"], overdue["due_date"]) == (
-        DEFAULTER_PLATE, "overdue", "parking-warden", "2026-10-15")
+        DEFAULTER_PLATE,
+        "overdue",
+        "parking-warden",
+        "2026-10-15",
+    )
     one = await get(mesh, f"/fines/{overdue['id']}")
     assert one.status_code == 200 and one.json() == overdue
     # a subject the department does not know has no fines; it is not told apart from one without a car
@@ -101,11 +120,15 @@ async def test_reading_needs_a_token_with_fines_read_held_by_the_gateway(mesh):
         assert_problem(await get(mesh, path, headers={"Authorization": "Bearer not-a-token"}), 401, "invalid-token")
         assert_problem(await get(mesh, path, headers=bearer(mesh, scope="fines:pay")), 403, "forbidden-caller")
         # a department that is not listed for fines:read in kernel/access.py, even with the scope
-        assert_problem(await get(mesh, path, headers=bearer(mesh, scope="fines:read", client="appointments")),
-                       403, "forbidden-caller")
+        assert_problem(
+            await get(mesh, path, headers=bearer(mesh, scope="fines:read", client="appointments")),
+            403,
+            "forbidden-caller",
+        )
 
 
 # --- paying ------------------------------------------------------------------------------------
+
 
 async def test_paying_a_fine_gives_a_receipt_once_whatever_is_repeated(mesh):
     payer = await subject_of(mesh, CAR_OWNER)
@@ -129,15 +152,20 @@ async def test_paying_a_fine_gives_a_receipt_once_whatever_is_repeated(mesh):
 
     # the same key with another payload, for this fine or another: refused, nothing written
     other_payload = confirmation(mesh, fine, payer=payer, key="k-1")
-    assert_problem(await post_payment(mesh, fine["id"], {"confirmation": other_payload}, key="k-1"),
-                   409, "idempotency-key-reused")
+    assert_problem(
+        await post_payment(mesh, fine["id"], {"confirmation": other_payload}, key="k-1"), 409, "idempotency-key-reused"
+    )
     for_other_fine = confirmation(mesh, other, payer=payer, key="k-1")
-    assert_problem(await post_payment(mesh, other["id"], {"confirmation": for_other_fine}, key="k-1"),
-                   409, "idempotency-key-reused")
+    assert_problem(
+        await post_payment(mesh, other["id"], {"confirmation": for_other_fine}, key="k-1"),
+        409,
+        "idempotency-key-reused",
+    )
     # paying the paid fine again under a new key
     second_time = confirmation(mesh, fine, payer=payer, key="k-2")
-    assert_problem(await post_payment(mesh, fine["id"], {"confirmation": second_time}, key="k-2"),
-                   409, "fine-already-paid")
+    assert_problem(
+        await post_payment(mesh, fine["id"], {"confirmation": second_time}, key="k-2"), 409, "fine-already-paid"
+    )
     assert len(payment_rows(mesh, fine["id"])) == 1
     assert payment_rows(mesh, other["id"]) == []
     assert [f["status"] for f in await citizen_fines(mesh, CAR_OWNER)] == ["paid", "unpaid"]
@@ -157,18 +185,54 @@ async def test_every_bad_payment_request_is_refused_and_writes_nothing(mesh):
         (fine["id"], {}, "k", None, 422, "invalid-request"),
         (fine["id"], {"confirmation": 42}, "k", None, 422, "invalid-request"),
         (fine["id"], {"confirmation": "not-a-jws"}, "k", None, 422, "invalid-payment-confirmation"),
-        (fine["id"], {"confirmation": confirmation(mesh, fine, payer=payer, key="k", key_to_sign=forger)}, "k",
-         None, 422, "invalid-payment-confirmation"),
-        (fine["id"], {"confirmation": confirmation(mesh, fine, payer=payer, key="k", typ="receipt+jwt")}, "k",
-         None, 422, "invalid-payment-confirmation"),
-        (fine["id"], {"confirmation": confirmation(mesh, fine, payer=payer, key="k", amount_cents="20000")}, "k",
-         None, 422, "invalid-payment-confirmation"),
-        (fine["id"], {"confirmation": confirmation(mesh, fine, payer=payer, key="k", amount_cents=100)}, "k",
-         None, 422, "payment-mismatch"),
-        (fine["id"], {"confirmation": confirmation(mesh, fine, payer=payer, key="k", payee="prescriptions")}, "k",
-         None, 422, "payment-mismatch"),
-        (fine["id"], {"confirmation": confirmation(mesh, fine, payer=payer, key="another")}, "k",
-         None, 422, "payment-mismatch"),
+        (
+            fine["id"],
+            {"confirmation": confirmation(mesh, fine, payer=payer, key="k", key_to_sign=forger)},
+            "k",
+            None,
+            422,
+            "invalid-payment-confirmation",
+        ),
+        (
+            fine["id"],
+            {"confirmation": confirmation(mesh, fine, payer=payer, key="k", typ="receipt+jwt")},
+            "k",
+            None,
+            422,
+            "invalid-payment-confirmation",
+        ),
+        (
+            fine["id"],
+            {"confirmation": confirmation(mesh, fine, payer=payer, key="k", amount_cents="20000")},
+            "k",
+            None,
+            422,
+            "invalid-payment-confirmation",
+        ),
+        (
+            fine["id"],
+            {"confirmation": confirmation(mesh, fine, payer=payer, key="k", amount_cents=100)},
+            "k",
+            None,
+            422,
+            "payment-mismatch",
+        ),
+        (
+            fine["id"],
+            {"confirmation": confirmation(mesh, fine, payer=payer, key="k", payee="prescriptions")},
+            "k",
+            None,
+            422,
+            "payment-mismatch",
+        ),
+        (
+            fine["id"],
+            {"confirmation": confirmation(mesh, fine, payer=payer, key="another")},
+            "k",
+            None,
+            422,
+            "payment-mismatch",
+        ),
         (999999, good, "k", None, 404, "fine-not-found"),
         (fine["id"], good, "k", {}, 401, "unauthenticated"),
         (fine["id"], good, "k", bearer(mesh, scope="fines:read"), 403, "forbidden-caller"),
@@ -188,14 +252,16 @@ async def test_who_may_pay_a_fine_is_the_regimes_rule(mesh):
     owner's pseudonym, so a fine is paid by its reference, whoever the (opaque) payer is."""
     fine = (await citizen_fines(mesh, CAR_OWNER))[0]
     stranger = await subject_of(mesh, DEFAULTER)
-    response = await post_payment(mesh, fine["id"], {"confirmation": confirmation(mesh, fine, payer=stranger, key="k")},
-                                  key="k")
+    response = await post_payment(
+        mesh, fine["id"], {"confirmation": confirmation(mesh, fine, payer=stranger, key="k")}, key="k"
+    )
     if mesh.regime is Regime.PLATFORM:
         assert_problem(response, 422, "payer-not-owner")
         # the payer is checked first: a stranger's wrong amount does not learn it is wrong
         wrong_amount = confirmation(mesh, fine, payer=stranger, key="k2", amount_cents=100)
-        assert_problem(await post_payment(mesh, fine["id"], {"confirmation": wrong_amount}, key="k2"), 422,
-                       "payer-not-owner")
+        assert_problem(
+            await post_payment(mesh, fine["id"], {"confirmation": wrong_amount}, key="k2"), 422, "payer-not-owner"
+        )
         assert payment_rows(mesh, fine["id"]) == []
     else:
         assert response.status_code == 201, response.text
@@ -212,22 +278,24 @@ async def test_fifty_concurrent_payments_with_one_key_charge_once(mesh):
     body = {"confirmation": confirmation(mesh, fine, payer=payer, key="one-key")}
     headers = bearer(mesh)
     async with mesh.client("fines") as client:
-        answers = await asyncio.gather(*(
-            post_payment(mesh, fine["id"], body, key="one-key", headers=headers, client=client) for _ in range(50)
-        ))
+        answers = await asyncio.gather(
+            *(post_payment(mesh, fine["id"], body, key="one-key", headers=headers, client=client) for _ in range(50))
+        )
     assert Counter(answer.status_code for answer in answers) == {201: 1, 200: 49}, [a.text for a in answers][:3]
     assert len({answer.text for answer in answers}) == 1
     assert len(payment_rows(mesh, fine["id"])) == 1
 
     owner = await subject_of(mesh, CAR_OWNER)
     second = (await citizen_fines(mesh, CAR_OWNER))[1]
-    bodies = [(f"key-{n}", {"confirmation": confirmation(mesh, second, payer=owner, key=f"key-{n}")})
-              for n in range(50)]
+    bodies = [
+        (f"key-{n}", {"confirmation": confirmation(mesh, second, payer=owner, key=f"key-{n}")}) for n in range(50)
+    ]
     async with mesh.client("fines") as client:
-        answers = await asyncio.gather(*(
-            post_payment(mesh, second["id"], body, key=key, headers=headers, client=client) for key, body in bodies
-        ))
+        answers = await asyncio.gather(
+            *(post_payment(mesh, second["id"], body, key=key, headers=headers, client=client) for key, body in bodies)
+        )
     assert Counter(answer.status_code for answer in answers) == {201: 1, 409: 49}
     assert {answer.json()["type"] for answer in answers if answer.status_code == 409} == {
-        "urn:citygate:problem:fine-already-paid"}
+        "urn:citygate:problem:fine-already-paid"
+    }
     assert len(payment_rows(mesh, second["id"])) == 1

@@ -29,8 +29,9 @@ def outbox(mesh: Mesh) -> list[CreditOutboxEntry]:
 
 def credit_record(mesh: Mesh, fine_id: int) -> CreditRecord | None:
     with mesh.apps["credit"].state.database.session() as session:
-        return session.exec(select(CreditRecord).where(
-            CreditRecord.source == "fines", CreditRecord.reference == str(fine_id))).first()
+        return session.exec(
+            select(CreditRecord).where(CreditRecord.source == "fines", CreditRecord.reference == str(fine_id))
+        ).first()
 
 
 def stored_status(mesh: Mesh, fine_id: int) -> FineStatus:
@@ -64,7 +65,9 @@ async def test_on_the_platform_an_overdue_fine_is_reported_and_its_payment_settl
     await pay(mesh, DEFAULTER, fine, key="chen-jun-pays")
     await drain(mesh)  # the payment woke the worker too; whichever delivers first, the other changes nothing
     assert [(entry.action, entry.delivered_at is not None) for entry in outbox(mesh)] == [
-        (OutboxAction.REPORT, True), (OutboxAction.SETTLE, True)]
+        (OutboxAction.REPORT, True),
+        (OutboxAction.SETTLE, True),
+    ]
     assert credit_record(mesh, fine["id"]).settled_at is not None
     # draining again sends nothing: every entry is delivered
     assert (await drain(mesh)).delivered == []
@@ -99,13 +102,14 @@ async def test_a_credit_service_that_is_down_loses_nothing(mesh):
     assert not report.unreachable and report.failed == []
     entries = [entry for entry in outbox(mesh) if entry.fine_id == first["id"]]
     assert [(entry.action, entry.delivered_at is not None) for entry in entries] == [
-        (OutboxAction.REPORT, True), (OutboxAction.SETTLE, True)]
+        (OutboxAction.REPORT, True),
+        (OutboxAction.SETTLE, True),
+    ]
     record = credit_record(mesh, first["id"])
     assert record.subject == CAR_OWNER.resident_id and record.settled_at is not None
     # one record per fine on the platform, however often it was attempted
     with mesh.apps["credit"].state.database.session() as session:
-        references = session.exec(select(CreditRecord.reference).where(
-            CreditRecord.source == "fines")).all()
+        references = session.exec(select(CreditRecord.reference).where(CreditRecord.source == "fines")).all()
     assert sorted(references) == sorted({str(entry.fine_id) for entry in outbox(mesh)})
 
 
@@ -120,10 +124,21 @@ async def test_a_refused_report_is_kept_and_holds_back_its_settlement(mesh, capl
     await fines.state.fines_worker.run_once()
     with fines.state.database.session() as session:
         fine = session.exec(select(Fine).order_by(Fine.id)).first()
-        session.add(CreditOutboxEntry(action=OutboxAction.REPORT, fine_id=fine.id, subject=mistyped,
-                                      amount_cents=1, occurred_at=SOME_TIME, created_at=SOME_TIME))
-        session.add(CreditOutboxEntry(action=OutboxAction.SETTLE, fine_id=fine.id, amount_cents=1,
-                                      occurred_at=SOME_TIME, created_at=SOME_TIME))
+        session.add(
+            CreditOutboxEntry(
+                action=OutboxAction.REPORT,
+                fine_id=fine.id,
+                subject=mistyped,
+                amount_cents=1,
+                occurred_at=SOME_TIME,
+                created_at=SOME_TIME,
+            )
+        )
+        session.add(
+            CreditOutboxEntry(
+                action=OutboxAction.SETTLE, fine_id=fine.id, amount_cents=1, occurred_at=SOME_TIME, created_at=SOME_TIME
+            )
+        )
         session.commit()
     report = await drain(mesh)
     assert not report.unreachable and len(report.failed) == 1

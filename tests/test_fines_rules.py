@@ -62,21 +62,53 @@ def fine_id_of(session: Session, plate: str, index: int = 0) -> int:
     return sorted(fine.id for fine in fines_for_citizen(session, session.get(Vehicle, plate).owner_ref))[index]
 
 
-def confirmation(fine_id: int, *, key: str = "key-1", payer: str = CHEN_JUN, amount: int = 20000,
-                 payment_id: str = "pay-1", **overrides) -> PaymentConfirmation:
-    claims = {"payment_id": payment_id, "payer": payer, "payee": "fines", "reference": str(fine_id),
-              "amount_cents": amount, "currency": "CNY", "idempotency_key": key, "statement": "signed-statement"}
+def confirmation(
+    fine_id: int,
+    *,
+    key: str = "key-1",
+    payer: str = CHEN_JUN,
+    amount: int = 20000,
+    payment_id: str = "pay-1",
+    **overrides,
+) -> PaymentConfirmation:
+    claims = {
+        "payment_id": payment_id,
+        "payer": payer,
+        "payee": "fines",
+        "reference": str(fine_id),
+        "amount_cents": amount,
+        "currency": "CNY",
+        "idempotency_key": key,
+        "statement": "signed-statement",
+    }
     claims.update(overrides)
     return PaymentConfirmation(**claims)
 
 
-def pay(session: Session, fine_id: int, *, key: str = "key-1", reporting=PLATFORM, now: datetime = NOW,
-        payer_rule=LiablePartyPays(), **claims):
-    return pay_fine(session, fine_id, idempotency_key=key, confirmation=confirmation(fine_id, key=key, **claims),
-                    payee="fines", now=now, reporting=reporting, payer_rule=payer_rule)
+def pay(
+    session: Session,
+    fine_id: int,
+    *,
+    key: str = "key-1",
+    reporting=PLATFORM,
+    now: datetime = NOW,
+    payer_rule=LiablePartyPays(),
+    **claims,
+):
+    return pay_fine(
+        session,
+        fine_id,
+        idempotency_key=key,
+        confirmation=confirmation(fine_id, key=key, **claims),
+        payee="fines",
+        now=now,
+        reporting=reporting,
+        payer_rule=payer_rule,
+    )
 
 
 # --- status ------------------------------------------------------------------------------------
+
 
 def test_overdue_means_unpaid_after_the_due_date_in_guangzhou(session: Session):
     fine = get_fine(session, fine_id_of(session, DEMO_PLATE))  # due 2026-12-01
@@ -90,20 +122,36 @@ def test_overdue_means_unpaid_after_the_due_date_in_guangzhou(session: Session):
 
 
 def test_a_citizens_fines_span_their_vehicles_and_a_stranger_has_none(session: Session):
-    record_fine(session, FineCreate(
-        plate=DEFAULTER_PLATE, offence="Speeding", place="Airport Expressway", amount_cents=5000,
-        occurred_at=datetime(2026, 11, 1, 9, 0, tzinfo=CHINA_STANDARD_TIME), due_date=date(2026, 12, 31),
-    ))
+    record_fine(
+        session,
+        FineCreate(
+            plate=DEFAULTER_PLATE,
+            offence="Speeding",
+            place="Airport Expressway",
+            amount_cents=5000,
+            occurred_at=datetime(2026, 11, 1, 9, 0, tzinfo=CHINA_STANDARD_TIME),
+            due_date=date(2026, 12, 31),
+        ),
+    )
     session.add(Vehicle(plate="粤B00002", owner_ref=CHEN_JUN))
     session.commit()
-    record_fine(session, FineCreate(
-        plate="粤B00002", offence="Parking on a pavement", place="Haizhu Square", amount_cents=10000,
-        occurred_at=datetime(2026, 10, 1, 9, 0, tzinfo=CHINA_STANDARD_TIME), due_date=date(2026, 11, 30),
-        source=FineSource.PARKING_WARDEN,
-    ))
+    record_fine(
+        session,
+        FineCreate(
+            plate="粤B00002",
+            offence="Parking on a pavement",
+            place="Haizhu Square",
+            amount_cents=10000,
+            occurred_at=datetime(2026, 10, 1, 9, 0, tzinfo=CHINA_STANDARD_TIME),
+            due_date=date(2026, 11, 30),
+            source=FineSource.PARKING_WARDEN,
+        ),
+    )
     fines = fines_for_citizen(session, CHEN_JUN)
     assert [(fine.plate, fine.offence) for fine in fines] == [
-        (DEFAULTER_PLATE, "Illegal parking"), ("粤B00002", "Parking on a pavement"), (DEFAULTER_PLATE, "Speeding"),
+        (DEFAULTER_PLATE, "Illegal parking"),
+        ("粤B00002", "Parking on a pavement"),
+        (DEFAULTER_PLATE, "Speeding"),
     ]
     assert [fine.occurred_at.tzinfo for fine in fines] == [UTC] * 3  # stored as UTC, read back aware
     assert fines_for_citizen(session, "nobody") == []
@@ -111,13 +159,18 @@ def test_a_citizens_fines_span_their_vehicles_and_a_stranger_has_none(session: S
 
 # --- the overdue sweep -------------------------------------------------------------------------
 
+
 def test_the_sweep_marks_overdue_once_and_the_platform_reports_it_in_the_same_transaction(session: Session):
     marked = mark_overdue_fines(session, now=NOW, reporting=PLATFORM)
     assert [fine.plate for fine in marked] == [DEFAULTER_PLATE]
     assert mark_overdue_fines(session, now=NOW, reporting=PLATFORM) == []
     [entry] = pending_entries(session)
     assert (entry.action, entry.fine_id, entry.subject, entry.amount_cents) == (
-        OutboxAction.REPORT, marked[0].id, CHEN_JUN, 20000)
+        OutboxAction.REPORT,
+        marked[0].id,
+        CHEN_JUN,
+        20000,
+    )
     assert entry.occurred_at == datetime(2026, 10, 16, tzinfo=CHINA_STANDARD_TIME)
     # a month later Li Wei's first fine falls overdue too
     later = mark_overdue_fines(session, now=datetime(2026, 12, 2, 1, 0, tzinfo=UTC), reporting=PLATFORM)
@@ -132,6 +185,7 @@ def test_in_the_rights_regime_the_sweep_marks_overdue_and_writes_nothing_for_any
 
 
 # --- paying ------------------------------------------------------------------------------------
+
 
 def test_paying_gives_a_receipt_and_the_same_request_again_gives_it_again(session: Session):
     fine_id = fine_id_of(session, DEFAULTER_PLATE)
@@ -165,13 +219,16 @@ def test_a_fine_paid_under_one_key_is_not_paid_again_under_another(session: Sess
     assert len(session.exec(select(Payment)).all()) == 1
 
 
-@pytest.mark.parametrize(("claims", "mismatched"), [
-    ({"amount": 100}, ["amount_cents"]),
-    ({"payee": "prescriptions"}, ["payee"]),
-    ({"reference": "999"}, ["reference"]),
-    ({"currency": "EUR"}, ["currency"]),
-    ({"idempotency_key": "another"}, ["idempotency_key"]),
-])
+@pytest.mark.parametrize(
+    ("claims", "mismatched"),
+    [
+        ({"amount": 100}, ["amount_cents"]),
+        ({"payee": "prescriptions"}, ["payee"]),
+        ({"reference": "999"}, ["reference"]),
+        ({"currency": "EUR"}, ["currency"]),
+        ({"idempotency_key": "another"}, ["idempotency_key"]),
+    ],
+)
 def test_a_confirmation_for_another_payment_is_refused(session: Session, claims, mismatched):
     fine_id = fine_id_of(session, DEFAULTER_PLATE)
     with pytest.raises(PaymentMismatch) as raised:
@@ -216,7 +273,8 @@ def test_paying_a_reported_fine_queues_its_settlement_and_an_unreported_one_noth
     pay(session, li_weis, key="key-2", payer=LI_WEI, payment_id="pay-2")
     entries = pending_entries(session)
     assert [(entry.action, entry.fine_id) for entry in entries] == [
-        (OutboxAction.REPORT, chen_juns), (OutboxAction.SETTLE, chen_juns),
+        (OutboxAction.REPORT, chen_juns),
+        (OutboxAction.SETTLE, chen_juns),
     ]
     assert entries[1].occurred_at == NOW and entries[1].subject is None
 

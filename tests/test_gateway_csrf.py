@@ -26,9 +26,12 @@ FROM_THE_POD = {"sec-fetch-site": "same-site"}
 def state_changing_routes(mesh) -> list[tuple[str, str]]:
     """Every state-changing operation the gateway has (from its OpenAPI), path parameters filled in."""
     paths = mesh.apps["gateway"].openapi()["paths"]
-    return sorted((method.upper(), re.sub(r"\{[^}]+\}", "1", path))
-                  for path, operations in paths.items() for method in operations
-                  if method.upper() in STATE_CHANGING_METHODS)
+    return sorted(
+        (method.upper(), re.sub(r"\{[^}]+\}", "1", path))
+        for path, operations in paths.items()
+        for method in operations
+        if method.upper() in STATE_CHANGING_METHODS
+    )
 
 
 async def logged_in_browser(mesh) -> httpx.AsyncClient:
@@ -38,13 +41,17 @@ async def logged_in_browser(mesh) -> httpx.AsyncClient:
     return browser
 
 
-@pytest.mark.parametrize("headers", [
-    {"sec-fetch-site": "same-site"},  # a page on another port of the same host
-    {"sec-fetch-site": "cross-site"},
-    {"origin": "ORIGIN_OF_THE_POD"},  # a browser without Sec-Fetch-*: its Origin says it
-    {"origin": "null"},  # a sandboxed page
-    {"sec-fetch-site": "same-origin", "origin": "ORIGIN_OF_THE_POD"},  # the two disagree: refused
-], ids=["same-site", "cross-site", "other-origin", "null-origin", "disagreeing"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "same-site"},  # a page on another port of the same host
+        {"sec-fetch-site": "cross-site"},
+        {"origin": "ORIGIN_OF_THE_POD"},  # a browser without Sec-Fetch-*: its Origin says it
+        {"origin": "null"},  # a sandboxed page
+        {"sec-fetch-site": "same-origin", "origin": "ORIGIN_OF_THE_POD"},  # the two disagree: refused
+    ],
+    ids=["same-site", "cross-site", "other-origin", "null-origin", "disagreeing"],
+)
 async def test_no_state_changing_request_with_the_cookie_from_another_origin(mesh, headers):
     pod = mesh.urls.get("pod", "http://127.0.0.1:1")
     headers = {name: value.replace("ORIGIN_OF_THE_POD", pod) for name, value in headers.items()}
@@ -53,8 +60,9 @@ async def test_no_state_changing_request_with_the_cookie_from_another_origin(mes
     assert ("POST", "/wallet/payments") in routes
     async with aclosing(browser):
         for method, path in routes:
-            forged = await browser.request(method, mesh.urls["gateway"] + path, json={},
-                                           headers=headers | {"Idempotency-Key": "k"})
+            forged = await browser.request(
+                method, mesh.urls["gateway"] + path, json={}, headers=headers | {"Idempotency-Key": "k"}
+            )
             assert_problem(forged, 403, "cross-origin-request")
 
 
@@ -64,26 +72,34 @@ async def test_the_gateways_own_pages_and_programs_are_not_refused(mesh):
     own_page = {"sec-fetch-site": "same-origin", "origin": gateway}
     async with aclosing(browser):
         for headers in (own_page, {"origin": gateway}, {"sec-fetch-site": "same-origin"}, {}):
-            payment = await browser.post(gateway + "/wallet/payments", json={
-                "payee": "fines", "reference": "no-such-fine", "amount_cents": 1}, headers=headers | {
-                "Idempotency-Key": f"k-{len(headers)}-{sorted(headers)}"})
+            payment = await browser.post(
+                gateway + "/wallet/payments",
+                json={"payee": "fines", "reference": "no-such-fine", "amount_cents": 1},
+                headers=headers | {"Idempotency-Key": f"k-{len(headers)}-{sorted(headers)}"},
+            )
             assert payment.status_code != 403, payment.text
         # a bearer is not something a browser sends by itself: its origin does not matter
         [cookie] = [value for name, value in browser.cookies.items() if name.startswith("citygate_gateway_")]
     async with httpx.AsyncClient(transport=mesh.transport) as program:
-        shown = await program.post(gateway + "/wallet/payments", json={
-            "payee": "fines", "reference": "no-such-fine", "amount_cents": 1}, headers=FROM_THE_POD | {
-            "Authorization": f"Bearer {cookie}", "Idempotency-Key": "bearer"})
+        shown = await program.post(
+            gateway + "/wallet/payments",
+            json={"payee": "fines", "reference": "no-such-fine", "amount_cents": 1},
+            headers=FROM_THE_POD | {"Authorization": f"Bearer {cookie}", "Idempotency-Key": "bearer"},
+        )
         assert shown.status_code != 403, shown.text
         # without a session it is the usual 401, not a hint about origins
-        assert_problem(await program.post(gateway + "/wallet/payments", json={}, headers=FROM_THE_POD), 401,
-                       "not-logged-in")
+        assert_problem(
+            await program.post(gateway + "/wallet/payments", json={}, headers=FROM_THE_POD), 401, "not-logged-in"
+        )
 
 
-@pytest.mark.parametrize(("browser_url", "name", "secure"), [
-    ("https://gateway.example", "__Host-citygate_gateway_rights", True),
-    ("http://127.0.0.1:8400", "citygate_gateway_rights", False),
-])
+@pytest.mark.parametrize(
+    ("browser_url", "name", "secure"),
+    [
+        ("https://gateway.example", "__Host-citygate_gateway_rights", True),
+        ("http://127.0.0.1:8400", "citygate_gateway_rights", False),
+    ],
+)
 def test_the_session_cookie_is_host_only_and_secure_under_https(browser_url, name, secure, tmp_path):
     settings = Settings(regime=Regime.RIGHTS, data_dir=tmp_path, browser_url=browser_url)
     response = Response()

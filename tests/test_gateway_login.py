@@ -21,15 +21,17 @@ CAR_OWNER = by_handle("li-wei")
 ATTACKER = by_handle("wang-fang")
 
 
-async def browser_login(mesh, handle: str = CAR_OWNER.handle, browser: httpx.AsyncClient | None = None
-                        ) -> httpx.Response:
+async def browser_login(
+    mesh, handle: str = CAR_OWNER.handle, browser: httpx.AsyncClient | None = None
+) -> httpx.Response:
     identity = mesh.urls["identity"]
     opened = nullcontext(browser) if browser else httpx.AsyncClient(transport=mesh.transport, follow_redirects=True)
-    async with opened as browser:  # noqa: PLR1704  (the caller's browser, or a new one)
+    async with opened as browser:
         page = await browser.get(mesh.urls["gateway"] + "/login")
         assert "Log in to continue to <b>the super-app gateway</b>" in page.text
-        page = await browser.post(identity + "/login", data=hidden_fields(page.text) | {
-            "username": handle, "password": DEMO_PASSWORD})
+        page = await browser.post(
+            identity + "/login", data=hidden_fields(page.text) | {"username": handle, "password": DEMO_PASSWORD}
+        )
         if "asks to receive" in page.text:
             page = await browser.post(identity + "/authorize", data=hidden_fields(page.text) | {"decision": "allow"})
         if page.url.path == "/user-agreement":  # the platform's first login: the citizen taps "Agree"
@@ -60,8 +62,9 @@ async def test_the_super_app_learns_what_the_regime_gives_it(mesh):
 
 async def test_a_callback_cannot_be_replayed_or_forged(mesh):
     async with httpx.AsyncClient(transport=mesh.transport) as browser:
-        assert_problem(await browser.get(mesh.urls["gateway"] + "/auth/callback?state=forged&code=x"), 403,
-                       "login-state-mismatch")
+        assert_problem(
+            await browser.get(mesh.urls["gateway"] + "/auth/callback?state=forged&code=x"), 403, "login-state-mismatch"
+        )
     await browser_login(mesh)
     with mesh.apps["gateway"].state.database.session() as session:
         assert session.exec(select(LoginAttempt)).all() == [], "attempts are consumed"
@@ -104,8 +107,13 @@ async def test_a_callback_for_someone_elses_login_is_refused_in_this_browser(mes
     gateway = mesh.urls["gateway"]
     async with httpx.AsyncClient(transport=mesh.transport) as attacker:
         started = await attacker.get(gateway + "/login")
-        callback = await through_login_pages(attacker, started, arrived=lambda url: url.startswith(
-            gateway + "/auth/callback"), username=ATTACKER.handle, password=DEMO_PASSWORD)
+        callback = await through_login_pages(
+            attacker,
+            started,
+            arrived=lambda url: url.startswith(gateway + "/auth/callback"),
+            username=ATTACKER.handle,
+            password=DEMO_PASSWORD,
+        )
     async with httpx.AsyncClient(transport=mesh.transport) as victim:
         landed = await victim.get(callback)
         assert_problem(landed, 403, "login-state-mismatch")
@@ -125,8 +133,13 @@ async def test_the_login_state_cookie_is_http_only_short_lived_and_cleared(mesh)
         assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=600" in cookie
         state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
         assert state not in started.headers["set-cookie"], "the cookie holds a hash of the state, not the state"
-        callback = await through_login_pages(browser, started, arrived=lambda url: url.startswith(
-            gateway + "/auth/callback"), username=CAR_OWNER.handle, password=DEMO_PASSWORD)
+        callback = await through_login_pages(
+            browser,
+            started,
+            arrived=lambda url: url.startswith(gateway + "/auth/callback"),
+            username=CAR_OWNER.handle,
+            password=DEMO_PASSWORD,
+        )
         landed = await browser.get(callback)
         assert landed.status_code == 303, landed.text
         cleared = [c for c in landed.headers.get_list("set-cookie") if "login_state" in c.split("=")[0]]

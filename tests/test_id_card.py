@@ -21,16 +21,20 @@ async def card_for(mesh: Mesh, handle: str, device_key: ECKey) -> dict:
     auth, response = await sign_in(rp, "openid", persona=by_handle(handle))
     token = (await rp.exchange(await rp.code_from(response, auth), auth.verifier)).json()["access_token"]
     async with mesh.client("identity") as client:
-        issued = await client.post("/credentials/id-card", json={"holder_jwk": device_key.as_dict(private=False)},
-                                   headers={"Authorization": f"Bearer {token}"})
+        issued = await client.post(
+            "/credentials/id-card",
+            json={"holder_jwk": device_key.as_dict(private=False)},
+            headers={"Authorization": f"Bearer {token}"},
+        )
     assert issued.status_code == 200, issued.text
     return issued.json()
 
 
 async def verify(mesh: Mesh, presentation: str, nonce: str = "n-1") -> object:
     async with mesh.client("identity") as client:
-        return await client.post("/credentials/verify",
-                                 json={"presentation": presentation, "audience": VERIFIER, "nonce": nonce})
+        return await client.post(
+            "/credentials/verify", json={"presentation": presentation, "audience": VERIFIER, "nonce": nonce}
+        )
 
 
 @pytest.fixture
@@ -42,8 +46,13 @@ async def test_rights_the_holder_proves_over_18_and_residence_without_name_or_bi
     async with Mesh(Regime.RIGHTS, tmp_path) as mesh:
         card = await card_for(mesh, "li-wei", device_key)
         assert set(card["disclosable"]) == {"name", "birthdate", "resident_of", "age_over_18", "nationality"}
-        shown = present(card["credential"], disclose={"age_over_18", "resident_of"}, holder_key=device_key,
-                        audience=VERIFIER, nonce="n-1")
+        shown = present(
+            card["credential"],
+            disclose={"age_over_18", "resident_of"},
+            holder_key=device_key,
+            audience=VERIFIER,
+            nonce="n-1",
+        )
         checked = await verify(mesh, shown)
     assert checked.status_code == 200, checked.text
     assert checked.json()["disclosed"] == {"age_over_18": True, "resident_of": "Guangzhou"}
@@ -55,8 +64,9 @@ async def test_rights_the_holder_proves_over_18_and_residence_without_name_or_bi
 async def test_rights_the_minor_proves_nothing_false(tmp_path, device_key):
     async with Mesh(Regime.RIGHTS, tmp_path) as mesh:
         card = await card_for(mesh, "liu-yang", device_key)
-        shown = present(card["credential"], disclose={"age_over_18"}, holder_key=device_key,
-                        audience=VERIFIER, nonce="n-1")
+        shown = present(
+            card["credential"], disclose={"age_over_18"}, holder_key=device_key, audience=VERIFIER, nonce="n-1"
+        )
         checked = await verify(mesh, shown)
     assert checked.json()["disclosed"] == {"age_over_18": False}
 
@@ -75,11 +85,16 @@ async def test_platform_the_card_is_always_shown_whole(tmp_path, device_key):
 async def test_a_presentation_for_another_verifier_or_nonce_is_refused(tmp_path, device_key):
     async with Mesh(Regime.RIGHTS, tmp_path) as mesh:
         card = await card_for(mesh, "li-wei", device_key)
-        shown = present(card["credential"], disclose={"age_over_18"}, holder_key=device_key,
-                        audience=VERIFIER, nonce="n-1")
+        shown = present(
+            card["credential"], disclose={"age_over_18"}, holder_key=device_key, audience=VERIFIER, nonce="n-1"
+        )
         assert_problem(await verify(mesh, shown, nonce="n-2"), 400, "invalid-presentation")
-        stolen = present(card["credential"], disclose={"age_over_18"}, holder_key=device_key,
-                         audience=VERIFIER, nonce="n-1").rsplit("~", 1)[0] + "~"  # key binding stripped
+        stolen = (
+            present(
+                card["credential"], disclose={"age_over_18"}, holder_key=device_key, audience=VERIFIER, nonce="n-1"
+            ).rsplit("~", 1)[0]
+            + "~"
+        )  # key binding stripped
         assert_problem(await verify(mesh, stolen), 400, "invalid-presentation")
 
 
@@ -89,6 +104,9 @@ async def test_a_card_needs_a_citizen_token_and_a_usable_key(tmp_path):
         rp = RelyingParty(mesh, "gateway")
         auth, response = await sign_in(rp, "openid")
         token = (await rp.exchange(await rp.code_from(response, auth), auth.verifier)).json()["access_token"]
-        refused = await client.post("/credentials/id-card", json={"holder_jwk": {"kty": "oct", "k": "AAAA"}},
-                                    headers={"Authorization": f"Bearer {token}"})
+        refused = await client.post(
+            "/credentials/id-card",
+            json={"holder_jwk": {"kty": "oct", "k": "AAAA"}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert_problem(refused, 422, "invalid-holder-key")

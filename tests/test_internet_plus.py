@@ -33,7 +33,8 @@ async def test_platform_a_department_gets_the_profile_history_and_payments_and_t
 
         # The civil registry asks, with its own service client (a real token from the identity service).
         asked = await mesh.apps["appointments"].state.services.request(
-            "gateway", "GET", PATH.format(CAR_OWNER.resident_id))
+            "gateway", "GET", PATH.format(CAR_OWNER.resident_id)
+        )
         assert asked.status_code == 200, asked.text
         shared = asked.json()
         assert (shared["resident_id"], shared["shared_with"]) == (CAR_OWNER.resident_id, "appointments")
@@ -42,7 +43,8 @@ async def test_platform_a_department_gets_the_profile_history_and_payments_and_t
         assert shared["user_agreement"]["accepted_at"] is not None
         assert CAR_OWNER.plate in str(shared["history"])  # the fines he looked up, plate included
         assert [(p["payee"], p["reference"], p["amount_cents"], p["status"]) for p in shared["payments"]] == [
-            ("fines", str(unpaid[0]["id"]), unpaid[0]["amount_cents"], "completed")]
+            ("fines", str(unpaid[0]["id"]), unpaid[0]["amount_cents"], "completed")
+        ]
 
         history = (await browser.get("/me/history")).json()
         assert history[-1]["journey"] == "internet-plus" and history[-1]["event"] == "shared with appointments"
@@ -61,10 +63,14 @@ async def test_only_departments_with_the_permission_may_ask(mesh):
             assert_problem(await gateway.get(path, headers=as_service(mesh, "citizen-app")), 403, "forbidden-caller")
             assert_problem(await gateway.get(path, headers=as_service(mesh, "fines", scope="gateway:read")), 403)
             # a super-app session is no service token
-            assert_problem(await gateway.get(path, headers={"Authorization": f"Bearer {session_id}"}), 401,
-                           "invalid-token")
-            assert_problem(await gateway.get(PATH.format("110101199003077777"), headers=as_service(mesh, "fines")),
-                           404, "citizen-not-found")
+            assert_problem(
+                await gateway.get(path, headers={"Authorization": f"Bearer {session_id}"}), 401, "invalid-token"
+            )
+            assert_problem(
+                await gateway.get(PATH.format("110101199003077777"), headers=as_service(mesh, "fines")),
+                404,
+                "citizen-not-found",
+            )
             assert (await gateway.get(path, headers=as_service(mesh, "fines"))).status_code == 200
 
 

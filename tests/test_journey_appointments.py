@@ -52,8 +52,10 @@ async def reported_to_the_credit_platform(mesh) -> None:
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
 async def test_platform_the_blacklist_refuses_the_divorce_until_he_pays_then_the_super_app_books_it(mesh):
     await reported_to_the_credit_platform(mesh)
-    async with aclosing(await super_app(mesh, WIFE.handle)) as wife, \
-            aclosing(await super_app(mesh, HUSBAND.handle)) as husband:
+    async with (
+        aclosing(await super_app(mesh, WIFE.handle)) as wife,
+        aclosing(await super_app(mesh, HUSBAND.handle)) as husband,
+    ):
         divorce = (await free_slots(wife, "divorce"))[0]
         # She books: the bureau asks the credit platform about both spouses; his overdue fine refuses her.
         refused = assert_problem(await book(wife, divorce), 403, "joint-punishment")
@@ -68,8 +70,11 @@ async def test_platform_the_blacklist_refuses_the_divorce_until_he_pays_then_the
 
         # He pays the fine from the wallet (journey 1); the traffic police report the settlement.
         [fine] = [f for f in (await husband.get("/city-services/fines")).json() if f["status"] != "paid"]
-        paid = await husband.post("/wallet/payments", headers={"Idempotency-Key": "chen-jun-fine"}, json={
-            "payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]})
+        paid = await husband.post(
+            "/wallet/payments",
+            headers={"Idempotency-Key": "chen-jun-fine"},
+            json={"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]},
+        )
         assert paid.status_code == 201 and paid.json()["status"] == "completed", paid.text
         await reported_to_the_credit_platform(mesh)
 
@@ -80,7 +85,11 @@ async def test_platform_the_blacklist_refuses_the_divorce_until_he_pays_then_the
         assert booking.get("invitation_code") is None  # a divorce's partner comes from the register
         # He finds it waiting for him, and confirms; confirming again changes nothing.
         [waiting] = (await husband.get(BOOKINGS)).json()
-        assert (waiting["id"], waiting["role"], waiting["awaiting_your_confirmation"]) == (booking["id"], "partner", True)
+        assert (waiting["id"], waiting["role"], waiting["awaiting_your_confirmation"]) == (
+            booking["id"],
+            "partner",
+            True,
+        )
         assert (await husband.get(f"{BOOKINGS}/{booking['id']}")).json()["id"] == booking["id"]
         confirmed = await husband.post(f"{BOOKINGS}/{booking['id']}/confirmations", json={})
         assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed", confirmed.text
@@ -105,30 +114,39 @@ async def test_platform_the_blacklist_refuses_the_divorce_until_he_pays_then_the
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
 async def test_platform_a_full_slot_is_the_bureaus_409_passed_through(mesh):
-    async with aclosing(await super_app(mesh, WIFE.handle)) as wife, \
-            aclosing(await super_app(mesh, "wang-fang")) as other:
+    async with (
+        aclosing(await super_app(mesh, WIFE.handle)) as wife,
+        aclosing(await super_app(mesh, "wang-fang")) as other,
+    ):
         [one_place] = [slot for slot in await free_slots(wife, ONE_PLACE_TYPE) if slot["capacity"] == 1]
         first = await book(wife, one_place)  # a certificate copy is hers alone: no partner, no blacklist
         assert first.status_code == 201 and first.json()["status"] == "confirmed", first.text
         full = assert_problem(await book(other, one_place), 409, "slot-full")
         assert full["upstream"] == "appointments"
         assert one_place["id"] not in {slot["id"] for slot in await free_slots(other, ONE_PLACE_TYPE)}
-        assert_problem(await other.post(BOOKINGS, json={"slot_id": one_place["id"], "type": "certificate-copy",
-                                                        "subject": WIFE.resident_id}), 422)
+        assert_problem(
+            await other.post(
+                BOOKINGS, json={"slot_id": one_place["id"], "type": "certificate-copy", "subject": WIFE.resident_id}
+            ),
+            422,
+        )
         refusals = [e for e in (await other.get("/me/history")).json() if e["event"] == "booking refused"]
         assert [e["details"]["problem"] for e in refusals] == ["urn:citygate:problem:slot-full"]
 
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
 async def test_platform_a_marriage_partner_joins_with_the_code_which_the_super_app_does_not_keep(mesh):
-    async with aclosing(await super_app(mesh, "li-wei")) as groom, \
-            aclosing(await super_app(mesh, "wang-fang")) as bride:
+    async with (
+        aclosing(await super_app(mesh, "li-wei")) as groom,
+        aclosing(await super_app(mesh, "wang-fang")) as bride,
+    ):
         booked = await book(groom, (await free_slots(groom, "marriage"))[0])
         assert booked.status_code == 201, booked.text
         booking, code = booked.json(), booked.json()["invitation_code"]
         confirmations = f"{BOOKINGS}/{booking['id']}/confirmations"
-        assert_problem(await bride.post(confirmations, json={"invitation_code": "0000-0000-0000"}), 403,
-                       "invalid-invitation-code")
+        assert_problem(
+            await bride.post(confirmations, json={"invitation_code": "0000-0000-0000"}), 403, "invalid-invitation-code"
+        )
         joined = await bride.post(confirmations, json={"invitation_code": code})
         assert joined.status_code == 200 and joined.json()["status"] == "confirmed", joined.text
         assert [b["role"] for b in (await bride.get(BOOKINGS)).json()] == ["partner"]
@@ -147,16 +165,21 @@ async def test_rights_each_spouse_books_and_confirms_through_the_blind_courier(m
         return await forward(request)
 
     monkeypatch.setattr(mesh.transport, "handle_async_request", spy)
-    async with aclosing(await super_app(mesh, WIFE.handle)) as wife, \
-            aclosing(await super_app(mesh, HUSBAND.handle)) as husband, \
-            aclosing(await super_app(mesh, "li-wei")) as stranger, \
-            mesh.client("appointments") as bureau:
+    async with (
+        aclosing(await super_app(mesh, WIFE.handle)) as wife,
+        aclosing(await super_app(mesh, HUSBAND.handle)) as husband,
+        aclosing(await super_app(mesh, "li-wei")) as stranger,
+        mesh.client("appointments") as bureau,
+    ):
         jwks = (await bureau.get("/.well-known/jwks.json")).json()
 
         async def device(handle: str, browser: httpx.AsyncClient):
             async with mesh.client("identity") as identity:  # each phone its own (no shared login cookie)
-                token = (await citizen_token(identity, username=handle, password=DEMO_PASSWORD,
-                                             resource_service="appointments")).access_token
+                token = (
+                    await citizen_token(
+                        identity, username=handle, password=DEMO_PASSWORD, resource_service="appointments"
+                    )
+                ).access_token
 
             async def through_the_courier(method: str, path: str, body=None):
                 envelope, reply_key = seal_request(jwks, method=method, path=path, body=body, token=token)
@@ -164,10 +187,14 @@ async def test_rights_each_spouse_books_and_confirms_through_the_blind_courier(m
                 assert relayed.status_code == 200, relayed.text
                 assert "divorce" not in relayed.text  # the gateway relays what it cannot read
                 return open_response(relayed.json()["envelope"], reply_key)
+
             return through_the_courier
 
-        her_app, his_app, strangers_app = (await device(WIFE.handle, wife), await device(HUSBAND.handle, husband),
-                                           await device("li-wei", stranger))
+        her_app, his_app, strangers_app = (
+            await device(WIFE.handle, wife),
+            await device(HUSBAND.handle, husband),
+            await device("li-wei", stranger),
+        )
         # The gateway will not book for anyone here; listing free slots names nobody, so it may.
         divorce = (await free_slots(wife, "divorce"))[0]
         assert_problem(await book(wife, divorce), 403, "blind-courier-only")
@@ -180,7 +207,8 @@ async def test_rights_each_spouse_books_and_confirms_through_the_blind_courier(m
         assert (booking["type"], booking["status"]) == ("divorce", "pending")
         mine = await his_app("GET", "/me/bookings")
         assert [(b["id"], b["role"], b["awaiting_your_confirmation"]) for b in mine.body] == [
-            (booking["id"], "partner", True)]
+            (booking["id"], "partner", True)
+        ]
         confirmed = await his_app("POST", f"/me/bookings/{booking['id']}/confirmations", {})
         assert confirmed.status == 200 and confirmed.body["status"] == "confirmed", confirmed.body
         assert (await her_app("GET", f"/me/bookings/{booking['id']}")).body["status"] == "confirmed"
@@ -212,8 +240,11 @@ async def test_the_bureau_down_is_a_503_in_bounded_time_and_no_session_is_a_401(
         assert time.monotonic() - started < 2 * mesh.apps["gateway"].state.settings.department_timeout_seconds
         mesh.start("appointments")
     async with httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"]) as nobody:
-        for answer in (await nobody.get("/city-services/appointments/slots"), await nobody.get(BOOKINGS),
-                       await nobody.post(BOOKINGS, json={"slot_id": 1, "type": "divorce"}),
-                       await nobody.post(f"{BOOKINGS}/x/confirmations"),
-                       await nobody.post("/courier/appointments", json={"envelope": "x"})):
+        for answer in (
+            await nobody.get("/city-services/appointments/slots"),
+            await nobody.get(BOOKINGS),
+            await nobody.post(BOOKINGS, json={"slot_id": 1, "type": "divorce"}),
+            await nobody.post(f"{BOOKINGS}/x/confirmations"),
+            await nobody.post("/courier/appointments", json={"envelope": "x"}),
+        ):
             assert_problem(answer, 401, "not-logged-in")

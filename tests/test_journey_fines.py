@@ -30,8 +30,11 @@ async def super_app(mesh, handle: str = CAR_OWNER.handle) -> httpx.AsyncClient:
 
 
 async def pay(browser: httpx.AsyncClient, fine: dict, key: str) -> httpx.Response:
-    return await browser.post("/wallet/payments", headers={"Idempotency-Key": key}, json={
-        "payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]})
+    return await browser.post(
+        "/wallet/payments",
+        headers={"Idempotency-Key": key},
+        json={"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]},
+    )
 
 
 def dump(mesh, service: str):
@@ -72,8 +75,9 @@ async def test_platform_the_super_app_looks_up_pays_and_remembers_everything(mes
 async def test_rights_the_device_asks_through_the_blind_courier_and_the_super_app_learns_only_the_payment(mesh):
     async with aclosing(await super_app(mesh)) as browser, mesh.client("identity") as identity:
         assert_problem(await browser.get("/city-services/fines"), 403, "blind-courier-only")
-        token = (await citizen_token(identity, username=CAR_OWNER.handle, password=DEMO_PASSWORD,
-                                     resource_service="fines")).access_token
+        token = (
+            await citizen_token(identity, username=CAR_OWNER.handle, password=DEMO_PASSWORD, resource_service="fines")
+        ).access_token
         async with mesh.client("fines") as fines_service:
             jwks = (await fines_service.get("/.well-known/jwks.json")).json()
 
@@ -104,11 +108,14 @@ async def test_a_department_that_is_down_or_slow_is_answered_in_bounded_time(mes
     fines_host = urlsplit(mesh.urls["fines"]).netloc
     async with aclosing(await super_app(mesh)) as browser:
         if mesh.regime is Regime.PLATFORM:
+
             def ask():
                 return browser.get("/city-services/fines")
         else:
+
             def ask():  # an envelope the gateway cannot read: its fate is the department's
                 return browser.post("/courier/fines", json={"envelope": "e30.e30.e30.e30.e30"})
+
         await ask()  # the gateway holds its service token for fines from here on
         mesh.stop("fines")
         assert_problem(await ask(), 503, "department-unavailable")

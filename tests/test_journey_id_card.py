@@ -32,17 +32,22 @@ async def super_app(mesh, handle: str = CITIZEN.handle) -> httpx.AsyncClient:
 
 async def verify(mesh, presentation: str, nonce: str) -> httpx.Response:
     async with mesh.client("identity") as identity:
-        return await identity.post("/credentials/verify",
-                                   json={"presentation": presentation, "audience": VERIFIER, "nonce": nonce})
+        return await identity.post(
+            "/credentials/verify", json={"presentation": presentation, "audience": VERIFIER, "nonce": nonce}
+        )
 
 
 async def device_card(mesh, handle: str, device_key: ECKey) -> dict:
     """The citizen's app: its own token for the identity service, then the card bound to its key."""
     async with mesh.client("identity") as identity:
-        token = (await citizen_token(identity, username=handle, password=DEMO_PASSWORD,
-                                     resource_service="identity")).access_token
-        issued = await identity.post("/credentials/id-card", json={"holder_jwk": device_key.as_dict(private=False)},
-                                     headers={"Authorization": f"Bearer {token}"})
+        token = (
+            await citizen_token(identity, username=handle, password=DEMO_PASSWORD, resource_service="identity")
+        ).access_token
+        issued = await identity.post(
+            "/credentials/id-card",
+            json={"holder_jwk": device_key.as_dict(private=False)},
+            headers={"Authorization": f"Bearer {token}"},
+        )
     assert issued.status_code == 200, issued.text
     return issued.json()
 
@@ -56,8 +61,11 @@ async def test_platform_the_super_app_holds_the_card_and_shows_it_whole(mesh):
         assert checked.status_code == 200, checked.text
         disclosed = checked.json()["disclosed"]
         assert {k: disclosed[k] for k in ("name", "resident_id", "birthdate", "address")} == {
-            "name": CITIZEN.name, "resident_id": CITIZEN.resident_id,
-            "birthdate": CITIZEN.birth_date.isoformat(), "address": CITIZEN.address}
+            "name": CITIZEN.name,
+            "resident_id": CITIZEN.resident_id,
+            "birthdate": CITIZEN.birth_date.isoformat(),
+            "address": CITIZEN.address,
+        }
         # a second verifier: the same hosted card (not fetched again), a fresh key binding
         again = await browser.post("/city-services/id-card/presentations", json={"audience": VERIFIER, "nonce": "n-2"})
         assert again.status_code == 201, again.text
@@ -71,19 +79,21 @@ async def test_platform_the_super_app_holds_the_card_and_shows_it_whole(mesh):
         (hosted,) = session.exec(select(HostedIdCard)).all()
     assert hosted.subject == CITIZEN.resident_id
     assert hosted.identity_access_token and hosted.holder_key and hosted.credential
-    assert "\"d\"" in hosted.holder_key  # the platform holds the private key the card is bound to
+    assert '"d"' in hosted.holder_key  # the platform holds the private key the card is bound to
 
 
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_rights_the_device_proves_only_over_18_and_the_super_app_learns_nothing(mesh):
     async with aclosing(await super_app(mesh)) as browser:
-        assert_problem(await browser.post("/city-services/id-card/presentations",
-                                          json={"audience": VERIFIER, "nonce": "n-1"}), 403, "card-on-your-device")
+        assert_problem(
+            await browser.post("/city-services/id-card/presentations", json={"audience": VERIFIER, "nonce": "n-1"}),
+            403,
+            "card-on-your-device",
+        )
         assert (await browser.get("/me/history")).json() == []
     device_key = ECKey.generate_key("P-256", private=True)
     card = await device_card(mesh, CITIZEN.handle, device_key)
-    shown = present(card["credential"], disclose={"age_over_18"}, holder_key=device_key, audience=VERIFIER,
-                    nonce="n-1")
+    shown = present(card["credential"], disclose={"age_over_18"}, holder_key=device_key, audience=VERIFIER, nonce="n-1")
     checked = await verify(mesh, shown, "n-1")
     assert checked.status_code == 200, checked.text
     assert checked.json()["disclosed"] == {"age_over_18": True}
@@ -102,8 +112,7 @@ async def test_rights_the_device_proves_only_over_18_and_the_super_app_learns_no
 async def test_rights_the_minor_proves_over_18_false_never_true(mesh):
     device_key = ECKey.generate_key("P-256", private=True)
     card = await device_card(mesh, MINOR.handle, device_key)
-    shown = present(card["credential"], disclose={"age_over_18"}, holder_key=device_key, audience=VERIFIER,
-                    nonce="n-1")
+    shown = present(card["credential"], disclose={"age_over_18"}, holder_key=device_key, audience=VERIFIER, nonce="n-1")
     checked = await verify(mesh, shown, "n-1")
     assert checked.status_code == 200, checked.text
     assert checked.json()["disclosed"] == {"age_over_18": False}
@@ -111,5 +120,8 @@ async def test_rights_the_minor_proves_over_18_false_never_true(mesh):
 
 async def test_no_session_is_401(mesh):
     async with httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"]) as stranger:
-        assert_problem(await stranger.post("/city-services/id-card/presentations",
-                                           json={"audience": VERIFIER, "nonce": "n-1"}), 401, "not-logged-in")
+        assert_problem(
+            await stranger.post("/city-services/id-card/presentations", json={"audience": VERIFIER, "nonce": "n-1"}),
+            401,
+            "not-logged-in",
+        )

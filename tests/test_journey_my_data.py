@@ -30,21 +30,31 @@ async def test_my_data_through_the_courier_consents_access_log_with_proofs_and_r
     owner, root, _ = await own_pod(mesh, PATIENT.handle)
     record = f"{root}prescriptions/rx-1.ttl"
     async with aclosing(owner):
-        assert (await owner.put(record, content=PRESCRIPTION, headers={"Content-Type": "text/turtle"})).status_code \
-            == 201
+        assert (
+            await owner.put(record, content=PRESCRIPTION, headers={"Content-Type": "text/turtle"})
+        ).status_code == 201
     subject = await mesh.apps["prescriptions"].state.services.sector_subject(PATIENT.resident_id)
     async with mesh.client("consent") as consent:
-        asked = await consent.post("/consent-requests", json={
-            "subject": subject, "purposes": [PURPOSE], "categories": ["pd:Prescription"],
-            "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
-            headers={"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="consent:request",
-                                                       audience="urn:citygate:consent")})
+        asked = await consent.post(
+            "/consent-requests",
+            json={
+                "subject": subject,
+                "purposes": [PURPOSE],
+                "categories": ["pd:Prescription"],
+                "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+            },
+            headers={
+                "Authorization": "Bearer "
+                + mint(mesh, client="prescriptions", scope="consent:request", audience="urn:citygate:consent")
+            },
+        )
         assert asked.status_code == 201, asked.text
         jwks = (await consent.get("/.well-known/jwks.json")).json()
 
     async with aclosing(await super_app(mesh, PATIENT.handle)) as browser, mesh.client("identity") as identity:
-        token = (await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD,
-                                     resource_service="consent")).access_token
+        token = (
+            await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD, resource_service="consent")
+        ).access_token
 
         async def my_data(method: str, path: str, body=None):
             envelope, reply_key = seal_request(jwks, method=method, path=path, body=body, token=token)
@@ -71,8 +81,9 @@ async def test_my_data_through_the_courier_consents_access_log_with_proofs_and_r
         revoked = await my_data("POST", f"/me/artefacts/{asked.json()['id']}/status", {"status": "withdrawn"})
         assert revoked.status == 200 and revoked.body["status"] == "withdrawn"
         async with mesh.client("pod") as pod:
-            assert_problem(await pod.get(record, headers=pharmacy(mesh, **{"Consent-Purpose": PURPOSE})), 403,
-                           "no-consent")
+            assert_problem(
+                await pod.get(record, headers=pharmacy(mesh, **{"Consent-Purpose": PURPOSE})), 403, "no-consent"
+            )
         assert (await my_data("GET", "/me/access-log")).body["entries"][0]["entry"]["kind"] == "access.refused"
 
         # another citizen's artefact is not hers to see, even through the courier

@@ -42,8 +42,11 @@ async def super_app(mesh: Mesh, persona: Persona = PATIENT) -> httpx.AsyncClient
 
 
 async def pay(browser: httpx.AsyncClient, prescription: dict, key: str) -> httpx.Response:
-    return await browser.post("/wallet/payments", headers={"Idempotency-Key": key}, json={
-        "payee": "prescriptions", "reference": prescription["id"], "amount_cents": prescription["amount_cents"]})
+    return await browser.post(
+        "/wallet/payments",
+        headers={"Idempotency-Key": key},
+        json={"payee": "prescriptions", "reference": prescription["id"], "amount_cents": prescription["amount_cents"]},
+    )
 
 
 def gateway_dump(mesh: Mesh) -> dict:
@@ -60,8 +63,9 @@ class Phone:
     jwks: dict
 
     async def hospital(self, method: str, path: str, body=None) -> CourierResponse:
-        envelope, reply_key = seal_request(self.jwks, method=method, path=path, body=body,
-                                           token=self.tokens["prescriptions"])
+        envelope, reply_key = seal_request(
+            self.jwks, method=method, path=path, body=body, token=self.tokens["prescriptions"]
+        )
         relayed = await self.browser.post("/courier/prescriptions", json={"envelope": envelope})
         assert relayed.status_code == 200, relayed.text
         assert not [word for word in HEALTH_DATA if word in relayed.text]  # it relays what it cannot read
@@ -117,6 +121,7 @@ async def issued_for(mesh: Mesh, browser: httpx.AsyncClient) -> tuple[dict, Phon
 
 # --- the happy path ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
 async def test_platform_the_super_app_consults_pays_orders_and_remembers_the_diagnosis(mesh):
     async with aclosing(await super_app(mesh)) as browser:
@@ -124,14 +129,19 @@ async def test_platform_the_super_app_consults_pays_orders_and_remembers_the_dia
         assert issued.status_code == 201, issued.text
         rx = issued.json()
         assert (rx["patient"], rx["medication"], rx["diagnosis_code"], rx["status"]) == (
-            PATIENT.resident_id, DRAFT.medication, DRAFT.diagnosis_code, "issued")
+            PATIENT.resident_id,
+            DRAFT.medication,
+            DRAFT.diagnosis_code,
+            "issued",
+        )
         assert rx["id"] in [p["id"] for p in (await browser.get("/city-services/prescriptions")).json()]
         before = (await browser.get("/wallet")).json()["balance_cents"]
 
         paid = await pay(browser, rx, "rx-1")
         assert paid.status_code == 201 and paid.json()["status"] == "completed", paid.text
-        dispensed = await browser.post(f"/city-services/prescriptions/{rx['id']}/dispensation",
-                                       json={"pharmacy": PHARMACY})
+        dispensed = await browser.post(
+            f"/city-services/prescriptions/{rx['id']}/dispensation", json={"pharmacy": PHARMACY}
+        )
         assert dispensed.status_code == 201, dispensed.text
         assert dispensed.json()["medication"] == DRAFT.medication and "diagnosis_code" not in dispensed.json()
         delivered = await browser.post(f"/city-services/prescriptions/{rx['id']}/delivery", json={"address": ADDRESS})
@@ -139,14 +149,22 @@ async def test_platform_the_super_app_consults_pays_orders_and_remembers_the_dia
         assert set(delivered.json()) == {"parcel_id", "address", "consent_ledger_index"}
         assert (delivered.json()["address"], delivered.json()["consent_ledger_index"]) == (ADDRESS, None)
         assert (await browser.get("/wallet")).json()["balance_cents"] == before - rx["amount_cents"]
-        assert_problem(await browser.post(f"/city-services/prescriptions/{rx['id']}/dispensation"), 409,
-                       "already-dispensed")
+        assert_problem(
+            await browser.post(f"/city-services/prescriptions/{rx['id']}/dispensation"), 409, "already-dispensed"
+        )
         now = (await browser.get(f"/city-services/prescriptions/{rx['id']}")).json()
-        assert (now["status"], now["pharmacy"], now["parcel_id"]) == ("dispensed", PHARMACY,
-                                                                      delivered.json()["parcel_id"])
+        assert (now["status"], now["pharmacy"], now["parcel_id"]) == (
+            "dispensed",
+            PHARMACY,
+            delivered.json()["parcel_id"],
+        )
         events = [event["event"] for event in (await browser.get("/me/history")).json()]
-        assert {"online consultation: prescription issued", "paid from the wallet", "dispensed by a pharmacy",
-                "delivery ordered"} <= set(events)
+        assert {
+            "online consultation: prescription issued",
+            "paid from the wallet",
+            "dispensed by a pharmacy",
+            "delivery ordered",
+        } <= set(events)
     # The platform keeps who she is next to what she was prescribed, and why.
     found = {hit.value for hit in occurrences(gateway_dump(mesh), [PATIENT.resident_id, *HEALTH_DATA])}
     assert found == {PATIENT.resident_id, *HEALTH_DATA}
@@ -160,8 +178,9 @@ async def test_rights_her_app_consults_through_the_courier_consents_and_the_supe
         her = await phone(mesh, browser)
         rx = await her.consultation()
         assert (rx["medication"], rx["diagnosis_code"]) == (DRAFT.medication, DRAFT.diagnosis_code)  # her app sees it
-        assert_problem(await browser.post(f"/city-services/prescriptions/{rx['id']}/dispensation"), 403,
-                       "blind-courier-only")
+        assert_problem(
+            await browser.post(f"/city-services/prescriptions/{rx['id']}/dispensation"), 403, "blind-courier-only"
+        )
 
         paid = await pay(browser, rx, "rx-1")
         assert paid.status_code == 201 and paid.json()["status"] == "completed", paid.text
@@ -176,7 +195,10 @@ async def test_rights_her_app_consults_through_the_courier_consents_and_the_supe
         assert dispensed.body["medication"] == DRAFT.medication and "diagnosis_code" not in dispensed.body
         read = (await ledger_entries(mesh))[-1]
         assert (read["kind"], read["recipient"], read["purpose"]) == (
-            "access.permitted", "prescriptions", "dpv:ServiceProvision")
+            "access.permitted",
+            "prescriptions",
+            "dpv:ServiceProvision",
+        )
         log = (await her.consent("GET", "/me/access-log?recipient=prescriptions")).json()
         assert log["entries"][0]["entry"]["kind"] == "access.permitted"  # she sees the pharmacy's read
 
@@ -189,27 +211,36 @@ async def test_rights_her_app_consults_through_the_courier_consents_and_the_supe
         entries = await ledger_entries(mesh)
         disclosed = entries[delivered.body["consent_ledger_index"]]
         assert (disclosed["kind"], disclosed["recipient"], disclosed["category"], disclosed["processing"]) == (
-            "access.permitted", "parcel-courier", "pd:PhysicalAddress", "dpv:Disclose")
+            "access.permitted",
+            "parcel-courier",
+            "pd:PhysicalAddress",
+            "dpv:Disclose",
+        )
         assert ADDRESS not in json.dumps(entries)  # the ledger logs that it was passed on, not the address
         now = await her.hospital("GET", f"/me/prescriptions/{rx['id']}")
         assert (now.body["status"], now.body["parcel_id"]) == ("dispensed", delivered.body["parcel_id"])
         assert (await browser.get("/me/history")).json() == []
         wallet_rows = (await browser.get("/wallet")).json()["payments"]
         assert [(p["payee"], p["reference"], p["amount_cents"]) for p in wallet_rows] == [
-            ("prescriptions", rx["id"], DRAFT.amount_cents)]
+            ("prescriptions", rx["id"], DRAFT.amount_cents)
+        ]
     # The gateway holds no resident ID, no medication, no diagnosis, no dose — nor her address.
     assert occurrences(gateway_dump(mesh), [PATIENT.resident_id, *HEALTH_DATA, ADDRESS]) == []
 
 
 # --- unhappy paths ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("regime", list(Regime))
 async def test_paying_twice_is_one_payment_and_a_short_wallet_pays_nothing(mesh):
     mesh.apps["gateway"].state.settings.wallet_starting_balance_cents = 3000  # ¥30: one prescription's worth
     async with aclosing(await super_app(mesh)) as browser:
         first, her = await issued_for(mesh, browser)
-        second = (await her.consultation()) if her else (
-            await browser.post("/city-services/prescriptions/consultations")).json()
+        second = (
+            (await her.consultation())
+            if her
+            else (await browser.post("/city-services/prescriptions/consultations")).json()
+        )
         paid = await pay(browser, first, "rx-1")
         assert paid.status_code == 201, paid.text
         again = await pay(browser, first, "rx-1")
@@ -219,11 +250,13 @@ async def test_paying_twice_is_one_payment_and_a_short_wallet_pays_nothing(mesh)
         assert (short["balance_cents"], short["amount_cents"]) == (3000 - DRAFT.amount_cents, DRAFT.amount_cents)
         assert (await browser.get("/wallet")).json()["balance_cents"] == 3000 - DRAFT.amount_cents
         if her is None:
-            assert_problem(await browser.post(f"/city-services/prescriptions/{second['id']}/dispensation"), 409,
-                           "not-paid")
+            assert_problem(
+                await browser.post(f"/city-services/prescriptions/{second['id']}/dispensation"), 409, "not-paid"
+            )
         else:
-            unpaid = await her.hospital("POST", f"/me/prescriptions/{second['id']}/dispensation",
-                                        {"pharmacy": PHARMACY})
+            unpaid = await her.hospital(
+                "POST", f"/me/prescriptions/{second['id']}/dispensation", {"pharmacy": PHARMACY}
+            )
             assert (unpaid.status, unpaid.body["type"]) == (409, "urn:citygate:problem:not-paid")
 
 
@@ -232,13 +265,17 @@ async def test_dispensing_before_payment_and_delivery_before_dispensing_are_refu
     async with aclosing(await super_app(mesh)) as browser:
         rx, her = await issued_for(mesh, browser)
         if her is None:
-            assert_problem(await browser.post(f"/city-services/prescriptions/{rx['id']}/dispensation"), 409,
-                           "not-paid")
-            assert_problem(await browser.post(f"/city-services/prescriptions/{rx['id']}/delivery",
-                                              json={"address": ADDRESS}), 409, "not-dispensed")
+            assert_problem(await browser.post(f"/city-services/prescriptions/{rx['id']}/dispensation"), 409, "not-paid")
+            assert_problem(
+                await browser.post(f"/city-services/prescriptions/{rx['id']}/delivery", json={"address": ADDRESS}),
+                409,
+                "not-dispensed",
+            )
         else:
-            for tail, body, kind in (("dispensation", {"pharmacy": PHARMACY}, "not-paid"),
-                                     ("delivery", {"address": ADDRESS}, "not-dispensed")):
+            for tail, body, kind in (
+                ("dispensation", {"pharmacy": PHARMACY}, "not-paid"),
+                ("delivery", {"address": ADDRESS}, "not-dispensed"),
+            ):
                 refused = await her.hospital("POST", f"/me/prescriptions/{rx['id']}/{tail}", body)
                 assert (refused.status, refused.body["type"]) == (409, f"urn:citygate:problem:{kind}")
 
@@ -272,15 +309,21 @@ async def test_rights_her_own_view_is_hers_whatever_she_decided_for_the_pharmacy
         for moment in ("not yet given", "given", "withdrawn"):
             if moment != "not yet given":
                 await her.decide(prompt["id"], moment)
-            for listed in ((await her.hospital("GET", "/me/prescriptions")).body,
-                           [(await her.hospital("GET", path)).body]):
+            for listed in (
+                (await her.hospital("GET", "/me/prescriptions")).body,
+                [(await her.hospital("GET", path)).body],
+            ):
                 assert [(p["id"], p["medication"], p["quantity"], p["signature"]) for p in listed] == [
-                    (rx["id"], DRAFT.medication, DRAFT.quantity, {"signed_by": "hospital", "verified": True})], moment
+                    (rx["id"], DRAFT.medication, DRAFT.quantity, {"signed_by": "hospital", "verified": True})
+                ], moment
             read = (await ledger_entries(mesh))[-1]
             # Her view is read under the hospital's duty to give her her record, never under her consent for
             # the pharmacy: the ledger says so, and the pharmacy's purpose is not used.
             assert (read["kind"], read["purpose"], read["processing"]) == (
-                "access.permitted", "dpv:LegalCompliance", "dpv:Use"), moment
+                "access.permitted",
+                "dpv:LegalCompliance",
+                "dpv:Use",
+            ), moment
         refused = await her.hospital("POST", f"{path}/dispensation", {"pharmacy": PHARMACY})
         assert refused.status in (403, 409)  # the pharmacy still cannot: not paid / no consent
 
@@ -300,8 +343,10 @@ async def test_rights_a_patient_cannot_make_the_hospital_write_into_or_read_from
         assert (refused.status, refused.body["type"]) == (403, "urn:citygate:problem:subject-mismatch")
         assert her_rx["id"] not in refused.body["detail"]
         async with mesh.client("pod") as pod:
-            listing = await pod.get(his_pod.removeprefix(mesh.urls["pod"]) + "prescriptions/",
-                                    headers=bearer(his.tokens["pod"]) | {"Accept": "text/turtle"})
+            listing = await pod.get(
+                his_pod.removeprefix(mesh.urls["pod"]) + "prescriptions/",
+                headers=bearer(his.tokens["pod"]) | {"Accept": "text/turtle"},
+            )
         assert listing.status_code == 200, listing.text
         assert set(re.findall(r"rx-[0-9a-f]{16}", listing.text)) == {his_rx["id"]}  # his own, nothing of hers
         # A record of hers that points into his pod (as one made before this check could) reads nothing there.
@@ -370,8 +415,10 @@ async def test_rights_a_withdrawn_delivery_consent_stops_the_handover(mesh):
         await her.decide(asked["consent_request"], "withdrawn")
         refused = await her.hospital("POST", f"{path}/delivery", {"address": ADDRESS})
         assert (refused.status, refused.body["type"]) == (403, "urn:citygate:problem:no-consent")
-        assert occurrences({"prescriptions": stored_text(mesh.apps["prescriptions"].state.database.engine)},
-                           [ADDRESS]) == []  # refused: the address was not kept either
+        assert (
+            occurrences({"prescriptions": stored_text(mesh.apps["prescriptions"].state.database.engine)}, [ADDRESS])
+            == []
+        )  # refused: the address was not kept either
 
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
@@ -380,8 +427,9 @@ async def test_platform_asks_no_delivery_consent(mesh):
         rx, _ = await issued_for(mesh, browser)
         tokens = await app_tokens(mesh, PATIENT, "prescriptions")
         async with mesh.client("prescriptions") as hospital:
-            asked = await hospital.post(f"/me/prescriptions/{rx['id']}/delivery-consent",
-                                        headers=bearer(tokens["prescriptions"]))
+            asked = await hospital.post(
+                f"/me/prescriptions/{rx['id']}/delivery-consent", headers=bearer(tokens["prescriptions"])
+            )
         assert_problem(asked, 409, "no-consent-asked")
 
 
@@ -392,16 +440,23 @@ async def test_another_citizens_prescription_is_not_found(mesh):
         assert (await pay(browser, rx, "rx-1")).status_code == 201
     async with aclosing(await super_app(mesh, OTHER)) as stranger:
         if mesh.regime is Regime.PLATFORM:
-            assert_problem(await stranger.get(f"/city-services/prescriptions/{rx['id']}"), 404,
-                           "prescription-not-found")
+            assert_problem(
+                await stranger.get(f"/city-services/prescriptions/{rx['id']}"), 404, "prescription-not-found"
+            )
             for tail in ("dispensation", "delivery"):
-                assert_problem(await stranger.post(f"/city-services/prescriptions/{rx['id']}/{tail}",
-                                                   json={"address": ADDRESS}), 404, "prescription-not-found")
+                assert_problem(
+                    await stranger.post(f"/city-services/prescriptions/{rx['id']}/{tail}", json={"address": ADDRESS}),
+                    404,
+                    "prescription-not-found",
+                )
         else:
             his = await phone(mesh, stranger, OTHER)
             reads = len(await ledger_entries(mesh))
-            for method, tail, body in (("GET", "", None), ("POST", "/dispensation", {"pharmacy": PHARMACY}),
-                                       ("POST", "/delivery", {"address": ADDRESS})):
+            for method, tail, body in (
+                ("GET", "", None),
+                ("POST", "/dispensation", {"pharmacy": PHARMACY}),
+                ("POST", "/delivery", {"address": ADDRESS}),
+            ):
                 refused = await his.hospital(method, f"/me/prescriptions/{rx['id']}{tail}", body)
                 assert (refused.status, refused.body["type"]) == (404, "urn:citygate:problem:prescription-not-found")
             assert len(await ledger_entries(mesh)) == reads  # her pod was never asked
@@ -412,11 +467,14 @@ async def test_a_hospital_that_is_down_or_slow_is_answered_in_bounded_time(mesh)
     rx_host = urlsplit(mesh.urls["prescriptions"]).netloc
     async with aclosing(await super_app(mesh)) as browser:
         if mesh.regime is Regime.PLATFORM:
+
             def ask():
                 return browser.post("/city-services/prescriptions/consultations")
         else:
+
             def ask():  # an envelope the gateway cannot read: its fate is the department's
                 return browser.post("/courier/prescriptions", json={"envelope": "e30.e30.e30.e30.e30"})
+
         await ask()  # the gateway holds its service token for the hospital from here on
         mesh.stop("prescriptions")
         started = time.monotonic()

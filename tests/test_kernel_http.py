@@ -60,8 +60,9 @@ def probe_app(tmp_path, database_url: str | None = None):
 
     @router.get("/citizens/{resident_id}/broken")
     def broken_query(resident_id: str, session: SessionDep) -> dict:
-        session.execute(text("SELECT * FROM no_such_table WHERE resident_id = :resident_id"),
-                        {"resident_id": resident_id})
+        session.execute(
+            text("SELECT * FROM no_such_table WHERE resident_id = :resident_id"), {"resident_id": resident_id}
+        )
         return {}
 
     @router.get("/busy")
@@ -104,8 +105,9 @@ def log_lines() -> Iterator[list[dict]]:
 
 
 def client_for(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                             base_url="http://probe")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://probe"
+    )
 
 
 async def test_an_unknown_route_is_a_404_problem(tmp_path):
@@ -138,7 +140,7 @@ async def test_an_oversized_body_is_a_413_problem(tmp_path):
 
     async def streamed():  # no Content-Length: the limit must hold while reading
         for start in range(0, len(oversized), 8192):
-            yield oversized[start:start + 8192]
+            yield oversized[start : start + 8192]
 
     async with client_for(probe_app(tmp_path)) as client:
         declared = await client.post("/bookings", content=oversized, headers={"content-type": "application/json"})
@@ -150,14 +152,18 @@ async def test_an_oversized_body_is_a_413_problem(tmp_path):
 async def test_a_request_answered_413_changed_nothing_even_when_its_first_chunks_were_a_whole_request(tmp_path):
     """The cut is not handed on as if the body had ended there: a complete JSON body in the first chunk and
     padding past the limit once made the route run (a row written, a pod resource truncated) behind the 413."""
+
     async def whole_then_padding():
         yield json.dumps({"value": 7}).encode()
         yield b" " * (65 * 1024)
 
     app = probe_app(tmp_path)
     async with app.router.lifespan_context(app), client_for(app) as client:
-        assert_problem(await client.post("/counters", content=whole_then_padding(),
-                                         headers={"content-type": "application/json"}), 413, "body-too-large")
+        assert_problem(
+            await client.post("/counters", content=whole_then_padding(), headers={"content-type": "application/json"}),
+            413,
+            "body-too-large",
+        )
         assert (await client.post("/counters", json={"value": 8})).status_code == 201  # the service is unharmed
     with app.state.database.session() as session:
         assert [row.value for row in session.execute(select(counters))] == [8]
@@ -182,7 +188,9 @@ async def test_the_access_log_names_the_route_template_never_the_resident_nor_th
         assert personal not in written
     access = [line for line in log_lines if line["logger"] == "citygate.access"]
     assert [(line["path"], line["status"]) for line in access] == [
-        ("/citizens/{resident_id}", 200), (UNMATCHED_ROUTE, 404)]
+        ("/citizens/{resident_id}", 200),
+        (UNMATCHED_ROUTE, 404),
+    ]
 
 
 async def test_a_500_body_and_its_log_lines_carry_the_same_request_id(tmp_path, log_lines):
@@ -194,7 +202,9 @@ async def test_a_500_body_and_its_log_lines_carry_the_same_request_id(tmp_path, 
         assert request_id == response.headers["x-request-id"]
         mine = [line for line in log_lines if line["request_id"] == request_id]
         assert {(line["logger"], line["msg"]) for line in mine} == {
-            ("citygate.problems", "unhandled error"), ("citygate.access", "request")}, log_lines
+            ("citygate.problems", "unhandled error"),
+            ("citygate.access", "request"),
+        }, log_lines
         assert next(line for line in mine if line["logger"] == "citygate.access")["status"] == 500
     assert chosen.headers["x-request-id"] == "citizen-req-500"
 
@@ -236,7 +246,7 @@ async def test_a_value_the_database_cannot_store_is_a_422_problem_not_a_500(tmp_
         async with client_for(app) as client:
             stored = await client.post("/counters", json={"value": 7})
             # beyond SQLite's 64-bit INTEGER (OverflowError) and PostgreSQL's integer (DataError)
-            too_large = [await client.post("/counters", json={"value": value}) for value in (2**31, 2**63, -2**70)]
+            too_large = [await client.post("/counters", json={"value": value}) for value in (2**31, 2**63, -(2**70))]
             after = await client.post("/counters", json={"value": 8})  # the service is unharmed
     assert stored.status_code == after.status_code == 201
     if backend == "sqlite":
@@ -275,8 +285,10 @@ async def test_one_request_id_and_trace_follow_a_request_across_services(mesh, c
     caplog.set_level(logging.INFO)
     traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     async with mesh.client("gateway") as gateway:
-        response = await gateway.get(f"/demo/vehicles/{quote(DEMO_PLATE)}/fines",
-                                     headers={"X-Request-ID": "citizen-req-42", "traceparent": traceparent})
+        response = await gateway.get(
+            f"/demo/vehicles/{quote(DEMO_PLATE)}/fines",
+            headers={"X-Request-ID": "citizen-req-42", "traceparent": traceparent},
+        )
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "citizen-req-42"
     lines = [r for r in caplog.records if r.name == "citygate.access" and getattr(r, "path", "").endswith("/fines")]
@@ -310,8 +322,10 @@ def test_a_signing_key_is_created_at_first_start_private_to_the_service_and_kept
 def test_two_services_never_share_a_key(tmp_path):
     a = FinesSettings(data_dir=tmp_path / "a")
     b = FinesSettings(data_dir=tmp_path / "b", regime=Regime.PLATFORM)
-    assert build_service_app(a, title="a", metadata=MetaData()).state.signing_key.kid != \
-        build_service_app(b, title="b", metadata=MetaData()).state.signing_key.kid
+    assert (
+        build_service_app(a, title="a", metadata=MetaData()).state.signing_key.kid
+        != build_service_app(b, title="b", metadata=MetaData()).state.signing_key.kid
+    )
 
 
 def test_the_runtime_data_directory_is_ignored_by_git():
@@ -330,5 +344,6 @@ async def test_every_service_serves_openapi_with_problem_schemas(mesh):
         fines_spec = (await client.get("/openapi.json")).json()
     operation = fines_spec["paths"]["/vehicles/{plate}/fines"]["get"]
     assert operation["responses"]["200"]["content"]["application/json"]["schema"]["items"]["$ref"].endswith(
-        "FinePublic")
+        "FinePublic"
+    )
     assert operation["security"] == [{"HTTPBearer": []}]

@@ -19,8 +19,10 @@ from tests.test_service_tokens import mint
 
 
 async def jwks_of(app) -> dict:
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://identity") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://identity") as client,
+    ):
         return (await client.get("/.well-known/jwks.json")).json()
 
 

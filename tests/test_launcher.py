@@ -58,7 +58,10 @@ def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Pope
     base = free_port_block(200)
     process = subprocess.Popen(
         [CITYGATE, "up", "--base-port", str(base), "--data-dir", str(tmp_path / "var"), *options],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
         umask=0o022,  # a usual shell's: without a defence, new files would be readable by everyone
     )
     try:
@@ -77,9 +80,14 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
     older_log.chmod(0o644)
     with citygate_up(tmp_path) as (process, output, children):
         base_port = process.args[process.args.index("--base-port") + 1]
-        listed = json.loads(subprocess.run(
-            [CITYGATE, "endpoints", "--json", "--base-port", base_port], capture_output=True, text=True, check=True,
-        ).stdout)
+        listed = json.loads(
+            subprocess.run(
+                [CITYGATE, "endpoints", "--json", "--base-port", base_port],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
         assert len(children) == len(listed) == sum(len(topology.services_in(r)) for r in Regime)
         with httpx.Client(timeout=10) as client:
             for endpoint in listed:
@@ -101,8 +109,12 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
         # secrets at rest: databases (with SQLite's -wal and -shm), keys and logs are the services' alone
         names = {path.relative_to(tmp_path / "var").as_posix() for path in assert_private_tree(tmp_path / "var")}
         for regime in Regime:
-            assert {f"{regime.value}/identity/identity.db-wal", f"{regime.value}/identity/identity.db-shm",
-                    f"{regime.value}/identity/keys/signing-key.pem", f"logs/{regime.value}-gateway.log"} <= names
+            assert {
+                f"{regime.value}/identity/identity.db-wal",
+                f"{regime.value}/identity/identity.db-shm",
+                f"{regime.value}/identity/keys/signing-key.pem",
+                f"logs/{regime.value}-gateway.log",
+            } <= names
 
         process.send_signal(signal.SIGINT)  # what Ctrl-C delivers to the launcher
         assert process.wait(timeout=30) == 0
@@ -122,7 +134,10 @@ def test_a_service_that_cannot_start_stops_the_launch_with_a_clear_message(tmp_p
     env = {**os.environ, "CITYGATE_FINES_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
     result = subprocess.run(
         [CITYGATE, "up", "--regime", "platform", "--base-port", str(base), "--data-dir", str(tmp_path / "var")],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert result.returncode == 1
     assert "platform fines exited" in result.stderr and "platform-fines.log" in result.stderr

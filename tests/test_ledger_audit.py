@@ -23,9 +23,19 @@ def regime() -> Regime:
 
 
 def event(number: int) -> bytes:
-    return canonical({"v": 1, "kind": "access.permitted", "at": f"2026-11-23T10:00:{number % 60:02d}Z",
-                      "holder": "pod", "subject": f"pseudonym-{number % 7}", "recipient": "prescriptions",
-                      "category": "pd:Prescription", "purpose": "dpv:ServiceProvision", "artefact": None})
+    return canonical(
+        {
+            "v": 1,
+            "kind": "access.permitted",
+            "at": f"2026-11-23T10:00:{number % 60:02d}Z",
+            "holder": "pod",
+            "subject": f"pseudonym-{number % 7}",
+            "recipient": "prescriptions",
+            "category": "pd:Prescription",
+            "purpose": "dpv:ServiceProvision",
+            "artefact": None,
+        }
+    )
 
 
 def fill(mesh: Mesh, entries: list[bytes]) -> None:
@@ -49,8 +59,7 @@ async def test_an_honest_log_verifies_and_the_command_says_so(mesh, capsys):
     fill(mesh, [event(n) for n in range(ENTRIES)])
     report = await audit(mesh)
     assert (report.ok, report.tree_size) == (True, ENTRIES)
-    assert await run(mesh.urls["consent"], quiet=True,
-                     transport=mesh.transport) == 0
+    assert await run(mesh.urls["consent"], quiet=True, transport=mesh.transport) == 0
     assert f"OK: all {ENTRIES} entries match" in capsys.readouterr().out
 
 
@@ -61,13 +70,12 @@ async def test_one_changed_byte_in_one_stored_entry_is_named(mesh, changed, caps
     def flip_a_byte(session) -> None:
         row = session.get(LedgerEntry, changed)  # one character of the published commitment
         at = row.entry.index(b'"commitment":"') + len(b'"commitment":"')
-        row.entry = row.entry[:at] + (b"A" if row.entry[at:at + 1] != b"A" else b"B") + row.entry[at + 1:]
+        row.entry = row.entry[:at] + (b"A" if row.entry[at : at + 1] != b"A" else b"B") + row.entry[at + 1 :]
 
     tamper(mesh, flip_a_byte)
     report = await audit(mesh)
     assert (report.ok, report.first_bad_index) == (False, changed), report.message
-    assert await run(mesh.urls["consent"], quiet=True,
-                     transport=mesh.transport) == 1
+    assert await run(mesh.urls["consent"], quiet=True, transport=mesh.transport) == 1
     assert f"FAILED: entry {changed} does not match" in capsys.readouterr().out
 
 
@@ -107,9 +115,14 @@ async def test_a_rewritten_history_is_not_consistent_with_a_tree_head_saved_befo
         auditor = LedgerAuditor(http)
         keys = await auditor.keys()
         from consent.tree_heads import verify_tree_head
+
         assert not await auditor.consistent(verify_tree_head(saved, keys), await auditor.current_head())
-    assert await run(mesh.urls["consent"], saved=read_json(str(tmp_path / "head.json")), quiet=True,
-                     transport=mesh.transport) == 1
+    assert (
+        await run(
+            mesh.urls["consent"], saved=read_json(str(tmp_path / "head.json")), quiet=True, transport=mesh.transport
+        )
+        == 1
+    )
 
 
 async def test_an_appended_log_extends_a_saved_tree_head(mesh, tmp_path, capsys):
@@ -118,8 +131,12 @@ async def test_an_appended_log_extends_a_saved_tree_head(mesh, tmp_path, capsys)
         saved = (await http.get("/ledger/tree-head")).json()
     fill(mesh, [event(n) for n in range(10, 40)])
     (tmp_path / "head.json").write_text(json.dumps(saved))
-    assert await run(mesh.urls["consent"], saved=read_json(str(tmp_path / "head.json")), quiet=True,
-                     transport=mesh.transport) == 0
+    assert (
+        await run(
+            mesh.urls["consent"], saved=read_json(str(tmp_path / "head.json")), quiet=True, transport=mesh.transport
+        )
+        == 0
+    )
     assert "the current tree (40 entries) extends the saved one" in capsys.readouterr().out
 
 

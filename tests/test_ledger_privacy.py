@@ -42,22 +42,34 @@ async def deposit_a_prescription(mesh: Mesh) -> dict[str, str]:
     storage = mesh.urls["pod"] + root
     patient = await mesh.apps["prescriptions"].state.services.sector_subject(PATIENT.resident_id)
     async with mesh.client("prescriptions") as rx:
-        issued = await rx.post("/prescriptions", json=demo_draft(patient).model_dump() | {"pod": storage},
-                               headers={"Authorization": f"Bearer {mint(mesh, scope='prescriptions:issue')}"})
+        issued = await rx.post(
+            "/prescriptions",
+            json=demo_draft(patient).model_dump() | {"pod": storage},
+            headers={"Authorization": f"Bearer {mint(mesh, scope='prescriptions:issue')}"},
+        )
     assert issued.status_code == 201, issued.text
     rx_id = issued.json()["id"]
     resource = f"{storage}prescriptions/{rx_id}"
     with mesh.apps["consent"].state.database.session() as session:
         [consent_key] = set(session.exec(select(ConsentArtefact.citizen_key)).all())
-    return {"consent service's own key": consent_key, "health pseudonym": patient, "pod pseudonym": pod_of(root), "webid": webid, "pod root": storage,
-            "resource URL": resource, "resource path": f"{root}prescriptions/{rx_id}", "prescription id": rx_id,
-            "resident id": PATIENT.resident_id}
+    return {
+        "consent service's own key": consent_key,
+        "health pseudonym": patient,
+        "pod pseudonym": pod_of(root),
+        "webid": webid,
+        "pod root": storage,
+        "resource URL": resource,
+        "resource path": f"{root}prescriptions/{rx_id}",
+        "prescription id": rx_id,
+        "resident id": PATIENT.resident_id,
+    }
 
 
 async def her_consent_app(mesh: Mesh) -> dict[str, str]:
     async with mesh.client("identity") as identity:
-        token = (await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD,
-                                     resource_service="consent")).access_token
+        token = (
+            await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD, resource_service="consent")
+        ).access_token
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -69,9 +81,11 @@ async def test_an_anonymous_reader_learns_nothing_yet_audits_all_and_she_verifie
 
     async with mesh.client("consent") as anonymous:  # ...but the public sees none of them
         head = (await anonymous.get("/ledger/tree-head")).json()
-        answers = [await anonymous.get("/ledger/entries", params={"start": 0, "end": head["tree_size"]}),
-                   await anonymous.get("/ledger/inclusion-proof", params={"leaf_index": 1, "tree_size": 3}),
-                   await anonymous.get("/ledger/roots/2")]
+        answers = [
+            await anonymous.get("/ledger/entries", params={"start": 0, "end": head["tree_size"]}),
+            await anonymous.get("/ledger/inclusion-proof", params={"leaf_index": 1, "tree_size": 3}),
+            await anonymous.get("/ledger/roots/2"),
+        ]
         report = await LedgerAuditor(anonymous).verify()
     assert head["tree_size"] == 3 and all(answer.status_code == 200 for answer in answers)
     leaves = [base64.b64decode(row["entry"]) for row in answers[0].json()["entries"]]
@@ -90,8 +104,7 @@ async def test_an_anonymous_reader_learns_nothing_yet_audits_all_and_she_verifie
         log = (await consent.get("/me/access-log", headers=citizen)).json()
         jwks = (await consent.get("/.well-known/jwks.json")).json()
     signed = verify_tree_head(log["tree_head"], KeySet.import_key_set(jwks))
-    assert [e["entry"]["kind"] for e in log["entries"]] == ["consent.requested", "access.permitted",
-                                                            "basis.recorded"]
+    assert [e["entry"]["kind"] for e in log["entries"]] == ["consent.requested", "access.permitted", "basis.recorded"]
     assert all(own_entry_is_logged(entry, signed) for entry in log["entries"])
     deposit = log["entries"][1]
     assert deposit["entry"]["resource"] == known["resource URL"] and deposit["entry"]["processing"] == "dpv:Store"

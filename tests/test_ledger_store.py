@@ -52,8 +52,10 @@ def append_all(ledger: Ledger, entries: list[bytes]) -> None:
 
 def counts(database: Database) -> tuple[int, int]:
     with database.session() as session:
-        return (session.scalar(select(func.count()).select_from(LedgerEntry)),
-                session.scalar(select(func.count()).select_from(LedgerNode)))
+        return (
+            session.scalar(select(func.count()).select_from(LedgerEntry)),
+            session.scalar(select(func.count()).select_from(LedgerNode)),
+        )
 
 
 def test_an_empty_ledger(ledger: Ledger):
@@ -71,7 +73,7 @@ def test_roots_and_proofs_equal_the_reference_at_every_size(ledger: Ledger):
     batches = [1, 1, 2, 3, 5, 8, 13, 21, 16]  # one-entry transactions and longer ones
     done = 0
     for batch in batches:
-        append_all(ledger, entries[done:done + batch])
+        append_all(ledger, entries[done : done + batch])
         done += batch
         assert ledger.size() == done
         assert ledger.root() == ref.mth(entries[:done])
@@ -109,8 +111,11 @@ def test_proofs_and_roots_read_the_nodes_in_one_query(ledger: Ledger, database: 
 
     event.listen(database.engine, "before_cursor_execute", record)
     try:
-        for call in (lambda: ledger.inclusion_proof(37, 99), lambda: ledger.consistency_proof(37, 99),
-                     lambda: ledger.root(99)):
+        for call in (
+            lambda: ledger.inclusion_proof(37, 99),
+            lambda: ledger.consistency_proof(37, 99),
+            lambda: ledger.root(99),
+        ):
             statements.clear()
             call()
             assert len([s for s in statements if "ledger_node" in s]) == 1, statements
@@ -130,8 +135,12 @@ def test_proofs_and_roots_read_the_nodes_in_one_query(ledger: Ledger, database: 
 
 def test_beyond_the_tree_size(ledger: Ledger):
     append_all(ledger, [entry(n) for n in range(5)])
-    for call in (lambda: ledger.root(6), lambda: ledger.inclusion_proof(0, 6), lambda: ledger.inclusion_proof(5, 5),
-                 lambda: ledger.consistency_proof(1, 6)):
+    for call in (
+        lambda: ledger.root(6),
+        lambda: ledger.inclusion_proof(0, 6),
+        lambda: ledger.inclusion_proof(5, 5),
+        lambda: ledger.consistency_proof(1, 6),
+    ):
         with pytest.raises(BeyondTreeSize):
             call()
     assert issubclass(BeyondTreeSize, ValueError)
@@ -179,7 +188,7 @@ def run_threads(count: int, target) -> None:
     def guarded(n: int) -> None:
         try:
             target(n)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
@@ -210,15 +219,16 @@ def test_concurrent_appends_from_eight_threads(ledger: Ledger, database: Databas
 
     run_threads(8, work)
     assert sorted(returned) == list(range(len(returned)))
-    assert_consistent(ledger, database, {f"w{w} b{b} n{n}".encode() for w in range(8) for b in range(8)
-                                         for n in range(1 + b % 3)})
+    assert_consistent(
+        ledger, database, {f"w{w} b{b} n{n}".encode() for w in range(8) for b in range(8) for n in range(1 + b % 3)}
+    )
 
 
 def test_concurrent_appends_through_separate_engines(database: Database):
     """As if from separate processes: no shared in-process lock, only the database's."""
-    databases = [Database(database.url.render_as_string(hide_password=False), ConsentTable.metadata)
-                 for _ in range(4)]
+    databases = [Database(database.url.render_as_string(hide_password=False), ConsentTable.metadata) for _ in range(4)]
     try:
+
         def work(worker: int) -> None:
             ledger = Ledger(databases[worker])
             for batch in range(6):
@@ -230,17 +240,23 @@ def test_concurrent_appends_through_separate_engines(database: Database):
     finally:
         for other in databases:
             other.dispose()
-    assert_consistent(Ledger(database), database,
-                      {f"p{w} b{b}{s}".encode() for w in range(4) for b in range(6) for s in ("", " again")})
+    assert_consistent(
+        Ledger(database),
+        database,
+        {f"p{w} b{b}{s}".encode() for w in range(4) for b in range(6) for s in ("", " again")},
+    )
 
 
 def test_entries_of_a_citizen_newest_first_with_filters(ledger: Ledger):
     start = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     with ledger.transaction() as transaction:
         for n in range(12):
-            transaction.append(entry(n), citizen_key="alice" if n % 2 == 0 else "bob",
-                               recipient="hospital" if n % 3 == 0 else "pharmacy",
-                               recorded_at=start + timedelta(hours=n))
+            transaction.append(
+                entry(n),
+                citizen_key="alice" if n % 2 == 0 else "bob",
+                recipient="hospital" if n % 3 == 0 else "pharmacy",
+                recorded_at=start + timedelta(hours=n),
+            )
         transaction.append(b"anonymous")
 
     alice = ledger.entries_of("alice")

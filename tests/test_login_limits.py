@@ -53,8 +53,9 @@ async def step_up_page(mesh, rp: RelyingParty | None = None) -> tuple[RelyingPar
 def from_address(mesh, client_id: str, address: str) -> RelyingParty:
     """A browser at its own address (the test transport otherwise calls from one fixed address)."""
     rp = RelyingParty(mesh, client_id)
-    rp.browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=mesh.apps["identity"], client=(address, 4321)),
-                                   base_url=mesh.urls["identity"])
+    rp.browser = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=mesh.apps["identity"], client=(address, 4321)), base_url=mesh.urls["identity"]
+    )
     return rp
 
 
@@ -186,8 +187,11 @@ async def test_one_address_cannot_lock_many_accounts(mesh, monkeypatch):
     assert throttled.status_code == 401 and "Too many failed attempts" in throttled.text
     assert len(checks.checked) == SOURCE_LIMIT.attempts, "the throttled guess was not checked"
     with mesh.apps["identity"].state.database.session() as session:
-        assert not session.exec(select(GuessCount).where(GuessCount.key.startswith("password:"),
-                                                         ~GuessCount.key.startswith("password:unknown:"))).all()
+        assert not session.exec(
+            select(GuessCount).where(
+                GuessCount.key.startswith("password:"), ~GuessCount.key.startswith("password:unknown:")
+            )
+        ).all()
     owner, page = await login_form(mesh, "10.0.3.2")
     assert "asks to receive" in (await owner.log_in(page, PATIENT.handle)).text
 
@@ -209,6 +213,7 @@ async def test_an_unknown_name_and_a_wrong_password_get_the_same_answer_after_th
 
 
 # --- the counter itself, under threads, on both databases -------------------------------------------------
+
 
 @pytest.fixture
 def identity_database(backend: str, tmp_path) -> Iterator[Database]:

@@ -16,16 +16,25 @@ def step(title: str, *, asks: bool = False, fails: bool = False, seconds: float 
         if fails:
             raise StepFailed("the department said no")
         return [Told("super-app", title)]
+
     return Step(title, run, asks_citizen=asks)
 
 
 def test_each_journey_is_tallied_as_run_and_summarised():
     out = io.StringIO()
     narrator = Narrator(out=out)
-    done = asyncio.run(narrator.run([step("log in", asks=True), step("pay", seconds=0.02), step("consent", asks=True)],
-                                    {}, label="one (rights)"))
-    failed = asyncio.run(narrator.run([step("log in", asks=True), step("book", fails=True), step("confirm", asks=True)],
-                                      {}, label="two (platform)"))
+    done = asyncio.run(
+        narrator.run(
+            [step("log in", asks=True), step("pay", seconds=0.02), step("consent", asks=True)], {}, label="one (rights)"
+        )
+    )
+    failed = asyncio.run(
+        narrator.run(
+            [step("log in", asks=True), step("book", fails=True), step("confirm", asks=True)],
+            {},
+            label="two (platform)",
+        )
+    )
     assert (done, failed) == (True, False)
     one, two = narrator.tallies
     assert (one.label, one.steps, one.prompts, one.succeeded) == ("one (rights)", 3, 2, True)
@@ -33,7 +42,7 @@ def test_each_journey_is_tallied_as_run_and_summarised():
     assert (two.steps, two.prompts, two.succeeded) == (2, 1, False)  # stopped at the failure: "confirm" never ran
     narrator.summary()
     lines = out.getvalue().splitlines()
-    table = lines[lines.index(next(line for line in lines if line.startswith("journey"))):]
+    table = lines[lines.index(next(line for line in lines if line.startswith("journey"))) :]
     assert table[1].split()[:4] == ["one", "(rights)", "3", "2"]
     assert table[2].split()[:4] == ["two", "(platform)", "2", "1"] and table[2].endswith("(failed)")
 
@@ -49,6 +58,7 @@ def test_a_wait_the_walkthrough_needed_is_told_but_not_tallied():
         await asyncio.sleep(0.05)
         state["waited_seconds"] = 0.04  # as common.device_tokens records its pause for a fresh one-time code
         return [Told("identity", "issued a token")]
+
     out = io.StringIO()
     narrator = Narrator(out=out)
     assert asyncio.run(narrator.run([Step("log in", waits_for_a_code, asks_citizen=True)], {}, label="x"))

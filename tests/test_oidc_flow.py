@@ -36,8 +36,9 @@ async def rights(tmp_path):
         yield running
 
 
-async def sign_in(rp: RelyingParty, scope: str = "openid", *, persona=CAR_OWNER, consent: str | None = "allow",
-                  **params: str):
+async def sign_in(
+    rp: RelyingParty, scope: str = "openid", *, persona=CAR_OWNER, consent: str | None = "allow", **params: str
+):
     """The whole browser dance up to the code; returns (auth request, the provider's final response)."""
     auth = rp.request(scope, **params)
     page = await rp.log_in(await rp.authorize(auth), persona.handle)
@@ -58,6 +59,7 @@ async def tokens_for(rp: RelyingParty, scope: str = "openid", **params: str) -> 
 
 # --- discovery ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("regime", "subject_type"), [(Regime.PLATFORM, "public"), (Regime.RIGHTS, "pairwise")])
 async def test_discovery_describes_the_profile(tmp_path, regime, subject_type):
     async with Mesh(regime, tmp_path) as mesh, mesh.client("identity") as client:
@@ -71,6 +73,7 @@ async def test_discovery_describes_the_profile(tmp_path, regime, subject_type):
 
 
 # --- platform profile --------------------------------------------------------------------------
+
 
 async def test_platform_every_relying_party_gets_the_resident_id_and_the_full_record(platform):
     for client_id in ("gateway", "fines", "appointments"):
@@ -89,6 +92,7 @@ async def test_platform_every_relying_party_gets_the_resident_id_and_the_full_re
 
 
 # --- rights profile ----------------------------------------------------------------------------
+
 
 async def test_rights_the_consent_page_lists_exactly_what_is_released_and_to_whom(rights):
     rp = RelyingParty(rights, "gateway")
@@ -163,6 +167,7 @@ async def test_rights_refusing_consent_sends_access_denied_and_no_code(rights):
 
 # --- bad input ---------------------------------------------------------------------------------
 
+
 async def error_redirect(rp: RelyingParty, auth) -> dict:
     response = await rp.authorize(auth)
     assert response.status_code == 302, response.text
@@ -171,25 +176,31 @@ async def error_redirect(rp: RelyingParty, auth) -> dict:
     return parse_qs(location.query)
 
 
-@pytest.mark.parametrize("overrides", [
-    {"code_challenge": None, "code_challenge_method": None},       # no PKCE
-    {"code_challenge_method": "plain"},                            # plain PKCE
-    {"nonce": None},                                               # no nonce
-    {"scope": "profile"},                                          # not OpenID
-    {"scope": "openid fines:read"},                                # a service permission
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"code_challenge": None, "code_challenge_method": None},  # no PKCE
+        {"code_challenge_method": "plain"},  # plain PKCE
+        {"nonce": None},  # no nonce
+        {"scope": "profile"},  # not OpenID
+        {"scope": "openid fines:read"},  # a service permission
+    ],
+)
 async def test_malformed_authorization_requests_are_sent_back_to_the_client(rights, overrides):
     rp = RelyingParty(rights, "gateway")
     query = await error_redirect(rp, rp.request(**{"scope": "openid", **overrides}))
     assert query["error"][0] in {"invalid_request", "invalid_scope"}, query
 
 
-@pytest.mark.parametrize("overrides", [
-    {"redirect_uri": "http://127.0.0.1:8200/auth/callback/../evil"},
-    {"redirect_uri": "http://attacker.example/cb"},
-    {"client_id": "nobody"},
-    {"client_id": "pod"},  # a registered service client, but not a relying party
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"redirect_uri": "http://127.0.0.1:8200/auth/callback/../evil"},
+        {"redirect_uri": "http://attacker.example/cb"},
+        {"client_id": "nobody"},
+        {"client_id": "pod"},  # a registered service client, but not a relying party
+    ],
+)
 async def test_requests_that_cannot_be_trusted_to_redirect_are_answered_here(rights, overrides):
     rp = RelyingParty(rights, "gateway")
     response = await rp.authorize(rp.request("openid", **overrides))
@@ -275,8 +286,15 @@ async def test_a_wrong_password_logs_nobody_in(rights):
 async def test_a_login_form_the_provider_did_not_serve_is_not_accepted(rights):
     rp = RelyingParty(rights, "gateway")
     auth = rp.request("openid")
-    response = await rp.browser.post("/login", data={"authorization_request": auth.query, "login_nonce": "forged",
-                                                     "username": CAR_OWNER.handle, "password": CAR_OWNER.password})
+    response = await rp.browser.post(
+        "/login",
+        data={
+            "authorization_request": auth.query,
+            "login_nonce": "forged",
+            "username": CAR_OWNER.handle,
+            "password": CAR_OWNER.password,
+        },
+    )
     assert response.status_code == 303 and "citygate_idp_rights" not in response.headers.get("set-cookie", "")
 
 
@@ -284,8 +302,9 @@ async def test_consent_without_the_sessions_csrf_token_is_ignored(rights):
     rp = RelyingParty(rights, "gateway")
     auth = rp.request("openid profile")
     await rp.log_in(await rp.authorize(auth), CAR_OWNER.handle)
-    response = await rp.browser.post("/authorize", data={"authorization_request": auth.query, "csrf": "forged",
-                                                         "decision": "allow"})
+    response = await rp.browser.post(
+        "/authorize", data={"authorization_request": auth.query, "csrf": "forged", "decision": "allow"}
+    )
     assert response.status_code == 303
     with rights.apps["identity"].state.database.session() as session:
         assert session.exec(select(AuthorizationCode)).all() == []
@@ -304,8 +323,14 @@ async def test_an_expired_client_assertion_is_refused_at_the_code_exchange(right
 
     rp = RelyingParty(rights, "gateway")
     auth, code = await redeemable(rp)
-    expired = private_key_jwt_sign(rights.apps["gateway"].state.signing_key, "gateway", rp.issuer + TOKEN_PATH,
-                                   alg="ES256", issued_at=int(time.time()) - 600, expires_in=60)
+    expired = private_key_jwt_sign(
+        rights.apps["gateway"].state.signing_key,
+        "gateway",
+        rp.issuer + TOKEN_PATH,
+        alg="ES256",
+        issued_at=int(time.time()) - 600,
+        expires_in=60,
+    )
     refused = await rp.exchange(code, auth.verifier, client_assertion=expired)
     assert (refused.status_code, refused.json()["error"]) == (400, "invalid_client")
     assert (await rp.exchange(code, auth.verifier)).status_code == 200, "a refused client does not burn the code"

@@ -24,7 +24,13 @@ def _citizens(count: int) -> list[str]:
 
 def test_the_sectors_are_the_named_ones():
     assert [str(sector) for sector in Sector] == [
-        "transport", "civil-registry", "health", "platform", "consent", "personal-data"]
+        "transport",
+        "civil-registry",
+        "health",
+        "platform",
+        "consent",
+        "personal-data",
+    ]
     assert pairwise_subject(SECRET, Sector.HEALTH, CITIZEN) == pairwise_subject(SECRET, "health", CITIZEN)
 
 

@@ -14,8 +14,19 @@ from identity.totp import totp, verify_totp
 
 # The day the personas were written; the ages below are the ones the role notes describe.
 WRITTEN_ON = date(2026, 11, 23)
-GUANGZHOU_DISTRICTS = {"440103", "440104", "440105", "440106", "440111", "440112", "440113", "440114", "440115",
-                       "440117", "440118"}
+GUANGZHOU_DISTRICTS = {
+    "440103",
+    "440104",
+    "440105",
+    "440106",
+    "440111",
+    "440112",
+    "440113",
+    "440114",
+    "440115",
+    "440117",
+    "440118",
+}
 
 
 @pytest.mark.parametrize("persona", PERSONAS, ids=[p.handle for p in PERSONAS])

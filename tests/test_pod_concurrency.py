@@ -33,8 +33,10 @@ def regime() -> Regime:
 
 
 def n3_insert(number: int) -> str:
-    return ("@prefix solid: <http://www.w3.org/ns/solid/terms#>. @prefix ex: <http://example.org/>.\n"
-            f'_:r a solid:InsertDeletePatch; solid:inserts {{ <#it> ex:tag "{number}" }}.')
+    return (
+        "@prefix solid: <http://www.w3.org/ns/solid/terms#>. @prefix ex: <http://example.org/>.\n"
+        f'_:r a solid:InsertDeletePatch; solid:inserts {{ <#it> ex:tag "{number}" }}.'
+    )
 
 
 async def test_concurrent_patches_all_keep_their_triples(mesh, backend):
@@ -42,8 +44,9 @@ async def test_concurrent_patches_all_keep_their_triples(mesh, backend):
     path, url = f"{root}tags.ttl", mesh.urls["pod"] + f"{root}tags.ttl"
     async with aclosing(client):
         await client.put(path, content=NOTE, headers=TURTLE)
-        patches = await asyncio.gather(*(client.patch(path, content=n3_insert(n), headers={"Content-Type": "text/n3"})
-                                         for n in range(WRITERS)))
+        patches = await asyncio.gather(
+            *(client.patch(path, content=n3_insert(n), headers={"Content-Type": "text/n3"}) for n in range(WRITERS))
+        )
         assert [p.status_code for p in patches] == [205] * WRITERS, [p.text for p in patches]
         graph = graph_of(await client.get(path), url)
         assert {str(tag) for tag in graph.objects(URIRef(url + "#it"), TAG)} == {str(n) for n in range(WRITERS)}
@@ -53,8 +56,9 @@ async def test_patches_creating_one_resource_at_once_all_keep_their_triples(mesh
     client, root, _ = await own_pod(mesh, "wang-fang")
     path, url = f"{root}new/tags.ttl", mesh.urls["pod"] + f"{root}new/tags.ttl"
     async with aclosing(client):
-        patches = await asyncio.gather(*(client.patch(path, content=n3_insert(n), headers={"Content-Type": "text/n3"})
-                                         for n in range(WRITERS)))
+        patches = await asyncio.gather(
+            *(client.patch(path, content=n3_insert(n), headers={"Content-Type": "text/n3"}) for n in range(WRITERS))
+        )
         statuses = sorted(p.status_code for p in patches)
         assert statuses == [201] + [205] * (WRITERS - 1), [p.text for p in patches]
         graph = graph_of(await client.get(path), url)
@@ -65,8 +69,12 @@ async def test_exactly_one_create_only_put_wins(mesh, backend):
     client, root, _ = await own_pod(mesh, "wang-fang")
     path = f"{root}claims/one.txt"  # its container is created by the race too
     async with aclosing(client):
-        puts = await asyncio.gather(*(client.put(path, content=f"writer {n}", headers={
-            "Content-Type": "text/plain", "If-None-Match": "*"}) for n in range(WRITERS)))
+        puts = await asyncio.gather(
+            *(
+                client.put(path, content=f"writer {n}", headers={"Content-Type": "text/plain", "If-None-Match": "*"})
+                for n in range(WRITERS)
+            )
+        )
         statuses = [p.status_code for p in puts]
         assert sorted(statuses) == [201] + [412] * (WRITERS - 1), [p.text for p in puts]
         winner = statuses.index(201)
@@ -76,8 +84,9 @@ async def test_exactly_one_create_only_put_wins(mesh, backend):
 async def test_puts_sharing_new_parent_containers_all_succeed(mesh, backend):
     client, root, _ = await own_pod(mesh, "wang-fang")
     async with aclosing(client):
-        puts = await asyncio.gather(*(client.put(f"{root}a/b/c/{n}.ttl", content=NOTE, headers=TURTLE)
-                                      for n in range(WRITERS)))
+        puts = await asyncio.gather(
+            *(client.put(f"{root}a/b/c/{n}.ttl", content=NOTE, headers=TURTLE) for n in range(WRITERS))
+        )
         assert [p.status_code for p in puts] == [201] * WRITERS, [p.text for p in puts]
         listing = await client.get(f"{root}a/b/c/")
         url = mesh.urls["pod"] + f"{root}a/b/c/"
@@ -88,8 +97,9 @@ async def test_puts_sharing_new_parent_containers_all_succeed(mesh, backend):
 async def test_posts_with_one_slug_at_once_create_distinct_members(mesh, backend):
     client, root, _ = await own_pod(mesh, "wang-fang")
     async with aclosing(client):
-        posts = await asyncio.gather(*(client.post(root, content=NOTE, headers={**TURTLE, "Slug": "same"})
-                                       for _ in range(WRITERS)))
+        posts = await asyncio.gather(
+            *(client.post(root, content=NOTE, headers={**TURTLE, "Slug": "same"}) for _ in range(WRITERS))
+        )
         assert [p.status_code for p in posts] == [201] * WRITERS, [p.text for p in posts]
         assert len({p.headers["location"] for p in posts}) == WRITERS
 
@@ -100,8 +110,9 @@ async def test_a_delete_racing_a_put_into_the_container_leaves_no_orphan(mesh, b
         for attempt in range(4):
             container = f"{root}race{attempt}/"
             await client.put(container, headers=TURTLE)
-            deleted, put = await asyncio.gather(client.delete(container),
-                                                client.put(f"{container}x.ttl", content=NOTE, headers=TURTLE))
+            deleted, put = await asyncio.gather(
+                client.delete(container), client.put(f"{container}x.ttl", content=NOTE, headers=TURTLE)
+            )
             assert deleted.status_code in (204, 409) and put.status_code in (201, 404), (deleted.text, put.text)
             member = await client.get(f"{container}x.ttl")
             if member.status_code == 200:
@@ -126,8 +137,9 @@ async def test_threads_patching_through_the_domain_function_lose_nothing(mesh, b
     def patch(number: int) -> None:
         start.wait()
         try:
-            outcomes.append(handle(app, "PATCH", path, webid, {"content-type": "text/n3"},
-                                   n3_insert(number).encode()).status_code)
+            outcomes.append(
+                handle(app, "PATCH", path, webid, {"content-type": "text/n3"}, n3_insert(number).encode()).status_code
+            )
         except Problem as problem:
             outcomes.append(problem)
 

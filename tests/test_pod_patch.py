@@ -29,19 +29,19 @@ ME = URIRef(URL + "#me")
 EX = Namespace("http://www.example.org/terms#")
 N3 = "text/n3"
 SPARQL = "application/sparql-update"
-PREFIXES = (
-    "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
-    "@prefix ex: <http://www.example.org/terms#>.\n"
-)
+PREFIXES = "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n@prefix ex: <http://www.example.org/terms#>.\n"
 SPARQL_PREFIXES = "PREFIX ex: <http://www.example.org/terms#>\n"
 
 # The example from the Solid Protocol, §5.3.1 (N3 Patch).
-SPEC_EXAMPLE = PREFIXES + """
+SPEC_EXAMPLE = (
+    PREFIXES
+    + """
 _:rename a solid:InsertDeletePatch;
   solid:where   { ?person ex:familyName "Garcia". };
   solid:inserts { ?person ex:givenName "Alex". };
   solid:deletes { ?person ex:givenName "Claudia". }.
 """
+)
 
 
 def resource(turtle: str = '<#me> ex:familyName "Garcia"; ex:givenName "Claudia".') -> Graph:
@@ -57,6 +57,7 @@ def snapshot(graph: Graph) -> set:
 
 
 # --- N3 Patch ------------------------------------------------------------------------------
+
 
 def test_spec_example_renames_via_where_binding():
     graph = resource()
@@ -76,8 +77,9 @@ def test_insert_only_patch_needs_only_append():
 
 
 def test_where_on_an_insert_only_patch_needs_read():
-    patch = parse_patch(n3('solid:where { ?p ex:familyName "Garcia" }; solid:inserts { ?p ex:nick "G" }.'),
-                        N3, base_iri=URL)
+    patch = parse_patch(
+        n3('solid:where { ?p ex:familyName "Garcia" }; solid:inserts { ?p ex:nick "G" }.'), N3, base_iri=URL
+    )
     assert patch.inserts_only is True
     assert patch.needs_read is True
 
@@ -89,17 +91,21 @@ def test_where_without_a_match_is_a_conflict():
 
 
 def test_where_with_two_matches_is_a_conflict():
-    graph = resource('<#me> ex:familyName "Garcia"; ex:givenName "Claudia". '
-                     '<#sister> ex:familyName "Garcia"; ex:givenName "Claudia".')
+    graph = resource(
+        '<#me> ex:familyName "Garcia"; ex:givenName "Claudia". '
+        '<#sister> ex:familyName "Garcia"; ex:givenName "Claudia".'
+    )
     with pytest.raises(PatchConflict, match="more than one"):
         apply_patch(graph, SPEC_EXAMPLE, N3, base_iri=URL)
 
 
 def test_where_joins_across_patterns_to_a_single_match():
-    graph = resource('<#me> ex:familyName "Garcia"; ex:givenName "Claudia". '
-                     '<#sister> ex:familyName "Garcia"; ex:givenName "Ana".')
-    patch = n3('solid:where { ?p ex:familyName "Garcia". ?p ex:givenName "Ana". };\n'
-               'solid:inserts { ?p ex:nick "Ani". }.')
+    graph = resource(
+        '<#me> ex:familyName "Garcia"; ex:givenName "Claudia". <#sister> ex:familyName "Garcia"; ex:givenName "Ana".'
+    )
+    patch = n3(
+        'solid:where { ?p ex:familyName "Garcia". ?p ex:givenName "Ana". };\nsolid:inserts { ?p ex:nick "Ani". }.'
+    )
     result = apply_patch(graph, patch, N3, base_iri=URL)
     assert (URIRef(URL + "#sister"), EX.nick, Literal("Ani")) in result.graph
     assert (ME, EX.nick, Literal("Ani")) not in result.graph
@@ -125,18 +131,20 @@ def test_blank_nodes_in_deletes_are_unprocessable():
 def test_blank_nodes_in_inserts_are_fresh():
     graph = resource()
     graph.add((BNode("b"), EX.old, Literal("keep apart")))
-    result = apply_patch(graph, n3('solid:inserts { <#me> ex:address _:b. _:b ex:city "Porto". }.'),
-                         N3, base_iri=URL)
+    result = apply_patch(graph, n3('solid:inserts { <#me> ex:address _:b. _:b ex:city "Porto". }.'), N3, base_iri=URL)
     (address,) = result.graph.objects(ME, EX.address)
     assert isinstance(address, BNode) and address != BNode("b")
     assert (address, EX.city, Literal("Porto")) in result.graph
 
 
 def test_two_patch_resources_are_a_syntax_error():
-    body = PREFIXES + """
+    body = (
+        PREFIXES
+        + """
     _:a a solid:InsertDeletePatch; solid:inserts { <#me> ex:nick "a". }.
     _:b a solid:InsertDeletePatch; solid:inserts { <#me> ex:nick "b". }.
     """
+    )
     with pytest.raises(PatchSyntaxError, match="exactly one") as caught:
         apply_patch(resource(), body, N3, base_iri=URL)
     assert caught.value.status == 400
@@ -158,8 +166,9 @@ def test_a_formula_that_is_not_a_formula_is_unprocessable():
 
 
 def test_relative_iris_resolve_against_the_resource():
-    result = apply_patch(resource(), n3("solid:inserts { <#me> ex:knows <../../bob/profile/card#me>. }."),
-                         N3, base_iri=URL)
+    result = apply_patch(
+        resource(), n3("solid:inserts { <#me> ex:knows <../../bob/profile/card#me>. }."), N3, base_iri=URL
+    )
     assert (ME, EX.knows, URIRef("http://127.0.0.1:8203/pods/bob/profile/card#me")) in result.graph
 
 
@@ -175,8 +184,10 @@ def test_input_graph_is_unchanged_after_failure():
     graph = resource()
     before = snapshot(graph)
     # The where matches and the first delete is present; the second is not, so nothing may change.
-    patch = n3('solid:deletes { <#me> ex:givenName "Claudia". <#me> ex:nick "Cla". };\n'
-               'solid:inserts { <#me> ex:givenName "Alex". }.')
+    patch = n3(
+        'solid:deletes { <#me> ex:givenName "Claudia". <#me> ex:nick "Cla". };\n'
+        'solid:inserts { <#me> ex:givenName "Alex". }.'
+    )
     with pytest.raises(PatchConflict):
         apply_patch(graph, patch, N3, base_iri=URL)
     assert snapshot(graph) == before
@@ -191,25 +202,25 @@ def test_prefixes_survive_the_copy():
 
 # --- SPARQL Update -------------------------------------------------------------------------
 
+
 def test_sparql_insert_data():
-    result = apply_patch(resource(), SPARQL_PREFIXES + 'INSERT DATA { <#me> ex:nick "Cla" . }', SPARQL,
-                         base_iri=URL)
+    result = apply_patch(resource(), SPARQL_PREFIXES + 'INSERT DATA { <#me> ex:nick "Cla" . }', SPARQL, base_iri=URL)
     assert (ME, EX.nick, Literal("Cla")) in result.graph
     assert result.inserts_only is True
     assert result.needs_read is False
 
 
 def test_sparql_delete_data():
-    result = apply_patch(resource(), SPARQL_PREFIXES + 'DELETE DATA { <#me> ex:givenName "Claudia" . }',
-                         SPARQL, base_iri=URL)
+    result = apply_patch(
+        resource(), SPARQL_PREFIXES + 'DELETE DATA { <#me> ex:givenName "Claudia" . }', SPARQL, base_iri=URL
+    )
     assert set(result.graph) == {(ME, EX.familyName, Literal("Garcia"))}
     assert result.inserts_only is False
 
 
 def test_sparql_delete_then_insert_in_sequence():
     body = SPARQL_PREFIXES + (
-        'DELETE DATA { <#me> ex:givenName "Claudia" . } ;\n'
-        'INSERT DATA { <#me> ex:givenName "Alex" . }'
+        'DELETE DATA { <#me> ex:givenName "Claudia" . } ;\nINSERT DATA { <#me> ex:givenName "Alex" . }'
     )
     graph = resource()
     result = apply_patch(graph, body, SPARQL, base_iri=URL)
@@ -234,14 +245,19 @@ def test_sparql_delete_data_of_an_absent_triple_is_a_conflict():
     assert snapshot(graph) == before
 
 
-@pytest.mark.parametrize("body, named", [
-    ('DELETE { <#me> ex:givenName ?n } INSERT { <#me> ex:givenName "Alex" } WHERE { <#me> ex:givenName ?n }',
-     "DELETE/INSERT"),
-    ("DELETE WHERE { <#me> ex:givenName ?n }", "DELETE WHERE"),
-    ("CLEAR DEFAULT", "CLEAR"),
-    ("LOAD <http://example.org/other>", "LOAD"),
-    ("DROP ALL", "DROP"),
-])
+@pytest.mark.parametrize(
+    "body, named",
+    [
+        (
+            'DELETE { <#me> ex:givenName ?n } INSERT { <#me> ex:givenName "Alex" } WHERE { <#me> ex:givenName ?n }',
+            "DELETE/INSERT",
+        ),
+        ("DELETE WHERE { <#me> ex:givenName ?n }", "DELETE WHERE"),
+        ("CLEAR DEFAULT", "CLEAR"),
+        ("LOAD <http://example.org/other>", "LOAD"),
+        ("DROP ALL", "DROP"),
+    ],
+)
 def test_sparql_beyond_insert_and_delete_data_is_unprocessable(body, named):
     with pytest.raises(PatchUnprocessable, match=named) as caught:
         apply_patch(resource(), SPARQL_PREFIXES + body, SPARQL, base_iri=URL)
@@ -258,12 +274,15 @@ def test_sparql_relative_iris_resolve_against_the_resource():
     assert (ME, URIRef(URL + "#likes"), URIRef("http://127.0.0.1:8203/pods/alice/photos/")) in result.graph
 
 
-@pytest.mark.parametrize("body", [
-    "this is not sparql",
-    "INSERT DATA { <#me> ex:nick }",
-    "INSERT DATA { <#me> undeclared:nick 1 }",
-    "DELETE DATA { ?s <#p> <#o> }",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "this is not sparql",
+        "INSERT DATA { <#me> ex:nick }",
+        "INSERT DATA { <#me> undeclared:nick 1 }",
+        "DELETE DATA { ?s <#p> <#o> }",
+    ],
+)
 def test_malformed_sparql_is_a_syntax_error(body):
     with pytest.raises(PatchSyntaxError) as caught:
         apply_patch(resource(), SPARQL_PREFIXES + body, SPARQL, base_iri=URL)
@@ -271,6 +290,7 @@ def test_malformed_sparql_is_a_syntax_error(body):
 
 
 # --- media types and errors ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("content_type", ["text/turtle", "application/json-patch+json", "", "text/plain"])
 def test_unsupported_media_type(content_type):
@@ -285,8 +305,12 @@ def test_media_type_parameters_and_case_are_ignored():
 
 
 def test_every_error_is_a_value_error_with_a_status_and_message():
-    for cls, status in ((PatchSyntaxError, 400), (PatchConflict, 409),
-                        (UnsupportedPatchType, 415), (PatchUnprocessable, 422)):
+    for cls, status in (
+        (PatchSyntaxError, 400),
+        (PatchConflict, 409),
+        (UnsupportedPatchType, 415),
+        (PatchUnprocessable, 422),
+    ):
         error = cls("why")
         assert isinstance(error, PatchError) and isinstance(error, ValueError)
         assert error.status == status and error.message == "why" and str(error) == "why"
@@ -294,23 +318,27 @@ def test_every_error_is_a_value_error_with_a_status_and_message():
 
 # --- N3 Patch edge cases -------------------------------------------------------------------
 
+
 def test_nested_formulae_are_unprocessable():
     with pytest.raises(PatchUnprocessable, match="nested"):
         apply_patch(resource(), n3("solid:where { { <#a> ex:b ex:c } ex:d ex:e }."), N3, base_iri=URL)
 
 
 def test_a_variable_repeated_in_one_pattern_must_bind_consistently():
-    graph = resource('<#me> ex:self <#me>. <#you> ex:self <#me>.')
-    result = apply_patch(graph, n3("solid:where { ?x ex:self ?x }; solid:inserts { ?x ex:ok true }."),
-                         N3, base_iri=URL)
+    graph = resource("<#me> ex:self <#me>. <#you> ex:self <#me>.")
+    result = apply_patch(graph, n3("solid:where { ?x ex:self ?x }; solid:inserts { ?x ex:ok true }."), N3, base_iri=URL)
     assert (ME, EX.ok, Literal(True)) in result.graph
     assert (URIRef(URL + "#you"), EX.ok, Literal(True)) not in result.graph
 
 
 def test_a_literal_bound_into_subject_position_is_unprocessable():
     with pytest.raises(PatchUnprocessable, match="literal as a subject"):
-        apply_patch(resource(), n3('solid:where { <#me> ex:familyName ?f }; solid:inserts { ?f ex:of <#me> }.'),
-                    N3, base_iri=URL)
+        apply_patch(
+            resource(),
+            n3("solid:where { <#me> ex:familyName ?f }; solid:inserts { ?f ex:of <#me> }."),
+            N3,
+            base_iri=URL,
+        )
 
 
 def test_an_empty_patch_changes_nothing():
@@ -321,6 +349,7 @@ def test_an_empty_patch_changes_nothing():
 
 
 # --- bounded matching (M7) ----------------------------------------------------------------------
+
 
 def many_edges(count: int = 300) -> Graph:
     return resource(" ".join(f"<#n{i}> ex:p <#m{i}>." for i in range(count - 1)) + " <#a> ex:r <#b>.")
@@ -343,15 +372,17 @@ def test_an_exponential_where_is_refused_within_the_step_budget():
 
 
 def test_a_legitimate_where_on_a_large_resource_needs_few_steps():
-    patch = parse_patch(n3("solid:where { ?s ex:r ?o. ?o2 ex:p <#m7> }; solid:inserts { ?s ex:seen ?o2 }."),
-                        N3, base_iri=URL)
+    patch = parse_patch(
+        n3("solid:where { ?s ex:r ?o. ?o2 ex:p <#m7> }; solid:inserts { ?s ex:seen ?o2 }."), N3, base_iri=URL
+    )
     budget = SearchBudget()
     patched = patch.apply(many_edges(), budget=budget)
     assert (URIRef(URL + "#a"), EX.seen, URIRef(URL + "#n7")) in patched
     assert budget.spent <= 4
     spec = SearchBudget()
     assert (ME, EX.givenName, Literal("Alex")) in parse_patch(SPEC_EXAMPLE, N3, base_iri=URL).apply(
-        resource(), budget=spec)
+        resource(), budget=spec
+    )
     assert spec.spent <= 2
 
 
@@ -375,9 +406,11 @@ def test_the_budget_spans_every_operation_of_a_patch():
 
 def test_a_patch_with_too_many_triples_is_refused_before_it_is_translated():
     many = " ".join(f"<#a{i}> ex:b <#c>." for i in range(MAX_PATCH_TRIPLES + 1))
-    for body, media in ((f"{SPARQL_PREFIXES}INSERT DATA {{ {many} }}", SPARQL),
-                        (f"{SPARQL_PREFIXES}INSERT DATA {{ <#x> ex:y 1 }}; DELETE DATA {{ {many} }}", SPARQL),
-                        (n3(f"solid:inserts {{ {many} }}."), N3)):
+    for body, media in (
+        (f"{SPARQL_PREFIXES}INSERT DATA {{ {many} }}", SPARQL),
+        (f"{SPARQL_PREFIXES}INSERT DATA {{ <#x> ex:y 1 }}; DELETE DATA {{ {many} }}", SPARQL),
+        (n3(f"solid:inserts {{ {many} }}."), N3),
+    ):
         with pytest.raises(PatchTooComplex, match="triples"):
             parse_patch(body, media, base_iri=URL)
     # what would be refused anyway is refused before its (costly) translation
@@ -385,5 +418,7 @@ def test_a_patch_with_too_many_triples_is_refused_before_it_is_translated():
     with pytest.raises(PatchUnprocessable, match="DELETE/INSERT"):
         parse_patch(f"{SPARQL_PREFIXES}DELETE {{ <#x> ex:y ?o }} WHERE {{ {where} }}", SPARQL, base_iri=URL)
     within = " ".join(f"<#a{i}> ex:b <#c>." for i in range(50))
-    assert len(parse_patch(f"{SPARQL_PREFIXES}INSERT DATA {{ {within} }}", SPARQL,
-                           base_iri=URL).operations[0].inserts) == 50
+    assert (
+        len(parse_patch(f"{SPARQL_PREFIXES}INSERT DATA {{ {within} }}", SPARQL, base_iri=URL).operations[0].inserts)
+        == 50
+    )

@@ -39,8 +39,17 @@ async def test_export_is_the_whole_pod_in_one_archive(mesh):
     archive = zipfile.ZipFile(io.BytesIO(exported.content))
     manifest = json.loads(archive.read("manifest.json"))
     paths = {entry["path"] for entry in manifest["resources"]}
-    assert {"./", ".acl", "profile/", "profile/card", "profile/card.acl", "notes/", "notes/a.ttl", "docs/",
-            "docs/scan.pdf"} == paths
+    assert {
+        "./",
+        ".acl",
+        "profile/",
+        "profile/card",
+        "profile/card.acl",
+        "notes/",
+        "notes/a.ttl",
+        "docs/",
+        "docs/scan.pdf",
+    } == paths
     assert archive.read("pod/docs/scan.pdf") == PDF
     assert "hello" in archive.read("pod/notes/a.ttl").decode()
     assert manifest["storage"] == mesh.urls["pod"] + root
@@ -64,12 +73,15 @@ async def test_erasure_removes_every_byte_and_the_ledger_keeps_only_that_it_happ
         size = (await consent.get("/ledger/tree-head")).json()["tree_size"]
         rows = (await consent.get("/ledger/entries", params={"start": 0, "end": size})).json()["entries"]
     # the event, as the consent service keeps it (the public leaf is only a commitment to it)
-    [logged] = mesh.apps["consent"].state.consent_book.ledger.entries(erased.json()["ledger_index"],
-                                                                      erased.json()["ledger_index"] + 1)
+    [logged] = mesh.apps["consent"].state.consent_book.ledger.entries(
+        erased.json()["ledger_index"], erased.json()["ledger_index"] + 1
+    )
     entry = json.loads(logged.clear)
     assert entry["kind"] == "erasure" and entry["holder"] == "pod" and entry["subject"] == root.split("/")[2]
     assert b"hello" not in b"".join(base64.b64decode(row["entry"]) for row in rows)
-    assert b"hello" not in b"".join(row.clear for row in mesh.apps["consent"].state.consent_book.ledger.entries(0, size))
+    assert b"hello" not in b"".join(
+        row.clear for row in mesh.apps["consent"].state.consent_book.ledger.entries(0, size)
+    )
 
 
 async def test_without_the_ledger_nothing_is_erased(mesh):

@@ -37,8 +37,17 @@ POD_ID = "demo-citizen"
 PUBLIC = f"/pods/{POD_ID}/public/"
 HEALTH_TIMEOUT_SECONDS = 60
 CLIENT_TIMEOUT_SECONDS = 60
-STEPS = ["create-rdf", "read-rdf", "update-rdf", "write-file", "read-file", "public-access", "delete-rdf",
-         "delete-file", "gone"]
+STEPS = [
+    "create-rdf",
+    "read-rdf",
+    "update-rdf",
+    "write-file",
+    "read-file",
+    "public-access",
+    "delete-rdf",
+    "delete-file",
+    "gone",
+]
 
 
 def require_node_client() -> str:
@@ -48,8 +57,11 @@ def require_node_client() -> str:
     installed = (CLIENT_DIR / "node_modules" / "@inrupt" / "solid-client" / "package.json").is_file()
     if node and installed:
         return node
-    reason = ("Node is not installed" if not node else
-              f"the Node packages are not installed: run `npm ci` in {CLIENT_DIR.relative_to(ROOT)} (make test does)")
+    reason = (
+        "Node is not installed"
+        if not node
+        else f"the Node packages are not installed: run `npm ci` in {CLIENT_DIR.relative_to(ROOT)} (make test does)"
+    )
     if os.environ.get("CI"):
         pytest.fail(f"CI must run the Solid client test, but {reason}")
     pytest.skip(reason)
@@ -115,12 +127,23 @@ def test_the_inrupt_solid_client_creates_reads_updates_and_deletes_in_a_public_c
 
     log = tmp_path / "pod.log"
     with log.open("w") as output:
-        pod = subprocess.Popen([CITYGATE, "serve", "pod"], env={**os.environ, **env}, stdout=output,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+        pod = subprocess.Popen(
+            [CITYGATE, "serve", "pod"],
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_until_healthy(pod, f"{settings.public_url}/healthz", log)
-        result = subprocess.run([node, str(CLIENT_DIR / "crud.mjs"), container_url], check=False,
-                                capture_output=True, text=True, timeout=CLIENT_TIMEOUT_SECONDS, cwd=CLIENT_DIR)
+        result = subprocess.run(
+            [node, str(CLIENT_DIR / "crud.mjs"), container_url],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=CLIENT_TIMEOUT_SECONDS,
+            cwd=CLIENT_DIR,
+        )
     finally:
         if pod.poll() is None:
             pod.send_signal(signal.SIGTERM)
@@ -138,6 +161,11 @@ def test_the_inrupt_solid_client_creates_reads_updates_and_deletes_in_a_public_c
     by_name = {s["step"]: s for s in steps}
     assert by_name["create-rdf"]["url"].startswith(container_url)
     assert by_name["read-file"]["size"] == 259
-    assert by_name["public-access"]["access"] == {"read": True, "write": True, "append": True, "controlRead": True,
-                                                  "controlWrite": True}
+    assert by_name["public-access"]["access"] == {
+        "read": True,
+        "write": True,
+        "append": True,
+        "controlRead": True,
+        "controlWrite": True,
+    }
     assert by_name["gone"]["statuses"] == [404, 404]

@@ -58,8 +58,12 @@ def listener() -> Iterator[Listener]:
                     found.connections.append(connection.recv(4096))
                 except OSError:
                     found.connections.append(b"")
-                connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/ld+json\r\nContent-Length: "
-                                   + str(len(A_CONTEXT)).encode() + b"\r\n\r\n" + A_CONTEXT)
+                connection.sendall(
+                    b"HTTP/1.0 200 OK\r\nContent-Type: application/ld+json\r\nContent-Length: "
+                    + str(len(A_CONTEXT)).encode()
+                    + b"\r\n\r\n"
+                    + A_CONTEXT
+                )
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -78,11 +82,17 @@ def remote_context_documents(remote: str, file_url: str) -> dict[str, object]:
         "in a list": {"@context": [inline, remote], **node},
         "nested object": {"@context": inline, "@id": "#a", "ex:knows": {"@context": remote, "@id": "#b"}},
         "nested array": {"@context": inline, "@graph": [{"@id": "#a", "ex:knows": [{"@context": [remote]}]}]},
-        "scoped term context": {"@context": {**inline, "knows": {"@id": "ex:knows", "@context": remote}},
-                                "@id": "#a", "knows": {"@id": "#b"}},
+        "scoped term context": {
+            "@context": {**inline, "knows": {"@id": "ex:knows", "@context": remote}},
+            "@id": "#a",
+            "knows": {"@id": "#b"},
+        },
         "@import": {"@context": {"@version": 1.1, "@import": remote}, **node},
-        "after a null context": {"@context": inline, "@id": "#a",
-                                 "ex:knows": {"@context": None, "ex:x": {"@context": remote, "@id": "#b"}}},
+        "after a null context": {
+            "@context": inline,
+            "@id": "#a",
+            "ex:knows": {"@context": None, "ex:x": {"@context": remote, "@id": "#b"}},
+        },
         "file": {"@context": file_url, **node},
         "relative": {"@context": "context.jsonld", **node},
     }
@@ -118,17 +128,24 @@ async def test_turtle_acls_and_patches_naming_a_host_fetch_nothing(mesh, listene
     async with aclosing(client):
         turtle = f"@base <{url}/> .\n@prefix l: <{url}/vocab#> .\n<a> l:p <b> ; l:see <{url}/other> .\n"
         assert (await client.put(f"{root}t.ttl", content=turtle, headers=TURTLE)).status_code == 201
-        acl = ("@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
-               f"<#o> a acl:Authorization; acl:agent <{webid}>; acl:agentGroup <{url}/group>; "
-               f"acl:origin <{url}>; acl:accessTo <./t.ttl>; acl:mode acl:Read, acl:Write, acl:Control.\n")
+        acl = (
+            "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
+            f"<#o> a acl:Authorization; acl:agent <{webid}>; acl:agentGroup <{url}/group>; "
+            f"acl:origin <{url}>; acl:accessTo <./t.ttl>; acl:mode acl:Read, acl:Write, acl:Control.\n"
+        )
         assert (await client.put(f"{root}t.ttl.acl", content=acl, headers=TURTLE)).status_code == 201
-        n3 = (f"@prefix solid: <http://www.w3.org/ns/solid/terms#>. @prefix l: <{url}/vocab#>.\n"
-              f"_:r a solid:InsertDeletePatch; solid:where {{ ?s l:p <{url}/b> }}; solid:inserts {{ ?s l:q 1 }}.")
+        n3 = (
+            f"@prefix solid: <http://www.w3.org/ns/solid/terms#>. @prefix l: <{url}/vocab#>.\n"
+            f"_:r a solid:InsertDeletePatch; solid:where {{ ?s l:p <{url}/b> }}; solid:inserts {{ ?s l:q 1 }}."
+        )
         assert (await client.patch(f"{root}t.ttl", content=n3, headers={"Content-Type": "text/n3"})).status_code == 205
         sparql = {"Content-Type": "application/sparql-update"}
-        for update in (f"LOAD <{url}/data.ttl>", f"LOAD <{url}/data.ttl> INTO GRAPH <{url}/g>",
-                       f"INSERT {{ <a> <b> ?o }} WHERE {{ SERVICE <{url}/sparql> {{ ?s ?p ?o }} }}",
-                       f"INSERT DATA {{ <a> <b> <c> }} ; LOAD <{url}/data.ttl>"):
+        for update in (
+            f"LOAD <{url}/data.ttl>",
+            f"LOAD <{url}/data.ttl> INTO GRAPH <{url}/g>",
+            f"INSERT {{ <a> <b> ?o }} WHERE {{ SERVICE <{url}/sparql> {{ ?s ?p ?o }} }}",
+            f"INSERT DATA {{ <a> <b> <c> }} ; LOAD <{url}/data.ttl>",
+        ):
             assert_problem(await client.patch(f"{root}t.ttl", content=update, headers=sparql), 422)
         assert listener.connections == []
 
@@ -145,8 +162,10 @@ async def test_parser_error_text_is_not_echoed(mesh):
             refused = await client.put(f"{root}{name}", content=body, headers=headers)
             assert refused.status_code == 400, refused.text
             assert "SECRET-TOKEN" not in refused.text and "line" not in refused.json()["detail"].lower()
-        for body, media in (("@prefix x: SECRET-TOKEN-5 .", "text/n3"),
-                            ("INSERT DATA { SECRET-TOKEN-6 }", "application/sparql-update")):
+        for body, media in (
+            ("@prefix x: SECRET-TOKEN-5 .", "text/n3"),
+            ("INSERT DATA { SECRET-TOKEN-6 }", "application/sparql-update"),
+        ):
             refused = await client.patch(f"{root}x.ttl", content=body, headers={"Content-Type": media})
             assert_problem(refused, 400, "invalid-patch")
             assert "SECRET-TOKEN" not in refused.text
@@ -159,9 +178,15 @@ def test_rdflib_itself_cannot_fetch_a_context_while_the_pod_parses(listener):
     document = json.dumps({"@context": f"{listener.url}/c", "@id": "http://example.org/a", "ex:p": "v"})
     with remote_documents_refused(), pytest.raises(RemoteDocumentRefused):
         Graph().parse(data=document, format="json-ld")
-    nested = json.dumps({"@id": "http://example.org/a",
-                         "http://example.org/p": {"@context": None, "http://example.org/q": {
-                             "@context": [f"{listener.url}/d"], "@id": "http://example.org/b"}}})
+    nested = json.dumps(
+        {
+            "@id": "http://example.org/a",
+            "http://example.org/p": {
+                "@context": None,
+                "http://example.org/q": {"@context": [f"{listener.url}/d"], "@id": "http://example.org/b"},
+            },
+        }
+    )
     with remote_documents_refused(), pytest.raises(RemoteDocumentRefused):
         Graph().parse(data=nested, format="json-ld")
     assert listener.connections == []

@@ -11,10 +11,7 @@ from pod.wac import Mode
 BASE = "http://127.0.0.1:8203"
 ALICE = "http://127.0.0.1:8203/pods/alice/profile/card#me"
 BOB = "https://bob.example/profile/card#me"
-PREFIXES = (
-    "@prefix acl: <http://www.w3.org/ns/auth/acl#> .\n"
-    "@prefix foaf: <http://xmlns.com/foaf/0.1/> .\n"
-)
+PREFIXES = "@prefix acl: <http://www.w3.org/ns/auth/acl#> .\n@prefix foaf: <http://xmlns.com/foaf/0.1/> .\n"
 R, W, A, C = Mode.READ, Mode.WRITE, Mode.APPEND, Mode.CONTROL
 
 
@@ -71,8 +68,10 @@ def test_default_is_inherited_at_depth_two():
 
 
 def test_nearest_ancestor_is_used():
-    documents = {**OWN_AND_ROOT,
-                 "/a/.acl": f"<#d> a acl:Authorization ; acl:agent <{ALICE}> ; acl:default <./> ; acl:mode acl:Append ."}
+    documents = {
+        **OWN_AND_ROOT,
+        "/a/.acl": f"<#d> a acl:Authorization ; acl:agent <{ALICE}> ; acl:default <./> ; acl:mode acl:Append .",
+    }
     acl = wac.effective_acl("/a/b/doc", store(documents))
     assert (acl.acl_path, acl.target_path) == ("/a/.acl", "/a/")
     assert modes(documents, "/a/b/doc", ALICE) == {A}
@@ -80,14 +79,18 @@ def test_nearest_ancestor_is_used():
 
 
 def test_access_to_is_not_inherited():
-    documents = {"/a/.acl": "<#p> a acl:Authorization ; acl:agentClass foaf:Agent ; acl:accessTo <./> ; acl:mode acl:Read ."}
+    documents = {
+        "/a/.acl": "<#p> a acl:Authorization ; acl:agentClass foaf:Agent ; acl:accessTo <./> ; acl:mode acl:Read ."
+    }
     assert modes(documents, "/a/", None) == {R}
     assert modes(documents, "/a/doc", None) == frozenset()
     assert modes(documents, "/a/b/", None) == frozenset()
 
 
 def test_default_does_not_apply_to_the_container_itself():
-    documents = {"/a/.acl": "<#p> a acl:Authorization ; acl:agentClass foaf:Agent ; acl:default <./> ; acl:mode acl:Read ."}
+    documents = {
+        "/a/.acl": "<#p> a acl:Authorization ; acl:agentClass foaf:Agent ; acl:default <./> ; acl:mode acl:Read ."
+    }
     assert modes(documents, "/a/", None) == frozenset()
     assert modes(documents, "/a/x", None) == {R}
 
@@ -114,7 +117,9 @@ def test_evaluating_an_acl_against_a_resource_it_does_not_govern_is_an_error():
 
 
 def test_foaf_agent_is_anyone_including_anonymous():
-    documents = {"/doc.acl": "<#p> a acl:Authorization ; acl:agentClass foaf:Agent ; acl:accessTo <doc> ; acl:mode acl:Read ."}
+    documents = {
+        "/doc.acl": "<#p> a acl:Authorization ; acl:agentClass foaf:Agent ; acl:accessTo <doc> ; acl:mode acl:Read ."
+    }
     assert modes(documents, "/doc", None) == {R}
     assert modes(documents, "/doc", BOB) == {R}
     acl = wac.effective_acl("/doc", store(documents))
@@ -122,18 +127,22 @@ def test_foaf_agent_is_anyone_including_anonymous():
 
 
 def test_authenticated_agent_excludes_anonymous():
-    documents = {"/doc.acl": "<#p> a acl:Authorization ; acl:agentClass acl:AuthenticatedAgent ; "
-                             "acl:accessTo <doc> ; acl:mode acl:Read ."}
+    documents = {
+        "/doc.acl": "<#p> a acl:Authorization ; acl:agentClass acl:AuthenticatedAgent ; "
+        "acl:accessTo <doc> ; acl:mode acl:Read ."
+    }
     assert modes(documents, "/doc", BOB) == {R}
     assert modes(documents, "/doc", None) == frozenset()
 
 
 def test_agent_specific_modes():
-    documents = {"/doc.acl": (
-        f"<#w> a acl:Authorization ; acl:agent <{ALICE}> ; acl:accessTo <doc> ; acl:mode acl:Write .\n"
-        f"<#a> a acl:Authorization ; acl:agent <{BOB}> ; acl:accessTo <doc> ; acl:mode acl:Append .\n"
-        f"<#c> a acl:Authorization ; acl:agent <{ALICE}> ; acl:accessTo <doc> ; acl:mode acl:Control .\n"
-    )}
+    documents = {
+        "/doc.acl": (
+            f"<#w> a acl:Authorization ; acl:agent <{ALICE}> ; acl:accessTo <doc> ; acl:mode acl:Write .\n"
+            f"<#a> a acl:Authorization ; acl:agent <{BOB}> ; acl:accessTo <doc> ; acl:mode acl:Append .\n"
+            f"<#c> a acl:Authorization ; acl:agent <{ALICE}> ; acl:accessTo <doc> ; acl:mode acl:Control .\n"
+        )
+    }
     assert modes(documents, "/doc", ALICE) == {W, A, C}
     assert modes(documents, "/doc", BOB) == {A}
     assert modes(documents, "/doc", "https://eve.example/#me") == frozenset()
@@ -141,24 +150,30 @@ def test_agent_specific_modes():
 
 
 def test_write_implies_append():
-    documents = {"/doc.acl": f"<#w> a acl:Authorization ; acl:agent <{BOB}> ; acl:accessTo <doc> ; acl:mode acl:Write ."}
+    documents = {
+        "/doc.acl": f"<#w> a acl:Authorization ; acl:agent <{BOB}> ; acl:accessTo <doc> ; acl:mode acl:Write ."
+    }
     assert A in modes(documents, "/doc", BOB)
 
 
 def test_untyped_or_unsupported_authorizations_grant_nothing():
-    documents = {"/doc.acl": (
-        f"<#untyped> acl:agent <{BOB}> ; acl:accessTo <doc> ; acl:mode acl:Read .\n"
-        "<#group> a acl:Authorization ; acl:agentGroup <groups#friends> ; acl:accessTo <doc> ; acl:mode acl:Read .\n"
-        f"<#odd> a acl:Authorization ; acl:agent <{BOB}> ; acl:accessTo <doc> ; acl:mode acl:Fly .\n"
-    )}
+    documents = {
+        "/doc.acl": (
+            f"<#untyped> acl:agent <{BOB}> ; acl:accessTo <doc> ; acl:mode acl:Read .\n"
+            "<#group> a acl:Authorization ; acl:agentGroup <groups#friends> ; acl:accessTo <doc> ; acl:mode acl:Read .\n"
+            f"<#odd> a acl:Authorization ; acl:agent <{BOB}> ; acl:accessTo <doc> ; acl:mode acl:Fly .\n"
+        )
+    }
     assert modes(documents, "/doc", BOB) == frozenset()
 
 
 def test_relative_iris_resolve_against_the_acl_url():
-    documents = {"/a/b/.acl": (
-        f"<#d> a acl:Authorization ; acl:agent <{BOB}> ; acl:accessTo <./> ; acl:default <./> ; acl:mode acl:Read .\n"
-        f"<#x> a acl:Authorization ; acl:agent <{ALICE}> ; acl:accessTo <x> ; acl:mode acl:Read .\n"
-    )}
+    documents = {
+        "/a/b/.acl": (
+            f"<#d> a acl:Authorization ; acl:agent <{BOB}> ; acl:accessTo <./> ; acl:default <./> ; acl:mode acl:Read .\n"
+            f"<#x> a acl:Authorization ; acl:agent <{ALICE}> ; acl:accessTo <x> ; acl:mode acl:Read .\n"
+        )
+    }
     graph = store(documents)("/a/b/.acl")
     assert (None, wac.ACL.accessTo, URIRef(f"{BASE}/a/b/x")) in graph
     assert modes(documents, "/a/b/", BOB) == {R}
@@ -168,7 +183,9 @@ def test_relative_iris_resolve_against_the_acl_url():
 
 
 def test_base_url_trailing_slash_is_tolerated():
-    documents = {"/doc.acl": "<#p> a acl:Authorization ; acl:agentClass foaf:Agent ; acl:accessTo <doc> ; acl:mode acl:Read ."}
+    documents = {
+        "/doc.acl": "<#p> a acl:Authorization ; acl:agentClass foaf:Agent ; acl:accessTo <doc> ; acl:mode acl:Read ."
+    }
     acl = wac.effective_acl("/doc", store(documents))
     assert wac.allowed_modes(acl, base_url=BASE + "/", resource_path="/doc", agent=None) == {R}
 
@@ -215,26 +232,29 @@ def test_wac_allow_header():
     assert wac.wac_allow_header(frozenset(), frozenset()) == 'user="", public=""'
 
 
-@pytest.mark.parametrize(("method", "exists", "is_acl", "append_only", "expected"), [
-    ("GET", True, False, False, {R}),
-    ("HEAD", True, False, False, {R}),
-    ("get", False, False, False, {R}),
-    ("PUT", True, False, False, {W}),
-    ("PUT", True, False, True, {W}),  # replacing can remove data
-    ("PUT", False, False, False, {W}),
-    ("PUT", False, False, True, {A}),
-    ("PATCH", True, False, False, {W}),
-    ("PATCH", True, False, True, {A}),
-    ("PATCH", False, False, False, {W}),
-    ("PATCH", False, False, True, {A}),
-    ("POST", True, False, False, {A}),
-    ("DELETE", True, False, False, {W}),
-    ("OPTIONS", True, False, False, set()),
-    ("GET", True, True, False, {C}),
-    ("PUT", False, True, False, {C}),
-    ("PATCH", True, True, True, {C}),
-    ("DELETE", True, True, False, {C}),
-])
+@pytest.mark.parametrize(
+    ("method", "exists", "is_acl", "append_only", "expected"),
+    [
+        ("GET", True, False, False, {R}),
+        ("HEAD", True, False, False, {R}),
+        ("get", False, False, False, {R}),
+        ("PUT", True, False, False, {W}),
+        ("PUT", True, False, True, {W}),  # replacing can remove data
+        ("PUT", False, False, False, {W}),
+        ("PUT", False, False, True, {A}),
+        ("PATCH", True, False, False, {W}),
+        ("PATCH", True, False, True, {A}),
+        ("PATCH", False, False, False, {W}),
+        ("PATCH", False, False, True, {A}),
+        ("POST", True, False, False, {A}),
+        ("DELETE", True, False, False, {W}),
+        ("OPTIONS", True, False, False, set()),
+        ("GET", True, True, False, {C}),
+        ("PUT", False, True, False, {C}),
+        ("PATCH", True, True, True, {C}),
+        ("DELETE", True, True, False, {C}),
+    ],
+)
 def test_required_modes(method, exists, is_acl, append_only, expected):
     assert wac.required_modes(method, exists=exists, is_acl=is_acl, append_only=append_only) == expected
 

@@ -62,13 +62,28 @@ def draft(**overrides) -> PrescriptionCreate:
 
 
 def claims(prescription_id: str, key: str = "key-1", **overrides) -> dict:
-    return {"payment_id": "wallet-1", "payer": PATIENT, "payee": "prescriptions", "reference": prescription_id,
-            "amount_cents": 1860, "currency": "CNY", "idempotency_key": key, "iat": 1} | overrides
+    return {
+        "payment_id": "wallet-1",
+        "payer": PATIENT,
+        "payee": "prescriptions",
+        "reference": prescription_id,
+        "amount_cents": 1860,
+        "currency": "CNY",
+        "idempotency_key": key,
+        "iat": 1,
+    } | overrides
 
 
 def pay(session: Session, prescription_id: str, key: str = "key-1", payer_rule=LiablePartyPays(), **overrides):
-    return domain.pay(session, prescription_id, claims(prescription_id, key, **overrides), idempotency_key=key,
-                      confirmation="jws", now=NOW, payer_rule=payer_rule)
+    return domain.pay(
+        session,
+        prescription_id,
+        claims(prescription_id, key, **overrides),
+        idempotency_key=key,
+        confirmation="jws",
+        now=NOW,
+        payer_rule=payer_rule,
+    )
 
 
 def refused(problem: type[Problem] | int, call, *args, **kwargs) -> Problem:
@@ -87,14 +102,18 @@ def count(session: Session, table) -> int:
 
 # --- the policy ------------------------------------------------------------------------------------
 
+
 def test_each_regime_chooses_its_store_and_who_may_pay():
-    platform, rights = (policy_for(Regime.PLATFORM, lambda: None, lambda: None),
-                        policy_for(Regime.RIGHTS, lambda: None, lambda: None))
+    platform, rights = (
+        policy_for(Regime.PLATFORM, lambda: None, lambda: None),
+        policy_for(Regime.RIGHTS, lambda: None, lambda: None),
+    )
     assert isinstance(platform.store, DepartmentStore) and isinstance(platform.payer_rule, LiablePartyPays)
     assert isinstance(rights.store, PodStore) and isinstance(rights.payer_rule, AnyoneWithTheReference)
 
 
 # --- issuing and reading ---------------------------------------------------------------------------
+
 
 def test_an_issued_prescription_is_read_back_with_its_contents(session):
     issued = domain.issue(session, STORE, draft(diagnosis_code=" e11.9 "), now=NOW)
@@ -102,7 +121,11 @@ def test_an_issued_prescription_is_read_back_with_its_contents(session):
     read = domain.prescription(session, STORE, issued.id)
     assert read == issued
     assert (read.medication, read.quantity, read.diagnosis_code, read.patient) == (
-        "Metformin hydrochloride 500 mg tablets", 60, "E11.9", PATIENT)
+        "Metformin hydrochloride 500 mg tablets",
+        60,
+        "E11.9",
+        PATIENT,
+    )
     stored = session.get(Prescription, issued.id)
     assert stored.contents_in == ContentsLocation.DEPARTMENT and stored.pod_ref is None
 
@@ -119,11 +142,23 @@ def test_an_unknown_prescription_is_not_found(session):
     refused(domain.PrescriptionNotFound, domain.prescription, session, STORE, "rx-nope")
 
 
-@pytest.mark.parametrize("overrides", [
-    {"diagnosis_code": "E1"}, {"diagnosis_code": "11.9"}, {"diagnosis_code": "E11.12345"}, {"diagnosis_code": ""},
-    {"quantity": 0}, {"quantity": -1}, {"amount_cents": -1}, {"medication": "  "}, {"dose": ""},
-    {"prescriber": ""}, {"patient": ""}, {"medication": "x" * 201},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"diagnosis_code": "E1"},
+        {"diagnosis_code": "11.9"},
+        {"diagnosis_code": "E11.12345"},
+        {"diagnosis_code": ""},
+        {"quantity": 0},
+        {"quantity": -1},
+        {"amount_cents": -1},
+        {"medication": "  "},
+        {"dose": ""},
+        {"prescriber": ""},
+        {"patient": ""},
+        {"medication": "x" * 201},
+    ],
+)
 def test_a_malformed_prescription_is_refused(overrides):
     with pytest.raises(ValidationError):
         draft(**overrides)
@@ -133,11 +168,13 @@ def test_the_same_prescription_number_twice_is_a_conflict_and_the_demo_seed_is_i
     for _ in range(2):
         issue_demo_prescription(session, STORE, PATIENT)
     assert count(session, Prescription) == 1 and count(session, PrescriptionContent) == 1
-    refused(domain.PrescriptionExists, domain.issue, session, STORE, draft(), now=NOW,
-            prescription_id=DEMO_PRESCRIPTION_ID)
+    refused(
+        domain.PrescriptionExists, domain.issue, session, STORE, draft(), now=NOW, prescription_id=DEMO_PRESCRIPTION_ID
+    )
 
 
 # --- paying ----------------------------------------------------------------------------------------
+
 
 def test_paying_files_the_confirmation_and_a_replay_gets_the_same_receipt(session):
     rx = domain.issue(session, STORE, draft(), now=NOW)
@@ -159,17 +196,20 @@ def test_a_reused_key_or_a_second_payment_is_a_conflict(session):
     assert count(session, Payment) == 1
 
 
-@pytest.mark.parametrize("overrides, problem", [
-    ({"payer": "someone-else"}, domain.PayerNotPatient),
-    ({"payee": "fines"}, domain.ConfirmationMismatch),
-    ({"reference": "rx-other"}, domain.ConfirmationMismatch),
-    ({"idempotency_key": "other-key"}, domain.ConfirmationMismatch),
-    ({"amount_cents": 1}, domain.ConfirmationMismatch),
-    ({"currency": "EUR"}, domain.ConfirmationMismatch),
-    ({"amount_cents": "1860"}, domain.InvalidConfirmation),
-    ({"amount_cents": True}, domain.InvalidConfirmation),
-    ({"payment_id": None}, domain.InvalidConfirmation),
-])
+@pytest.mark.parametrize(
+    "overrides, problem",
+    [
+        ({"payer": "someone-else"}, domain.PayerNotPatient),
+        ({"payee": "fines"}, domain.ConfirmationMismatch),
+        ({"reference": "rx-other"}, domain.ConfirmationMismatch),
+        ({"idempotency_key": "other-key"}, domain.ConfirmationMismatch),
+        ({"amount_cents": 1}, domain.ConfirmationMismatch),
+        ({"currency": "EUR"}, domain.ConfirmationMismatch),
+        ({"amount_cents": "1860"}, domain.InvalidConfirmation),
+        ({"amount_cents": True}, domain.InvalidConfirmation),
+        ({"payment_id": None}, domain.InvalidConfirmation),
+    ],
+)
 def test_a_confirmation_that_does_not_fit_the_payment_is_refused(session, overrides, problem):
     rx = domain.issue(session, STORE, draft(), now=NOW)
     assert refused(problem, pay, session, rx.id, **overrides).status == 422
@@ -177,23 +217,42 @@ def test_a_confirmation_that_does_not_fit_the_payment_is_refused(session, overri
     assert domain.prescription(session, STORE, rx.id).status == PrescriptionStatus.ISSUED
 
 
-@pytest.mark.parametrize("key, problem", [
-    (None, domain.IdempotencyKeyMissing), ("", domain.InvalidIdempotencyKey),
-    ("has space", domain.InvalidIdempotencyKey), ("k" * 201, domain.InvalidIdempotencyKey),
-])
+@pytest.mark.parametrize(
+    "key, problem",
+    [
+        (None, domain.IdempotencyKeyMissing),
+        ("", domain.InvalidIdempotencyKey),
+        ("has space", domain.InvalidIdempotencyKey),
+        ("k" * 201, domain.InvalidIdempotencyKey),
+    ],
+)
 def test_a_payment_needs_a_well_formed_idempotency_key(session, key, problem):
     rx = domain.issue(session, STORE, draft(), now=NOW)
     with pytest.raises(problem):
-        domain.pay(session, rx.id, claims(rx.id, key), idempotency_key=key, confirmation="jws", now=NOW,
-                   payer_rule=LiablePartyPays())
+        domain.pay(
+            session,
+            rx.id,
+            claims(rx.id, key),
+            idempotency_key=key,
+            confirmation="jws",
+            now=NOW,
+            payer_rule=LiablePartyPays(),
+        )
 
 
 def test_in_the_rights_regime_anyone_may_pay_a_prescription_by_its_reference(session):
     """The wallet cannot name the patient's health-sector pseudonym, so its opaque payer is not compared;
     the amount is still checked."""
     rx = domain.issue(session, STORE, draft(), now=NOW)
-    refused(domain.ConfirmationMismatch, pay, session, rx.id, payer="wallet:w-1", amount_cents=1,
-            payer_rule=AnyoneWithTheReference())
+    refused(
+        domain.ConfirmationMismatch,
+        pay,
+        session,
+        rx.id,
+        payer="wallet:w-1",
+        amount_cents=1,
+        payer_rule=AnyoneWithTheReference(),
+    )
     receipt, created = pay(session, rx.id, payer="wallet:w-1", payer_rule=AnyoneWithTheReference())
     assert created and session.get(Payment, receipt.receipt_id).payer == "wallet:w-1"
 
@@ -204,6 +263,7 @@ def test_paying_an_unknown_prescription_is_not_found(session):
 
 # --- dispensing and delivery -----------------------------------------------------------------------
 
+
 def test_only_a_paid_prescription_is_dispensed_and_only_once(session):
     rx = domain.issue(session, STORE, draft(), now=NOW)
     order = DispensationCreate(pharmacy="Liwan Pharmacy")
@@ -211,7 +271,10 @@ def test_only_a_paid_prescription_is_dispensed_and_only_once(session):
     pay(session, rx.id)
     dispensed = domain.dispense(session, STORE, rx.id, order, now=NOW)
     assert (dispensed.pharmacy, dispensed.medication, dispensed.quantity) == (
-        "Liwan Pharmacy", "Metformin hydrochloride 500 mg tablets", 60)
+        "Liwan Pharmacy",
+        "Metformin hydrochloride 500 mg tablets",
+        60,
+    )
     assert "diagnosis_code" not in dispensed.model_dump()  # the pharmacy needs what, not why
     refused(domain.AlreadyDispensed, domain.dispense, session, STORE, rx.id, order, now=NOW)
     refused(domain.PrescriptionNotFound, domain.dispense, session, STORE, "rx-nope", order, now=NOW)
@@ -228,12 +291,21 @@ def test_a_delivery_order_holds_only_a_parcel_and_an_address(session):
     assert order.model_dump() == {"parcel_id": order.parcel_id, "address": address, "consent_ledger_index": None}
     assert rx.id not in order.parcel_id
     assert [column["name"] for column in inspect(session.get_bind()).get_columns("delivery_order")] == [
-        "address", "parcel_id"]
+        "address",
+        "parcel_id",
+    ]
     assert [row.model_dump() for row in session.exec(select(DeliveryOrder)).all()] == [
-        order.model_dump(exclude={"consent_ledger_index"})]
+        order.model_dump(exclude={"consent_ledger_index"})
+    ]
     assert domain.prescription(session, STORE, rx.id).parcel_id == order.parcel_id
-    refused(domain.DeliveryAlreadyOrdered, domain.order_delivery, session, DIRECT, rx.id,
-            DeliveryOrderCreate(address=address))
+    refused(
+        domain.DeliveryAlreadyOrdered,
+        domain.order_delivery,
+        session,
+        DIRECT,
+        rx.id,
+        DeliveryOrderCreate(address=address),
+    )
     assert count(session, DeliveryOrder) == 1
 
 
@@ -266,8 +338,14 @@ def test_the_courier_order_waits_for_the_desk_and_a_refusal_writes_nothing(sessi
     assert count(session, DeliveryOrder) == 0 and domain.prescription(session, STORE, rx.id).parcel_id is None
     order = domain.order_delivery(session, permitting, rx.id, DeliveryOrderCreate(address=address))
     assert (order.address, order.consent_ledger_index) == (address, 41)
-    refused(domain.DeliveryAlreadyOrdered, domain.order_delivery, session, permitting, rx.id,
-            DeliveryOrderCreate(address=address))
+    refused(
+        domain.DeliveryAlreadyOrdered,
+        domain.order_delivery,
+        session,
+        permitting,
+        rx.id,
+        DeliveryOrderCreate(address=address),
+    )
     assert len(permitting.asked) == 1 and count(session, DeliveryOrder) == 1
 
 
@@ -284,6 +362,7 @@ def test_a_delivery_needs_an_address(address):
 
 
 # --- the pod store (rights regime; its HTTP side is in test_prescriptions_rights.py) ---------------
+
 
 def test_the_pod_store_needs_the_patients_pod_and_writes_nothing_without_it(session):
     with pytest.raises(Problem) as raised:
@@ -302,12 +381,15 @@ def test_a_prescription_document_reads_back_as_it_was_written():
     assert str(graph.value(URIRef(url), RX.identifier)) == "rx-1"
 
 
-@pytest.mark.parametrize("document", [
-    b"<<not turtle",
-    b"<http://x/a> <http://x/b> 1 .",  # no rx:Prescription
-    b"@prefix rx: <https://citygate.example/ns/prescription#> . <#a> a rx:Prescription . <#b> a rx:Prescription .",
-    b"@prefix rx: <https://citygate.example/ns/prescription#> . <#a> a rx:Prescription ; rx:medication \"m\" .",
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"<<not turtle",
+        b"<http://x/a> <http://x/b> 1 .",  # no rx:Prescription
+        b"@prefix rx: <https://citygate.example/ns/prescription#> . <#a> a rx:Prescription . <#b> a rx:Prescription .",
+        b'@prefix rx: <https://citygate.example/ns/prescription#> . <#a> a rx:Prescription ; rx:medication "m" .',
+    ],
+)
 def test_what_is_not_one_prescription_is_refused(document):
     with pytest.raises(NotAPrescription):
         from_turtle(document, "http://pod.test/pods/p1/prescriptions/rx-1")
@@ -332,11 +414,30 @@ def test_only_the_hospitals_signature_bound_to_this_prescription_and_digest_is_d
     assert PATIENT not in genuine.decode()  # bound to her by a commitment, not by her health-sector subject
     forgeries = {
         "another key": to_turtle(url, "rx-1", NOW, contents, sign(payload, someone)),
-        "another patient": to_turtle(url, "rx-1", NOW, contents, sign(signed_payload(
-            prescription_id="rx-1", pod_ref=url, patient="someone-else", issued_at=NOW, contents=contents), hospital)),
-        "another place": to_turtle(url, "rx-1", NOW, contents, sign(signed_payload(
-            prescription_id="rx-1", pod_ref=url + "-copy", patient=PATIENT, issued_at=NOW, contents=contents),
-            hospital)),
+        "another patient": to_turtle(
+            url,
+            "rx-1",
+            NOW,
+            contents,
+            sign(
+                signed_payload(
+                    prescription_id="rx-1", pod_ref=url, patient="someone-else", issued_at=NOW, contents=contents
+                ),
+                hospital,
+            ),
+        ),
+        "another place": to_turtle(
+            url,
+            "rx-1",
+            NOW,
+            contents,
+            sign(
+                signed_payload(
+                    prescription_id="rx-1", pod_ref=url + "-copy", patient=PATIENT, issued_at=NOW, contents=contents
+                ),
+                hospital,
+            ),
+        ),
         "two signatures": genuine + f'\n<{url}> <{RX.signature}> "{sign(payload, hospital)}x" .'.encode(),
         "not one prescription": genuine + f"\n<{url}-2> a <{RX.Prescription}> .".encode(),
         "a second medication": genuine + f'\n<{url}> <{RX.medication}> "Oxycodone" .'.encode(),

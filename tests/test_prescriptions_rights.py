@@ -55,8 +55,9 @@ async def issue_over_http(mesh, pod: str | None, **overrides):
 
 async def consent_app(mesh) -> dict[str, str]:
     async with mesh.client("identity") as identity:
-        token = (await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD,
-                                     resource_service="consent")).access_token
+        token = (
+            await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD, resource_service="consent")
+        ).access_token
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -65,8 +66,9 @@ async def give_the_pending_consent(mesh) -> None:
     async with mesh.client("consent") as consent:
         asked = (await consent.get("/me/artefacts", params={"status": "requested"}, headers=citizen)).json()
         for request in asked:
-            given = await consent.post(f"/me/artefacts/{request['id']}/status", json={"status": "given"},
-                                       headers=citizen)
+            given = await consent.post(
+                f"/me/artefacts/{request['id']}/status", json={"status": "given"}, headers=citizen
+            )
             assert given.status_code == 200, given.text
 
 
@@ -105,7 +107,11 @@ async def test_issued_into_the_pod_dispensed_only_under_consent_and_every_step_i
     assert kinds == ["basis.recorded", "access.permitted", "consent.requested"]
     deposit = entries[1]
     assert (deposit["recipient"], deposit["processing"], deposit["purpose"], deposit["category"]) == (
-        "prescriptions", "dpv:Store", "dpv:LegalCompliance", "pd:Prescription")
+        "prescriptions",
+        "dpv:Store",
+        "dpv:LegalCompliance",
+        "pd:Prescription",
+    )
 
     async with mesh.client("prescriptions") as rx, mesh.client("consent") as consent:
         # Until the patient consents, the pharmacy cannot read it (and the refusal is logged).
@@ -126,13 +132,17 @@ async def test_issued_into_the_pod_dispensed_only_under_consent_and_every_step_i
         assert dispensed.json()["medication"].startswith("Metformin") and "diagnosis_code" not in dispensed.json()
         read = (await ledger_entries(mesh))[-1]
         assert (read["kind"], read["purpose"], read["processing"]) == (
-            "access.permitted", "dpv:ServiceProvision", "dpv:Use")
+            "access.permitted",
+            "dpv:ServiceProvision",
+            "dpv:Use",
+        )
         # The courier gets her address only under a consent of its own (the rest: test_journey_prescriptions).
         assert_problem(await deliver(rx, mesh, rx_id), 403, "no-consent")
         assert (await ledger_entries(mesh))[-1]["recipient"] == "parcel-courier"
 
-        withdrawn = await consent.post(f"/me/artefacts/{asked[0]['id']}/status", json={"status": "withdrawn"},
-                                       headers=citizen)
+        withdrawn = await consent.post(
+            f"/me/artefacts/{asked[0]['id']}/status", json={"status": "withdrawn"}, headers=citizen
+        )
         assert withdrawn.status_code == 200
         # withdrawn: the one read says so; a list leaves it out (and the refused read is logged all the same)
         assert_problem(await rx.get(f"/prescriptions/{rx_id}", headers=auth(mesh, READ)), 403, "no-consent")
@@ -147,8 +157,11 @@ async def test_issuing_without_a_usable_pod_keeps_nothing(mesh):
     await owner.aclose()
     _, missing = await issue_over_http(mesh, None)
     assert_problem(missing, 422, "pod-required")
-    for elsewhere in ("https://evil.example/pods/x/", mesh.urls["pod"] + root + "diary/",
-                      mesh.urls["pod"] + "/pods/../x/"):
+    for elsewhere in (
+        "https://evil.example/pods/x/",
+        mesh.urls["pod"] + root + "diary/",
+        mesh.urls["pod"] + "/pods/../x/",
+    ):
         _, refused = await issue_over_http(mesh, elsewhere)
         assert_problem(refused, 422, "invalid-pod")
     _, no_pod = await issue_over_http(mesh, mesh.urls["pod"] + "/pods/nobody/")
@@ -183,18 +196,28 @@ async def test_a_deposit_only_creates_a_record_in_the_departments_own_container(
     existing = f"{root}prescriptions/{issued.json()['id']}"
     with app_db(mesh).session() as session:
         basis = session.get(Prescription, issued.json()["id"]).keeping_basis_id
-    hospital = {"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:deposit",
-                                                  audience="urn:citygate:pod"),
-                "Consent-Purpose": "dpv:LegalCompliance", "Content-Type": "text/turtle", "Consent-Artefact": basis}
+    hospital = {
+        "Authorization": "Bearer "
+        + mint(mesh, client="prescriptions", scope="pod:deposit", audience="urn:citygate:pod"),
+        "Consent-Purpose": "dpv:LegalCompliance",
+        "Content-Type": "text/turtle",
+        "Consent-Artefact": basis,
+    }
     turtle = "<#it> <http://example.org/p> 1 ."
     async with aclosing(owner), mesh.client("pod") as pod:
         before = len(await ledger_entries(mesh))
         # A deposit names the basis it rests on for its own patient; "any basis about the pod's owner" is not asked.
         unnamed = {name: value for name, value in hospital.items() if name != "Consent-Artefact"}
-        assert_problem(await pod.put(f"{root}prescriptions/new", content=turtle, headers=unnamed), 400,
-                       "artefact-required")
-        assert_problem(await pod.put(f"{root}prescriptions/new", content=turtle,
-                                     headers=hospital | {"Consent-Artefact": "not an id!"}), 422, "invalid-artefact")
+        assert_problem(
+            await pod.put(f"{root}prescriptions/new", content=turtle, headers=unnamed), 400, "artefact-required"
+        )
+        assert_problem(
+            await pod.put(
+                f"{root}prescriptions/new", content=turtle, headers=hospital | {"Consent-Artefact": "not an id!"}
+            ),
+            422,
+            "invalid-artefact",
+        )
         unknown = hospital | {"Consent-Artefact": "00000000-0000-0000-0000-000000000000"}
         assert_problem(await pod.put(f"{root}prescriptions/new", content=turtle, headers=unknown), 403, "no-consent")
         assert (await ledger_entries(mesh))[-1]["kind"] == "access.refused"
@@ -208,16 +231,19 @@ async def test_a_deposit_only_creates_a_record_in_the_departments_own_container(
         assert_problem(await pod.put(f"{root}prescriptions/bad", content="<<not turtle", headers=hospital), 400)
         assert len(await ledger_entries(mesh)) == before  # nothing was decided, so nothing logged
         # Without a covering legal basis (another purpose) the deposit is refused, and that is logged.
-        refused = await pod.put(f"{root}prescriptions/other", content=turtle,
-                                headers=hospital | {"Consent-Purpose": "dpv:DirectMarketing"})
+        refused = await pod.put(
+            f"{root}prescriptions/other", content=turtle, headers=hospital | {"Consent-Purpose": "dpv:DirectMarketing"}
+        )
         assert_problem(refused, 403, "no-consent")
         assert (await ledger_entries(mesh))[-1]["kind"] == "access.refused"
         assert (await owner.get(f"{root}prescriptions/other")).status_code == 404
         # Another department cannot deposit at all, whatever its token says.
-        fines = {"Authorization": "Bearer " + mint(mesh, client="fines", scope="pod:deposit",
-                                                   audience="urn:citygate:pod")}
-        assert_problem(await pod.put(f"{root}prescriptions/x", content=turtle, headers=hospital | fines), 403,
-                       "forbidden-caller")
+        fines = {
+            "Authorization": "Bearer " + mint(mesh, client="fines", scope="pod:deposit", audience="urn:citygate:pod")
+        }
+        assert_problem(
+            await pod.put(f"{root}prescriptions/x", content=turtle, headers=hospital | fines), 403, "forbidden-caller"
+        )
 
 
 # --- C1: what the doctor issued is what the pharmacy dispenses ---------------------------------------
@@ -241,8 +267,12 @@ def forged(document: bytes) -> bytes:
     """The document with the medication and quantity replaced, signature and everything else kept."""
     text = document.decode()
     assert "Metformin hydrochloride 500 mg tablets" in text and "60" in text
-    return text.replace("Metformin hydrochloride 500 mg tablets", OPIOID[0]).replace(
-        " 60 ", f" {OPIOID[1]} ").replace('"60"', f'"{OPIOID[1]}"').encode()
+    return (
+        text.replace("Metformin hydrochloride 500 mg tablets", OPIOID[0])
+        .replace(" 60 ", f" {OPIOID[1]} ")
+        .replace('"60"', f'"{OPIOID[1]}"')
+        .encode()
+    )
 
 
 async def assert_not_dispensed(mesh, rx_id: str, refused) -> None:
@@ -261,8 +291,9 @@ async def test_a_prescription_the_patient_rewrote_in_her_pod_is_not_dispensed(me
         replaced = await owner.put(path, content=forged(original.content), headers={"Content-Type": "text/turtle"})
         assert replaced.is_success, replaced.text
         await assert_not_dispensed(mesh, rx_id, await dispense(rx, mesh, rx_id))
-        assert any("prescription-altered" in record.getMessage() and rx_id in record.getMessage()
-                   for record in caplog.records)
+        assert any(
+            "prescription-altered" in record.getMessage() and rx_id in record.getMessage() for record in caplog.records
+        )
         # An unsigned document (the attack of issue 13 as it was) is refused the same way.
         unsigned = b"\n".join(line for line in forged(original.content).splitlines() if b"signature" not in line)
         await owner.put(path, content=unsigned, headers={"Content-Type": "text/turtle"})
@@ -272,7 +303,9 @@ async def test_a_prescription_the_patient_rewrote_in_her_pod_is_not_dispensed(me
         dispensed = await dispense(rx, mesh, rx_id)
         assert dispensed.status_code == 201, dispensed.text
         assert (dispensed.json()["medication"], dispensed.json()["quantity"]) == (
-            "Metformin hydrochloride 500 mg tablets", 60)
+            "Metformin hydrochloride 500 mg tablets",
+            60,
+        )
 
 
 async def test_a_signed_document_of_another_prescription_is_not_dispensed_in_its_place(mesh):
@@ -290,20 +323,26 @@ async def test_a_signed_document_of_another_prescription_is_not_dispensed_in_its
 async def test_her_notes_beside_the_signed_prescription_never_change_what_is_dispensed(mesh):
     owner, root, _, rx_id = await issued_paid_and_consented(mesh)
     path = f"{root}prescriptions/{rx_id}"
-    note = ('@prefix solid: <http://www.w3.org/ns/solid/terms#> . @prefix ex: <http://example.org/> . '
-            '_:p a solid:InsertDeletePatch ; solid:inserts { <#it> ex:note "take with breakfast" . '
-            f'<{mesh.urls["pod"]}{path}> ex:note "ask about Oxycodone 80 mg x10000" . }} .')
+    note = (
+        "@prefix solid: <http://www.w3.org/ns/solid/terms#> . @prefix ex: <http://example.org/> . "
+        '_:p a solid:InsertDeletePatch ; solid:inserts { <#it> ex:note "take with breakfast" . '
+        f'<{mesh.urls["pod"]}{path}> ex:note "ask about Oxycodone 80 mg x10000" . }} .'
+    )
     async with aclosing(owner), mesh.client("prescriptions") as rx:
         patched = await owner.patch(path, content=note, headers={"Content-Type": "text/n3"})
         assert patched.is_success, patched.text
-        sibling = await owner.put(f"{root}prescriptions/{rx_id}-my-notes",
-                                  content=f"<{mesh.urls['pod']}{path}> <http://example.org/note> \"10000\" .",
-                                  headers={"Content-Type": "text/turtle"})
+        sibling = await owner.put(
+            f"{root}prescriptions/{rx_id}-my-notes",
+            content=f'<{mesh.urls["pod"]}{path}> <http://example.org/note> "10000" .',
+            headers={"Content-Type": "text/turtle"},
+        )
         assert sibling.is_success, sibling.text
         dispensed = await dispense(rx, mesh, rx_id)
         assert dispensed.status_code == 201, dispensed.text
         assert (dispensed.json()["medication"], dispensed.json()["quantity"]) == (
-            "Metformin hydrochloride 500 mg tablets", 60)
+            "Metformin hydrochloride 500 mg tablets",
+            60,
+        )
 
 
 async def test_anyone_verifies_the_deposited_prescription_with_the_hospitals_published_key(mesh):
@@ -318,13 +357,18 @@ async def test_anyone_verifies_the_deposited_prescription_with_the_hospitals_pub
     payload = json.loads(jwt.api_jws.PyJWS().decode(signature, key.key, algorithms=["ES256"]))
     assert header["typ"] == "prescription+jws"
     assert (payload["prescription_id"], payload["medication"], payload["quantity"], payload["iss"]) == (
-        rx_id, "Metformin hydrochloride 500 mg tablets", 60, "prescriptions")
+        rx_id,
+        "Metformin hydrochloride 500 mg tablets",
+        60,
+        "prescriptions",
+    )
     with app_db(mesh).session() as session:
         record = session.get(Prescription, rx_id)
     assert record.contents_digest == hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.api_jws.PyJWS().decode(signature[:-4] + ("AAAA" if not signature.endswith("AAAA") else "BBBB"),
-                                   key.key, algorithms=["ES256"])
+        jwt.api_jws.PyJWS().decode(
+            signature[:-4] + ("AAAA" if not signature.endswith("AAAA") else "BBBB"), key.key, algorithms=["ES256"]
+        )
 
 
 async def test_one_erased_altered_or_unconsented_prescription_does_not_hide_the_others(mesh):
@@ -340,18 +384,28 @@ async def test_one_erased_altered_or_unconsented_prescription_does_not_hide_the_
     with app_db(mesh).session() as session:
         withdrawn = session.get(Prescription, unconsented).dispensing_consent_id
     async with mesh.client("consent") as consent:
-        assert (await consent.post(f"/me/artefacts/{withdrawn}/status", json={"status": "withdrawn"},
-                                   headers=await consent_app(mesh))).status_code == 200
+        assert (
+            await consent.post(
+                f"/me/artefacts/{withdrawn}/status", json={"status": "withdrawn"}, headers=await consent_app(mesh)
+            )
+        ).status_code == 200
     async with aclosing(owner):
         assert (await owner.delete(f"{root}prescriptions/{erased}")).status_code == 204
         document = (await owner.get(f"{root}prescriptions/{altered}", headers={"Accept": "text/turtle"})).text
         forged = document + f'\n<{mesh.urls["pod"]}{root}prescriptions/{altered}> <{RX.medication}> "Oxycodone" .\n'
-        assert (await owner.put(f"{root}prescriptions/{altered}", content=forged,
-                                headers={"Content-Type": "text/turtle"})).status_code in (200, 204, 205)
+        assert (
+            await owner.put(f"{root}prescriptions/{altered}", content=forged, headers={"Content-Type": "text/turtle"})
+        ).status_code in (200, 204, 205)
     async with mesh.client("identity") as identity:
-        token = (await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD,
-                                     resource_service="prescriptions",
-                                     totp_code=lambda: totp(PATIENT.totp_secret, time.time()))).access_token
+        token = (
+            await citizen_token(
+                identity,
+                username=PATIENT.handle,
+                password=DEMO_PASSWORD,
+                resource_service="prescriptions",
+                totp_code=lambda: totp(PATIENT.totp_secret, time.time()),
+            )
+        ).access_token
     her_app = {"Authorization": f"Bearer {token}"}
     async with mesh.client("prescriptions") as rx:
         hers = await rx.get("/me/prescriptions", headers=her_app)
@@ -364,8 +418,7 @@ async def test_one_erased_altered_or_unconsented_prescription_does_not_hide_the_
         assert [p["id"] for p in services.json()] == [kept]
         # the single reads still say why
         assert_problem(await rx.get(f"/me/prescriptions/{erased}", headers=her_app), 410, "contents-erased")
-        assert_problem(await rx.get(f"/me/prescriptions/{altered}", headers=her_app), 409,
-                       "prescription-altered")
+        assert_problem(await rx.get(f"/me/prescriptions/{altered}", headers=her_app), 409, "prescription-altered")
         assert_problem(await rx.get(f"/prescriptions/{unconsented}", headers=auth(mesh, READ)), 403, "no-consent")
 
 
@@ -373,10 +426,17 @@ async def her_note_and_a_reader(mesh, owner, root: str, purpose: str) -> dict[st
     """She keeps a note of her own in her prescriptions container; the headers of the hospital reading her
     pod (``pod:read``) for ``purpose``."""
     async with aclosing(owner):
-        assert (await owner.put(f"{root}prescriptions/my-note", content=b"I also take sertraline",
-                                headers={"Content-Type": "text/plain"})).status_code == 201
-    return {"Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:read",
-                                              audience="urn:citygate:pod"), PURPOSE_HEADER: purpose}
+        assert (
+            await owner.put(
+                f"{root}prescriptions/my-note",
+                content=b"I also take sertraline",
+                headers={"Content-Type": "text/plain"},
+            )
+        ).status_code == 201
+    return {
+        "Authorization": "Bearer " + mint(mesh, client="prescriptions", scope="pod:read", audience="urn:citygate:pod"),
+        PURPOSE_HEADER: purpose,
+    }
 
 
 async def test_her_consent_for_one_prescription_reads_that_one_and_nothing_else_in_her_pod(mesh):
@@ -394,14 +454,16 @@ async def test_her_consent_for_one_prescription_reads_that_one_and_nothing_else_
     citizen = await consent_app(mesh)
     async with mesh.client("consent") as consent:
         for artefact, answer in zip(consents, ("given", "refused"), strict=True):
-            assert (await consent.post(f"/me/artefacts/{artefact}/status", json={"status": answer},
-                                       headers=citizen)).status_code == 200
+            assert (
+                await consent.post(f"/me/artefacts/{artefact}/status", json={"status": answer}, headers=citizen)
+            ).status_code == 200
         shown = (await consent.get(f"/me/artefacts/{consents[0]}", headers=citizen)).json()
     assert shown["resources"] == [f"{mesh.urls['pod']}{root}prescriptions/{given}"]
     pharmacy = await her_note_and_a_reader(mesh, owner, root, "dpv:ServiceProvision")
     async with mesh.client("pod") as pod:
-        assert (await pod.get(f"{root}prescriptions/{given}", headers=pharmacy | {
-            ARTEFACT_HEADER: consents[0]})).status_code == 200
+        assert (
+            await pod.get(f"{root}prescriptions/{given}", headers=pharmacy | {ARTEFACT_HEADER: consents[0]})
+        ).status_code == 200
         for path in (f"prescriptions/{refused}", "prescriptions/my-note", "prescriptions/"):
             for named in ({ARTEFACT_HEADER: consents[0]}, {}):
                 assert_problem(await pod.get(root + path, headers=pharmacy | named), 403, "no-consent")
@@ -420,7 +482,8 @@ async def test_the_hospitals_duty_to_keep_a_prescription_reads_that_prescription
         basis = session.get(Prescription, rx_id).keeping_basis_id
     hospital = await her_note_and_a_reader(mesh, owner, root, "dpv:LegalCompliance")
     async with mesh.client("pod") as pod:
-        assert (await pod.get(f"{root}prescriptions/{rx_id}", headers=hospital | {ARTEFACT_HEADER: basis})
-                ).status_code == 200
+        assert (
+            await pod.get(f"{root}prescriptions/{rx_id}", headers=hospital | {ARTEFACT_HEADER: basis})
+        ).status_code == 200
         for named in ({ARTEFACT_HEADER: basis}, {}):
             assert_problem(await pod.get(f"{root}prescriptions/my-note", headers=hospital | named), 403, "no-consent")

@@ -17,9 +17,17 @@ SECRET = b"s" * 32
 
 def citizen(handle: str = "li-wei", local_id: str = "0b6e7f0e-0000-4000-8000-000000000001") -> Citizen:
     persona = by_handle(handle)
-    return Citizen(id=local_id, handle=persona.handle, resident_id=persona.resident_id, name=persona.name,
-                   phone=persona.phone, birth_date=persona.birth_date, address=persona.address,
-                   password_hash="x", totp_secret="00")
+    return Citizen(
+        id=local_id,
+        handle=persona.handle,
+        resident_id=persona.resident_id,
+        name=persona.name,
+        phone=persona.phone,
+        birth_date=persona.birth_date,
+        address=persona.address,
+        password_hash="x",
+        totp_secret="00",
+    )
 
 
 def test_rights_two_clients_of_one_sector_see_the_same_subject(monkeypatch):
@@ -32,7 +40,8 @@ def test_rights_two_clients_of_one_sector_see_the_same_subject(monkeypatch):
 def test_platform_every_client_sees_the_resident_id():
     platform = PlatformProfile()
     assert {platform.subject_for(citizen(), client) for client in profiles.SECTOR_OF_CLIENT} == {
-        by_handle("li-wei").resident_id}
+        by_handle("li-wei").resident_id
+    }
 
 
 def test_rights_claims_follow_the_scopes_exactly():

@@ -62,23 +62,37 @@ def issuer_keys(issuer_key: ECKey) -> KeySet:
 
 def _issue(issuer_key: ECKey, holder_key: ECKey, **overrides) -> str:
     arguments = {
-        "issuer": ISSUER, "issuer_key": issuer_key, "holder_public_jwk": holder_key.as_dict(private=False),
-        "claims": CARD, "disclosable": set(CARD), "vct": VCT, "ttl_seconds": 86_400, "now": NOW,
+        "issuer": ISSUER,
+        "issuer_key": issuer_key,
+        "holder_public_jwk": holder_key.as_dict(private=False),
+        "claims": CARD,
+        "disclosable": set(CARD),
+        "vct": VCT,
+        "ttl_seconds": 86_400,
+        "now": NOW,
     }
     return issue_sd_jwt(**{**arguments, **overrides})
 
 
 def _present(sd_jwt: str, holder_key: ECKey, **overrides) -> str:
     arguments = {
-        "disclose": {"age_over_18", "resident_of"}, "holder_key": holder_key, "audience": VERIFIER, "nonce": NONCE,
+        "disclose": {"age_over_18", "resident_of"},
+        "holder_key": holder_key,
+        "audience": VERIFIER,
+        "nonce": NONCE,
         "now": NOW + 60,
     }
     return present(sd_jwt, **{**arguments, **overrides})
 
 
 def _verify(presentation: str, issuer_keys: KeySet, **overrides) -> dict:
-    arguments = {"issuer_keys": issuer_keys, "expected_issuer": ISSUER, "audience": VERIFIER, "nonce": NONCE,
-                 "now": NOW + 90}
+    arguments = {
+        "issuer_keys": issuer_keys,
+        "expected_issuer": ISSUER,
+        "audience": VERIFIER,
+        "nonce": NONCE,
+        "now": NOW + 90,
+    }
     return verify_presentation(presentation, **{**arguments, **overrides})
 
 
@@ -176,9 +190,7 @@ def test_holder_cannot_present_with_someone_elses_key(issuer_key: ECKey, holder_
         _present(_issue(issuer_key, holder_key), _key())
 
 
-def test_presentation_without_key_binding_is_refused(
-    issuer_key: ECKey, holder_key: ECKey, issuer_keys: KeySet
-) -> None:
+def test_presentation_without_key_binding_is_refused(issuer_key: ECKey, holder_key: ECKey, issuer_keys: KeySet) -> None:
     presentation = _present(_issue(issuer_key, holder_key), holder_key)
     without_kb = presentation[: presentation.rindex("~") + 1]
     with pytest.raises(SdJwtError, match="no key binding JWT"):
@@ -194,9 +206,7 @@ def test_key_binding_signed_by_another_key_is_refused(
         _verify(forged, issuer_keys)
 
 
-def test_independently_made_key_binding_is_accepted(
-    issuer_key: ECKey, holder_key: ECKey, issuer_keys: KeySet
-) -> None:
+def test_independently_made_key_binding_is_accepted(issuer_key: ECKey, holder_key: ECKey, issuer_keys: KeySet) -> None:
     """The control for the forgeries below: ``_bind`` with the right inputs makes a valid KB-JWT."""
     presentation = _present(_issue(issuer_key, holder_key), holder_key)
     rebound = _bind(presentation[: presentation.rindex("~") + 1], holder_key)

@@ -16,8 +16,9 @@ CAR_OWNER = by_handle("li-wei")
 async def ask(mesh, client: str, resident_id: str = CAR_OWNER.resident_id):
     token = mint(mesh, client=client, scope="identity:sector-subject", audience="urn:citygate:identity")
     async with mesh.client("identity") as identity:
-        return await identity.post("/sector-subjects", json={"resident_id": resident_id},
-                                   headers={"Authorization": f"Bearer {token}"})
+        return await identity.post(
+            "/sector-subjects", json={"resident_id": resident_id}, headers={"Authorization": f"Bearer {token}"}
+        )
 
 
 async def test_each_department_gets_the_subject_its_sector_sees_at_login(mesh):

@@ -33,8 +33,15 @@ async def rights(tmp_path):
         yield running
 
 
-def mint(mesh: Mesh, *, client: str = "gateway", scope: str = "fines:read", audience: str | None = None,
-         ttl: int = 300, key: ECKey | None = None) -> str:
+def mint(
+    mesh: Mesh,
+    *,
+    client: str = "gateway",
+    scope: str = "fines:read",
+    audience: str | None = None,
+    ttl: int = 300,
+    key: ECKey | None = None,
+) -> str:
     """A token made by the identity service's own generator (with its key unless ``key`` is given)."""
     identity = mesh.apps["identity"]
     generator = ServiceAccessTokenGenerator(
@@ -48,8 +55,7 @@ def mint(mesh: Mesh, *, client: str = "gateway", scope: str = "fines:read", audi
 def assertion(mesh: Mesh, client: str, key: ECKey | None = None, **claims) -> str:
     token_endpoint = mesh.urls["identity"] + TOKEN_PATH
     signing_key = key or mesh.apps[client].state.signing_key
-    return private_key_jwt_sign(signing_key, client, token_endpoint, alg="ES256", claims=claims or None,
-                                expires_in=60)
+    return private_key_jwt_sign(signing_key, client, token_endpoint, alg="ES256", claims=claims or None, expires_in=60)
 
 
 async def request_token(mesh: Mesh, form: dict) -> tuple[int, dict]:
@@ -60,8 +66,11 @@ async def request_token(mesh: Mesh, form: dict) -> tuple[int, dict]:
 
 def token_form(mesh: Mesh, client: str = "gateway", scope: str = "fines:read fines:pay", **overrides) -> dict:
     form = {
-        "grant_type": "client_credentials", "scope": scope, "resource": audience_of("fines"),
-        "client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion(mesh, client),
+        "grant_type": "client_credentials",
+        "scope": scope,
+        "resource": audience_of("fines"),
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": assertion(mesh, client),
     }
     form.update(overrides)
     return form
@@ -75,6 +84,7 @@ async def call_fines(mesh: Mesh, token: str | None):
 
 # --- issuing -------------------------------------------------------------------------------------
 
+
 async def test_identity_issues_an_rfc9068_token_that_an_independent_library_verifies(rights):
     status, body = await request_token(rights, token_form(rights))
     assert status == 200, body
@@ -86,8 +96,13 @@ async def test_identity_issues_an_rfc9068_token_that_an_independent_library_veri
     header = pyjwt.get_unverified_header(body["access_token"])
     assert header["typ"] == "at+jwt" and header["alg"] == "ES256"
     key = pyjwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == header["kid"]))
-    claims = pyjwt.decode(body["access_token"], key.key, algorithms=["ES256"], audience=audience_of("fines"),
-                          issuer=rights.urls["identity"])
+    claims = pyjwt.decode(
+        body["access_token"],
+        key.key,
+        algorithms=["ES256"],
+        audience=audience_of("fines"),
+        issuer=rights.urls["identity"],
+    )
     assert claims["client_id"] == claims["sub"] == "gateway"
     assert claims["exp"] - claims["iat"] == 300
     assert all("d" not in published for published in jwks["keys"])  # no private parts
@@ -103,8 +118,12 @@ async def test_identity_serves_rfc8414_metadata(rights):
 
 async def test_an_unknown_client_is_refused(rights):
     intruder = ECKey.generate_key("P-256", private=True)
-    form = token_form(rights, client_assertion=private_key_jwt_sign(
-        intruder, "intruder", rights.urls["identity"] + TOKEN_PATH, alg="ES256", expires_in=60))
+    form = token_form(
+        rights,
+        client_assertion=private_key_jwt_sign(
+            intruder, "intruder", rights.urls["identity"] + TOKEN_PATH, alg="ES256", expires_in=60
+        ),
+    )
     status, body = await request_token(rights, form)
     assert (status, body["error"]) == (400, "invalid_client")
     assert body["status"] == 400 and body["type"] == "urn:ietf:params:oauth:error:invalid_client"
@@ -125,8 +144,9 @@ async def test_a_replayed_assertion_is_refused(rights):
 
 
 async def test_an_assertion_for_another_audience_is_refused(rights):
-    wrong = private_key_jwt_sign(rights.apps["gateway"].state.signing_key, "gateway", "http://elsewhere/token",
-                                 alg="ES256", expires_in=60)
+    wrong = private_key_jwt_sign(
+        rights.apps["gateway"].state.signing_key, "gateway", "http://elsewhere/token", alg="ES256", expires_in=60
+    )
     status, body = await request_token(rights, token_form(rights, client_assertion=wrong))
     assert (status, body["error"]) == (400, "invalid_client")
 
@@ -137,11 +157,14 @@ async def test_an_assertion_that_lives_too_long_is_refused(rights):
     assert (status, body["error"]) == (400, "invalid_client")
 
 
-@pytest.mark.parametrize(("client", "scope", "error"), [
-    ("fines", "fines:read", "invalid_scope"),          # fines may not call itself
-    ("gateway", "fines:delete", "invalid_scope"),      # no such permission
-    ("gateway", "", "invalid_scope"),                  # none named
-])
+@pytest.mark.parametrize(
+    ("client", "scope", "error"),
+    [
+        ("fines", "fines:read", "invalid_scope"),  # fines may not call itself
+        ("gateway", "fines:delete", "invalid_scope"),  # no such permission
+        ("gateway", "", "invalid_scope"),  # none named
+    ],
+)
 async def test_permissions_outside_the_access_policy_are_not_issued(rights, client, scope, error):
     status, body = await request_token(rights, token_form(rights, client=client, scope=scope))
     assert (status, body["error"]) == (400, error), body
@@ -170,10 +193,12 @@ async def test_a_refused_request_writes_no_issued_token(rights):
     with rights.apps["identity"].state.database.session() as session:
         issued = session.exec(gateways).all()
     assert [(row.client_id, row.audience, row.scope) for row in issued] == [
-        ("gateway", audience_of("fines"), "fines:read fines:pay")]
+        ("gateway", audience_of("fines"), "fines:read fines:pay")
+    ]
 
 
 # --- verifying, at the callee --------------------------------------------------------------------
+
 
 async def test_a_valid_token_is_accepted(rights):
     response = await call_fines(rights, mint(rights))
@@ -194,8 +219,10 @@ async def test_a_token_signed_by_another_key_is_401(rights):
 
 
 async def test_a_token_signed_by_another_key_under_the_issuers_kid_is_401(rights):
-    impostor = ECKey.import_key(ECKey.generate_key("P-256", private=True).as_dict(private=True),
-                                {"kid": rights.apps["identity"].state.signing_key.kid})
+    impostor = ECKey.import_key(
+        ECKey.generate_key("P-256", private=True).as_dict(private=True),
+        {"kid": rights.apps["identity"].state.signing_key.kid},
+    )
     assert_problem(await call_fines(rights, mint(rights, key=impostor)), 401, "invalid-token")
 
 
@@ -210,7 +237,9 @@ async def test_hs256_signed_with_the_public_key_is_401(rights):
     claims = pyjwt.decode(mint(rights), options={"verify_signature": False})
     public_pem = rights.apps["identity"].state.signing_key.as_pem(private=False)
     # Built by hand: JOSE libraries (rightly) refuse to use a public key as an HMAC secret.
-    signing_input = f"{_b64(json.dumps({'alg': 'HS256', 'typ': 'at+jwt'}).encode())}.{_b64(json.dumps(claims).encode())}"
+    signing_input = (
+        f"{_b64(json.dumps({'alg': 'HS256', 'typ': 'at+jwt'}).encode())}.{_b64(json.dumps(claims).encode())}"
+    )
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     confused = f"{signing_input}.{_b64(signature)}"
     assert_problem(await call_fines(rights, confused), 401, "invalid-token")
@@ -235,7 +264,9 @@ async def test_a_token_from_the_other_regimes_identity_is_401(rights, tmp_path):
 
 async def test_an_id_token_shaped_jwt_is_not_an_access_token(rights):
     claims = pyjwt.decode(mint(rights), options={"verify_signature": False})
-    as_id_token = jwt.encode({"alg": "ES256", "typ": "JWT"}, claims, KeySet([rights.apps["identity"].state.signing_key]))
+    as_id_token = jwt.encode(
+        {"alg": "ES256", "typ": "JWT"}, claims, KeySet([rights.apps["identity"].state.signing_key])
+    )
     assert_problem(await call_fines(rights, as_id_token), 401, "invalid-token")
 
 
@@ -247,7 +278,7 @@ async def test_a_caller_the_policy_does_not_list_is_403_even_with_the_scope_in_i
 async def test_a_token_without_the_endpoints_permission_is_403(rights):
     response = await call_fines(rights, mint(rights, scope="fines:pay"))
     assert_problem(response, 403, "forbidden-caller")
-    assert 'insufficient_scope' in response.headers["www-authenticate"]
+    assert "insufficient_scope" in response.headers["www-authenticate"]
 
 
 async def test_every_service_publishes_only_its_public_key(rights):
@@ -256,8 +287,11 @@ async def test_every_service_publishes_only_its_public_key(rights):
             jwks = (await client.get(JWKS_PATH)).json()
         # the identity service: its token-signing keys; every other service: its signing key and
         # its courier encryption key (kernel/courier.py), each marked with its one use
-        expected = public_jwks(app.state.signing_key) if name == "identity" else service_jwks(
-            app.state.signing_key, app.state.encryption_key)
+        expected = (
+            public_jwks(app.state.signing_key)
+            if name == "identity"
+            else service_jwks(app.state.signing_key, app.state.encryption_key)
+        )
         assert jwks == expected, name
         assert all("d" not in key for key in jwks["keys"])
 

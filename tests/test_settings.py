@@ -35,8 +35,11 @@ def test_each_service_reads_only_its_own_prefix(monkeypatch):
 
 def test_peers_come_from_the_access_policy_and_can_be_overridden_per_peer(monkeypatch):
     assert GatewaySettings(regime=Regime.RIGHTS).peers == {
-        "fines": "http://127.0.0.1:8204", "appointments": "http://127.0.0.1:8205",
-        "prescriptions": "http://127.0.0.1:8206", "consent": "http://127.0.0.1:8202"}
+        "fines": "http://127.0.0.1:8204",
+        "appointments": "http://127.0.0.1:8205",
+        "prescriptions": "http://127.0.0.1:8206",
+        "consent": "http://127.0.0.1:8202",
+    }
     monkeypatch.setenv("CITYGATE_GATEWAY_PEERS__FINES", "http://fines.internal:8000/")
     assert GatewaySettings().peers["fines"] == "http://fines.internal:8000"
 
@@ -64,7 +67,10 @@ def test_an_unknown_regime_is_refused(monkeypatch):
 
 def test_the_service_environment_round_trips_through_settings(monkeypatch):
     env = topology.service_environment(
-        topology.service("gateway"), Regime.PLATFORM, lambda name: f"http://platform-{name}:80", listen_port=8000,
+        topology.service("gateway"),
+        Regime.PLATFORM,
+        lambda name: f"http://platform-{name}:80",
+        listen_port=8000,
         demo=True,
     )
     for name, value in env.items():

@@ -25,13 +25,18 @@ async def test_a_signed_statement_verifies_and_returns_its_claims():
     assert claims["amount_cents"] == 20000 and claims["iss"] == "gateway"
 
 
-@pytest.mark.parametrize("make", [
-    lambda: sign_statement(ECKey.generate_key("P-256", private=True), issuer="gateway", typ="payment+jwt", claims={}),
-    lambda: sign_statement(WALLET, issuer="fines", typ="payment+jwt", claims={}),
-    lambda: sign_statement(WALLET, issuer="gateway", typ="other+jwt", claims={}),
-    lambda: sign_statement(WALLET, issuer="gateway", typ="payment+jwt", claims={}, now=int(time.time()) - 7200),
-    lambda: "not.a.jws",
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: sign_statement(
+            ECKey.generate_key("P-256", private=True), issuer="gateway", typ="payment+jwt", claims={}
+        ),
+        lambda: sign_statement(WALLET, issuer="fines", typ="payment+jwt", claims={}),
+        lambda: sign_statement(WALLET, issuer="gateway", typ="other+jwt", claims={}),
+        lambda: sign_statement(WALLET, issuer="gateway", typ="payment+jwt", claims={}, now=int(time.time()) - 7200),
+        lambda: "not.a.jws",
+    ],
+)
 async def test_forged_mistyped_foreign_or_stale_statements_are_refused(make):
     with pytest.raises(InvalidStatement):
         await verifier().verify(make())
@@ -51,8 +56,7 @@ async def test_concurrent_first_statements_fetch_the_signers_keys_once():
     checking = StatementVerifier(signer="gateway", typ="payment+jwt", fetch_jwks=fetch, max_age_seconds=60)
     statement = sign_statement(WALLET, issuer="gateway", typ="payment+jwt", claims={})
     await asyncio.gather(*(checking.verify(statement) for _ in range(20)))
-    stranger = sign_statement(ECKey.generate_key("P-256", private=True), issuer="gateway", typ="payment+jwt",
-                              claims={})
+    stranger = sign_statement(ECKey.generate_key("P-256", private=True), issuer="gateway", typ="payment+jwt", claims={})
     for _ in range(5):
         with pytest.raises(InvalidStatement):
             await checking.verify(stranger)

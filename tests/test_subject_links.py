@@ -73,8 +73,9 @@ async def test_an_unknown_subject_is_404_and_an_unknown_client_422(mesh):
         misplaced = {"client": "appointments", "subject": subject_of(mesh, "fines")}
         assert_problem(await link(mesh, misplaced), 404, "subject-not-found")
     for client in ("credit", "nobody", "citizen-app", ""):
-        assert_problem(await link(mesh, {"client": client, "subject": subject_of(mesh, "fines")}), 422,
-                       "unknown-client")
+        assert_problem(
+            await link(mesh, {"client": client, "subject": subject_of(mesh, "fines")}), 422, "unknown-client"
+        )
     assert_problem(await link(mesh, {"subject": "x"}), 422, "invalid-request")
     assert_problem(await link(mesh, {"client": "fines", "subject": ""}), 422, "invalid-request")
 
@@ -93,9 +94,17 @@ async def test_enrolment_indexes_every_sector(mesh):
     assert index_rows(mesh) == len(PERSONAS) * len(Sector)
     identity = mesh.apps["identity"]
     with identity.state.database.session() as session:
-        enrol_citizen(session, profile=identity.state.token_server.profile, handle="new-citizen",
-                      resident_id="11010519491231002X", name="测试 (Ce Shi)", phone="+8613800000000",
-                      address="1 Test Road, Guangzhou", password="pw", totp_secret=b"s" * 20)
+        enrol_citizen(
+            session,
+            profile=identity.state.token_server.profile,
+            handle="new-citizen",
+            resident_id="11010519491231002X",
+            name="测试 (Ce Shi)",
+            phone="+8613800000000",
+            address="1 Test Road, Guangzhou",
+            password="pw",
+            totp_secret=b"s" * 20,
+        )
         session.commit()
     assert index_rows(mesh) == (len(PERSONAS) + 1) * len(Sector)
     answer = await link(mesh, {"client": "prescriptions", "subject": subject_of(mesh, "prescriptions", "new-citizen")})
@@ -124,8 +133,11 @@ async def test_the_index_is_completed_and_corrected_at_start_up(mesh, database_u
         session.commit()
     assert backfill(identity.state.database, profile) == len(PERSONAS)
     with identity.state.database.session() as session:
-        session.exec(update(SectorSubject).where(SectorSubject.sector == Sector.HEALTH.value)
-                     .values(scheme="pairwise:an-old-secret", subject=SectorSubject.subject + "-old"))
+        session.exec(
+            update(SectorSubject)
+            .where(SectorSubject.sector == Sector.HEALTH.value)
+            .values(scheme="pairwise:an-old-secret", subject=SectorSubject.subject + "-old")
+        )
         session.commit()
     assert backfill(identity.state.database, profile) == len(PERSONAS)
     assert index_rows(mesh) == len(PERSONAS) * len(Sector)

@@ -24,8 +24,13 @@ async def landing(mesh, browser: httpx.AsyncClient) -> str:
     """Log in through the identity provider; where the gateway sends the browser after the callback."""
     gateway = mesh.urls["gateway"]
     first = await browser.get(gateway + "/login", follow_redirects=False)
-    callback = await through_login_pages(browser, first, arrived=lambda url: url.startswith(gateway + "/auth/callback"),
-                                         username=CAR_OWNER.handle, password=DEMO_PASSWORD)
+    callback = await through_login_pages(
+        browser,
+        first,
+        arrived=lambda url: url.startswith(gateway + "/auth/callback"),
+        username=CAR_OWNER.handle,
+        password=DEMO_PASSWORD,
+    )
     landed = await browser.get(callback, follow_redirects=False)
     assert landed.status_code == 303, landed.text
     return landed.headers["location"]
@@ -50,8 +55,9 @@ async def test_platform_nothing_works_until_the_citizen_agrees_once(mesh):
         assert any("Internet Plus" in clause for clause in shown["clauses"])
         page = await browser.get("/user-agreement")
         assert page.headers["content-type"].startswith("text/html") and "Agree and continue" in page.text
-        assert_problem(await browser.post("/user-agreement", json={"version": "2019-01"}), 409,
-                       "agreement-version-mismatch")
+        assert_problem(
+            await browser.post("/user-agreement", json={"version": "2019-01"}), 409, "agreement-version-mismatch"
+        )
         assert_problem(await browser.post("/user-agreement", json={}), 422, "invalid-request")
         assert acceptances(mesh) == []
 
@@ -71,8 +77,7 @@ async def test_platform_nothing_works_until_the_citizen_agrees_once(mesh):
 @pytest.mark.parametrize("regime", list(Regime))
 async def test_agreeing_needs_a_session(mesh):
     async with httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"]) as stranger:
-        assert_problem(await stranger.post("/user-agreement", json={"version": PLATFORM_VERSION}), 401,
-                       "not-logged-in")
+        assert_problem(await stranger.post("/user-agreement", json={"version": PLATFORM_VERSION}), 401, "not-logged-in")
         assert (await stranger.get("/user-agreement", headers=JSON)).json()["accepted_at"] is None
 
 
@@ -83,8 +88,9 @@ async def test_rights_no_blanket_consent_is_asked(mesh):
         assert (await browser.get("/wallet")).status_code == 200
         shown = (await browser.get("/user-agreement", headers=JSON)).json()
         assert shown["version"] is None and any("no blanket consent" in clause for clause in shown["clauses"])
-        assert_problem(await browser.post("/user-agreement", json={"version": PLATFORM_VERSION}), 409,
-                       "no-blanket-consent")
+        assert_problem(
+            await browser.post("/user-agreement", json={"version": PLATFORM_VERSION}), 409, "no-blanket-consent"
+        )
     assert acceptances(mesh) == []
 
 
@@ -96,8 +102,9 @@ async def test_platform_a_new_version_must_be_agreed_to_again(mesh, monkeypatch)
 
         monkeypatch.setattr(user_agreement, "PLATFORM_VERSION", "2099-01")
         assert_problem(await browser.get("/wallet"), 403, "agreement-required")
-        assert_problem(await browser.post("/user-agreement", json={"version": PLATFORM_VERSION}), 409,
-                       "agreement-version-mismatch")
+        assert_problem(
+            await browser.post("/user-agreement", json={"version": PLATFORM_VERSION}), 409, "agreement-version-mismatch"
+        )
         agreed = await browser.post("/user-agreement", json={"version": "2099-01"})
         assert agreed.status_code == 200 and agreed.json()["version"] == "2099-01"
         assert (await browser.get("/wallet")).status_code == 200

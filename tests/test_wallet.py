@@ -46,6 +46,7 @@ PATIENT = by_handle("wang-fang")
 
 # --- helpers -----------------------------------------------------------------------------------------
 
+
 async def log_in(mesh: Mesh, handle: str = CAR_OWNER.handle) -> dict[str, str]:
     """The browser login (the platform's user agreement agreed to); returns the session cookie it leaves."""
     name = f"citygate_gateway_{mesh.regime.value}"
@@ -59,11 +60,15 @@ def super_app(mesh: Mesh, cookies: dict[str, str] | None = None) -> httpx.AsyncC
     return httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"], cookies=cookies)
 
 
-async def pay(app: httpx.AsyncClient, reference, amount_cents: int, *, key: str | None = "key-1",
-              payee: str = "fines") -> httpx.Response:
+async def pay(
+    app: httpx.AsyncClient, reference, amount_cents: int, *, key: str | None = "key-1", payee: str = "fines"
+) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key is not None else {}
-    return await app.post("/wallet/payments", headers=headers,
-                          json={"payee": payee, "reference": str(reference), "amount_cents": amount_cents})
+    return await app.post(
+        "/wallet/payments",
+        headers=headers,
+        json={"payee": payee, "reference": str(reference), "amount_cents": amount_cents},
+    )
 
 
 async def balance(app: httpx.AsyncClient) -> int:
@@ -135,6 +140,7 @@ class LateAnswers(httpx.AsyncBaseTransport):
 
 # --- paying --------------------------------------------------------------------------------------------
 
+
 async def test_paying_a_fine_completes_it_at_both_ends_and_a_repeat_charges_nothing(mesh):
     red_light, bus_lane = fines_of(mesh)
     async with super_app(mesh, await log_in(mesh)) as app:
@@ -142,8 +148,14 @@ async def test_paying_a_fine_completes_it_at_both_ends_and_a_repeat_charges_noth
         first = await pay(app, red_light.id, 20000)
         assert first.status_code == 201, first.text
         payment = first.json()
-        assert (payment["status"], payment["payee"], payment["reference"], payment["amount_cents"],
-                payment["currency"], payment["attempts"]) == ("completed", "fines", str(red_light.id), 20000, "CNY", 1)
+        assert (
+            payment["status"],
+            payment["payee"],
+            payment["reference"],
+            payment["amount_cents"],
+            payment["currency"],
+            payment["attempts"],
+        ) == ("completed", "fines", str(red_light.id), 20000, "CNY", 1)
 
         again = await pay(app, red_light.id, 20000)
         assert (again.status_code, again.json()) == (200, payment)
@@ -157,11 +169,19 @@ async def test_paying_a_fine_completes_it_at_both_ends_and_a_repeat_charges_noth
     # the department's side: paid once, with the wallet's confirmation filed
     [filed] = fine_payments(mesh, red_light.id)
     assert (filed.receipt_id, filed.payment_id, filed.idempotency_key) == (
-        payment["department_receipt"], payment["id"], payment["id"])
+        payment["department_receipt"],
+        payment["id"],
+        payment["id"],
+    )
     claims = confirmation_claims(mesh, filed.confirmation)
     assert {k: v for k, v in claims.items() if k != "iat"} == {
-        "iss": "gateway", "payment_id": payment["id"], "payer": expected_payer(mesh, CAR_OWNER, payment["id"]),
-        "payee": "fines", "reference": str(red_light.id), "amount_cents": 20000, "currency": "CNY",
+        "iss": "gateway",
+        "payment_id": payment["id"],
+        "payer": expected_payer(mesh, CAR_OWNER, payment["id"]),
+        "payee": "fines",
+        "reference": str(red_light.id),
+        "amount_cents": 20000,
+        "currency": "CNY",
         "idempotency_key": payment["id"],
     }
     assert [fine.status for fine in fines_of(mesh)] == [FineStatus.PAID, FineStatus.UNPAID]
@@ -177,8 +197,16 @@ async def test_paying_a_prescription(mesh):
         rx_id = "rx-wallet-test"
         patient = await mesh.apps["prescriptions"].state.services.sector_subject(PATIENT.resident_id)
         with mesh.apps["prescriptions"].state.database.session() as session:
-            session.add(Prescription(id=rx_id, patient=patient, amount_cents=1860, issued_at=datetime.now(UTC),
-                                     contents_in=ContentsLocation.POD, pod_ref="https://pod.invalid/rx"))
+            session.add(
+                Prescription(
+                    id=rx_id,
+                    patient=patient,
+                    amount_cents=1860,
+                    issued_at=datetime.now(UTC),
+                    contents_in=ContentsLocation.POD,
+                    pod_ref="https://pod.invalid/rx",
+                )
+            )
             session.commit()
     async with super_app(mesh, await log_in(mesh, PATIENT.handle)) as app:
         paid = await pay(app, rx_id, 1860, payee="prescriptions")
@@ -187,8 +215,10 @@ async def test_paying_a_prescription(mesh):
     with mesh.apps["prescriptions"].state.database.session() as session:
         assert session.get(Prescription, rx_id).status == PrescriptionStatus.PAID
         [filed] = session.exec(select(PrescriptionPayment)).all()
-    assert (filed.id, filed.payer) == (paid.json()["department_receipt"],
-                                       expected_payer(mesh, PATIENT, paid.json()["id"]))
+    assert (filed.id, filed.payer) == (
+        paid.json()["department_receipt"],
+        expected_payer(mesh, PATIENT, paid.json()["id"]),
+    )
 
 
 async def test_an_insufficient_balance_is_402_and_nothing_is_stored_at_either_end(mesh):
@@ -220,8 +250,12 @@ async def test_a_refusal_cancels_and_refunds_and_passes_the_departments_problem_
         shown = (await app.get("/wallet")).json()
         assert shown["balance_cents"] == START - 20000  # only the completed one is debited
         assert {p["idempotency_key"]: p["status"] for p in shown["payments"]} == {
-            "wrong-amount": "cancelled", "right": "completed", "twice": "cancelled", "unknown": "cancelled",
-            "malformed": "cancelled"}
+            "wrong-amount": "cancelled",
+            "right": "completed",
+            "twice": "cancelled",
+            "unknown": "cancelled",
+            "malformed": "cancelled",
+        }
         cancelled = (await app.get(f"/wallet/payments/{twice['payment_id']}")).json()
         assert cancelled["last_error"].startswith("409 fine-already-paid")
         # a cancelled payment stays what it is: cancelling, retrying or repeating it changes nothing
@@ -251,23 +285,38 @@ async def test_the_wallet_tells_nobody_which_bills_exist_whose_they_are_or_what_
     """L4: no such bill, someone else's bill, a wrong amount, a malformed reference: one answer,
     with no expected value in it, and the same in the payment's record."""
     red_light, bus_lane = fines_of(mesh)
-    owner, stranger, patient = [super_app(mesh, await log_in(mesh, persona.handle))
-                                for persona in (CAR_OWNER, DEFAULTER, PATIENT)]
-    guesses = [(owner, "fines", 999999, 100), (owner, "fines", "not-a-fine", 100),
-               (owner, "fines", red_light.id, 100), (owner, "prescriptions", "rx-no-such", 1)]
+    owner, stranger, patient = [
+        super_app(mesh, await log_in(mesh, persona.handle)) for persona in (CAR_OWNER, DEFAULTER, PATIENT)
+    ]
+    guesses = [
+        (owner, "fines", 999999, 100),
+        (owner, "fines", "not-a-fine", 100),
+        (owner, "fines", red_light.id, 100),
+        (owner, "prescriptions", "rx-no-such", 1),
+    ]
     if mesh.regime is Regime.PLATFORM:  # bills are their addressee's to pay: another's, at any amount
-        guesses += [(stranger, "fines", red_light.id, 100), (stranger, "fines", bus_lane.id, bus_lane.amount_cents),
-                    (owner, "prescriptions", DEMO_PRESCRIPTION_ID, 1860),
-                    (patient, "prescriptions", DEMO_PRESCRIPTION_ID, 1)]
+        guesses += [
+            (stranger, "fines", red_light.id, 100),
+            (stranger, "fines", bus_lane.id, bus_lane.amount_cents),
+            (owner, "prescriptions", DEMO_PRESCRIPTION_ID, 1860),
+            (patient, "prescriptions", DEMO_PRESCRIPTION_ID, 1),
+        ]
     async with owner, stranger, patient:
-        answers = [await pay(app, reference, amount, key=f"guess-{i}", payee=payee)
-                   for i, (app, payee, reference, amount) in enumerate(guesses)]
-        shown = [(await app.get(f"/wallet/payments/{answer.json()['payment_id']}")).json()
-                 for (app, *_), answer in zip(guesses, answers, strict=True)]
+        answers = [
+            await pay(app, reference, amount, key=f"guess-{i}", payee=payee)
+            for i, (app, payee, reference, amount) in enumerate(guesses)
+        ]
+        shown = [
+            (await app.get(f"/wallet/payments/{answer.json()['payment_id']}")).json()
+            for (app, *_), answer in zip(guesses, answers, strict=True)
+        ]
     problems = [assert_problem(answer, 422, "bill-not-payable") for answer in answers]
     assert len({problem["detail"] for problem in problems}) == 1
-    assert all(set(problem) == {"type", "title", "status", "detail", "instance", "request_id", "department",
-                                "payment_id", "payment_status"} for problem in problems)
+    assert all(
+        set(problem)
+        == {"type", "title", "status", "detail", "instance", "request_id", "department", "payment_id", "payment_status"}
+        for problem in problems
+    )
     [last_error] = {payment["last_error"] for payment in shown}
     for expected in (red_light.amount_cents, bus_lane.amount_cents, 1860):  # what the bills really cost
         assert str(expected) not in problems[0]["detail"] + last_error
@@ -285,6 +334,7 @@ async def test_fifty_concurrent_requests_with_one_key_debit_once(mesh):
 
 
 # --- faults ----------------------------------------------------------------------------------------------
+
 
 async def test_a_department_that_is_down_leaves_a_pending_payment_completed_exactly_once_on_retry(mesh):
     red_light, _ = fines_of(mesh)
@@ -365,6 +415,7 @@ async def test_a_slow_department_is_answered_504_in_bounded_time_and_the_payment
 
 # --- who may see what --------------------------------------------------------------------------------------
 
+
 async def test_a_citizen_sees_only_their_own_payments_and_keys_are_per_citizen(mesh):
     red_light, _ = fines_of(mesh)
     async with super_app(mesh, await log_in(mesh)) as li_wei:
@@ -383,24 +434,44 @@ async def test_a_citizen_sees_only_their_own_payments_and_keys_are_per_citizen(m
 async def test_the_wallet_needs_a_session_and_a_payment_needs_an_idempotency_key(mesh):
     gateway = mesh.apps["gateway"]
     with gateway.state.database.session() as session:
-        session.add_all([
-            CitizenSession(id=session_id_digest("cli-session"), subject="cli-subject", claims="{}", acr="",
-                           expires_at=datetime.now(UTC) + timedelta(hours=1)),
-            CitizenSession(id=session_id_digest("expired-session"), subject="cli-subject", claims="{}", acr="",
-                           expires_at=datetime.now(UTC) - timedelta(seconds=1)),
-            # the platform's sign-up agreement, agreed to (superapp_gateway/user_agreement.py)
-            UserAgreementAcceptance(subject="cli-subject", version=PLATFORM_VERSION, accepted_at=datetime.now(UTC)),
-        ])
+        session.add_all(
+            [
+                CitizenSession(
+                    id=session_id_digest("cli-session"),
+                    subject="cli-subject",
+                    claims="{}",
+                    acr="",
+                    expires_at=datetime.now(UTC) + timedelta(hours=1),
+                ),
+                CitizenSession(
+                    id=session_id_digest("expired-session"),
+                    subject="cli-subject",
+                    claims="{}",
+                    acr="",
+                    expires_at=datetime.now(UTC) - timedelta(seconds=1),
+                ),
+                # the platform's sign-up agreement, agreed to (superapp_gateway/user_agreement.py)
+                UserAgreementAcceptance(subject="cli-subject", version=PLATFORM_VERSION, accepted_at=datetime.now(UTC)),
+            ]
+        )
         session.commit()
-    calls = [("GET", "/wallet", None), ("POST", "/wallet/payments", {"payee": "fines", "reference": "1",
-                                                                     "amount_cents": 1}),
-             ("GET", "/wallet/payments/x", None), ("POST", "/wallet/payments/x/retry", None),
-             ("DELETE", "/wallet/payments/x", None)]
+    calls = [
+        ("GET", "/wallet", None),
+        ("POST", "/wallet/payments", {"payee": "fines", "reference": "1", "amount_cents": 1}),
+        ("GET", "/wallet/payments/x", None),
+        ("POST", "/wallet/payments/x/retry", None),
+        ("DELETE", "/wallet/payments/x", None),
+    ]
     cookie = f"citygate_gateway_{mesh.regime.value}"
     async with mesh.client("gateway") as client:
         for method, path, body in calls:
-            for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Bearer expired-session"},
-                            {"Authorization": "Basic Y2xpOmNsaQ=="}, {"Cookie": f"{cookie}=expired-session"}):
+            for headers in (
+                {},
+                {"Authorization": "Bearer nonsense"},
+                {"Authorization": "Bearer expired-session"},
+                {"Authorization": "Basic Y2xpOmNsaQ=="},
+                {"Cookie": f"{cookie}=expired-session"},
+            ):
                 refused = await client.request(method, path, json=body, headers={**headers, "Idempotency-Key": "k"})
                 assert_problem(refused, 401, "not-logged-in")
                 assert refused.headers["WWW-Authenticate"].startswith("Bearer")
@@ -410,11 +481,17 @@ async def test_the_wallet_needs_a_session_and_a_payment_needs_an_idempotency_key
         order = {"payee": "fines", "reference": "1", "amount_cents": 1}
         assert_problem(await client.post("/wallet/payments", json=order, headers=cli), 400, "idempotency-key-missing")
         for key in ("", "has space", "k" * 201):
-            assert_problem(await client.post("/wallet/payments", json=order, headers=cli | {"Idempotency-Key": key}),
-                           400, "invalid-idempotency-key")
+            assert_problem(
+                await client.post("/wallet/payments", json=order, headers=cli | {"Idempotency-Key": key}),
+                400,
+                "invalid-idempotency-key",
+            )
         for bad in ({"amount_cents": 0}, {"amount_cents": "100"}, {"reference": ""}, {"payee": None}):
-            assert_problem(await client.post("/wallet/payments", json=order | bad,
-                                             headers=cli | {"Idempotency-Key": "k"}), 422, "invalid-request")
+            assert_problem(
+                await client.post("/wallet/payments", json=order | bad, headers=cli | {"Idempotency-Key": "k"}),
+                422,
+                "invalid-request",
+            )
     assert gateway_rows(mesh, WalletPayment) == []
 
 
@@ -437,6 +514,7 @@ async def test_in_the_rights_regime_taking_a_payment_teaches_the_gateway_no_resi
 
 # --- the ledger without HTTP -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def ledger(tmp_path):
     with sqlite_session(tmp_path, GatewayTable.metadata) as session:
@@ -451,7 +529,8 @@ def test_a_payment_leaves_pending_once_and_is_refunded_at_most_once(ledger):
     assert ledger.get(Wallet, "s").balance_cents == 400
 
     assert wallet.cancel_and_refund(ledger, first.id, reason="409 already paid", now=now).status is (
-        PaymentStatus.CANCELLED)
+        PaymentStatus.CANCELLED
+    )
     assert wallet.cancel_and_refund(ledger, first.id, reason="again", now=now).last_error == "409 already paid"
     assert wallet.complete(ledger, first.id, receipt="R-1", now=now).status is PaymentStatus.CANCELLED
     assert wallet.complete(ledger, second.id, receipt="R-2", now=now).department_receipt == "R-2"
@@ -471,16 +550,33 @@ def test_payments_waiting_out_their_back_off_never_crowd_out_a_due_one(ledger):
 
     def pending(payment_id: str, attempts: int, last_attempt_ago: float) -> WalletPayment:
         at = now - timedelta(seconds=last_attempt_ago)
-        return WalletPayment(id=payment_id, subject="s", payee="fines", reference=payment_id, amount_cents=1,
-                             currency="CNY", idempotency_key=payment_id, request_fingerprint="f",
-                             status=PaymentStatus.PENDING, attempts=attempts, created_at=at, updated_at=at)
+        return WalletPayment(
+            id=payment_id,
+            subject="s",
+            payee="fines",
+            reference=payment_id,
+            amount_cents=1,
+            currency="CNY",
+            idempotency_key=payment_id,
+            request_fingerprint="f",
+            status=PaymentStatus.PENDING,
+            attempts=attempts,
+            created_at=at,
+            updated_at=at,
+        )
 
     wallet.wallet_of(ledger, "s", starting_balance=1000, now=now)
     # Sixty payments asked 20 times, last 100 s ago: still inside their 300 s back-off, and older than the
     # one that is due (asked once, 12 s ago: due after 5 s). A limit of 50 must still reach it.
     ledger.add_all([pending(f"waiting-{n}", 20, 100.0) for n in range(60)])
-    ledger.add_all([pending("due", 1, 12.0), pending("just-asked", 1, 2.0), pending("third-try", 3, 15.0),
-                    pending("capped-and-due", 20, 301.0)])
+    ledger.add_all(
+        [
+            pending("due", 1, 12.0),
+            pending("just-asked", 1, 2.0),
+            pending("third-try", 3, 15.0),
+            pending("capped-and-due", 20, 301.0),
+        ]
+    )
     ledger.commit()
 
     def wait_after(attempts: int) -> timedelta:

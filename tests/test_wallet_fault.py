@@ -76,8 +76,11 @@ class Deployment:
         spec = topology.service(name)
         # nothing from the developer's own CITYGATE_* settings leaks in
         env = {key: value for key, value in os.environ.items() if not key.startswith("CITYGATE_")}
-        env.update(topology.service_environment(spec, REGIME, self.url, listen_port=spec.port(REGIME, self.base_ports),
-                                                demo=True))
+        env.update(
+            topology.service_environment(
+                spec, REGIME, self.url, listen_port=spec.port(REGIME, self.base_ports), demo=True
+            )
+        )
         env[f"{spec.env_prefix}DATA_DIR"] = str(self.data_dir(name))
         if name == "gateway":
             env[f"{spec.env_prefix}DEPARTMENT_TIMEOUT_SECONDS"] = str(DEPARTMENT_TIMEOUT_SECONDS)
@@ -89,7 +92,10 @@ class Deployment:
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-c", SERVE, "serve", name, "--regime", REGIME.value],
-                env=self.environment(name), cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
+                env=self.environment(name),
+                cwd=self.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
         self.started.append((name, process, log_path))
@@ -158,8 +164,9 @@ class Deployment:
         for name, process, log_path in self.started:
             text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else "(no log)"
             tail = "\n".join(text.splitlines()[-lines:])
-            parts.append(f"----- {log_path.name} (pid {process.pid}, exit {process.poll()}): last {lines} lines -----\n"
-                         f"{tail}")
+            parts.append(
+                f"----- {log_path.name} (pid {process.pid}, exit {process.poll()}): last {lines} lines -----\n{tail}"
+            )
         return "\n".join(parts)
 
 
@@ -182,6 +189,7 @@ async def deployment(tmp_path: Path) -> AsyncIterator[Deployment]:
 
 
 # --- the citizen's side --------------------------------------------------------------------------------
+
 
 @asynccontextmanager
 async def super_app(running: Deployment) -> AsyncIterator[httpx.AsyncClient]:
@@ -206,8 +214,11 @@ async def balance(browser: httpx.AsyncClient) -> int:
 
 
 async def pay(browser: httpx.AsyncClient, fine: dict, key: str) -> httpx.Response:
-    return await browser.post("/wallet/payments", headers={"Idempotency-Key": key}, json={
-        "payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]})
+    return await browser.post(
+        "/wallet/payments",
+        headers={"Idempotency-Key": key},
+        json={"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]},
+    )
 
 
 async def payment(browser: httpx.AsyncClient, payment_id: str) -> dict:
@@ -228,8 +239,9 @@ async def until(browser: httpx.AsyncClient, payment_id: str, done, timeout: floa
         await asyncio.sleep(0.2)
 
 
-async def pay_while_the_department_is_frozen(running: Deployment, browser: httpx.AsyncClient,
-                                             fine: dict, key: str) -> str:
+async def pay_while_the_department_is_frozen(
+    running: Deployment, browser: httpx.AsyncClient, fine: dict, key: str
+) -> str:
     """Freezes fines, pays: a bounded 504 with the payment pending and debited once; leaves fines frozen
     once the background retry has queued another attempt at it. Returns the payment's id."""
     before = await balance(browser)
@@ -254,8 +266,9 @@ def payment_rows(running: Deployment, fine_id: int) -> list[tuple]:
     """The traffic police's own record of payments of this fine, read from its database."""
     connection = sqlite3.connect(f"file:{running.data_dir('fines') / 'fines.db'}?mode=ro", uri=True)
     try:
-        return connection.execute("SELECT payment_id, receipt_id, amount_cents FROM payment WHERE fine_id = ?",
-                                  (fine_id,)).fetchall()
+        return connection.execute(
+            "SELECT payment_id, receipt_id, amount_cents FROM payment WHERE fine_id = ?", (fine_id,)
+        ).fetchall()
     finally:
         connection.close()
 
@@ -265,13 +278,18 @@ def department_answers(running: Deployment) -> list[int]:
 
     The access log names the route, never the fine (issue 13, L6), so this counts the payments of
     every fine: each test here pays exactly one."""
-    return [line["status"] for line in running.log_lines("fines")
-            if line.get("msg") == "request" and line.get("method") == "POST"
-            and line.get("path") == "/fines/{fine_id}/payments"]
+    return [
+        line["status"]
+        for line in running.log_lines("fines")
+        if line.get("msg") == "request"
+        and line.get("method") == "POST"
+        and line.get("path") == "/fines/{fine_id}/payments"
+    ]
 
 
-async def assert_paid_exactly_once(running: Deployment, browser: httpx.AsyncClient, fine: dict, key: str,
-                                   payment_id: str, balance_before: int) -> dict:
+async def assert_paid_exactly_once(
+    running: Deployment, browser: httpx.AsyncClient, fine: dict, key: str, payment_id: str, balance_before: int
+) -> dict:
     settled = await until(browser, payment_id, lambda p: p["status"] != "pending", timeout=SETTLE_TIMEOUT_SECONDS)
     assert settled["status"] == "completed", settled
     assert settled["department_receipt"], settled
@@ -298,6 +316,7 @@ async def assert_paid_exactly_once(running: Deployment, browser: httpx.AsyncClie
 
 
 # --- the acceptance checks -------------------------------------------------------------------------------
+
 
 async def test_fines_killed_mid_payment_and_restarted_the_payment_completes_exactly_once(tmp_path):
     async with deployment(tmp_path) as running, super_app(running) as browser:
@@ -338,5 +357,7 @@ async def test_fines_frozen_mid_payment_then_resumed_the_late_request_and_the_re
         answers = department_answers(running)
         # the late requests took it (one 201); the wallet's own attempt that settled it, the last, heard 200
         assert len(answers) >= 2 and answers[-1] == 200, answers
-        print(f"completed {time.monotonic() - resumed:.1f}s after the resume, after {settled['attempts']} attempts; "
-              f"the department answered {answers}")
+        print(
+            f"completed {time.monotonic() - resumed:.1f}s after the resume, after {settled['attempts']} attempts; "
+            f"the department answered {answers}"
+        )

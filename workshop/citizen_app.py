@@ -63,15 +63,26 @@ class AppAuthorization:
     verifier: str
 
     @classmethod
-    def for_service(cls, resource_service: str, *, redirect_uri: str = DEFAULT_CITIZEN_APP_REDIRECT_URI,
-                    scope: str = "openid", **overrides: str | list[str] | None) -> AppAuthorization:
+    def for_service(
+        cls,
+        resource_service: str,
+        *,
+        redirect_uri: str = DEFAULT_CITIZEN_APP_REDIRECT_URI,
+        scope: str = "openid",
+        **overrides: str | list[str] | None,
+    ) -> AppAuthorization:
         """``overrides`` replace parameters (None drops one): tests use it to send bad requests."""
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         params: dict[str, str | list[str] | None] = {
-            "response_type": "code", "client_id": CITIZEN_APP, "redirect_uri": redirect_uri, "scope": scope,
-            "state": secrets.token_urlsafe(12), "nonce": secrets.token_urlsafe(12),
-            "code_challenge": challenge, "code_challenge_method": "S256",
+            "response_type": "code",
+            "client_id": CITIZEN_APP,
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "state": secrets.token_urlsafe(12),
+            "nonce": secrets.token_urlsafe(12),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
             "resource": audience_of(resource_service),
         }
         params.update(overrides)
@@ -91,8 +102,14 @@ class AppAuthorization:
         return resource if isinstance(resource, str) else None
 
 
-async def citizen_token(identity: httpx.AsyncClient, *, username: str, password: str, resource_service: str,
-                        totp_code: Callable[[], str] | None = None) -> CitizenTokens:
+async def citizen_token(
+    identity: httpx.AsyncClient,
+    *,
+    username: str,
+    password: str,
+    resource_service: str,
+    totp_code: Callable[[], str] | None = None,
+) -> CitizenTokens:
     """Log ``username`` in as their own app and return tokens for ``resource_service``.
 
     ``identity`` reaches the identity service (its ``base_url``); its cookie jar holds the login
@@ -104,29 +121,51 @@ async def citizen_token(identity: httpx.AsyncClient, *, username: str, password:
     response = await redeem(identity, auth, code)
     if response.status_code != 200:
         body = json_or_empty(response)
-        raise CitizenLoginError(f"the token request was refused: {body.get('error_description') or response.text}",
-                                body.get("error"))
+        raise CitizenLoginError(
+            f"the token request was refused: {body.get('error_description') or response.text}", body.get("error")
+        )
     tokens = response.json()
     claims = await verified_id_token(identity, tokens["id_token"], nonce=str(auth.params["nonce"]))
     return CitizenTokens(
-        access_token=tokens["access_token"], id_token=tokens["id_token"], subject=str(claims["sub"]),
+        access_token=tokens["access_token"],
+        id_token=tokens["id_token"],
+        subject=str(claims["sub"]),
         expires_at=datetime.now(UTC) + timedelta(seconds=int(tokens["expires_in"])),
     )
 
 
-async def sign_in(identity: httpx.AsyncClient, auth: AppAuthorization, *, username: str, password: str,
-                  totp_code: Callable[[], str] | None = None, decision: str = "allow") -> str:
+async def sign_in(
+    identity: httpx.AsyncClient,
+    auth: AppAuthorization,
+    *,
+    username: str,
+    password: str,
+    totp_code: Callable[[], str] | None = None,
+    decision: str = "allow",
+) -> str:
     """The browser part: from /authorize to the code in the 302's Location (CitizenLoginError otherwise)."""
     first = await identity.get(f"/authorize?{auth.query}", follow_redirects=False)
     location = await through_login_pages(
-        identity, first, arrived=lambda url: _without_query(url) == auth.redirect_uri,
-        username=username, password=password, totp_code=totp_code, decision=decision)
+        identity,
+        first,
+        arrived=lambda url: _without_query(url) == auth.redirect_uri,
+        username=username,
+        password=password,
+        totp_code=totp_code,
+        decision=decision,
+    )
     return _code_from(location, auth)
 
 
 async def through_login_pages(
-    browser: httpx.AsyncClient, response: httpx.Response, *, arrived: Callable[[str], bool], username: str,
-    password: str, totp_code: Callable[[], str] | None = None, decision: str = "allow",
+    browser: httpx.AsyncClient,
+    response: httpx.Response,
+    *,
+    arrived: Callable[[str], bool],
+    username: str,
+    password: str,
+    totp_code: Callable[[], str] | None = None,
+    decision: str = "allow",
 ) -> str:
     """Follow redirects and answer the identity service's pages (login, second factor, consent) as
     a person at a browser would, until a redirect goes where ``arrived`` says; that URL is returned
@@ -145,8 +184,9 @@ async def through_login_pages(
             if logged_in:
                 raise CitizenLoginError(f"the login was refused: {_page_error(response)}")
             logged_in = True
-            response = await browser.post(target, data=fields | {"username": username, "password": password},
-                                          follow_redirects=False)
+            response = await browser.post(
+                target, data=fields | {"username": username, "password": password}, follow_redirects=False
+            )
         elif action.endswith("second-factor"):
             if totp_code is None:
                 raise CitizenLoginError("a second factor is needed: pass totp_code")
@@ -162,16 +202,22 @@ async def through_login_pages(
     raise CitizenLoginError(f"the login did not finish (last answer: {response.status_code})")
 
 
-async def redeem(identity: httpx.AsyncClient, auth: AppAuthorization, code: str,
-                 **overrides: str | None) -> httpx.Response:
+async def redeem(
+    identity: httpx.AsyncClient, auth: AppAuthorization, code: str, **overrides: str | None
+) -> httpx.Response:
     """The token request of a public client: the code, its PKCE verifier, the client_id, no credential."""
     form: dict[str, str | None] = {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": auth.redirect_uri,
-        "code_verifier": auth.verifier, "client_id": CITIZEN_APP, "resource": auth.resource,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": auth.redirect_uri,
+        "code_verifier": auth.verifier,
+        "client_id": CITIZEN_APP,
+        "resource": auth.resource,
     }
     form.update(overrides)
-    return await identity.post(TOKEN_PATH, data={k: v for k, v in form.items() if v is not None},
-                               follow_redirects=False)
+    return await identity.post(
+        TOKEN_PATH, data={k: v for k, v in form.items() if v is not None}, follow_redirects=False
+    )
 
 
 async def verified_id_token(identity: httpx.AsyncClient, id_token: str, *, nonce: str) -> dict:
@@ -182,8 +228,12 @@ async def verified_id_token(identity: httpx.AsyncClient, id_token: str, *, nonce
     try:
         claims = jwt.decode(id_token, keys, algorithms=[SIGNING_ALGORITHM]).claims
         jwt.JWTClaimsRegistry(
-            leeway=10, iss={"essential": True, "value": issuer}, aud={"essential": True, "value": CITIZEN_APP},
-            exp={"essential": True}, nonce={"essential": True, "value": nonce}, sub={"essential": True},
+            leeway=10,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": CITIZEN_APP},
+            exp={"essential": True},
+            nonce={"essential": True, "value": nonce},
+            sub={"essential": True},
         ).validate(claims)
     except (JoseError, ValueError) as error:
         raise CitizenLoginError(f"the ID token does not verify: {error}") from error
@@ -202,9 +252,11 @@ def _code_from(location: str, auth: AppAuthorization) -> str:
 def _form_of(response: httpx.Response) -> tuple[str, dict[str, str]]:
     if "text/html" not in response.headers.get("content-type", ""):
         body = json_or_empty(response)
-        raise CitizenLoginError(f"the identity service answered {response.status_code}: "
-                                f"{body.get('error_description') or body.get('detail') or response.text}",
-                                body.get("error"))
+        raise CitizenLoginError(
+            f"the identity service answered {response.status_code}: "
+            f"{body.get('error_description') or body.get('detail') or response.text}",
+            body.get("error"),
+        )
     found = _FORM.search(response.text)
     if found is None:
         raise CitizenLoginError(f"no form on the identity service's page ({response.status_code})")

@@ -36,8 +36,15 @@ def serve(args: argparse.Namespace) -> int:
     app = spec.build_app(settings)
     # proxy_headers off: no proxy stands in front, so X-Forwarded-For is the caller's word, and the
     # identity service's per-address guessing limit must see the real peer (identity/attempts.py)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=5, proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        proxy_headers=False,
+    )
     return 0
 
 
@@ -63,8 +70,10 @@ def up(args: argparse.Namespace) -> int:
     from workshop.launcher import Launcher
 
     restrict_new_files()  # inherited by every service the launcher starts
-    launcher = Launcher(_regimes(args.regime), data_root=Path(args.data_dir),
-                        base_ports=topology.base_ports_from(args.base_port))
+    launcher = Launcher(
+        _regimes(args.regime), data_root=Path(args.data_dir), base_ports=topology.base_ports_from(args.base_port)
+    )
+
     def request_stop(_signum, _frame):
         raise KeyboardInterrupt
 
@@ -102,7 +111,9 @@ def _check_walking_skeleton(launcher) -> None:
             continue
         url = f"{endpoint.url}/demo/vehicles/{quote(SKELETON_PLATE)}/fines"
         response = httpx.get(url, timeout=10)
-        outcome = f"{len(response.json()['fines'])} fines" if response.status_code == 200 else f"HTTP {response.status_code}"
+        outcome = (
+            f"{len(response.json()['fines'])} fines" if response.status_code == 200 else f"HTTP {response.status_code}"
+        )
         print(f"{endpoint.regime.value}: gateway -> fines for {SKELETON_PLATE}: {outcome}   {url}")
     for endpoint in launcher.endpoints:
         if endpoint.service == "gateway":
@@ -130,8 +141,10 @@ def _add_ledger_commands(commands) -> None:
     default_url = topology.loopback_url("consent", Regime.RIGHTS)
     verify = actions.add_parser("verify", help="download the whole log and check it against a signed tree head")
     verify.add_argument("--url", default=default_url, help=f"the consent service (default {default_url})")
-    verify.add_argument("--tree-head", help="a tree head saved earlier (citygate ledger tree-head > FILE); "
-                                            "default: the log's current one")
+    verify.add_argument(
+        "--tree-head",
+        help="a tree head saved earlier (citygate ledger tree-head > FILE); default: the log's current one",
+    )
     verify.add_argument("--jwks", help="the log's public key set, pinned from a file; default: fetched from the log")
     verify.add_argument("--quiet", action="store_true", help="no progress display")
     verify.set_defaults(handler=ledger_verify)
@@ -147,8 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     up_parser = commands.add_parser("up", help="start every service with demo data; Ctrl-C stops them all")
     up_parser.add_argument("--regime", choices=["both", *Regime], default="both")
     up_parser.add_argument("--data-dir", default="var", help="where each service keeps its database and keys")
-    up_parser.add_argument("--base-port", type=int, default=topology.BASE_PORT[Regime.PLATFORM],
-                           help="platform regime's first port; the rights regime uses base+100")
+    up_parser.add_argument(
+        "--base-port",
+        type=int,
+        default=topology.BASE_PORT[Regime.PLATFORM],
+        help="platform regime's first port; the rights regime uses base+100",
+    )
     up_parser.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for every /healthz")
     up_parser.set_defaults(handler=up)
 

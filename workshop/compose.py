@@ -67,8 +67,10 @@ def volume_name(regime: Regime, service: str) -> str:
 
 
 def database_url(regime: Regime, service: str) -> str:
-    return (f"postgresql+psycopg://{POSTGRES_USER}:{POSTGRES_PASSWORD}@{POSTGRES_SERVICE}:{POSTGRES_PORT}/"
-            f"{database_name(regime, service)}")
+    return (
+        f"postgresql+psycopg://{POSTGRES_USER}:{POSTGRES_PASSWORD}@{POSTGRES_SERVICE}:{POSTGRES_PORT}/"
+        f"{database_name(regime, service)}"
+    )
 
 
 def compose_url(regime: Regime, service: str) -> str:
@@ -79,7 +81,11 @@ def compose_url(regime: Regime, service: str) -> str:
 def service_environment(spec: ServiceSpec, regime: Regime) -> dict[str, str]:
     port = spec.port(regime)
     env = topology.service_environment(
-        spec, regime, lambda name: compose_url(regime, name), listen_port=port, demo=True,
+        spec,
+        regime,
+        lambda name: compose_url(regime, name),
+        listen_port=port,
+        demo=True,
         browser_url_of=lambda name: topology.loopback_url(name, regime),
     )
     prefix = spec.env_prefix
@@ -175,12 +181,15 @@ def render_compose() -> str:
             return self.represent_scalar("tag:yaml.org,2002:null", "")
 
     _Dumper.add_representer(type(None), _Dumper.represent_none)
-    _Dumper.add_representer(Flow, lambda dumper, data: dumper.represent_sequence(
-        "tag:yaml.org,2002:seq", data, flow_style=True))
-    _Dumper.add_representer(Quoted, lambda dumper, data: dumper.represent_scalar(
-        "tag:yaml.org,2002:str", data, style='"'))
-    body = yaml.dump(compose_document(), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=1000)
+    _Dumper.add_representer(
+        Flow, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+    )
+    _Dumper.add_representer(
+        Quoted, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    )
+    body = yaml.dump(
+        compose_document(), Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000
+    )
     header = _comment(GENERATED_NOTICE) + _comment(
         "Both regimes side by side, every service on the loopback port `citygate up` uses:\n"
         "  docker compose up --build\n"
@@ -190,9 +199,12 @@ def render_compose() -> str:
 
 
 def render_init_sql() -> str:
-    lines = [_comment(GENERATED_NOTICE, marker="--"),
-             _comment("One database per service per regime, created by the entrypoint as the citygate superuser.",
-                      marker="--")]
+    lines = [
+        _comment(GENERATED_NOTICE, marker="--"),
+        _comment(
+            "One database per service per regime, created by the entrypoint as the citygate superuser.", marker="--"
+        ),
+    ]
     lines += [f"CREATE DATABASE {database_name(regime, spec.name)};\n" for regime, spec in deployment()]
     return "".join(lines)
 
@@ -203,8 +215,11 @@ def render() -> dict[Path, str]:
 
 
 def stale_files(root: Path = ROOT) -> list[Path]:
-    return [path for path, text in render().items()
-            if not (root / path).is_file() or (root / path).read_text(encoding="utf-8") != text]
+    return [
+        path
+        for path, text in render().items()
+        if not (root / path).is_file() or (root / path).read_text(encoding="utf-8") != text
+    ]
 
 
 def write(root: Path = ROOT) -> list[Path]:

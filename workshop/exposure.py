@@ -39,17 +39,24 @@ def stored_text(engine: Engine) -> list[tuple[str, str, str]]:
             if not columns:
                 continue
             for row in connection.execute(select(*columns)):
-                rows.extend((table.name, column.name, value)
-                            for column, value in zip(columns, row, strict=True) if isinstance(value, str) and value)
+                rows.extend(
+                    (table.name, column.name, value)
+                    for column, value in zip(columns, row, strict=True)
+                    if isinstance(value, str) and value
+                )
     return rows
 
 
 def occurrences(dumps: Mapping[str, list[tuple[str, str, str]]], needles: Iterable[str]) -> list[Found]:
     """Where each of ``needles`` appears (as a substring: it may sit inside JSON or a URL)."""
     wanted = [needle for needle in needles if needle]
-    return [Found(service, table, column, needle)
-            for service, rows in dumps.items() for table, column, value in rows
-            for needle in wanted if needle in value]
+    return [
+        Found(service, table, column, needle)
+        for service, rows in dumps.items()
+        for table, column, value in rows
+        for needle in wanted
+        if needle in value
+    ]
 
 
 def identifiers(rows: list[tuple[str, str, str]]) -> set[str]:

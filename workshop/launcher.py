@@ -34,14 +34,25 @@ class Endpoint:
     url: str
 
     def as_dict(self) -> dict:
-        return {"service": self.service, "regime": self.regime.value, "title": self.title,
-                "port": self.port, "url": self.url, "health": self.url + "/healthz"}
+        return {
+            "service": self.service,
+            "regime": self.regime.value,
+            "title": self.title,
+            "port": self.port,
+            "url": self.url,
+            "health": self.url + "/healthz",
+        }
 
 
 def endpoints(regimes: list[Regime], base_ports: dict[Regime, int] = topology.BASE_PORT) -> list[Endpoint]:
     return [
-        Endpoint(spec.name, regime, spec.title, spec.port(regime, base_ports),
-                 topology.loopback_url(spec.name, regime, base_ports))
+        Endpoint(
+            spec.name,
+            regime,
+            spec.title,
+            spec.port(regime, base_ports),
+            topology.loopback_url(spec.name, regime, base_ports),
+        )
         for regime in regimes
         for spec in topology.services_in(regime)
     ]
@@ -55,8 +66,14 @@ def die_with_parent() -> None:
 
 
 class Launcher:
-    def __init__(self, regimes: list[Regime], *, data_root: Path, base_ports: dict[Regime, int] = topology.BASE_PORT,
-                 demo: bool = True) -> None:
+    def __init__(
+        self,
+        regimes: list[Regime],
+        *,
+        data_root: Path,
+        base_ports: dict[Regime, int] = topology.BASE_PORT,
+        demo: bool = True,
+    ) -> None:
         self.regimes = regimes
         self.data_root = data_root
         self.base_ports = base_ports
@@ -68,10 +85,15 @@ class Launcher:
     def environment(self, endpoint: Endpoint) -> dict[str, str]:
         spec = topology.service(endpoint.service)
         env = dict(os.environ)
-        env.update(topology.service_environment(
-            spec, endpoint.regime, lambda name: topology.loopback_url(name, endpoint.regime, self.base_ports),
-            listen_port=endpoint.port, demo=self.demo,
-        ))
+        env.update(
+            topology.service_environment(
+                spec,
+                endpoint.regime,
+                lambda name: topology.loopback_url(name, endpoint.regime, self.base_ports),
+                listen_port=endpoint.port,
+                demo=self.demo,
+            )
+        )
         env[f"{spec.env_prefix}DATA_DIR"] = str(self.data_root / endpoint.regime.value / endpoint.service)
         return env
 
@@ -83,12 +105,16 @@ class Launcher:
             private_directory(self.data_root / regime.value)
         tighten_tree(self.log_dir)
         for endpoint in self.endpoints:
-            log = private_file(self.log_dir / f"{endpoint.regime.value}-{endpoint.service}.log",
-                               os.O_WRONLY | os.O_APPEND)
+            log = private_file(
+                self.log_dir / f"{endpoint.regime.value}-{endpoint.service}.log", os.O_WRONLY | os.O_APPEND
+            )
             try:
                 self.processes[endpoint] = subprocess.Popen(
                     [sys.executable, "-m", "workshop.cli", "serve", endpoint.service],
-                    env=self.environment(endpoint), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env=self.environment(endpoint),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
                     preexec_fn=die_with_parent,
                 )
             finally:

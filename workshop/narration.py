@@ -63,8 +63,9 @@ def expect(response: httpx.Response, *statuses: int) -> Any:
             detail = body.get("detail") or body.get("title") or body
         except ValueError:
             detail = response.text[:300]
-        raise StepFailed(f"{response.request.method} {response.request.url.path} answered "
-                         f"{response.status_code}: {detail}")
+        raise StepFailed(
+            f"{response.request.method} {response.request.url.path} answered {response.status_code}: {detail}"
+        )
     return response.json() if response.content else None
 
 
@@ -125,8 +126,14 @@ class Narrator:
         print(f"\n{'journey':<{width}}  {'steps':>5}  {'prompts':>7}  {'time':>8}", file=self.out)
         for tally in self.tallies:
             verdict = "" if tally.succeeded else "  (failed)"
-            print(f"{tally.label:<{width}}  {tally.steps:>5}  {tally.prompts:>7}  "
-                  f"{tally.milliseconds:>6.0f} ms{verdict}", file=self.out)
-        print("prompts: steps where the citizen answers something (a login, the user agreement, a consent, "
-              "a confirmation, a revocation); time: the steps' own, measured now (waits for a fresh one-time "
-              "code, needed only because journeys run back to back, left out)", file=self.out, flush=True)
+            print(
+                f"{tally.label:<{width}}  {tally.steps:>5}  {tally.prompts:>7}  {tally.milliseconds:>6.0f} ms{verdict}",
+                file=self.out,
+            )
+        print(
+            "prompts: steps where the citizen answers something (a login, the user agreement, a consent, "
+            "a confirmation, a revocation); time: the steps' own, measured now (waits for a fresh one-time "
+            "code, needed only because journeys run back to back, left out)",
+            file=self.out,
+            flush=True,
+        )

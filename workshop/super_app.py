@@ -19,12 +19,23 @@ AFTER_LOGIN_PATH = "/me"
 AGREEMENT_PATH = "/user-agreement"
 
 
-async def log_in_to_super_app(browser: httpx.AsyncClient, gateway_url: str, *, username: str, password: str,
-                              totp_code: Callable[[], str] | None = None) -> str | None:
+async def log_in_to_super_app(
+    browser: httpx.AsyncClient,
+    gateway_url: str,
+    *,
+    username: str,
+    password: str,
+    totp_code: Callable[[], str] | None = None,
+) -> str | None:
     first = await browser.get(gateway_url + "/login", follow_redirects=False)
     callback = await through_login_pages(
-        browser, first, arrived=lambda url: url.startswith(gateway_url + "/auth/callback"),
-        username=username, password=password, totp_code=totp_code)
+        browser,
+        first,
+        arrived=lambda url: url.startswith(gateway_url + "/auth/callback"),
+        username=username,
+        password=password,
+        totp_code=totp_code,
+    )
     landed = await browser.get(callback, follow_redirects=False)
     where = landed.headers.get("location") if landed.is_redirect else None
     if where not in (AFTER_LOGIN_PATH, AGREEMENT_PATH):

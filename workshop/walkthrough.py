@@ -35,8 +35,12 @@ def run(args: argparse.Namespace) -> int:
     regimes = list(Regime) if args.regime == "both" else [Regime(args.regime)]
     narrator = Narrator(colour=sys.stdout.isatty())
     base_ports = topology.base_ports_from(args.base_port)
-    failed = [f"{journey} ({regime.value})" for journey in journeys for regime in regimes
-              if not asyncio.run(walk(journey, regime, base_ports, narrator))]
+    failed = [
+        f"{journey} ({regime.value})"
+        for journey in journeys
+        for regime in regimes
+        if not asyncio.run(walk(journey, regime, base_ports, narrator))
+    ]
     narrator.summary()
     print(f"\n{'FAILED: ' + ', '.join(failed) if failed else 'every step succeeded'}")
     return 1 if failed else 0

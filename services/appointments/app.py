@@ -15,8 +15,12 @@ from services.appointments.settings import Settings
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     app = build_service_app(
-        settings, title="civil affairs bureau (appointments)", metadata=AppointmentsTable.metadata,
-        routers=[router, me_router, courier_router()], seed=seed_demo, transport=transport,
+        settings,
+        title="civil affairs bureau (appointments)",
+        metadata=AppointmentsTable.metadata,
+        routers=[router, me_router, courier_router()],
+        seed=seed_demo,
+        transport=transport,
     )
     # the one regime switch of this department: who may book (services/appointments/policy.py)
     app.state.admission_policy = admission_policy(settings.regime)

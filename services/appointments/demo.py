@@ -83,13 +83,20 @@ def seed_office(session: Session, today: date) -> None:
     existing = {
         (kind, as_utc(starts_at))
         for kind, starts_at in session.exec(
-            select(Slot.type, Slot.starts_at).where(Slot.office_id == DEMO_OFFICE.id, Slot.starts_at >= min(
-                starts_at for _, starts_at in wanted))
+            select(Slot.type, Slot.starts_at).where(
+                Slot.office_id == DEMO_OFFICE.id, Slot.starts_at >= min(starts_at for _, starts_at in wanted)
+            )
         ).all()
     }
     session.add_all(
-        Slot(office_id=DEMO_OFFICE.id, type=kind, starts_at=starts_at,
-             ends_at=starts_at + timedelta(minutes=SLOT_MINUTES), capacity=capacity)
-        for (kind, starts_at), capacity in sorted(wanted.items()) if (kind, starts_at) not in existing
+        Slot(
+            office_id=DEMO_OFFICE.id,
+            type=kind,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=SLOT_MINUTES),
+            capacity=capacity,
+        )
+        for (kind, starts_at), capacity in sorted(wanted.items())
+        if (kind, starts_at) not in existing
     )
     session.flush()

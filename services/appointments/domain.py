@@ -57,6 +57,7 @@ CODE_LENGTH = 12  # 60 bits, shown as XXXX-XXXX-XXXX
 
 # --- problems -------------------------------------------------------------------------------------
 
+
 class OfficeNotFound(Problem):
     def __init__(self, office_id: str) -> None:
         super().__init__(404, f"No office {office_id!r}.", kind="office-not-found")
@@ -85,15 +86,18 @@ class SlotInPast(Problem):
 class WrongAppointmentType(Problem):
     def __init__(self, slot: Slot, asked: AppointmentType) -> None:
         super().__init__(
-            422, f"Slot {slot.id} is for {slot.type!s} appointments, not {asked!s}.",
-            kind="wrong-appointment-type", slot_type=str(slot.type),
+            422,
+            f"Slot {slot.id} is for {slot.type!s} appointments, not {asked!s}.",
+            kind="wrong-appointment-type",
+            slot_type=str(slot.type),
         )
 
 
 class NotMarried(Problem):
     def __init__(self) -> None:
-        super().__init__(409, "The marriage register holds no current marriage of the booking citizen.",
-                         kind="not-married")
+        super().__init__(
+            409, "The marriage register holds no current marriage of the booking citizen.", kind="not-married"
+        )
 
 
 class AlreadyMarried(Problem):
@@ -104,7 +108,8 @@ class AlreadyMarried(Problem):
 class AlreadyBooked(Problem):
     def __init__(self, appointment_type: AppointmentType) -> None:
         super().__init__(
-            409, f"There is already an open {appointment_type!s} booking for this citizen"
+            409,
+            f"There is already an open {appointment_type!s} booking for this citizen"
             f"{' or this marriage' if appointment_type is AppointmentType.DIVORCE else ''}.",
             kind="already-booked",
         )
@@ -118,14 +123,18 @@ class BookingClosed(Problem):
 
 class BookingChanged(Problem):
     def __init__(self, booking_id: str) -> None:
-        super().__init__(409, f"Booking {booking_id} changed meanwhile; read it again and retry.",
-                         kind="booking-changed")
+        super().__init__(
+            409, f"Booking {booking_id} changed meanwhile; read it again and retry.", kind="booking-changed"
+        )
 
 
 class NoConfirmationNeeded(Problem):
     def __init__(self, booking: Booking) -> None:
-        super().__init__(409, f"A {booking.type} booking has one citizen; there is nothing to confirm.",
-                         kind="no-confirmation-needed")
+        super().__init__(
+            409,
+            f"A {booking.type} booking has one citizen; there is nothing to confirm.",
+            kind="no-confirmation-needed",
+        )
 
 
 class NotThePartner(Problem):
@@ -145,6 +154,7 @@ class NotAParty(Problem):
 
 # --- time and codes -------------------------------------------------------------------------------
 
+
 def utc(now: datetime) -> datetime:
     if now.tzinfo is None:
         raise ValueError("pass an aware datetime as now")
@@ -159,7 +169,7 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 def new_invitation_code() -> str:
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return "-".join(raw[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
 
 
 def code_digest(code: str) -> str:
@@ -175,28 +185,48 @@ def _load(session: Session, model: type[Row], key) -> Row | None:
 
 # --- lapsing --------------------------------------------------------------------------------------
 
-def _close(session: Session, booking_id: str, slot_id: int, status: BookingStatus, now: datetime,
-           *, only_if_overdue: bool = False) -> bool:
+
+def _close(
+    session: Session,
+    booking_id: str,
+    slot_id: int,
+    status: BookingStatus,
+    now: datetime,
+    *,
+    only_if_overdue: bool = False,
+) -> bool:
     """Close an open booking and free its place, in the caller's transaction. False if it was not open
     (a concurrent request closed it first: then its place was freed exactly once, by that request)."""
     conditions = [Booking.id == booking_id, Booking.status.in_(ACTIVE_STATUSES)]
     if only_if_overdue:
         conditions += [Booking.status == BookingStatus.PENDING, Booking.confirm_by <= now]
-    closed = session.exec(
-        update(Booking).where(*conditions).values(status=status, closed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    closed = (
+        session.exec(
+            update(Booking)
+            .where(*conditions)
+            .values(status=status, closed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     if closed:
         session.exec(
-            update(Slot).where(Slot.id == slot_id).values(booked=Slot.booked - 1)
+            update(Slot)
+            .where(Slot.id == slot_id)
+            .values(booked=Slot.booked - 1)
             .execution_options(synchronize_session=False)
         )
     return closed
 
 
 def lapse_overdue(
-    session: Session, now: datetime, *, slot_ids=None, booking_ids: Sequence[str] = (),
-    subjects: Sequence[str] = (), marriage_ids: Sequence[int] = (),
+    session: Session,
+    now: datetime,
+    *,
+    slot_ids=None,
+    booking_ids: Sequence[str] = (),
+    subjects: Sequence[str] = (),
+    marriage_ids: Sequence[int] = (),
 ) -> int:
     """Lapse pending bookings whose confirmation window has passed, freeing their places; each in
     its own short transaction. Scoped to the given slots (a sequence or a subquery), bookings,
@@ -212,9 +242,14 @@ def lapse_overdue(
         scope += [Booking.subject.in_(subjects), Booking.partner_subject.in_(subjects)]
     if marriage_ids:
         scope.append(Booking.marriage_id.in_(marriage_ids))
-    overdue_query = select(Booking.id, Booking.slot_id).where(
-        Booking.status == BookingStatus.PENDING, Booking.confirm_by <= now,
-    ).order_by(Booking.id)
+    overdue_query = (
+        select(Booking.id, Booking.slot_id)
+        .where(
+            Booking.status == BookingStatus.PENDING,
+            Booking.confirm_by <= now,
+        )
+        .order_by(Booking.id)
+    )
     if scope:
         overdue_query = overdue_query.where(or_(*scope))
     overdue = session.exec(overdue_query).all()
@@ -228,6 +263,7 @@ def lapse_overdue(
 
 # --- offices and slots ----------------------------------------------------------------------------
 
+
 def list_offices(session: Session) -> Sequence[Office]:
     return session.exec(select(Office).order_by(Office.id)).all()
 
@@ -237,8 +273,13 @@ def slot_view(slot: Slot) -> SlotPublic:
 
 
 def free_slots(
-    session: Session, *, now: datetime, office_id: str | None = None, appointment_type: AppointmentType | None = None,
-    on: date | None = None, limit: int = 500,
+    session: Session,
+    *,
+    now: datetime,
+    office_id: str | None = None,
+    appointment_type: AppointmentType | None = None,
+    on: date | None = None,
+    limit: int = 500,
 ) -> list[SlotPublic]:
     """Future slots with at least one free place, earliest first."""
     now = utc(now)
@@ -272,10 +313,12 @@ def get_slot(session: Session, slot_id: int, *, now: datetime) -> SlotPublic:
 
 # --- the register ---------------------------------------------------------------------------------
 
+
 def current_marriage(session: Session, subject: str) -> Marriage | None:
     return session.exec(
         select(Marriage).where(
-            or_(Marriage.spouse_a == subject, Marriage.spouse_b == subject), Marriage.dissolved_on.is_(None),
+            or_(Marriage.spouse_a == subject, Marriage.spouse_b == subject),
+            Marriage.dissolved_on.is_(None),
         )
     ).first()
 
@@ -284,8 +327,10 @@ def register_marriage(session: Session, spouse_a: str, spouse_b: str, registered
     """Record a marriage (demo seeds and tests; the bureau's desk, not the API). Idempotent."""
     existing = session.exec(
         select(Marriage).where(
-            or_((Marriage.spouse_a == spouse_a) & (Marriage.spouse_b == spouse_b),
-                (Marriage.spouse_a == spouse_b) & (Marriage.spouse_b == spouse_a))
+            or_(
+                (Marriage.spouse_a == spouse_a) & (Marriage.spouse_b == spouse_b),
+                (Marriage.spouse_a == spouse_b) & (Marriage.spouse_b == spouse_a),
+            )
         )
     ).first()
     if existing is not None:
@@ -301,6 +346,7 @@ def spouse_in(marriage: Marriage, subject: str) -> str:
 
 
 # --- bookings -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BookingPlan:
@@ -326,8 +372,13 @@ def plan_booking(session: Session, body: BookingCreate, *, window: timedelta, no
     if starts_at <= now:
         raise SlotInPast(body.slot_id)
     marriage = current_marriage(session, body.subject)
-    lapse_overdue(session, now, slot_ids=[body.slot_id], subjects=[body.subject],
-                  marriage_ids=[marriage.id] if marriage is not None else [])
+    lapse_overdue(
+        session,
+        now,
+        slot_ids=[body.slot_id],
+        subjects=[body.subject],
+        marriage_ids=[marriage.id] if marriage is not None else [],
+    )
     partner = None
     if body.type is AppointmentType.DIVORCE:
         if marriage is None:
@@ -336,12 +387,14 @@ def plan_booking(session: Session, body: BookingCreate, *, window: timedelta, no
     elif body.type is AppointmentType.MARRIAGE and marriage is not None:
         raise AlreadyMarried("booking citizen")
     open_bookings = select(Booking.id).where(Booking.status.in_(ACTIVE_STATUSES))
-    duplicate = session.exec(open_bookings.where(
-        or_(
-            (Booking.subject == body.subject) & (Booking.type == body.type),
-            (Booking.marriage_id == marriage.id) if body.type is AppointmentType.DIVORCE else false(),
+    duplicate = session.exec(
+        open_bookings.where(
+            or_(
+                (Booking.subject == body.subject) & (Booking.type == body.type),
+                (Booking.marriage_id == marriage.id) if body.type is AppointmentType.DIVORCE else false(),
+            )
         )
-    )).first()
+    ).first()
     if duplicate is not None:
         raise AlreadyBooked(body.type)
     slot = _load(session, Slot, body.slot_id)  # after lapsing: a place may have been freed
@@ -350,7 +403,10 @@ def plan_booking(session: Session, body: BookingCreate, *, window: timedelta, no
         raise SlotFull(body.slot_id)  # early, so a full slot costs no credit query; book() decides
     session.rollback()
     return BookingPlan(
-        slot_id=body.slot_id, type=body.type, subject=body.subject, partner=partner,
+        slot_id=body.slot_id,
+        type=body.type,
+        subject=body.subject,
+        partner=partner,
         marriage_id=marriage.id if body.type is AppointmentType.DIVORCE and marriage is not None else None,
         confirm_by=min(now + window, starts_at) if body.type.needs_partner else None,
     )
@@ -360,19 +416,29 @@ def book(session: Session, plan: BookingPlan, *, now: datetime) -> BookingCreate
     """Take a place and write the booking in one transaction: a full slot (409) or a duplicate open
     booking (409, from the partial unique indexes) leaves nothing written."""
     now = utc(now)
-    taken = session.exec(
-        update(Slot).where(Slot.id == plan.slot_id, Slot.booked < Slot.capacity)
-        .values(booked=Slot.booked + 1).execution_options(synchronize_session=False)
-    ).rowcount == 1
+    taken = (
+        session.exec(
+            update(Slot)
+            .where(Slot.id == plan.slot_id, Slot.booked < Slot.capacity)
+            .values(booked=Slot.booked + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     if not taken:
         session.rollback()
         raise SlotFull(plan.slot_id)
     code = new_invitation_code() if plan.type is AppointmentType.MARRIAGE else None
     booking = Booking(
-        id=str(uuid.uuid4()), slot_id=plan.slot_id, type=plan.type, subject=plan.subject,
-        partner_subject=plan.partner, marriage_id=plan.marriage_id,
+        id=str(uuid.uuid4()),
+        slot_id=plan.slot_id,
+        type=plan.type,
+        subject=plan.subject,
+        partner_subject=plan.partner,
+        marriage_id=plan.marriage_id,
         status=BookingStatus.PENDING if plan.type.needs_partner else BookingStatus.CONFIRMED,
-        created_at=now, confirm_by=plan.confirm_by,
+        created_at=now,
+        confirm_by=plan.confirm_by,
         invitation_code_hash=code_digest(code) if code else None,
     )
     session.add(booking)
@@ -388,10 +454,16 @@ def booking_view(session: Session, booking: Booking) -> BookingPublic:
     slot = session.get(Slot, booking.slot_id)
     assert slot is not None
     return BookingPublic(
-        id=booking.id, slot_id=booking.slot_id, office_id=slot.office_id, type=booking.type,
-        starts_at=slot.starts_at, status=booking.status, created_at=booking.created_at,
+        id=booking.id,
+        slot_id=booking.slot_id,
+        office_id=slot.office_id,
+        type=booking.type,
+        starts_at=slot.starts_at,
+        status=booking.status,
+        created_at=booking.created_at,
         confirm_by=booking.confirm_by,
-        partner_confirmed=(booking.partner_confirmed_at is not None) if AppointmentType(booking.type).needs_partner
+        partner_confirmed=(booking.partner_confirmed_at is not None)
+        if AppointmentType(booking.type).needs_partner
         else None,
         closed_at=booking.closed_at,
     )
@@ -416,21 +488,25 @@ def bookings_of(session: Session, subject: str, *, now: datetime) -> list[PartyB
     booking waiting for their confirmation without anyone passing them an identifier."""
     lapse_overdue(session, now, subjects=[subject])
     bookings = session.exec(
-        select(Booking).where(or_(Booking.subject == subject, Booking.partner_subject == subject))
+        select(Booking)
+        .where(or_(Booking.subject == subject, Booking.partner_subject == subject))
         .order_by(Booking.created_at.desc(), Booking.id)
     ).all()
     views = []
     for booking in bookings:
         role = "booker" if booking.subject == subject else "partner"
-        awaiting = (role == "partner" and booking.status == BookingStatus.PENDING
-                    and booking.partner_confirmed_at is None)
-        views.append(PartyBooking(
-            **booking_view(session, booking).model_dump(), role=role, awaiting_your_confirmation=awaiting))
+        awaiting = (
+            role == "partner" and booking.status == BookingStatus.PENDING and booking.partner_confirmed_at is None
+        )
+        views.append(
+            PartyBooking(**booking_view(session, booking).model_dump(), role=role, awaiting_your_confirmation=awaiting)
+        )
     session.rollback()
     return views
 
 
 # --- confirmations --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ConfirmationPlan:
@@ -440,7 +516,9 @@ class ConfirmationPlan:
     code_digest: str | None = None
 
 
-def plan_confirmation(session: Session, booking_id: str, body: ConfirmationCreate, *, now: datetime) -> ConfirmationPlan | None:
+def plan_confirmation(
+    session: Session, booking_id: str, body: ConfirmationCreate, *, now: datetime
+) -> ConfirmationPlan | None:
     """Who confirms, checked against the booking; None if there is nothing left to do (this citizen
     already confirmed). A wrong marriage code is counted (and voids the code at MAX_CODE_ATTEMPTS)."""
     now = utc(now)
@@ -473,12 +551,16 @@ def plan_confirmation(session: Session, booking_id: str, body: ConfirmationCreat
 def _count_wrong_code(session: Session, booking_id: str) -> None:
     session.rollback()
     session.exec(
-        update(Booking).where(Booking.id == booking_id, Booking.invitation_code_hash.is_not(None))
-        .values(failed_code_attempts=Booking.failed_code_attempts + 1).execution_options(synchronize_session=False)
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.invitation_code_hash.is_not(None))
+        .values(failed_code_attempts=Booking.failed_code_attempts + 1)
+        .execution_options(synchronize_session=False)
     )
     session.exec(
-        update(Booking).where(Booking.id == booking_id, Booking.failed_code_attempts >= MAX_CODE_ATTEMPTS)
-        .values(invitation_code_hash=None).execution_options(synchronize_session=False)
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.failed_code_attempts >= MAX_CODE_ATTEMPTS)
+        .values(invitation_code_hash=None)
+        .execution_options(synchronize_session=False)
     )
     session.commit()
 
@@ -495,9 +577,12 @@ def confirm(session: Session, plan: ConfirmationPlan | None, booking_id: str, *,
             values |= {"partner_subject": plan.subject, "invitation_code_hash": None}
         else:
             conditions.append(Booking.partner_subject == plan.subject)
-        confirmed = session.exec(
-            update(Booking).where(*conditions).values(**values).execution_options(synchronize_session=False)
-        ).rowcount == 1
+        confirmed = (
+            session.exec(
+                update(Booking).where(*conditions).values(**values).execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
         session.commit()
         if not confirmed:
             booking = _current_booking(session, booking_id, now)  # lapses it if the window just closed
@@ -513,6 +598,7 @@ def confirm(session: Session, plan: ConfirmationPlan | None, booking_id: str, *,
 
 
 # --- cancelling and rescheduling ------------------------------------------------------------------
+
 
 def _check_party(booking: Booking, subject: str | None) -> None:
     if subject is not None and subject not in (booking.subject, booking.partner_subject):
@@ -546,8 +632,9 @@ def cancel(session: Session, booking_id: str, *, subject: str | None = None, now
     return view
 
 
-def reschedule(session: Session, booking_id: str, *, slot_id: int, subject: str | None = None,
-               now: datetime) -> BookingPublic:
+def reschedule(
+    session: Session, booking_id: str, *, slot_id: int, subject: str | None = None, now: datetime
+) -> BookingPublic:
     """Move an open booking to another slot of the same type: the new place is taken and the old one
     freed in one transaction, or (new slot full, booking changed meanwhile) nothing changes."""
     now = utc(now)
@@ -569,26 +656,37 @@ def reschedule(session: Session, booking_id: str, *, slot_id: int, subject: str 
         lapse_overdue(session, now, slot_ids=[slot_id])
         confirm_by = min(as_utc(booking.confirm_by), new_start) if booking.confirm_by is not None else None
         # the booking row first, then the slots in id order: the lock order of every operation here
-        moved = session.exec(
-            update(Booking).where(Booking.id == booking_id, Booking.slot_id == old_slot_id,
-                                  Booking.status.in_(ACTIVE_STATUSES))
-            .values(slot_id=slot_id, confirm_by=confirm_by).execution_options(synchronize_session=False)
-        ).rowcount == 1
+        moved = (
+            session.exec(
+                update(Booking)
+                .where(Booking.id == booking_id, Booking.slot_id == old_slot_id, Booking.status.in_(ACTIVE_STATUSES))
+                .values(slot_id=slot_id, confirm_by=confirm_by)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
         if not moved:
             session.rollback()
             raise BookingChanged(booking_id)
         for each in sorted((slot_id, old_slot_id)):
             if each == slot_id:
-                taken = session.exec(
-                    update(Slot).where(Slot.id == slot_id, Slot.booked < Slot.capacity)
-                    .values(booked=Slot.booked + 1).execution_options(synchronize_session=False)
-                ).rowcount == 1
+                taken = (
+                    session.exec(
+                        update(Slot)
+                        .where(Slot.id == slot_id, Slot.booked < Slot.capacity)
+                        .values(booked=Slot.booked + 1)
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
+                    == 1
+                )
                 if not taken:
                     session.rollback()
                     raise SlotFull(slot_id)
             else:
                 session.exec(
-                    update(Slot).where(Slot.id == old_slot_id).values(booked=Slot.booked - 1)
+                    update(Slot)
+                    .where(Slot.id == old_slot_id)
+                    .values(booked=Slot.booked - 1)
                     .execution_options(synchronize_session=False)
                 )
         session.commit()

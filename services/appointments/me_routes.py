@@ -53,8 +53,9 @@ def my_bookings(citizen: CurrentCitizen, session: SessionDep, now: Now) -> list[
 
 
 @router.post("/bookings", status_code=status.HTTP_201_CREATED, summary="Book a place in a slot, as myself")
-async def book(body: MyBookingCreate, citizen: CurrentCitizen, request: Request, session: SessionDep,
-               now: Now) -> BookingCreated:
+async def book(
+    body: MyBookingCreate, citizen: CurrentCitizen, request: Request, session: SessionDep, now: Now
+) -> BookingCreated:
     booking = BookingCreate(slot_id=body.slot_id, type=body.type, subject=citizen.subject)
     # caller=None: the service route's caller is only its authentication, which CurrentCitizen did here
     return await routes.create_booking(booking, request, session, now, caller=None)
@@ -70,8 +71,14 @@ def my_booking(booking_id: Reference, citizen: CurrentCitizen, session: SessionD
 
 
 @router.post("/bookings/{booking_id}/confirmations", summary="Confirm a marriage or divorce booking as the partner")
-async def confirm(booking_id: Reference, body: MyConfirmation, citizen: CurrentCitizen, request: Request,
-                  session: SessionDep, now: Now) -> BookingPublic:
+async def confirm(
+    booking_id: Reference,
+    body: MyConfirmation,
+    citizen: CurrentCitizen,
+    request: Request,
+    session: SessionDep,
+    now: Now,
+) -> BookingPublic:
     # Not checked for party first: a marriage's partner joins only here, with the booker's code.
     confirmation = ConfirmationCreate(subject=citizen.subject, invitation_code=body.invitation_code)
     return await routes.confirm_booking(booking_id, confirmation, request, session, now, caller=None)

@@ -57,10 +57,12 @@ def stored_as_value(enum: type[StrEnum]) -> Enum:
     PostgreSQL enum type, so the partial indexes below can name the values in plain SQL."""
     return Enum(enum, native_enum=False, length=20, values_callable=lambda members: [m.value for m in members])
 
+
 _ACTIVE = text("status IN ('pending', 'confirmed')")
 
 
 # --- offices --------------------------------------------------------------------------------------
+
 
 class OfficeBase(AppointmentsTable):
     name: str = Field(max_length=200)
@@ -77,6 +79,7 @@ class OfficePublic(OfficeBase):
 
 
 # --- slots ----------------------------------------------------------------------------------------
+
 
 class SlotBase(AppointmentsTable):
     office_id: str = Field(foreign_key="office.id", index=True, max_length=50)
@@ -106,6 +109,7 @@ class SlotPublic(SlotBase):
 
 # --- the marriage register ------------------------------------------------------------------------
 
+
 class Marriage(AppointmentsTable, table=True):
     """The bureau's register: who is married to whom, so a divorce names the spouse without the
     booking citizen having to know (or type) the other's identifier."""
@@ -121,6 +125,7 @@ class Marriage(AppointmentsTable, table=True):
 
 # --- bookings -------------------------------------------------------------------------------------
 
+
 class BookingCreate(AppointmentsTable):
     slot_id: RowId
     type: AppointmentType
@@ -131,10 +136,17 @@ class Booking(AppointmentsTable, table=True):
     __table_args__ = (
         # One open booking per citizen and appointment type, and one open divorce per marriage:
         # partial unique indexes, so concurrent duplicates meet in the database, not in the code.
-        Index("uq_booking_open_per_subject_type", "subject", "type", unique=True,
-              sqlite_where=_ACTIVE, postgresql_where=_ACTIVE),
-        Index("uq_booking_open_per_marriage", "marriage_id", unique=True,
-              sqlite_where=_ACTIVE, postgresql_where=_ACTIVE),
+        Index(
+            "uq_booking_open_per_subject_type",
+            "subject",
+            "type",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+        Index(
+            "uq_booking_open_per_marriage", "marriage_id", unique=True, sqlite_where=_ACTIVE, postgresql_where=_ACTIVE
+        ),
         Index("ix_booking_status_confirm_by", "status", "confirm_by"),
     )
 
@@ -166,10 +178,12 @@ class BookingPublic(SQLModel):
     status: BookingStatus
     created_at: UtcDatetime
     confirm_by: UtcDatetime | None = Field(
-        default=None, description="Marriage and divorce: the partner must confirm before this, or the booking lapses.",
+        default=None,
+        description="Marriage and divorce: the partner must confirm before this, or the booking lapses.",
     )
     partner_confirmed: bool | None = Field(
-        default=None, description="Marriage and divorce: whether the partner has confirmed (null for one-person types).",
+        default=None,
+        description="Marriage and divorce: whether the partner has confirmed (null for one-person types).",
     )
     closed_at: UtcDatetime | None = None
 
@@ -194,5 +208,6 @@ class ConfirmationCreate(AppointmentsTable):
 class RescheduleRequest(AppointmentsTable):
     slot_id: RowId
     subject: Subject | None = Field(
-        default=None, description="The acting citizen; when given, must be the booker or the partner.",
+        default=None,
+        description="The acting citizen; when given, must be the booker or the partner.",
     )

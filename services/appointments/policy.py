@@ -41,16 +41,21 @@ class CitizenRestricted(Problem):
             403,
             f"The credit-sharing platform restricts the {' and the '.join(parties)} (joint punishment)"
             + (f": {'; '.join(measures)}." if measures else "."),
-            kind="joint-punishment", title="Joint punishment", restricted_parties=parties, reasons=reasons,
+            kind="joint-punishment",
+            title="Joint punishment",
+            restricted_parties=parties,
+            reasons=reasons,
         )
 
 
 class CreditCheckUnavailable(Problem):
     def __init__(self, why: str) -> None:
         super().__init__(
-            503, f"The credit-sharing platform cannot be consulted ({why}); nothing was booked, "
+            503,
+            f"The credit-sharing platform cannot be consulted ({why}); nothing was booked, "
             "since a booking is never made unchecked. Try again later.",
-            kind="credit-check-unavailable", upstream=CREDIT_SERVICE,
+            kind="credit-check-unavailable",
+            upstream=CREDIT_SERVICE,
         )
 
 

@@ -54,7 +54,9 @@ def list_offices(session: SessionDep, caller: Reader) -> list[OfficePublic]:
 
 @router.get("/slots", summary="Future slots with free places, earliest first")
 def list_free_slots(
-    session: SessionDep, now: Now, caller: Reader,
+    session: SessionDep,
+    now: Now,
+    caller: Reader,
     office_id: Reference | None = None,
     appointment_type: Annotated[AppointmentType | None, Query(alias="type")] = None,
     on: Annotated[Day | None, Query(alias="date", description="A day in China Standard Time")] = None,
@@ -69,7 +71,11 @@ def get_slot(slot_id: RowId, session: SessionDep, now: Now, caller: Reader) -> S
 
 @router.post("/bookings", status_code=status.HTTP_201_CREATED, summary="Book a place in a slot")
 async def create_booking(
-    body: BookingCreate, request: Request, session: SessionDep, now: Now, caller: Booker,
+    body: BookingCreate,
+    request: Request,
+    session: SessionDep,
+    now: Now,
+    caller: Booker,
 ) -> BookingCreated:
     # 1. everything the bureau can check itself (404, 409, 422) — before anyone else is asked
     plan = await run_in_threadpool(domain.plan_booking, session, body, window=_window(request), now=now)
@@ -81,7 +87,9 @@ async def create_booking(
 
 
 @router.get("/bookings", summary="The bookings a citizen takes part in (as booker or partner)")
-def list_bookings(subject: Annotated[Subject, Query()], session: SessionDep, now: Now, caller: Reader) -> list[PartyBooking]:
+def list_bookings(
+    subject: Annotated[Subject, Query()], session: SessionDep, now: Now, caller: Reader
+) -> list[PartyBooking]:
     return domain.bookings_of(session, subject, now=now)
 
 
@@ -92,7 +100,10 @@ def get_booking(booking_id: Reference, session: SessionDep, now: Now, caller: Re
 
 @router.delete("/bookings/{booking_id}", summary="Cancel a booking and free its place")
 def cancel_booking(
-    booking_id: Reference, session: SessionDep, now: Now, caller: Booker,
+    booking_id: Reference,
+    session: SessionDep,
+    now: Now,
+    caller: Booker,
     subject: Annotated[Subject | None, Query(description="The acting citizen; must be a party when given")] = None,
 ) -> BookingPublic:
     return domain.cancel(session, booking_id, subject=subject, now=now)
@@ -100,14 +111,23 @@ def cancel_booking(
 
 @router.post("/bookings/{booking_id}/reschedule", summary="Move a booking to another slot, atomically")
 def reschedule_booking(
-    booking_id: Reference, body: RescheduleRequest, session: SessionDep, now: Now, caller: Booker,
+    booking_id: Reference,
+    body: RescheduleRequest,
+    session: SessionDep,
+    now: Now,
+    caller: Booker,
 ) -> BookingPublic:
     return domain.reschedule(session, booking_id, slot_id=body.slot_id, subject=body.subject, now=now)
 
 
 @router.post("/bookings/{booking_id}/confirmations", summary="The partner confirms a marriage or divorce booking")
 async def confirm_booking(
-    booking_id: Reference, body: ConfirmationCreate, request: Request, session: SessionDep, now: Now, caller: Booker,
+    booking_id: Reference,
+    body: ConfirmationCreate,
+    request: Request,
+    session: SessionDep,
+    now: Now,
+    caller: Booker,
 ) -> BookingPublic:
     plan = await run_in_threadpool(domain.plan_confirmation, session, booking_id, body, now=now)
     if plan is not None and plan.joins:

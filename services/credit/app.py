@@ -11,6 +11,9 @@ from services.credit.settings import Settings
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     return build_service_app(
-        settings, title="credit-sharing platform", metadata=CreditTable.metadata,
-        routers=[router], transport=transport,
+        settings,
+        title="credit-sharing platform",
+        metadata=CreditTable.metadata,
+        routers=[router],
+        transport=transport,
     )

@@ -31,7 +31,9 @@ class RecordNotFound(Problem):
 class NotTheSource(Problem):
     def __init__(self, caller: str, source: str) -> None:
         super().__init__(
-            403, f"Only {source!r} may settle its own records; {caller!r} may not.", kind="not-record-source",
+            403,
+            f"Only {source!r} may settle its own records; {caller!r} may not.",
+            kind="not-record-source",
         )
 
 
@@ -41,7 +43,8 @@ class ConflictingRecord(Problem):
             409,
             f"{existing.source!r} already reported {existing.reference!r} with other details; "
             "a reference names one record for good.",
-            kind="conflicting-credit-record", existing_id=existing.id,
+            kind="conflicting-credit-record",
+            existing_id=existing.id,
         )
 
 
@@ -71,14 +74,17 @@ def _insert_unless_reported(session: Session, values: dict) -> bool:
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     statement = (
-        insert(CreditRecord).values(**values)
+        insert(CreditRecord)
+        .values(**values)
         .on_conflict_do_nothing(index_elements=[CreditRecord.source, CreditRecord.reference])
         .returning(CreditRecord.id)
     )
     return session.exec(statement).first() is not None
 
 
-def push_record(session: Session, record: CreditRecordCreate, *, source: str, now: datetime) -> tuple[CreditRecord, bool]:
+def push_record(
+    session: Session, record: CreditRecordCreate, *, source: str, now: datetime
+) -> tuple[CreditRecord, bool]:
     """Record what ``source`` reports; the same (source, reference) again is the existing record.
 
     Returns the record and whether it was created now. The same reference reported with other
@@ -97,7 +103,13 @@ def push_record(session: Session, record: CreditRecordCreate, *, source: str, no
 
 
 def settle_record(
-    session: Session, *, source: str, reference: str, settled_by: str, lag: timedelta, now: datetime,
+    session: Session,
+    *,
+    source: str,
+    reference: str,
+    settled_by: str,
+    lag: timedelta,
+    now: datetime,
 ) -> CreditRecord:
     """``settled_by`` reports the debt behind its record settled; it stops restricting at ``now + lag``.
 
@@ -140,7 +152,6 @@ def restrictions(session: Session, subject: str, service: RestrictedService, *, 
         .order_by(CreditRecord.recorded_at, CreditRecord.id)
     ).all()
     reasons = [
-        RestrictionReason.model_validate(record, update={"measure": measures[record.kind]})
-        for record in records
+        RestrictionReason.model_validate(record, update={"measure": measures[record.kind]}) for record in records
     ]
     return RestrictionsPublic(subject=subject, service=service, restricted=bool(reasons), reasons=reasons)

@@ -35,13 +35,15 @@ class CreditRecordCreate(CreditTable):
     """What a department pushes. The source department is the caller, taken from its token."""
 
     subject: str = Field(
-        index=True, max_length=18,
+        index=True,
+        max_length=18,
         description="The citizen's 18-character resident identity number (GB 11643-1999).",
         schema_extra={"examples": ["440104199008232150"]},
     )
     kind: RecordKind
     reference: str = Field(
-        min_length=1, max_length=200,
+        min_length=1,
+        max_length=200,
         description="The source department's own reference for what is reported, e.g. the fine's id.",
     )
     amount_cents: int = Field(ge=0, le=MAX_CENTS, description="The amount owed, in fen (1/100 yuan).")
@@ -51,13 +53,15 @@ class CreditRecordBase(CreditRecordCreate):
     source: str = Field(max_length=100, description="The department that reported it (its client id).")
     recorded_at: datetime = Field(sa_type=DateTime(timezone=True))
     settled_at: datetime | None = Field(
-        default=None, sa_type=DateTime(timezone=True),
+        default=None,
+        sa_type=DateTime(timezone=True),
         description="When the source reported the debt settled.",
     )
     effective_at: datetime | None = Field(
-        default=None, sa_type=DateTime(timezone=True),
+        default=None,
+        sa_type=DateTime(timezone=True),
         description="When the settlement reaches the blacklists (settled_at + the propagation lag); "
-                    "until then the record still restricts.",
+        "until then the record still restricts.",
     )
 
 
@@ -84,7 +88,7 @@ class RestrictionReason(SQLModel):
     recorded_at: UtcDatetime
     settled_at: UtcDatetime | None = Field(
         description="Set when the debt was settled but the settlement is not yet effective: "
-                    "the citizen paid and is still restricted.",
+        "the citizen paid and is still restricted.",
     )
     effective_at: UtcDatetime | None = None
     measure: str = Field(description="How the service restricts the citizen (services.credit.rules).")

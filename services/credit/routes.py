@@ -25,11 +25,17 @@ Now = Annotated[datetime, Depends(utc_now)]
 
 
 @router.post(
-    "/records", status_code=status.HTTP_201_CREATED, summary="Report a record against a citizen",
+    "/records",
+    status_code=status.HTTP_201_CREATED,
+    summary="Report a record against a citizen",
     responses={200: {"model": CreditRecordPublic, "description": "Already reported: the existing record"}},
 )
 def report_record(
-    body: CreditRecordCreate, response: Response, session: SessionDep, now: Now, caller: caller_with("credit:report"),
+    body: CreditRecordCreate,
+    response: Response,
+    session: SessionDep,
+    now: Now,
+    caller: caller_with("credit:report"),
 ) -> CreditRecordPublic:
     record, created = push_record(session, body, source=caller.client_id, now=now)
     if not created:
@@ -38,23 +44,36 @@ def report_record(
 
 
 @router.post(
-    "/records/{source}/{reference}/settlement", status_code=status.HTTP_202_ACCEPTED,
+    "/records/{source}/{reference}/settlement",
+    status_code=status.HTTP_202_ACCEPTED,
     summary="Report a record's debt settled; it stops restricting after the propagation lag",
 )
 def settle(
-    source: Reference, reference: Reference, request: Request, session: SessionDep, now: Now,
+    source: Reference,
+    reference: Reference,
+    request: Request,
+    session: SessionDep,
+    now: Now,
     caller: caller_with("credit:report"),
 ) -> CreditRecordPublic:
     settings: Settings = request.app.state.settings
     record = settle_record(
-        session, source=source, reference=reference, settled_by=caller.client_id,
-        lag=timedelta(seconds=settings.settlement_lag_seconds), now=now,
+        session,
+        source=source,
+        reference=reference,
+        settled_by=caller.client_id,
+        lag=timedelta(seconds=settings.settlement_lag_seconds),
+        now=now,
     )
     return CreditRecordPublic.model_validate(record)
 
 
 @router.get("/subjects/{subject}/restrictions", summary="Is a citizen blacklisted for a service, and why")
 def subject_restrictions(
-    subject: Reference, service: RestrictedService, session: SessionDep, now: Now, caller: caller_with("credit:query"),
+    subject: Reference,
+    service: RestrictedService,
+    session: SessionDep,
+    now: Now,
+    caller: caller_with("credit:query"),
 ) -> RestrictionsPublic:
     return restrictions(session, subject, service, now=now)

@@ -50,11 +50,11 @@ class Rule:
 
 JOINT_PUNISHMENT: tuple[Rule, ...] = (
     #    record kind              restricts        how
-    Rule("overdue-fine",          "appointments",  "no online booking of civil-registry appointments"),
-    Rule("overdue-fine",          "air-travel",    "no plane tickets"),
-    Rule("unpaid-court-judgment", "appointments",  "no online booking of civil-registry appointments"),
-    Rule("unpaid-court-judgment", "rail-travel",   "no high-speed rail or soft-sleeper tickets"),
-    Rule("unpaid-court-judgment", "air-travel",    "no plane tickets"),
+    Rule("overdue-fine", "appointments", "no online booking of civil-registry appointments"),
+    Rule("overdue-fine", "air-travel", "no plane tickets"),
+    Rule("unpaid-court-judgment", "appointments", "no online booking of civil-registry appointments"),
+    Rule("unpaid-court-judgment", "rail-travel", "no high-speed rail or soft-sleeper tickets"),
+    Rule("unpaid-court-judgment", "air-travel", "no plane tickets"),
     Rule("unpaid-court-judgment", "hotel-booking", "no rooms in star-rated hotels"),
 )
 

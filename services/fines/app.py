@@ -18,9 +18,14 @@ from services.fines.worker import FinesWorker
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     app = build_service_app(
-        settings, title="traffic police (fines)", metadata=FinesTable.metadata,
-        routers=[router, me_router, courier_router()], seed=seed_demo, transport=transport,
-        on_startup=_start, on_shutdown=_stop,
+        settings,
+        title="traffic police (fines)",
+        metadata=FinesTable.metadata,
+        routers=[router, me_router, courier_router()],
+        seed=seed_demo,
+        transport=transport,
+        on_startup=_start,
+        on_shutdown=_stop,
     )
     # The department's clock (tests and workshops move it) and the regime's one policy object.
     app.state.clock = utc_now

@@ -30,7 +30,9 @@ class InvalidPaymentConfirmation(Problem):
 def install_verifier(app: FastAPI) -> None:
     """Once per app, when its outgoing client exists (the gateway's keys are fetched on first use)."""
     app.state.payment_verifier = StatementVerifier(
-        signer=SIGNER, typ=STATEMENT_TYPE, max_age_seconds=MAX_AGE_SECONDS,
+        signer=SIGNER,
+        typ=STATEMENT_TYPE,
+        max_age_seconds=MAX_AGE_SECONDS,
         fetch_jwks=lambda: app.state.services.fetch_peer_jwks(SIGNER),
     )
 
@@ -41,15 +43,23 @@ async def verified_confirmation(app: FastAPI, statement: str) -> PaymentConfirma
         claims = await verifier.verify(statement)
     except InvalidStatement as error:
         raise InvalidPaymentConfirmation(str(error)) from error
-    missing = [name for name in TEXT_CLAIMS 
-               if not isinstance(claims.get(name), str) or not 0 < len(claims[name]) <= MAX_CLAIM_LENGTH]
+    missing = [
+        name
+        for name in TEXT_CLAIMS
+        if not isinstance(claims.get(name), str) or not 0 < len(claims[name]) <= MAX_CLAIM_LENGTH
+    ]
     amount = claims.get("amount_cents")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
         missing.append("amount_cents")
     if missing:
         raise InvalidPaymentConfirmation(f"missing or malformed claims: {', '.join(missing)}")
     return PaymentConfirmation(
-        payment_id=claims["payment_id"], payer=claims["payer"], payee=claims["payee"],
-        reference=claims["reference"], amount_cents=amount, currency=claims["currency"],
-        idempotency_key=claims["idempotency_key"], statement=statement,
+        payment_id=claims["payment_id"],
+        payer=claims["payer"],
+        payee=claims["payee"],
+        reference=claims["reference"],
+        amount_cents=amount,
+        currency=claims["currency"],
+        idempotency_key=claims["idempotency_key"],
+        statement=statement,
     )

@@ -47,8 +47,9 @@ class CreditReporting(Protocol):
 
     reports: bool
 
-    def fine_became_overdue(self, session: Session, fine: Fine, owner_ref: str, *, overdue_at: datetime,
-                            now: datetime) -> None: ...
+    def fine_became_overdue(
+        self, session: Session, fine: Fine, owner_ref: str, *, overdue_at: datetime, now: datetime
+    ) -> None: ...
 
     def fine_was_paid(self, session: Session, fine: Fine, *, now: datetime) -> None: ...
 
@@ -58,26 +59,39 @@ class ReportToCreditPlatform:
 
     reports = True
 
-    def fine_became_overdue(self, session: Session, fine: Fine, owner_ref: str, *, overdue_at: datetime,
-                            now: datetime) -> None:
-        session.add(CreditOutboxEntry(
-            action=OutboxAction.REPORT, fine_id=fine.id, subject=owner_ref, amount_cents=fine.amount_cents,
-            occurred_at=overdue_at, created_at=now,
-        ))
+    def fine_became_overdue(
+        self, session: Session, fine: Fine, owner_ref: str, *, overdue_at: datetime, now: datetime
+    ) -> None:
+        session.add(
+            CreditOutboxEntry(
+                action=OutboxAction.REPORT,
+                fine_id=fine.id,
+                subject=owner_ref,
+                amount_cents=fine.amount_cents,
+                occurred_at=overdue_at,
+                created_at=now,
+            )
+        )
 
     def fine_was_paid(self, session: Session, fine: Fine, *, now: datetime) -> None:
         # Only what the platform was told about needs settling; a fine paid before the sweep
         # marked it overdue never reached the platform.
         reported = session.exec(
             select(CreditOutboxEntry.id).where(
-                CreditOutboxEntry.fine_id == fine.id, CreditOutboxEntry.action == OutboxAction.REPORT,
+                CreditOutboxEntry.fine_id == fine.id,
+                CreditOutboxEntry.action == OutboxAction.REPORT,
             )
         ).first()
         if reported is not None:
-            session.add(CreditOutboxEntry(
-                action=OutboxAction.SETTLE, fine_id=fine.id, amount_cents=fine.amount_cents,
-                occurred_at=fine.paid_at or now, created_at=now,
-            ))
+            session.add(
+                CreditOutboxEntry(
+                    action=OutboxAction.SETTLE,
+                    fine_id=fine.id,
+                    amount_cents=fine.amount_cents,
+                    occurred_at=fine.paid_at or now,
+                    created_at=now,
+                )
+            )
 
 
 class ReportNothing:
@@ -85,8 +99,9 @@ class ReportNothing:
 
     reports = False
 
-    def fine_became_overdue(self, session: Session, fine: Fine, owner_ref: str, *, overdue_at: datetime,
-                            now: datetime) -> None:
+    def fine_became_overdue(
+        self, session: Session, fine: Fine, owner_ref: str, *, overdue_at: datetime, now: datetime
+    ) -> None:
         return None
 
     def fine_was_paid(self, session: Session, fine: Fine, *, now: datetime) -> None:
@@ -95,11 +110,16 @@ class ReportNothing:
 
 # --- the outbox ---------------------------------------------------------------------------------
 
+
 def pending_entries(session: Session, limit: int = 100) -> list[CreditOutboxEntry]:
-    return list(session.exec(
-        select(CreditOutboxEntry).where(CreditOutboxEntry.delivered_at.is_(None))  # type: ignore[union-attr]
-        .order_by(CreditOutboxEntry.id).limit(limit)
-    ).all())
+    return list(
+        session.exec(
+            select(CreditOutboxEntry)
+            .where(CreditOutboxEntry.delivered_at.is_(None))  # type: ignore[union-attr]
+            .order_by(CreditOutboxEntry.id)
+            .limit(limit)
+        ).all()
+    )
 
 
 def mark_delivered(session: Session, entry_id: int, now: datetime) -> None:
@@ -137,13 +157,23 @@ def _in_session(database: Database, operation: Callable, *args):
 async def _deliver(services: ServiceClient, entry: CreditOutboxEntry, source: str) -> None:
     reference = str(entry.fine_id)
     if entry.action == OutboxAction.REPORT:
-        response = await services.request(CREDIT, "POST", "/records", json={
-            "subject": entry.subject, "kind": RECORD_KIND, "reference": reference,
-            "amount_cents": entry.amount_cents, "recorded_at": entry.occurred_at.isoformat(),
-        })
+        response = await services.request(
+            CREDIT,
+            "POST",
+            "/records",
+            json={
+                "subject": entry.subject,
+                "kind": RECORD_KIND,
+                "reference": reference,
+                "amount_cents": entry.amount_cents,
+                "recorded_at": entry.occurred_at.isoformat(),
+            },
+        )
     else:
         response = await services.request(
-            CREDIT, "POST", f"/records/{quote(source, safe='')}/{quote(reference, safe='')}/settlement",
+            CREDIT,
+            "POST",
+            f"/records/{quote(source, safe='')}/{quote(reference, safe='')}/settlement",
         )
     raise_for_upstream_problem(CREDIT, response)
 
@@ -153,7 +183,11 @@ def _utc_now() -> datetime:
 
 
 async def drain_credit_outbox(
-    database: Database, services: ServiceClient, *, clock: Callable[[], datetime] = _utc_now, limit: int = 100,
+    database: Database,
+    services: ServiceClient,
+    *,
+    clock: Callable[[], datetime] = _utc_now,
+    limit: int = 100,
 ) -> DrainReport:
     """Deliver pending outbox entries to the credit service, oldest first, and mark each delivered.
 
@@ -175,16 +209,25 @@ async def drain_credit_outbox(
             await run_in_threadpool(_in_session, database, mark_failed, entry.id, str(error))
             report.failed.append(entry.id)
             report.unreachable = True
-            log.warning("credit outbox: %s unreachable; %d entries left pending", error.extensions.get("upstream"),
-                        len(entries) - len(report.delivered))
+            log.warning(
+                "credit outbox: %s unreachable; %d entries left pending",
+                error.extensions.get("upstream"),
+                len(entries) - len(report.delivered),
+            )
             break
         except Problem as error:  # refused (4xx), or the platform failed (502): keep it for later
             await run_in_threadpool(_in_session, database, mark_failed, entry.id, str(error))
             report.failed.append(entry.id)
             held_back.add(entry.fine_id)
             # the refusal's text may quote the resident ID: it stays in the entry, not in the log
-            log.warning("credit outbox: entry %d (%s fine %d) refused: %d %s", entry.id, entry.action.value,
-                        entry.fine_id, error.status, error.type.removeprefix(PROBLEM_TYPE_PREFIX))
+            log.warning(
+                "credit outbox: entry %d (%s fine %d) refused: %d %s",
+                entry.id,
+                entry.action.value,
+                entry.fine_id,
+                error.status,
+                error.type.removeprefix(PROBLEM_TYPE_PREFIX),
+            )
             continue
         await run_in_threadpool(_in_session, database, mark_delivered, entry.id, clock())
         report.delivered.append(entry.id)

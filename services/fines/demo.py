@@ -44,24 +44,50 @@ def li_weis_car(today: date) -> DemoCar:
     """Two camera fines, neither due yet on the day of seeding: dated relative to that day (seeded on
     2026-11-23 they are exactly 2 Oct / 9 Nov, due 1 Dec / 24 Dec), so the fines journey always
     starts from two unpaid fines and the demo does not go stale when the calendar passes them."""
-    return DemoCar(CAR_OWNER, DEMO_PLATE, (
-        FineCreate(plate=DEMO_PLATE, offence="Running a red light", place="Tianhe Road / Tiyu West Road",
-                   occurred_at=_at(today - timedelta(days=52), 8, 41), amount_cents=20000,
-                   due_date=today + timedelta(days=8), source=FineSource.CAMERA),
-        FineCreate(plate=DEMO_PLATE, offence="Parking in a bus lane", place="Zhongshan 5th Road",
-                   occurred_at=_at(today - timedelta(days=14), 17, 5), amount_cents=15000,
-                   due_date=today + timedelta(days=31), source=FineSource.CAMERA),
-    ))
+    return DemoCar(
+        CAR_OWNER,
+        DEMO_PLATE,
+        (
+            FineCreate(
+                plate=DEMO_PLATE,
+                offence="Running a red light",
+                place="Tianhe Road / Tiyu West Road",
+                occurred_at=_at(today - timedelta(days=52), 8, 41),
+                amount_cents=20000,
+                due_date=today + timedelta(days=8),
+                source=FineSource.CAMERA,
+            ),
+            FineCreate(
+                plate=DEMO_PLATE,
+                offence="Parking in a bus lane",
+                place="Zhongshan 5th Road",
+                occurred_at=_at(today - timedelta(days=14), 17, 5),
+                amount_cents=15000,
+                due_date=today + timedelta(days=31),
+                source=FineSource.CAMERA,
+            ),
+        ),
+    )
 
 
 def chen_juns_car() -> DemoCar:
     """A parking warden's fine that fell due on 2026-10-15: overdue, and on the platform reported
     (the credit platform's own story dates the record to the 16th)."""
-    return DemoCar(DEFAULTER, DEFAULTER_PLATE, (
-        FineCreate(plate=DEFAULTER_PLATE, offence="Illegal parking", place="Jiangnan Avenue Middle",
-                   occurred_at=_at(date(2026, 9, 15), 18, 20), amount_cents=20000,
-                   due_date=date(2026, 10, 15), source=FineSource.PARKING_WARDEN),
-    ))
+    return DemoCar(
+        DEFAULTER,
+        DEFAULTER_PLATE,
+        (
+            FineCreate(
+                plate=DEFAULTER_PLATE,
+                offence="Illegal parking",
+                place="Jiangnan Avenue Middle",
+                occurred_at=_at(date(2026, 9, 15), 18, 20),
+                amount_cents=20000,
+                due_date=date(2026, 10, 15),
+                source=FineSource.PARKING_WARDEN,
+            ),
+        ),
+    )
 
 
 def demo_cars(today: date) -> tuple[DemoCar, ...]:

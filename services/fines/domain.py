@@ -47,6 +47,7 @@ def overdue_since(fine: Fine) -> datetime:
 
 # --- problems -----------------------------------------------------------------------------------
 
+
 class VehicleNotFound(Problem):
     def __init__(self, plate: str) -> None:
         super().__init__(404, f"No vehicle with plate {plate!r} is registered.", kind="vehicle-not-found")
@@ -65,14 +66,17 @@ class ReceiptNotFound(Problem):
 class FineAlreadyPaid(Problem):
     def __init__(self, fine_id: int) -> None:
         super().__init__(
-            409, f"Fine {fine_id} has already been paid (under another Idempotency-Key).", kind="fine-already-paid",
+            409,
+            f"Fine {fine_id} has already been paid (under another Idempotency-Key).",
+            kind="fine-already-paid",
         )
 
 
 class IdempotencyKeyReused(Problem):
     def __init__(self) -> None:
         super().__init__(
-            409, "This Idempotency-Key was used for another payment request; use a new key for a new payment.",
+            409,
+            "This Idempotency-Key was used for another payment request; use a new key for a new payment.",
             kind="idempotency-key-reused",
         )
 
@@ -85,19 +89,24 @@ class PaymentConflict(Problem):
 class PaymentMismatch(Problem):
     def __init__(self, mismatched: list[str]) -> None:
         super().__init__(
-            422, f"The payment confirmation does not match this payment: {', '.join(mismatched)}.",
-            kind="payment-mismatch", mismatched=mismatched,
+            422,
+            f"The payment confirmation does not match this payment: {', '.join(mismatched)}.",
+            kind="payment-mismatch",
+            mismatched=mismatched,
         )
 
 
 class PayerNotOwner(Problem):
     def __init__(self) -> None:
         super().__init__(
-            422, "The confirmation's payer is not the registered owner of the fined vehicle.", kind="payer-not-owner",
+            422,
+            "The confirmation's payer is not the registered owner of the fined vehicle.",
+            kind="payer-not-owner",
         )
 
 
 # --- reading ------------------------------------------------------------------------------------
+
 
 def status_on(fine: Fine, today: date) -> FineStatus:
     """The fine's status as of ``today``: the one rule for "overdue", whether or not the sweep has run."""
@@ -143,6 +152,7 @@ def receipt_for(session: Session, fine_id: int) -> ReceiptPublic:
 
 # --- recording ----------------------------------------------------------------------------------
 
+
 def register_vehicle(session: Session, plate: str, owner_ref: str) -> Vehicle:
     vehicle = Vehicle(plate=plate, owner_ref=owner_ref)
     session.add(vehicle)
@@ -161,6 +171,7 @@ def record_fine(session: Session, fine: FineCreate) -> Fine:
 
 
 # --- the overdue sweep --------------------------------------------------------------------------
+
 
 def mark_overdue_fines(session: Session, *, now: datetime, reporting: CreditReporting) -> list[Fine]:
     """Store "overdue" on every unpaid fine past its due date, and let the regime's policy write
@@ -192,6 +203,7 @@ def mark_overdue_fines(session: Session, *, now: datetime, reporting: CreditRepo
 
 # --- paying -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PaymentConfirmation:
     """The claims of a verified payment+jwt statement from the wallet (services.fines.confirmations)."""
@@ -209,8 +221,13 @@ class PaymentConfirmation:
         """What makes two requests "the same payment": the fine and the claims, not the signature
         bytes (ECDSA signs the same claims differently each time) nor the signing time."""
         asked = {
-            "fine_id": fine_id, "payment_id": self.payment_id, "payer": self.payer, "payee": self.payee,
-            "reference": self.reference, "amount_cents": self.amount_cents, "currency": self.currency,
+            "fine_id": fine_id,
+            "payment_id": self.payment_id,
+            "payer": self.payer,
+            "payee": self.payee,
+            "reference": self.reference,
+            "amount_cents": self.amount_cents,
+            "currency": self.currency,
             "idempotency_key": self.idempotency_key,
         }
         return hashlib.sha256(json.dumps(asked, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -226,28 +243,44 @@ def _replay(payment: Payment, fingerprint: str) -> tuple[Payment, bool]:
     return payment, False
 
 
-def _check_confirmation(fine: Fine, owner_ref: str, confirmation: PaymentConfirmation, *,
-                        payee: str, idempotency_key: str, payer_rule: PayerRule) -> None:
+def _check_confirmation(
+    fine: Fine,
+    owner_ref: str,
+    confirmation: PaymentConfirmation,
+    *,
+    payee: str,
+    idempotency_key: str,
+    payer_rule: PayerRule,
+) -> None:
     # The payer first: someone else's fine is refused whatever amount is asserted, so a wrong
     # amount's answer never confirms to a stranger what another person's fine costs.
     if not payer_rule.accepts(confirmation.payer, liable=owner_ref):
         raise PayerNotOwner()
     mismatched = [
-        name for name, ok in (
+        name
+        for name, ok in (
             ("payee", confirmation.payee == payee),
             ("reference", confirmation.reference == str(fine.id)),
             ("idempotency_key", confirmation.idempotency_key == idempotency_key),
             ("currency", confirmation.currency == CURRENCY),
             ("amount_cents", confirmation.amount_cents == fine.amount_cents),
-        ) if not ok
+        )
+        if not ok
     ]
     if mismatched:
         raise PaymentMismatch(mismatched)
 
 
 def pay_fine(
-    session: Session, fine_id: int, *, idempotency_key: str, confirmation: PaymentConfirmation, payee: str,
-    now: datetime, reporting: CreditReporting, payer_rule: PayerRule,
+    session: Session,
+    fine_id: int,
+    *,
+    idempotency_key: str,
+    confirmation: PaymentConfirmation,
+    payee: str,
+    now: datetime,
+    reporting: CreditReporting,
+    payer_rule: PayerRule,
 ) -> tuple[Payment, bool]:
     """Pay a fine with the wallet's confirmation. Returns the payment (the receipt) and whether it
     was made now (False: the same request again, answered with the first one's receipt).
@@ -263,8 +296,9 @@ def pay_fine(
         return _replay(existing, fingerprint)
     fine = get_fine(session, fine_id)
     owner_ref = session.get(Vehicle, fine.plate).owner_ref  # type: ignore[union-attr]
-    _check_confirmation(fine, owner_ref, confirmation, payee=payee, idempotency_key=idempotency_key,
-                        payer_rule=payer_rule)
+    _check_confirmation(
+        fine, owner_ref, confirmation, payee=payee, idempotency_key=idempotency_key, payer_rule=payer_rule
+    )
     if fine.status == FineStatus.PAID:
         # perhaps by a concurrent request with this very key, committed since the lookup above
         return _after_losing_a_race(session, fine_id, idempotency_key, fingerprint)
@@ -272,16 +306,24 @@ def pay_fine(
         # The first write of the transaction (on SQLite the write lock is taken here, waiting out
         # concurrent writers), and on PostgreSQL the row lock every other payment of this fine queues on.
         changed = session.exec(
-            update(Fine).where(Fine.id == fine_id, Fine.status != FineStatus.PAID)
+            update(Fine)
+            .where(Fine.id == fine_id, Fine.status != FineStatus.PAID)
             .values(status=FineStatus.PAID, paid_at=now)
         ).rowcount
         if not changed:
             session.rollback()
             return _after_losing_a_race(session, fine_id, idempotency_key, fingerprint)
         payment = Payment(
-            receipt_id=f"R-{uuid.uuid4().hex}", fine_id=fine_id, amount_cents=fine.amount_cents, currency=CURRENCY,
-            paid_at=now, payment_id=confirmation.payment_id, idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint, payer_ref=confirmation.payer, confirmation=confirmation.statement,
+            receipt_id=f"R-{uuid.uuid4().hex}",
+            fine_id=fine_id,
+            amount_cents=fine.amount_cents,
+            currency=CURRENCY,
+            paid_at=now,
+            payment_id=confirmation.payment_id,
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint,
+            payer_ref=confirmation.payer,
+            confirmation=confirmation.statement,
         )
         session.add(payment)
         session.flush()
@@ -294,7 +336,9 @@ def pay_fine(
     return payment, True
 
 
-def _after_losing_a_race(session: Session, fine_id: int, idempotency_key: str, fingerprint: str) -> tuple[Payment, bool]:
+def _after_losing_a_race(
+    session: Session, fine_id: int, idempotency_key: str, fingerprint: str
+) -> tuple[Payment, bool]:
     """Another transaction committed first: answer from what it wrote."""
     session.expire_all()
     existing = _payment_with_key(session, idempotency_key)

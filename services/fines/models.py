@@ -36,6 +36,7 @@ class FineSource(StrEnum):
 
 # --- vehicles -----------------------------------------------------------------------------------
 
+
 class Vehicle(FinesTable, table=True):
     plate: str = Field(primary_key=True, max_length=20)
     # whatever identifier the regime gives this department: resident ID or sector pseudonym
@@ -43,6 +44,7 @@ class Vehicle(FinesTable, table=True):
 
 
 # --- fines --------------------------------------------------------------------------------------
+
 
 class FineBase(FinesTable):
     plate: str = Field(foreign_key="vehicle.plate", index=True, max_length=20)
@@ -74,6 +76,7 @@ class FinePublic(FineBase):
 
 # --- payments (each one is also the receipt) ----------------------------------------------------
 
+
 class PaymentBase(FinesTable):
     receipt_id: str = Field(unique=True, max_length=64)
     fine_id: int = Field(foreign_key="fine.id", unique=True, description="A fine is paid once.")
@@ -99,7 +102,8 @@ class Payment(PaymentBase, table=True):
 
 class PaymentCreate(SQLModel):
     confirmation: str = Field(
-        min_length=1, max_length=8192,
+        min_length=1,
+        max_length=8192,
         description="The wallet's signed payment confirmation (a compact JWS, typ payment+jwt).",
     )
 
@@ -109,6 +113,7 @@ class ReceiptPublic(PaymentBase):
 
 
 # --- the credit-platform outbox (platform regime only) ------------------------------------------
+
 
 class OutboxAction(StrEnum):
     REPORT = "report"  # POST /records: the fine is overdue

@@ -37,14 +37,17 @@ Now = Annotated[datetime, Depends(department_clock)]
 
 
 @router.get("/vehicles/{plate}/fines", summary="Fines recorded against a vehicle")
-def list_vehicle_fines(plate: Reference, session: SessionDep, now: Now, caller: caller_with("fines:read")) -> Sequence[FinePublic]:
+def list_vehicle_fines(
+    plate: Reference, session: SessionDep, now: Now, caller: caller_with("fines:read")
+) -> Sequence[FinePublic]:
     today = china_date(now)
     return [public_fine(fine, today) for fine in fines_for_vehicle(session, plate)]
 
 
 @router.get("/citizens/{subject}/fines", summary="A citizen's fines across all their vehicles")
-def list_citizen_fines(subject: Reference, session: SessionDep, now: Now,
-                       caller: caller_with("fines:read")) -> Sequence[FinePublic]:
+def list_citizen_fines(
+    subject: Reference, session: SessionDep, now: Now, caller: caller_with("fines:read")
+) -> Sequence[FinePublic]:
     today = china_date(now)
     return [public_fine(fine, today) for fine in fines_for_citizen(session, subject)]
 
@@ -64,26 +67,40 @@ def _idempotency_key(value: str | None) -> str:
         raise Problem(400, "A payment needs an Idempotency-Key header.", kind="idempotency-key-missing")
     if not 0 < len(value) <= MAX_IDEMPOTENCY_KEY_LENGTH or not value.isascii() or not value.isprintable():
         raise Problem(
-            400, f"The Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters.",
+            400,
+            f"The Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters.",
             kind="invalid-idempotency-key",
         )
     return value
 
 
 @router.post(
-    "/fines/{fine_id}/payments", status_code=status.HTTP_201_CREATED, summary="Pay a fine with the wallet's confirmation",
+    "/fines/{fine_id}/payments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Pay a fine with the wallet's confirmation",
     responses={200: {"model": ReceiptPublic, "description": "The same request again: the first payment's receipt"}},
 )
 async def pay(
-    fine_id: RowId, body: PaymentCreate, request: Request, response: Response, session: SessionDep, now: Now,
+    fine_id: RowId,
+    body: PaymentCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    now: Now,
     caller: caller_with("fines:pay"),
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> ReceiptPublic:
     key = _idempotency_key(idempotency_key)
     confirmation = await verified_confirmation(request.app, body.confirmation)
     payment, created = await run_in_threadpool(
-        pay_fine, session, fine_id, idempotency_key=key, confirmation=confirmation,
-        payee=request.app.state.settings.service_name, now=now, reporting=request.app.state.policy.credit_reporting,
+        pay_fine,
+        session,
+        fine_id,
+        idempotency_key=key,
+        confirmation=confirmation,
+        payee=request.app.state.settings.service_name,
+        now=now,
+        reporting=request.app.state.policy.credit_reporting,
         payer_rule=request.app.state.policy.payer_rule,
     )
     if created:

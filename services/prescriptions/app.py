@@ -19,15 +19,21 @@ PAYMENT_CONFIRMATION_MAX_AGE_SECONDS = 86400
 def _payment_verifier(app: FastAPI) -> None:
     # The wallet (the gateway) signs payment confirmations with its service key.
     app.state.payment_verifier = StatementVerifier(
-        signer="gateway", typ="payment+jwt", fetch_jwks=lambda: app.state.services.fetch_peer_jwks("gateway"),
+        signer="gateway",
+        typ="payment+jwt",
+        fetch_jwks=lambda: app.state.services.fetch_peer_jwks("gateway"),
         max_age_seconds=PAYMENT_CONFIRMATION_MAX_AGE_SECONDS,
     )
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     app = build_service_app(
-        settings, title="hospital and pharmacy (prescriptions)", metadata=PrescriptionsTable.metadata,
-        routers=[router, me_router, courier_router()], seed=seed_demo, transport=transport,
+        settings,
+        title="hospital and pharmacy (prescriptions)",
+        metadata=PrescriptionsTable.metadata,
+        routers=[router, me_router, courier_router()],
+        seed=seed_demo,
+        transport=transport,
         on_startup=_payment_verifier,
     )
     app.state.policy = policy_for(settings.regime, lambda: app.state.services, lambda: app.state.signing_key)

@@ -46,10 +46,13 @@ class DeliveryConsentRequested(BaseModel):
 class NoDeliveryConsent(Problem):
     def __init__(self, prescription_id: str, reason: str | None) -> None:
         super().__init__(
-            403, f"You have not allowed the pharmacy to give your address to the parcel courier ({reason}). "
-                 f"Ask for the prompt (POST /me/prescriptions/{prescription_id}/delivery-consent), allow it in "
-                 "your consent app, then order the delivery again. Nothing was passed on.",
-            kind="no-consent", recipient=PARCEL_COURIER)
+            403,
+            f"You have not allowed the pharmacy to give your address to the parcel courier ({reason}). "
+            f"Ask for the prompt (POST /me/prescriptions/{prescription_id}/delivery-consent), allow it in "
+            "your consent app, then order the delivery again. Nothing was passed on.",
+            kind="no-consent",
+            recipient=PARCEL_COURIER,
+        )
 
 
 class DeliveryDesk(Protocol):
@@ -67,8 +70,12 @@ class HandOverDirectly:
     """Platform: the sign-up agreement is the only consent; nothing is asked, nothing is logged."""
 
     def request_consent(self, record: Prescription) -> DeliveryConsentRequested:
-        raise Problem(409, "This deployment asks no consent for a delivery: the super-app's user agreement "
-                      "covers it, and the courier gets your address when you order.", kind="no-consent-asked")
+        raise Problem(
+            409,
+            "This deployment asks no consent for a delivery: the super-app's user agreement "
+            "covers it, and the courier gets your address when you order.",
+            kind="no-consent-asked",
+        )
 
     def before_handover(self, record: Prescription) -> int | None:
         return None
@@ -81,22 +88,35 @@ class HandOverUnderConsent:
         self._services = services
 
     def request_consent(self, record: Prescription) -> DeliveryConsentRequested:
-        asked = self._consent("/consent-requests", {
-            "subject": record.patient, "recipients": [PARCEL_COURIER], "purposes": [DELIVERY],
-            "categories": [ADDRESS], "processing": [PASSING_ON], "mode": "one-time",
-            "valid_until": (datetime.now(UTC) + CONSENT_VALID_FOR).isoformat(),
-            "notice": f"The pharmacy gives the parcel courier your address, and a parcel number, to deliver "
-                      f"prescription {record.id}. The courier learns nothing else: not what is in the parcel, "
-                      "nor your name.",
-        })
-        return DeliveryConsentRequested(consent_request=asked["id"], summary=asked["summary"],
-                                        status=asked["status"])
+        asked = self._consent(
+            "/consent-requests",
+            {
+                "subject": record.patient,
+                "recipients": [PARCEL_COURIER],
+                "purposes": [DELIVERY],
+                "categories": [ADDRESS],
+                "processing": [PASSING_ON],
+                "mode": "one-time",
+                "valid_until": (datetime.now(UTC) + CONSENT_VALID_FOR).isoformat(),
+                "notice": f"The pharmacy gives the parcel courier your address, and a parcel number, to deliver "
+                f"prescription {record.id}. The courier learns nothing else: not what is in the parcel, "
+                "nor your name.",
+            },
+        )
+        return DeliveryConsentRequested(consent_request=asked["id"], summary=asked["summary"], status=asked["status"])
 
     def before_handover(self, record: Prescription) -> int | None:
-        decision = self._consent("/decisions", {
-            "subject": record.patient, "recipient": PARCEL_COURIER, "category": ADDRESS, "purpose": DELIVERY,
-            "processing": PASSING_ON, "resource": f"prescriptions/{record.id}/delivery",
-        })
+        decision = self._consent(
+            "/decisions",
+            {
+                "subject": record.patient,
+                "recipient": PARCEL_COURIER,
+                "category": ADDRESS,
+                "purpose": DELIVERY,
+                "processing": PASSING_ON,
+                "resource": f"prescriptions/{record.id}/delivery",
+            },
+        )
         if not decision.get("permitted"):
             raise NoDeliveryConsent(record.id, decision.get("reason"))
         return decision.get("ledger_index")

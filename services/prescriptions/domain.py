@@ -51,6 +51,7 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII, as HTTP he
 
 # --- problems -------------------------------------------------------------------------------------
 
+
 class PrescriptionNotFound(Problem):
     def __init__(self, prescription_id: str) -> None:
         super().__init__(404, f"No prescription {prescription_id!r} is known.", kind="prescription-not-found")
@@ -63,20 +64,25 @@ class PrescriptionExists(Problem):
 
 class IdempotencyKeyMissing(Problem):
     def __init__(self) -> None:
-        super().__init__(400, "A payment needs an Idempotency-Key header, so a retried request never pays twice.",
-                         kind="idempotency-key-missing")
+        super().__init__(
+            400,
+            "A payment needs an Idempotency-Key header, so a retried request never pays twice.",
+            kind="idempotency-key-missing",
+        )
 
 
 class InvalidIdempotencyKey(Problem):
     def __init__(self) -> None:
-        super().__init__(400, "The Idempotency-Key must be 1 to 200 visible ASCII characters.",
-                         kind="invalid-idempotency-key")
+        super().__init__(
+            400, "The Idempotency-Key must be 1 to 200 visible ASCII characters.", kind="invalid-idempotency-key"
+        )
 
 
 class InvalidConfirmation(Problem):
     def __init__(self, reason: str) -> None:
-        super().__init__(422, f"The payment confirmation is not acceptable: {reason}.",
-                         kind="invalid-payment-confirmation")
+        super().__init__(
+            422, f"The payment confirmation is not acceptable: {reason}.", kind="invalid-payment-confirmation"
+        )
 
 
 class ConfirmationMismatch(Problem):
@@ -84,21 +90,27 @@ class ConfirmationMismatch(Problem):
     # must not be told it (issue 13, L4).
     def __init__(self, claim: str) -> None:
         super().__init__(
-            422, f"The payment confirmation's {claim} does not match this payment.",
-            kind="payment-confirmation-mismatch", claim=claim,
+            422,
+            f"The payment confirmation's {claim} does not match this payment.",
+            kind="payment-confirmation-mismatch",
+            claim=claim,
         )
 
 
 class PayerNotPatient(Problem):
     def __init__(self) -> None:
-        super().__init__(422, "The payment confirmation names a payer who is not this prescription's patient.",
-                         kind="payer-not-patient")
+        super().__init__(
+            422,
+            "The payment confirmation names a payer who is not this prescription's patient.",
+            kind="payer-not-patient",
+        )
 
 
 class IdempotencyKeyReused(Problem):
     def __init__(self) -> None:
-        super().__init__(409, "This Idempotency-Key was already used for a different payment.",
-                         kind="idempotency-key-reused")
+        super().__init__(
+            409, "This Idempotency-Key was already used for a different payment.", kind="idempotency-key-reused"
+        )
 
 
 class AlreadyPaid(Problem):
@@ -108,8 +120,9 @@ class AlreadyPaid(Problem):
 
 class NotPaid(Problem):
     def __init__(self, prescription_id: str) -> None:
-        super().__init__(409, f"Prescription {prescription_id!r} has not been paid; a pharmacy cannot dispense it.",
-                         kind="not-paid")
+        super().__init__(
+            409, f"Prescription {prescription_id!r} has not been paid; a pharmacy cannot dispense it.", kind="not-paid"
+        )
 
 
 class AlreadyDispensed(Problem):
@@ -119,17 +132,24 @@ class AlreadyDispensed(Problem):
 
 class NotDispensed(Problem):
     def __init__(self, prescription_id: str) -> None:
-        super().__init__(409, f"Prescription {prescription_id!r} has not been dispensed; there is nothing to deliver.",
-                         kind="not-dispensed")
+        super().__init__(
+            409,
+            f"Prescription {prescription_id!r} has not been dispensed; there is nothing to deliver.",
+            kind="not-dispensed",
+        )
 
 
 class DeliveryAlreadyOrdered(Problem):
     def __init__(self, prescription_id: str) -> None:
-        super().__init__(409, f"A delivery of prescription {prescription_id!r} has already been ordered.",
-                         kind="delivery-already-ordered")
+        super().__init__(
+            409,
+            f"A delivery of prescription {prescription_id!r} has already been ordered.",
+            kind="delivery-already-ordered",
+        )
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
 
 def new_id(prefix: str) -> str:
     """Opaque and unguessable: a prescription's id says nothing about how many others there are."""
@@ -150,16 +170,34 @@ def _get(session: Session, prescription_id: str) -> Prescription:
 
 
 def _public(record: Prescription, contents: PrescriptionContents) -> PrescriptionPublic:
-    return PrescriptionPublic.model_validate(contents.model_dump() | record.model_dump(
-        include={"id", "patient", "amount_cents", "currency", "issued_at", "status", "paid_at", "dispensed_at",
-                 "pharmacy", "parcel_id"},
-    ))
+    return PrescriptionPublic.model_validate(
+        contents.model_dump()
+        | record.model_dump(
+            include={
+                "id",
+                "patient",
+                "amount_cents",
+                "currency",
+                "issued_at",
+                "status",
+                "paid_at",
+                "dispensed_at",
+                "pharmacy",
+                "parcel_id",
+            },
+        )
+    )
 
 
 # --- issuing and reading --------------------------------------------------------------------------
 
+
 def issue(
-    session: Session, store: PrescriptionStore, draft: PrescriptionCreate, *, now: datetime,
+    session: Session,
+    store: PrescriptionStore,
+    draft: PrescriptionCreate,
+    *,
+    now: datetime,
     prescription_id: str | None = None,
 ) -> PrescriptionPublic:
     """A doctor issues a prescription for ``draft.patient``; its contents go where ``store`` keeps them
@@ -169,8 +207,13 @@ def issue(
     if session.get(Prescription, prescription_id) is not None:
         raise PrescriptionExists(prescription_id)
     record = Prescription(
-        id=prescription_id, patient=draft.patient, amount_cents=draft.amount_cents, currency=CURRENCY,
-        issued_at=_utc(now), status=PrescriptionStatus.ISSUED, contents_in=store.location,
+        id=prescription_id,
+        patient=draft.patient,
+        amount_cents=draft.amount_cents,
+        currency=CURRENCY,
+        issued_at=_utc(now),
+        status=PrescriptionStatus.ISSUED,
+        contents_in=store.location,
     )
     contents = PrescriptionContents.model_validate(draft.model_dump(include=set(PrescriptionContents.model_fields)))
     try:
@@ -182,20 +225,23 @@ def issue(
     return _public(record, kept)
 
 
-def prescription(session: Session, store: PrescriptionStore, prescription_id: str, *,
-                 purpose: Purpose = Purpose.SERVICE) -> PrescriptionPublic:
+def prescription(
+    session: Session, store: PrescriptionStore, prescription_id: str, *, purpose: Purpose = Purpose.SERVICE
+) -> PrescriptionPublic:
     """One prescription, read for ``purpose`` (``PATIENT_VIEW`` only when the patient herself asks)."""
     record = _get(session, prescription_id)
     return _public(record, store.contents_of(session, record, purpose))
 
 
-def prescriptions_of(session: Session, store: PrescriptionStore, patient: str, *,
-                     purpose: Purpose = Purpose.SERVICE) -> list[PrescriptionPublic]:
+def prescriptions_of(
+    session: Session, store: PrescriptionStore, patient: str, *, purpose: Purpose = Purpose.SERVICE
+) -> list[PrescriptionPublic]:
     """A patient's prescriptions, oldest first; none for a subject the department does not know."""
     return [_public(record, contents) for record, contents in store.prescriptions_of(session, patient, purpose)]
 
 
 # --- paying ---------------------------------------------------------------------------------------
+
 
 class PaymentClaims(BaseModel):
     """What the wallet's signed confirmation asserts (its signature is checked before this)."""
@@ -231,8 +277,7 @@ def payment_claims(claims: Mapping, *, prescription_id: str, idempotency_key: st
     except ValidationError as error:
         fields = sorted({".".join(str(part) for part in item["loc"]) for item in error.errors()})
         raise InvalidConfirmation(f"missing or malformed claims: {', '.join(fields)}") from None
-    for claim, expected in (("payee", SERVICE), ("reference", prescription_id),
-                            ("idempotency_key", idempotency_key)):
+    for claim, expected in (("payee", SERVICE), ("reference", prescription_id), ("idempotency_key", idempotency_key)):
         if getattr(asserted, claim) != expected:
             raise ConfirmationMismatch(claim)
     return asserted
@@ -243,11 +288,17 @@ def _payment_by_key(session: Session, idempotency_key: str) -> Payment | None:
 
 
 def _receipt(payment: Payment) -> Receipt:
-    return Receipt.model_validate({
-        "receipt_id": payment.id, "prescription_id": payment.prescription_id, "payment_id": payment.payment_id,
-        "amount_cents": payment.amount_cents, "currency": payment.currency, "paid_at": payment.paid_at,
-        "idempotency_key": payment.idempotency_key,
-    })
+    return Receipt.model_validate(
+        {
+            "receipt_id": payment.id,
+            "prescription_id": payment.prescription_id,
+            "payment_id": payment.payment_id,
+            "amount_cents": payment.amount_cents,
+            "currency": payment.currency,
+            "paid_at": payment.paid_at,
+            "idempotency_key": payment.idempotency_key,
+        }
+    )
 
 
 def _replayed(existing: Payment, fingerprint: str) -> Receipt:
@@ -272,8 +323,14 @@ def _insert_unless_conflicting(session: Session, values: dict) -> bool:
 
 
 def pay(
-    session: Session, prescription_id: str, claims: Mapping, *, idempotency_key: str | None, confirmation: str,
-    now: datetime, payer_rule: PayerRule,
+    session: Session,
+    prescription_id: str,
+    claims: Mapping,
+    *,
+    idempotency_key: str | None,
+    confirmation: str,
+    now: datetime,
+    payer_rule: PayerRule,
 ) -> tuple[Receipt, bool]:
     """File the wallet's confirmation (already signature-checked) as the payment of a prescription.
 
@@ -299,11 +356,21 @@ def pay(
         return _replayed_or_already_paid(session, key, fingerprint, prescription_id), False
     paid_at = _utc(now)
     receipt_id = new_id("rcpt")
-    inserted = _insert_unless_conflicting(session, {
-        "id": receipt_id, "prescription_id": prescription_id, "idempotency_key": key, "fingerprint": fingerprint,
-        "payment_id": asserted.payment_id, "payer": asserted.payer, "amount_cents": asserted.amount_cents,
-        "currency": asserted.currency, "confirmation": confirmation, "paid_at": paid_at,
-    })
+    inserted = _insert_unless_conflicting(
+        session,
+        {
+            "id": receipt_id,
+            "prescription_id": prescription_id,
+            "idempotency_key": key,
+            "fingerprint": fingerprint,
+            "payment_id": asserted.payment_id,
+            "payer": asserted.payer,
+            "amount_cents": asserted.amount_cents,
+            "currency": asserted.currency,
+            "confirmation": confirmation,
+            "paid_at": paid_at,
+        },
+    )
     if inserted:
         marked = session.exec(
             update(Prescription)
@@ -322,6 +389,7 @@ def pay(
 
 # --- dispensing and delivery ----------------------------------------------------------------------
 
+
 def _refused_dispensing(record: Prescription) -> Problem | None:
     if record.status == PrescriptionStatus.DISPENSED:
         return AlreadyDispensed(record.id)
@@ -331,7 +399,12 @@ def _refused_dispensing(record: Prescription) -> Problem | None:
 
 
 def dispense(
-    session: Session, store: PrescriptionStore, prescription_id: str, order: DispensationCreate, *, now: datetime,
+    session: Session,
+    store: PrescriptionStore,
+    prescription_id: str,
+    order: DispensationCreate,
+    *,
+    now: datetime,
 ) -> DispensationPublic:
     """A pharmacy hands a paid prescription over, exactly once however many ask at the same time."""
     order = DispensationCreate.model_validate(order)
@@ -350,8 +423,12 @@ def dispense(
         raise _refused_dispensing(_get(session, prescription_id)) or AlreadyDispensed(prescription_id)
     session.commit()
     return DispensationPublic(
-        prescription_id=prescription_id, pharmacy=order.pharmacy, dispensed_at=dispensed_at,
-        medication=contents.medication, dose=contents.dose, quantity=contents.quantity,
+        prescription_id=prescription_id,
+        pharmacy=order.pharmacy,
+        dispensed_at=dispensed_at,
+        medication=contents.medication,
+        dose=contents.dose,
+        quantity=contents.quantity,
     )
 
 
@@ -372,7 +449,10 @@ def request_delivery_consent(session: Session, desk: DeliveryDesk, prescription_
 
 
 def order_delivery(
-    session: Session, desk: DeliveryDesk, prescription_id: str, order: DeliveryOrderCreate,
+    session: Session,
+    desk: DeliveryDesk,
+    prescription_id: str,
+    order: DeliveryOrderCreate,
 ) -> DeliveryOrderPublic:
     """A courier's order for a dispensed prescription: a new opaque parcel id and the address, nothing else.
 
@@ -388,8 +468,11 @@ def order_delivery(
     session.flush()
     linked = session.exec(
         update(Prescription)
-        .where(Prescription.id == prescription_id, Prescription.status == PrescriptionStatus.DISPENSED,
-               Prescription.parcel_id.is_(None))
+        .where(
+            Prescription.id == prescription_id,
+            Prescription.status == PrescriptionStatus.DISPENSED,
+            Prescription.parcel_id.is_(None),
+        )
         .values(parcel_id=parcel.parcel_id)
     )
     if linked.rowcount != 1:

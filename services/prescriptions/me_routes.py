@@ -44,48 +44,79 @@ def my_prescriptions(citizen: CurrentCitizen, session: SessionDep, store: StoreD
 
 
 @router.get("/prescriptions/{prescription_id}", summary="One of my prescriptions")
-def my_prescription(prescription_id: Reference, citizen: CurrentCitizen, session: SessionDep,
-                    store: StoreDep) -> PrescriptionPublic:
+def my_prescription(
+    prescription_id: Reference, citizen: CurrentCitizen, session: SessionDep, store: StoreDep
+) -> PrescriptionPublic:
     _check_mine(session, citizen, prescription_id)
     return domain.prescription(session, store, prescription_id, purpose=Purpose.PATIENT_VIEW)
 
 
 class ConsultationCreate(BaseModel):
-    pod: str | None = Field(default=None, max_length=500, description=(
-        "Rights regime: my pod (storage URL), where the hospital deposits the prescription. Ignored on the "
-        "platform, which keeps it itself."))
+    pod: str | None = Field(
+        default=None,
+        max_length=500,
+        description=(
+            "Rights regime: my pod (storage URL), where the hospital deposits the prescription. Ignored on the "
+            "platform, which keeps it itself."
+        ),
+    )
 
 
-@router.post("/consultations", status_code=status.HTTP_201_CREATED,
-             summary="An online consultation: the doctor issues my prescription (into my pod, rights regime)")
-def my_consultation(body: ConsultationCreate, citizen: CurrentCitizen, session: SessionDep, store: StoreDep,
-                    now: Now) -> PrescriptionPublic:
+@router.post(
+    "/consultations",
+    status_code=status.HTTP_201_CREATED,
+    summary="An online consultation: the doctor issues my prescription (into my pod, rights regime)",
+)
+def my_consultation(
+    body: ConsultationCreate, citizen: CurrentCitizen, session: SessionDep, store: StoreDep, now: Now
+) -> PrescriptionPublic:
     # The online doctor (the demo's) prescribes for the patient the token names.
     draft = demo_draft(citizen.subject).model_copy(update={"pod": body.pod})
     return domain.issue(session, store, draft, now=now)
 
 
-@router.post("/prescriptions/{prescription_id}/dispensation", status_code=status.HTTP_201_CREATED,
-             summary="Order the dispensing of my paid prescription from a pharmacy")
-def my_dispensation(prescription_id: Reference, body: DispensationCreate, citizen: CurrentCitizen, session: SessionDep,
-                    store: StoreDep, now: Now) -> DispensationPublic:
+@router.post(
+    "/prescriptions/{prescription_id}/dispensation",
+    status_code=status.HTTP_201_CREATED,
+    summary="Order the dispensing of my paid prescription from a pharmacy",
+)
+def my_dispensation(
+    prescription_id: Reference,
+    body: DispensationCreate,
+    citizen: CurrentCitizen,
+    session: SessionDep,
+    store: StoreDep,
+    now: Now,
+) -> DispensationPublic:
     _check_mine(session, citizen, prescription_id)
     return domain.dispense(session, store, prescription_id, body, now=now)
 
 
-@router.post("/prescriptions/{prescription_id}/delivery-consent", status_code=status.HTTP_201_CREATED,
-             summary="Rights regime: have the pharmacy ask my consent to give my address to the parcel courier")
-def my_delivery_consent(prescription_id: Reference, citizen: CurrentCitizen, session: SessionDep,
-                        desk: DeliveryDep) -> DeliveryConsentRequested:
+@router.post(
+    "/prescriptions/{prescription_id}/delivery-consent",
+    status_code=status.HTTP_201_CREATED,
+    summary="Rights regime: have the pharmacy ask my consent to give my address to the parcel courier",
+)
+def my_delivery_consent(
+    prescription_id: Reference, citizen: CurrentCitizen, session: SessionDep, desk: DeliveryDep
+) -> DeliveryConsentRequested:
     _check_mine(session, citizen, prescription_id)
     return domain.request_delivery_consent(session, desk, prescription_id)
 
 
-@router.post("/prescriptions/{prescription_id}/delivery", status_code=status.HTTP_201_CREATED,
-             summary="Order the courier for my dispensed prescription: parcel id and address only "
-                     "(rights regime: under my consent, logged)")
-def my_delivery(prescription_id: Reference, body: DeliveryOrderCreate, citizen: CurrentCitizen,
-                session: SessionDep, desk: DeliveryDep) -> DeliveryOrderPublic:
+@router.post(
+    "/prescriptions/{prescription_id}/delivery",
+    status_code=status.HTTP_201_CREATED,
+    summary="Order the courier for my dispensed prescription: parcel id and address only "
+    "(rights regime: under my consent, logged)",
+)
+def my_delivery(
+    prescription_id: Reference,
+    body: DeliveryOrderCreate,
+    citizen: CurrentCitizen,
+    session: SessionDep,
+    desk: DeliveryDep,
+) -> DeliveryOrderPublic:
     _check_mine(session, citizen, prescription_id)
     return domain.order_delivery(session, desk, prescription_id, body)
 

@@ -59,11 +59,13 @@ class ContentsLocation(StrEnum):
 
 # --- the contents (health data) -------------------------------------------------------------------
 
+
 class PrescriptionContents(PrescriptionsTable):
     """What the doctor prescribed and why: the part that is health data."""
 
-    prescriber: str = Field(min_length=1, max_length=200,
-                            schema_extra={"examples": ["Dr. Huang Lei, Guangzhou First People's Hospital"]})
+    prescriber: str = Field(
+        min_length=1, max_length=200, schema_extra={"examples": ["Dr. Huang Lei, Guangzhou First People's Hospital"]}
+    )
     medication: str = Field(min_length=1, max_length=200, schema_extra={"examples": ["Metformin hydrochloride"]})
     dose: str = Field(min_length=1, max_length=200, schema_extra={"examples": ["500 mg twice daily with meals"]})
     quantity: int = Field(gt=0, le=10000, description="Units to dispense (tablets, capsules, …).")
@@ -99,15 +101,22 @@ class PrescriptionContent(PrescriptionsTable, table=True):
 
 # --- the prescription (process record) ------------------------------------------------------------
 
+
 class PrescriptionCreate(PrescriptionContents):
     """What issuing takes: the contents, for whom, and what the patient pays."""
 
-    patient: str = Field(min_length=1, max_length=200,
-                         description="The subject the health sector knows the patient by.")
+    patient: str = Field(
+        min_length=1, max_length=200, description="The subject the health sector knows the patient by."
+    )
     amount_cents: int = Field(ge=0, le=100_000_000, description="What the patient pays, in fen (1/100 yuan).")
-    pod: str | None = Field(default=None, max_length=500, description=(
-        "Rights regime: the patient's pod (storage URL, as the patient's app shows it), where the "
-        "contents are kept. Ignored on the platform, which keeps them itself."))
+    pod: str | None = Field(
+        default=None,
+        max_length=500,
+        description=(
+            "Rights regime: the patient's pod (storage URL, as the patient's app shows it), where the "
+            "contents are kept. Ignored on the platform, which keeps them itself."
+        ),
+    )
 
 
 class Prescription(PrescriptionsTable, table=True):
@@ -123,25 +132,34 @@ class Prescription(PrescriptionsTable, table=True):
     pharmacy: str | None = Field(default=None, max_length=200)
     parcel_id: str | None = Field(default=None, foreign_key="delivery_order.parcel_id", unique=True, max_length=40)
     contents_in: ContentsLocation
-    pod_ref: str | None = Field(default=None, max_length=2000,
-                                description="Where the contents are in the patient's pod (rights regime).")
+    pod_ref: str | None = Field(
+        default=None, max_length=2000, description="Where the contents are in the patient's pod (rights regime)."
+    )
     # The consent service's artefacts about THIS patient that the pod is asked to decide on (never "any
     # artefact about the pod's owner"), so a deposit or read for her can never land in another's pod.
-    keeping_basis_id: str | None = Field(default=None, max_length=40,
-                                         description="Rights regime: the hospital's legal basis for keeping it")
-    dispensing_consent_id: str | None = Field(default=None, max_length=40,
-                                              description="Rights regime: her consent for the pharmacy to read it")
-    contents_digest: str | None = Field(default=None, max_length=64, description=(
-        "Rights regime: SHA-256 (hex) of the RFC 8785 canonical payload the hospital signed and deposited; "
-        "the pharmacy dispenses only a document whose signed payload has this digest."))
+    keeping_basis_id: str | None = Field(
+        default=None, max_length=40, description="Rights regime: the hospital's legal basis for keeping it"
+    )
+    dispensing_consent_id: str | None = Field(
+        default=None, max_length=40, description="Rights regime: her consent for the pharmacy to read it"
+    )
+    contents_digest: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "Rights regime: SHA-256 (hex) of the RFC 8785 canonical payload the hospital signed and deposited; "
+            "the pharmacy dispenses only a document whose signed payload has this digest."
+        ),
+    )
 
 
 class Signature(SQLModel):
     """Who signed the contents shown, and whether the signature was checked (rights regime)."""
 
     signed_by: str = Field(default="hospital", description="The hospital (the prescriptions service's key)")
-    verified: bool = Field(description="The signature verified, bound to this prescription, with the digest "
-                                       "the hospital recorded at issue")
+    verified: bool = Field(
+        description="The signature verified, bound to this prescription, with the digest the hospital recorded at issue"
+    )
 
 
 class SignedContents(PrescriptionContents):
@@ -161,12 +179,17 @@ class PrescriptionPublic(PrescriptionContents):
     dispensed_at: UtcDatetime | None
     pharmacy: str | None
     parcel_id: str | None
-    signature: Signature | None = Field(default=None, description=(
-        "Rights regime: the hospital's signature over these contents, as deposited in the patient's pod "
-        "(platform: none, the department's own database holds them)"))
+    signature: Signature | None = Field(
+        default=None,
+        description=(
+            "Rights regime: the hospital's signature over these contents, as deposited in the patient's pod "
+            "(platform: none, the department's own database holds them)"
+        ),
+    )
 
 
 # --- payments -------------------------------------------------------------------------------------
+
 
 class Payment(PrescriptionsTable, table=True):
     """One per prescription: the wallet's confirmation, filed with what it asserted."""
@@ -184,8 +207,9 @@ class Payment(PrescriptionsTable, table=True):
 
 
 class PaymentCreate(SQLModel):
-    confirmation: str = Field(min_length=1, max_length=16_000,
-                              description="The wallet's signed payment confirmation (a payment+jwt JWS).")
+    confirmation: str = Field(
+        min_length=1, max_length=16_000, description="The wallet's signed payment confirmation (a payment+jwt JWS)."
+    )
 
 
 class Receipt(SQLModel):
@@ -199,6 +223,7 @@ class Receipt(SQLModel):
 
 
 # --- dispensing -----------------------------------------------------------------------------------
+
 
 class DispensationCreate(SQLModel):
     pharmacy: str = Field(min_length=1, max_length=200, schema_extra={"examples": ["Liwan Dashenlin Pharmacy"]})
@@ -222,6 +247,7 @@ class DispensationPublic(SQLModel):
 
 # --- delivery -------------------------------------------------------------------------------------
 
+
 class DeliveryOrderBase(PrescriptionsTable):
     address: str = Field(min_length=1, max_length=500)
 
@@ -244,4 +270,5 @@ class DeliveryOrderCreate(DeliveryOrderBase):
 class DeliveryOrderPublic(DeliveryOrderBase):
     parcel_id: str
     consent_ledger_index: int | None = Field(
-        default=None, description="Rights regime: the consent ledger's entry for the courier receiving the address")
+        default=None, description="Rights regime: the consent ledger's entry for the courier receiving the address"
+    )

@@ -30,8 +30,13 @@ from services.prescriptions.models import PrescriptionContents
 
 RX = Namespace("https://citygate.example/ns/prescription#")
 FIELDS = ("prescriber", "medication", "dose", "quantity", "diagnosis_code")
-PREDICATE_OF = {"prescriber": RX.prescriber, "medication": RX.medication, "dose": RX.dose,
-                "quantity": RX.quantity, "diagnosis_code": RX.diagnosis}
+PREDICATE_OF = {
+    "prescriber": RX.prescriber,
+    "medication": RX.medication,
+    "dose": RX.dose,
+    "quantity": RX.quantity,
+    "diagnosis_code": RX.diagnosis,
+}
 SIGNATURE_TYPE = "prescription+jws"
 SIGNED_BY = "prescriptions"  # the service whose JWKS verifies the signature: the hospital
 MAX_SIGNATURE_LENGTH = 8000  # a signed prescription is well under 2 kB; refuse anything far larger
@@ -50,11 +55,17 @@ def patient_commitment(prescription_id: str, patient: str) -> str:
     return hashlib.sha256(f"citygate-prescription-patient\0{prescription_id}\0{patient}".encode()).hexdigest()
 
 
-def signed_payload(*, prescription_id: str, pod_ref: str, patient: str, issued_at: datetime,
-                   contents: PrescriptionContents) -> dict:
-    return {"iss": SIGNED_BY, "prescription_id": prescription_id, "pod_ref": pod_ref,
-            "patient": patient_commitment(prescription_id, patient), "issued_at": issued_at.isoformat(),
-            **contents.model_dump(include=set(FIELDS))}
+def signed_payload(
+    *, prescription_id: str, pod_ref: str, patient: str, issued_at: datetime, contents: PrescriptionContents
+) -> dict:
+    return {
+        "iss": SIGNED_BY,
+        "prescription_id": prescription_id,
+        "pod_ref": pod_ref,
+        "patient": patient_commitment(prescription_id, patient),
+        "issued_at": issued_at.isoformat(),
+        **contents.model_dump(include=set(FIELDS)),
+    }
 
 
 def digest_of(payload: dict) -> str:
@@ -74,8 +85,9 @@ def verified_payload(signature: str, keys: KeySet) -> dict:
         raise PrescriptionAltered(f"the hospital's signature: {error}") from error
 
 
-def to_turtle(url: str, prescription_id: str, issued_at: datetime, contents: PrescriptionContents,
-              signature: str) -> bytes:
+def to_turtle(
+    url: str, prescription_id: str, issued_at: datetime, contents: PrescriptionContents, signature: str
+) -> bytes:
     graph = Graph()
     graph.bind("rx", RX)
     subject = URIRef(url)
@@ -117,8 +129,9 @@ def from_turtle(document: bytes, url: str) -> PrescriptionContents:
         raise NotAPrescription(str(error)) from error
 
 
-def signed_contents(document: bytes, url: str, keys: KeySet, *, prescription_id: str, patient: str,
-                    digest: str | None) -> PrescriptionContents:
+def signed_contents(
+    document: bytes, url: str, keys: KeySet, *, prescription_id: str, patient: str, digest: str | None
+) -> PrescriptionContents:
     """The contents the hospital signed for this prescription, read from the document at ``url``.
 
     Raises PrescriptionAltered unless: exactly one signature verifies with ``keys``; its payload is
@@ -134,8 +147,12 @@ def signed_contents(document: bytes, url: str, keys: KeySet, *, prescription_id:
     if len(signatures) != 1 or len(signatures[0]) > MAX_SIGNATURE_LENGTH:
         raise PrescriptionAltered(f"{len(signatures)} signatures of the hospital, expected 1")
     payload = verified_payload(signatures[0], keys)
-    expected = {"iss": SIGNED_BY, "prescription_id": prescription_id, "pod_ref": url,
-                "patient": patient_commitment(prescription_id, patient)}
+    expected = {
+        "iss": SIGNED_BY,
+        "prescription_id": prescription_id,
+        "pod_ref": url,
+        "patient": patient_commitment(prescription_id, patient),
+    }
     if any(payload.get(claim) != value for claim, value in expected.items()):
         raise PrescriptionAltered("the signature is for another prescription, place or patient")
     if digest is None or digest_of(payload) != digest:

@@ -23,18 +23,23 @@ class PrescriptionsPolicy:
     summary: str
 
 
-def policy_for(regime: Regime, services: Callable[[], ServiceClient],
-               signing_key: Callable[[], ECKey]) -> PrescriptionsPolicy:
+def policy_for(
+    regime: Regime, services: Callable[[], ServiceClient], signing_key: Callable[[], ECKey]
+) -> PrescriptionsPolicy:
     """A fresh policy (and store) for one app of ``regime``; ``services`` gives the app's kernel client,
     ``signing_key`` the service's own key (the hospital signs what it deposits in a pod with it)."""
     if regime is Regime.PLATFORM:
         return PrescriptionsPolicy(
-            DepartmentStore(), LiablePartyPays(), HandOverDirectly(),
+            DepartmentStore(),
+            LiablePartyPays(),
+            HandOverDirectly(),
             "Prescriptions, diagnosis included, are kept in the hospital and pharmacy's own database; "
             "only the patient (named by resident ID in the wallet's confirmation) may pay one.",
         )
     return PrescriptionsPolicy(
-        PodStore(services, signing_key), AnyoneWithTheReference(), HandOverUnderConsent(services),
+        PodStore(services, signing_key),
+        AnyoneWithTheReference(),
+        HandOverUnderConsent(services),
         "A prescription's contents are kept in the patient's personal data pod, signed by the hospital; the "
         "department keeps only the process record (patient pseudonym, amount, status), a reference into the pod "
         "and the digest of what it signed, so the pharmacy dispenses exactly what was issued. "

@@ -48,28 +48,47 @@ DeliveryDep = Annotated[DeliveryDesk, Depends(regime_delivery)]
 
 @router.get("/citizens/{subject}/prescriptions", summary="A patient's prescriptions, oldest first")
 def list_prescriptions(
-    subject: Reference, session: SessionDep, store: StoreDep, caller: caller_with("prescriptions:read"),
+    subject: Reference,
+    session: SessionDep,
+    store: StoreDep,
+    caller: caller_with("prescriptions:read"),
 ) -> list[PrescriptionPublic]:
     return domain.prescriptions_of(session, store, subject)
 
 
-@router.post("/prescriptions", status_code=status.HTTP_201_CREATED,
-             summary="Issue a prescription (an online consultation); its contents go where the regime keeps them")
+@router.post(
+    "/prescriptions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue a prescription (an online consultation); its contents go where the regime keeps them",
+)
 def issue_prescription(
-    body: PrescriptionCreate, session: SessionDep, store: StoreDep, now: Now, caller: caller_with("prescriptions:issue"),
+    body: PrescriptionCreate,
+    session: SessionDep,
+    store: StoreDep,
+    now: Now,
+    caller: caller_with("prescriptions:issue"),
 ) -> PrescriptionPublic:
     return domain.issue(session, store, body, now=now)
 
 
 class OnlineConsultation(BaseModel):
-    patient: str = Field(min_length=1, max_length=200, description="The subject the health sector knows the patient by.")
+    patient: str = Field(
+        min_length=1, max_length=200, description="The subject the health sector knows the patient by."
+    )
     pod: str | None = Field(default=None, max_length=500, description="Rights regime: the patient's pod.")
 
 
-@router.post("/consultations", status_code=status.HTTP_201_CREATED,
-             summary="An online consultation booked in the super-app: the hospital's online doctor prescribes")
+@router.post(
+    "/consultations",
+    status_code=status.HTTP_201_CREATED,
+    summary="An online consultation booked in the super-app: the hospital's online doctor prescribes",
+)
 def online_consultation(
-    body: OnlineConsultation, session: SessionDep, store: StoreDep, now: Now, caller: caller_with("prescriptions:issue"),
+    body: OnlineConsultation,
+    session: SessionDep,
+    store: StoreDep,
+    now: Now,
+    caller: caller_with("prescriptions:issue"),
 ) -> PrescriptionPublic:
     # What the online doctor prescribes is the hospital's decision (the demo's), never the caller's.
     draft = demo_draft(body.patient).model_copy(update={"pod": body.pod})
@@ -78,19 +97,28 @@ def online_consultation(
 
 @router.get("/prescriptions/{prescription_id}", summary="One prescription")
 def get_prescription(
-    prescription_id: Reference, session: SessionDep, store: StoreDep, caller: caller_with("prescriptions:read"),
+    prescription_id: Reference,
+    session: SessionDep,
+    store: StoreDep,
+    caller: caller_with("prescriptions:read"),
 ) -> PrescriptionPublic:
     return domain.prescription(session, store, prescription_id)
 
 
 @router.post(
-    "/prescriptions/{prescription_id}/payments", status_code=status.HTTP_201_CREATED,
+    "/prescriptions/{prescription_id}/payments",
+    status_code=status.HTTP_201_CREATED,
     summary="Pay a prescription with the wallet's signed confirmation",
     responses={200: {"model": Receipt, "description": "The same payment again: its receipt, nothing charged"}},
 )
 async def pay_prescription(
-    prescription_id: Reference, body: PaymentCreate, request: Request, response: Response, session: SessionDep,
-    now: Now, caller: caller_with("prescriptions:pay"),
+    prescription_id: Reference,
+    body: PaymentCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    now: Now,
+    caller: caller_with("prescriptions:pay"),
     idempotency_key: Annotated[str | None, Header(description="Names this payment; retries reuse it.")] = None,
 ) -> Receipt:
     key = domain.checked_idempotency_key(idempotency_key)
@@ -100,7 +128,13 @@ async def pay_prescription(
     except InvalidStatement as error:
         raise domain.InvalidConfirmation(str(error)) from error
     receipt, created = await run_in_threadpool(
-        domain.pay, session, prescription_id, claims, idempotency_key=key, confirmation=body.confirmation, now=now,
+        domain.pay,
+        session,
+        prescription_id,
+        claims,
+        idempotency_key=key,
+        confirmation=body.confirmation,
+        now=now,
         payer_rule=request.app.state.policy.payer_rule,
     )
     if not created:
@@ -109,22 +143,31 @@ async def pay_prescription(
 
 
 @router.post(
-    "/prescriptions/{prescription_id}/dispensations", status_code=status.HTTP_201_CREATED,
+    "/prescriptions/{prescription_id}/dispensations",
+    status_code=status.HTTP_201_CREATED,
     summary="A pharmacy dispenses a paid prescription (once)",
 )
 def dispense_prescription(
-    prescription_id: Reference, body: DispensationCreate, session: SessionDep, store: StoreDep, now: Now,
+    prescription_id: Reference,
+    body: DispensationCreate,
+    session: SessionDep,
+    store: StoreDep,
+    now: Now,
     caller: caller_with("prescriptions:dispense"),
 ) -> DispensationPublic:
     return domain.dispense(session, store, prescription_id, body, now=now)
 
 
 @router.post(
-    "/prescriptions/{prescription_id}/delivery", status_code=status.HTTP_201_CREATED,
+    "/prescriptions/{prescription_id}/delivery",
+    status_code=status.HTTP_201_CREATED,
     summary="Order a courier for a dispensed prescription: the order holds only a parcel id and the address",
 )
 def order_delivery(
-    prescription_id: Reference, body: DeliveryOrderCreate, session: SessionDep, desk: DeliveryDep,
+    prescription_id: Reference,
+    body: DeliveryOrderCreate,
+    session: SessionDep,
+    desk: DeliveryDep,
     caller: caller_with("prescriptions:deliver"),
 ) -> DeliveryOrderPublic:
     return domain.order_delivery(session, desk, prescription_id, body)

@@ -72,7 +72,8 @@ class PodUnavailable(Problem):
             "The patient's personal data pod cannot be reached. In this regime a prescription's contents "
             f"(medication, dose, diagnosis) are kept only in the patient's pod, so they cannot be {operation} "
             "now; nothing was stored in the department's database. Try again later.",
-            kind="pod-unavailable", operation=operation,
+            kind="pod-unavailable",
+            operation=operation,
         )
 
 
@@ -81,8 +82,9 @@ class PrescriptionStore(Protocol):
 
     location: ContentsLocation
 
-    def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
-             pod: str | None) -> PrescriptionContents:
+    def keep(
+        self, session: Session, record: Prescription, contents: PrescriptionContents, *, pod: str | None
+    ) -> PrescriptionContents:
         """Store a new prescription: add ``record`` to the session (setting its ``contents_in`` and,
         for the pod, ``pod_ref`` and ``contents_digest``) and keep ``contents`` where this store keeps
         them; ``pod`` is the patient's pod (storage URL) where the regime needs one. Raises before
@@ -95,7 +97,10 @@ class PrescriptionStore(Protocol):
         ...
 
     def prescriptions_of(
-        self, session: Session, patient: str, purpose: Purpose,
+        self,
+        session: Session,
+        patient: str,
+        purpose: Purpose,
     ) -> Sequence[tuple[Prescription, PrescriptionContents]]:
         """Every prescription of ``patient`` with its contents, oldest first."""
         ...
@@ -106,8 +111,9 @@ class DepartmentStore:
 
     location = ContentsLocation.DEPARTMENT
 
-    def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
-             pod: str | None = None) -> PrescriptionContents:
+    def keep(
+        self, session: Session, record: Prescription, contents: PrescriptionContents, *, pod: str | None = None
+    ) -> PrescriptionContents:
         record.contents_in = self.location
         record.pod_ref = None
         session.add(record)
@@ -122,7 +128,10 @@ class DepartmentStore:
         return _contents(row)
 
     def prescriptions_of(
-        self, session: Session, patient: str, purpose: Purpose,
+        self,
+        session: Session,
+        patient: str,
+        purpose: Purpose,
     ) -> Sequence[tuple[Prescription, PrescriptionContents]]:
         rows = session.exec(
             select(Prescription, PrescriptionContent)
@@ -155,17 +164,28 @@ class PodStore:
         self._services = services
         self._signing_key = signing_key  # the service's own key, published in its JWKS
 
-    def keep(self, session: Session, record: Prescription, contents: PrescriptionContents, *,
-             pod: str | None = None) -> SignedContents:
+    def keep(
+        self, session: Session, record: Prescription, contents: PrescriptionContents, *, pod: str | None = None
+    ) -> SignedContents:
         storage = self._storage(pod)
         pod_ref = f"{storage}{CONTAINER}{record.id}"
-        payload = signed_payload(prescription_id=record.id, pod_ref=pod_ref, patient=record.patient,
-                                 issued_at=record.issued_at, contents=contents)
+        payload = signed_payload(
+            prescription_id=record.id,
+            pod_ref=pod_ref,
+            patient=record.patient,
+            issued_at=record.issued_at,
+            contents=contents,
+        )
         document = to_turtle(pod_ref, record.id, record.issued_at, contents, sign(payload, self._signing_key()))
         basis = self._consent("/legal-bases", keeping_basis(record.patient, pod_ref))
         # The pod has the deposit decided on this basis, which is about this patient: her pod, or nothing.
-        response = self._pod("PUT", pod_ref, "written", content=document, headers={
-            "Content-Type": "text/turtle", PURPOSE_HEADER: KEEPING_PURPOSE, ARTEFACT_HEADER: basis["id"]})
+        response = self._pod(
+            "PUT",
+            pod_ref,
+            "written",
+            content=document,
+            headers={"Content-Type": "text/turtle", PURPOSE_HEADER: KEEPING_PURPOSE, ARTEFACT_HEADER: basis["id"]},
+        )
         if response.status_code == 404:
             raise Problem(422, f"There is no pod at {storage}.", kind="pod-not-found")
         if response.status_code != 201:
@@ -186,26 +206,41 @@ class PodStore:
             stated, artefact = KEEPING_PURPOSE, record.keeping_basis_id
         else:
             stated, artefact = READING_PURPOSE, record.dispensing_consent_id
-        response = self._pod("GET", record.pod_ref, "read", headers={
-            "Accept": "text/turtle", PURPOSE_HEADER: stated, ARTEFACT_HEADER: artefact or ""})
+        response = self._pod(
+            "GET",
+            record.pod_ref,
+            "read",
+            headers={"Accept": "text/turtle", PURPOSE_HEADER: stated, ARTEFACT_HEADER: artefact or ""},
+        )
         if response.status_code == 404:
             raise ContentsErased(record.id)
         if response.status_code != 200:
             raise _pod_refusal(response, "read")
         try:
             contents = signed_contents(
-                response.content, record.pod_ref, KeySet([self._signing_key()]), prescription_id=record.id,
-                patient=record.patient, digest=record.contents_digest)
+                response.content,
+                record.pod_ref,
+                KeySet([self._signing_key()]),
+                prescription_id=record.id,
+                patient=record.patient,
+                digest=record.contents_digest,
+            )
         except PrescriptionAltered as error:
             log.warning("prescription-altered: %s read for %s refused: %s", record.id, purpose.value, error)
             raise PrescriptionAlteredProblem(record.id, str(error)) from error
         return SignedContents(**contents.model_dump(), signature=Signature(verified=True))
 
     def prescriptions_of(
-        self, session: Session, patient: str, purpose: Purpose,
+        self,
+        session: Session,
+        patient: str,
+        purpose: Purpose,
     ) -> Sequence[tuple[Prescription, SignedContents]]:
-        records = session.exec(select(Prescription).where(Prescription.patient == patient)
-                               .order_by(Prescription.issued_at, Prescription.id)).all()
+        records = session.exec(
+            select(Prescription)
+            .where(Prescription.patient == patient)
+            .order_by(Prescription.issued_at, Prescription.id)
+        ).all()
         shown = []
         for record in records:
             # One document she erased or changed, or one consent she refused, is about that prescription
@@ -224,19 +259,25 @@ class PodStore:
     def _storage(self, pod: str | None) -> str:
         """The patient's pod root, checked to be on the pod service this department trusts with its token."""
         if not pod:
-            raise Problem(422, "In this regime a prescription is kept in the patient's pod: give its storage "
-                          "URL (`pod`), as the patient's app shows it.", kind="pod-required")
+            raise Problem(
+                422,
+                "In this regime a prescription is kept in the patient's pod: give its storage "
+                "URL (`pod`), as the patient's app shows it.",
+                kind="pod-required",
+            )
         base = self._services().peers.get("pod", "")
         if not (base and STORAGE.fullmatch(pod.removeprefix(base))):
-            raise Problem(422, f"{pod!r} is not a pod root on this city's pod service ({base}/pods/<id>/).",
-                          kind="invalid-pod")
+            raise Problem(
+                422, f"{pod!r} is not a pod root on this city's pod service ({base}/pods/<id>/).", kind="invalid-pod"
+            )
         return pod
 
     def _pod(self, method: str, url: str, operation: str, **kwargs) -> httpx.Response:
         services = self._services()
         try:
-            return from_thread.run(partial(services.request, "pod", method, url.removeprefix(services.peers["pod"]),
-                                           **kwargs))
+            return from_thread.run(
+                partial(services.request, "pod", method, url.removeprefix(services.peers["pod"]), **kwargs)
+            )
         except UpstreamUnavailable as error:
             raise PodUnavailable(operation) from error
 
@@ -264,19 +305,30 @@ DISPENSING_DAYS = 90
 
 def keeping_basis(patient: str, pod_ref: str) -> dict:
     # for this prescription's document only: the law is about the record, not the rest of her pod
-    return {"subject": patient, "legal_basis": "dpv:LegalObligation", "law_reference": MEDICAL_RECORDS_RETENTION,
-            "resources": [pod_ref],
-            "purposes": [KEEPING_PURPOSE], "categories": ["pd:Prescription"],
-            # store it in her pod; use (read) it only to show it to her when she asks
-            "processing": ["dpv:Store", "dpv:Use"],
-            "valid_until": (_now() + timedelta(days=365 * KEEPING_YEARS - 1)).isoformat()}
+    return {
+        "subject": patient,
+        "legal_basis": "dpv:LegalObligation",
+        "law_reference": MEDICAL_RECORDS_RETENTION,
+        "resources": [pod_ref],
+        "purposes": [KEEPING_PURPOSE],
+        "categories": ["pd:Prescription"],
+        # store it in her pod; use (read) it only to show it to her when she asks
+        "processing": ["dpv:Store", "dpv:Use"],
+        "valid_until": (_now() + timedelta(days=365 * KEEPING_YEARS - 1)).isoformat(),
+    }
 
 
 def dispensing_consent(patient: str, prescription_id: str, pod_ref: str) -> dict:
     # for this prescription's document only: not her other prescriptions, nor her notes beside them
-    return {"subject": patient, "purposes": [READING_PURPOSE], "categories": ["pd:Prescription"],
-            "processing": ["dpv:Use"], "resources": [pod_ref], "valid_until": (_now() + timedelta(days=DISPENSING_DAYS)).isoformat(),
-            "notice": f"The pharmacy reads prescription {prescription_id} from your pod to dispense it."}
+    return {
+        "subject": patient,
+        "purposes": [READING_PURPOSE],
+        "categories": ["pd:Prescription"],
+        "processing": ["dpv:Use"],
+        "resources": [pod_ref],
+        "valid_until": (_now() + timedelta(days=DISPENSING_DAYS)).isoformat(),
+        "notice": f"The pharmacy reads prescription {prescription_id} from your pod to dispense it.",
+    }
 
 
 def _now() -> datetime:
@@ -286,16 +338,23 @@ def _now() -> datetime:
 
 class ContentsErased(Problem):
     def __init__(self, prescription_id: str) -> None:
-        super().__init__(410, f"Prescription {prescription_id!r}'s contents are no longer in the patient's pod "
-                         "(the patient removed them).", kind="contents-erased")
+        super().__init__(
+            410,
+            f"Prescription {prescription_id!r}'s contents are no longer in the patient's pod "
+            "(the patient removed them).",
+            kind="contents-erased",
+        )
 
 
 class PrescriptionAlteredProblem(Problem):
     def __init__(self, prescription_id: str, reason: str) -> None:
         super().__init__(
-            409, f"Prescription {prescription_id!r} in the patient's pod is not what the hospital signed and "
-                 f"issued ({reason}). Nothing was dispensed and nothing was charged; ask the hospital to issue it "
-                 "again.", kind="prescription-altered")
+            409,
+            f"Prescription {prescription_id!r} in the patient's pod is not what the hospital signed and "
+            f"issued ({reason}). Nothing was dispensed and nothing was charged; ask the hospital to issue it "
+            "again.",
+            kind="prescription-altered",
+        )
 
 
 def _pod_refusal(response: httpx.Response, what: str) -> Problem:
@@ -303,12 +362,17 @@ def _pod_refusal(response: httpx.Response, what: str) -> Problem:
     body = json_or_empty(response)
     kind = str(body.get("type", "")).rsplit(":", 1)[-1] or None
     if response.status_code in (400, 403, 409, 422):
-        return Problem(response.status_code, f"The patient's pod refused the {what}: {body.get('detail', '')}",
-                       kind=kind, upstream="pod")
+        return Problem(
+            response.status_code,
+            f"The patient's pod refused the {what}: {body.get('detail', '')}",
+            kind=kind,
+            upstream="pod",
+        )
     if response.status_code == 503:
         return PodUnavailable("written" if what == "deposit" else "read")
-    return Problem(502, f"The patient's pod answered {response.status_code} to the {what}.", kind="upstream-error",
-                   upstream="pod")
+    return Problem(
+        502, f"The patient's pod answered {response.status_code} to the {what}.", kind="upstream-error", upstream="pod"
+    )
 
 
 def _contents(row: PrescriptionContent) -> PrescriptionContents:

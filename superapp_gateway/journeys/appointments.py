@@ -59,14 +59,18 @@ def _booking_path(booking_id: Reference, tail: str = "") -> str:
 
 @router.get("/city-services/appointments/slots", summary="Free slots (public: they name no citizen)")
 async def free_slots(
-    request: Request, citizen: CurrentSession,
+    request: Request,
+    citizen: CurrentSession,
     appointment_type: Annotated[AppointmentType | None, Query(alias="type")] = None,
     on: Annotated[Day | None, Query(alias="date", description="A day in China Standard Time")] = None,
     office_id: Reference | None = None,
 ) -> list[dict]:
     app = request.app
-    params = {name: str(value) for name, value in
-              (("type", appointment_type), ("date", on), ("office_id", office_id)) if value is not None}
+    params = {
+        name: str(value)
+        for name, value in (("type", appointment_type), ("date", on), ("office_id", office_id))
+        if value is not None
+    }
     # Not through the regime's department access: nobody is named, so the gateway may ask in both regimes.
     response = await bounded_call(app, DEPARTMENT, "GET", "/slots", params=params)
     raise_for_department_problem(DEPARTMENT, response)
@@ -75,8 +79,11 @@ async def free_slots(
     return slots
 
 
-@router.post("/city-services/appointments/bookings", status_code=status.HTTP_201_CREATED,
-             summary="Book an appointment (the super-app books for me; my partner confirms)")
+@router.post(
+    "/city-services/appointments/bookings",
+    status_code=status.HTTP_201_CREATED,
+    summary="Book an appointment (the super-app books for me; my partner confirms)",
+)
 async def book(body: BookingOrder, request: Request, citizen: CurrentSession) -> dict:
     app = request.app
     order = {"slot_id": body.slot_id, "type": body.type.value, "subject": "{subject}"}
@@ -85,13 +92,26 @@ async def book(body: BookingOrder, request: Request, citizen: CurrentSession) ->
     except Problem as refused:
         if refused.extensions.get("upstream") == DEPARTMENT and refused.status < 500:
             # the platform keeps the attempt too: which appointment, and why the bureau refused it
-            await _record(request, citizen.subject, "booking refused", {
-                "slot_id": body.slot_id, "type": body.type.value, "problem": refused.type,
-                "detail": refused.detail, **{k: v for k, v in refused.extensions.items() if k != "upstream"}})
+            await _record(
+                request,
+                citizen.subject,
+                "booking refused",
+                {
+                    "slot_id": body.slot_id,
+                    "type": body.type.value,
+                    "problem": refused.type,
+                    "detail": refused.detail,
+                    **{k: v for k, v in refused.extensions.items() if k != "upstream"},
+                },
+            )
         raise
     # the marriage's invitation code is shown to the citizen once and not kept, even here
-    await _record(request, citizen.subject, f"booked a {body.type.value} appointment",
-                  {key: value for key, value in booked.items() if key != "invitation_code"})
+    await _record(
+        request,
+        citizen.subject,
+        f"booked a {body.type.value} appointment",
+        {key: value for key, value in booked.items() if key != "invitation_code"},
+    )
     return booked
 
 
@@ -114,13 +134,17 @@ async def my_booking(booking_id: Reference, request: Request, citizen: CurrentSe
     return found
 
 
-@router.post("/city-services/appointments/bookings/{booking_id}/confirmations",
-             summary="Confirm a marriage or divorce booking as the partner")
-async def confirm(booking_id: Reference, request: Request, citizen: CurrentSession,
-                  body: Confirmation | None = None) -> dict:
+@router.post(
+    "/city-services/appointments/bookings/{booking_id}/confirmations",
+    summary="Confirm a marriage or divorce booking as the partner",
+)
+async def confirm(
+    booking_id: Reference, request: Request, citizen: CurrentSession, body: Confirmation | None = None
+) -> dict:
     app = request.app
     confirmation = {"subject": "{subject}", "invitation_code": (body or Confirmation()).invitation_code}
     confirmed = await app.state.policy.departments.act(
-        app, citizen.subject, DEPARTMENT, "POST", _booking_path(booking_id, "/confirmations"), confirmation)
+        app, citizen.subject, DEPARTMENT, "POST", _booking_path(booking_id, "/confirmations"), confirmation
+    )
     await _record(request, citizen.subject, f"confirmed a {confirmed.get('type')} appointment", confirmed)
     return confirmed

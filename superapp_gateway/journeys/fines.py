@@ -22,8 +22,7 @@ router = APIRouter(tags=["city services: traffic fines"])
 async def my_fines(request: Request, citizen: CurrentSession) -> list[dict]:
     app = request.app
     fines = await app.state.policy.departments.read(app, citizen.subject, "fines", "/citizens/{subject}/fines")
-    await run_in_threadpool(app.state.policy.history.record, app, citizen.subject, "fines", "looked up my fines",
-                            fines)
+    await run_in_threadpool(app.state.policy.history.record, app, citizen.subject, "fines", "looked up my fines", fines)
     return fines
 
 
@@ -34,6 +33,7 @@ async def my_fine_receipt(fine_id: RowId, request: Request, citizen: CurrentSess
     if not any(fine.get("id") == fine_id for fine in fines):
         raise Problem(404, f"You have no fine {fine_id}.", kind="fine-not-found")
     receipt = await app.state.policy.departments.read(app, citizen.subject, "fines", f"/fines/{fine_id}/receipt")
-    await run_in_threadpool(app.state.policy.history.record, app, citizen.subject, "fines", "fetched a receipt",
-                            receipt)
+    await run_in_threadpool(
+        app.state.policy.history.record, app, citizen.subject, "fines", "fetched a receipt", receipt
+    )
     return receipt

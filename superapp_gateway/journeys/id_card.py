@@ -29,12 +29,20 @@ class IdCardPresentation(BaseModel):
     nonce: str
 
 
-@router.post("/city-services/id-card/presentations", status_code=201,
-             summary="Show my digital ID card to a verifier (the super-app holds it)")
-async def present_id_card(body: PresentationRequest, request: Request, citizen: CurrentSession
-                          ) -> IdCardPresentation:
+@router.post(
+    "/city-services/id-card/presentations",
+    status_code=201,
+    summary="Show my digital ID card to a verifier (the super-app holds it)",
+)
+async def present_id_card(body: PresentationRequest, request: Request, citizen: CurrentSession) -> IdCardPresentation:
     app = request.app
     shown = await app.state.policy.id_card.present(app, citizen.subject, audience=body.audience, nonce=body.nonce)
-    await run_in_threadpool(app.state.policy.history.record, app, citizen.subject, "id-card",
-                            "showed my ID card", {"audience": body.audience, "disclosed": "the whole card"})
+    await run_in_threadpool(
+        app.state.policy.history.record,
+        app,
+        citizen.subject,
+        "id-card",
+        "showed my ID card",
+        {"audience": body.audience, "disclosed": "the whole card"},
+    )
     return IdCardPresentation(**shown)

@@ -55,13 +55,17 @@ async def _own_prescription(request: Request, subject: str, prescription_id: str
     return found
 
 
-@router.post("/city-services/prescriptions/consultations", status_code=status.HTTP_201_CREATED,
-             summary="An online consultation: the doctor issues my prescription (the super-app asks the hospital)")
+@router.post(
+    "/city-services/prescriptions/consultations",
+    status_code=status.HTTP_201_CREATED,
+    summary="An online consultation: the doctor issues my prescription (the super-app asks the hospital)",
+)
 async def consultation(request: Request, citizen: CurrentSession) -> dict:
     app = request.app
     # The hospital's online doctor decides what to prescribe; the super-app names the patient.
-    issued = await app.state.policy.departments.act(app, citizen.subject, DEPARTMENT, "POST", "/consultations",
-                                                    {"patient": "{subject}"})
+    issued = await app.state.policy.departments.act(
+        app, citizen.subject, DEPARTMENT, "POST", "/consultations", {"patient": "{subject}"}
+    )
     await _record(request, citizen.subject, "online consultation: prescription issued", issued)
     return issued
 
@@ -69,8 +73,9 @@ async def consultation(request: Request, citizen: CurrentSession) -> dict:
 @router.get("/city-services/prescriptions", summary="My prescriptions (the super-app asks the hospital for me)")
 async def my_prescriptions(request: Request, citizen: CurrentSession) -> list[dict]:
     app = request.app
-    found = await app.state.policy.departments.read(app, citizen.subject, DEPARTMENT,
-                                                    "/citizens/{subject}/prescriptions")
+    found = await app.state.policy.departments.read(
+        app, citizen.subject, DEPARTMENT, "/citizens/{subject}/prescriptions"
+    )
     await _record(request, citizen.subject, "looked up my prescriptions", found)
     return found
 
@@ -80,28 +85,34 @@ async def my_prescription(prescription_id: Reference, request: Request, citizen:
     return await _own_prescription(request, citizen.subject, prescription_id)
 
 
-@router.post("/city-services/prescriptions/{prescription_id}/dispensation", status_code=status.HTTP_201_CREATED,
-             summary="Have my paid prescription dispensed (the super-app orders from the pharmacy)")
-async def dispensation(prescription_id: Reference, request: Request, citizen: CurrentSession,
-                       body: DispensationOrder | None = None) -> dict:
+@router.post(
+    "/city-services/prescriptions/{prescription_id}/dispensation",
+    status_code=status.HTTP_201_CREATED,
+    summary="Have my paid prescription dispensed (the super-app orders from the pharmacy)",
+)
+async def dispensation(
+    prescription_id: Reference, request: Request, citizen: CurrentSession, body: DispensationOrder | None = None
+) -> dict:
     app = request.app
     await _own_prescription(request, citizen.subject, prescription_id)
     order = body or DispensationOrder()
     dispensed = await app.state.policy.departments.act(
-        app, citizen.subject, DEPARTMENT, "POST", _path(prescription_id, "/dispensations"),
-        {"pharmacy": order.pharmacy})
+        app, citizen.subject, DEPARTMENT, "POST", _path(prescription_id, "/dispensations"), {"pharmacy": order.pharmacy}
+    )
     await _record(request, citizen.subject, "dispensed by a pharmacy", dispensed)
     return dispensed
 
 
-@router.post("/city-services/prescriptions/{prescription_id}/delivery", status_code=status.HTTP_201_CREATED,
-             summary="Have my dispensed prescription delivered (the super-app orders the courier)")
-async def delivery(prescription_id: Reference, request: Request, citizen: CurrentSession,
-                   body: DeliveryOrder) -> dict:
+@router.post(
+    "/city-services/prescriptions/{prescription_id}/delivery",
+    status_code=status.HTTP_201_CREATED,
+    summary="Have my dispensed prescription delivered (the super-app orders the courier)",
+)
+async def delivery(prescription_id: Reference, request: Request, citizen: CurrentSession, body: DeliveryOrder) -> dict:
     app = request.app
     await _own_prescription(request, citizen.subject, prescription_id)
     ordered = await app.state.policy.departments.act(
-        app, citizen.subject, DEPARTMENT, "POST", _path(prescription_id, "/delivery"), {"address": body.address})
-    await _record(request, citizen.subject, "delivery ordered",
-                  {"prescription_id": prescription_id, **(ordered or {})})
+        app, citizen.subject, DEPARTMENT, "POST", _path(prescription_id, "/delivery"), {"address": body.address}
+    )
+    await _record(request, citizen.subject, "delivery ordered", {"prescription_id": prescription_id, **(ordered or {})})
     return ordered

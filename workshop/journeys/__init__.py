@@ -7,5 +7,10 @@ from types import ModuleType
 from workshop.journeys import appointments, fines, id_card, my_data, prescriptions
 
 # in this order: "my data" looks at the consent the prescriptions journey leaves
-JOURNEYS: dict[str, ModuleType] = {"fines": fines, "appointments": appointments, "prescriptions": prescriptions,
-                                   "id-card": id_card, "my-data": my_data}
+JOURNEYS: dict[str, ModuleType] = {
+    "fines": fines,
+    "appointments": appointments,
+    "prescriptions": prescriptions,
+    "id-card": id_card,
+    "my-data": my_data,
+}

@@ -34,22 +34,27 @@ PERSONA = WIFE.handle
 KIND = "divorce"
 BOOKINGS = "/city-services/appointments/bookings"
 SETTLEMENT_WAIT_SECONDS = 20  # how long she retries while the settlement travels to the blacklist
-EARLIER_RUN = ("an open divorce booking of this couple exists from an earlier walkthrough (one at a time); "
-               "start citygate up with a fresh --data-dir for new demo data")
+EARLIER_RUN = (
+    "an open divorce booking of this couple exists from an earlier walkthrough (one at a time); "
+    "start citygate up with a fresh --data-dir for new demo data"
+)
 
 
 @asynccontextmanager
 async def his_phone(state: dict[str, Any]) -> AsyncIterator[httpx.AsyncClient]:
     """Chen Jun's own super-app session: a second browser whose cookies the shared state keeps."""
-    async with httpx.AsyncClient(base_url=state["urls"]["gateway"], timeout=15,
-                                 cookies=state.get("his_cookies")) as browser:
+    async with httpx.AsyncClient(
+        base_url=state["urls"]["gateway"], timeout=15, cookies=state.get("his_cookies")
+    ) as browser:
         yield browser
         state["his_cookies"] = browser.cookies
 
 
 def _reasons(problem: dict) -> str:
-    return "; ".join(f"{reason.get('kind')} reported by {reason.get('source')} "
-                     f"(reference {reason.get('reference')})" for reason in problem.get("reasons", []))
+    return "; ".join(
+        f"{reason.get('kind')} reported by {reason.get('source')} (reference {reason.get('reference')})"
+        for reason in problem.get("reasons", [])
+    )
 
 
 def _problem(response: httpx.Response) -> dict:
@@ -66,14 +71,17 @@ def _kind(body: dict) -> str:
 
 # --- both regimes -----------------------------------------------------------------------------------------
 
+
 def he_logs_in() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         async with his_phone(state) as phone:
-            await log_in_to_super_app(phone, state["urls"]["gateway"], username=HUSBAND.handle,
-                                      password=DEMO_PASSWORD)
+            await log_in_to_super_app(phone, state["urls"]["gateway"], username=HUSBAND.handle, password=DEMO_PASSWORD)
             profile = expect(await phone.get("/me/profile"), 200)
-        return [Told("identity", "checked his password"),
-                Told("super-app", f"opened a second session, for {profile.get('name')} (sub={profile.get('sub')})")]
+        return [
+            Told("identity", "checked his password"),
+            Told("super-app", f"opened a second session, for {profile.get('name')} (sub={profile.get('sub')})"),
+        ]
+
     return Step(f"{HUSBAND.handle} logs in to the super-app on his own phone", run, asks_citizen=True)
 
 
@@ -83,16 +91,26 @@ def free_slots(regime: Regime) -> Step:
         if not slots:
             raise StepFailed("the bureau offers no free divorce slot")
         slot = state["slot"] = slots[0]
-        kept = ("kept that she looked at divorce slots" if regime is Regime.PLATFORM
-                else "saw which type was asked for in passing, kept nothing")
-        return [Told("civil affairs bureau", f"was asked by the super-app (its own service token, nobody named) for "
-                                             f"free {KIND} slots: {len(slots)}, the first {slot['starts_at']} at "
-                                             f"{slot['office_id']} (free places: {slot['free']})"),
-                Told("super-app", kept)]
+        kept = (
+            "kept that she looked at divorce slots"
+            if regime is Regime.PLATFORM
+            else "saw which type was asked for in passing, kept nothing"
+        )
+        return [
+            Told(
+                "civil affairs bureau",
+                f"was asked by the super-app (its own service token, nobody named) for "
+                f"free {KIND} slots: {len(slots)}, the first {slot['starts_at']} at "
+                f"{slot['office_id']} (free places: {slot['free']})",
+            ),
+            Told("super-app", kept),
+        ]
+
     return Step("she opens Marriage and divorce appointments: the free divorce slots", run)
 
 
 # --- platform ------------------------------------------------------------------------------------------------
+
 
 async def _book(state: dict[str, Any]) -> httpx.Response:
     return await state["browser"].post(BOOKINGS, json={"slot_id": state["slot"]["id"], "type": KIND})
@@ -105,18 +123,29 @@ def platform_refused() -> Step:
         if response.status_code == 409 and _kind(body) == "already-booked":
             raise StepFailed(EARLIER_RUN)
         if response.status_code == 201:
-            raise StepFailed("the bureau booked at once: the credit platform does not restrict Chen Jun (an earlier "
-                             "walkthrough paid his fine, or the traffic police have not reported it yet); start "
-                             "citygate up with a fresh --data-dir")
+            raise StepFailed(
+                "the bureau booked at once: the credit platform does not restrict Chen Jun (an earlier "
+                "walkthrough paid his fine, or the traffic police have not reported it yet); start "
+                "citygate up with a fresh --data-dir"
+            )
         if response.status_code != 403 or _kind(body) != "joint-punishment":
             expect(response, 403)  # fails, saying what came instead
-        return [Told("civil affairs bureau", f"asked the credit platform about resident {state['profile']['sub']} "
-                                             f"and, from its marriage register, her husband — and refused: "
-                                             f"{body.get('detail')}"),
-                Told("credit platform", f"restricted the {' and the '.join(body.get('restricted_parties', []))} "
-                                        "(her husband): "
-                                        f"{_reasons(body)}"),
-                Told("super-app", "passed the refusal on to her and kept it: a divorce, and why it was refused")]
+        return [
+            Told(
+                "civil affairs bureau",
+                f"asked the credit platform about resident {state['profile']['sub']} "
+                f"and, from its marriage register, her husband — and refused: "
+                f"{body.get('detail')}",
+            ),
+            Told(
+                "credit platform",
+                f"restricted the {' and the '.join(body.get('restricted_parties', []))} "
+                "(her husband): "
+                f"{_reasons(body)}",
+            ),
+            Told("super-app", "passed the refusal on to her and kept it: a divorce, and why it was refused"),
+        ]
+
     return Step("she books the divorce: the super-app books for her", run)
 
 
@@ -126,15 +155,28 @@ def platform_he_pays() -> Step:
             fines = expect(await phone.get("/city-services/fines"), 200)
             fine = next((fine for fine in fines if fine["status"] != "paid"), None)
             if fine is None:
-                raise StepFailed("Chen Jun has no unpaid fine left: an earlier walkthrough paid it; start citygate "
-                                 "up with a fresh --data-dir for new demo data")
-            payment = expect(await phone.post("/wallet/payments", headers={
-                "Idempotency-Key": f"walkthrough-{uuid.uuid4()}"}, json={
-                "payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]}), 201)
-        return [Told("traffic police", f"took {yuan(payment['amount_cents'])} for {fine['offence']} "
-                                       f"({fine['status']} since {fine['due_date']}); reports the settlement to "
-                                       "the credit platform"),
-                Told("super-app", f"learned and kept his fines and the payment (receipt {payment['department_receipt']})")]
+                raise StepFailed(
+                    "Chen Jun has no unpaid fine left: an earlier walkthrough paid it; start citygate "
+                    "up with a fresh --data-dir for new demo data"
+                )
+            payment = expect(
+                await phone.post(
+                    "/wallet/payments",
+                    headers={"Idempotency-Key": f"walkthrough-{uuid.uuid4()}"},
+                    json={"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]},
+                ),
+                201,
+            )
+        return [
+            Told(
+                "traffic police",
+                f"took {yuan(payment['amount_cents'])} for {fine['offence']} "
+                f"({fine['status']} since {fine['due_date']}); reports the settlement to "
+                "the credit platform",
+            ),
+            Told("super-app", f"learned and kept his fines and the payment (receipt {payment['department_receipt']})"),
+        ]
+
     return Step("he pays his overdue parking fine from the wallet (journey 1)", run)
 
 
@@ -143,18 +185,30 @@ def platform_booked() -> Step:
         started, refusals = time.monotonic(), 0
         while True:
             response = await _book(state)
-            if response.status_code != 403 or _kind(_problem(response)) != "joint-punishment" \
-                    or time.monotonic() - started > SETTLEMENT_WAIT_SECONDS:
+            if (
+                response.status_code != 403
+                or _kind(_problem(response)) != "joint-punishment"
+                or time.monotonic() - started > SETTLEMENT_WAIT_SECONDS
+            ):
                 break
             refusals += 1  # the settlement is still on its way to the blacklist
             await asyncio.sleep(1)
         booking = state["booking"] = expect(response, 201)
-        waited = (f"after {refusals} more refusals ({time.monotonic() - started:.0f} s: the settlement's lag)"
-                  if refusals else "at once")
-        return [Told("credit platform", f"no longer restricts either spouse — {waited}"),
-                Told("civil affairs bureau", f"booked {booking['id']} for {booking['starts_at']}, {booking['status']} "
-                                             f"until her husband confirms (by {booking['confirm_by']})"),
-                Told("super-app", f"kept: resident {state['profile']['sub']} booked a {booking['type']} appointment")]
+        waited = (
+            f"after {refusals} more refusals ({time.monotonic() - started:.0f} s: the settlement's lag)"
+            if refusals
+            else "at once"
+        )
+        return [
+            Told("credit platform", f"no longer restricts either spouse — {waited}"),
+            Told(
+                "civil affairs bureau",
+                f"booked {booking['id']} for {booking['starts_at']}, {booking['status']} "
+                f"until her husband confirms (by {booking['confirm_by']})",
+            ),
+            Told("super-app", f"kept: resident {state['profile']['sub']} booked a {booking['type']} appointment"),
+        ]
+
     return Step("she books the divorce again", run)
 
 
@@ -165,41 +219,65 @@ def platform_he_confirms() -> Step:
             if not waiting:
                 raise StepFailed("no booking waits for his confirmation")
             confirmed = expect(await phone.post(f"{BOOKINGS}/{waiting[0]['id']}/confirmations", json={}), 200)
-        return [Told("civil affairs bureau", f"{waiting[0]['type']} booking {confirmed['id']}: {confirmed['status']} "
-                                             "(he is the spouse its register names)"),
-                Told("super-app", "kept his bookings and that he confirmed the divorce, under his resident ID")]
+        return [
+            Told(
+                "civil affairs bureau",
+                f"{waiting[0]['type']} booking {confirmed['id']}: {confirmed['status']} "
+                "(he is the spouse its register names)",
+            ),
+            Told("super-app", "kept his bookings and that he confirmed the divorce, under his resident ID"),
+        ]
+
     return Step("he finds the booking waiting for him and confirms it", run, asks_citizen=True)
 
 
 # --- rights ----------------------------------------------------------------------------------------------------
 
+
 def devices_log_in() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         for handle, key in ((WIFE.handle, "tokens"), (HUSBAND.handle, "his_tokens")):
             async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:  # own phone
-                tokens = await citizen_token(identity, username=handle, password=DEMO_PASSWORD,
-                                             resource_service="appointments")
+                tokens = await citizen_token(
+                    identity, username=handle, password=DEMO_PASSWORD, resource_service="appointments"
+                )
             state.setdefault(key, {})["appointments"] = tokens.access_token
-        return [Told("identity", "issued each spouse's app a token for the civil affairs bureau only, naming each by "
-                                 "the civil-registry sector's pseudonym"),
-                Told("super-app", "nothing (the apps logged in themselves)")]
+        return [
+            Told(
+                "identity",
+                "issued each spouse's app a token for the civil affairs bureau only, naming each by "
+                "the civil-registry sector's pseudonym",
+            ),
+            Told("super-app", "nothing (the apps logged in themselves)"),
+        ]
+
     return Step("each spouse's app logs in to the civil affairs bureau itself", run, asks_citizen=True)
 
 
 def rights_booked() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        answer, sent, received = await through_courier(state, "appointments", "POST", "/me/bookings",
-                                                       {"slot_id": state["slot"]["id"], "type": KIND})
+        answer, sent, received = await through_courier(
+            state, "appointments", "POST", "/me/bookings", {"slot_id": state["slot"]["id"], "type": KIND}
+        )
         if answer.status == 409 and _kind(answer.body) == "already-booked":
             raise StepFailed(EARLIER_RUN)
         if answer.status != 201:
             raise StepFailed(f"the bureau answered {answer.status}: {answer.body}")
         booking = state["booking"] = answer.body
-        return [Told("super-app", f"relayed a sealed envelope of {sent} bytes and the sealed answer of {received} "
-                                  "bytes; it could open neither"),
-                Told("civil affairs bureau", f"booked {booking['id']} for her pseudonym, her husband's from its "
-                                             f"register, {booking['status']} until he confirms; asked nobody about "
-                                             "his fine (there is no credit platform in this regime)")]
+        return [
+            Told(
+                "super-app",
+                f"relayed a sealed envelope of {sent} bytes and the sealed answer of {received} "
+                "bytes; it could open neither",
+            ),
+            Told(
+                "civil affairs bureau",
+                f"booked {booking['id']} for her pseudonym, her husband's from its "
+                f"register, {booking['status']} until he confirms; asked nobody about "
+                "his fine (there is no credit platform in this regime)",
+            ),
+        ]
+
     return Step("her app books the divorce through the super-app's blind courier", run)
 
 
@@ -211,20 +289,42 @@ def rights_he_confirms() -> Step:
             waiting = [b for b in mine.body if b.get("awaiting_your_confirmation")] if mine.status == 200 else []
             if not waiting:
                 raise StepFailed(f"no booking waits for his confirmation ({mine.status}: {mine.body})")
-            confirmed, _, _ = await through_courier(his, "appointments", "POST",
-                                                    f"/me/bookings/{waiting[0]['id']}/confirmations", {})
+            confirmed, _, _ = await through_courier(
+                his, "appointments", "POST", f"/me/bookings/{waiting[0]['id']}/confirmations", {}
+            )
         if confirmed.status != 200:
             raise StepFailed(f"the bureau answered {confirmed.status}: {confirmed.body}")
-        return [Told("civil affairs bureau", f"told his app only: booking {confirmed.body['id']} is "
-                                             f"{confirmed.body['status']}"),
-                Told("super-app", "relayed two more envelopes for his session; read nothing, kept nothing")]
-    return Step("his app finds the booking waiting for him and confirms it, through the courier", run,
-                asks_citizen=True)
+        return [
+            Told(
+                "civil affairs bureau",
+                f"told his app only: booking {confirmed.body['id']} is {confirmed.body['status']}",
+            ),
+            Told("super-app", "relayed two more envelopes for his session; read nothing, kept nothing"),
+        ]
+
+    return Step(
+        "his app finds the booking waiting for him and confirms it, through the courier", run, asks_citizen=True
+    )
 
 
 def steps(regime: Regime) -> list[Step]:
     if regime is Regime.PLATFORM:
-        return [log_in(PERSONA), he_logs_in(), free_slots(regime), platform_refused(), platform_he_pays(),
-                platform_booked(), platform_he_confirms(), what_the_super_app_kept()]
-    return [log_in(PERSONA), he_logs_in(), devices_log_in(), free_slots(regime), rights_booked(),
-            rights_he_confirms(), what_the_super_app_kept()]
+        return [
+            log_in(PERSONA),
+            he_logs_in(),
+            free_slots(regime),
+            platform_refused(),
+            platform_he_pays(),
+            platform_booked(),
+            platform_he_confirms(),
+            what_the_super_app_kept(),
+        ]
+    return [
+        log_in(PERSONA),
+        he_logs_in(),
+        devices_log_in(),
+        free_slots(regime),
+        rights_booked(),
+        rights_he_confirms(),
+        what_the_super_app_kept(),
+    ]

@@ -25,18 +25,26 @@ def yuan(cents: int) -> str:
 
 # --- the steps both regimes share --------------------------------------------------------------------
 
+
 def log_in(handle: str) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        agreed = await log_in_to_super_app(state["browser"], state["urls"]["gateway"], username=handle,
-                                           password=DEMO_PASSWORD)
+        agreed = await log_in_to_super_app(
+            state["browser"], state["urls"]["gateway"], username=handle, password=DEMO_PASSWORD
+        )
         profile = state["profile"] = expect(await state["browser"].get("/me/profile"), 200)
         shown = ", ".join(f"{name}={value}" for name, value in profile.items() if name not in ("amr", "auth_time"))
         told = [Told("identity", "checked the password")]
         if agreed:
-            told.append(Told("super-app", f"showed its user agreement (version {agreed}: it keeps every journey and "
-                                          "shares it with departments as Internet Plus asks); he tapped “Agree” — "
-                                          "the only consent the platform asks"))
+            told.append(
+                Told(
+                    "super-app",
+                    f"showed its user agreement (version {agreed}: it keeps every journey and "
+                    "shares it with departments as Internet Plus asks); he tapped “Agree” — "
+                    "the only consent the platform asks",
+                )
+            )
         return [*told, Told("super-app", f"keeps {shown}")]
+
     return Step(f"{handle} logs in to the super-app", run, asks_citizen=True)
 
 
@@ -44,21 +52,34 @@ def what_the_super_app_kept() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         history = expect(await state["browser"].get("/me/history"), 200)
         wallet = expect(await state["browser"].get("/wallet"), 200)
-        told = [Told("super-app", f"{len(history)} journey events in its history"
-                                  + (": " + "; ".join(event["event"] for event in history) if history else ""))]
+        told = [
+            Told(
+                "super-app",
+                f"{len(history)} journey events in its history"
+                + (": " + "; ".join(event["event"] for event in history) if history else ""),
+            )
+        ]
         told.append(Told("super-app", f"{len(wallet['payments'])} wallet payments (payee, reference, amount)"))
         return told
+
     return Step("what the super-app kept", run)
 
 
 def device_token(service: str) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:
-            tokens = await citizen_token(identity, username=state["handle"], password=DEMO_PASSWORD,
-                                         resource_service=service)
+            tokens = await citizen_token(
+                identity, username=state["handle"], password=DEMO_PASSWORD, resource_service=service
+            )
         state["tokens"][service] = tokens.access_token
-        return [Told("identity", f"issued his app a token for the {service} service only, naming him by that "
-                                 "sector's pseudonym"), Told("super-app", "nothing (the app logged in itself)")]
+        return [
+            Told(
+                "identity",
+                f"issued his app a token for the {service} service only, naming him by that sector's pseudonym",
+            ),
+            Told("super-app", "nothing (the app logged in itself)"),
+        ]
+
     return Step(f"his app logs in to the {service} service itself", run, asks_citizen=True)
 
 
@@ -82,41 +103,59 @@ async def wallet_pay(browser: httpx.AsyncClient, bill: dict, key: str) -> httpx.
 
 def pay_from_wallet(title: str, department: str, bill: Bill) -> Step:
     """Pay ``bill(state)`` once, with a fresh Idempotency-Key kept for ``pay_again``."""
+
     async def run(state: dict[str, Any]) -> list[Told]:
         state["bill"], state["key"] = bill(state), f"walkthrough-{uuid.uuid4()}"
         before = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
         payment = state["payment"] = expect(await wallet_pay(state["browser"], state["bill"], state["key"]), 201)
         after = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
-        return [Told("super-app", f"learned payee {payment['payee']}, reference {payment['reference']}, "
-                                  f"{yuan(payment['amount_cents'])}; wallet {yuan(before)} → {yuan(after)}"),
-                Told(department, f"took the payment; receipt {payment['department_receipt']}")]
+        return [
+            Told(
+                "super-app",
+                f"learned payee {payment['payee']}, reference {payment['reference']}, "
+                f"{yuan(payment['amount_cents'])}; wallet {yuan(before)} → {yuan(after)}",
+            ),
+            Told(department, f"took the payment; receipt {payment['department_receipt']}"),
+        ]
+
     return Step(title, run)
 
 
 def pay_again(title: str) -> Step:
     """The same payment sent again (the phone's retry after a lost answer): never charged twice."""
+
     async def run(state: dict[str, Any]) -> list[Told]:
         before = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
         again = expect(await wallet_pay(state["browser"], state["bill"], state["key"]), 200)
         after = expect(await state["browser"].get("/wallet"), 200)["balance_cents"]
         if again["id"] != state["payment"]["id"] or after != before:
             raise StepFailed(f"paid twice: {again['id']} vs {state['payment']['id']}, wallet {before} → {after}")
-        return [Told("super-app", f"the same payment {again['id']} (Idempotency-Key {state['key']}); "
-                                  "nothing charged again")]
+        return [
+            Told("super-app", f"the same payment {again['id']} (Idempotency-Key {state['key']}); nothing charged again")
+        ]
+
     return Step(title, run)
 
 
 async def device_tokens(state: dict[str, Any], persona: Persona, services: tuple[str, ...]) -> dict[str, str]:
     """The persona's app logs in once, with the second factor a sector may ask for (the demo
     authenticator's code); one token per service."""
+
     async def once() -> dict[str, str]:
         tokens = {}
         async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:
             for service in services:
-                tokens[service] = (await citizen_token(
-                    identity, username=persona.handle, password=DEMO_PASSWORD, resource_service=service,
-                    totp_code=lambda: totp(persona.totp_secret, time.time()))).access_token
+                tokens[service] = (
+                    await citizen_token(
+                        identity,
+                        username=persona.handle,
+                        password=DEMO_PASSWORD,
+                        resource_service=service,
+                        totp_code=lambda: totp(persona.totp_secret, time.time()),
+                    )
+                ).access_token
         return tokens
+
     try:
         return await once()
     except CitizenLoginError as error:

@@ -25,8 +25,10 @@ PERSONA = CAR_OWNER.handle
 def first_unpaid_fine(state: dict[str, Any]) -> dict:
     fine = next((fine for fine in state["fines"] if fine["status"] == "unpaid"), None)
     if fine is None:
-        raise StepFailed("no unpaid fine is left: earlier walkthroughs paid them; start citygate up with a "
-                         "fresh --data-dir for new demo data")
+        raise StepFailed(
+            "no unpaid fine is left: earlier walkthroughs paid them; start citygate up with a "
+            "fresh --data-dir for new demo data"
+        )
     state["fine"] = fine
     return {"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]}
 
@@ -39,10 +41,19 @@ def platform_lookup() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         fines = expect(await state["browser"].get("/city-services/fines"), 200)
         state["fines"] = fines
-        return [Told("traffic police", f"was asked by the super-app for the fines of resident {state['profile']['sub']}"),
-                Told("super-app", "received " + "; ".join(
+        return [
+            Told("traffic police", f"was asked by the super-app for the fines of resident {state['profile']['sub']}"),
+            Told(
+                "super-app",
+                "received "
+                + "; ".join(
                     f"{fine['plate']} {fine['offence']} at {fine['place']}, {yuan(fine['amount_cents'])} "
-                    f"({fine['status']})" for fine in fines))]
+                    f"({fine['status']})"
+                    for fine in fines
+                ),
+            ),
+        ]
+
     return Step("he opens Traffic fines: the super-app asks the traffic police for him", run)
 
 
@@ -50,6 +61,7 @@ def platform_receipt() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         receipt = expect(await state["browser"].get(f"/city-services/fines/{state['fine']['id']}/receipt"), 200)
         return [Told("super-app", f"fetched and kept receipt {receipt['receipt_id']}")]
+
     return Step("he opens the receipt", run)
 
 
@@ -59,9 +71,15 @@ def courier_lookup() -> Step:
         if answer.status != 200:
             raise StepFailed(f"the traffic police answered {answer.status}: {answer.body}")
         state["fines"] = answer.body
-        return [Told("super-app", f"relayed a sealed envelope of {sent} bytes and the sealed answer of {received} "
-                                  "bytes; it could open neither"),
-                Told("traffic police", f"answered his app: {len(answer.body)} fines, sealed to a key only his app holds")]
+        return [
+            Told(
+                "super-app",
+                f"relayed a sealed envelope of {sent} bytes and the sealed answer of {received} "
+                "bytes; it could open neither",
+            ),
+            Told("traffic police", f"answered his app: {len(answer.body)} fines, sealed to a key only his app holds"),
+        ]
+
     return Step("his app asks the traffic police for his fines, through the super-app's blind courier", run)
 
 
@@ -71,12 +89,26 @@ def courier_check_paid() -> Step:
         if answer.status != 200 or answer.body.get("status") != "paid":
             raise StepFailed(f"the fine is not paid at the traffic police: {answer.status} {answer.body}")
         return [Told("traffic police", f"fine {state['fine']['id']} is paid (told to his app only)")]
+
     return Step("his app checks the fine at the traffic police", run)
 
 
 def steps(regime: Regime) -> list[Step]:
     if regime is Regime.PLATFORM:
-        return [log_in(PERSONA), platform_lookup(), pay_the_fine(), pay_again(RETRY), platform_receipt(),
-                what_the_super_app_kept()]
-    return [log_in(PERSONA), device_token("fines"), courier_lookup(), pay_the_fine(), pay_again(RETRY),
-            courier_check_paid(), what_the_super_app_kept()]
+        return [
+            log_in(PERSONA),
+            platform_lookup(),
+            pay_the_fine(),
+            pay_again(RETRY),
+            platform_receipt(),
+            what_the_super_app_kept(),
+        ]
+    return [
+        log_in(PERSONA),
+        device_token("fines"),
+        courier_lookup(),
+        pay_the_fine(),
+        pay_again(RETRY),
+        courier_check_paid(),
+        what_the_super_app_kept(),
+    ]

@@ -27,8 +27,9 @@ VERIFIER = "https://bar.example"  # the bar at the door: the audience the presen
 
 async def _verify(state: dict[str, Any], presentation: str, nonce: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:
-        return await identity.post("/credentials/verify",
-                                   json={"presentation": presentation, "audience": VERIFIER, "nonce": nonce})
+        return await identity.post(
+            "/credentials/verify", json={"presentation": presentation, "audience": VERIFIER, "nonce": nonce}
+        )
 
 
 def _shown(disclosed: dict) -> str:
@@ -39,17 +40,28 @@ def the_bar_asks() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         state["nonce"] = secrets.token_urlsafe(16)
         return [Told("bar", f"asks: prove you are over 18 (audience {VERIFIER}, nonce {state['nonce']})")]
+
     return Step("at the door of a bar: “are you over 18?”", run)
 
 
 def platform_presents() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        shown = expect(await state["browser"].post("/city-services/id-card/presentations",
-                                                   json={"audience": VERIFIER, "nonce": state["nonce"]}), 201)
+        shown = expect(
+            await state["browser"].post(
+                "/city-services/id-card/presentations", json={"audience": VERIFIER, "nonce": state["nonce"]}
+            ),
+            201,
+        )
         state["presentation"] = shown["presentation"]
-        return [Told("super-app", "fetched his card with the identity token it kept from his login, bound it to "
-                                  "a key it holds for him, and signed the presentation itself"),
-                Told("super-app", f"history: showed his ID card to {VERIFIER}")]
+        return [
+            Told(
+                "super-app",
+                "fetched his card with the identity token it kept from his login, bound it to "
+                "a key it holds for him, and signed the presentation itself",
+            ),
+            Told("super-app", f"history: showed his ID card to {VERIFIER}"),
+        ]
+
     return Step("he taps “show ID card” in the super-app", run)
 
 
@@ -57,23 +69,42 @@ def device_card() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         key = state["device_key"] = ECKey.generate_key("P-256", private=True)
         async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:
-            token = (await citizen_token(identity, username=PERSONA, password=DEMO_PASSWORD,
-                                         resource_service="identity")).access_token
-            card = expect(await identity.post("/credentials/id-card", json={"holder_jwk": key.as_dict(private=False)},
-                                              headers={"Authorization": f"Bearer {token}"}), 200)
+            token = (
+                await citizen_token(identity, username=PERSONA, password=DEMO_PASSWORD, resource_service="identity")
+            ).access_token
+            card = expect(
+                await identity.post(
+                    "/credentials/id-card",
+                    json={"holder_jwk": key.as_dict(private=False)},
+                    headers={"Authorization": f"Bearer {token}"},
+                ),
+                200,
+            )
         state["card"] = card["credential"]
-        return [Told("his app", f"made a key that never leaves the phone; card with {len(card['disclosable'])} "
-                                f"selectively disclosable claims ({', '.join(card['disclosable'])})"),
-                Told("identity", "issued the card to his app's key (a token for the identity service only)"),
-                Told("super-app", "nothing: his app logged in and fetched the card itself")]
+        return [
+            Told(
+                "his app",
+                f"made a key that never leaves the phone; card with {len(card['disclosable'])} "
+                f"selectively disclosable claims ({', '.join(card['disclosable'])})",
+            ),
+            Told("identity", "issued the card to his app's key (a token for the identity service only)"),
+            Told("super-app", "nothing: his app logged in and fetched the card itself"),
+        ]
+
     return Step("his app gets his ID card from the identity service", run, asks_citizen=True)
 
 
 def device_presents() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        state["presentation"] = present(state["card"], disclose={"age_over_18"}, holder_key=state["device_key"],
-                                        audience=VERIFIER, nonce=state["nonce"])
+        state["presentation"] = present(
+            state["card"],
+            disclose={"age_over_18"},
+            holder_key=state["device_key"],
+            audience=VERIFIER,
+            nonce=state["nonce"],
+        )
         return [Told("his app", "disclosed age_over_18 only, and signed over the bar's audience and nonce")]
+
     return Step("he shows the bar “over 18” from his app", run)
 
 
@@ -83,6 +114,7 @@ def the_bar_checks(expected: set[str]) -> Step:
         if not expected <= set(disclosed) or (expected == {"age_over_18"} and disclosed != {"age_over_18": True}):
             raise StepFailed(f"the bar saw {disclosed}")
         return [Told("bar", f"verified the issuer's signature and the key binding; saw {_shown(disclosed)}")]
+
     return Step("the bar checks the presentation", run)
 
 
@@ -91,31 +123,57 @@ def a_replay_is_refused() -> Step:
         refused = await _verify(state, state["presentation"], secrets.token_urlsafe(16))
         expect(refused, 400)
         return [Told("bar", "a copy of the presentation shown with another nonce: refused (invalid-presentation)")]
+
     return Step("someone replays the presentation at another door", run)
 
 
 def the_super_app_cannot() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        refused = expect(await state["browser"].post("/city-services/id-card/presentations",
-                                                     json={"audience": VERIFIER, "nonce": state["nonce"]}), 403)
+        refused = expect(
+            await state["browser"].post(
+                "/city-services/id-card/presentations", json={"audience": VERIFIER, "nonce": state["nonce"]}
+            ),
+            403,
+        )
         if not str(refused.get("type", "")).endswith("card-on-your-device"):
             raise StepFailed(f"the super-app refused for another reason: {refused}")
-        return [Told("super-app", "cannot show it (card-on-your-device): it holds no card, no key and no identity "
-                                  "token of his")]
+        return [
+            Told(
+                "super-app",
+                "cannot show it (card-on-your-device): it holds no card, no key and no identity token of his",
+            )
+        ]
+
     return Step("the super-app's “show ID card” button", run)
 
 
 def steps(regime: Regime) -> list[Step]:
     if regime is Regime.PLATFORM:
-        return [log_in(PERSONA), the_bar_asks(), platform_presents(),
-                the_bar_checks({"name", "resident_id", "birthdate", "address"}), a_replay_is_refused(),
-                what_the_super_app_kept()]
-    return [log_in(PERSONA), the_bar_asks(), the_super_app_cannot(), device_card(), device_presents(),
-            the_bar_checks({"age_over_18"}), a_replay_is_refused(), what_the_super_app_kept(), it_learned_nothing()]
+        return [
+            log_in(PERSONA),
+            the_bar_asks(),
+            platform_presents(),
+            the_bar_checks({"name", "resident_id", "birthdate", "address"}),
+            a_replay_is_refused(),
+            what_the_super_app_kept(),
+        ]
+    return [
+        log_in(PERSONA),
+        the_bar_asks(),
+        the_super_app_cannot(),
+        device_card(),
+        device_presents(),
+        the_bar_checks({"age_over_18"}),
+        a_replay_is_refused(),
+        what_the_super_app_kept(),
+        it_learned_nothing(),
+    ]
 
 
 def it_learned_nothing() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        return [Told("super-app", "was not involved at all: it learned nothing of his card, the bar or the "
-                                  "presentation")]
+        return [
+            Told("super-app", "was not involved at all: it learned nothing of his card, the bar or the presentation")
+        ]
+
     return Step("what the super-app learned of the ID card", run)
