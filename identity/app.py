@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 from fastapi import FastAPI
 
@@ -21,6 +23,7 @@ from kernel.citizens import CITIZEN_APP
 from kernel.client import TOKEN_PATH
 from kernel.keys import KEY_FILE, rotate_signing_key, signing_key_age_seconds
 from kernel.service_app import build_service_app, local_seed
+from kernel.state import ServiceState, state_of
 from kernel.tokens import AccessTokenVerifier
 
 PAIRWISE_SECRET_FILE = "pairwise-secret"
@@ -64,6 +67,9 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
             issuer=settings.public_url, audience=audience_of("identity"), fetch_jwks=own_keys
         )
         app.state.token_verifier = app.state.citizen_token_verifier
+        service = state_of(app, ServiceState)
+        assert service.connections is not None
+        service.connections = replace(service.connections, token_verifier=app.state.citizen_token_verifier)
 
     def seed(session, seed_settings) -> None:
         seed_demo(session, seed_settings, profile=profile)
@@ -76,4 +82,5 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         seed=local_seed(seed),
         transport=transport,
         on_startup=start_identity_server,
+        publishes_service_keys=False,  # its JWKS path publishes its token-signing keys (token_server)
     )

@@ -22,7 +22,7 @@ from identity.models import Citizen
 from identity.profiles import SECTOR_OF_CLIENT, UnknownRelyingParty
 from identity.resident_id import InvalidResidentId, parse_resident_id
 from identity.subject_index import citizen_id_for
-from kernel.database import SessionDep
+from kernel.dependencies import SessionDep
 from kernel.problems import Problem
 from kernel.tokens import caller_with
 

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 from kernel.keys import ENCRYPTION_ALGORITHM
 from kernel.observability import outgoing_trace_headers
 from kernel.problems import Problem
+from kernel.state import ServiceState, state_of
 from kernel.tokens import Credentials, RequirePermission, ServiceCaller
 
 ENVELOPE_TYPE = "courier+jwe"
@@ -259,7 +260,9 @@ async def relay(app, request: CourierRequest) -> CourierResponse:
     json_body = {"json": request.body} if request.body is not None else {}
     # raise_app_exceptions=False: an unexpected error inside is a 500 in the envelope, like any other answer
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=app.state.settings.public_url) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url=state_of(app, ServiceState).settings.public_url
+    ) as client:
         answer = await client.request(request.method, request.path, headers=headers, **json_body)
     content_type = answer.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
@@ -282,7 +285,7 @@ class Envelope(BaseModel):
 
 async def courier_caller(request: Request, credentials: Credentials) -> ServiceCaller:
     """A service holding ``<this service>:courier`` (the permission is named after the app it guards)."""
-    permission = f"{request.app.state.settings.service_name}:courier"
+    permission = f"{state_of(request.app, ServiceState).settings.service_name}:courier"
     return await RequirePermission(permission)(request, credentials)
 
 
@@ -300,7 +303,9 @@ def courier_router() -> APIRouter:
     ) -> JSONResponse:
         now = time.time()
         try:
-            inner, reply_key = courier_request(unseal(body.envelope, request.app.state.encryption_key), now=now)
+            inner, reply_key = courier_request(
+                unseal(body.envelope, state_of(request.app, ServiceState).encryption_key), now=now
+            )
         except InvalidEnvelope as error:
             raise Problem(400, f"The envelope was refused: {error}.", kind="invalid-envelope") from error
         except PathRefused as error:

@@ -8,12 +8,9 @@ a busy timeout so concurrent writers wait instead of failing); PostgreSQL is rea
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
@@ -98,12 +95,3 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    database: Database = request.app.state.database
-    with database.session() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]

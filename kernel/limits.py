@@ -68,7 +68,7 @@ class BodyLimitMiddleware:
         body = json.dumps(
             {
                 "type": problem.type,
-                "title": problem.title,
+                "title": problem.phrase,
                 "status": 413,
                 "detail": problem.detail,
                 "instance": scope["path"],

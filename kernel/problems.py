@@ -1,4 +1,10 @@
-"""RFC 9457 problem details: the only error shape any citygate service answers with."""
+"""RFC 9457 problem details: the only error shape any citygate service answers with.
+
+A problem kind is a class. Each service declares its kinds in its own ``errors.py``; the kinds every
+service shares (not found, idempotency keys, an upstream that fails, the request's own mistakes) are
+declared here. ``kind_of`` is the one place a received problem's ``type`` URI is parsed back into a
+kind; ``problem_responses`` lists a route's kinds in its OpenAPI ``responses``.
+"""
 
 from __future__ import annotations
 
@@ -32,31 +38,173 @@ class ProblemDetails(BaseModel):
     instance: str | None = None
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ProblemDetails, "content": {PROBLEM_MEDIA_TYPE: {}}} for code in (422, "default")
-}
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 class Problem(Exception):
-    """Raise from domain code or routes; rendered as problem+json with ``status``."""
+    """A problem kind: subclass it once per kind and raise instances; rendered as problem+json.
+
+    ``status``, ``kind`` (the suffix of the ``type`` URI ``urn:citygate:problem:<kind>``; None is
+    ``about:blank``, a bare HTTP status) and ``title`` are class attributes. An instance carries this
+    occurrence's ``detail``, response ``headers`` and extension members. A subclass that declares a
+    ``kind`` is registered under it (``problem_class``); two classes may not claim one kind.
+    """
+
+    status: int = 500
+    kind: str | None = None
+    title: str | None = None
 
     def __init__(
         self,
-        status: int,
-        detail: str | None = None,
+        detail: str | int | None = None,
+        legacy_detail: str | None = None,
         *,
         kind: str | None = None,
         title: str | None = None,
         headers: dict[str, str] | None = None,
         **extensions: Any,
     ) -> None:
-        super().__init__(detail or title or HTTPStatus(status).phrase)
-        self.status = status
+        # TRANSITIONAL (issue 14): ``Problem(status, detail, kind=...)`` until every service has its
+        # catalogue; when none is left this branch and the two parameters go.
+        if isinstance(detail, int):
+            self.status, detail = detail, legacy_detail
+            self.kind = kind
+        if title is not None:
+            self.title = title
+        super().__init__(detail or self.phrase)
         self.detail = detail
-        self.type = f"{PROBLEM_TYPE_PREFIX}{kind}" if kind else "about:blank"
-        self.title = title or HTTPStatus(status).phrase
         self.headers = headers
         self.extensions = extensions
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind is not None:
+            _register(kind, cls)
+
+    @property
+    def type(self) -> str:
+        return type_uri(self.kind)
+
+    @property
+    def phrase(self) -> str:
+        return self.title or _phrase(self.status)
+
+
+_CATALOGUE: dict[str, type[Problem]] = {}
+
+
+def _register(kind: str, cls: type[Problem]) -> None:
+    known = _CATALOGUE.get(kind)
+    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise TypeError(f"problem kind {kind!r} is already {known.__module__}.{known.__qualname__}")
+    _CATALOGUE[kind] = cls
+
+
+def type_uri(kind: str | None) -> str:
+    return f"{PROBLEM_TYPE_PREFIX}{kind}" if kind else "about:blank"
+
+
+def kind_of(problem_type: object) -> str | None:
+    """The kind a problem's ``type`` names (``urn:citygate:problem:<kind>``); None for any other URI
+    (``about:blank``, another vocabulary) and for a value that is not a string."""
+    if not isinstance(problem_type, str) or not problem_type.startswith(PROBLEM_TYPE_PREFIX):
+        return None
+    return problem_type.removeprefix(PROBLEM_TYPE_PREFIX) or None
+
+
+def problem_class(kind: str) -> type[Problem] | None:
+    """The class registered for a kind (those of modules imported in this process)."""
+    return _CATALOGUE.get(kind)
+
+
+def problem_responses(*kinds: type[Problem]) -> dict[int | str, dict[str, Any]]:
+    """A route's OpenAPI ``responses``: each status it answers with a problem, and the kinds under it."""
+    by_status: dict[int, set[str]] = {}
+    for cls in kinds:
+        by_status.setdefault(cls.status, set()).add(type_uri(cls.kind))
+    return {
+        status: {
+            "model": ProblemDetails,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": f"{_phrase(status)}: " + ", ".join(f"`{uri}`" for uri in sorted(uris)),
+        }
+        for status, uris in sorted(by_status.items())
+    }
+
+
+# The kinds every service shares.
+
+
+class InvalidRequest(Problem):
+    """The request does not match the route's schema (FastAPI's validation)."""
+
+    status, kind = 422, "invalid-request"
+
+
+class ValueOutOfRange(Problem):
+    status, kind = 422, "value-out-of-range"
+
+
+class ServiceBusy(Problem):
+    status, kind = 503, "service-busy"
+
+
+class DatabaseUnavailable(Problem):
+    status, kind = 503, "database-unavailable"
+
+
+class Seeding(Problem):
+    status, kind = 503, "seeding"
+
+
+class SeedFailed(Problem):
+    status, kind = 503, "seed-failed"
+
+
+class NotFound(Problem):
+    """A resource that does not exist, or that the caller may not learn exists."""
+
+    status, kind = 404, "not-found"
+
+
+class IdempotencyKeyMissing(Problem):
+    status, kind = 400, "idempotency-key-missing"
+
+
+class InvalidIdempotencyKey(Problem):
+    status, kind = 400, "invalid-idempotency-key"
+
+
+class IdempotencyKeyReused(Problem):
+    """The same key again with a different request: the first request's outcome stands."""
+
+    status, kind = 409, "idempotency-key-reused"
+
+
+class UpstreamError(Problem):
+    """A called service answered something other than a problem this service can pass on."""
+
+    status, kind = 502, "upstream-error"
+
+
+class UpstreamUnreachable(Problem):
+    status, kind = 503, "upstream-unavailable"
+
+
+class UpstreamTimeout(Problem):
+    status, kind = 504, "upstream-timeout"
+
+
+# Every route can answer these; a route adds its own kinds with ``problem_responses``.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **problem_responses(InvalidRequest, ValueOutOfRange, ServiceBusy),
+    "default": {"model": ProblemDetails, "content": {PROBLEM_MEDIA_TYPE: {}}},
+}
 
 
 def problem_response(
@@ -87,42 +235,37 @@ def problem_response(
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
+def render(request: Request, problem: Problem) -> JSONResponse:
     return problem_response(
         request,
-        exc.status,
-        detail=exc.detail,
-        type_=exc.type,
-        title=exc.title,
-        headers=exc.headers,
-        **exc.extensions,
+        problem.status,
+        detail=problem.detail,
+        type_=problem.type,
+        title=problem.phrase,
+        headers=problem.headers,
+        **problem.extensions,
     )
 
 
-async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return render(request, exc)
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != _phrase(exc.status_code) else None
     return problem_response(request, exc.status_code, detail=detail, headers=getattr(exc, "headers", None))
 
 
-async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
     errors = [
         {"location": list(error.get("loc", ())), "message": error.get("msg"), "type": error.get("type")}
         for error in exc.errors()
     ]
-    return problem_response(
-        request,
-        422,
-        detail="The request does not match the expected schema.",
-        type_=f"{PROBLEM_TYPE_PREFIX}invalid-request",
-        errors=errors,
-    )
+    problem = InvalidRequest("The request does not match the expected schema.", errors=errors)
+    return render(request, problem)
 
 
 async def _on_value_out_of_range(request: Request, exc: Exception) -> JSONResponse:
@@ -131,12 +274,7 @@ async def _on_value_out_of_range(request: Request, exc: Exception) -> JSONRespon
     Routes bound their inputs; this is the net under what one forgot. Neither the value nor the
     driver's text (the SQL, the column) is answered or logged."""
     log.warning("refused a value the database cannot store (%s)", type(exc).__name__)
-    return problem_response(
-        request,
-        422,
-        detail="A value in the request is outside what this service can store.",
-        type_=f"{PROBLEM_TYPE_PREFIX}value-out-of-range",
-    )
+    return render(request, ValueOutOfRange("A value in the request is outside what this service can store."))
 
 
 async def _on_pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
@@ -144,13 +282,11 @@ async def _on_pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
     on one row's lock, a machine under load): the service is overloaded, not broken, so the client is
     told to retry (503 with Retry-After), never handed a 500."""
     log.warning("no database connection became free in time")
-    return problem_response(
-        request,
-        503,
-        detail="The service is too busy to answer now; nothing was changed. Try again shortly.",
-        type_=f"{PROBLEM_TYPE_PREFIX}service-busy",
+    busy = ServiceBusy(
+        "The service is too busy to answer now; nothing was changed. Try again shortly.",
         headers={"Retry-After": "1"},
     )
+    return render(request, busy)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -7,10 +7,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import MetaData
 from sqlmodel import Session
@@ -19,26 +21,53 @@ from kernel.access import audience_of
 from kernel.at_rest import private_directory, tighten_tree
 from kernel.client import JWKS_PATH, ServiceClient, build_transport
 from kernel.database import Database
+from kernel.dependencies import ServiceStateDep
 from kernel.keys import load_or_create_encryption_key, load_or_create_signing_key, service_jwks
 from kernel.limits import BodyLimitMiddleware
 from kernel.observability import RequestContextMiddleware
-from kernel.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
+from kernel.problems import (
+    PROBLEM_RESPONSES,
+    DatabaseUnavailable,
+    Problem,
+    SeedFailed,
+    Seeding,
+    install_problem_handlers,
+    problem_responses,
+)
 from kernel.settings import ServiceSettings
+from kernel.state import Connections, ServiceState, attach_state, state_of
 from kernel.tokens import AccessTokenVerifier
 
-LocalSeeder = Callable[[Session, ServiceSettings], None]
-Seeder = Callable[[FastAPI], Awaitable[None]]
+LocalSeeder = Callable[[Session, Any], None]
 log = logging.getLogger("citygate.service")
 
 
-def local_seed(seed: LocalSeeder) -> Seeder:
-    """A seed that only writes the service's own tables, in one transaction."""
+@dataclass(frozen=True)
+class DemoSeed:
+    """Demo data a deployment started with ``demo`` loads at start.
 
-    async def run(app: FastAPI) -> None:
-        await run_in_threadpool(_seed, app.state.database, seed, app.state.settings)
+    ``before_serving``: the seed calls no other service, so it finishes before the app serves and
+    nobody sees half of it. Otherwise it may be called back (the identity service fetches this
+    service's key to check its token request), so it runs once the app serves, and /healthz says
+    503 "seeding" until it is done.
+    """
 
-    run.before_serving = True  # calls no one, so it can finish before anyone can ask
-    return run
+    load: Callable[[FastAPI], Awaitable[None]]
+    before_serving: bool
+
+    @classmethod
+    def calling_others(cls, load: Callable[[FastAPI], Awaitable[None]]) -> DemoSeed:
+        return cls(load=load, before_serving=False)
+
+
+def local_seed(seed: LocalSeeder) -> DemoSeed:
+    """A seed that only writes the service's own tables, in one transaction: ``seed(session, settings)``."""
+
+    async def load(app: FastAPI) -> None:
+        state = state_of(app, ServiceState)
+        await run_in_threadpool(_seed, state.database, seed, state.settings)
+
+    return DemoSeed(load=load, before_serving=True)
 
 
 def _distribution_version() -> str:
@@ -54,24 +83,36 @@ def build_service_app(
     title: str,
     metadata: MetaData,
     routers: Iterable[APIRouter] = (),
-    seed: Seeder | None = None,
+    state: Callable[..., ServiceState[Any]] = ServiceState,
+    seed: DemoSeed | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     on_startup: Callable[[FastAPI], None] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
+    publishes_service_keys: bool = True,
 ) -> FastAPI:
-    """``transport`` replaces the network for outgoing calls (tests wire apps in-process with it);
+    """``state`` builds the service's typed state (``kernel.state``) from the keyword arguments
+    ``settings``, ``database``, ``signing_key``, ``encryption_key``: the service's ``ServiceState``
+    subclass, or a ``functools.partial`` of it carrying the service's own fields (its policy).
+    ``transport`` replaces the network for outgoing calls (tests wire apps in-process with it);
     ``on_startup`` runs once the app's outgoing HTTP client exists; ``seed`` (demo deployments
     only) after it, so demo data may come from other services. ``on_shutdown`` runs before the
     HTTP client and the database close — also when start-up fails after ``on_startup`` ran.
+    ``publishes_service_keys``: serve the service's public keys at ``JWKS_PATH`` (off for a service
+    that publishes other keys there itself: the token issuer).
     """
     assert settings.data_dir is not None
     # private to the service (kernel.at_rest): the directory, its keys, and (in Database) a SQLite
     # database with its companions; nothing else in it is citygate's to change
     private_directory(settings.data_dir)
     tighten_tree(settings.keys_dir)
+    assert settings.database_url is not None
     database = Database(settings.database_url, metadata)
-    signing_key = load_or_create_signing_key(settings.keys_dir)
-    encryption_key = load_or_create_encryption_key(settings.keys_dir)
+    service = state(
+        settings=settings,
+        database=database,
+        signing_key=load_or_create_signing_key(settings.keys_dir),
+        encryption_key=load_or_create_encryption_key(settings.keys_dir),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,19 +121,21 @@ def build_service_app(
             transport=transport or build_transport(settings.http_transport),
             timeout=settings.outgoing_timeout_seconds,
         )
-        app.state.http = http
-        app.state.services = ServiceClient(
+        assert settings.identity_url is not None
+        services = ServiceClient(
             client_id=settings.service_name,
-            signing_key=signing_key,
+            signing_key=service.signing_key,
             identity_url=settings.identity_url,
             peers=settings.peers,
             http=http,
         )
-        app.state.token_verifier = AccessTokenVerifier(
+        verifier = AccessTokenVerifier(
             issuer=settings.identity_url,
             audience=audience_of(settings.service_name),
-            fetch_jwks=app.state.services.fetch_issuer_jwks,
+            fetch_jwks=services.fetch_issuer_jwks,
         )
+        service.connections = Connections(http=http, services=services, token_verifier=verifier)
+        _legacy_state(app, service)
         try:
             if on_startup is not None:
                 on_startup(app)
@@ -104,16 +147,13 @@ def build_service_app(
             database.dispose()
 
     async def _start_seed(app: FastAPI) -> None:
-        # A local seed finishes before the service serves, so nobody sees half its demo data.
-        # A seed that calls other services may be called back (the identity service fetches this
-        # service's key to check its token request), so it runs once this service is serving;
-        # /healthz says 503 "seeding" until it is done, so "healthy" still means "seeded".
-        app.state.seed_task = None
+        # "healthy" means "seeded": see DemoSeed for when each kind of seed runs.
         if settings.demo and seed is not None:
-            if getattr(seed, "before_serving", False):
-                await seed(app)
+            if seed.before_serving:
+                await seed.load(app)
             else:
-                app.state.seed_task = asyncio.create_task(_run_seed(app, seed))
+                service.seed_task = asyncio.create_task(_run_seed(app, seed))
+        app.state.seed_task = service.seed_task  # TRANSITIONAL (issue 14), see _legacy_state
 
     app = FastAPI(
         title=f"citygate {title} ({settings.regime.value} regime)",
@@ -121,17 +161,27 @@ def build_service_app(
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
     )
-    app.state.settings = settings
-    app.state.database = database
-    app.state.signing_key = signing_key
-    app.state.encryption_key = encryption_key  # what citizens' devices seal courier envelopes to
+    attach_state(app, service)
+    _legacy_state(app, service)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service_name=f"{settings.regime.value}/{settings.service_name}")
-    app.include_router(_operational_router(settings))
+    app.include_router(_operational_router(settings, publishes_service_keys=publishes_service_keys))
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _legacy_state(app: FastAPI, service: ServiceState[Any]) -> None:
+    """TRANSITIONAL (issue 14): the untyped attributes code not yet moved to ``kernel.state`` reads."""
+    app.state.settings = service.settings
+    app.state.database = service.database
+    app.state.signing_key = service.signing_key
+    app.state.encryption_key = service.encryption_key
+    if service.connections is not None:
+        app.state.http = service.connections.http
+        app.state.services = service.connections.services
+        app.state.token_verifier = service.connections.token_verifier
 
 
 @contextlib.asynccontextmanager
@@ -139,7 +189,7 @@ async def _stopping(app: FastAPI, on_shutdown: Callable[[FastAPI], Awaitable[Non
     try:
         yield
     finally:
-        task: asyncio.Task | None = getattr(app.state, "seed_task", None)
+        task = state_of(app, ServiceState).seed_task
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -152,44 +202,44 @@ async def _stopping(app: FastAPI, on_shutdown: Callable[[FastAPI], Awaitable[Non
 SELF_REACHABLE_TIMEOUT_SECONDS = 30.0
 
 
-async def _run_seed(app: FastAPI, seed: Seeder) -> None:
+async def _run_seed(app: FastAPI, seed: DemoSeed) -> None:
     try:
-        await _until_reachable(app)
-        await seed(app)
+        await _until_reachable(state_of(app, ServiceState))
+        await seed.load(app)
     except Exception:
         log.exception("the demo seed failed; /healthz stays 503")
         raise
 
 
-async def _until_reachable(app: FastAPI) -> None:
+async def _until_reachable(service: ServiceState[Any]) -> None:
     """Wait until this service answers at its public address.
 
     The lifespan that starts the seed runs before the server binds its port, and a seed's first
     call is a token request whose ``private_key_jwt`` the identity service checks by fetching this
     service's JWKS: asked too early, it finds nobody there and refuses the token (seen in CI as
     ``invalid_client No key for kid``, and the service stuck at /healthz 503 "seed-failed")."""
-    url = app.state.settings.public_url + JWKS_PATH
+    url = f"{service.settings.public_url}{JWKS_PATH}"
     deadline = asyncio.get_running_loop().time() + SELF_REACHABLE_TIMEOUT_SECONDS
     while True:
         try:
-            if (await app.state.http.get(url, timeout=2.0)).status_code == 200:
+            if (await service.http.get(url, timeout=2.0)).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         if asyncio.get_running_loop().time() >= deadline:
-            log.warning("%s does not answer at %s; seeding anyway", app.state.settings.service_name, url)
+            log.warning("%s does not answer at %s; seeding anyway", service.settings.service_name, url)
             return
         await asyncio.sleep(0.05)
 
 
-def _seed_problem(app: FastAPI) -> Problem | None:
-    task: asyncio.Task | None = getattr(app.state, "seed_task", None)
+def _seed_problem(service: ServiceState[Any]) -> Problem | None:
+    task = service.seed_task
     if task is None:
         return None
     if not task.done():
-        return Problem(503, "Demo data is still being loaded.", kind="seeding")
+        return Seeding("Demo data is still being loaded.")
     if task.cancelled() or task.exception() is not None:
-        return Problem(503, "Loading the demo data failed; see the service's log.", kind="seed-failed")
+        return SeedFailed("Loading the demo data failed; see the service's log.")
     return None
 
 
@@ -199,24 +249,27 @@ def _seed(database: Database, seed: LocalSeeder, settings: ServiceSettings) -> N
         session.commit()
 
 
-def _operational_router(settings: ServiceSettings) -> APIRouter:
+def _operational_router(settings: ServiceSettings, *, publishes_service_keys: bool) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Liveness and database check")
-    async def healthz(request: Request) -> dict[str, str]:
-        database: Database = request.app.state.database
+    @router.get(
+        "/healthz",
+        summary="Liveness and database check",
+        responses=problem_responses(DatabaseUnavailable, Seeding, SeedFailed),
+    )
+    async def healthz(service: ServiceStateDep) -> dict[str, str]:
         try:
-            await run_in_threadpool(database.ping)
+            await run_in_threadpool(service.database.ping)
         except Exception as error:
-            raise Problem(503, "The service's database does not answer.", kind="database-unavailable") from error
-        if problem := _seed_problem(request.app):
+            raise DatabaseUnavailable("The service's database does not answer.") from error
+        if problem := _seed_problem(service):
             raise problem
         return {"status": "ok", "service": settings.service_name, "regime": settings.regime.value}
 
-    if settings.service_name != "identity":
-        # The identity service publishes its token-signing keys at this path itself.
+    if publishes_service_keys:
+
         @router.get(JWKS_PATH, summary="This service's public keys: signing (its client credential) and encryption")
-        async def jwks(request: Request) -> dict:
-            return service_jwks(request.app.state.signing_key, request.app.state.encryption_key)
+        async def jwks(service: ServiceStateDep) -> dict[str, Any]:
+            return service_jwks(service.signing_key, service.encryption_key)
 
     return router

@@ -23,6 +23,7 @@ from joserfc.jwk import KeySet
 from kernel.access import is_allowed
 from kernel.keys import SIGNING_ALGORITHM, signature_key_set
 from kernel.problems import Problem
+from kernel.state import ServiceState, state_of
 
 ALLOWED_ALGORITHMS = (SIGNING_ALGORITHM,)
 ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
@@ -137,7 +138,7 @@ async def verified_claims(request: Request, credentials: HTTPAuthorizationCreden
     (``missing`` says which token the endpoint wants)."""
     if credentials is None:
         raise Problem(401, missing, kind="unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="citygate"'})
-    verifier: AccessTokenVerifier = request.app.state.token_verifier
+    verifier = state_of(request.app, ServiceState).token_verifier
     try:
         return await verifier.verify(credentials.credentials)
     except InvalidAccessToken as error:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from kernel.database import SessionDep
+from kernel.dependencies import SessionDep
 from kernel.keys import KEY_FILE
 from kernel.observability import UNMATCHED_ROUTE, JsonLineFormatter, configure_logging
 from kernel.regime import Regime

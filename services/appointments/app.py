@@ -4,7 +4,7 @@ import httpx
 from fastapi import FastAPI
 
 from kernel.courier import courier_router
-from kernel.service_app import build_service_app
+from kernel.service_app import DemoSeed, build_service_app
 from services.appointments.demo import seed_demo
 from services.appointments.me_routes import router as me_router
 from services.appointments.models import AppointmentsTable
@@ -19,7 +19,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         title="civil affairs bureau (appointments)",
         metadata=AppointmentsTable.metadata,
         routers=[router, me_router, courier_router()],
-        seed=seed_demo,
+        seed=DemoSeed.calling_others(seed_demo),
         transport=transport,
     )
     # the one regime switch of this department: who may book (services/appointments/policy.py)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kernel.bounds import Reference, RowId
 from kernel.citizens import CurrentCitizen
-from kernel.database import SessionDep
+from kernel.dependencies import SessionDep
 from services.appointments import domain, routes
 from services.appointments.models import (
     AppointmentType,

@@ -101,7 +101,7 @@ class JointPunishment:
         try:
             response = await services.request(CREDIT_SERVICE, "GET", path, params={"service": RESTRICTED_SERVICE})
         except Problem as error:  # unreachable, timed out, no token for it, no address for it
-            raise CreditCheckUnavailable(error.detail or error.title) from error
+            raise CreditCheckUnavailable(error.detail or error.phrase) from error
         if response.status_code == 422:
             # the subject is not a resident ID: a bad request, not an outage (422 invalid-subject)
             raise_for_upstream_problem(CREDIT_SERVICE, response)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from kernel.bounds import Day, Reference, RowId
-from kernel.database import SessionDep
+from kernel.dependencies import SessionDep
 from kernel.tokens import caller_with
 from services.appointments import domain
 from services.appointments.models import (

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from kernel.bounds import Reference
-from kernel.database import SessionDep
+from kernel.dependencies import SessionDep
 from kernel.tokens import caller_with
 from services.credit.domain import push_record, restrictions, settle_record
 from services.credit.models import CreditRecordCreate, CreditRecordPublic, RestrictionsPublic

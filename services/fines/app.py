@@ -4,7 +4,7 @@ import httpx
 from fastapi import FastAPI
 
 from kernel.courier import courier_router
-from kernel.service_app import build_service_app
+from kernel.service_app import DemoSeed, build_service_app
 from services.fines.confirmations import install_verifier
 from services.fines.demo import seed_demo
 from services.fines.domain import utc_now
@@ -22,7 +22,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         title="traffic police (fines)",
         metadata=FinesTable.metadata,
         routers=[router, me_router, courier_router()],
-        seed=seed_demo,
+        seed=DemoSeed.calling_others(seed_demo),
         transport=transport,
         on_startup=_start,
         on_shutdown=_stop,

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 
 from kernel.bounds import RowId
 from kernel.citizens import CurrentCitizen
-from kernel.database import SessionDep
+from kernel.dependencies import SessionDep
 from services.fines.domain import FineNotFound, china_date, fines_for_citizen, get_fine, public_fine
 from services.fines.models import FinePublic, Vehicle
 from services.fines.routes import Now

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from kernel.bounds import Reference, RowId
-from kernel.database import SessionDep
+from kernel.dependencies import SessionDep
 from kernel.problems import Problem
 from kernel.tokens import caller_with
 from services.fines.confirmations import verified_confirmation

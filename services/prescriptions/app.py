@@ -4,7 +4,7 @@ import httpx
 from fastapi import FastAPI
 
 from kernel.courier import courier_router
-from kernel.service_app import build_service_app
+from kernel.service_app import DemoSeed, build_service_app
 from kernel.signed import StatementVerifier
 from services.prescriptions.demo import seed_demo
 from services.prescriptions.me_routes import router as me_router
@@ -32,7 +32,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         title="hospital and pharmacy (prescriptions)",
         metadata=PrescriptionsTable.metadata,
         routers=[router, me_router, courier_router()],
-        seed=seed_demo,
+        seed=DemoSeed.calling_others(seed_demo),
         transport=transport,
         on_startup=_payment_verifier,
     )

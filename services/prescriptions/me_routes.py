@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from kernel.bounds import Reference
 from kernel.citizens import CitizenCaller, CurrentCitizen
-from kernel.database import SessionDep
+from kernel.dependencies import SessionDep
 from services.prescriptions import domain
 from services.prescriptions.delivery import DeliveryConsentRequested
 from services.prescriptions.demo import demo_draft

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from kernel.bounds import Reference
-from kernel.database import SessionDep
+from kernel.dependencies import SessionDep
 from kernel.signed import InvalidStatement, StatementVerifier
 from kernel.tokens import caller_with
 from services.prescriptions import domain

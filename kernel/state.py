@@ -1,0 +1,84 @@
+"""A service's typed state: one object per app, built by ``kernel.service_app.build_service_app``.
+
+Starlette's ``app.state`` is an untyped bag; citygate keeps exactly one thing in it, ``service``,
+an instance of ``ServiceState`` or of the service's own subclass (its ``dependencies.py``), which
+adds what that service's routes and workers use (its policy, its workers, its caches). Routes reach
+it through typed dependencies (``kernel.dependencies`` and the service's ``dependencies.py``), other
+code through ``state_of(app, TheServiceState)``.
+
+What exists only while the app serves (its outgoing HTTP client, the service client built on it, the
+token verifier) is attached at start by the lifespan (``Connections``); reading it before is a bug
+and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from fastapi import FastAPI
+from joserfc.jwk import ECKey
+
+from kernel.clock import Clock, utc_now
+from kernel.database import Database
+from kernel.settings import ServiceSettings
+
+if TYPE_CHECKING:  # annotations only: the token and client modules read this one's state
+    import httpx
+
+    from kernel.client import ServiceClient
+    from kernel.tokens import AccessTokenVerifier
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+StateT = TypeVar("StateT", bound="ServiceState[Any]")
+STATE_ATTRIBUTE = "service"
+
+
+@dataclass(frozen=True)
+class Connections:
+    """What a serving app uses to reach others and to check who calls it."""
+
+    http: httpx.AsyncClient
+    services: ServiceClient
+    token_verifier: AccessTokenVerifier
+
+
+@dataclass(kw_only=True, eq=False)
+class ServiceState(Generic[SettingsT]):
+    settings: SettingsT
+    database: Database
+    signing_key: ECKey  # the service's client credential (private_key_jwt) and statement signer
+    encryption_key: ECKey  # what citizens' devices seal courier envelopes to
+    clock: Clock = utc_now  # the service's "now"; tests and workshops move it
+    seed_task: asyncio.Task[None] | None = None
+    connections: Connections | None = field(default=None, repr=False)
+
+    def _connected(self) -> Connections:
+        if self.connections is None:
+            raise RuntimeError(f"the {self.settings.service_name} service is not serving: no connections yet")
+        return self.connections
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._connected().http
+
+    @property
+    def services(self) -> ServiceClient:
+        return self._connected().services
+
+    @property
+    def token_verifier(self) -> AccessTokenVerifier:
+        return self._connected().token_verifier
+
+
+def state_of(app: FastAPI, kind: type[StateT]) -> StateT:
+    """The app's typed state, checked to be ``kind`` (a service's own subclass, or ``ServiceState``)."""
+    state = getattr(app.state, STATE_ATTRIBUTE, None)
+    if not isinstance(state, kind):
+        raise TypeError(f"app state is {type(state).__name__}, not {kind.__name__}")
+    return state
+
+
+def attach_state(app: FastAPI, state: ServiceState[Any]) -> None:
+    setattr(app.state, STATE_ATTRIBUTE, state)
