@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-# The Node packages of the Solid client test (tests/test_pod_solid_client.py), once per change.
+# The Node packages of the Solid client test (tests/pod/test_pod_solid_client.py), once per change.
 SOLID_CLIENT := tests/solid_client
 NODE_STAMP := $(SOLID_CLIENT)/node_modules/.installed
 
@@ -47,7 +47,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/pod.py
 	$(BIN)/python benchmarks/courier.py
 
-# Schemathesis against every service of both regimes, with each credential kind (tests/fuzzing.py):
+# Schemathesis against every service of both regimes, with each credential kind (tests/fixtures/fuzzing.py):
 # all phases, a fixed seed; prints cases, requests, 5xx and distinct failures per service, fails on a
 # 5xx. FUZZ_CASES is the examples per operation and phase (the coverage phase adds its own).
 FUZZ_CASES ?= 25
@@ -55,4 +55,4 @@ FUZZ_SEED ?= 1
 FUZZ_PHASES ?= examples,coverage,fuzzing,stateful
 FUZZ_ARGS ?=  # e.g. --backend postgresql, --regime rights, --service fines
 fuzz: $(STAMP)
-	$(BIN)/python -m tests.fuzzing --cases $(FUZZ_CASES) --seed $(FUZZ_SEED) --phases $(FUZZ_PHASES) $(FUZZ_ARGS)
+	$(BIN)/python -m tests.fixtures.fuzzing --cases $(FUZZ_CASES) --seed $(FUZZ_SEED) --phases $(FUZZ_PHASES) $(FUZZ_ARGS)

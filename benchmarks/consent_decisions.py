@@ -27,7 +27,7 @@ from sqlmodel import select
 
 from identity.models import Citizen
 from identity.personas import DEMO_PASSWORD, by_handle
-from tests.mesh import Mesh
+from tests.fixtures.mesh import Mesh
 from workshop.citizen_app import citizen_token
 
 PATIENT = by_handle("wang-fang")

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from in_process import run_benchmark
 
 from identity.personas import DEMO_PASSWORD
-from tests.mesh import Mesh
+from tests.fixtures.mesh import Mesh
 from workshop.citizen_app import citizen_token
 
 TURTLE = '@prefix ex: <http://example.org/> .\n<#it> ex:says "hello" ; ex:count 1 .\n'

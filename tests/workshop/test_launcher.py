@@ -1,0 +1,143 @@
+"""``citygate up`` as a user runs it: real processes on real ports, then Ctrl-C, then nothing left."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from kernel import topology
+from kernel.regime import Regime
+from services.fines.demo import DEMO_PLATE
+from tests.fixtures.support import assert_all_exit, assert_private_tree, descendants, free_port_block
+
+pytestmark = pytest.mark.processes
+CITYGATE = str(Path(sys.executable).with_name("citygate"))
+
+
+def wait_for_line(process: subprocess.Popen, marker: str, timeout: float) -> list[str]:
+    lines, deadline = [], time.monotonic() + timeout
+    os.set_blocking(process.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line:
+            lines.append(line.rstrip("\n"))
+            if marker in line:
+                return lines
+        elif process.poll() is not None:
+            break
+        else:
+            time.sleep(0.1)
+    raise AssertionError(f"{marker!r} not seen; output so far:\n" + "\n".join(lines))
+
+
+def wait_for_logs(log_dir: Path, marker: str, timeout: float = 10) -> str:
+    """Every log file's text, once ``marker`` is in it (an access line is written after the answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = "\n".join(path.read_text(encoding="utf-8") for path in sorted(log_dir.glob("*.log")))
+        if marker in logs or time.monotonic() > deadline:
+            assert marker in logs
+            return logs
+        time.sleep(0.2)
+
+
+@contextmanager
+def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen, list[str], set[int]]]:
+    """``citygate up`` on free ports, ready; yields the launcher, its output so far and its children."""
+    base = free_port_block(200)
+    process = subprocess.Popen(
+        [CITYGATE, "up", "--base-port", str(base), "--data-dir", str(tmp_path / "var"), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        umask=0o022,  # a usual shell's: without a defence, new files would be readable by everyone
+    )
+    try:
+        output = wait_for_line(process, "Press Ctrl-C", timeout=120)
+        yield process, output, descendants(process.pid)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_orphans(tmp_path):
+    # a log an older version left readable by everyone
+    older_log = tmp_path / "var" / "logs" / "rights-identity.log"
+    older_log.parent.mkdir(parents=True)
+    older_log.write_text("")
+    older_log.chmod(0o644)
+    with citygate_up(tmp_path) as (process, output, children):
+        base_port = process.args[process.args.index("--base-port") + 1]
+        listed = json.loads(
+            subprocess.run(
+                [CITYGATE, "endpoints", "--json", "--base-port", base_port],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        assert len(children) == len(listed) == sum(len(topology.services_in(r)) for r in Regime)
+        with httpx.Client(timeout=10) as client:
+            for endpoint in listed:
+                health = client.get(endpoint["health"])
+                assert health.status_code == 200, endpoint
+                assert health.json()["regime"] == endpoint["regime"]
+            for regime in Regime:
+                gateway = next(e for e in listed if e["service"] == "gateway" and e["regime"] == regime.value)
+                response = client.get(f"{gateway['url']}/demo/vehicles/{quote(DEMO_PLATE)}/fines")
+                assert response.status_code == 200, response.text
+                assert len(response.json()["fines"]) == 2
+        assert any("platform: gateway -> fines" in line and "2 fines" in line for line in output)
+        # the services' logs name the routes asked, never the plate asked about (nor its URL form)
+        logs = wait_for_logs(tmp_path / "var" / "logs", "/vehicles/{plate}/fines")
+        assert DEMO_PLATE not in logs and quote(DEMO_PLATE) not in logs
+        assert any("rights: gateway -> fines" in line and "2 fines" in line for line in output)
+        for regime in Regime:
+            assert (tmp_path / "var" / regime.value / "identity" / "keys" / "signing-key.pem").exists()
+        # secrets at rest: databases (with SQLite's -wal and -shm), keys and logs are the services' alone
+        names = {path.relative_to(tmp_path / "var").as_posix() for path in assert_private_tree(tmp_path / "var")}
+        for regime in Regime:
+            assert {
+                f"{regime.value}/identity/identity.db-wal",
+                f"{regime.value}/identity/identity.db-shm",
+                f"{regime.value}/identity/keys/signing-key.pem",
+                f"logs/{regime.value}-gateway.log",
+            } <= names
+
+        process.send_signal(signal.SIGINT)  # what Ctrl-C delivers to the launcher
+        assert process.wait(timeout=30) == 0
+    assert_all_exit(children, timeout=10)
+
+
+def test_a_killed_launcher_takes_its_services_with_it(tmp_path):
+    with citygate_up(tmp_path, "--regime", "rights") as (process, _, children):
+        assert len(children) == len(topology.services_in(Regime.RIGHTS))
+        process.kill()  # no chance to clean up: the children must notice on their own
+        process.wait(timeout=10)
+    assert_all_exit(children, timeout=15)
+
+
+def test_a_service_that_cannot_start_stops_the_launch_with_a_clear_message(tmp_path):
+    base = free_port_block(200)
+    env = {**os.environ, "CITYGATE_FINES_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
+    result = subprocess.run(
+        [CITYGATE, "up", "--regime", "platform", "--base-port", str(base), "--data-dir", str(tmp_path / "var")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "platform fines exited" in result.stderr and "platform-fines.log" in result.stderr
