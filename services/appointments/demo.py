@@ -10,12 +10,15 @@ from datetime import date, datetime, time, timedelta
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from identity.personas import Persona, by_handle
 from kernel.problems import Problem
-from services.appointments.domain import CHINA_STANDARD_TIME, register_marriage, utc
+from kernel.state import state_of
+from services.appointments.dependencies import AppointmentsState
 from services.appointments.models import AppointmentType, Office, Slot, as_utc
+from services.appointments.office_time import CHINA_STANDARD_TIME, utc
+from services.appointments.register import register_marriage
 
 HUSBAND, WIFE = by_handle("chen-jun"), by_handle("zhang-min")
 MARRIED_ON = date(2016, 5, 20)  # 520, "wo ai ni": a favourite wedding date in China
@@ -45,27 +48,28 @@ def one_place_start(today: date) -> datetime:
 async def seed_demo(app: FastAPI) -> None:
     # As at the registration desk: the bureau keeps the couple under the subjects its sector knows
     # them by (resident IDs on the platform, civil-registry pseudonyms in the rights regime).
-    husband = await _sector_subject(app, HUSBAND)
-    wife = await _sector_subject(app, WIFE)
-    today = datetime.now(CHINA_STANDARD_TIME).date()
-    await run_in_threadpool(_seed_in_own_transaction, app, husband, wife, today)
+    state = state_of(app, AppointmentsState)
+    husband = await _sector_subject(state, HUSBAND)
+    wife = await _sector_subject(state, WIFE)
+    today = state.clock().astimezone(CHINA_STANDARD_TIME).date()
+    await run_in_threadpool(_seed_in_own_transaction, state, husband, wife, today)
 
 
-async def _sector_subject(app: FastAPI, persona: Persona, wait_seconds: float = 60) -> str:
+async def _sector_subject(state: AppointmentsState, persona: Persona, wait_seconds: float = 60) -> str:
     """Waits for the identity service to come up and for its own (concurrent) demo seed to have
     enrolled the persona: until then it answers 404 citizen-not-found."""
     deadline = clock.monotonic() + wait_seconds
     while True:
         try:
-            return await app.state.services.sector_subject(persona.resident_id, wait_seconds=wait_seconds)
+            return await state.services.sector_subject(persona.resident_id, wait_seconds=wait_seconds)
         except Problem as problem:
             if problem.status != 404 or clock.monotonic() >= deadline:
                 raise
         await asyncio.sleep(0.25)
 
 
-def _seed_in_own_transaction(app: FastAPI, husband: str, wife: str, today: date) -> None:
-    with app.state.database.session() as session:
+def _seed_in_own_transaction(state: AppointmentsState, husband: str, wife: str, today: date) -> None:
+    with state.database.session() as session:
         seed_office(session, today)
         register_marriage(session, husband, wife, MARRIED_ON)
         session.commit()
@@ -75,7 +79,7 @@ def seed_office(session: Session, today: date) -> None:
     if session.get(Office, DEMO_OFFICE.id) is None:
         session.add(Office(**DEMO_OFFICE.model_dump()))
         session.flush()
-    wanted: dict[tuple[str, datetime], int] = {(ONE_PLACE_TYPE, one_place_start(today)): 1}
+    wanted: dict[tuple[AppointmentType, datetime], int] = {(ONE_PLACE_TYPE, one_place_start(today)): 1}
     for day in (today + timedelta(days=n) for n in range(DAYS)):
         for appointment_type, times, capacity in TIMETABLE:
             for opening in times:
@@ -84,7 +88,8 @@ def seed_office(session: Session, today: date) -> None:
         (kind, as_utc(starts_at))
         for kind, starts_at in session.exec(
             select(Slot.type, Slot.starts_at).where(
-                Slot.office_id == DEMO_OFFICE.id, Slot.starts_at >= min(starts_at for _, starts_at in wanted)
+                col(Slot.office_id) == DEMO_OFFICE.id,
+                col(Slot.starts_at) >= min(starts_at for _, starts_at in wanted),
             )
         ).all()
     }

@@ -7,6 +7,9 @@ platform regime — joint punishment (联合惩戒): before a citizen enters a b
     never books unchecked.
 rights regime — purpose limitation: a fine is never consulted to decide an appointment. There
     is no credit platform to ask, and this policy asks nobody.
+
+The policy is built once per app (``policy_for``, kept in ``AppointmentsState.policy``) and reached
+by routes through ``PolicyDep``; what it asks with, the service client, is handed to ``admit``.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import httpx
 from pydantic import BaseModel, ValidationError
 
-from kernel.client import ServiceClient, raise_for_upstream_problem
+from kernel.client import raise_for_upstream_problem
 from kernel.problems import Problem
 from kernel.regime import Regime
+from services.appointments.errors import CREDIT_SERVICE, CitizenRestricted, CreditCheckUnavailable
 
-CREDIT_SERVICE = "credit"
 RESTRICTED_SERVICE = "appointments"  # how the credit platform names this service in its rules
 
 
@@ -33,30 +37,10 @@ class Party:
     subject: str
 
 
-class CitizenRestricted(Problem):
-    def __init__(self, reasons: list[dict[str, Any]]) -> None:
-        parties = sorted({reason["party"] for reason in reasons})
-        measures = sorted({reason["measure"] for reason in reasons if reason.get("measure")})
-        super().__init__(
-            403,
-            f"The credit-sharing platform restricts the {' and the '.join(parties)} (joint punishment)"
-            + (f": {'; '.join(measures)}." if measures else "."),
-            kind="joint-punishment",
-            title="Joint punishment",
-            restricted_parties=parties,
-            reasons=reasons,
-        )
+class ServiceRequests(Protocol):
+    """What a policy uses of ``kernel.client.ServiceClient``: an authenticated call to another service."""
 
-
-class CreditCheckUnavailable(Problem):
-    def __init__(self, why: str) -> None:
-        super().__init__(
-            503,
-            f"The credit-sharing platform cannot be consulted ({why}); nothing was booked, "
-            "since a booking is never made unchecked. Try again later.",
-            kind="credit-check-unavailable",
-            upstream=CREDIT_SERVICE,
-        )
+    async def request(self, callee: str, method: str, path: str, **kwargs: Any) -> httpx.Response: ...
 
 
 class _Restrictions(BaseModel):
@@ -66,10 +50,10 @@ class _Restrictions(BaseModel):
     reasons: list[dict[str, Any]]
 
 
-class AdmissionPolicy(Protocol):
+class AppointmentsPolicy(Protocol):
     consults_credit: bool
 
-    async def admit(self, services: ServiceClient, parties: Sequence[Party]) -> None:
+    async def admit(self, services: ServiceRequests, parties: Sequence[Party]) -> None:
         """Return if every party may take part in a booking; raise a Problem otherwise."""
 
 
@@ -78,7 +62,7 @@ class PurposeLimitation:
 
     consults_credit = False
 
-    async def admit(self, services: ServiceClient, parties: Sequence[Party]) -> None:
+    async def admit(self, services: ServiceRequests, parties: Sequence[Party]) -> None:
         return None
 
 
@@ -87,16 +71,17 @@ class JointPunishment:
 
     consults_credit = True
 
-    async def admit(self, services: ServiceClient, parties: Sequence[Party]) -> None:
+    async def admit(self, services: ServiceRequests, parties: Sequence[Party]) -> None:
         answers = await asyncio.gather(*(self._reasons(services, party) for party in parties), return_exceptions=True)
+        reasons: list[dict[str, Any]] = []
         for answer in answers:
             if isinstance(answer, BaseException):
                 raise answer
-        reasons = [reason for answer in answers for reason in answer]
+            reasons += answer
         if reasons:
             raise CitizenRestricted(reasons)
 
-    async def _reasons(self, services: ServiceClient, party: Party) -> list[dict[str, Any]]:
+    async def _reasons(self, services: ServiceRequests, party: Party) -> list[dict[str, Any]]:
         path = f"/subjects/{quote(party.subject, safe='')}/restrictions"
         try:
             response = await services.request(CREDIT_SERVICE, "GET", path, params={"service": RESTRICTED_SERVICE})
@@ -117,5 +102,9 @@ class JointPunishment:
         return [{"party": party.role, **reason} for reason in answer.reasons] or [{"party": party.role}]
 
 
-def admission_policy(regime: Regime) -> AdmissionPolicy:
-    return {Regime.PLATFORM: JointPunishment, Regime.RIGHTS: PurposeLimitation}[regime]()
+def policy_for(regime: Regime) -> AppointmentsPolicy:
+    policies: dict[Regime, type[AppointmentsPolicy]] = {
+        Regime.PLATFORM: JointPunishment,
+        Regime.RIGHTS: PurposeLimitation,
+    }
+    return policies[regime]()

@@ -1,9 +1,12 @@
+"""The credit-sharing platform: ``create_app`` builds the app, nothing else."""
+
 from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
 
 from kernel.service_app import build_service_app
+from services.credit.dependencies import CreditState
 from services.credit.models import CreditTable
 from services.credit.routes import router
 from services.credit.settings import Settings
@@ -15,5 +18,6 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         title="credit-sharing platform",
         metadata=CreditTable.metadata,
         routers=[router],
+        state=CreditState,
         transport=transport,
     )

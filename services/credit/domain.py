@@ -6,46 +6,24 @@ Every function that depends on the time takes ``now``, so the settlement lag can
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from identity.resident_id import InvalidResidentId, parse_resident_id
-from kernel.problems import Problem
+from services.credit.errors import ConflictingRecord, InvalidSubject, NotTheSource, RecordNotFound
 from services.credit.models import CreditRecord, CreditRecordCreate, RestrictionReason, RestrictionsPublic, as_utc
 from services.credit.rules import RestrictedService, rules_for
 
-
-class InvalidSubject(Problem):
-    def __init__(self, reason: str) -> None:
-        super().__init__(422, f"The subject is not a resident identity number: {reason}.", kind="invalid-subject")
-
-
-class RecordNotFound(Problem):
-    def __init__(self, source: str, reference: str) -> None:
-        super().__init__(404, f"{source!r} has reported no record {reference!r}.", kind="credit-record-not-found")
-
-
-class NotTheSource(Problem):
-    def __init__(self, caller: str, source: str) -> None:
-        super().__init__(
-            403,
-            f"Only {source!r} may settle its own records; {caller!r} may not.",
-            kind="not-record-source",
-        )
-
-
-class ConflictingRecord(Problem):
-    def __init__(self, existing: CreditRecord) -> None:
-        super().__init__(
-            409,
-            f"{existing.source!r} already reported {existing.reference!r} with other details; "
-            "a reference names one record for good.",
-            kind="conflicting-credit-record",
-            existing_id=existing.id,
-        )
+# INSERT ... ON CONFLICT DO NOTHING, in each dialect the platform runs on
+_INSERT: dict[str, Callable[[type[CreditRecord]], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 def normalised_subject(subject: str) -> str:
@@ -64,20 +42,20 @@ def _utc(now: datetime) -> datetime:
 
 def _find(session: Session, source: str, reference: str) -> CreditRecord | None:
     return session.exec(
-        select(CreditRecord).where(CreditRecord.source == source, CreditRecord.reference == reference)
+        select(CreditRecord).where(col(CreditRecord.source) == source, col(CreditRecord.reference) == reference)
     ).first()
 
 
-def _insert_unless_reported(session: Session, values: dict) -> bool:
+def _insert_unless_reported(session: Session, values: dict[str, Any]) -> bool:
     """One INSERT that does nothing when (source, reference) exists: concurrent identical pushes
     race inside the database's unique index, never between a read and a write. True if inserted."""
     dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    insert = _INSERT[dialect]
     statement = (
         insert(CreditRecord)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=[CreditRecord.source, CreditRecord.reference])
-        .returning(CreditRecord.id)
+        .on_conflict_do_nothing(index_elements=[col(CreditRecord.source), col(CreditRecord.reference)])
+        .returning(col(CreditRecord.id))
     )
     return session.exec(statement).first() is not None
 
@@ -125,7 +103,7 @@ def settle_record(
     # Conditional, so a concurrent second settlement cannot move the first one's times.
     session.exec(
         update(CreditRecord)
-        .where(CreditRecord.id == record.id, CreditRecord.settled_at.is_(None))
+        .where(col(CreditRecord.id) == record.id, col(CreditRecord.settled_at).is_(None))
         .values(settled_at=settled_at, effective_at=settled_at + lag)
     )
     session.commit()
@@ -145,11 +123,11 @@ def restrictions(session: Session, subject: str, service: RestrictedService, *, 
     records = session.exec(
         select(CreditRecord)
         .where(
-            CreditRecord.subject == subject,
-            CreditRecord.kind.in_(list(measures)),
-            or_(CreditRecord.effective_at.is_(None), CreditRecord.effective_at > _utc(now)),
+            col(CreditRecord.subject) == subject,
+            col(CreditRecord.kind).in_(list(measures)),
+            or_(col(CreditRecord.effective_at).is_(None), col(CreditRecord.effective_at) > _utc(now)),
         )
-        .order_by(CreditRecord.recorded_at, CreditRecord.id)
+        .order_by(col(CreditRecord.recorded_at), col(CreditRecord.id))
     ).all()
     reasons = [
         RestrictionReason.model_validate(record, update={"measure": measures[record.kind]}) for record in records

@@ -42,20 +42,20 @@ class Rule:
     service: RestrictedService
     measure: str  # how the service restricts the citizen, as its booking screen would say it
 
-    def __post_init__(self) -> None:
-        # Written as plain strings in the table for reading; a typo fails at import.
-        object.__setattr__(self, "kind", RecordKind(self.kind))
-        object.__setattr__(self, "service", RestrictedService(self.service))
+
+def _rule(kind: str, service: str, measure: str) -> Rule:
+    """A row of the table: written as plain strings for reading; a typo fails at import."""
+    return Rule(RecordKind(kind), RestrictedService(service), measure)
 
 
 JOINT_PUNISHMENT: tuple[Rule, ...] = (
-    #    record kind              restricts        how
-    Rule("overdue-fine", "appointments", "no online booking of civil-registry appointments"),
-    Rule("overdue-fine", "air-travel", "no plane tickets"),
-    Rule("unpaid-court-judgment", "appointments", "no online booking of civil-registry appointments"),
-    Rule("unpaid-court-judgment", "rail-travel", "no high-speed rail or soft-sleeper tickets"),
-    Rule("unpaid-court-judgment", "air-travel", "no plane tickets"),
-    Rule("unpaid-court-judgment", "hotel-booking", "no rooms in star-rated hotels"),
+    #     record kind              restricts        how
+    _rule("overdue-fine", "appointments", "no online booking of civil-registry appointments"),
+    _rule("overdue-fine", "air-travel", "no plane tickets"),
+    _rule("unpaid-court-judgment", "appointments", "no online booking of civil-registry appointments"),
+    _rule("unpaid-court-judgment", "rail-travel", "no high-speed rail or soft-sleeper tickets"),
+    _rule("unpaid-court-judgment", "air-travel", "no plane tickets"),
+    _rule("unpaid-court-judgment", "hotel-booking", "no rooms in star-rated hotels"),
 )
 
 

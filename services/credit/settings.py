@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import ClassVar
 
 from pydantic import Field
@@ -14,3 +15,7 @@ class Settings(ServiceSettings):
     # The seed documents report people "at the continued peril of blacklisting despite having paid
     # their dues" because records were updated late; a workshop sets this to a few minutes to show it.
     settlement_lag_seconds: float = Field(default=0, ge=0)
+
+    @property
+    def settlement_lag(self) -> timedelta:
+        return timedelta(seconds=self.settlement_lag_seconds)

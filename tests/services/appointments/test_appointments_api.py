@@ -8,15 +8,17 @@ from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from identity.personas import by_handle
 from identity.resident_id import make_resident_id
 from kernel.regime import Regime
+from kernel.state import state_of
 from services.appointments.demo import DEMO_OFFICE, ONE_PLACE_TYPE, one_place_start
-from services.appointments.domain import CHINA_STANDARD_TIME, register_marriage
+from services.appointments.dependencies import AppointmentsState
 from services.appointments.models import Booking, Slot
-from services.appointments.routes import utc_now
+from services.appointments.office_time import CHINA_STANDARD_TIME
+from services.appointments.register import register_marriage
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.support import assert_problem
 from tests.identity.test_service_tokens import mint
@@ -49,8 +51,12 @@ async def bureau(mesh: Mesh) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+def bureau_state(mesh: Mesh) -> AppointmentsState:
+    return state_of(mesh.apps["appointments"], AppointmentsState)
+
+
 def register_couple(mesh: Mesh, first: str, second: str) -> None:
-    with mesh.apps["appointments"].state.database.session() as session:
+    with bureau_state(mesh).database.session() as session:
         register_marriage(session, first, second, date(2015, 10, 1))
         session.commit()
 
@@ -76,7 +82,7 @@ async def book(bureau: httpx.AsyncClient, slot: dict, subject: str) -> httpx.Res
 
 
 def stored_bookings(mesh: Mesh, **where) -> list[Booking]:
-    with mesh.apps["appointments"].state.database.session() as session:
+    with bureau_state(mesh).database.session() as session:
         query = select(Booking)
         for column, value in where.items():
             query = query.where(getattr(Booking, column) == value)
@@ -198,9 +204,9 @@ async def test_an_unconfirmed_booking_lapses_and_frees_its_place_without_a_sched
     slot = (await slots(bureau, "divorce"))[0]
     booking = (await book(bureau, slot, wife)).json()
     assert await free_places(bureau, slot["id"]) == 1
-    window = mesh.apps["appointments"].state.settings.confirmation_window_minutes
+    window = bureau_state(mesh).settings.confirmation_window_minutes
     later = datetime.fromisoformat(booking["created_at"]) + timedelta(minutes=window)
-    mesh.apps["appointments"].dependency_overrides[utc_now] = lambda: later
+    bureau_state(mesh).clock = lambda: later
     # the next read that touches the slot lapses the booking and frees the place
     assert await free_places(bureau, slot["id"]) == 2
     lapsed = (await bureau.get(f"/bookings/{booking['id']}")).json()
@@ -266,8 +272,9 @@ async def test_concurrent_bookings_of_a_one_place_slot_book_exactly_one(mesh, bu
     for response in responses:
         if response.status_code == 409:
             assert_problem(response, 409, "slot-full")
-    with mesh.apps["appointments"].state.database.session() as session:
-        assert session.get(Slot, one_place["id"]).booked == 1
+    with bureau_state(mesh).database.session() as session:
+        stored_slot = session.get(Slot, one_place["id"])
+        assert stored_slot is not None and stored_slot.booked == 1
         assert (
             session.exec(select(func.count()).select_from(Booking).where(Booking.slot_id == one_place["id"])).one() == 1
         )
@@ -296,12 +303,12 @@ async def test_concurrent_moves_and_cancels_keep_every_count_exact(mesh, bureau)
 
 def assert_counts_match_bookings(mesh: Mesh) -> None:
     """Every slot's taken places are exactly its open bookings: nothing freed twice, nothing leaked."""
-    with mesh.apps["appointments"].state.database.session() as session:
-        open_per_slot = dict(
+    with bureau_state(mesh).database.session() as session:
+        open_per_slot: dict[int | None, int] = dict(
             session.exec(
                 select(Booking.slot_id, func.count())
-                .where(Booking.status.in_(["pending", "confirmed"]))
-                .group_by(Booking.slot_id)
+                .where(col(Booking.status).in_(["pending", "confirmed"]))
+                .group_by(col(Booking.slot_id))
             ).all()
         )
         for slot in session.exec(select(Slot)).all():
@@ -326,7 +333,7 @@ async def test_the_demo_couples_divorce_in_each_regime(mesh, bureau, monkeypatch
         return await forward(request)
 
     monkeypatch.setattr(mesh.transport, "handle_async_request", spy)
-    services = mesh.apps["appointments"].state.services
+    services = bureau_state(mesh).services
     husband = await services.sector_subject(by_handle("chen-jun").resident_id)
     wife = await services.sector_subject(by_handle("zhang-min").resident_id)
     slot = (await slots(bureau, "divorce"))[0]

@@ -12,16 +12,19 @@ import pytest
 
 from identity.personas import by_handle
 from kernel.client import UpstreamUnavailable
-from kernel.problems import Problem
+from kernel.problems import Problem, UpstreamError
 from kernel.regime import Regime
+from kernel.state import state_of
 from services.appointments.policy import (
     JointPunishment,
     Party,
     PurposeLimitation,
-    admission_policy,
+    policy_for,
 )
+from services.credit.dependencies import CreditState
 from services.credit.domain import push_record
 from services.credit.models import CreditRecordCreate
+from services.credit.rules import RecordKind
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.support import assert_problem
 from tests.services.appointments.test_appointments_api import (
@@ -79,10 +82,12 @@ async def test_a_marriage_partner_is_checked_when_they_confirm(mesh, bureau):
     confirmations = f"/bookings/{booking['id']}/confirmations"
     code = booking["invitation_code"]
     blacklisted = citizen(mesh, 3)
-    with mesh.apps["credit"].state.database.session() as session:
+    with state_of(mesh.apps["credit"], CreditState).database.session() as session:
         push_record(
             session,
-            CreditRecordCreate(subject=blacklisted, kind="unpaid-court-judgment", reference="j-7", amount_cents=500000),
+            CreditRecordCreate(
+                subject=blacklisted, kind=RecordKind.UNPAID_COURT_JUDGMENT, reference="j-7", amount_cents=500000
+            ),
             source="courts",
             now=datetime.now(UTC),
         )
@@ -138,8 +143,8 @@ class FakeServices:
 
 
 def test_each_regime_has_its_policy():
-    assert isinstance(admission_policy(Regime.PLATFORM), JointPunishment)
-    assert isinstance(admission_policy(Regime.RIGHTS), PurposeLimitation)
+    assert isinstance(policy_for(Regime.PLATFORM), JointPunishment)
+    assert isinstance(policy_for(Regime.RIGHTS), PurposeLimitation)
 
 
 async def test_purpose_limitation_asks_nobody():
@@ -159,7 +164,7 @@ async def test_joint_punishment_asks_about_every_party():
     [
         UpstreamUnavailable("credit", httpx.ConnectError("refused")),
         UpstreamUnavailable("credit", httpx.ReadTimeout("slow")),  # 504 from the kernel: still "cannot check"
-        Problem(502, "no token for credit", kind="token-refused"),
+        UpstreamError("no token for credit"),  # any other problem of the client: still "cannot check"
         (500, {"title": "Internal Server Error"}),
         (403, {"title": "Forbidden"}),
         (200, {"restricted": "maybe"}),

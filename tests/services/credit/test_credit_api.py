@@ -8,10 +8,14 @@ from datetime import datetime, timedelta
 import pytest
 
 from identity.personas import by_handle
+from kernel.clock import utc_now
 from kernel.regime import Regime
+from kernel.state import ServiceState, state_of
+from services.appointments.dependencies import AppointmentsState
+from services.credit.dependencies import CreditState
 from services.credit.domain import push_record
 from services.credit.models import CreditRecordCreate
-from services.credit.routes import utc_now
+from services.credit.rules import RecordKind
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.support import assert_problem
 from tests.identity.test_service_tokens import mint
@@ -32,7 +36,7 @@ async def lagged(database_urls, tmp_path, monkeypatch):
     """The platform mesh with a settlement lag, set the way a deployment sets it."""
     monkeypatch.setenv("CITYGATE_CREDIT_SETTLEMENT_LAG_SECONDS", str(LAG_SECONDS))
     async with Mesh(Regime.PLATFORM, tmp_path, database_urls) as running:
-        assert running.apps["credit"].state.settings.settlement_lag_seconds == LAG_SECONDS
+        assert state_of(running.apps["credit"], CreditState).settings.settlement_lag_seconds == LAG_SECONDS
         yield running
 
 
@@ -122,7 +126,7 @@ async def test_fifty_identical_concurrent_reports_make_one_record(mesh, backend)
 
 
 @pytest.mark.parametrize(
-    "body, where",
+    ("body", "where"),
     [
         (overdue_fine(subject="44010419900823215"), "subject"),  # 17 characters
         (overdue_fine(subject="440104199008232151"), "subject"),  # wrong check character
@@ -173,10 +177,10 @@ async def test_only_the_declared_departments_may_report_and_query(mesh):
 
 async def test_the_departments_reach_the_platform_with_tokens_from_the_identity_service(mesh):
     """The real path: client credentials with private_key_jwt, scopes from kernel/access.py."""
-    fines = mesh.apps["fines"].state.services
+    fines = state_of(mesh.apps["fines"], ServiceState).services
     response = await fines.request("credit", "POST", "/records", json=overdue_fine("42"))
     assert response.status_code == 201, response.text
-    appointments = mesh.apps["appointments"].state.services
+    appointments = state_of(mesh.apps["appointments"], AppointmentsState).services
     answer = await appointments.get_json("credit", f"/subjects/{CITIZEN}/restrictions?service=appointments")
     assert answer["restricted"] and answer["reasons"][0]["reference"] == "42"
 
@@ -208,10 +212,12 @@ async def test_settling_twice_is_the_same_settlement(mesh):
 
 async def test_only_the_source_settles_its_record(mesh):
     credit = mesh.apps["credit"]
-    with credit.state.database.session() as session:  # the courts report through their own channel
+    with state_of(credit, CreditState).database.session() as session:  # the courts report through their own channel
         push_record(
             session,
-            CreditRecordCreate(subject=CITIZEN, kind="unpaid-court-judgment", reference="J-9", amount_cents=500000),
+            CreditRecordCreate(
+                subject=CITIZEN, kind=RecordKind.UNPAID_COURT_JUDGMENT, reference="J-9", amount_cents=500000
+            ),
             source="courts",
             now=utc_now(),
         )
@@ -233,11 +239,11 @@ async def test_a_paid_debt_still_blocks_until_the_lag_has_passed(lagged):
     assert (reason["kind"], reason["source"], reason["reference"]) == ("overdue-fine", "fines", "17")
 
     credit = lagged.apps["credit"]
-    credit.dependency_overrides[utc_now] = lambda: effective_at  # the clock moves on, nobody waits
+    state_of(credit, CreditState).clock = lambda: effective_at  # the clock moves on, nobody waits
     try:
         assert (await query(lagged)).json()["restricted"] is False
     finally:
-        credit.dependency_overrides.clear()
+        state_of(credit, CreditState).clock = utc_now
 
 
 # --- the blacklist query -------------------------------------------------------------------------
