@@ -123,9 +123,12 @@ def problem_class(kind: str) -> type[Problem] | None:
 
 
 def problem_responses(*kinds: type[Problem]) -> dict[int | str, dict[str, Any]]:
-    """A route's OpenAPI ``responses``: each status it answers with a problem, and the kinds under it."""
+    """A route's OpenAPI ``responses``: each status it answers with a problem, and the kinds under it.
+
+    The kinds any route can answer (``ANY_ROUTE``) are always included: a route's entry for a status
+    replaces the app-wide one in FastAPI, so they must be listed beside the route's own."""
     by_status: dict[int, set[str]] = {}
-    for cls in kinds:
+    for cls in (*ANY_ROUTE, *kinds):
         by_status.setdefault(cls.status, set()).add(type_uri(cls.kind))
     return {
         status: {
@@ -201,8 +204,9 @@ class UpstreamTimeout(Problem):
 
 
 # Every route can answer these; a route adds its own kinds with ``problem_responses``.
+ANY_ROUTE: tuple[type[Problem], ...] = (InvalidRequest, ValueOutOfRange, ServiceBusy)
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **problem_responses(InvalidRequest, ValueOutOfRange, ServiceBusy),
+    **problem_responses(),
     "default": {"model": ProblemDetails, "content": {PROBLEM_MEDIA_TYPE: {}}},
 }
 
