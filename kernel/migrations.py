@@ -220,6 +220,12 @@ def upgrade(database: Database, history: History, revision: str = "head") -> Non
         command.upgrade(history.config(connection, database.metadata), revision)
 
 
+def downgrade(database: Database, history: History, revision: str) -> None:
+    """Back to ``revision`` (``base``: no tables), by each revision's ``downgrade``."""
+    with _migration_connection(database) as connection, _named(history):
+        command.downgrade(history.config(connection, database.metadata), revision)
+
+
 def stamp(database: Database, history: History, revision: str) -> None:
     """Record ``revision`` as where the database stands, without running anything."""
     with _migration_connection(database) as connection, _named(history):

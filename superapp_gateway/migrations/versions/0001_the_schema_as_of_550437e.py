@@ -128,3 +128,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_citizen_session_subject"))
 
     op.drop_table("citizen_session")
+    # PostgreSQL keeps an enum's type when its table goes
+    sa.Enum(name="paymentstatus").drop(op.get_bind(), checkfirst=True)

@@ -43,3 +43,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_credit_record_subject"))
 
     op.drop_table("credit_record")
+    # PostgreSQL keeps an enum's type when its table goes
+    sa.Enum(name="recordkind").drop(op.get_bind(), checkfirst=True)

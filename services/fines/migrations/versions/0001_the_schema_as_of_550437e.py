@@ -115,3 +115,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_vehicle_owner_ref"))
 
     op.drop_table("vehicle")
+    # PostgreSQL keeps an enum's type when its table goes
+    for enum in ("finesource", "finestatus", "outboxaction"):
+        sa.Enum(name=enum).drop(op.get_bind(), checkfirst=True)

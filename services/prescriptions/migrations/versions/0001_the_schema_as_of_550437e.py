@@ -94,3 +94,6 @@ def downgrade() -> None:
 
     op.drop_table("prescription")
     op.drop_table("delivery_order")
+    # PostgreSQL keeps an enum's type when its table goes
+    for enum in ("contentslocation", "prescriptionstatus"):
+        sa.Enum(name=enum).drop(op.get_bind(), checkfirst=True)
