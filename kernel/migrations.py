@@ -1,7 +1,8 @@
 """Versioned schemas: one Alembic history per service, applied at start and by ``citygate migrate``.
 
 A service's history is the directory ``<package>/migrations/versions/`` (one file per revision,
-numbered ``0001``, ``0002``, …), found from the package that declares its tables; its database
+numbered ``0001``, ``0002``, …), found from the package that declares its tables (the package,
+in kernel/topology.py, of the SQLModel registry they are declared on); its database
 records where it stands in its own version table, ``alembic_version_<service>``. Alembic's
 environment (``env.py``) and the revision template are shared by every history
 (``kernel/migration_environment/``): nothing else is written per service.
@@ -21,6 +22,7 @@ import importlib
 import importlib.util
 import logging
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +51,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("citygate.migrations")
 
 ENVIRONMENT = Path(__file__).with_name("migration_environment")
+# Alembic's ``context`` and ``op`` are module-wide proxies: one command at a time per process (the
+# tests start many services in one process, each upgrading its own database)
+_ONE_COMMAND_AT_A_TIME = threading.RLock()
 # what the connection, the models and the history are handed to env.py under (Config.attributes)
 _CONNECTION, _METADATA, _HISTORY = "citygate.connection", "citygate.metadata", "citygate.history"
 
@@ -97,11 +102,14 @@ class History:
 
 
 def _declaring_bases() -> Iterator[tuple[str, MetaData]]:
-    """(module, metadata) of each SQLModel base with a registry of its own: each service declares
-    its tables on one such base (``class FinesTable(SQLModel, registry=registry())``)."""
-    for base in SQLModel.__subclasses__():
-        if base.metadata is not SQLModel.metadata:
-            yield base.__module__, base.metadata
+    """(module, metadata) of every SQLModel class on a registry of its own: each service declares its
+    tables on one such registry (``class FinesTable(SQLModel, registry=registry())``), in its package."""
+    pending = list(SQLModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.metadata is not SQLModel.metadata:
+            yield model.__module__, model.metadata
 
 
 def _spec_of_module(module: str) -> ServiceSpec | None:
@@ -234,9 +242,11 @@ def stamp(database: Database, history: History, revision: str) -> None:
 
 @contextmanager
 def _named(history: History) -> Iterator[None]:
-    """Alembic's refusals (a revision it does not know: a database a newer citygate wrote) name the service."""
+    """One Alembic command at a time; its refusals (a revision it does not know: a database a newer
+    citygate wrote) name the service."""
     try:
-        yield
+        with _ONE_COMMAND_AT_A_TIME:
+            yield
     except CommandError as error:
         raise SchemaError(f"{history.service}: {error} (its history: {history.versions})") from error
 
@@ -309,7 +319,8 @@ def _adopt_unversioned(database: Database, history: History) -> str | None:
     for revision in reversed(list(shapes)):
         if shapes[revision] == found:
             log.warning(
-                "%s: a database without versions with the tables of revision %s: recorded as at %s",
+                "%s: no version table, but exactly the tables of revision %s (an older citygate built it): "
+                "recorded as at %s",
                 history.service,
                 revision,
                 revision,
@@ -329,8 +340,8 @@ def _adopt_unversioned(database: Database, history: History) -> str | None:
 
 
 def drift(metadata: MetaData, history: History) -> list[Any]:
-    """What the models declare that the history does not build (Alembic's autogenerate diffs, on a
-    scratch SQLite database upgraded to head); empty when they agree."""
+    """Where the models and the history disagree (Alembic's autogenerate comparison of ``metadata``
+    with a scratch SQLite database upgraded to head); empty when they agree."""
     with _scratch_database(metadata) as scratch:
         upgrade(scratch, history)
         with scratch.engine.connect() as connection:
@@ -349,7 +360,7 @@ def new_revision(metadata: MetaData, history: History, message: str) -> Path:
     history.versions.mkdir(parents=True, exist_ok=True)
     with _scratch_database(metadata) as scratch:
         upgrade(scratch, history)
-        with scratch.engine.connect() as connection:
+        with scratch.engine.connect() as connection, _named(history):
             script = command.revision(
                 history.config(connection, metadata), message=message, autogenerate=True, rev_id=next_id
             )
