@@ -18,12 +18,14 @@ up: $(STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-# The guard rails (docs/architecture.md): lint and format, types, the layering contracts.
+# The guard rails (docs/architecture.md): lint and format, types, the layering contracts, and every
+# service's migrations agreeing with its models.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/citygate migrate --check
 
 setup: $(STAMP)
 

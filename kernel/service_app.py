@@ -116,7 +116,7 @@ def build_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(database.create_tables)
+        await run_in_threadpool(database.migrate)
         http = httpx.AsyncClient(
             transport=transport or build_transport(settings.http_transport),
             timeout=settings.outgoing_timeout_seconds,

@@ -180,8 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     endpoints_parser.add_argument("--json", action="store_true")
     endpoints_parser.set_defaults(handler=show_endpoints)
     _add_ledger_commands(commands)
-    from workshop import walkthrough
+    from workshop import migrate, walkthrough
 
+    migrate.add_command(commands)
     walkthrough.add_command(commands)
     return parser
 
