@@ -299,6 +299,9 @@ def migrate(database: Database) -> str | None:
         return None
     before = current_revision(database, history)
     if before is None:
+        if _is_empty(database):
+            _create_at_head(database, history)
+            return None
         before = _adopt_unversioned(database, history)
     upgrade(database, history)
     after = current_revision(database, history)
@@ -307,12 +310,26 @@ def migrate(database: Database) -> str | None:
     return before
 
 
-def _adopt_unversioned(database: Database, history: History) -> str | None:
-    """A database without a version table: empty (None: upgrade from the start), or written by a
-    citygate from before migrations, stamped at the revision whose tables it has exactly."""
+def _is_empty(database: Database) -> bool:
+    """None of the service's tables exists yet: the usual case at start (a new deployment, a test)."""
     with database.engine.connect() as connection:
-        if not set(inspect(connection).get_table_names()) & set(database.metadata.tables):
-            return None  # the usual case, checked first: working out every revision's tables takes a while
+        return not set(inspect(connection).get_table_names()) & set(database.metadata.tables)
+
+
+def _create_at_head(database: Database, history: History) -> None:
+    """An empty database is created as the models declare and recorded at head, in one transaction
+    (Alembic's recipe for a database built from scratch): the same schema as replaying every revision,
+    which ``drift`` (``citygate migrate --check``, in CI) holds, without replaying data steps that have
+    no rows to act on. On SQLite one transaction is also one sync instead of one per table."""
+    with _migration_connection(database) as connection, _named(history):
+        with connection.begin():
+            database.metadata.create_all(connection)
+            command.stamp(history.config(connection, database.metadata), "head")
+
+
+def _adopt_unversioned(database: Database, history: History) -> str | None:
+    """A database without a version table, written by a citygate from before migrations: stamped at
+    the revision whose tables it has exactly."""
     shapes = shapes_of(history, database.metadata)
     with database.engine.connect() as connection:
         found = _shape(connection, set().union(*shapes.values()))
