@@ -6,8 +6,8 @@ import pytest
 
 from kernel import topology
 from kernel.regime import Regime
+from tests.fixtures.databases import postgres_databases, require_postgres
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import postgres_databases, require_postgres
 
 BACKENDS = ["sqlite", "postgresql"]
 

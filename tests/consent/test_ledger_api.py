@@ -8,7 +8,7 @@ import pytest
 
 from consent.ledger_routes import MAX_POSITION
 from kernel.regime import Regime
-from tests.fixtures.support import assert_problem
+from tests.fixtures.problems import assert_problem
 
 SIZE = 5
 

@@ -14,7 +14,7 @@ import pytest
 from identity.personas import by_handle
 from kernel.client import AccessTokenCache
 from kernel.keys import load_or_create_signing_key
-from tests.workshop.test_launcher import CITYGATE, citygate_up
+from tests.fixtures.processes import CITYGATE, citygate_up
 
 pytestmark = pytest.mark.processes
 

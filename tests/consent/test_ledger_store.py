@@ -14,25 +14,13 @@ from consent.ledger import BeyondTreeSize, Ledger, LedgerEntry, LedgerNode, Ledg
 from consent.tables import ConsentTable
 from kernel.database import Database
 from tests.fixtures import merkle_reference as ref
-from tests.fixtures.support import postgres_databases
+from tests.fixtures.databases import backend_database
 
 
 @pytest.fixture
 def database(backend: str, tmp_path) -> Iterator[Database]:
-    if backend == "sqlite":
-        yield from _opened(f"sqlite:///{tmp_path / 'consent.db'}")
-    else:
-        with postgres_databases("consent") as urls:
-            yield from _opened(urls["consent"])
-
-
-def _opened(url: str) -> Iterator[Database]:
-    database = Database(url, ConsentTable.metadata)
-    database.create_tables()
-    try:
+    with backend_database(backend, tmp_path, "consent", ConsentTable.metadata) as database:
         yield database
-    finally:
-        database.dispose()
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from identity.personas import by_handle
 from identity.sd_jwt import present
 from kernel.regime import Regime
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import assert_problem
-from tests.identity.test_oidc_flow import sign_in
+from tests.fixtures.oidc_rp import RelyingParty, sign_in
+from tests.fixtures.problems import assert_problem
 
 VERIFIER = "https://bar.example"
 

@@ -29,9 +29,8 @@ from identity.personas import by_handle
 from identity.totp import totp
 from kernel.database import Database
 from kernel.regime import Regime
+from tests.fixtures.databases import backend_database
 from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import backend_database
-from tests.identity.test_oidc_flow import rights  # noqa: F401  (fixture)
 
 PATIENT = by_handle("wang-fang")
 BURST = 30
@@ -95,7 +94,7 @@ async def until(condition) -> None:
     raise AssertionError("timed out")
 
 
-async def test_a_one_time_code_is_accepted_once(rights):  # noqa: F811
+async def test_a_one_time_code_is_accepted_once(rights):
     code = totp(PATIENT.totp_secret, time.time())
     rp, page = await step_up_page(rights)
     assert "asks to receive" in (await rp.second_factor(page, code)).text
@@ -104,7 +103,7 @@ async def test_a_one_time_code_is_accepted_once(rights):  # noqa: F811
     assert replayed.status_code == 401 and "already used" in replayed.text
 
 
-async def test_repeated_wrong_passwords_lock_the_account_for_a_while(rights):  # noqa: F811
+async def test_repeated_wrong_passwords_lock_the_account_for_a_while(rights):
     rp = RelyingParty(rights, "gateway")
     page = await rp.authorize(rp.request("openid"))
     for _ in range(ACCOUNT_LIMIT.attempts):
@@ -266,7 +265,7 @@ def test_an_ipv6_source_is_its_64_and_a_mapped_ipv4_is_the_ipv4():
     assert source_key("not an address") == source_key(None) == "source:unknown"
 
 
-async def test_the_provider_keeps_only_a_digest_of_the_login_session_id(rights):  # noqa: F811
+async def test_the_provider_keeps_only_a_digest_of_the_login_session_id(rights):
     rp, _ = await step_up_page(rights)
     cookie = rp.browser.cookies["citygate_idp_rights"]
     with rights.apps["identity"].state.database.session() as session:

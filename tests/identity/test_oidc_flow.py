@@ -18,43 +18,10 @@ from identity.profiles import EIDAS_HIGH, EIDAS_LOW, EIDAS_SUBSTANTIAL, PLATFORM
 from identity.totp import totp
 from kernel.regime import Regime
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import assert_problem
+from tests.fixtures.oidc_rp import RelyingParty, error_redirect, redeemable, sign_in, tokens_for
+from tests.fixtures.problems import assert_problem
 
 CAR_OWNER = by_handle("li-wei")
-
-
-@pytest.fixture
-async def platform(tmp_path):
-    async with Mesh(Regime.PLATFORM, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-async def rights(tmp_path):
-    async with Mesh(Regime.RIGHTS, tmp_path) as running:
-        yield running
-
-
-async def sign_in(
-    rp: RelyingParty, scope: str = "openid", *, persona=CAR_OWNER, consent: str | None = "allow", **params: str
-):
-    """The whole browser dance up to the code; returns (auth request, the provider's final response)."""
-    auth = rp.request(scope, **params)
-    page = await rp.log_in(await rp.authorize(auth), persona.handle)
-    if "Six-digit code" in page.text:
-        page = await rp.second_factor(page, totp(persona.totp_secret, time.time()))
-    if "asks to receive" in page.text and consent:
-        page = await rp.decide(page, consent)
-    return auth, page
-
-
-async def tokens_for(rp: RelyingParty, scope: str = "openid", **params: str) -> tuple[dict, dict]:
-    auth, response = await sign_in(rp, scope, **params)
-    exchanged = await rp.exchange(await rp.code_from(response, auth), auth.verifier)
-    assert exchanged.status_code == 200, exchanged.text
-    body = exchanged.json()
-    return body, await rp.verified_id_token(body["id_token"], auth.params["nonce"])
 
 
 # --- discovery ---------------------------------------------------------------------------------
@@ -168,14 +135,6 @@ async def test_rights_refusing_consent_sends_access_denied_and_no_code(rights):
 # --- bad input ---------------------------------------------------------------------------------
 
 
-async def error_redirect(rp: RelyingParty, auth) -> dict:
-    response = await rp.authorize(auth)
-    assert response.status_code == 302, response.text
-    location = urlsplit(response.headers["location"])
-    assert location.geturl().startswith(rp.redirect_uri)
-    return parse_qs(location.query)
-
-
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -207,11 +166,6 @@ async def test_requests_that_cannot_be_trusted_to_redirect_are_answered_here(rig
     assert response.status_code == 400, response.text
     assert "location" not in response.headers
     assert response.json()["error"] in {"invalid_request", "invalid_client", "unauthorized_client"}
-
-
-async def redeemable(rp: RelyingParty):
-    auth, response = await sign_in(rp, "openid profile")
-    return auth, await rp.code_from(response, auth)
 
 
 async def test_a_wrong_or_missing_pkce_verifier_is_refused(rights):

@@ -5,10 +5,9 @@ from __future__ import annotations
 from identity.personas import by_handle
 from kernel.regime import Regime
 from services.fines.models import Vehicle
-from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import assert_problem
-from tests.identity.test_oidc_flow import tokens_for
-from tests.identity.test_service_tokens import mint
+from tests.fixtures.oidc_rp import RelyingParty, tokens_for
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
 
 CAR_OWNER = by_handle("li-wei")
 

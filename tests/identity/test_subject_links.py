@@ -13,12 +13,11 @@ from identity.pairwise import Sector
 from identity.personas import PERSONAS, by_handle
 from identity.subject_index import backfill
 from kernel.regime import Regime
+from tests.fixtures.logins import app_login
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import assert_problem
-from tests.identity.test_oidc_flow import tokens_for
-from tests.identity.test_service_tokens import mint
-from tests.workshop.test_citizen_app import app_login
+from tests.fixtures.oidc_rp import RelyingParty, tokens_for
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
 
 CAR_OWNER = by_handle("li-wei")
 

@@ -32,11 +32,13 @@ from kernel.courier import (
     unseal,
 )
 from kernel.keys import SIGNING_ALGORITHM, service_jwks
-from services.fines.demo import DEFAULTER_PLATE, DEMO_PLATE
+from services.fines.demo import CAR_OWNER, DEFAULTER_PLATE, DEMO_PLATE
+from tests.fixtures.appointments import marriage_slot
+from tests.fixtures.fines import fine_ids
+from tests.fixtures.logins import app_tokens
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
-from tests.services.test_citizen_department_api import CAR_OWNER, app_tokens, fine_ids, marriage_slot
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
 
 # --- the primitives, without HTTP -----------------------------------------------------------------
 

@@ -25,7 +25,9 @@ from kernel.regime import Regime
 from kernel.service_app import build_service_app
 from services.fines.demo import DEMO_PLATE
 from services.fines.settings import Settings as FinesSettings
-from tests.fixtures.support import ROOT, assert_problem, postgres_databases
+from tests.fixtures.databases import postgres_databases
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.repository import ROOT
 
 
 class Booking(BaseModel):

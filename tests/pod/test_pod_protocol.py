@@ -11,8 +11,8 @@ from rdflib import URIRef
 from rdflib.namespace import FOAF, RDF
 
 from kernel.regime import Regime
-from tests.fixtures.pod_clients import NOTE, app_for, graph_of, own_pod  # noqa: F401 (others import app_for from here)
-from tests.fixtures.support import assert_problem
+from tests.fixtures.pod_clients import NOTE, graph_of, own_pod
+from tests.fixtures.problems import assert_problem
 
 LDP = "http://www.w3.org/ns/ldp#"
 

@@ -14,7 +14,7 @@ from sqlmodel import select
 from kernel.regime import Regime
 from pod.models import StoredResource
 from tests.fixtures.pod_clients import NOTE, app_for, own_pod
-from tests.fixtures.support import assert_problem
+from tests.fixtures.problems import assert_problem
 
 PDF = b"%PDF-1.7\n\x00\xffbinary"
 

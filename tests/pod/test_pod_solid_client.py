@@ -27,7 +27,8 @@ from pod import store
 from pod.app import create_app
 from pod.pods import create_pod
 from pod.settings import Settings
-from tests.fixtures.support import ROOT, free_port_block
+from tests.fixtures.processes import free_port_block
+from tests.fixtures.repository import ROOT
 
 pytestmark = pytest.mark.processes
 
@@ -52,7 +53,7 @@ STEPS = [
 
 def require_node_client() -> str:
     """The ``node`` executable, when it and the client's packages are installed: else skip locally,
-    fail in CI (like ``tests.fixtures.support.require_postgres``)."""
+    fail in CI (like ``tests.fixtures.databases.require_postgres``)."""
     node = shutil.which("node")
     installed = (CLIENT_DIR / "node_modules" / "@inrupt" / "solid-client" / "package.json").is_file()
     if node and installed:

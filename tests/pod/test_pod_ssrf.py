@@ -18,7 +18,7 @@ from rdflib import Graph
 
 from kernel.regime import Regime
 from tests.fixtures.pod_clients import own_pod
-from tests.fixtures.support import assert_problem
+from tests.fixtures.problems import assert_problem
 
 JSON_LD = {"Content-Type": "application/ld+json"}
 TURTLE = {"Content-Type": "text/turtle"}

@@ -16,8 +16,8 @@ from fastapi import Response
 from kernel.regime import Regime
 from superapp_gateway.sessions import STATE_CHANGING_METHODS, set_browser_cookie
 from superapp_gateway.settings import Settings
-from tests.fixtures.support import assert_problem
-from tests.superapp_gateway.test_gateway_login import browser_login
+from tests.fixtures.logins import browser_login
+from tests.fixtures.problems import assert_problem
 
 # what a form on a page from the pod (same host, another port) makes a browser send
 FROM_THE_POD = {"sec-fetch-site": "same-site"}

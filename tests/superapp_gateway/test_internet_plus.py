@@ -10,19 +10,21 @@ import pytest
 
 from kernel.access import audience_of
 from kernel.regime import Regime
+from services.fines.demo import CAR_OWNER
 from superapp_gateway.internet_plus import NotShared
 from superapp_gateway.policies import RightsPolicy
 from superapp_gateway.user_agreement import PLATFORM_VERSION
+from tests.fixtures.logins import super_app
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
-from tests.workshop.journeys.test_journey_fines import CAR_OWNER, pay, super_app
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import service_bearer
+from tests.fixtures.wallet import pay
 
 PATH = "/internet-plus/citizens/{}"
 
 
 def as_service(mesh: Mesh, client: str, scope: str = "gateway:internet-plus") -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(mesh, client=client, scope=scope, audience=audience_of('gateway'))}"}
+    return service_bearer(mesh, scope, client=client, audience=audience_of("gateway"))
 
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])

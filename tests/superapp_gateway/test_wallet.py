@@ -36,8 +36,11 @@ from superapp_gateway.models import (
 from superapp_gateway.retrier import MAX_BACKOFF_SECONDS, backoff_seconds
 from superapp_gateway.sessions import session_id_digest
 from superapp_gateway.user_agreement import PLATFORM_VERSION
+from tests.fixtures.databases import sqlite_session
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem, sqlite_session
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.transports import LateAnswers
+from tests.fixtures.wallet import balance
 from workshop.super_app import log_in_to_super_app
 
 START = 100_000  # the default starting balance, in fen
@@ -69,12 +72,6 @@ async def pay(
         headers=headers,
         json={"payee": payee, "reference": str(reference), "amount_cents": amount_cents},
     )
-
-
-async def balance(app: httpx.AsyncClient) -> int:
-    response = await app.get("/wallet")
-    assert response.status_code == 200, response.text
-    return response.json()["balance_cents"]
 
 
 def fines_of(mesh: Mesh, plate: str = DEMO_PLATE) -> list[Fine]:
@@ -116,26 +113,6 @@ async def eventually(check, timeout: float = 10.0):
         assert time.monotonic() < deadline, "not within the time allowed"
         await asyncio.sleep(0.05)
     return result
-
-
-class LateAnswers(httpx.AsyncBaseTransport):
-    """A department behind a slow link: it takes each request at once, but its answer arrives
-    ``delay`` seconds late — so a payment is made even when the caller stopped waiting."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, delay: float) -> None:
-        self.inner, self.delay = inner, delay
-        self.calls: list[asyncio.Future] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        call = asyncio.ensure_future(self._answer_late(request))
-        self.calls.append(call)
-        return await asyncio.shield(call)  # the caller may give up; the department carries on
-
-    async def _answer_late(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        content = await response.aread()
-        await asyncio.sleep(self.delay)
-        return httpx.Response(response.status_code, headers=response.headers, content=content)
 
 
 # --- paying --------------------------------------------------------------------------------------------

@@ -29,7 +29,9 @@ import pytest
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel import topology
 from kernel.regime import Regime
-from tests.fixtures.support import assert_problem, free_port_block
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.processes import free_port_block
+from tests.fixtures.wallet import balance, pay
 from workshop.super_app import log_in_to_super_app
 
 pytestmark = pytest.mark.processes
@@ -205,20 +207,6 @@ async def an_unpaid_fine(browser: httpx.AsyncClient) -> dict:
     unpaid = [fine for fine in response.json() if fine["status"] == "unpaid"]
     assert unpaid, response.json()
     return unpaid[0]
-
-
-async def balance(browser: httpx.AsyncClient) -> int:
-    response = await browser.get("/wallet")
-    assert response.status_code == 200, response.text
-    return response.json()["balance_cents"]
-
-
-async def pay(browser: httpx.AsyncClient, fine: dict, key: str) -> httpx.Response:
-    return await browser.post(
-        "/wallet/payments",
-        headers={"Idempotency-Key": key},
-        json={"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]},
-    )
 
 
 async def payment(browser: httpx.AsyncClient, payment_id: str) -> dict:

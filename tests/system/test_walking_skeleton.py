@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from services.fines.demo import DEMO_PLATE
-from tests.fixtures.support import assert_problem
+from tests.fixtures.problems import assert_problem
 
 SKELETON = f"/demo/vehicles/{quote(DEMO_PLATE)}/fines"
 

@@ -26,7 +26,9 @@ from sqlalchemy.engine import make_url
 from kernel import topology
 from kernel.access import peers_of
 from kernel.regime import Regime
-from tests.fixtures.support import ROOT, alive, assert_all_exit, descendants, postgres_databases, require_postgres
+from tests.fixtures.databases import postgres_databases, require_postgres
+from tests.fixtures.processes import alive, assert_all_exit, descendants
+from tests.fixtures.repository import ROOT
 from workshop import compose
 from workshop.cli import SKELETON_PLATE
 from workshop.launcher import die_with_parent, endpoints

@@ -6,10 +6,7 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,26 +16,10 @@ import pytest
 from kernel import topology
 from kernel.regime import Regime
 from services.fines.demo import DEMO_PLATE
-from tests.fixtures.support import assert_all_exit, assert_private_tree, descendants, free_port_block
+from tests.fixtures.files import assert_private_tree
+from tests.fixtures.processes import CITYGATE, assert_all_exit, citygate_up, free_port_block
 
 pytestmark = pytest.mark.processes
-CITYGATE = str(Path(sys.executable).with_name("citygate"))
-
-
-def wait_for_line(process: subprocess.Popen, marker: str, timeout: float) -> list[str]:
-    lines, deadline = [], time.monotonic() + timeout
-    os.set_blocking(process.stdout.fileno(), False)
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if line:
-            lines.append(line.rstrip("\n"))
-            if marker in line:
-                return lines
-        elif process.poll() is not None:
-            break
-        else:
-            time.sleep(0.1)
-    raise AssertionError(f"{marker!r} not seen; output so far:\n" + "\n".join(lines))
 
 
 def wait_for_logs(log_dir: Path, marker: str, timeout: float = 10) -> str:
@@ -50,26 +31,6 @@ def wait_for_logs(log_dir: Path, marker: str, timeout: float = 10) -> str:
             assert marker in logs
             return logs
         time.sleep(0.2)
-
-
-@contextmanager
-def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen, list[str], set[int]]]:
-    """``citygate up`` on free ports, ready; yields the launcher, its output so far and its children."""
-    base = free_port_block(200)
-    process = subprocess.Popen(
-        [CITYGATE, "up", "--base-port", str(base), "--data-dir", str(tmp_path / "var"), *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        umask=0o022,  # a usual shell's: without a defence, new files would be readable by everyone
-    )
-    try:
-        output = wait_for_line(process, "Press Ctrl-C", timeout=120)
-        yield process, output, descendants(process.pid)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_orphans(tmp_path):

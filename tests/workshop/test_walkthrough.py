@@ -7,8 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.fixtures.support import free_port_block
-from tests.workshop.test_launcher import CITYGATE, citygate_up
+from tests.fixtures.processes import CITYGATE, citygate_up, free_port_block
 
 pytestmark = pytest.mark.processes
 

@@ -22,17 +22,9 @@ from services.appointments.policy import (
 )
 from services.credit.domain import push_record
 from services.credit.models import CreditRecordCreate
+from tests.fixtures.appointments import bearer, book, citizen, free_places, register_couple, slots, stored_bookings
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.services.appointments.test_appointments_api import (
-    bearer,
-    book,
-    citizen,
-    free_places,
-    register_couple,
-    slots,
-    stored_bookings,
-)
+from tests.fixtures.problems import assert_problem
 
 
 @pytest.fixture

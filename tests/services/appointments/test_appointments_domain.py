@@ -24,7 +24,7 @@ from services.appointments.models import (
     ConfirmationCreate,
     Slot,
 )
-from tests.fixtures.support import sqlite_session
+from tests.fixtures.databases import sqlite_session
 
 TODAY = date(2030, 1, 7)
 NOW = datetime(2030, 1, 7, 0, 0, tzinfo=CHINA_STANDARD_TIME)  # midnight at the office: the whole day ahead

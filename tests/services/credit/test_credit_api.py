@@ -13,8 +13,8 @@ from services.credit.domain import push_record
 from services.credit.models import CreditRecordCreate
 from services.credit.routes import utc_now
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
 
 CITIZEN = by_handle("wang-fang").resident_id
 LAG_SECONDS = 60

@@ -21,7 +21,7 @@ from services.credit.domain import (
 )
 from services.credit.models import CreditRecord, CreditRecordCreate, CreditTable
 from services.credit.rules import JOINT_PUNISHMENT, RecordKind, RestrictedService, rules_for
-from tests.fixtures.support import sqlite_session
+from tests.fixtures.databases import sqlite_session
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 CITIZEN = by_handle("wang-fang").resident_id

@@ -16,8 +16,8 @@ from services.fines.credit_reporting import drain_credit_outbox
 from services.fines.demo import CAR_OWNER, DEFAULTER
 from services.fines.domain import CHINA_STANDARD_TIME
 from services.fines.models import CreditOutboxEntry, Fine, FineStatus, OutboxAction
+from tests.fixtures.fines import citizen_fines, confirmation, post_payment, subject_of
 from tests.fixtures.mesh import Mesh
-from tests.services.fines.test_fines_api import citizen_fines, confirmation, post_payment, subject_of
 
 SOME_TIME = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 

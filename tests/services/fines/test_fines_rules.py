@@ -40,7 +40,7 @@ from services.fines.models import (
     Payment,
     Vehicle,
 )
-from tests.fixtures.support import sqlite_session
+from tests.fixtures.databases import sqlite_session
 
 LI_WEI, CHEN_JUN = by_handle("li-wei").resident_id, by_handle("chen-jun").resident_id
 PLATFORM, RIGHTS = ReportToCreditPlatform(), ReportNothing()

@@ -43,7 +43,7 @@ from services.prescriptions.pod_document import (
 )
 from services.prescriptions.policy import policy_for
 from services.prescriptions.stores import DepartmentStore, PodStore
-from tests.fixtures.support import sqlite_session
+from tests.fixtures.databases import sqlite_session
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PATIENT = "patient-subject"

@@ -14,31 +14,15 @@ import pytest
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
 from kernel.regime import Regime
-from tests.fixtures.support import assert_problem
-from tests.superapp_gateway.test_wallet import LateAnswers
+from tests.fixtures.logins import super_app
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.stored import dump
+from tests.fixtures.transports import LateAnswers
+from tests.fixtures.wallet import pay
 from workshop.citizen_app import citizen_token
-from workshop.exposure import occurrences, stored_text
-from workshop.super_app import log_in_to_super_app
+from workshop.exposure import occurrences
 
 CAR_OWNER = by_handle("li-wei")
-
-
-async def super_app(mesh, handle: str = CAR_OWNER.handle) -> httpx.AsyncClient:
-    browser = httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"])
-    await log_in_to_super_app(browser, mesh.urls["gateway"], username=handle, password=DEMO_PASSWORD)
-    return browser
-
-
-async def pay(browser: httpx.AsyncClient, fine: dict, key: str) -> httpx.Response:
-    return await browser.post(
-        "/wallet/payments",
-        headers={"Idempotency-Key": key},
-        json={"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]},
-    )
-
-
-def dump(mesh, service: str):
-    return {service: stored_text(mesh.apps[service].state.database.engine)}
 
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
