@@ -7,7 +7,6 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from joserfc.jwk import KeySet
 from sqlmodel import select
 
@@ -17,20 +16,17 @@ from consent.verify import own_entry_is_logged
 from identity.models import Citizen
 from identity.personas import by_handle
 from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
-from kernel.regime import Regime
 from tests.fixtures.logins import app_login
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.subjects import pseudonym
 from tests.fixtures.tokens import service_bearer
 
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+
 PATIENT = by_handle("wang-fang")
 OTHER = by_handle("li-wei")
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
 
 
 def service_headers(mesh: Mesh, client: str, scope: str) -> dict[str, str]:

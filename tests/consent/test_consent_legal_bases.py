@@ -15,21 +15,18 @@ from consent.models import LegalBasisCreate, Mode, Status
 from consent.subjects import citizen_key_of
 from consent.vocabulary import LegalBasis
 from kernel.legal_bases import LEGAL_BASES, MEDICAL_RECORDS_RETENTION
-from kernel.regime import Regime
 from pod.consent_gate import decided_for
 from services.prescriptions.stores import keeping_basis as hospitals_keeping_basis
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.pod_clients import own_pod
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.subjects import pseudonym
 from tests.fixtures.tokens import service_bearer
 
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+
 HEALTH_NOTE = '@prefix ex: <http://example.org/h#> .\n<#note> ex:text "HIV positive, on treatment" .\n'
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
 
 
 def as_service(mesh: Mesh, client: str, scope: str, audience: str, **headers: str) -> dict[str, str]:

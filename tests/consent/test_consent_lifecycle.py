@@ -22,6 +22,9 @@ from kernel.database import Database
 from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
 from kernel.problems import Problem
 from tests.fixtures.databases import backend_database
+from tests.fixtures.matrix import BOTH_BACKENDS
+
+pytestmark = [BOTH_BACKENDS]
 
 CITIZEN = "citizen-key-of-wang-fang"
 SOMEONE_ELSE = "citizen-key-of-li-wei"

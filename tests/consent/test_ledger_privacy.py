@@ -20,18 +20,15 @@ from consent.ledger import LedgerEntry
 from consent.models import ConsentArtefact
 from consent.tree_heads import verify_tree_head
 from consent.verify import LedgerAuditor, own_entry_is_logged
-from kernel.regime import Regime
 from pod.paths import pod_of
 from services.prescriptions.demo import PATIENT, demo_draft
 from tests.fixtures.logins import consent_app
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.pod_clients import own_pod
 from tests.fixtures.tokens import mint
 
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 
 async def deposit_a_prescription(mesh: Mesh) -> dict[str, str]:

@@ -15,6 +15,9 @@ from consent.tables import ConsentTable
 from kernel.database import Database
 from tests.fixtures import merkle_reference as ref
 from tests.fixtures.databases import backend_database
+from tests.fixtures.matrix import BOTH_BACKENDS
+
+pytestmark = [BOTH_BACKENDS]
 
 
 @pytest.fixture

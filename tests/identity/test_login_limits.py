@@ -28,18 +28,15 @@ from identity.models import BrowserSession, GuessCount, IdentityTable
 from identity.personas import by_handle
 from identity.totp import totp
 from kernel.database import Database
-from kernel.regime import Regime
 from tests.fixtures.databases import backend_database
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.oidc_rp import RelyingParty
+
+# The limits are the provider's, the same in both regimes: tested on one, on both databases.
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 PATIENT = by_handle("wang-fang")
 BURST = 30
-
-
-@pytest.fixture
-def regime() -> Regime:
-    """The limits are the provider's, the same in both regimes: tested on one, on both databases."""
-    return Regime.RIGHTS
 
 
 async def step_up_page(mesh, rp: RelyingParty | None = None) -> tuple[RelyingParty, object]:

@@ -14,10 +14,13 @@ from identity.personas import PERSONAS, by_handle
 from identity.subject_index import backfill
 from kernel.regime import Regime
 from tests.fixtures.logins import app_login
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.oidc_rp import RelyingParty, tokens_for
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import mint
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CAR_OWNER = by_handle("li-wei")
 

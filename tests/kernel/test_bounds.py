@@ -16,6 +16,9 @@ from kernel import topology
 from kernel.problems import PROBLEM_MEDIA_TYPE
 from kernel.regime import Regime
 from tests.fixtures.credentials import Credentials
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 TOO_BIG = 2**63  # one past SQLite's INTEGER; far past PostgreSQL's
 PAST_INT32 = 2**31  # one past PostgreSQL's INTEGER, which SQLModel makes of an int field

@@ -36,9 +36,12 @@ from services.fines.demo import CAR_OWNER, DEFAULTER_PLATE, DEMO_PLATE
 from tests.fixtures.appointments import marriage_slot
 from tests.fixtures.fines import fine_ids
 from tests.fixtures.logins import app_tokens
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import mint
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 # --- the primitives, without HTTP -----------------------------------------------------------------
 

@@ -26,8 +26,11 @@ from kernel.service_app import build_service_app
 from services.fines.demo import DEMO_PLATE
 from services.fines.settings import Settings as FinesSettings
 from tests.fixtures.databases import postgres_databases
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.repository import ROOT
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 
 class Booking(BaseModel):

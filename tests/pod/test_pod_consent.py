@@ -6,10 +6,8 @@ from __future__ import annotations
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from identity.personas import DEMO_PASSWORD, by_handle
-from kernel.regime import Regime
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.pod_clients import PRESCRIPTION, PURPOSE, own_pod, pharmacy
 from tests.fixtures.problems import assert_problem
@@ -17,10 +15,7 @@ from tests.fixtures.stored import ledger_entries
 from tests.fixtures.tokens import mint
 from workshop.citizen_app import citizen_token
 
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 
 async def consent_for_the_pharmacy(mesh: Mesh) -> tuple[dict, str]:

@@ -6,20 +6,16 @@ from __future__ import annotations
 import json
 from contextlib import aclosing
 
-import pytest
 from rdflib import URIRef
 from rdflib.namespace import FOAF, RDF
 
-from kernel.regime import Regime
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.pod_clients import NOTE, graph_of, own_pod
 from tests.fixtures.problems import assert_problem
 
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+
 LDP = "http://www.w3.org/ns/ldp#"
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
 
 
 async def test_a_pod_is_created_once_with_a_public_webid_profile(mesh):

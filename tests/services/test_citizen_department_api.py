@@ -15,12 +15,15 @@ from services.prescriptions.demo import DEMO_PRESCRIPTION_ID
 from tests.fixtures.appointments import marriage_slot
 from tests.fixtures.fines import fine_ids
 from tests.fixtures.logins import app_tokens
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.pod_clients import own_pod
 from tests.fixtures.prescriptions import give_the_pending_consent, issue_over_http
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.stored import ledger_entries
 from tests.fixtures.tokens import bearer, mint
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CAR_OWNER, DEFAULTER, PATIENT = by_handle("li-wei"), by_handle("chen-jun"), by_handle("wang-fang")
 DEPARTMENTS = ("fines", "appointments", "prescriptions")

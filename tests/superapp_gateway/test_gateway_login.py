@@ -13,8 +13,11 @@ from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from superapp_gateway.models import CitizenSession, LoginAttempt
 from tests.fixtures.logins import browser_login
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.problems import assert_problem
 from workshop.citizen_app import through_login_pages
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CAR_OWNER = by_handle("li-wei")
 ATTACKER = by_handle("wang-fang")

@@ -15,10 +15,13 @@ from superapp_gateway.internet_plus import NotShared
 from superapp_gateway.policies import RightsPolicy
 from superapp_gateway.user_agreement import PLATFORM_VERSION
 from tests.fixtures.logins import super_app
+from tests.fixtures.matrix import BOTH_BACKENDS
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import service_bearer
 from tests.fixtures.wallet import pay
+
+pytestmark = [BOTH_BACKENDS]
 
 PATH = "/internet-plus/citizens/{}"
 

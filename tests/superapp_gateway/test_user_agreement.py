@@ -13,9 +13,12 @@ from services.fines.demo import CAR_OWNER
 from superapp_gateway import user_agreement
 from superapp_gateway.models import UserAgreementAcceptance
 from superapp_gateway.user_agreement import PLATFORM_VERSION
+from tests.fixtures.matrix import BOTH_BACKENDS
 from tests.fixtures.oidc_rp import hidden_fields
 from tests.fixtures.problems import assert_problem
 from workshop.citizen_app import through_login_pages
+
+pytestmark = [BOTH_BACKENDS]
 
 JSON = {"Accept": "application/json"}
 

@@ -37,11 +37,14 @@ from superapp_gateway.retrier import MAX_BACKOFF_SECONDS, backoff_seconds
 from superapp_gateway.sessions import session_id_digest
 from superapp_gateway.user_agreement import PLATFORM_VERSION
 from tests.fixtures.databases import sqlite_session
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.transports import LateAnswers
 from tests.fixtures.wallet import balance
 from workshop.super_app import log_in_to_super_app
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 START = 100_000  # the default starting balance, in fen
 PATIENT = by_handle("wang-fang")

@@ -24,6 +24,7 @@ from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
 from kernel.regime import Regime
 from kernel.tokens import caller_with
 from tests.fixtures.logins import app_login
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.oidc_rp import RelyingParty, error_redirect, hidden_fields, redeemable, tokens_for
 from tests.fixtures.problems import assert_problem
@@ -36,9 +37,11 @@ from workshop.citizen_app import (
     sign_in,
 )
 
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+
 CAR_OWNER = by_handle("li-wei")
 CONSENT = "urn:citygate:consent"
-RIGHTS_ONLY = pytest.mark.parametrize("regime", [Regime.RIGHTS], ids=["rights"])
+IN_RIGHTS = pytest.mark.parametrize("regime", [Regime.RIGHTS], ids=["rights"])
 
 
 async def app_code(mesh: Mesh, identity: httpx.AsyncClient, auth: AppAuthorization) -> str:
@@ -119,7 +122,7 @@ async def test_the_consent_page_says_the_app_will_act_at_the_service_as_the_citi
     assert "consent sector" in page.text and "<code>sub</code>" in page.text
 
 
-@RIGHTS_ONLY
+@IN_RIGHTS
 async def test_refusing_the_app_sends_access_denied(mesh):
     async with mesh.client("identity") as identity:
         with pytest.raises(CitizenLoginError) as refused:
@@ -133,7 +136,7 @@ async def test_refusing_the_app_sends_access_denied(mesh):
     assert refused.value.error == "access_denied"
 
 
-@RIGHTS_ONLY
+@IN_RIGHTS
 async def test_a_service_that_needs_a_second_factor_gets_one(mesh, monkeypatch):
     monkeypatch.setitem(profiles.SECTOR_MINIMUM_ACR, Sector.CONSENT, EIDAS_SUBSTANTIAL)
     with pytest.raises(CitizenLoginError, match="second factor"):
@@ -319,7 +322,7 @@ def mount_test_routes(mesh: Mesh) -> None:
     consent.add_api_route("/test/service", service_only, methods=["GET"])
 
 
-@RIGHTS_ONLY
+@IN_RIGHTS
 async def test_a_citizen_service_knows_the_caller_by_its_own_subject_and_refuses_other_tokens(mesh):
     mount_test_routes(mesh)
     tokens = await app_login(mesh)

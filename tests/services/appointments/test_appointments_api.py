@@ -26,9 +26,12 @@ from tests.fixtures.appointments import (
     stored_bookings,
     tomorrow,
 )
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.transports import record_paths
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CONCURRENT_BOOKINGS = 100
 

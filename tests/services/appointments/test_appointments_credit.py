@@ -23,15 +23,12 @@ from services.appointments.policy import (
 from services.credit.domain import push_record
 from services.credit.models import CreditRecordCreate
 from tests.fixtures.appointments import bearer, book, citizen, free_places, register_couple, slots, stored_bookings
+from tests.fixtures.matrix import BOTH_BACKENDS, PLATFORM_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 
-
-@pytest.fixture
-def regime() -> Regime:
-    """The credit platform exists only in the platform regime: conftest's ``mesh`` takes the regime
-    from here and stays parametrized over the backend."""
-    return Regime.PLATFORM
+# The credit platform exists only in the platform regime; both backends.
+pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS]
 
 
 @pytest.fixture

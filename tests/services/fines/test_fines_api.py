@@ -11,7 +11,10 @@ from joserfc.jwk import ECKey
 from kernel.regime import Regime
 from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE, DEMO_PLATE
 from tests.fixtures.fines import bearer, citizen_fines, confirmation, get, payment_rows, post_payment, subject_of
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.problems import assert_problem
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 # --- helpers -----------------------------------------------------------------------------------
 

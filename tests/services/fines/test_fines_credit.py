@@ -17,7 +17,10 @@ from services.fines.demo import CAR_OWNER, DEFAULTER
 from services.fines.domain import CHINA_STANDARD_TIME
 from services.fines.models import CreditOutboxEntry, Fine, FineStatus, OutboxAction
 from tests.fixtures.fines import citizen_fines, confirmation, post_payment, subject_of
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 SOME_TIME = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 

@@ -8,13 +8,12 @@ import asyncio
 import json
 import time
 
-import pytest
 from sqlalchemy import inspect, text
 
 from identity.personas import by_handle
-from kernel.regime import Regime
 from services.prescriptions.demo import DEMO_PRESCRIPTION_ID
 from services.prescriptions.models import DeliveryOrder, Payment, Prescription
+from tests.fixtures.matrix import BOTH_BACKENDS, PLATFORM_ONLY
 from tests.fixtures.prescriptions import (
     ADDRESS,
     DELIVER,
@@ -32,13 +31,10 @@ from tests.fixtures.prescriptions import (
 )
 from tests.fixtures.problems import assert_problem
 
+# The full path (prescriptions kept in the department) exists in the platform regime; both backends.
+pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS]
+
 PATIENT = by_handle("wang-fang")
-
-
-@pytest.fixture
-def regime() -> Regime:
-    """The full path exists in the platform regime (conftest's fixtures stay parametrized over the backend)."""
-    return Regime.PLATFORM
 
 
 # --- helpers (the rights regime's tests use them too) -----------------------------------------------

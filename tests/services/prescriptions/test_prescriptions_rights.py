@@ -19,7 +19,6 @@ from sqlmodel import select
 from identity.personas import DEMO_PASSWORD
 from identity.totp import totp
 from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
-from kernel.regime import Regime
 from services.prescriptions.demo import PATIENT
 from services.prescriptions.models import (
     ContentsLocation,
@@ -31,6 +30,7 @@ from services.prescriptions.models import (
 from services.prescriptions.pod_document import RX, from_turtle
 from services.prescriptions.stores import PodStore
 from tests.fixtures.logins import consent_app
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.pod_clients import own_pod
 from tests.fixtures.prescriptions import (
     READ,
@@ -48,12 +48,9 @@ from tests.fixtures.stored import ledger_entries
 from tests.fixtures.tokens import mint
 from workshop.citizen_app import citizen_token
 
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+
 HEALTH_DATA = ("Metformin", "E11.9", "500 mg twice daily", "Dr. Huang Lei")
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
 
 
 def department_dump(mesh) -> str:

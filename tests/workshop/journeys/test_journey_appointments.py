@@ -15,11 +15,14 @@ from kernel.courier import open_response, seal_request
 from kernel.regime import Regime
 from services.appointments.demo import ONE_PLACE_TYPE
 from tests.fixtures.logins import super_app
+from tests.fixtures.matrix import BOTH_BACKENDS
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.stored import dump
 from tests.fixtures.transports import record_paths
 from workshop.citizen_app import citizen_token
 from workshop.exposure import occurrences
+
+pytestmark = [BOTH_BACKENDS]
 
 HUSBAND, WIFE = by_handle("chen-jun"), by_handle("zhang-min")
 BOOKINGS = "/city-services/appointments/bookings"

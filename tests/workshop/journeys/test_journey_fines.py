@@ -15,12 +15,15 @@ from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
 from kernel.regime import Regime
 from tests.fixtures.logins import super_app
+from tests.fixtures.matrix import BOTH_BACKENDS
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.stored import dump
 from tests.fixtures.transports import LateAnswers
 from tests.fixtures.wallet import pay
 from workshop.citizen_app import citizen_token
 from workshop.exposure import occurrences
+
+pytestmark = [BOTH_BACKENDS]
 
 CAR_OWNER = by_handle("li-wei")
 

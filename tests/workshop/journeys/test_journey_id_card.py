@@ -15,9 +15,12 @@ from identity.sd_jwt import present
 from kernel.regime import Regime
 from superapp_gateway.id_cards import HostedIdCard
 from tests.fixtures.logins import super_app
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.problems import assert_problem
 from workshop.citizen_app import citizen_token
 from workshop.exposure import occurrences, stored_text
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CITIZEN = by_handle("li-wei")
 MINOR = by_handle("liu-yang")

@@ -21,6 +21,7 @@ from kernel.regime import Regime
 from services.prescriptions.demo import demo_draft
 from services.prescriptions.models import Prescription
 from tests.fixtures.logins import app_tokens, super_app
+from tests.fixtures.matrix import BOTH_BACKENDS
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.stored import dump, ledger_entries
@@ -28,6 +29,8 @@ from tests.fixtures.tokens import bearer
 from tests.fixtures.transports import LateAnswers
 from tests.fixtures.wallet import pay
 from workshop.exposure import occurrences, stored_text
+
+pytestmark = [BOTH_BACKENDS]
 
 PATIENT, OTHER = by_handle("wang-fang"), by_handle("li-wei")
 DRAFT = demo_draft("-")
