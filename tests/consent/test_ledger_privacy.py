@@ -130,5 +130,5 @@ def test_a_commitment_hides_even_identical_events_and_binds_its_opening():
     assert opens(public_leaf(salt, event), event, salt)
     assert not opens(public_leaf(salt, event), event + b" ", salt)
     assert not opens(public_leaf(salt, event), event, salt[:16])  # a salt of another length is refused
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a salt is"):
         public_leaf(b"short", event)

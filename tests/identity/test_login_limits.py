@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from identity import login as identity_login
 from identity.attempts import (
@@ -39,7 +39,7 @@ PATIENT = by_handle("wang-fang")
 BURST = 30
 
 
-async def step_up_page(mesh, rp: RelyingParty | None = None) -> tuple[RelyingParty, object]:
+async def step_up_page(mesh, rp: RelyingParty | None = None) -> tuple[RelyingParty, httpx.Response]:
     rp = rp or RelyingParty(mesh, "prescriptions")
     page = await rp.log_in(await rp.authorize(rp.request("openid")), PATIENT.handle)
     assert "Six-digit code" in page.text
@@ -185,7 +185,7 @@ async def test_one_address_cannot_lock_many_accounts(mesh, monkeypatch):
     with mesh.apps["identity"].state.database.session() as session:
         assert not session.exec(
             select(GuessCount).where(
-                GuessCount.key.startswith("password:"), ~GuessCount.key.startswith("password:unknown:")
+                col(GuessCount.key).startswith("password:"), ~col(GuessCount.key).startswith("password:unknown:")
             )
         ).all()
     owner, page = await login_form(mesh, "10.0.3.2")

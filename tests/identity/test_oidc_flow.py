@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from identity.models import AuthorizationCode, BrowserSession, IssuedAccessToken
 from identity.personas import by_handle
@@ -125,7 +125,7 @@ async def test_rights_level_high_cannot_be_reached_and_says_so(rights):
 
 async def test_rights_refusing_consent_sends_access_denied_and_no_code(rights):
     rp = RelyingParty(rights, "gateway")
-    auth, response = await sign_in(rp, "openid profile", consent="deny")
+    _auth, response = await sign_in(rp, "openid profile", consent="deny")
     query = parse_qs(urlsplit(response.headers["location"]).query)
     assert query["error"] == ["access_denied"] and "code" not in query
     with rights.apps["identity"].state.database.session() as session:
@@ -170,10 +170,10 @@ async def test_requests_that_cannot_be_trusted_to_redirect_are_answered_here(rig
 
 async def test_a_wrong_or_missing_pkce_verifier_is_refused(rights):
     rp = RelyingParty(rights, "gateway")
-    auth, code = await redeemable(rp)
+    _auth, code = await redeemable(rp)
     wrong = await rp.exchange(code, "x" * 50)
     assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")
-    auth, code = await redeemable(rp)
+    _auth, code = await redeemable(rp)
     missing = await rp.exchange(code, None)
     assert (missing.status_code, missing.json()["error"]) == (400, "invalid_request")
 
@@ -192,7 +192,10 @@ async def test_concurrent_redemptions_of_one_code_yield_one_token(rights):
     results = await asyncio.gather(*(rp.exchange(code, auth.verifier) for _ in range(10)))
     assert sorted(r.status_code for r in results) == [200] + [400] * 9
     with rights.apps["identity"].state.database.session() as session:
-        assert len(session.exec(select(IssuedAccessToken).where(IssuedAccessToken.citizen_id.is_not(None))).all()) == 1
+        assert (
+            len(session.exec(select(IssuedAccessToken).where(col(IssuedAccessToken.citizen_id).is_not(None))).all())
+            == 1
+        )
 
 
 async def test_an_expired_code_is_refused(rights):

@@ -18,7 +18,7 @@ from kernel.access import audience_of
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
 from kernel.keys import public_jwks, service_jwks
 from kernel.regime import Regime
-from services.fines.demo import DEMO_PLATE
+from tests.fixtures.fines import DEMO_PLATE
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import mint
@@ -202,7 +202,7 @@ async def test_a_token_signed_by_another_key_under_the_issuers_kid_is_401(rights
 
 async def test_alg_none_is_401(rights):
     claims = pyjwt.decode(mint(rights), options={"verify_signature": False})
-    unsigned = pyjwt.encode(claims, None, algorithm="none", headers={"typ": "at+jwt"})
+    unsigned = pyjwt.encode(claims, None, algorithm="none", headers={"typ": "at+jwt"})  # type: ignore[arg-type]  # unsigned on purpose
     body = assert_problem(await call_fines(rights, unsigned), 401, "invalid-token")
     assert "algorithm" in body["detail"]
 

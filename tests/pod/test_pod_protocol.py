@@ -214,7 +214,10 @@ async def test_access_control_decides_who_reads_and_writes(mesh):
         )
         assert_problem(await other.delete(f"{root}shared/note.ttl"), 403)
         # the owner can never lock themselves out, whatever the ACL says
-        lockout = "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n<#none> a acl:Authorization; acl:agent <x:nobody>; acl:accessTo <./>; acl:mode acl:Read.\n"
+        lockout = (
+            "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
+            "<#none> a acl:Authorization; acl:agent <x:nobody>; acl:accessTo <./>; acl:mode acl:Read.\n"
+        )
         await owner.put(f"{root}.acl", content=lockout, headers={"Content-Type": "text/turtle"})
         assert (await owner.get(f"{root}private/secret.ttl")).status_code == 200
         assert f"{base}{other_root}" != f"{base}{root}"

@@ -27,6 +27,7 @@ from pod import store
 from pod.app import create_app
 from pod.pods import create_pod
 from pod.settings import Settings
+from tests.fixtures.narrowing import present
 from tests.fixtures.processes import free_port_block
 from tests.fixtures.repository import ROOT
 
@@ -89,7 +90,7 @@ async def prepare_pod(settings: Settings) -> str:
     async with app.router.lifespan_context(app):
         create_pod(app, POD_ID)
         now = datetime.now(UTC)
-        container_url = settings.public_url + PUBLIC
+        container_url = present(settings.public_url) + PUBLIC
         with app.state.database.session() as session:
             store.write_container(session, PUBLIC, now)
             store.write(session, PUBLIC + store.ACL_SUFFIX, "text/turtle", public_container_acl(container_url), now)

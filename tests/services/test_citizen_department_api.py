@@ -10,10 +10,10 @@ from identity.personas import by_handle
 from kernel.citizens import CITIZEN_RESOURCES
 from kernel.regime import Regime
 from services.appointments.models import Booking
-from services.fines.demo import DEFAULTER_PLATE, DEMO_PLATE
+from services.fines.demo import DEFAULTER_PLATE
 from services.prescriptions.demo import DEMO_PRESCRIPTION_ID
 from tests.fixtures.appointments import marriage_slot
-from tests.fixtures.fines import fine_ids
+from tests.fixtures.fines import DEMO_PLATE, fine_ids
 from tests.fixtures.logins import app_tokens
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from identity.personas import by_handle
 from kernel.regime import Regime
@@ -261,8 +261,8 @@ def assert_counts_match_bookings(mesh: Mesh) -> None:
         open_per_slot = dict(
             session.exec(
                 select(Booking.slot_id, func.count())
-                .where(Booking.status.in_(["pending", "confirmed"]))
-                .group_by(Booking.slot_id)
+                .where(col(Booking.status).in_(["pending", "confirmed"]))
+                .group_by(col(Booking.slot_id))
             ).all()
         )
         for slot in session.exec(select(Slot)).all():

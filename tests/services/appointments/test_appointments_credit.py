@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import cast
 
 import httpx
 import pytest
 
 from identity.personas import by_handle
-from kernel.client import UpstreamUnavailable
+from kernel.client import ServiceClient, UpstreamUnavailable
 from kernel.problems import Problem
 from kernel.regime import Regime
 from services.appointments.policy import (
@@ -22,6 +23,7 @@ from services.appointments.policy import (
 )
 from services.credit.domain import push_record
 from services.credit.models import CreditRecordCreate
+from services.credit.rules import RecordKind
 from tests.fixtures.appointments import bearer, book, citizen, free_places, register_couple, slots, stored_bookings
 from tests.fixtures.matrix import BOTH_BACKENDS, PLATFORM_ONLY
 from tests.fixtures.mesh import Mesh
@@ -71,7 +73,9 @@ async def test_a_marriage_partner_is_checked_when_they_confirm(mesh, bureau):
     with mesh.apps["credit"].state.database.session() as session:
         push_record(
             session,
-            CreditRecordCreate(subject=blacklisted, kind="unpaid-court-judgment", reference="j-7", amount_cents=500000),
+            CreditRecordCreate(
+                subject=blacklisted, kind=RecordKind("unpaid-court-judgment"), reference="j-7", amount_cents=500000
+            ),
             source="courts",
             now=datetime.now(UTC),
         )
@@ -133,13 +137,15 @@ def test_each_regime_has_its_policy():
 
 async def test_purpose_limitation_asks_nobody():
     services = FakeServices((200, {"restricted": True, "reasons": [{"kind": "overdue-fine"}]}))
-    await PurposeLimitation().admit(services, [Party("booker", "anyone"), Party("partner", "anyone-else")])
+    await PurposeLimitation().admit(
+        cast(ServiceClient, services), [Party("booker", "anyone"), Party("partner", "anyone-else")]
+    )
     assert services.calls == []
 
 
 async def test_joint_punishment_asks_about_every_party():
     services = FakeServices((200, {"subject": "s", "service": "appointments", "restricted": False, "reasons": []}))
-    await JointPunishment().admit(services, [Party("booker", "a/b"), Party("partner", "c")])
+    await JointPunishment().admit(cast(ServiceClient, services), [Party("booker", "a/b"), Party("partner", "c")])
     assert services.calls == [("credit", "/subjects/a%2Fb/restrictions"), ("credit", "/subjects/c/restrictions")]
 
 
@@ -157,12 +163,14 @@ async def test_joint_punishment_asks_about_every_party():
 )
 async def test_joint_punishment_never_admits_unchecked(answer):
     with pytest.raises(Problem) as refused:
-        await JointPunishment().admit(FakeServices(answer), [Party("booker", "440104199008232150")])
+        await JointPunishment().admit(
+            cast(ServiceClient, FakeServices(answer)), [Party("booker", "440104199008232150")]
+        )
     assert (refused.value.status, refused.value.type) == (503, "urn:citygate:problem:credit-check-unavailable")
 
 
 async def test_a_restriction_without_reasons_still_restricts():
     services = FakeServices((200, {"restricted": True, "reasons": []}))
     with pytest.raises(Problem) as refused:
-        await JointPunishment().admit(services, [Party("booker", "440104199008232150")])
+        await JointPunishment().admit(cast(ServiceClient, services), [Party("booker", "440104199008232150")])
     assert refused.value.status == 403 and refused.value.extensions["reasons"] == [{"party": "booker"}]

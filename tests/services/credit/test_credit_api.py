@@ -12,6 +12,7 @@ from kernel.regime import Regime
 from services.credit.domain import push_record
 from services.credit.models import CreditRecordCreate
 from services.credit.routes import utc_now
+from services.credit.rules import RecordKind
 from tests.fixtures.matrix import BOTH_BACKENDS, PLATFORM_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
@@ -119,7 +120,7 @@ async def test_fifty_identical_concurrent_reports_make_one_record(mesh, backend)
 
 
 @pytest.mark.parametrize(
-    "body, where",
+    ("body", "where"),
     [
         (overdue_fine(subject="44010419900823215"), "subject"),  # 17 characters
         (overdue_fine(subject="440104199008232151"), "subject"),  # wrong check character
@@ -208,7 +209,9 @@ async def test_only_the_source_settles_its_record(mesh):
     with credit.state.database.session() as session:  # the courts report through their own channel
         push_record(
             session,
-            CreditRecordCreate(subject=CITIZEN, kind="unpaid-court-judgment", reference="J-9", amount_cents=500000),
+            CreditRecordCreate(
+                subject=CITIZEN, kind=RecordKind("unpaid-court-judgment"), reference="J-9", amount_cents=500000
+            ),
             source="courts",
             now=utc_now(),
         )

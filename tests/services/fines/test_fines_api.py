@@ -9,8 +9,17 @@ from urllib.parse import quote
 from joserfc.jwk import ECKey
 
 from kernel.regime import Regime
-from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE, DEMO_PLATE
-from tests.fixtures.fines import bearer, citizen_fines, confirmation, get, payment_rows, post_payment, subject_of
+from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE
+from tests.fixtures.fines import (
+    DEMO_PLATE,
+    bearer,
+    citizen_fines,
+    confirmation,
+    get,
+    payment_rows,
+    post_payment,
+    subject_of,
+)
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.problems import assert_problem
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any, cast
 
 from sqlalchemy import inspect, text
 
@@ -170,7 +171,9 @@ async def test_every_bad_request_is_a_problem_and_changes_nothing(mesh):
             ("currency", "USD"),
         ):
             body = assert_problem(
-                await pay(rx, mesh, rx_id, patient, **{claim: wrong}), 422, "payment-confirmation-mismatch"
+                await pay(rx, mesh, rx_id, patient, **cast(dict[str, Any], {claim: wrong})),
+                422,
+                "payment-confirmation-mismatch",
             )
             assert body["claim"] == claim
             assert "1860" not in json.dumps(body) and "CNY" not in json.dumps(body)  # what it needs is not told

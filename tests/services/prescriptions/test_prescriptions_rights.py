@@ -56,7 +56,7 @@ HEALTH_DATA = ("Metformin", "E11.9", "500 mg twice daily", "Dr. Huang Lei")
 def department_dump(mesh) -> str:
     """Every value in every table of the department's database, as text."""
     with app_db(mesh).session() as session:
-        return repr([session.exec(select(table)).all() for table in PrescriptionsTable.metadata.sorted_tables])
+        return repr([session.execute(table.select()).all() for table in PrescriptionsTable.metadata.sorted_tables])
 
 
 async def test_issued_into_the_pod_dispensed_only_under_consent_and_every_step_is_logged(mesh):
@@ -160,7 +160,7 @@ async def test_issuing_without_a_usable_pod_keeps_nothing(mesh):
 
 async def test_contents_the_patient_removed_from_her_pod_are_gone_for_the_department(mesh):
     owner, root, _ = await own_pod(mesh, PATIENT.handle)
-    patient, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
+    _patient, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
     rx_id = issued.json()["id"]
     await give_the_pending_consent(mesh)
     async with mesh.client("prescriptions") as rx:

@@ -14,6 +14,7 @@ import pytest
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
 from kernel.regime import Regime
+from tests.fixtures.fines import DEMO_PLATE
 from tests.fixtures.logins import super_app
 from tests.fixtures.matrix import BOTH_BACKENDS
 from tests.fixtures.problems import assert_problem
@@ -36,7 +37,7 @@ async def test_platform_the_super_app_looks_up_pays_and_remembers_everything(mes
         assert "my-data" not in {entry["key"] for entry in catalogue}
         fines = (await browser.get("/city-services/fines")).json()
         unpaid = [fine for fine in fines if fine["status"] == "unpaid"]
-        assert len(unpaid) == 2 and {fine["plate"] for fine in fines} == {CAR_OWNER.plate}
+        assert len(unpaid) == 2 and {fine["plate"] for fine in fines} == {DEMO_PLATE}
         before = (await browser.get("/wallet")).json()["balance_cents"]
 
         paid = await pay(browser, unpaid[0], "fine-1")
@@ -51,8 +52,8 @@ async def test_platform_the_super_app_looks_up_pays_and_remembers_everything(mes
         history = (await browser.get("/me/history")).json()
         assert [event["event"] for event in history][:2] == ["looked up my fines", "paid from the wallet"]
     # The platform keeps who the citizen is next to what they were fined for.
-    found = occurrences(dump(mesh, "gateway"), [CAR_OWNER.resident_id, CAR_OWNER.plate, unpaid[0]["offence"]])
-    assert {hit.value for hit in found} == {CAR_OWNER.resident_id, CAR_OWNER.plate, unpaid[0]["offence"]}
+    found = occurrences(dump(mesh, "gateway"), [CAR_OWNER.resident_id, DEMO_PLATE, unpaid[0]["offence"]])
+    assert {hit.value for hit in found} == {CAR_OWNER.resident_id, DEMO_PLATE, unpaid[0]["offence"]}
     async with httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"]) as stranger:
         assert_problem(await stranger.get("/city-services/fines"), 401, "not-logged-in")
         assert_problem(await stranger.post("/courier/fines", json={"envelope": "x"}), 401, "not-logged-in")
@@ -72,7 +73,7 @@ async def test_rights_the_device_asks_through_the_blind_courier_and_the_super_ap
             envelope, reply_key = seal_request(jwks, method=method, path=path, body=body, token=token)
             relayed = await browser.post("/courier/fines", json={"envelope": envelope})
             assert relayed.status_code == 200, relayed.text
-            assert CAR_OWNER.plate not in relayed.text  # the gateway relays what it cannot read
+            assert DEMO_PLATE not in relayed.text  # the gateway relays what it cannot read
             return open_response(relayed.json()["envelope"], reply_key)
 
         answer = await through_the_courier("GET", "/me/fines")
@@ -86,7 +87,7 @@ async def test_rights_the_device_asks_through_the_blind_courier_and_the_super_ap
         assert now.status == 200 and now.body["status"] == "paid"
         assert (await browser.get("/me/history")).json() == []
     stored = dump(mesh, "gateway")
-    assert occurrences(stored, [CAR_OWNER.resident_id, CAR_OWNER.plate, unpaid[0]["offence"]]) == []
+    assert occurrences(stored, [CAR_OWNER.resident_id, DEMO_PLATE, unpaid[0]["offence"]]) == []
 
 
 @pytest.mark.parametrize("regime", list(Regime))

@@ -270,6 +270,7 @@ async def test_dispensing_before_payment_and_delivery_before_dispensing_are_refu
 async def test_rights_the_pharmacy_reads_only_under_her_consent_and_not_after_she_withdraws_it(mesh):
     async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         rx, her = await issued_for(mesh, browser)
+        assert her is not None  # the rights regime: the consultation was on her phone
         assert (await pay(browser, rx, "rx-1", payee="prescriptions")).status_code == 201
         path = f"/me/prescriptions/{rx['id']}"
         before = await her.hospital("POST", f"{path}/dispensation", {"pharmacy": PHARMACY})
@@ -290,6 +291,7 @@ async def test_rights_her_own_view_is_hers_whatever_she_decided_for_the_pharmacy
     """L8: withdrawing (or never giving) the pharmacy's consent does not take her own prescriptions from her."""
     async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         rx, her = await issued_for(mesh, browser)
+        assert her is not None  # the rights regime: the consultation was on her phone
         path = f"/me/prescriptions/{rx['id']}"
         prompt = await her.the_consent_prompt(rx["id"])
         for moment in ("not yet given", "given", "withdrawn"):
@@ -351,6 +353,7 @@ async def test_rights_a_patient_cannot_make_the_hospital_write_into_or_read_from
 async def dispensed_for(mesh: Mesh, browser: httpx.AsyncClient) -> tuple[dict, Phone]:
     """Rights regime: a prescription paid and dispensed under her consent for the pharmacy."""
     rx, her = await issued_for(mesh, browser)
+    assert her is not None  # the rights regime: the consultation was on her phone
     assert (await pay(browser, rx, "rx-1", payee="prescriptions")).status_code == 201
     await her.decide((await her.the_consent_prompt(rx["id"]))["id"], "given")
     dispensed = await her.hospital("POST", f"/me/prescriptions/{rx['id']}/dispensation", {"pharmacy": PHARMACY})
