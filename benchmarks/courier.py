@@ -39,8 +39,8 @@ from ledger import machine
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import courier_request, open_response, seal, seal_request, unseal
 from kernel.regime import Regime
+from tests.fixtures.logins import app_tokens
 from tests.fixtures.mesh import Mesh
-from tests.services.test_citizen_department_api import app_tokens
 from workshop.super_app import log_in_to_super_app
 
 CITIZEN = by_handle("li-wei")

@@ -16,8 +16,8 @@ from ledger import machine  # benchmarks/ledger.py
 
 from kernel import topology
 from kernel.regime import Regime
+from tests.fixtures.databases import postgres_databases
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import postgres_databases
 
 Send = Callable[..., Awaitable]
 Setup = Callable[[Mesh], Awaitable[dict[str, Send]]]

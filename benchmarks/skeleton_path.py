@@ -37,7 +37,7 @@ from kernel.client import AccessTokenCache
 from kernel.keys import load_or_create_signing_key
 from kernel.regime import Regime
 from services.fines.demo import DEMO_PLATE
-from tests.fixtures.support import free_port_block
+from tests.fixtures.processes import free_port_block
 from workshop.launcher import Launcher
 
 SERVICES = {"identity", "gateway", "fines"}

@@ -1,27 +1,75 @@
+"""The fixtures every directory shares, and the hooks that read the tests' markers.
+
+Regimes and backends are chosen at the test, never silently: a test that uses ``mesh`` (or
+``database_urls``, ``regime``, ``backend``) says which with the ``regimes`` and ``backends`` markers
+(tests/fixtures/matrix.py: ``BOTH_REGIMES``, ``RIGHTS_ONLY``, ``BOTH_BACKENDS`` ...), usually once per
+module in ``pytestmark``. ``pytest_generate_tests`` below turns several values into parameters.
+"""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from kernel import topology
 from kernel.regime import Regime
+from tests.fixtures.databases import postgres_databases, require_postgres
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import postgres_databases, require_postgres
 
-BACKENDS = ["sqlite", "postgresql"]
+# fixture -> the marker that says its values
+MATRIX = {"regime": "regimes", "backend": "backends"}
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request) -> str:
-    if request.param == "postgresql":
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # In the order the test's fixtures are resolved (which is the order of the parts of its id).
+    for argname in metafunc.fixturenames:
+        marker_name = MATRIX.get(argname)
+        if marker_name is None or _parametrizes_itself(metafunc, argname):
+            continue
+        marker = metafunc.definition.get_closest_marker(marker_name)
+        if marker is None or not marker.args:
+            pytest.fail(
+                f"{metafunc.definition.nodeid} uses the {argname!r} fixture but does not say which: mark it "
+                f"(or its module's pytestmark) with @pytest.mark.{marker_name}(...), see tests/fixtures/matrix.py",
+                pytrace=False,
+            )
+        if len(marker.args) > 1:
+            metafunc.parametrize(argname, marker.args, indirect=True, ids=[str(value) for value in marker.args])
+
+
+def _parametrizes_itself(metafunc: pytest.Metafunc, argname: str) -> bool:
+    """``@pytest.mark.parametrize("regime", ...)`` on the test wins over the markers."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs["argnames"]
+        if argname in ([name.strip() for name in names.split(",")] if isinstance(names, str) else names):
+            return True
+    return False
+
+
+def _chosen(request: pytest.FixtureRequest, marker_name: str):
+    """The parameter when the markers named several values, else the one value the marker names."""
+    if hasattr(request, "param"):
+        return request.param
+    marker = request.node.get_closest_marker(marker_name)
+    assert marker is not None and len(marker.args) == 1, "pytest_generate_tests checked this"
+    return marker.args[0]
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql``, as the test's ``backends`` marker says."""
+    chosen: str = _chosen(request, "backends")
+    if chosen == "postgresql":
         require_postgres()
-    return request.param
+    return chosen
 
 
-@pytest.fixture(params=list(Regime), ids=[r.value for r in Regime])
-def regime(request) -> Regime:
-    return request.param
+@pytest.fixture
+def regime(request: pytest.FixtureRequest) -> Regime:
+    """The regime, as the test's ``regimes`` marker (or its own parametrize) says."""
+    return Regime(_chosen(request, "regimes"))
 
 
 @pytest.fixture
@@ -35,7 +83,8 @@ def database_urls(backend: str, regime: Regime) -> Iterator[dict[str, str] | Non
 
 
 @pytest.fixture
-async def mesh(regime: Regime, database_urls, tmp_path) -> AsyncIterator[Mesh]:
+async def mesh(regime: Regime, database_urls: dict[str, str] | None, tmp_path: Path) -> AsyncIterator[Mesh]:
+    """Every service of ``regime`` in this process, on ``backend``'s databases (tests/fixtures/mesh.py)."""
     async with Mesh(regime, tmp_path, database_urls) as running:
         yield running
 

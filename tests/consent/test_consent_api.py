@@ -7,7 +7,6 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from joserfc.jwk import KeySet
 from sqlmodel import select
 
@@ -15,41 +14,33 @@ from consent.receipts import verify_receipt
 from consent.tree_heads import verify_tree_head
 from consent.verify import own_entry_is_logged
 from identity.models import Citizen
-from identity.personas import DEMO_PASSWORD, by_handle
+from identity.personas import by_handle
 from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
-from kernel.regime import Regime
+from tests.fixtures.logins import app_login
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
-from workshop.citizen_app import citizen_token
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.subjects import pseudonym
+from tests.fixtures.tokens import service_bearer
+
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 PATIENT = by_handle("wang-fang")
 OTHER = by_handle("li-wei")
 
 
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
-
-
 def service_headers(mesh: Mesh, client: str, scope: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(mesh, client=client, scope=scope, audience='urn:citygate:consent')}"}
+    return service_bearer(mesh, scope, client=client, audience="urn:citygate:consent")
 
 
 async def app_token(mesh: Mesh, handle: str) -> str:
-    async with mesh.client("identity") as identity:
-        tokens = await citizen_token(identity, username=handle, password=DEMO_PASSWORD, resource_service="consent")
-    return tokens.access_token
+    return (await app_login(mesh, persona=by_handle(handle))).access_token
 
 
 async def as_citizen(mesh: Mesh, handle: str) -> httpx.AsyncClient:
     client = mesh.client("consent")
     client.headers["Authorization"] = f"Bearer {await app_token(mesh, handle)}"
     return client
-
-
-async def pseudonym(mesh: Mesh, service: str, handle: str) -> str:
-    return await mesh.apps[service].state.services.sector_subject(by_handle(handle).resident_id)
 
 
 def consent_request(subject: str, **overrides) -> dict:

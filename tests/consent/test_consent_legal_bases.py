@@ -14,30 +14,23 @@ from consent.artefacts import check_declared_in_law
 from consent.models import LegalBasisCreate, Mode, Status
 from consent.subjects import citizen_key_of
 from consent.vocabulary import LegalBasis
-from identity.personas import by_handle
 from kernel.legal_bases import LEGAL_BASES, MEDICAL_RECORDS_RETENTION
-from kernel.regime import Regime
 from pod.consent_gate import decided_for
 from services.prescriptions.stores import keeping_basis as hospitals_keeping_basis
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
-from tests.pod.test_pod_protocol import own_pod
+from tests.fixtures.pod_clients import own_pod
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.subjects import pseudonym
+from tests.fixtures.tokens import service_bearer
+
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 HEALTH_NOTE = '@prefix ex: <http://example.org/h#> .\n<#note> ex:text "HIV positive, on treatment" .\n'
 
 
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
-
-
 def as_service(mesh: Mesh, client: str, scope: str, audience: str, **headers: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(mesh, client=client, scope=scope, audience=audience)}", **headers}
-
-
-async def pseudonym(mesh: Mesh, service: str, handle: str) -> str:
-    return await mesh.apps[service].state.services.sector_subject(by_handle(handle).resident_id)
+    return service_bearer(mesh, scope, client=client, audience=audience) | headers
 
 
 def keeping_basis(subject: str, **overrides) -> dict:

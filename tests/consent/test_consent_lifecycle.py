@@ -21,7 +21,10 @@ from consent.tables import ConsentTable
 from kernel.database import Database
 from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
 from kernel.problems import Problem
-from tests.fixtures.support import postgres_databases
+from tests.fixtures.databases import backend_database
+from tests.fixtures.matrix import BOTH_BACKENDS
+
+pytestmark = [BOTH_BACKENDS]
 
 CITIZEN = "citizen-key-of-wang-fang"
 SOMEONE_ELSE = "citizen-key-of-li-wei"
@@ -38,17 +41,8 @@ class Clock:
 
 @pytest.fixture
 def database(backend: str, tmp_path) -> Iterator[Database]:
-    if backend == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'consent.db'}", ConsentTable.metadata)
-        database.create_tables()
+    with backend_database(backend, tmp_path, "consent", ConsentTable.metadata) as database:
         yield database
-        database.dispose()
-        return
-    with postgres_databases("consent") as urls:
-        database = Database(urls["consent"], ConsentTable.metadata)
-        database.create_tables()
-        yield database
-        database.dispose()
 
 
 @pytest.fixture

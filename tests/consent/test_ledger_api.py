@@ -7,15 +7,12 @@ from __future__ import annotations
 import pytest
 
 from consent.ledger_routes import MAX_POSITION
-from kernel.regime import Regime
-from tests.fixtures.support import assert_problem
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
+from tests.fixtures.problems import assert_problem
+
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 SIZE = 5
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
 
 
 def fill(mesh, count: int) -> None:

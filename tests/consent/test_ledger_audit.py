@@ -11,15 +11,12 @@ from sqlalchemy import delete
 from consent.ledger import LedgerEntry, LedgerHead, LedgerNode
 from consent.receipts import canonical
 from consent.verify import LedgerAuditor, read_json, run
-from kernel.regime import Regime
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
 
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+
 ENTRIES = 77  # not a power of two: the right edge of the tree is ragged
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
 
 
 def event(number: int) -> bytes:

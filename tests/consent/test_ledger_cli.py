@@ -14,7 +14,7 @@ import pytest
 from identity.personas import by_handle
 from kernel.client import AccessTokenCache
 from kernel.keys import load_or_create_signing_key
-from tests.workshop.test_launcher import CITYGATE, citygate_up
+from tests.fixtures.processes import CITYGATE, base_port, citygate_up
 
 pytestmark = pytest.mark.processes
 
@@ -45,12 +45,12 @@ async def ask_for_consent(data_dir, identity_url: str, consent_url: str) -> None
 
 
 def citygate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CITYGATE, *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([CITYGATE, *args], check=False, capture_output=True, text=True, timeout=60)
 
 
 def test_an_auditor_saves_a_tree_head_verifies_the_log_and_catches_a_changed_entry(tmp_path):
     with citygate_up(tmp_path, "--regime", "rights") as (process, _, _children):
-        base = int(process.args[process.args.index("--base-port") + 1])
+        base = int(base_port(process))
         url = {name: f"http://127.0.0.1:{base + 100 + offset}" for name, offset in (("identity", 1), ("consent", 2))}
         asyncio.run(ask_for_consent(tmp_path / "var" / "rights", url["identity"], url["consent"]))
 

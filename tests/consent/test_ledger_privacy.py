@@ -20,19 +20,15 @@ from consent.ledger import LedgerEntry
 from consent.models import ConsentArtefact
 from consent.tree_heads import verify_tree_head
 from consent.verify import LedgerAuditor, own_entry_is_logged
-from identity.personas import DEMO_PASSWORD
-from kernel.regime import Regime
 from pod.paths import pod_of
 from services.prescriptions.demo import PATIENT, demo_draft
+from tests.fixtures.logins import consent_app
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
-from tests.identity.test_service_tokens import mint
-from tests.pod.test_pod_protocol import own_pod
-from workshop.citizen_app import citizen_token
+from tests.fixtures.pod_clients import own_pod
+from tests.fixtures.tokens import mint
 
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 
 async def deposit_a_prescription(mesh: Mesh) -> dict[str, str]:
@@ -65,14 +61,6 @@ async def deposit_a_prescription(mesh: Mesh) -> dict[str, str]:
     }
 
 
-async def her_consent_app(mesh: Mesh) -> dict[str, str]:
-    async with mesh.client("identity") as identity:
-        token = (
-            await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD, resource_service="consent")
-        ).access_token
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def test_an_anonymous_reader_learns_nothing_yet_audits_all_and_she_verifies_her_own(mesh):
     known = await deposit_a_prescription(mesh)
     clear_events = [json.loads(row.clear) for row in mesh.apps["consent"].state.consent_book.ledger.entries(0, 3)]
@@ -100,7 +88,7 @@ async def test_an_anonymous_reader_learns_nothing_yet_audits_all_and_she_verifie
     assert report.ok and report.tree_size == 3, report.message  # the whole log audits from public data
 
     async with mesh.client("consent") as consent:  # she alone sees her entries in clear, and checks each
-        citizen = await her_consent_app(mesh)
+        citizen = await consent_app(mesh)
         log = (await consent.get("/me/access-log", headers=citizen)).json()
         jwks = (await consent.get("/.well-known/jwks.json")).json()
     signed = verify_tree_head(log["tree_head"], KeySet.import_key_set(jwks))
@@ -114,7 +102,7 @@ async def test_an_anonymous_reader_learns_nothing_yet_audits_all_and_she_verifie
 async def test_the_citizen_catches_a_changed_entry_and_a_borrowed_opening(mesh):
     await deposit_a_prescription(mesh)
     async with mesh.client("consent") as consent:
-        citizen = await her_consent_app(mesh)
+        citizen = await consent_app(mesh)
         jwks = (await consent.get("/.well-known/jwks.json")).json()
         honest = (await consent.get("/me/access-log", headers=citizen)).json()
         head = verify_tree_head(honest["tree_head"], KeySet.import_key_set(jwks))
@@ -142,5 +130,5 @@ def test_a_commitment_hides_even_identical_events_and_binds_its_opening():
     assert opens(public_leaf(salt, event), event, salt)
     assert not opens(public_leaf(salt, event), event + b" ", salt)
     assert not opens(public_leaf(salt, event), event, salt[:16])  # a salt of another length is refused
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a salt is"):
         public_leaf(b"short", event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -147,7 +148,8 @@ class Store:
     """A node source that only answers nodes complete at ``size`` and records what was asked."""
 
     def __init__(self, nodes: dict[tuple[int, int], bytes], size: int) -> None:
-        self.nodes, self.size, self.asked = nodes, size, set()
+        self.nodes, self.size = nodes, size
+        self.asked: set[tuple[int, int]] = set()
 
     def __call__(self, level: int, index: int) -> bytes:
         assert (index + 1) << level <= self.size, f"node {(level, index)} is not complete at size {self.size}"
@@ -259,7 +261,7 @@ def test_frontier_resumes_from_stored_nodes():
         for entry in ENTRIES[size : size + 40]:
             resumed.append(leaf_hash(entry))
         assert resumed.root() == ref.mth(ENTRIES[: size + 40])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="lacks nodes"):
         Frontier(6, {(2, 0): NODES[(2, 0)]})  # (1, 2) is missing
 
 
@@ -283,17 +285,17 @@ def inclusion_probes(index, size, proof, root, leaf):
     yield index, size, proof, root, leaf_hash(b"WrongLeaf")
     yield index, size, proof, EMPTY_ROOT, leaf
     yield index, size, proof, SOME_HASH, leaf
-    yield index, size, proof + [b""], root, leaf
-    yield index, size, proof + [root], root, leaf
-    yield index, size, [b""] + proof, root, leaf
-    yield index, size, [root] + proof, root, leaf
+    yield index, size, [*proof, b""], root, leaf
+    yield index, size, [*proof, root], root, leaf
+    yield index, size, [b"", *proof], root, leaf
+    yield index, size, [root, *proof], root, leaf
     yield index, size, proof, root[:31], leaf
     for i in range(len(proof)):
         yield index, size, flipped(proof, i), root, leaf
     if proof:
         yield index, size, proof[:-1], root, leaf
     if len(proof) > 1:
-        yield index, size, [proof[0], SOME_HASH] + proof[1:], root, leaf
+        yield index, size, [proof[0], SOME_HASH, *proof[1:]], root, leaf
 
 
 def consistency_probes(first, second, root1, root2, proof):
@@ -306,13 +308,13 @@ def consistency_probes(first, second, root1, root2, proof):
     yield first, second, root1, b"WrongRoot", proof
     yield first, second, root2, root1, proof
     yield first, second, root1, root2, []
-    yield first, second, root1, root2, proof + [b""]
-    yield first, second, root1, root2, proof + [root1]
-    yield first, second, root1, root2, proof + [root2]
-    yield first, second, root1, root2, [b""] + proof
-    yield first, second, root1, root2, [root1] + proof
-    yield first, second, root1, root2, [root2] + proof
-    yield first, second, root1, root2, [proof[0]] + proof
+    yield first, second, root1, root2, [*proof, b""]
+    yield first, second, root1, root2, [*proof, root1]
+    yield first, second, root1, root2, [*proof, root2]
+    yield first, second, root1, root2, [b"", *proof]
+    yield first, second, root1, root2, [root1, *proof]
+    yield first, second, root1, root2, [root2, *proof]
+    yield first, second, root1, root2, [proof[0], *proof]
     yield first, second, root1, root2, proof[:-1]
     for i in range(len(proof)):
         yield first, second, root1, root2, flipped(proof, i)
@@ -363,7 +365,7 @@ def test_degenerate_inputs():
     for index, size in [(0, 0), (1, 0), (1, 1), (2, 1), (-1, 1)]:
         assert not verify_inclusion(root, index, size, [], root)
     # malformed input answers False rather than raising
-    garbage = [None, "", "0" * 32, 1.5, True, [b"x"], object()]
+    garbage: list[Any] = [None, "", "0" * 32, 1.5, True, [b"x"], object()]  # wrong types on purpose
     for bad in garbage:
         assert not verify_inclusion(bad, 0, 1, [], root)
         assert not verify_inclusion(root, bad, 1, [], root)
@@ -374,8 +376,8 @@ def test_degenerate_inputs():
         assert not verify_consistency(1, bad, root, root, [root])
         assert not verify_consistency(1, 2, bad, root, [root])
         assert not verify_consistency(1, 2, root, root, [bad])
-    assert not verify_inclusion(root, 0, 1, None, root)
-    assert not verify_consistency(1, 2, root, root, None)
+    assert not verify_inclusion(root, 0, 1, None, root)  # type: ignore[arg-type]  # on purpose
+    assert not verify_consistency(1, 2, root, root, None)  # type: ignore[arg-type]  # on purpose
 
 
 def test_invalid_requests_raise():
@@ -390,7 +392,7 @@ def test_invalid_requests_raise():
         lambda: nodes_for_inclusion(3, 3),
         lambda: nodes_for_consistency(0, 3),
     ):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"not in a tree|no consistency proof|is negative"):
             call()
     assert consistency_proof(8, 8, store) == [] and nodes_for_consistency(8, 8) == set()
 

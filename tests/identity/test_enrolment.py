@@ -13,9 +13,9 @@ from identity.personas import by_handle
 from identity.profiles import PlatformProfile
 from kernel.problems import Problem
 from kernel.regime import Regime
+from tests.fixtures.databases import sqlite_session
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import sqlite_session
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from joserfc.jwk import ECKey
 
@@ -9,9 +10,8 @@ from identity.personas import by_handle
 from identity.sd_jwt import present
 from kernel.regime import Regime
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import assert_problem
-from tests.identity.test_oidc_flow import sign_in
+from tests.fixtures.oidc_rp import RelyingParty, sign_in
+from tests.fixtures.problems import assert_problem
 
 VERIFIER = "https://bar.example"
 
@@ -30,7 +30,7 @@ async def card_for(mesh: Mesh, handle: str, device_key: ECKey) -> dict:
     return issued.json()
 
 
-async def verify(mesh: Mesh, presentation: str, nonce: str = "n-1") -> object:
+async def verify(mesh: Mesh, presentation: str, nonce: str = "n-1") -> httpx.Response:
     async with mesh.client("identity") as client:
         return await client.post(
             "/credentials/verify", json={"presentation": presentation, "audience": VERIFIER, "nonce": nonce}

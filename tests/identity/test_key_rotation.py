@@ -15,7 +15,7 @@ from kernel.keys import RETIRED_DIR, rotate_signing_key
 from kernel.regime import Regime
 from kernel.tokens import AccessTokenVerifier, InvalidAccessToken
 from tests.fixtures.mesh import Mesh
-from tests.identity.test_service_tokens import mint
+from tests.fixtures.tokens import mint
 
 
 async def jwks_of(app) -> dict:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from identity import login as identity_login
 from identity.attempts import (
@@ -28,22 +28,18 @@ from identity.models import BrowserSession, GuessCount, IdentityTable
 from identity.personas import by_handle
 from identity.totp import totp
 from kernel.database import Database
-from kernel.regime import Regime
+from tests.fixtures.databases import backend_database
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import backend_database
-from tests.identity.test_oidc_flow import rights  # noqa: F401  (fixture)
+
+# The limits are the provider's, the same in both regimes: tested on one, on both databases.
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 PATIENT = by_handle("wang-fang")
 BURST = 30
 
 
-@pytest.fixture
-def regime() -> Regime:
-    """The limits are the provider's, the same in both regimes: tested on one, on both databases."""
-    return Regime.RIGHTS
-
-
-async def step_up_page(mesh, rp: RelyingParty | None = None) -> tuple[RelyingParty, object]:
+async def step_up_page(mesh, rp: RelyingParty | None = None) -> tuple[RelyingParty, httpx.Response]:
     rp = rp or RelyingParty(mesh, "prescriptions")
     page = await rp.log_in(await rp.authorize(rp.request("openid")), PATIENT.handle)
     assert "Six-digit code" in page.text
@@ -95,7 +91,7 @@ async def until(condition) -> None:
     raise AssertionError("timed out")
 
 
-async def test_a_one_time_code_is_accepted_once(rights):  # noqa: F811
+async def test_a_one_time_code_is_accepted_once(rights):
     code = totp(PATIENT.totp_secret, time.time())
     rp, page = await step_up_page(rights)
     assert "asks to receive" in (await rp.second_factor(page, code)).text
@@ -104,7 +100,7 @@ async def test_a_one_time_code_is_accepted_once(rights):  # noqa: F811
     assert replayed.status_code == 401 and "already used" in replayed.text
 
 
-async def test_repeated_wrong_passwords_lock_the_account_for_a_while(rights):  # noqa: F811
+async def test_repeated_wrong_passwords_lock_the_account_for_a_while(rights):
     rp = RelyingParty(rights, "gateway")
     page = await rp.authorize(rp.request("openid"))
     for _ in range(ACCOUNT_LIMIT.attempts):
@@ -189,7 +185,7 @@ async def test_one_address_cannot_lock_many_accounts(mesh, monkeypatch):
     with mesh.apps["identity"].state.database.session() as session:
         assert not session.exec(
             select(GuessCount).where(
-                GuessCount.key.startswith("password:"), ~GuessCount.key.startswith("password:unknown:")
+                col(GuessCount.key).startswith("password:"), ~col(GuessCount.key).startswith("password:unknown:")
             )
         ).all()
     owner, page = await login_form(mesh, "10.0.3.2")
@@ -266,7 +262,7 @@ def test_an_ipv6_source_is_its_64_and_a_mapped_ipv4_is_the_ipv4():
     assert source_key("not an address") == source_key(None) == "source:unknown"
 
 
-async def test_the_provider_keeps_only_a_digest_of_the_login_session_id(rights):  # noqa: F811
+async def test_the_provider_keeps_only_a_digest_of_the_login_session_id(rights):
     rp, _ = await step_up_page(rights)
     cookie = rp.browser.cookies["citygate_idp_rights"]
     with rights.apps["identity"].state.database.session() as session:

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from identity.models import AuthorizationCode, BrowserSession, IssuedAccessToken
 from identity.personas import by_handle
@@ -18,43 +18,10 @@ from identity.profiles import EIDAS_HIGH, EIDAS_LOW, EIDAS_SUBSTANTIAL, PLATFORM
 from identity.totp import totp
 from kernel.regime import Regime
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import assert_problem
+from tests.fixtures.oidc_rp import RelyingParty, error_redirect, redeemable, sign_in, tokens_for
+from tests.fixtures.problems import assert_problem
 
 CAR_OWNER = by_handle("li-wei")
-
-
-@pytest.fixture
-async def platform(tmp_path):
-    async with Mesh(Regime.PLATFORM, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-async def rights(tmp_path):
-    async with Mesh(Regime.RIGHTS, tmp_path) as running:
-        yield running
-
-
-async def sign_in(
-    rp: RelyingParty, scope: str = "openid", *, persona=CAR_OWNER, consent: str | None = "allow", **params: str
-):
-    """The whole browser dance up to the code; returns (auth request, the provider's final response)."""
-    auth = rp.request(scope, **params)
-    page = await rp.log_in(await rp.authorize(auth), persona.handle)
-    if "Six-digit code" in page.text:
-        page = await rp.second_factor(page, totp(persona.totp_secret, time.time()))
-    if "asks to receive" in page.text and consent:
-        page = await rp.decide(page, consent)
-    return auth, page
-
-
-async def tokens_for(rp: RelyingParty, scope: str = "openid", **params: str) -> tuple[dict, dict]:
-    auth, response = await sign_in(rp, scope, **params)
-    exchanged = await rp.exchange(await rp.code_from(response, auth), auth.verifier)
-    assert exchanged.status_code == 200, exchanged.text
-    body = exchanged.json()
-    return body, await rp.verified_id_token(body["id_token"], auth.params["nonce"])
 
 
 # --- discovery ---------------------------------------------------------------------------------
@@ -158,7 +125,7 @@ async def test_rights_level_high_cannot_be_reached_and_says_so(rights):
 
 async def test_rights_refusing_consent_sends_access_denied_and_no_code(rights):
     rp = RelyingParty(rights, "gateway")
-    auth, response = await sign_in(rp, "openid profile", consent="deny")
+    _auth, response = await sign_in(rp, "openid profile", consent="deny")
     query = parse_qs(urlsplit(response.headers["location"]).query)
     assert query["error"] == ["access_denied"] and "code" not in query
     with rights.apps["identity"].state.database.session() as session:
@@ -166,14 +133,6 @@ async def test_rights_refusing_consent_sends_access_denied_and_no_code(rights):
 
 
 # --- bad input ---------------------------------------------------------------------------------
-
-
-async def error_redirect(rp: RelyingParty, auth) -> dict:
-    response = await rp.authorize(auth)
-    assert response.status_code == 302, response.text
-    location = urlsplit(response.headers["location"])
-    assert location.geturl().startswith(rp.redirect_uri)
-    return parse_qs(location.query)
 
 
 @pytest.mark.parametrize(
@@ -209,17 +168,12 @@ async def test_requests_that_cannot_be_trusted_to_redirect_are_answered_here(rig
     assert response.json()["error"] in {"invalid_request", "invalid_client", "unauthorized_client"}
 
 
-async def redeemable(rp: RelyingParty):
-    auth, response = await sign_in(rp, "openid profile")
-    return auth, await rp.code_from(response, auth)
-
-
 async def test_a_wrong_or_missing_pkce_verifier_is_refused(rights):
     rp = RelyingParty(rights, "gateway")
-    auth, code = await redeemable(rp)
+    _auth, code = await redeemable(rp)
     wrong = await rp.exchange(code, "x" * 50)
     assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")
-    auth, code = await redeemable(rp)
+    _auth, code = await redeemable(rp)
     missing = await rp.exchange(code, None)
     assert (missing.status_code, missing.json()["error"]) == (400, "invalid_request")
 
@@ -238,7 +192,10 @@ async def test_concurrent_redemptions_of_one_code_yield_one_token(rights):
     results = await asyncio.gather(*(rp.exchange(code, auth.verifier) for _ in range(10)))
     assert sorted(r.status_code for r in results) == [200] + [400] * 9
     with rights.apps["identity"].state.database.session() as session:
-        assert len(session.exec(select(IssuedAccessToken).where(IssuedAccessToken.citizen_id.is_not(None))).all()) == 1
+        assert (
+            len(session.exec(select(IssuedAccessToken).where(col(IssuedAccessToken.citizen_id).is_not(None))).all())
+            == 1
+        )
 
 
 async def test_an_expired_code_is_refused(rights):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from identity.personas import by_handle
 from kernel.regime import Regime
 from services.fines.models import Vehicle
-from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import assert_problem
-from tests.identity.test_oidc_flow import tokens_for
-from tests.identity.test_service_tokens import mint
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
+from tests.fixtures.oidc_rp import RelyingParty, tokens_for
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CAR_OWNER = by_handle("li-wei")
 

@@ -14,42 +14,16 @@ from authlib.oauth2.rfc7523.assertion import private_key_jwt_sign
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
-from identity.client_registry import RegisteredClient
-from identity.token_server import ServiceAccessTokenGenerator
 from kernel.access import audience_of
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
 from kernel.keys import public_jwks, service_jwks
 from kernel.regime import Regime
-from services.fines.demo import DEMO_PLATE
+from tests.fixtures.fines import DEMO_PLATE
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
 
 FINES_PATH = f"/vehicles/{quote(DEMO_PLATE)}/fines"
-
-
-@pytest.fixture
-async def rights(tmp_path):
-    async with Mesh(Regime.RIGHTS, tmp_path) as running:
-        yield running
-
-
-def mint(
-    mesh: Mesh,
-    *,
-    client: str = "gateway",
-    scope: str = "fines:read",
-    audience: str | None = None,
-    ttl: int = 300,
-    key: ECKey | None = None,
-) -> str:
-    """A token made by the identity service's own generator (with its key unless ``key`` is given)."""
-    identity = mesh.apps["identity"]
-    generator = ServiceAccessTokenGenerator(
-        issuer=identity.state.settings.public_url, signing_key=key or identity.state.signing_key, ttl_seconds=ttl
-    )
-    if audience is not None:
-        generator.get_audiences = lambda *_: audience
-    return generator.access_token_generator(RegisteredClient(client, ""), "client_credentials", None, scope)
 
 
 def assertion(mesh: Mesh, client: str, key: ECKey | None = None, **claims) -> str:
@@ -228,7 +202,7 @@ async def test_a_token_signed_by_another_key_under_the_issuers_kid_is_401(rights
 
 async def test_alg_none_is_401(rights):
     claims = pyjwt.decode(mint(rights), options={"verify_signature": False})
-    unsigned = pyjwt.encode(claims, None, algorithm="none", headers={"typ": "at+jwt"})
+    unsigned = pyjwt.encode(claims, None, algorithm="none", headers={"typ": "at+jwt"})  # type: ignore[arg-type]  # unsigned on purpose
     body = assert_problem(await call_fines(rights, unsigned), 401, "invalid-token")
     assert "algorithm" in body["detail"]
 

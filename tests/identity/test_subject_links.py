@@ -4,7 +4,7 @@ one indexed lookup, filled at enrolment and completed at start-up; nobody else m
 from __future__ import annotations
 
 from sqlalchemy import delete, update
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from identity import profiles
 from identity.enrolment import enrol_citizen
@@ -13,12 +13,14 @@ from identity.pairwise import Sector
 from identity.personas import PERSONAS, by_handle
 from identity.subject_index import backfill
 from kernel.regime import Regime
+from tests.fixtures.logins import app_login
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.oidc_rp import RelyingParty
-from tests.fixtures.support import assert_problem
-from tests.identity.test_oidc_flow import tokens_for
-from tests.identity.test_service_tokens import mint
-from tests.workshop.test_citizen_app import app_login
+from tests.fixtures.oidc_rp import RelyingParty, tokens_for
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CAR_OWNER = by_handle("li-wei")
 
@@ -84,7 +86,12 @@ async def test_a_link_is_one_lookup_not_a_scan(mesh, monkeypatch):
     subject = subject_of(mesh, "fines", "liu-yang")
     calls = []
     real = profiles.pairwise_subject
-    monkeypatch.setattr(profiles, "pairwise_subject", lambda *args: calls.append(args) or real(*args))
+
+    def counted(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(profiles, "pairwise_subject", counted)
     assert (await link(mesh, {"client": "fines", "subject": subject})).status_code == 200
     # the row's check and the caller's own subject: two HMACs, never one per citizen
     assert len(calls) == (2 if mesh.regime is Regime.RIGHTS else 0)
@@ -129,13 +136,13 @@ async def test_the_index_is_completed_and_corrected_at_start_up(mesh, database_u
     # idempotent; a sector added since gets its rows; rows derived another way are replaced
     assert backfill(identity.state.database, profile) == 0
     with identity.state.database.session() as session:
-        session.exec(delete(SectorSubject).where(SectorSubject.sector == Sector.TRANSPORT.value))
+        session.exec(delete(SectorSubject).where(col(SectorSubject.sector) == Sector.TRANSPORT.value))
         session.commit()
     assert backfill(identity.state.database, profile) == len(PERSONAS)
     with identity.state.database.session() as session:
         session.exec(
             update(SectorSubject)
-            .where(SectorSubject.sector == Sector.HEALTH.value)
+            .where(col(SectorSubject.sector) == Sector.HEALTH.value)
             .values(scheme="pairwise:an-old-secret", subject=SectorSubject.subject + "-old")
         )
         session.commit()

@@ -16,6 +16,9 @@ from kernel import topology
 from kernel.problems import PROBLEM_MEDIA_TYPE
 from kernel.regime import Regime
 from tests.fixtures.credentials import Credentials
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 TOO_BIG = 2**63  # one past SQLite's INTEGER; far past PostgreSQL's
 PAST_INT32 = 2**31  # one past PostgreSQL's INTEGER, which SQLModel makes of an int field
@@ -210,7 +213,8 @@ def _bad_values(probe: Probe) -> list[tuple[object, int]]:
         first, last = (FIRST_INSTANT, LAST_INSTANT) if "T" in str(probe.control) else (FIRST_DAY, LAST_DAY)
         return [(first, 422), (last, 422)]
     if probe.is_integer:
-        return [(TOO_BIG, 422), (NEGATIVE, 422)] + ([(PAST_INT32, 422)] if probe.row_id else [])
+        integers: list[tuple[object, int]] = [(TOO_BIG, 422), (NEGATIVE, 422)]
+        return integers + ([(PAST_INT32, 422)] if probe.row_id else [])
     return [(LONG, 422), (HUGE, 413) if probe.body is not None else (LONGEST_URL_PART, 422)]
 
 
@@ -248,7 +252,7 @@ async def test_out_of_bounds_values_are_refused_as_invalid_never_a_server_error(
 # Validated by the route itself, with its own problem (documented with the route): not schema bounds.
 CHECKED_IN_CODE = {
     ("header", "Idempotency-Key"),
-    ("header", "idempotency-key"),  # 1–200 printable ASCII, else 400
+    ("header", "idempotency-key"),  # 1-200 printable ASCII, else 400
     ("path", "rest"),  # a pod path: pod.paths.check_path (at most MAX_PATH characters), else 400
 }
 

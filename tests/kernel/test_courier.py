@@ -32,11 +32,16 @@ from kernel.courier import (
     unseal,
 )
 from kernel.keys import SIGNING_ALGORITHM, service_jwks
-from services.fines.demo import DEFAULTER_PLATE, DEMO_PLATE
+from services.fines.demo import CAR_OWNER, DEFAULTER_PLATE
+from tests.fixtures.appointments import marriage_slot
+from tests.fixtures.fines import DEMO_PLATE, fine_ids
+from tests.fixtures.logins import app_tokens
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
-from tests.services.test_citizen_department_api import CAR_OWNER, app_tokens, fine_ids, marriage_slot
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 # --- the primitives, without HTTP -----------------------------------------------------------------
 
@@ -58,7 +63,7 @@ def sealed(department, **overrides) -> tuple[str, ECKey]:
 
 
 def test_a_request_and_its_answer_make_the_round_trip(department):
-    key, jwks = department
+    key, _jwks = department
     envelope, reply_key = sealed(
         department, method="POST", path="/me/bookings", body={"slot_id": 7}, idempotency_key="k-1"
     )
@@ -158,7 +163,7 @@ def _with_header(envelope: str, header: dict) -> str:
 
 def request_with(department, **changes) -> dict:
     key, _ = department
-    envelope, reply_key = sealed(department)
+    envelope, _reply_key = sealed(department)
     return unseal(envelope, key) | changes
 
 
@@ -274,7 +279,7 @@ async def test_the_device_reads_its_fines_through_a_courier_that_cannot(mesh):
 
 async def test_an_envelope_relayed_again_is_refused_before_it_runs(mesh):
     token = (await app_tokens(mesh, CAR_OWNER, "fines"))["fines"]
-    envelope, reply_key = seal_request(
+    envelope, _reply_key = seal_request(
         await published_jwks(mesh, "fines"), method="GET", path="/me/fines", body=None, token=token
     )
     assert (await relay(mesh, "fines", envelope)).status_code == 200

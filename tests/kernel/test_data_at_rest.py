@@ -18,7 +18,7 @@ from kernel.keys import ENCRYPTION_KEY_FILE, KEY_FILE
 from kernel.regime import Regime
 from kernel.service_app import build_service_app
 from services.fines.settings import Settings as FinesSettings
-from tests.fixtures.support import assert_private_tree
+from tests.fixtures.files import assert_private_tree
 from workshop.launcher import Launcher
 
 PRIVATE_FILE_MODE = 0o600

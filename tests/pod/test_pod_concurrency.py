@@ -16,20 +16,17 @@ import pytest
 from rdflib import Literal, URIRef
 
 from kernel.problems import Problem
-from kernel.regime import Regime
 from pod import store
 from pod.ldp import handle
 from pod.paths import pod_of
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.pod_clients import NOTE, app_for, graph_of, own_pod
+
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 WRITERS = 10
 TURTLE = {"Content-Type": "text/turtle"}
 TAG = URIRef("http://example.org/tag")
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
 
 
 def n3_insert(number: int) -> str:

@@ -3,41 +3,19 @@ every read — and every refusal — is in the transparency ledger before anythi
 
 from __future__ import annotations
 
-import json
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from identity.personas import DEMO_PASSWORD, by_handle
-from kernel.regime import Regime
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.pod_clients import own_pod
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
+from tests.fixtures.pod_clients import PRESCRIPTION, PURPOSE, own_pod, pharmacy
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.stored import ledger_entries
+from tests.fixtures.tokens import mint
 from workshop.citizen_app import citizen_token
 
-PRESCRIPTION = (
-    '@prefix ex: <http://example.org/rx#> .\n<#rx> ex:medication "amlodipine 5 mg" ; ex:dose "once daily" .\n'
-)
-PURPOSE = "dpv:ServiceProvision"
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
-
-
-def pharmacy(mesh: Mesh, **headers: str) -> dict[str, str]:
-    token = mint(mesh, client="prescriptions", scope="pod:read", audience="urn:citygate:pod")
-    return {"Authorization": f"Bearer {token}", **headers}
-
-
-async def ledger_entries(mesh: Mesh) -> list[dict]:
-    """Every ledger event in clear, as the consent service's operator sees them (the public
-    ``/ledger/entries`` shows only commitments to them: tests/consent/test_ledger_privacy.py)."""
-    ledger = mesh.apps["consent"].state.consent_book.ledger
-    return [json.loads(row.clear) for row in ledger.entries(0, ledger.size())]
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 
 async def consent_for_the_pharmacy(mesh: Mesh) -> tuple[dict, str]:

@@ -246,7 +246,7 @@ def test_sparql_delete_data_of_an_absent_triple_is_a_conflict():
 
 
 @pytest.mark.parametrize(
-    "body, named",
+    ("body", "named"),
     [
         (
             'DELETE { <#me> ex:givenName ?n } INSERT { <#me> ex:givenName "Alex" } WHERE { <#me> ex:givenName ?n }',

@@ -6,20 +6,16 @@ from __future__ import annotations
 import json
 from contextlib import aclosing
 
-import pytest
 from rdflib import URIRef
 from rdflib.namespace import FOAF, RDF
 
-from kernel.regime import Regime
-from tests.fixtures.pod_clients import NOTE, app_for, graph_of, own_pod  # noqa: F401 (others import app_for from here)
-from tests.fixtures.support import assert_problem
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
+from tests.fixtures.pod_clients import NOTE, graph_of, own_pod
+from tests.fixtures.problems import assert_problem
+
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 LDP = "http://www.w3.org/ns/ldp#"
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
 
 
 async def test_a_pod_is_created_once_with_a_public_webid_profile(mesh):
@@ -218,7 +214,10 @@ async def test_access_control_decides_who_reads_and_writes(mesh):
         )
         assert_problem(await other.delete(f"{root}shared/note.ttl"), 403)
         # the owner can never lock themselves out, whatever the ACL says
-        lockout = "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n<#none> a acl:Authorization; acl:agent <x:nobody>; acl:accessTo <./>; acl:mode acl:Read.\n"
+        lockout = (
+            "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
+            "<#none> a acl:Authorization; acl:agent <x:nobody>; acl:accessTo <./>; acl:mode acl:Read.\n"
+        )
         await owner.put(f"{root}.acl", content=lockout, headers={"Content-Type": "text/turtle"})
         assert (await owner.get(f"{root}private/secret.ttl")).status_code == 200
         assert f"{base}{other_root}" != f"{base}{root}"

@@ -8,20 +8,16 @@ import json
 import zipfile
 from contextlib import aclosing
 
-import pytest
 from sqlmodel import select
 
-from kernel.regime import Regime
 from pod.models import StoredResource
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.pod_clients import NOTE, app_for, own_pod
-from tests.fixtures.support import assert_problem
+from tests.fixtures.problems import assert_problem
+
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 PDF = b"%PDF-1.7\n\x00\xffbinary"
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
 
 
 def stored_paths(mesh, pod_prefix: str) -> list[str]:

@@ -27,7 +27,9 @@ from pod import store
 from pod.app import create_app
 from pod.pods import create_pod
 from pod.settings import Settings
-from tests.fixtures.support import ROOT, free_port_block
+from tests.fixtures.narrowing import present
+from tests.fixtures.processes import free_port_block
+from tests.fixtures.repository import ROOT
 
 pytestmark = pytest.mark.processes
 
@@ -52,7 +54,7 @@ STEPS = [
 
 def require_node_client() -> str:
     """The ``node`` executable, when it and the client's packages are installed: else skip locally,
-    fail in CI (like ``tests.fixtures.support.require_postgres``)."""
+    fail in CI (like ``tests.fixtures.databases.require_postgres``)."""
     node = shutil.which("node")
     installed = (CLIENT_DIR / "node_modules" / "@inrupt" / "solid-client" / "package.json").is_file()
     if node and installed:
@@ -88,7 +90,7 @@ async def prepare_pod(settings: Settings) -> str:
     async with app.router.lifespan_context(app):
         create_pod(app, POD_ID)
         now = datetime.now(UTC)
-        container_url = settings.public_url + PUBLIC
+        container_url = present(settings.public_url) + PUBLIC
         with app.state.database.session() as session:
             store.write_container(session, PUBLIC, now)
             store.write(session, PUBLIC + store.ACL_SUFFIX, "text/turtle", public_container_acl(container_url), now)

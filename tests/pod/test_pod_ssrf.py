@@ -16,18 +16,15 @@ from dataclasses import dataclass, field
 import pytest
 from rdflib import Graph
 
-from kernel.regime import Regime
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.pod_clients import own_pod
-from tests.fixtures.support import assert_problem
+from tests.fixtures.problems import assert_problem
+
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 JSON_LD = {"Content-Type": "application/ld+json"}
 TURTLE = {"Content-Type": "text/turtle"}
 A_CONTEXT = json.dumps({"@context": {"ex": "http://example.org/"}}).encode()
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
 
 
 @dataclass

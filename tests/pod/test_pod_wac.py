@@ -109,7 +109,7 @@ def test_acl_documents_are_governed_by_their_subjects_acl():
 
 def test_evaluating_an_acl_against_a_resource_it_does_not_govern_is_an_error():
     acl = wac.effective_acl("/a/doc", store(OWN_AND_ROOT))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="does not govern"):
         wac.allowed_modes(acl, base_url=BASE, resource_path="/a/other", agent=ALICE)
 
 
@@ -160,7 +160,8 @@ def test_untyped_or_unsupported_authorizations_grant_nothing():
     documents = {
         "/doc.acl": (
             f"<#untyped> acl:agent <{BOB}> ; acl:accessTo <doc> ; acl:mode acl:Read .\n"
-            "<#group> a acl:Authorization ; acl:agentGroup <groups#friends> ; acl:accessTo <doc> ; acl:mode acl:Read .\n"
+            "<#group> a acl:Authorization ; acl:agentGroup <groups#friends> ;"
+            " acl:accessTo <doc> ; acl:mode acl:Read .\n"
             f"<#odd> a acl:Authorization ; acl:agent <{BOB}> ; acl:accessTo <doc> ; acl:mode acl:Fly .\n"
         )
     }
@@ -170,7 +171,8 @@ def test_untyped_or_unsupported_authorizations_grant_nothing():
 def test_relative_iris_resolve_against_the_acl_url():
     documents = {
         "/a/b/.acl": (
-            f"<#d> a acl:Authorization ; acl:agent <{BOB}> ; acl:accessTo <./> ; acl:default <./> ; acl:mode acl:Read .\n"
+            f"<#d> a acl:Authorization ; acl:agent <{BOB}> ;"
+            " acl:accessTo <./> ; acl:default <./> ; acl:mode acl:Read .\n"
             f"<#x> a acl:Authorization ; acl:agent <{ALICE}> ; acl:accessTo <x> ; acl:mode acl:Read .\n"
         )
     }
@@ -212,7 +214,7 @@ def test_owner_acl_round_trip():
 
 
 def test_owner_acl_refuses_iris_that_would_inject_turtle():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Not an IRI"):
         wac.owner_acl(BASE + "/pods/x/", "https://evil.example/> ; acl:agentClass foaf:Agent . <#")
 
 
@@ -260,5 +262,5 @@ def test_required_modes(method, exists, is_acl, append_only, expected):
 
 
 def test_required_modes_rejects_unknown_methods():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="No access rule"):
         wac.required_modes("TRACE", exists=True, is_acl=False)

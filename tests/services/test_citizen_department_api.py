@@ -4,62 +4,35 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import time
-
 import jwt as pyjwt
-from sqlmodel import select
 
-from identity.personas import DEMO_PASSWORD, Persona, by_handle
-from identity.totp import totp
+from identity.personas import by_handle
 from kernel.citizens import CITIZEN_RESOURCES
 from kernel.regime import Regime
 from services.appointments.models import Booking
-from services.fines.demo import DEFAULTER_PLATE, DEMO_PLATE
-from services.fines.models import Fine
+from services.fines.demo import DEFAULTER_PLATE
 from services.prescriptions.demo import DEMO_PRESCRIPTION_ID
+from tests.fixtures.appointments import marriage_slot
+from tests.fixtures.fines import DEMO_PLATE, fine_ids
+from tests.fixtures.logins import app_tokens
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
-from tests.pod.test_pod_consent import ledger_entries
-from tests.pod.test_pod_protocol import own_pod
-from tests.services.prescriptions.test_prescriptions_rights import give_the_pending_consent, issue_over_http
-from workshop.citizen_app import citizen_token
+from tests.fixtures.pod_clients import own_pod
+from tests.fixtures.prescriptions import give_the_pending_consent, issue_over_http
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.stored import ledger_entries
+from tests.fixtures.tokens import bearer, mint
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CAR_OWNER, DEFAULTER, PATIENT = by_handle("li-wei"), by_handle("chen-jun"), by_handle("wang-fang")
 DEPARTMENTS = ("fines", "appointments", "prescriptions")
 CITIZEN_PATHS = {"fines": "/me/fines", "appointments": "/me/bookings", "prescriptions": "/me/prescriptions"}
 
 
-async def app_tokens(mesh: Mesh, persona: Persona, *services: str) -> dict[str, str]:
-    """The persona's app logs in once (a second factor if a sector needs one: each TOTP step is
-    accepted once, so one login session serves every token) and holds one token per service."""
-    tokens = {}
-    async with mesh.client("identity") as identity:
-        for service in services:
-            tokens[service] = (
-                await citizen_token(
-                    identity,
-                    username=persona.handle,
-                    password=DEMO_PASSWORD,
-                    resource_service=service,
-                    totp_code=lambda: totp(persona.totp_secret, time.time()),
-                )
-            ).access_token
-    return tokens
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def subject_of(token: str) -> str:
     """The token's ``sub`` (the department verifies it; here it only names whom to expect)."""
     return pyjwt.decode(token, options={"verify_signature": False})["sub"]
-
-
-def fine_ids(mesh: Mesh, plate: str) -> list[int]:
-    with mesh.apps["fines"].state.database.session() as session:
-        return list(session.exec(select(Fine.id).where(Fine.plate == plate).order_by(Fine.id)))
 
 
 # --- fines ----------------------------------------------------------------------------------------
@@ -112,17 +85,6 @@ async def test_the_citizen_routes_take_only_the_citizens_token_for_that_departme
 
 
 # --- appointments ---------------------------------------------------------------------------------
-
-
-async def marriage_slot(mesh: Mesh) -> dict:
-    async with mesh.client("appointments") as bureau:
-        response = await bureau.get(
-            "/slots",
-            params={"type": "marriage"},
-            headers=bearer(mint(mesh, client="gateway", scope="appointments:read")),
-        )
-    assert response.status_code == 200, response.text
-    return response.json()[0]
 
 
 async def test_citizens_book_and_confirm_as_themselves(mesh):

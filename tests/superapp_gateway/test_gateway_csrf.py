@@ -8,16 +8,20 @@ from __future__ import annotations
 import re
 from contextlib import aclosing
 from types import SimpleNamespace
+from typing import cast
 
 import httpx
 import pytest
-from fastapi import Response
+from fastapi import FastAPI, Response
 
 from kernel.regime import Regime
 from superapp_gateway.sessions import STATE_CHANGING_METHODS, set_browser_cookie
 from superapp_gateway.settings import Settings
-from tests.fixtures.support import assert_problem
-from tests.superapp_gateway.test_gateway_login import browser_login
+from tests.fixtures.logins import browser_login
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
+from tests.fixtures.problems import assert_problem
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 # what a form on a page from the pod (same host, another port) makes a browser send
 FROM_THE_POD = {"sec-fetch-site": "same-site"}
@@ -103,7 +107,8 @@ async def test_the_gateways_own_pages_and_programs_are_not_refused(mesh):
 def test_the_session_cookie_is_host_only_and_secure_under_https(browser_url, name, secure, tmp_path):
     settings = Settings(regime=Regime.RIGHTS, data_dir=tmp_path, browser_url=browser_url)
     response = Response()
-    set_browser_cookie(response, SimpleNamespace(state=SimpleNamespace(settings=settings)), "gateway", "v", 60)
+    app = cast(FastAPI, SimpleNamespace(state=SimpleNamespace(settings=settings)))  # all it reads
+    set_browser_cookie(response, app, "gateway", "v", 60)
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{name}=v;") and "Path=/" in cookie and "Domain" not in cookie
     assert ("Secure" in cookie) is secure and "HttpOnly" in cookie and "SameSite=lax" in cookie

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from contextlib import nullcontext
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -13,30 +12,15 @@ from sqlmodel import delete, select
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from superapp_gateway.models import CitizenSession, LoginAttempt
-from tests.fixtures.oidc_rp import hidden_fields
-from tests.fixtures.support import assert_problem
+from tests.fixtures.logins import browser_login
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
+from tests.fixtures.problems import assert_problem
 from workshop.citizen_app import through_login_pages
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CAR_OWNER = by_handle("li-wei")
 ATTACKER = by_handle("wang-fang")
-
-
-async def browser_login(
-    mesh, handle: str = CAR_OWNER.handle, browser: httpx.AsyncClient | None = None
-) -> httpx.Response:
-    identity = mesh.urls["identity"]
-    opened = nullcontext(browser) if browser else httpx.AsyncClient(transport=mesh.transport, follow_redirects=True)
-    async with opened as browser:
-        page = await browser.get(mesh.urls["gateway"] + "/login")
-        assert "Log in to continue to <b>the super-app gateway</b>" in page.text
-        page = await browser.post(
-            identity + "/login", data=hidden_fields(page.text) | {"username": handle, "password": DEMO_PASSWORD}
-        )
-        if "asks to receive" in page.text:
-            page = await browser.post(identity + "/authorize", data=hidden_fields(page.text) | {"decision": "allow"})
-        if page.url.path == "/user-agreement":  # the platform's first login: the citizen taps "Agree"
-            page = await browser.post(mesh.urls["gateway"] + "/user-agreement", data=hidden_fields(page.text))
-        return page
 
 
 def gateway_sessions(mesh) -> list[CitizenSession]:

@@ -10,19 +10,25 @@ import pytest
 
 from kernel.access import audience_of
 from kernel.regime import Regime
+from services.fines.demo import CAR_OWNER
 from superapp_gateway.internet_plus import NotShared
 from superapp_gateway.policies import RightsPolicy
 from superapp_gateway.user_agreement import PLATFORM_VERSION
+from tests.fixtures.fines import DEMO_PLATE
+from tests.fixtures.logins import super_app
+from tests.fixtures.matrix import BOTH_BACKENDS
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
-from tests.workshop.journeys.test_journey_fines import CAR_OWNER, pay, super_app
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import service_bearer
+from tests.fixtures.wallet import pay
+
+pytestmark = [BOTH_BACKENDS]
 
 PATH = "/internet-plus/citizens/{}"
 
 
 def as_service(mesh: Mesh, client: str, scope: str = "gateway:internet-plus") -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(mesh, client=client, scope=scope, audience=audience_of('gateway'))}"}
+    return service_bearer(mesh, scope, client=client, audience=audience_of("gateway"))
 
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
@@ -41,7 +47,7 @@ async def test_platform_a_department_gets_the_profile_history_and_payments_and_t
         assert shared["profile"]["sub"] == CAR_OWNER.resident_id and shared["profile"]["name"] == CAR_OWNER.name
         assert shared["user_agreement"]["version"] == PLATFORM_VERSION  # "he agreed to all of this"
         assert shared["user_agreement"]["accepted_at"] is not None
-        assert CAR_OWNER.plate in str(shared["history"])  # the fines he looked up, plate included
+        assert DEMO_PLATE in str(shared["history"])  # the fines he looked up, plate included
         assert [(p["payee"], p["reference"], p["amount_cents"], p["status"]) for p in shared["payments"]] == [
             ("fines", str(unpaid[0]["id"]), unpaid[0]["amount_cents"], "completed")
         ]

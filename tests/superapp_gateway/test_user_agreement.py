@@ -9,13 +9,16 @@ from sqlmodel import select
 
 from identity.personas import DEMO_PASSWORD
 from kernel.regime import Regime
+from services.fines.demo import CAR_OWNER
 from superapp_gateway import user_agreement
 from superapp_gateway.models import UserAgreementAcceptance
 from superapp_gateway.user_agreement import PLATFORM_VERSION
+from tests.fixtures.matrix import BOTH_BACKENDS
 from tests.fixtures.oidc_rp import hidden_fields
-from tests.fixtures.support import assert_problem
-from tests.superapp_gateway.test_gateway_login import CAR_OWNER
+from tests.fixtures.problems import assert_problem
 from workshop.citizen_app import through_login_pages
+
+pytestmark = [BOTH_BACKENDS]
 
 JSON = {"Accept": "application/json"}
 

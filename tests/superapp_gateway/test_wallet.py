@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from joserfc import jws, jwt
-from sqlmodel import select
+from sqlmodel import col, select
 
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
-from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE, DEMO_PLATE
+from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE
 from services.fines.models import Fine, FineStatus
 from services.fines.models import Payment as FinePayment
 from services.prescriptions.demo import DEMO_PRESCRIPTION_ID
@@ -36,9 +36,17 @@ from superapp_gateway.models import (
 from superapp_gateway.retrier import MAX_BACKOFF_SECONDS, backoff_seconds
 from superapp_gateway.sessions import session_id_digest
 from superapp_gateway.user_agreement import PLATFORM_VERSION
+from tests.fixtures.databases import sqlite_session
+from tests.fixtures.fines import DEMO_PLATE
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem, sqlite_session
+from tests.fixtures.narrowing import present
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.transports import LateAnswers
+from tests.fixtures.wallet import balance
 from workshop.super_app import log_in_to_super_app
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 START = 100_000  # the default starting balance, in fen
 PATIENT = by_handle("wang-fang")
@@ -71,19 +79,13 @@ async def pay(
     )
 
 
-async def balance(app: httpx.AsyncClient) -> int:
-    response = await app.get("/wallet")
-    assert response.status_code == 200, response.text
-    return response.json()["balance_cents"]
-
-
 def fines_of(mesh: Mesh, plate: str = DEMO_PLATE) -> list[Fine]:
     """Li Wei's two demo fines (red light ¥200, bus lane ¥150), or another car's."""
     with mesh.apps["fines"].state.database.session() as session:
-        return list(session.exec(select(Fine).where(Fine.plate == plate).order_by(Fine.id)).all())
+        return list(session.exec(select(Fine).where(Fine.plate == plate).order_by(col(Fine.id))).all())
 
 
-def fine_payments(mesh: Mesh, fine_id: int) -> list[FinePayment]:
+def fine_payments(mesh: Mesh, fine_id: int | None) -> list[FinePayment]:
     with mesh.apps["fines"].state.database.session() as session:
         return list(session.exec(select(FinePayment).where(FinePayment.fine_id == fine_id)).all())
 
@@ -96,7 +98,7 @@ def gateway_rows(mesh: Mesh, table) -> list:
 def gateway_dump(mesh: Mesh) -> str:
     """Every value in every table of the gateway's database, as text."""
     with mesh.apps["gateway"].state.database.session() as session:
-        return repr([session.exec(select(table)).all() for table in GatewayTable.metadata.sorted_tables])
+        return repr([session.execute(table.select()).all() for table in GatewayTable.metadata.sorted_tables])
 
 
 def confirmation_claims(mesh: Mesh, statement: str) -> dict:
@@ -110,32 +112,12 @@ def expected_payer(mesh: Mesh, persona, payment_id: str) -> str:
     return persona.resident_id if mesh.regime is Regime.PLATFORM else f"wallet:{payment_id}"
 
 
-async def eventually(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
+async def eventually(check, within: float = 10.0):
+    deadline = time.monotonic() + within
     while not (result := await check()):
         assert time.monotonic() < deadline, "not within the time allowed"
         await asyncio.sleep(0.05)
     return result
-
-
-class LateAnswers(httpx.AsyncBaseTransport):
-    """A department behind a slow link: it takes each request at once, but its answer arrives
-    ``delay`` seconds late — so a payment is made even when the caller stopped waiting."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, delay: float) -> None:
-        self.inner, self.delay = inner, delay
-        self.calls: list[asyncio.Future] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        call = asyncio.ensure_future(self._answer_late(request))
-        self.calls.append(call)
-        return await asyncio.shield(call)  # the caller may give up; the department carries on
-
-    async def _answer_late(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        content = await response.aread()
-        await asyncio.sleep(self.delay)
-        return httpx.Response(response.status_code, headers=response.headers, content=content)
 
 
 # --- paying --------------------------------------------------------------------------------------------
@@ -421,8 +403,8 @@ async def test_a_citizen_sees_only_their_own_payments_and_keys_are_per_citizen(m
     async with super_app(mesh, await log_in(mesh)) as li_wei:
         payment_id = (await pay(li_wei, red_light.id, 20000)).json()["id"]
     async with super_app(mesh, await log_in(mesh, DEFAULTER.handle)) as chen_jun:
-        path = f"/wallet/payments/{payment_id}"
-        for method, path in (("GET", path), ("POST", path + "/retry"), ("DELETE", path)):
+        payment_path = f"/wallet/payments/{payment_id}"
+        for method, path in (("GET", payment_path), ("POST", payment_path + "/retry"), ("DELETE", payment_path)):
             assert_problem(await chen_jun.request(method, path), 404, "payment-not-found")
         assert (await chen_jun.get("/wallet")).json() == {"balance_cents": START, "currency": "CNY", "payments": []}
         [his] = fines_of(mesh, DEFAULTER_PLATE)
@@ -504,7 +486,7 @@ async def test_in_the_rights_regime_taking_a_payment_teaches_the_gateway_no_resi
     dump = gateway_dump(mesh)
     assert paid.json()["id"] in dump  # the dump does hold the payment
     transport_pseudonym = await mesh.apps["fines"].state.services.sector_subject(CAR_OWNER.resident_id)
-    for secret in (CAR_OWNER.resident_id, CAR_OWNER.phone, transport_pseudonym, DEMO_PLATE):
+    for secret in (CAR_OWNER.resident_id, present(CAR_OWNER.phone), transport_pseudonym, DEMO_PLATE):
         assert secret not in dump
     # and the traffic police learn only the wallet's payment, not who the platform knows paid it
     [filed] = fine_payments(mesh, red_light.id)

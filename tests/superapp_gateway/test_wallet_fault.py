@@ -29,7 +29,9 @@ import pytest
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel import topology
 from kernel.regime import Regime
-from tests.fixtures.support import assert_problem, free_port_block
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.processes import free_port_block
+from tests.fixtures.wallet import balance, pay
 from workshop.super_app import log_in_to_super_app
 
 pytestmark = pytest.mark.processes
@@ -102,8 +104,8 @@ class Deployment:
         self.current[name] = process
         return process
 
-    async def wait_until_healthy(self, *names: str, timeout: float = HEALTH_TIMEOUT_SECONDS) -> None:
-        pending, deadline = set(names), time.monotonic() + timeout
+    async def wait_until_healthy(self, *names: str, within: float = HEALTH_TIMEOUT_SECONDS) -> None:
+        pending, deadline = set(names), time.monotonic() + within
         async with httpx.AsyncClient(timeout=2.0, trust_env=False) as client:
             while pending:
                 for name in sorted(pending):
@@ -115,7 +117,7 @@ class Deployment:
                     except httpx.HTTPError:
                         pass
                 if pending and time.monotonic() > deadline:
-                    pytest.fail(f"not healthy after {timeout:.0f}s: {', '.join(sorted(pending))}")
+                    pytest.fail(f"not healthy after {within:.0f}s: {', '.join(sorted(pending))}")
                 if pending:
                     await asyncio.sleep(0.2)
 
@@ -161,7 +163,7 @@ class Deployment:
 
     def report(self, lines: int = 60) -> str:
         parts = []
-        for name, process, log_path in self.started:
+        for _name, process, log_path in self.started:
             text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else "(no log)"
             tail = "\n".join(text.splitlines()[-lines:])
             parts.append(
@@ -207,35 +209,21 @@ async def an_unpaid_fine(browser: httpx.AsyncClient) -> dict:
     return unpaid[0]
 
 
-async def balance(browser: httpx.AsyncClient) -> int:
-    response = await browser.get("/wallet")
-    assert response.status_code == 200, response.text
-    return response.json()["balance_cents"]
-
-
-async def pay(browser: httpx.AsyncClient, fine: dict, key: str) -> httpx.Response:
-    return await browser.post(
-        "/wallet/payments",
-        headers={"Idempotency-Key": key},
-        json={"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]},
-    )
-
-
 async def payment(browser: httpx.AsyncClient, payment_id: str) -> dict:
     response = await browser.get(f"/wallet/payments/{payment_id}")
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def until(browser: httpx.AsyncClient, payment_id: str, done, timeout: float) -> dict:
-    """The payment once ``done(payment)`` holds, polled; fails after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+async def until(browser: httpx.AsyncClient, payment_id: str, done, within: float) -> dict:
+    """The payment once ``done(payment)`` holds, polled; fails after ``within`` seconds."""
+    deadline = time.monotonic() + within
     while True:
         current = await payment(browser, payment_id)
         if done(current):
             return current
         if time.monotonic() > deadline:
-            pytest.fail(f"not there after {timeout:.0f}s: {current}")
+            pytest.fail(f"not there after {within:.0f}s: {current}")
         await asyncio.sleep(0.2)
 
 
@@ -256,7 +244,7 @@ async def pay_while_the_department_is_frozen(
     payment_id = problem["payment_id"]
     assert await balance(browser) == before - fine["amount_cents"]
     # the gateway keeps answering, and its background task tries the frozen department again
-    retried = await until(browser, payment_id, lambda p: p["attempts"] >= 2, timeout=10)
+    retried = await until(browser, payment_id, lambda p: p["attempts"] >= 2, within=10)
     assert retried["status"] == "pending" and retried["department_receipt"] is None, retried
     assert await balance(browser) == before - fine["amount_cents"]
     return payment_id
@@ -290,7 +278,7 @@ def department_answers(running: Deployment) -> list[int]:
 async def assert_paid_exactly_once(
     running: Deployment, browser: httpx.AsyncClient, fine: dict, key: str, payment_id: str, balance_before: int
 ) -> dict:
-    settled = await until(browser, payment_id, lambda p: p["status"] != "pending", timeout=SETTLE_TIMEOUT_SECONDS)
+    settled = await until(browser, payment_id, lambda p: p["status"] != "pending", within=SETTLE_TIMEOUT_SECONDS)
     assert settled["status"] == "completed", settled
     assert settled["department_receipt"], settled
     assert await balance(browser) == balance_before - fine["amount_cents"]
@@ -330,7 +318,7 @@ async def test_fines_killed_mid_payment_and_restarted_the_payment_completes_exac
         running.kill("fines")
         killed = time.monotonic()
         assert payment_rows(running, fine["id"]) == []
-        down = await until(browser, payment_id, lambda p: p["attempts"] > attempts, timeout=10)
+        down = await until(browser, payment_id, lambda p: p["attempts"] > attempts, within=10)
         # a refused connection is "unavailable", not a timeout (kernel.client.is_timeout)
         assert down["status"] == "pending" and down["last_error"].startswith("upstream-unavailable"), down
         assert await balance(browser) == before - fine["amount_cents"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from identity.personas import by_handle
 from kernel.regime import Regime
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from workshop.exposure import occurrences, shared_identifiers, stored_text
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 # Chen Jun has a record at two departments from the demo data alone: an overdue parking fine
 # (traffic police) and his marriage (civil affairs bureau).

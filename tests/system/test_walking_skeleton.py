@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from services.fines.demo import DEMO_PLATE
-from tests.fixtures.support import assert_problem
+from tests.fixtures.fines import DEMO_PLATE
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
+from tests.fixtures.problems import assert_problem
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 SKELETON = f"/demo/vehicles/{quote(DEMO_PLATE)}/fines"
 

@@ -23,37 +23,25 @@ from kernel.citizens import CITIZEN_APP, CITIZEN_RESOURCES, DEFAULT_CITIZEN_APP_
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
 from kernel.regime import Regime
 from kernel.tokens import caller_with
+from tests.fixtures.logins import app_login
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.oidc_rp import RelyingParty, hidden_fields
-from tests.fixtures.support import assert_problem
-from tests.identity.test_oidc_flow import error_redirect, tokens_for
-from tests.identity.test_oidc_flow import sign_in as rp_sign_in
-from tests.identity.test_service_tokens import mint
+from tests.fixtures.oidc_rp import RelyingParty, error_redirect, hidden_fields, redeemable, tokens_for
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
 from workshop.citizen_app import (
     AppAuthorization,
     CitizenLoginError,
-    CitizenTokens,
     citizen_token,
     redeem,
     sign_in,
 )
 
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+
 CAR_OWNER = by_handle("li-wei")
 CONSENT = "urn:citygate:consent"
-RIGHTS_ONLY = pytest.mark.parametrize("regime", [Regime.RIGHTS], ids=["rights"])
-
-
-async def app_login(
-    mesh: Mesh, *, persona=CAR_OWNER, resource_service: str = "consent", totp_code=None
-) -> CitizenTokens:
-    async with mesh.client("identity") as identity:
-        return await citizen_token(
-            identity,
-            username=persona.handle,
-            password=DEMO_PASSWORD,
-            resource_service=resource_service,
-            totp_code=totp_code,
-        )
+IN_RIGHTS = pytest.mark.parametrize("regime", [Regime.RIGHTS], ids=["rights"])
 
 
 async def app_code(mesh: Mesh, identity: httpx.AsyncClient, auth: AppAuthorization) -> str:
@@ -67,12 +55,6 @@ async def verified_access_token(mesh: Mesh, token: str, audience: str) -> dict:
     assert header["typ"] == "at+jwt" and header["alg"] == "ES256"
     key = pyjwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == header["kid"])).key
     return pyjwt.decode(token, key, algorithms=["ES256"], audience=audience, issuer=mesh.urls["identity"])
-
-
-async def redeemable(rp: RelyingParty):
-    """A relying party's code, not yet redeemed (a fresh RelyingParty logs in from scratch)."""
-    auth, response = await rp_sign_in(rp, "openid")
-    return auth, await rp.code_from(response, auth)
 
 
 def citizen_record(mesh: Mesh, handle: str = CAR_OWNER.handle) -> Citizen:
@@ -140,7 +122,7 @@ async def test_the_consent_page_says_the_app_will_act_at_the_service_as_the_citi
     assert "consent sector" in page.text and "<code>sub</code>" in page.text
 
 
-@RIGHTS_ONLY
+@IN_RIGHTS
 async def test_refusing_the_app_sends_access_denied(mesh):
     async with mesh.client("identity") as identity:
         with pytest.raises(CitizenLoginError) as refused:
@@ -154,7 +136,7 @@ async def test_refusing_the_app_sends_access_denied(mesh):
     assert refused.value.error == "access_denied"
 
 
-@RIGHTS_ONLY
+@IN_RIGHTS
 async def test_a_service_that_needs_a_second_factor_gets_one(mesh, monkeypatch):
     monkeypatch.setitem(profiles.SECTOR_MINIMUM_ACR, Sector.CONSENT, EIDAS_SUBSTANTIAL)
     with pytest.raises(CitizenLoginError, match="second factor"):
@@ -230,13 +212,13 @@ async def test_a_code_for_the_app_is_the_apps_alone(mesh):
         assert stolen.json()["error"] == "invalid_grant"
 
         # nor can the app redeem a relying party's code, or pass as that relying party without its key
-        rp_auth, rp_code = await redeemable(gateway)
+        rp_auth, rp_code = await redeemable(gateway, "openid")
         as_app = await redeem(
             identity, auth, rp_code, redirect_uri=gateway.redirect_uri, code_verifier=rp_auth.verifier, resource=None
         )
         assert as_app.json()["error"] == "invalid_grant"
         gateway = RelyingParty(mesh, "gateway")  # a fresh browser: redeemable() logs in
-        rp_auth, rp_code = await redeemable(gateway)
+        rp_auth, rp_code = await redeemable(gateway, "openid")
         keyless = await redeem(
             identity,
             auth,
@@ -288,7 +270,7 @@ async def test_the_app_cannot_get_service_tokens(mesh):
 async def test_codes_remember_their_resource(mesh):
     async with mesh.client("identity") as identity:
         await app_code(mesh, identity, AppAuthorization.for_service("consent"))
-    await redeemable(RelyingParty(mesh, "gateway"))
+    await redeemable(RelyingParty(mesh, "gateway"), "openid")
     with mesh.apps["identity"].state.database.session() as session:
         stored = {code.client_id: code.resource for code in session.exec(select(AuthorizationCode))}
     assert stored == {CITIZEN_APP: CONSENT, "gateway": None}
@@ -340,7 +322,7 @@ def mount_test_routes(mesh: Mesh) -> None:
     consent.add_api_route("/test/service", service_only, methods=["GET"])
 
 
-@RIGHTS_ONLY
+@IN_RIGHTS
 async def test_a_citizen_service_knows_the_caller_by_its_own_subject_and_refuses_other_tokens(mesh):
     mount_test_routes(mesh)
     tokens = await app_login(mesh)

@@ -8,6 +8,7 @@ volume, and the listen address (a container's 0.0.0.0 is published on loopback o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -26,7 +27,10 @@ from sqlalchemy.engine import make_url
 from kernel import topology
 from kernel.access import peers_of
 from kernel.regime import Regime
-from tests.fixtures.support import ROOT, alive, assert_all_exit, descendants, postgres_databases, require_postgres
+from tests.fixtures.databases import postgres_databases, require_postgres
+from tests.fixtures.narrowing import present
+from tests.fixtures.processes import alive, assert_all_exit, descendants
+from tests.fixtures.repository import ROOT
 from workshop import compose
 from workshop.cli import SKELETON_PLATE
 from workshop.launcher import die_with_parent, endpoints
@@ -157,7 +161,7 @@ def test_postgres_creates_exactly_the_databases_the_services_use() -> None:
     sql = "\n".join(path.read_text(encoding="utf-8") for path in sorted(init_dir.glob("*.sql")))
     created = set(re.findall(r"^CREATE DATABASE (\w+);$", sql, flags=re.MULTILINE))
     used = {
-        make_url(value).database
+        present(make_url(value).database)
         for service in citygate_services(document).values()
         for key, value in service["environment"].items()
         if key.endswith("_DATABASE_URL")
@@ -202,15 +206,15 @@ def _local_environment(
     """The declared environment, rewritten only where this machine differs from the compose network."""
     volume_target = mount_target(service)
     env = {}
-    for key, value in service["environment"].items():
-        value = str(value)
+    for key, declared_value in service["environment"].items():
+        value = str(declared_value)
         # compose service names resolve only inside the compose network; ports are published 1:1
         for host in compose_hosts:
             value = value.replace(f"http://{host}:", f"http://{LOCAL_HOST}:")
         if key.endswith("_DATABASE_URL"):
             declared = make_url(value)
             assert (declared.host, declared.port) == (compose.POSTGRES_SERVICE, compose.POSTGRES_PORT), value
-            local = make_url(databases[declared.database])
+            local = make_url(databases[present(declared.database)])
             value = declared.set(
                 host=local.host,
                 port=local.port,
@@ -259,10 +263,8 @@ def _stop(processes: dict[str, subprocess.Popen]) -> tuple[list[str], set[int]]:
             process.wait(timeout=10)
     for pid in tree:
         if alive(pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     return killed, tree
 
 
@@ -294,7 +296,7 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
         "LANG": os.environ.get("LANG", "C.UTF-8"),
     }
     declared_databases = sorted(
-        make_url(value).database
+        present(make_url(value).database)
         for service in services.values()
         for key, value in service["environment"].items()
         if key.endswith("_DATABASE_URL")
@@ -322,7 +324,7 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         stdin=subprocess.DEVNULL,
-                        preexec_fn=die_with_parent,
+                        preexec_fn=die_with_parent,  # noqa: PLW1509 (as the launcher does: the child dies with us)
                     )
 
             pending = set(services)

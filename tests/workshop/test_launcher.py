@@ -6,10 +6,7 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,27 +15,11 @@ import pytest
 
 from kernel import topology
 from kernel.regime import Regime
-from services.fines.demo import DEMO_PLATE
-from tests.fixtures.support import assert_all_exit, assert_private_tree, descendants, free_port_block
+from tests.fixtures.files import assert_private_tree
+from tests.fixtures.fines import DEMO_PLATE
+from tests.fixtures.processes import CITYGATE, assert_all_exit, base_port, citygate_up, free_port_block
 
 pytestmark = pytest.mark.processes
-CITYGATE = str(Path(sys.executable).with_name("citygate"))
-
-
-def wait_for_line(process: subprocess.Popen, marker: str, timeout: float) -> list[str]:
-    lines, deadline = [], time.monotonic() + timeout
-    os.set_blocking(process.stdout.fileno(), False)
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if line:
-            lines.append(line.rstrip("\n"))
-            if marker in line:
-                return lines
-        elif process.poll() is not None:
-            break
-        else:
-            time.sleep(0.1)
-    raise AssertionError(f"{marker!r} not seen; output so far:\n" + "\n".join(lines))
 
 
 def wait_for_logs(log_dir: Path, marker: str, timeout: float = 10) -> str:
@@ -52,26 +33,6 @@ def wait_for_logs(log_dir: Path, marker: str, timeout: float = 10) -> str:
         time.sleep(0.2)
 
 
-@contextmanager
-def citygate_up(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen, list[str], set[int]]]:
-    """``citygate up`` on free ports, ready; yields the launcher, its output so far and its children."""
-    base = free_port_block(200)
-    process = subprocess.Popen(
-        [CITYGATE, "up", "--base-port", str(base), "--data-dir", str(tmp_path / "var"), *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        umask=0o022,  # a usual shell's: without a defence, new files would be readable by everyone
-    )
-    try:
-        output = wait_for_line(process, "Press Ctrl-C", timeout=120)
-        yield process, output, descendants(process.pid)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_orphans(tmp_path):
     # a log an older version left readable by everyone
     older_log = tmp_path / "var" / "logs" / "rights-identity.log"
@@ -79,10 +40,9 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
     older_log.write_text("")
     older_log.chmod(0o644)
     with citygate_up(tmp_path) as (process, output, children):
-        base_port = process.args[process.args.index("--base-port") + 1]
         listed = json.loads(
             subprocess.run(
-                [CITYGATE, "endpoints", "--json", "--base-port", base_port],
+                [CITYGATE, "endpoints", "--json", "--base-port", base_port(process)],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -134,6 +94,7 @@ def test_a_service_that_cannot_start_stops_the_launch_with_a_clear_message(tmp_p
     env = {**os.environ, "CITYGATE_FINES_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
     result = subprocess.run(
         [CITYGATE, "up", "--regime", "platform", "--base-port", str(base), "--data-dir", str(tmp_path / "var")],
+        check=False,
         capture_output=True,
         text=True,
         env=env,

@@ -7,19 +7,18 @@ import subprocess
 
 import pytest
 
-from tests.fixtures.support import free_port_block
-from tests.workshop.test_launcher import CITYGATE, citygate_up
+from tests.fixtures.processes import CITYGATE, base_port, citygate_up, free_port_block
 
 pytestmark = pytest.mark.processes
 
 
 def walkthrough(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CITYGATE, "walkthrough", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([CITYGATE, "walkthrough", *args], check=False, capture_output=True, text=True, timeout=120)
 
 
 def test_every_journey_in_both_regimes_is_told_step_by_step_and_succeeds(tmp_path):
     with citygate_up(tmp_path) as (process, _, _children):
-        base = process.args[process.args.index("--base-port") + 1]
+        base = base_port(process)
         told = walkthrough("all", "--regime", "both", "--base-port", base)
         assert told.returncode == 0, told.stdout + told.stderr
         out = told.stdout

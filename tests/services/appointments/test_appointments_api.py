@@ -4,43 +4,38 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from sqlmodel import col, func, select
 
 from identity.personas import by_handle
-from identity.resident_id import make_resident_id
 from kernel.regime import Regime
 from kernel.state import state_of
 from services.appointments.demo import DEMO_OFFICE, ONE_PLACE_TYPE, one_place_start
 from services.appointments.dependencies import AppointmentsState
 from services.appointments.models import Booking, Slot
-from services.appointments.office_time import CHINA_STANDARD_TIME
-from services.appointments.register import register_marriage
+from tests.fixtures.appointments import (
+    SCOPE,
+    bearer,
+    book,
+    bureau_state,
+    citizen,
+    free_places,
+    register_couple,
+    slots,
+    stored_bookings,
+    tomorrow,
+)
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.transports import record_paths
 
-SCOPE = "appointments:read appointments:book"
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+
 CONCURRENT_BOOKINGS = 100
-
-# A test citizen's subject as the bureau would know them: a valid resident ID on the platform (the
-# credit platform checks it), an opaque sector pseudonym in the rights regime. The bureau's code
-# treats both alike.
-SUBJECT_FORMS = {
-    Regime.PLATFORM: lambda n: make_resident_id("440106", date(1980, 1, 1) + timedelta(days=n), n % 1000),
-    Regime.RIGHTS: lambda n: f"civil-registry-pseudonym-{n:04d}",
-}
-
-
-def citizen(mesh: Mesh, n: int) -> str:
-    return SUBJECT_FORMS[mesh.regime](n)
-
-
-def bearer(mesh: Mesh, *, client: str = "gateway", scope: str = SCOPE) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(mesh, client=client, scope=scope)}"}
 
 
 @pytest.fixture
@@ -49,44 +44,6 @@ async def bureau(mesh: Mesh) -> AsyncIterator[httpx.AsyncClient]:
     async with mesh.client("appointments") as client:
         client.headers.update(bearer(mesh))
         yield client
-
-
-def bureau_state(mesh: Mesh) -> AppointmentsState:
-    return state_of(mesh.apps["appointments"], AppointmentsState)
-
-
-def register_couple(mesh: Mesh, first: str, second: str) -> None:
-    with bureau_state(mesh).database.session() as session:
-        register_marriage(session, first, second, date(2015, 10, 1))
-        session.commit()
-
-
-async def slots(bureau: httpx.AsyncClient, kind: str, **params) -> list[dict]:
-    response = await bureau.get("/slots", params={"type": kind, "date": str(tomorrow()), **params})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def tomorrow() -> date:
-    return datetime.now(CHINA_STANDARD_TIME).date() + timedelta(days=1)
-
-
-async def free_places(bureau: httpx.AsyncClient, slot_id: int) -> int:
-    response = await bureau.get(f"/slots/{slot_id}")
-    assert response.status_code == 200, response.text
-    return response.json()["free"]
-
-
-async def book(bureau: httpx.AsyncClient, slot: dict, subject: str) -> httpx.Response:
-    return await bureau.post("/bookings", json={"slot_id": slot["id"], "type": slot["type"], "subject": subject})
-
-
-def stored_bookings(mesh: Mesh, **where) -> list[Booking]:
-    with bureau_state(mesh).database.session() as session:
-        query = select(Booking)
-        for column, value in where.items():
-            query = query.where(getattr(Booking, column) == value)
-        return list(session.exec(query).all())
 
 
 # --- offices, slots, and who may call ---------------------------------------------------------------
@@ -325,15 +282,8 @@ EXPECTED = {Regime.PLATFORM: (403, True), Regime.RIGHTS: (201, False)}
 
 async def test_the_demo_couples_divorce_in_each_regime(mesh, bureau, monkeypatch):
     await mesh.apps["fines"].state.fines_worker.run_once()  # the overdue fine's report is delivered
-    asked: list[str] = []
-    forward = mesh.transport.handle_async_request
-
-    async def spy(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.path)
-        return await forward(request)
-
-    monkeypatch.setattr(mesh.transport, "handle_async_request", spy)
-    services = bureau_state(mesh).services
+    asked = record_paths(mesh, monkeypatch)
+    services = state_of(mesh.apps["appointments"], AppointmentsState).services
     husband = await services.sector_subject(by_handle("chen-jun").resident_id)
     wife = await services.sector_subject(by_handle("zhang-min").resident_id)
     slot = (await slots(bureau, "divorce"))[0]

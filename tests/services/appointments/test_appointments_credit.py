@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import cast
 
 import httpx
 import pytest
 
 from identity.personas import by_handle
-from kernel.client import UpstreamUnavailable
+from kernel.client import ServiceClient, UpstreamUnavailable
 from kernel.problems import Problem, UpstreamError
 from kernel.regime import Regime
 from kernel.state import state_of
@@ -25,24 +26,13 @@ from services.credit.dependencies import CreditState
 from services.credit.domain import push_record
 from services.credit.models import CreditRecordCreate
 from services.credit.rules import RecordKind
+from tests.fixtures.appointments import bearer, book, citizen, free_places, register_couple, slots, stored_bookings
+from tests.fixtures.matrix import BOTH_BACKENDS, PLATFORM_ONLY
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.services.appointments.test_appointments_api import (
-    bearer,
-    book,
-    citizen,
-    free_places,
-    register_couple,
-    slots,
-    stored_bookings,
-)
+from tests.fixtures.problems import assert_problem
 
-
-@pytest.fixture
-def regime() -> Regime:
-    """The credit platform exists only in the platform regime: conftest's ``mesh`` takes the regime
-    from here and stays parametrized over the backend."""
-    return Regime.PLATFORM
+# The credit platform exists only in the platform regime; both backends.
+pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS]
 
 
 @pytest.fixture
@@ -149,13 +139,15 @@ def test_each_regime_has_its_policy():
 
 async def test_purpose_limitation_asks_nobody():
     services = FakeServices((200, {"restricted": True, "reasons": [{"kind": "overdue-fine"}]}))
-    await PurposeLimitation().admit(services, [Party("booker", "anyone"), Party("partner", "anyone-else")])
+    await PurposeLimitation().admit(
+        cast(ServiceClient, services), [Party("booker", "anyone"), Party("partner", "anyone-else")]
+    )
     assert services.calls == []
 
 
 async def test_joint_punishment_asks_about_every_party():
     services = FakeServices((200, {"subject": "s", "service": "appointments", "restricted": False, "reasons": []}))
-    await JointPunishment().admit(services, [Party("booker", "a/b"), Party("partner", "c")])
+    await JointPunishment().admit(cast(ServiceClient, services), [Party("booker", "a/b"), Party("partner", "c")])
     assert services.calls == [("credit", "/subjects/a%2Fb/restrictions"), ("credit", "/subjects/c/restrictions")]
 
 
@@ -173,12 +165,14 @@ async def test_joint_punishment_asks_about_every_party():
 )
 async def test_joint_punishment_never_admits_unchecked(answer):
     with pytest.raises(Problem) as refused:
-        await JointPunishment().admit(FakeServices(answer), [Party("booker", "440104199008232150")])
+        await JointPunishment().admit(
+            cast(ServiceClient, FakeServices(answer)), [Party("booker", "440104199008232150")]
+        )
     assert (refused.value.status, refused.value.type) == (503, "urn:citygate:problem:credit-check-unavailable")
 
 
 async def test_a_restriction_without_reasons_still_restricts():
     services = FakeServices((200, {"restricted": True, "reasons": []}))
     with pytest.raises(Problem) as refused:
-        await JointPunishment().admit(services, [Party("booker", "440104199008232150")])
+        await JointPunishment().admit(cast(ServiceClient, services), [Party("booker", "440104199008232150")])
     assert refused.value.status == 403 and refused.value.extensions["reasons"] == [{"party": "booker"}]

@@ -16,19 +16,16 @@ from services.credit.dependencies import CreditState
 from services.credit.domain import push_record
 from services.credit.models import CreditRecordCreate
 from services.credit.rules import RecordKind
+from tests.fixtures.matrix import BOTH_BACKENDS, PLATFORM_ONLY
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
+
+# The credit platform exists only in the platform regime; both backends.
+pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS]
 
 CITIZEN = by_handle("wang-fang").resident_id
 LAG_SECONDS = 60
-
-
-@pytest.fixture
-def regime() -> Regime:
-    """The credit platform exists only in the platform regime: conftest's ``database_urls`` and
-    ``mesh`` take the regime from here, and stay parametrized over the backend."""
-    return Regime.PLATFORM
 
 
 @pytest.fixture

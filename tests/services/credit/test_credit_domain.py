@@ -13,7 +13,8 @@ from services.credit.domain import is_active, push_record, restrictions, settle_
 from services.credit.errors import ConflictingRecord, InvalidSubject, NotTheSource, RecordNotFound
 from services.credit.models import CreditRecord, CreditRecordCreate, CreditTable
 from services.credit.rules import JOINT_PUNISHMENT, RecordKind, RestrictedService, rules_for
-from tests.fixtures.support import sqlite_session
+from tests.fixtures.databases import sqlite_session
+from tests.fixtures.narrowing import present
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 CITIZEN = by_handle("wang-fang").resident_id
@@ -88,7 +89,7 @@ def test_a_reference_reported_again_with_other_details_is_a_conflict_and_changes
 def test_the_subject_must_be_a_resident_id_and_is_stored_normalised(session: Session):
     with pytest.raises(InvalidSubject) as raised:
         push_record(session, fine(subject="440104199008232151"), source="fines", now=NOW)  # wrong check digit
-    assert raised.value.status == 422 and "check character" in (raised.value.detail or "")
+    assert raised.value.status == 422 and "check character" in present(raised.value.detail)
     assert count(session) == 0
     # people type the check character 'X' in lower case
     with_x = next(rid for n in range(1000) if (rid := make_resident_id("440106", date(1980, 1, 1), n)).endswith("X"))

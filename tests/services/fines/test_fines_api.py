@@ -3,83 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 from urllib.parse import quote
 
 from joserfc.jwk import ECKey
-from sqlmodel import select
 
-from identity.personas import Persona
 from kernel.regime import Regime
-from kernel.signed import sign_statement
-from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE, DEMO_PLATE
-from services.fines.models import Payment
-from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
+from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE
+from tests.fixtures.fines import (
+    DEMO_PLATE,
+    bearer,
+    citizen_fines,
+    confirmation,
+    get,
+    payment_rows,
+    post_payment,
+    subject_of,
+)
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
+from tests.fixtures.problems import assert_problem
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def bearer(mesh: Mesh, scope: str = "fines:read fines:pay", client: str = "gateway") -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(mesh, client=client, scope=scope)}"}
-
-
-async def subject_of(mesh: Mesh, persona: Persona) -> str:
-    """The subject the traffic police know the citizen by (resident ID or transport pseudonym)."""
-    return await mesh.apps["fines"].state.services.sector_subject(persona.resident_id)
-
-
-async def get(mesh: Mesh, path: str, headers: dict | None = None):
-    async with mesh.client("fines") as fines:
-        return await fines.get(path, headers=bearer(mesh) if headers is None else headers)
-
-
-async def citizen_fines(mesh: Mesh, persona: Persona) -> list[dict]:
-    response = await get(mesh, f"/citizens/{quote(await subject_of(mesh, persona), safe='')}/fines")
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def confirmation(
-    mesh: Mesh,
-    fine: dict,
-    *,
-    payer: str,
-    key: str,
-    key_to_sign: ECKey | None = None,
-    typ: str = "payment+jwt",
-    issuer: str = "gateway",
-    **overrides,
-) -> str:
-    """What the wallet signs when the citizen pays (the gateway's key, unless ``key_to_sign``)."""
-    claims = {
-        "payment_id": f"pay-{uuid.uuid4().hex}",
-        "payer": payer,
-        "payee": "fines",
-        "reference": str(fine["id"]),
-        "amount_cents": fine["amount_cents"],
-        "currency": "CNY",
-        "idempotency_key": key,
-    }
-    claims.update(overrides)
-    return sign_statement(key_to_sign or mesh.apps["gateway"].state.signing_key, issuer=issuer, typ=typ, claims=claims)
-
-
-async def post_payment(mesh: Mesh, fine_id: int, body, *, key: str | None, headers: dict | None = None, client=None):
-    headers = dict(bearer(mesh) if headers is None else headers)
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    if client is not None:
-        return await client.post(f"/fines/{fine_id}/payments", json=body, headers=headers)
-    async with mesh.client("fines") as fines:
-        return await fines.post(f"/fines/{fine_id}/payments", json=body, headers=headers)
-
-
-def payment_rows(mesh: Mesh, fine_id: int) -> list[Payment]:
-    with mesh.apps["fines"].state.database.session() as session:
-        return list(session.exec(select(Payment).where(Payment.fine_id == fine_id)).all())
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from services.fines.demo import CAR_OWNER, DEMO_PLATE, register_demo_car
+from services.fines.demo import CAR_OWNER, register_demo_car
 from services.fines.domain import VehicleNotFound, fines_for_vehicle
 from services.fines.models import FinesTable, Vehicle
-from tests.fixtures.support import sqlite_session
+from tests.fixtures.databases import sqlite_session
+from tests.fixtures.fines import DEMO_PLATE
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -10,7 +11,7 @@ from sqlmodel import Session, select
 from identity.personas import by_handle
 from kernel.payers import AnyoneWithTheReference, LiablePartyPays
 from services.fines.credit_reporting import ReportNothing, ReportToCreditPlatform, pending_entries
-from services.fines.demo import DEFAULTER_PLATE, DEMO_PLATE, chen_juns_car, li_weis_car, register_demo_car
+from services.fines.demo import DEFAULTER_PLATE, chen_juns_car, li_weis_car, register_demo_car
 from services.fines.domain import (
     CHINA_STANDARD_TIME,
     FineAlreadyPaid,
@@ -40,7 +41,9 @@ from services.fines.models import (
     Payment,
     Vehicle,
 )
-from tests.fixtures.support import sqlite_session
+from tests.fixtures.databases import sqlite_session
+from tests.fixtures.fines import DEMO_PLATE
+from tests.fixtures.narrowing import present
 
 LI_WEI, CHEN_JUN = by_handle("li-wei").resident_id, by_handle("chen-jun").resident_id
 PLATFORM, RIGHTS = ReportToCreditPlatform(), ReportNothing()
@@ -59,7 +62,8 @@ def session(tmp_path):
 
 
 def fine_id_of(session: Session, plate: str, index: int = 0) -> int:
-    return sorted(fine.id for fine in fines_for_citizen(session, session.get(Vehicle, plate).owner_ref))[index]
+    owner = present(session.get(Vehicle, plate)).owner_ref
+    return sorted(present(fine.id) for fine in fines_for_citizen(session, owner))[index]
 
 
 def confirmation(
@@ -71,7 +75,7 @@ def confirmation(
     payment_id: str = "pay-1",
     **overrides,
 ) -> PaymentConfirmation:
-    claims = {
+    claims: dict[str, Any] = {
         "payment_id": payment_id,
         "payer": payer,
         "payee": "fines",
@@ -85,6 +89,9 @@ def confirmation(
     return PaymentConfirmation(**claims)
 
 
+LIABLE_PARTY_PAYS = LiablePartyPays()  # the default payer rule (a stateless policy object)
+
+
 def pay(
     session: Session,
     fine_id: int,
@@ -92,7 +99,7 @@ def pay(
     key: str = "key-1",
     reporting=PLATFORM,
     now: datetime = NOW,
-    payer_rule=LiablePartyPays(),
+    payer_rule=LIABLE_PARTY_PAYS,
     **claims,
 ):
     return pay_fine(
@@ -180,7 +187,7 @@ def test_the_sweep_marks_overdue_once_and_the_platform_reports_it_in_the_same_tr
 
 def test_in_the_rights_regime_the_sweep_marks_overdue_and_writes_nothing_for_anyone_else(session: Session):
     [fine] = mark_overdue_fines(session, now=NOW, reporting=RIGHTS)
-    assert get_fine(session, fine.id).status == FineStatus.OVERDUE
+    assert get_fine(session, present(fine.id)).status == FineStatus.OVERDUE
     assert session.exec(select(CreditOutboxEntry)).all() == []
 
 

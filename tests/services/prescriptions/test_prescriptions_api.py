@@ -7,126 +7,38 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import UTC, datetime
+from typing import Any, cast
 
-import httpx
-import pytest
 from sqlalchemy import inspect, text
-from sqlmodel import func, select
 
 from identity.personas import by_handle
-from kernel.regime import Regime
-from kernel.signed import sign_statement
-from services.prescriptions import domain
-from services.prescriptions.demo import DEMO_PRESCRIPTION_ID, demo_draft
-from services.prescriptions.models import DeliveryOrder, Payment, Prescription, PrescriptionPublic
-from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
+from services.prescriptions.demo import DEMO_PRESCRIPTION_ID
+from services.prescriptions.models import DeliveryOrder, Payment, Prescription
+from tests.fixtures.matrix import BOTH_BACKENDS, PLATFORM_ONLY
+from tests.fixtures.prescriptions import (
+    ADDRESS,
+    DELIVER,
+    DISPENSE,
+    PAY,
+    READ,
+    app_db,
+    auth,
+    count,
+    deliver,
+    dispense,
+    issue,
+    patient_subject,
+    pay,
+)
+from tests.fixtures.problems import assert_problem
+
+# The full path (prescriptions kept in the department) exists in the platform regime; both backends.
+pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS]
 
 PATIENT = by_handle("wang-fang")
-ADDRESS = PATIENT.address
-READ, PAY, DISPENSE, DELIVER = (
-    "prescriptions:read",
-    "prescriptions:pay",
-    "prescriptions:dispense",
-    "prescriptions:deliver",
-)
-
-
-@pytest.fixture
-def regime() -> Regime:
-    """The full path exists in the platform regime (conftest's fixtures stay parametrized over the backend)."""
-    return Regime.PLATFORM
 
 
 # --- helpers (the rights regime's tests use them too) -----------------------------------------------
-
-
-def auth(mesh: Mesh, scope: str, client: str = "gateway") -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(mesh, client=client, scope=scope)}"}
-
-
-def app_db(mesh: Mesh):
-    return mesh.apps["prescriptions"].state.database
-
-
-def patient_subject(mesh: Mesh) -> str:
-    """The demo patient's subject as this department knows her (the demo prescription says it)."""
-    with app_db(mesh).session() as session:
-        return session.get(Prescription, DEMO_PRESCRIPTION_ID).patient
-
-
-def issue(mesh: Mesh, patient: str, **overrides) -> PrescriptionPublic:
-    """What the hospital's doctor software does (out of scope): the domain function, on the service's database."""
-    app = mesh.apps["prescriptions"]
-    draft = demo_draft(patient).model_copy(update=overrides)
-    with app_db(mesh).session() as session:
-        return domain.issue(session, app.state.policy.store, draft, now=datetime.now(UTC))
-
-
-def confirmation(
-    mesh: Mesh,
-    prescription_id: str,
-    payer: str,
-    key: str,
-    *,
-    signer: str = "gateway",
-    typ: str = "payment+jwt",
-    now: int | None = None,
-    **overrides,
-) -> str:
-    """The wallet's signed confirmation, as the gateway signs it (``signer`` another service's key to forge one)."""
-    claims = {
-        "payment_id": f"wallet-{key}",
-        "payer": payer,
-        "payee": "prescriptions",
-        "reference": prescription_id,
-        "amount_cents": 1860,
-        "currency": "CNY",
-        "idempotency_key": key,
-    }
-    return sign_statement(
-        mesh.apps[signer].state.signing_key, issuer="gateway", typ=typ, claims=claims | overrides, now=now
-    )
-
-
-async def pay(
-    client: httpx.AsyncClient,
-    mesh: Mesh,
-    prescription_id: str,
-    payer: str,
-    key: str | None = "key-1",
-    *,
-    headers: dict | None = None,
-    **overrides,
-) -> httpx.Response:
-    request_headers = dict(auth(mesh, PAY) if headers is None else headers)
-    if key is not None:
-        request_headers["Idempotency-Key"] = key
-    body = {"confirmation": confirmation(mesh, prescription_id, payer, key or "none", **overrides)}
-    return await client.post(f"/prescriptions/{prescription_id}/payments", json=body, headers=request_headers)
-
-
-async def dispense(client, mesh, prescription_id: str, pharmacy: str = "Liwan Dashenlin Pharmacy", headers=None):
-    return await client.post(
-        f"/prescriptions/{prescription_id}/dispensations",
-        json={"pharmacy": pharmacy},
-        headers=auth(mesh, DISPENSE) if headers is None else headers,
-    )
-
-
-async def deliver(client, mesh, prescription_id: str, address: str = ADDRESS, headers=None):
-    return await client.post(
-        f"/prescriptions/{prescription_id}/delivery",
-        json={"address": address},
-        headers=auth(mesh, DELIVER) if headers is None else headers,
-    )
-
-
-def count(mesh: Mesh, table, *where) -> int:
-    with app_db(mesh).session() as session:
-        return session.exec(select(func.count()).select_from(table).where(*where)).one()
 
 
 # --- the journey -----------------------------------------------------------------------------------
@@ -259,7 +171,9 @@ async def test_every_bad_request_is_a_problem_and_changes_nothing(mesh):
             ("currency", "USD"),
         ):
             body = assert_problem(
-                await pay(rx, mesh, rx_id, patient, **{claim: wrong}), 422, "payment-confirmation-mismatch"
+                await pay(rx, mesh, rx_id, patient, **cast(dict[str, Any], {claim: wrong})),
+                422,
+                "payment-confirmation-mismatch",
             )
             assert body["claim"] == claim
             assert "1860" not in json.dumps(body) and "CNY" not in json.dumps(body)  # what it needs is not told

@@ -19,8 +19,7 @@ from sqlmodel import select
 from identity.personas import DEMO_PASSWORD
 from identity.totp import totp
 from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
-from kernel.regime import Regime
-from services.prescriptions.demo import PATIENT, demo_draft
+from services.prescriptions.demo import PATIENT
 from services.prescriptions.models import (
     ContentsLocation,
     Payment,
@@ -30,52 +29,34 @@ from services.prescriptions.models import (
 )
 from services.prescriptions.pod_document import RX, from_turtle
 from services.prescriptions.stores import PodStore
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
-from tests.pod.test_pod_consent import ledger_entries
-from tests.pod.test_pod_protocol import own_pod
-from tests.services.prescriptions.test_prescriptions_api import READ, app_db, auth, count, deliver, dispense, pay
+from tests.fixtures.logins import consent_app
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
+from tests.fixtures.pod_clients import own_pod
+from tests.fixtures.prescriptions import (
+    READ,
+    app_db,
+    auth,
+    count,
+    deliver,
+    dispense,
+    give_the_pending_consent,
+    issue_over_http,
+    pay,
+)
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.stored import ledger_entries
+from tests.fixtures.tokens import mint
 from workshop.citizen_app import citizen_token
 
-ISSUE = "prescriptions:issue"
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+
 HEALTH_DATA = ("Metformin", "E11.9", "500 mg twice daily", "Dr. Huang Lei")
-
-
-@pytest.fixture
-def regime() -> Regime:
-    return Regime.RIGHTS
-
-
-async def issue_over_http(mesh, pod: str | None, **overrides):
-    patient = await mesh.apps["prescriptions"].state.services.sector_subject(PATIENT.resident_id)
-    body = demo_draft(patient).model_dump() | {"pod": pod} | overrides
-    async with mesh.client("prescriptions") as rx:
-        return patient, await rx.post("/prescriptions", json=body, headers=auth(mesh, ISSUE))
-
-
-async def consent_app(mesh) -> dict[str, str]:
-    async with mesh.client("identity") as identity:
-        token = (
-            await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD, resource_service="consent")
-        ).access_token
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def give_the_pending_consent(mesh) -> None:
-    citizen = await consent_app(mesh)
-    async with mesh.client("consent") as consent:
-        asked = (await consent.get("/me/artefacts", params={"status": "requested"}, headers=citizen)).json()
-        for request in asked:
-            given = await consent.post(
-                f"/me/artefacts/{request['id']}/status", json={"status": "given"}, headers=citizen
-            )
-            assert given.status_code == 200, given.text
 
 
 def department_dump(mesh) -> str:
     """Every value in every table of the department's database, as text."""
     with app_db(mesh).session() as session:
-        return repr([session.exec(select(table)).all() for table in PrescriptionsTable.metadata.sorted_tables])
+        return repr([session.execute(table.select()).all() for table in PrescriptionsTable.metadata.sorted_tables])
 
 
 async def test_issued_into_the_pod_dispensed_only_under_consent_and_every_step_is_logged(mesh):
@@ -179,7 +160,7 @@ async def test_issuing_without_a_usable_pod_keeps_nothing(mesh):
 
 async def test_contents_the_patient_removed_from_her_pod_are_gone_for_the_department(mesh):
     owner, root, _ = await own_pod(mesh, PATIENT.handle)
-    patient, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
+    _patient, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
     rx_id = issued.json()["id"]
     await give_the_pending_consent(mesh)
     async with mesh.client("prescriptions") as rx:

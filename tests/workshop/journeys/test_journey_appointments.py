@@ -14,19 +14,18 @@ from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
 from kernel.regime import Regime
 from services.appointments.demo import ONE_PLACE_TYPE
-from tests.fixtures.support import assert_problem
+from tests.fixtures.logins import super_app
+from tests.fixtures.matrix import BOTH_BACKENDS
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.stored import dump
+from tests.fixtures.transports import record_paths
 from workshop.citizen_app import citizen_token
-from workshop.exposure import occurrences, stored_text
-from workshop.super_app import log_in_to_super_app
+from workshop.exposure import occurrences
+
+pytestmark = [BOTH_BACKENDS]
 
 HUSBAND, WIFE = by_handle("chen-jun"), by_handle("zhang-min")
 BOOKINGS = "/city-services/appointments/bookings"
-
-
-async def super_app(mesh, handle: str) -> httpx.AsyncClient:
-    browser = httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"])
-    await log_in_to_super_app(browser, mesh.urls["gateway"], username=handle, password=DEMO_PASSWORD)
-    return browser
 
 
 async def free_slots(browser: httpx.AsyncClient, kind: str) -> list[dict]:
@@ -38,10 +37,6 @@ async def free_slots(browser: httpx.AsyncClient, kind: str) -> list[dict]:
 
 async def book(browser: httpx.AsyncClient, slot: dict) -> httpx.Response:
     return await browser.post(BOOKINGS, json={"slot_id": slot["id"], "type": slot["type"]})
-
-
-def gateway_rows(mesh) -> dict:
-    return {"gateway": stored_text(mesh.apps["gateway"].state.database.engine)}
 
 
 async def reported_to_the_credit_platform(mesh) -> None:
@@ -107,7 +102,7 @@ async def test_platform_the_blacklist_refuses_the_divorce_until_he_pays_then_the
         assert history[1]["details"]["type"] == "divorce" and history[1]["details"]["reasons"][0]["party"] == "partner"
         assert "confirmed a divorce appointment" in [e["event"] for e in (await husband.get("/me/history")).json()]
     # The platform keeps who wants a divorce, keyed on the resident IDs, and why it was refused.
-    found = occurrences(gateway_rows(mesh), [WIFE.resident_id, HUSBAND.resident_id, "divorce", "overdue-fine"])
+    found = occurrences(dump(mesh, "gateway"), [WIFE.resident_id, HUSBAND.resident_id, "divorce", "overdue-fine"])
     assert {hit.value for hit in found} == {WIFE.resident_id, HUSBAND.resident_id, "divorce", "overdue-fine"}
     assert any(hit.table == "journey_event" and hit.value == "divorce" for hit in found)
 
@@ -150,21 +145,14 @@ async def test_platform_a_marriage_partner_joins_with_the_code_which_the_super_a
         joined = await bride.post(confirmations, json={"invitation_code": code})
         assert joined.status_code == 200 and joined.json()["status"] == "confirmed", joined.text
         assert [b["role"] for b in (await bride.get(BOOKINGS)).json()] == ["partner"]
-    assert occurrences(gateway_rows(mesh), [code, code.replace("-", "")]) == []
-    assert occurrences(gateway_rows(mesh), ["marriage"])  # but the platform keeps who is marrying
+    assert occurrences(dump(mesh, "gateway"), [code, code.replace("-", "")]) == []
+    assert occurrences(dump(mesh, "gateway"), ["marriage"])  # but the platform keeps who is marrying
 
 
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_rights_each_spouse_books_and_confirms_through_the_blind_courier(mesh, monkeypatch):
     assert "credit" not in mesh.apps  # no credit platform in this regime
-    asked: list[str] = []
-    forward = mesh.transport.handle_async_request
-
-    async def spy(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.path)
-        return await forward(request)
-
-    monkeypatch.setattr(mesh.transport, "handle_async_request", spy)
+    asked = record_paths(mesh, monkeypatch)
     async with (
         aclosing(await super_app(mesh, WIFE.handle)) as wife,
         aclosing(await super_app(mesh, HUSBAND.handle)) as husband,
@@ -219,7 +207,7 @@ async def test_rights_each_spouse_books_and_confirms_through_the_blind_courier(m
         assert (await wife.get("/me/history")).json() == [] == (await husband.get("/me/history")).json()
     assert not any(path.endswith("/restrictions") for path in asked)  # nobody asked about his fine
     # The gateway's database holds no resident ID, no booking and no appointment type of theirs.
-    rows = gateway_rows(mesh)
+    rows = dump(mesh, "gateway")
     assert rows["gateway"]  # sessions, wallets: the check is not vacuous
     needles = [WIFE.resident_id, HUSBAND.resident_id, booking["id"], "divorce", "marriage", "certificate-copy"]
     assert occurrences(rows, needles) == []

@@ -14,31 +14,19 @@ import pytest
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
 from kernel.regime import Regime
-from tests.fixtures.support import assert_problem
-from tests.superapp_gateway.test_wallet import LateAnswers
+from tests.fixtures.fines import DEMO_PLATE
+from tests.fixtures.logins import super_app
+from tests.fixtures.matrix import BOTH_BACKENDS
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.stored import dump
+from tests.fixtures.transports import LateAnswers
+from tests.fixtures.wallet import pay
 from workshop.citizen_app import citizen_token
-from workshop.exposure import occurrences, stored_text
-from workshop.super_app import log_in_to_super_app
+from workshop.exposure import occurrences
+
+pytestmark = [BOTH_BACKENDS]
 
 CAR_OWNER = by_handle("li-wei")
-
-
-async def super_app(mesh, handle: str = CAR_OWNER.handle) -> httpx.AsyncClient:
-    browser = httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"])
-    await log_in_to_super_app(browser, mesh.urls["gateway"], username=handle, password=DEMO_PASSWORD)
-    return browser
-
-
-async def pay(browser: httpx.AsyncClient, fine: dict, key: str) -> httpx.Response:
-    return await browser.post(
-        "/wallet/payments",
-        headers={"Idempotency-Key": key},
-        json={"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]},
-    )
-
-
-def dump(mesh, service: str):
-    return {service: stored_text(mesh.apps[service].state.database.engine)}
 
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
@@ -49,7 +37,7 @@ async def test_platform_the_super_app_looks_up_pays_and_remembers_everything(mes
         assert "my-data" not in {entry["key"] for entry in catalogue}
         fines = (await browser.get("/city-services/fines")).json()
         unpaid = [fine for fine in fines if fine["status"] == "unpaid"]
-        assert len(unpaid) == 2 and {fine["plate"] for fine in fines} == {CAR_OWNER.plate}
+        assert len(unpaid) == 2 and {fine["plate"] for fine in fines} == {DEMO_PLATE}
         before = (await browser.get("/wallet")).json()["balance_cents"]
 
         paid = await pay(browser, unpaid[0], "fine-1")
@@ -64,8 +52,8 @@ async def test_platform_the_super_app_looks_up_pays_and_remembers_everything(mes
         history = (await browser.get("/me/history")).json()
         assert [event["event"] for event in history][:2] == ["looked up my fines", "paid from the wallet"]
     # The platform keeps who the citizen is next to what they were fined for.
-    found = occurrences(dump(mesh, "gateway"), [CAR_OWNER.resident_id, CAR_OWNER.plate, unpaid[0]["offence"]])
-    assert {hit.value for hit in found} == {CAR_OWNER.resident_id, CAR_OWNER.plate, unpaid[0]["offence"]}
+    found = occurrences(dump(mesh, "gateway"), [CAR_OWNER.resident_id, DEMO_PLATE, unpaid[0]["offence"]])
+    assert {hit.value for hit in found} == {CAR_OWNER.resident_id, DEMO_PLATE, unpaid[0]["offence"]}
     async with httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"]) as stranger:
         assert_problem(await stranger.get("/city-services/fines"), 401, "not-logged-in")
         assert_problem(await stranger.post("/courier/fines", json={"envelope": "x"}), 401, "not-logged-in")
@@ -85,7 +73,7 @@ async def test_rights_the_device_asks_through_the_blind_courier_and_the_super_ap
             envelope, reply_key = seal_request(jwks, method=method, path=path, body=body, token=token)
             relayed = await browser.post("/courier/fines", json={"envelope": envelope})
             assert relayed.status_code == 200, relayed.text
-            assert CAR_OWNER.plate not in relayed.text  # the gateway relays what it cannot read
+            assert DEMO_PLATE not in relayed.text  # the gateway relays what it cannot read
             return open_response(relayed.json()["envelope"], reply_key)
 
         answer = await through_the_courier("GET", "/me/fines")
@@ -99,7 +87,7 @@ async def test_rights_the_device_asks_through_the_blind_courier_and_the_super_ap
         assert now.status == 200 and now.body["status"] == "paid"
         assert (await browser.get("/me/history")).json() == []
     stored = dump(mesh, "gateway")
-    assert occurrences(stored, [CAR_OWNER.resident_id, CAR_OWNER.plate, unpaid[0]["offence"]]) == []
+    assert occurrences(stored, [CAR_OWNER.resident_id, DEMO_PLATE, unpaid[0]["offence"]]) == []
 
 
 @pytest.mark.parametrize("regime", list(Regime))

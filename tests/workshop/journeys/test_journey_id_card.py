@@ -14,20 +14,17 @@ from identity.personas import DEMO_PASSWORD, by_handle
 from identity.sd_jwt import present
 from kernel.regime import Regime
 from superapp_gateway.id_cards import HostedIdCard
-from tests.fixtures.support import assert_problem
+from tests.fixtures.logins import super_app
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
+from tests.fixtures.problems import assert_problem
 from workshop.citizen_app import citizen_token
 from workshop.exposure import occurrences, stored_text
-from workshop.super_app import log_in_to_super_app
+
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CITIZEN = by_handle("li-wei")
 MINOR = by_handle("liu-yang")
 VERIFIER = "https://bar.example"
-
-
-async def super_app(mesh, handle: str = CITIZEN.handle) -> httpx.AsyncClient:
-    browser = httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"])
-    await log_in_to_super_app(browser, mesh.urls["gateway"], username=handle, password=DEMO_PASSWORD)
-    return browser
 
 
 async def verify(mesh, presentation: str, nonce: str) -> httpx.Response:

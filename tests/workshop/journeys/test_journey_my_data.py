@@ -15,12 +15,14 @@ from consent.verify import own_entry_is_logged
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
 from kernel.regime import Regime
-from tests.fixtures.support import assert_problem
-from tests.identity.test_service_tokens import mint
-from tests.pod.test_pod_consent import PRESCRIPTION, PURPOSE, pharmacy
-from tests.pod.test_pod_protocol import own_pod
-from tests.workshop.journeys.test_journey_fines import super_app
+from tests.fixtures.logins import super_app
+from tests.fixtures.matrix import BOTH_BACKENDS
+from tests.fixtures.pod_clients import PRESCRIPTION, PURPOSE, own_pod, pharmacy
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.tokens import mint
 from workshop.citizen_app import citizen_token
+
+pytestmark = [BOTH_BACKENDS]
 
 PATIENT = by_handle("wang-fang")
 

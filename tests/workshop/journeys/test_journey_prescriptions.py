@@ -15,42 +15,28 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from identity.personas import DEMO_PASSWORD, Persona, by_handle
+from identity.personas import Persona, by_handle
 from kernel.courier import CourierResponse, open_response, seal_request
 from kernel.regime import Regime
 from services.prescriptions.demo import demo_draft
 from services.prescriptions.models import Prescription
+from tests.fixtures.logins import app_tokens, super_app
+from tests.fixtures.matrix import BOTH_BACKENDS
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.support import assert_problem
-from tests.pod.test_pod_consent import ledger_entries
-from tests.services.test_citizen_department_api import app_tokens, bearer
-from tests.superapp_gateway.test_wallet import LateAnswers
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.stored import dump, ledger_entries
+from tests.fixtures.tokens import bearer
+from tests.fixtures.transports import LateAnswers
+from tests.fixtures.wallet import pay
 from workshop.exposure import occurrences, stored_text
-from workshop.super_app import log_in_to_super_app
+
+pytestmark = [BOTH_BACKENDS]
 
 PATIENT, OTHER = by_handle("wang-fang"), by_handle("li-wei")
 DRAFT = demo_draft("-")
 HEALTH_DATA = (DRAFT.medication, DRAFT.diagnosis_code, DRAFT.dose)
 ADDRESS = "45 Zhongshan 8th Road, Liwan District, Guangzhou"
 PHARMACY = "Liwan Dashenlin Pharmacy"
-
-
-async def super_app(mesh: Mesh, persona: Persona = PATIENT) -> httpx.AsyncClient:
-    browser = httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"])
-    await log_in_to_super_app(browser, mesh.urls["gateway"], username=persona.handle, password=DEMO_PASSWORD)
-    return browser
-
-
-async def pay(browser: httpx.AsyncClient, prescription: dict, key: str) -> httpx.Response:
-    return await browser.post(
-        "/wallet/payments",
-        headers={"Idempotency-Key": key},
-        json={"payee": "prescriptions", "reference": prescription["id"], "amount_cents": prescription["amount_cents"]},
-    )
-
-
-def gateway_dump(mesh: Mesh) -> dict:
-    return {"gateway": stored_text(mesh.apps["gateway"].state.database.engine)}
 
 
 @dataclass
@@ -124,7 +110,7 @@ async def issued_for(mesh: Mesh, browser: httpx.AsyncClient) -> tuple[dict, Phon
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
 async def test_platform_the_super_app_consults_pays_orders_and_remembers_the_diagnosis(mesh):
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         issued = await browser.post("/city-services/prescriptions/consultations")
         assert issued.status_code == 201, issued.text
         rx = issued.json()
@@ -137,7 +123,7 @@ async def test_platform_the_super_app_consults_pays_orders_and_remembers_the_dia
         assert rx["id"] in [p["id"] for p in (await browser.get("/city-services/prescriptions")).json()]
         before = (await browser.get("/wallet")).json()["balance_cents"]
 
-        paid = await pay(browser, rx, "rx-1")
+        paid = await pay(browser, rx, "rx-1", payee="prescriptions")
         assert paid.status_code == 201 and paid.json()["status"] == "completed", paid.text
         dispensed = await browser.post(
             f"/city-services/prescriptions/{rx['id']}/dispensation", json={"pharmacy": PHARMACY}
@@ -166,13 +152,13 @@ async def test_platform_the_super_app_consults_pays_orders_and_remembers_the_dia
             "delivery ordered",
         } <= set(events)
     # The platform keeps who she is next to what she was prescribed, and why.
-    found = {hit.value for hit in occurrences(gateway_dump(mesh), [PATIENT.resident_id, *HEALTH_DATA])}
+    found = {hit.value for hit in occurrences(dump(mesh, "gateway"), [PATIENT.resident_id, *HEALTH_DATA])}
     assert found == {PATIENT.resident_id, *HEALTH_DATA}
 
 
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_rights_her_app_consults_through_the_courier_consents_and_the_super_app_learns_only_the_payment(mesh):
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         assert_problem(await browser.post("/city-services/prescriptions/consultations"), 403, "blind-courier-only")
         assert_problem(await browser.get("/city-services/prescriptions"), 403, "blind-courier-only")
         her = await phone(mesh, browser)
@@ -182,9 +168,9 @@ async def test_rights_her_app_consults_through_the_courier_consents_and_the_supe
             await browser.post(f"/city-services/prescriptions/{rx['id']}/dispensation"), 403, "blind-courier-only"
         )
 
-        paid = await pay(browser, rx, "rx-1")
+        paid = await pay(browser, rx, "rx-1", payee="prescriptions")
         assert paid.status_code == 201 and paid.json()["status"] == "completed", paid.text
-        assert (await pay(browser, rx, "rx-1")).json()["id"] == paid.json()["id"]
+        assert (await pay(browser, rx, "rx-1", payee="prescriptions")).json()["id"] == paid.json()["id"]
         # The consent prompt: the hospital asked for the pharmacy to read it from her pod; she gives it.
         prompt = await her.the_consent_prompt(rx["id"])
         assert prompt["controller"] == "prescriptions" and prompt["status"] == "requested"
@@ -225,7 +211,7 @@ async def test_rights_her_app_consults_through_the_courier_consents_and_the_supe
             ("prescriptions", rx["id"], DRAFT.amount_cents)
         ]
     # The gateway holds no resident ID, no medication, no diagnosis, no dose — nor her address.
-    assert occurrences(gateway_dump(mesh), [PATIENT.resident_id, *HEALTH_DATA, ADDRESS]) == []
+    assert occurrences(dump(mesh, "gateway"), [PATIENT.resident_id, *HEALTH_DATA, ADDRESS]) == []
 
 
 # --- unhappy paths ----------------------------------------------------------------------------------
@@ -234,19 +220,19 @@ async def test_rights_her_app_consults_through_the_courier_consents_and_the_supe
 @pytest.mark.parametrize("regime", list(Regime))
 async def test_paying_twice_is_one_payment_and_a_short_wallet_pays_nothing(mesh):
     mesh.apps["gateway"].state.settings.wallet_starting_balance_cents = 3000  # ¥30: one prescription's worth
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         first, her = await issued_for(mesh, browser)
         second = (
             (await her.consultation())
             if her
             else (await browser.post("/city-services/prescriptions/consultations")).json()
         )
-        paid = await pay(browser, first, "rx-1")
+        paid = await pay(browser, first, "rx-1", payee="prescriptions")
         assert paid.status_code == 201, paid.text
-        again = await pay(browser, first, "rx-1")
+        again = await pay(browser, first, "rx-1", payee="prescriptions")
         assert again.status_code == 200 and again.json()["id"] == paid.json()["id"]
         assert (await browser.get("/wallet")).json()["balance_cents"] == 3000 - DRAFT.amount_cents
-        short = assert_problem(await pay(browser, second, "rx-2"), 402, "insufficient-balance")
+        short = assert_problem(await pay(browser, second, "rx-2", payee="prescriptions"), 402, "insufficient-balance")
         assert (short["balance_cents"], short["amount_cents"]) == (3000 - DRAFT.amount_cents, DRAFT.amount_cents)
         assert (await browser.get("/wallet")).json()["balance_cents"] == 3000 - DRAFT.amount_cents
         if her is None:
@@ -262,7 +248,7 @@ async def test_paying_twice_is_one_payment_and_a_short_wallet_pays_nothing(mesh)
 
 @pytest.mark.parametrize("regime", list(Regime))
 async def test_dispensing_before_payment_and_delivery_before_dispensing_are_refused(mesh):
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         rx, her = await issued_for(mesh, browser)
         if her is None:
             assert_problem(await browser.post(f"/city-services/prescriptions/{rx['id']}/dispensation"), 409, "not-paid")
@@ -282,9 +268,10 @@ async def test_dispensing_before_payment_and_delivery_before_dispensing_are_refu
 
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_rights_the_pharmacy_reads_only_under_her_consent_and_not_after_she_withdraws_it(mesh):
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         rx, her = await issued_for(mesh, browser)
-        assert (await pay(browser, rx, "rx-1")).status_code == 201
+        assert her is not None  # the rights regime: the consultation was on her phone
+        assert (await pay(browser, rx, "rx-1", payee="prescriptions")).status_code == 201
         path = f"/me/prescriptions/{rx['id']}"
         before = await her.hospital("POST", f"{path}/dispensation", {"pharmacy": PHARMACY})
         assert (before.status, before.body["type"]) == (403, "urn:citygate:problem:no-consent")
@@ -302,8 +289,9 @@ async def test_rights_the_pharmacy_reads_only_under_her_consent_and_not_after_sh
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_rights_her_own_view_is_hers_whatever_she_decided_for_the_pharmacy(mesh):
     """L8: withdrawing (or never giving) the pharmacy's consent does not take her own prescriptions from her."""
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         rx, her = await issued_for(mesh, browser)
+        assert her is not None  # the rights regime: the consultation was on her phone
         path = f"/me/prescriptions/{rx['id']}"
         prompt = await her.the_consent_prompt(rx["id"])
         for moment in ("not yet given", "given", "withdrawn"):
@@ -331,12 +319,12 @@ async def test_rights_her_own_view_is_hers_whatever_she_decided_for_the_pharmacy
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_rights_a_patient_cannot_make_the_hospital_write_into_or_read_from_another_patients_pod(mesh):
     """H2: her consultation names Li Wei's pod, where the hospital holds a standing legal basis of his own."""
-    async with aclosing(await super_app(mesh, OTHER)) as his_browser:
+    async with aclosing(await super_app(mesh, OTHER.handle)) as his_browser:
         his = await phone(mesh, his_browser, OTHER)
         his_rx = await his.consultation()
     his_pod = await his.pod()
     logged_before = len(await his.access_log())
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         her = await phone(mesh, browser)
         her_rx = await her.consultation()  # her own pod: fine
         refused = await her.hospital("POST", "/me/consultations", {"pod": his_pod})
@@ -365,7 +353,8 @@ async def test_rights_a_patient_cannot_make_the_hospital_write_into_or_read_from
 async def dispensed_for(mesh: Mesh, browser: httpx.AsyncClient) -> tuple[dict, Phone]:
     """Rights regime: a prescription paid and dispensed under her consent for the pharmacy."""
     rx, her = await issued_for(mesh, browser)
-    assert (await pay(browser, rx, "rx-1")).status_code == 201
+    assert her is not None  # the rights regime: the consultation was on her phone
+    assert (await pay(browser, rx, "rx-1", payee="prescriptions")).status_code == 201
     await her.decide((await her.the_consent_prompt(rx["id"]))["id"], "given")
     dispensed = await her.hospital("POST", f"/me/prescriptions/{rx['id']}/dispensation", {"pharmacy": PHARMACY})
     assert dispensed.status == 201, dispensed.body
@@ -374,7 +363,7 @@ async def dispensed_for(mesh: Mesh, browser: httpx.AsyncClient) -> tuple[dict, P
 
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_rights_the_courier_gets_her_address_only_under_her_consent_used_once(mesh):
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         rx, her = await dispensed_for(mesh, browser)
         path = f"/me/prescriptions/{rx['id']}"
         unasked = await her.hospital("POST", f"{path}/delivery", {"address": ADDRESS})
@@ -407,7 +396,7 @@ async def test_rights_the_courier_gets_her_address_only_under_her_consent_used_o
 
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_rights_a_withdrawn_delivery_consent_stops_the_handover(mesh):
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         rx, her = await dispensed_for(mesh, browser)
         path = f"/me/prescriptions/{rx['id']}"
         asked = (await her.hospital("POST", f"{path}/delivery-consent")).body
@@ -423,7 +412,7 @@ async def test_rights_a_withdrawn_delivery_consent_stops_the_handover(mesh):
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
 async def test_platform_asks_no_delivery_consent(mesh):
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         rx, _ = await issued_for(mesh, browser)
         tokens = await app_tokens(mesh, PATIENT, "prescriptions")
         async with mesh.client("prescriptions") as hospital:
@@ -435,10 +424,10 @@ async def test_platform_asks_no_delivery_consent(mesh):
 
 @pytest.mark.parametrize("regime", list(Regime))
 async def test_another_citizens_prescription_is_not_found(mesh):
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         rx, _ = await issued_for(mesh, browser)
-        assert (await pay(browser, rx, "rx-1")).status_code == 201
-    async with aclosing(await super_app(mesh, OTHER)) as stranger:
+        assert (await pay(browser, rx, "rx-1", payee="prescriptions")).status_code == 201
+    async with aclosing(await super_app(mesh, OTHER.handle)) as stranger:
         if mesh.regime is Regime.PLATFORM:
             assert_problem(
                 await stranger.get(f"/city-services/prescriptions/{rx['id']}"), 404, "prescription-not-found"
@@ -465,7 +454,7 @@ async def test_another_citizens_prescription_is_not_found(mesh):
 @pytest.mark.parametrize("regime", list(Regime))
 async def test_a_hospital_that_is_down_or_slow_is_answered_in_bounded_time(mesh):
     rx_host = urlsplit(mesh.urls["prescriptions"]).netloc
-    async with aclosing(await super_app(mesh)) as browser:
+    async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         if mesh.regime is Regime.PLATFORM:
 
             def ask():
