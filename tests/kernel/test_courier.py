@@ -58,7 +58,7 @@ def sealed(department, **overrides) -> tuple[str, ECKey]:
 
 
 def test_a_request_and_its_answer_make_the_round_trip(department):
-    key, jwks = department
+    key, _ = department
     envelope, reply_key = sealed(
         department, method="POST", path="/me/bookings", body={"slot_id": 7}, idempotency_key="k-1"
     )
@@ -158,7 +158,7 @@ def _with_header(envelope: str, header: dict) -> str:
 
 def request_with(department, **changes) -> dict:
     key, _ = department
-    envelope, reply_key = sealed(department)
+    envelope, _ = sealed(department)
     return unseal(envelope, key) | changes
 
 
@@ -269,12 +269,12 @@ async def test_the_device_reads_its_fines_through_a_courier_that_cannot(mesh):
     for secret in (DEMO_PLATE, json.dumps(DEMO_PLATE), "Running a red light", "20000", token):
         assert secret not in outer.text and secret not in envelope
     with pytest.raises(InvalidEnvelope):  # and the gateway's own key opens neither direction
-        unseal(outer.json()["envelope"], mesh.apps["gateway"].state.encryption_key)
+        unseal(outer.json()["envelope"], mesh.apps["gateway"].state.service.encryption_key)
 
 
 async def test_an_envelope_relayed_again_is_refused_before_it_runs(mesh):
     token = (await app_tokens(mesh, CAR_OWNER, "fines"))["fines"]
-    envelope, reply_key = seal_request(
+    envelope, _ = seal_request(
         await published_jwks(mesh, "fines"), method="GET", path="/me/fines", body=None, token=token
     )
     assert (await relay(mesh, "fines", envelope)).status_code == 200

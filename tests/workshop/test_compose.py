@@ -8,6 +8,7 @@ volume, and the listen address (a container's 0.0.0.0 is published on loopback o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -202,8 +203,8 @@ def _local_environment(
     """The declared environment, rewritten only where this machine differs from the compose network."""
     volume_target = mount_target(service)
     env = {}
-    for key, value in service["environment"].items():
-        value = str(value)
+    for key, declared_value in service["environment"].items():
+        value = str(declared_value)
         # compose service names resolve only inside the compose network; ports are published 1:1
         for host in compose_hosts:
             value = value.replace(f"http://{host}:", f"http://{LOCAL_HOST}:")
@@ -259,10 +260,8 @@ def _stop(processes: dict[str, subprocess.Popen]) -> tuple[list[str], set[int]]:
             process.wait(timeout=10)
     for pid in tree:
         if alive(pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     return killed, tree
 
 
@@ -322,7 +321,7 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         stdin=subprocess.DEVNULL,
-                        preexec_fn=die_with_parent,
+                        preexec_fn=die_with_parent,  # noqa: PLW1509 (as workshop/launcher.py does)
                     )
 
             pending = set(services)
