@@ -159,13 +159,7 @@ class ServiceClient:
     """Calls ``callee`` by name; ``peers`` maps names to base URLs (from settings)."""
 
     def __init__(
-        self,
-        *,
-        client_id: str,
-        signing_key: ECKey,
-        identity_url: str,
-        peers: dict[str, str],
-        http: httpx.AsyncClient,
+        self, *, client_id: str, signing_key: ECKey, identity_url: str, peers: dict[str, str], http: httpx.AsyncClient
     ) -> None:
         self.peers = peers
         self.identity_url = identity_url
