@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from identity.personas import by_handle
-from kernel.client import upstream_unavailable
+from kernel.client import UpstreamUnavailable
 from kernel.problems import Problem
 from kernel.regime import Regime
 from services.appointments.policy import (
@@ -157,8 +157,8 @@ async def test_joint_punishment_asks_about_every_party():
 @pytest.mark.parametrize(
     "answer",
     [
-        upstream_unavailable("credit", httpx.ConnectError("refused")),
-        upstream_unavailable("credit", httpx.ReadTimeout("slow")),  # 504 from the kernel: still "cannot check"
+        UpstreamUnavailable("credit", httpx.ConnectError("refused")),
+        UpstreamUnavailable("credit", httpx.ReadTimeout("slow")),  # 504 from the kernel: still "cannot check"
         Problem(502, "no token for credit", kind="token-refused"),
         (500, {"title": "Internal Server Error"}),
         (403, {"title": "Forbidden"}),
