@@ -18,34 +18,37 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from in_process import run_benchmark
-from sqlmodel import select
-
-from identity.models import Citizen
+from benchmarks.in_process import run_benchmark
 from identity.personas import DEMO_PASSWORD, by_handle
+from kernel.state import ServiceState, state_of
 from tests.fixtures.mesh import Mesh
 from workshop.citizen_app import citizen_token
 
 PATIENT = by_handle("wang-fang")
 
 
+def state(mesh: Mesh, service: str) -> ServiceState[Any]:
+    return state_of(mesh.apps[service], ServiceState)
+
+
 async def service_token(mesh: Mesh, client: str, callee: str) -> str:
-    return await mesh.apps[client].state.services.tokens.token_for(callee)
+    return await state(mesh, client).services.tokens.token_for(callee)
 
 
-def pod_subject(mesh: Mesh) -> str:
-    identity = mesh.apps["identity"]
-    with identity.state.database.session() as session:
-        citizen = session.exec(select(Citizen).where(Citizen.resident_id == PATIENT.resident_id)).one()
-    return identity.state.token_server.profile.subject_for(citizen, "pod")
+async def pod_subject(mesh: Mesh) -> str:
+    """The patient as the pod knows her: the subject of her app's token for the pod, as the pod reads it."""
+    async with mesh.client("identity") as identity:
+        tokens = await citizen_token(identity, username=PATIENT.handle, password=DEMO_PASSWORD, resource_service="pod")
+    claims = await state(mesh, "pod").token_verifier.verify(tokens.access_token)
+    return str(claims["sub"])
 
 
 async def given_consent(mesh: Mesh) -> dict:
-    subject = await mesh.apps["prescriptions"].state.services.sector_subject(PATIENT.resident_id)
+    subject = await state(mesh, "prescriptions").services.sector_subject(PATIENT.resident_id)
     async with mesh.client("consent") as consent:
         request = await consent.post(
             "/consent-requests",
@@ -76,7 +79,7 @@ async def rows(mesh: Mesh) -> dict:
     artefact = await given_consent(mesh)
     holder = {"Authorization": f"Bearer {await service_token(mesh, 'pod', 'consent')}"}
     question = {
-        "subject": pod_subject(mesh),
+        "subject": await pod_subject(mesh),
         "recipient": "prescriptions",
         "category": "pd:Prescription",
         "purpose": "dpv:ServiceProvision",

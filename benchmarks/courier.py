@@ -30,15 +30,14 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from in_process import BASELINE, measure
-from ledger import machine
-
+from benchmarks.in_process import BASELINE, measure
+from benchmarks.ledger import machine
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import courier_request, open_response, seal, seal_request, unseal
 from kernel.regime import Regime
+from kernel.state import ServiceState, state_of
 from tests.fixtures.logins import app_tokens
 from tests.fixtures.mesh import Mesh
 from workshop.super_app import log_in_to_super_app
@@ -97,7 +96,7 @@ async def regime_rows(regime: Regime, data_root: Path, args) -> list[dict]:
             for concurrency in args.concurrency
             for name, send in rows.items()
         ]
-        department_key = mesh.apps["fines"].state.encryption_key
+        department_key = state_of(mesh.apps["fines"], ServiceState).encryption_key
         async with mesh.client("fines") as fines:
             jwks = (await fines.get("/.well-known/jwks.json")).json()
     for row in results:

@@ -12,8 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ledger import machine  # benchmarks/ledger.py
-
+from benchmarks.ledger import machine
 from kernel import topology
 from kernel.regime import Regime
 from tests.fixtures.databases import postgres_databases
@@ -87,7 +86,8 @@ def run_benchmark(
             results = asyncio.run(_run(args, Path(tmp), None, setup, service, ok))
     width = max(len(row["name"]) for row in results) + 2
     print(
-        f"\n{'row':<{width}} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} {'vs baseline':>11}"
+        f"\n{'row':<{width}} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'cpu ms/req':>10} {'vs baseline':>11}"
     )
     for row in results:
         base = next(r for r in results if r["concurrency"] == row["concurrency"] and r["name"] == BASELINE)

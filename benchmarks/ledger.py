@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import platform
 import random
@@ -78,6 +79,7 @@ def machine() -> list[str]:
     cpu = "unknown"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
         cpu = next((line.split(":", 1)[1].strip() for line in fh if line.lower().startswith("model name")), cpu)
+    nproc: int | None
     try:
         nproc = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -136,7 +138,10 @@ def run(args: argparse.Namespace, url: str) -> None:
     single_times: list[float] = []
     for _ in range(args.single):
         entry, citizen, recipient, at = events.next()
-        timed(single_times, lambda: append_one(ledger, entry, citizen_key=citizen, recipient=recipient, recorded_at=at))
+        timed(
+            single_times,
+            functools.partial(append_one, ledger, entry, citizen_key=citizen, recipient=recipient, recorded_at=at),
+        )
     total = sum(single_times)
     print(
         f"single appends:  {args.single:,} in {total:.1f} s = {args.single / total:,.0f} entries/s "
@@ -150,15 +155,16 @@ def run(args: argparse.Namespace, url: str) -> None:
     root = timed(root_times, ledger.root)
     for _ in range(args.queries - 1):
         timed(root_times, ledger.root)
-    inclusion_times, consistency_times = [], []
+    inclusion_times: list[float] = []
+    consistency_times: list[float] = []
     for _ in range(args.queries):
         index = rng.randrange(size)
-        proof = timed(inclusion_times, lambda: ledger.inclusion_proof(index, size))
+        proof = timed(inclusion_times, functools.partial(ledger.inclusion_proof, index, size))
         leaf = merkle.leaf_hash(ledger.entry_bytes(index, index + 1)[0])
         assert merkle.verify_inclusion(leaf, index, size, proof, root), index
     for _ in range(args.queries):
         first = rng.randint(1, size)
-        proof = timed(consistency_times, lambda: ledger.consistency_proof(first, size))
+        proof = timed(consistency_times, functools.partial(ledger.consistency_proof, first, size))
         assert merkle.verify_consistency(first, size, ledger.root(first), root, proof), first
     print(f"at size {size:,}, {args.queries} random queries each (every proof verified, outside the timing):")
     for name, samples in (

@@ -14,11 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from in_process import run_benchmark
-
+from benchmarks.in_process import run_benchmark
 from identity.personas import DEMO_PASSWORD
 from tests.fixtures.mesh import Mesh
 from workshop.citizen_app import citizen_token

@@ -65,8 +65,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -158,19 +159,21 @@ def build_proxy_app(
     ``(status_code, parsed_json)``; the proxy returns that JSON with that status.
     """
 
+    shared: dict[str, Any] = {}  # the one client, while the app serves
+
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI):
-        app.state.client = await open_client()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        shared["client"] = client = await open_client()
         try:
             yield
         finally:
-            await close_client(app.state.client)
+            await close_client(client)
 
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/fines")
     async def fines(plate: str, request: Request) -> JSONResponse:
-        status, data = await fetch(request.app.state.client, fines_url(plate), outgoing_headers(request))
+        status, data = await fetch(shared["client"], fines_url(plate), outgoing_headers(request))
         return JSONResponse(data, status_code=status)
 
     return app
@@ -282,8 +285,7 @@ def serve(app: FastAPI, port: int, info_file: str | None, role: str) -> None:
                 "loop": f"{type(loop).__module__}.{type(loop).__qualname__}",
                 "http": f"{http_cls.__module__}.{http_cls.__qualname__}",
             }
-            with open(info_file, "w") as fh:
-                json.dump(info, fh)
+            await asyncio.to_thread(Path(info_file).write_text, json.dumps(info))
         await server.serve()
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
@@ -325,12 +327,12 @@ def percentile(sorted_values: list[float], pct: float) -> float:
 
 
 async def _python_loadgen(
-    url: str, connections: int, warmup: float, duration: float, headers: dict[str, str], timeout: float
+    url: str, connections: int, warmup: float, duration: float, headers: dict[str, str], request_timeout: float
 ) -> dict[str, Any]:
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=connections)
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    client_timeout = aiohttp.ClientTimeout(total=request_timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
 
         async def phase(seconds: float) -> dict[str, Any]:
@@ -403,13 +405,11 @@ def cmd_loadgen(argv: list[str]) -> None:
 def _set_pdeathsig() -> None:
     """In the child: get SIGTERM if the benchmark process dies (no orphans
     even on SIGKILL of the parent).  Linux only; best effort."""
-    try:
+    with contextlib.suppress(Exception):  # not Linux: the benchmark's own exit handling still stops them
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 class Processes:
@@ -419,20 +419,19 @@ class Processes:
         self.procs: list[subprocess.Popen] = []
 
     def start(self, cmd: list[str], log_path: str | None = None, **kw: Any) -> subprocess.Popen:
-        out: Any = open(log_path, "wb") if log_path else kw.pop("stdout", subprocess.DEVNULL)
-        try:
+        with contextlib.ExitStack() as opened:  # the child keeps its own copy of the log file
+            out: Any = opened.enter_context(open(log_path, "wb")) if log_path else kw.pop("stdout", subprocess.DEVNULL)
             proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=kw.pop("stderr", subprocess.STDOUT),
                 start_new_session=True,
-                preexec_fn=_set_pdeathsig,
+                # no orphans even when the benchmark is killed: subprocess has no other way to ask
+                # for a parent-death signal
+                preexec_fn=_set_pdeathsig,  # noqa: PLW1509
                 **kw,
             )
-        finally:
-            if log_path:
-                out.close()
         self.procs.append(proc)
         return proc
 
@@ -464,9 +463,10 @@ def free_port() -> int:
 
 
 def http_get(url: str, headers: dict[str, str] | None = None, timeout: float = 2.0) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, headers=headers or {})
+    # only the http://127.0.0.1 URLs this script builds for the servers it started
+    req = urllib.request.Request(url, headers=headers or {})  # noqa: S310
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -542,7 +542,7 @@ def machine_facts() -> dict[str, Any]:
                 cpu_model = line.split(":", 1)[1].strip()
                 break
     try:
-        usable = len(os.sched_getaffinity(0))
+        usable: int | None = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
     versions = {}
@@ -584,7 +584,9 @@ def bench_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKEN}", "X-Request-ID": LOADGEN_REQUEST_ID}
 
 
-def wrk_version(wrk: str) -> str:
+def wrk_version(wrk: str | None) -> str:
+    if wrk is None:
+        return "unknown"
     try:
         out = subprocess.run([wrk, "-v"], capture_output=True, text=True, timeout=5, check=False)
         return (out.stdout or out.stderr).splitlines()[0].split(" Copyright")[0].strip()
@@ -629,6 +631,7 @@ class LoadGen:
         raise RuntimeError(f"no result line in load generator output:\n{text[-2000:]}")
 
     def _wrk_cmd(self, url: str, seconds: int, headers: dict[str, str]) -> list[str]:
+        assert self.wrk is not None, "wrk is not on PATH"
         cmd = [
             self.wrk,
             f"-t{self.args.threads}",
@@ -640,7 +643,7 @@ class LoadGen:
         ]
         for k, v in headers.items():
             cmd += ["-H", f"{k}: {v}"]
-        return cmd + [url]
+        return [*cmd, url]
 
     def run(self, url: str, seconds: int, headers: dict[str, str] | None = None) -> dict[str, Any]:
         """One bounded load run of ``seconds`` against ``url`` (fresh connections)."""
@@ -708,9 +711,9 @@ def measure_row(
     cpu: dict[str, float] = {}
     cpu_s: dict[str, float] = {}
     for role, pid in watch.items():
-        after = proc_cpu_seconds(pid)
-        if before[role] is not None and after is not None and wall > 0:
-            cpu_s[role] = after - before[role]
+        started, after = before[role], proc_cpu_seconds(pid)
+        if started is not None and after is not None and wall > 0:
+            cpu_s[role] = after - started
             cpu[role] = 100.0 * cpu_s[role] / wall
     measured_wall = result["duration_s"]
     cpu["loadgen"] = 100.0 * result["loadgen_cpu_s"] / measured_wall if measured_wall else 0.0
@@ -881,7 +884,7 @@ def run(argv: list[str]) -> int:
 
             print_facts(facts, args)
 
-            rows: list[tuple[str, str | None]] = [(BASELINE, None)] + list(args.specs)
+            rows: list[tuple[str, str | None]] = [(BASELINE, None), *args.specs]
             for name, spec in rows:
                 print(f"... measuring {name}", file=sys.stderr, flush=True)
                 if spec is None:
@@ -957,7 +960,7 @@ def run(argv: list[str]) -> int:
 
     if args.json:
         payload = {
-            "command": " ".join([os.path.basename(sys.executable), "benchmarks/proxy_hop.py"] + argv),
+            "command": " ".join([os.path.basename(sys.executable), "benchmarks/proxy_hop.py", *argv]),
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "machine": facts,
             "settings": {

@@ -27,11 +27,9 @@ from urllib.parse import quote
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import proxy_hop
-
+from benchmarks import proxy_hop
 from kernel import topology
 from kernel.client import AccessTokenCache
 from kernel.keys import load_or_create_signing_key
@@ -88,6 +86,7 @@ def main() -> int:
     facts = proxy_hop.machine_facts()
     print(f"nproc {facts.get('nproc')}, {facts.get('cpu')}, {facts.get('python')}")
     print(f"packages: {facts.get('packages')}")
+    assert DEMO_PLATE is not None  # the demo's car owner has a plate
     path = f"/demo/vehicles/{quote(DEMO_PLATE)}/fines"
     results = []
     processes = proxy_hop.Processes()

@@ -8,9 +8,9 @@ knows them (its pairwise pseudonym in the rights regime, the resident ID in the 
 No gateway stands between the citizen and the service, so none can act as the citizen on its own.
 
 A service that accepts such calls lists itself in ``CITIZEN_RESOURCES`` and declares
-``citizen: CurrentCitizen`` in a route's signature. Service tokens (client credentials) are
-refused there, and citizen-app tokens are refused by ``kernel.tokens.caller_with``: the app is
-in no ``kernel.access`` entry.
+``citizen: CurrentCitizen`` in a route's signature (and ``responses=problem_responses(*CITIZEN_PROBLEMS)``
+in its decorator). Service tokens (client credentials) are refused there, and citizen-app tokens are
+refused by ``kernel.tokens.RequirePermission``: the app is in no ``kernel.access`` entry.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from fastapi import Depends, Request
 
 from kernel.access import AUDIENCE_PREFIX, audience_of
 from kernel.problems import Problem
-from kernel.tokens import INVALID_TOKEN_CHALLENGE, Credentials, verified_claims
+from kernel.tokens import Credentials, InvalidToken, IssuerKeysUnavailable, Unauthenticated, verified_claims
 
 # The citizen's own app, registered with the identity service as a public client.
 CITIZEN_APP = "citizen-app"
@@ -49,6 +49,22 @@ def service_of_audience(audience: str) -> str:
     return audience[len(AUDIENCE_PREFIX) :]
 
 
+class NotACitizen(Problem):
+    """A valid token for this service, but held by another service, not by a citizen's own app."""
+
+    status, kind = 403, "not-a-citizen"
+
+    def __init__(self, client_id: object) -> None:
+        super().__init__(
+            f"This endpoint is for citizens' own apps; {client_id!r} is not one.",
+            headers={"WWW-Authenticate": 'Bearer realm="citygate", error="insufficient_scope"'},
+        )
+
+
+# What ``CurrentCitizen`` answers with: a route's ``responses=problem_responses(*CITIZEN_PROBLEMS)``.
+CITIZEN_PROBLEMS: tuple[type[Problem], ...] = (Unauthenticated, InvalidToken, NotACitizen, IssuerKeysUnavailable)
+
+
 @dataclass(frozen=True)
 class CitizenCaller:
     """The citizen on the other end of a call, as this service's sector knows them."""
@@ -67,12 +83,7 @@ async def current_citizen(request: Request, credentials: Credentials) -> Citizen
         missing="This endpoint needs the citizen's access token from their app (Authorization: Bearer).",
     )
     if claims.get("client_id") != CITIZEN_APP:
-        raise Problem(
-            403,
-            f"This endpoint is for citizens' own apps; {claims.get('client_id')!r} is not one.",
-            kind="not-a-citizen",
-            headers={"WWW-Authenticate": 'Bearer realm="citygate", error="insufficient_scope"'},
-        )
+        raise NotACitizen(claims.get("client_id"))
     subject, acr, auth_time = claims.get("sub"), claims.get("acr"), claims.get("auth_time")
     if (
         not (isinstance(subject, str) and subject)
@@ -80,12 +91,7 @@ async def current_citizen(request: Request, credentials: Credentials) -> Citizen
         or not isinstance(auth_time, int)
         or isinstance(auth_time, bool)
     ):
-        raise Problem(
-            401,
-            "The access token names no citizen (sub, acr and auth_time are required).",
-            kind="invalid-token",
-            headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
-        )
+        raise InvalidToken("The access token names no citizen (sub, acr and auth_time are required).")
     return CitizenCaller(subject=subject, acr=acr, auth_time=auth_time, token_id=str(claims.get("jti", "")))
 
 

@@ -3,6 +3,12 @@
 It authenticates to the identity service with ``private_key_jwt`` (RFC 7523), caches one
 audience-bound access token per callee until shortly before it expires, and attaches the
 token and the current request's trace headers to each call.
+
+What goes wrong on the way is a problem: the callee unreachable or too slow (``UpstreamUnavailable``,
+raised as ``UpstreamUnreachable`` 503 or ``UpstreamTimeout`` 504), no token for it (``TokenRefused``),
+a call nobody declared (``UndeclaredCall``) or to a peer with no address (``UnknownPeer``); a callee's
+own 4xx is passed on as a ``RelayedProblem`` by ``raise_for_upstream_problem``, anything else from it
+is an ``UpstreamError``.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from joserfc.jwk import ECKey
 from kernel.access import audience_of, permissions_for
 from kernel.keys import SIGNING_ALGORITHM
 from kernel.observability import outgoing_trace_headers
-from kernel.problems import PROBLEM_TYPE_PREFIX, Problem
+from kernel.problems import Problem, UpstreamError, UpstreamTimeout, UpstreamUnreachable, kind_of
+from kernel.problems import UpstreamUnavailable as UpstreamUnavailable  # re-exported: callers catch it here
 
 TOKEN_PATH = "/oauth2/token"
 JWKS_PATH = "/.well-known/jwks.json"
@@ -59,15 +66,49 @@ def is_timeout(error: httpx.HTTPError) -> bool:
     return not isinstance(cause, aiohttp.ClientConnectionError) or isinstance(cause, TimeoutError)
 
 
-class UpstreamUnavailable(Problem):
-    def __init__(self, callee: str, error: httpx.HTTPError) -> None:
-        timed_out = is_timeout(error)
-        super().__init__(
-            504 if timed_out else 503,
-            f"The {callee} service {'did not answer in time' if timed_out else 'cannot be reached'}.",
-            kind="upstream-timeout" if timed_out else "upstream-unavailable",
-            upstream=callee,
-        )
+def upstream_unavailable(callee: str, error: httpx.HTTPError) -> UpstreamUnavailable:
+    """The problem for a call to ``callee`` that failed with ``error``: too slow (504) or not reachable (503)."""
+    if is_timeout(error):
+        return UpstreamTimeout(f"The {callee} service did not answer in time.", upstream=callee)
+    return UpstreamUnreachable(f"The {callee} service cannot be reached.", upstream=callee)
+
+
+class UndeclaredCall(Problem):
+    """This service calls one for which ``kernel.access`` declares it no permission: a bug, not the caller's."""
+
+    status, kind = 500, "undeclared-call"
+
+    def __init__(self, client_id: str, callee: str) -> None:
+        super().__init__(f"No permission on {callee} is declared for {client_id}.")
+
+
+class UnknownPeer(Problem):
+    """This service calls one whose address its settings do not give."""
+
+    status, kind = 500, "unknown-peer"
+
+    def __init__(self, callee: str) -> None:
+        super().__init__(f"No address is configured for the {callee} service.")
+
+
+class TokenRefused(Problem):
+    """The identity service would not issue this service a token for the callee."""
+
+    status, kind = 502, "token-refused"
+
+    def __init__(self, callee: str, error: object, description: object) -> None:
+        super().__init__(f"The identity service refused a token for {callee}: {error} {description}".strip())
+
+
+class RelayedProblem(Problem):
+    """A department's own 4xx problem, passed on as it answered it (``raise_for_upstream_problem``).
+
+    The one problem class whose status and kind belong to the instance: they are the callee's, and
+    its catalogue is its own (a kind of another vocabulary, or none, is ``about:blank``)."""
+
+    def __init__(self, status: int, kind: str | None, detail: str | None, *, title: str | None, upstream: str) -> None:
+        self.status, self.kind = status, kind
+        super().__init__(detail, title=title, upstream=upstream)
 
 
 class AccessTokenCache:
@@ -97,7 +138,7 @@ class AccessTokenCache:
     async def _request_token(self, callee: str) -> tuple[str, int]:
         scope = permissions_for(self.client_id, callee)
         if not scope:
-            raise Problem(500, f"No permission on {callee} is declared for {self.client_id}.", kind="undeclared-call")
+            raise UndeclaredCall(self.client_id, callee)
         form = {
             "grant_type": "client_credentials",
             "scope": " ".join(scope),
@@ -107,16 +148,11 @@ class AccessTokenCache:
         try:
             response = await self.http.post(self.token_endpoint, data=form, headers=outgoing_trace_headers())
         except httpx.HTTPError as error:
-            raise UpstreamUnavailable("identity", error) from error
+            raise upstream_unavailable("identity", error) from error
         body = json_or_empty(response)
         if response.status_code != 200 or "access_token" not in body:
-            raise Problem(
-                502,
-                f"The identity service refused a token for {callee}: "
-                f"{body.get('error', response.status_code)} {body.get('error_description', '')}".strip(),
-                kind="token-refused",
-            )
-        return body["access_token"], int(body.get("expires_in", 60))
+            raise TokenRefused(callee, body.get("error", response.status_code), body.get("error_description", ""))
+        return str(body["access_token"]), int(body.get("expires_in", 60))
 
 
 class ServiceClient:
@@ -135,7 +171,7 @@ class ServiceClient:
     async def request(self, callee: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         base = self.identity_url if callee == "identity" else self.peers.get(callee)
         if base is None:
-            raise Problem(500, f"No address is configured for the {callee} service.", kind="unknown-peer")
+            raise UnknownPeer(callee)
         extra_headers = kwargs.pop("headers", {})
         for attempt in (1, 2):
             token = await self.tokens.token_for(callee)
@@ -143,7 +179,7 @@ class ServiceClient:
             try:
                 response = await self.http.request(method, base + path, headers=headers, **kwargs)
             except httpx.HTTPError as error:
-                raise UpstreamUnavailable(callee, error) from error
+                raise upstream_unavailable(callee, error) from error
             # A 401 means the callee did not process the request (token expired early or
             # keys rotated), so asking for a fresh token and retrying once is safe.
             if response.status_code != 401 or attempt == 2:
@@ -172,24 +208,24 @@ class ServiceClient:
                     raise
                 await asyncio.sleep(0.25)
         raise_for_upstream_problem("identity", response)
-        return response.json()["subject"]
+        return str(response.json()["subject"])
 
-    async def fetch_peer_jwks(self, peer: str) -> dict:
+    async def fetch_peer_jwks(self, peer: str) -> dict[str, Any]:
         """A peer's published service key (public, so fetched without a token)."""
         base = self.peers.get(peer)
         if base is None:
-            raise Problem(500, f"No address is configured for the {peer} service.", kind="unknown-peer")
+            raise UnknownPeer(peer)
         try:
             response = await self.http.get(base + JWKS_PATH, headers=outgoing_trace_headers())
             response.raise_for_status()
         except httpx.HTTPError as error:
-            raise UpstreamUnavailable(peer, error) from error
-        return response.json()
+            raise upstream_unavailable(peer, error) from error
+        return json_object(response)
 
-    async def fetch_issuer_jwks(self) -> dict:
+    async def fetch_issuer_jwks(self) -> dict[str, Any]:
         response = await self.http.get(self.identity_url + JWKS_PATH, headers=outgoing_trace_headers())
         response.raise_for_status()
-        return response.json()
+        return json_object(response)
 
 
 def raise_for_upstream_problem(callee: str, response: httpx.Response) -> None:
@@ -198,16 +234,33 @@ def raise_for_upstream_problem(callee: str, response: httpx.Response) -> None:
         return
     body = json_or_empty(response)
     if 400 <= response.status_code < 500 and response.status_code not in (401, 403):
-        problem_type = str(body.get("type", "about:blank"))
-        kind = problem_type.removeprefix(PROBLEM_TYPE_PREFIX) if problem_type.startswith(PROBLEM_TYPE_PREFIX) else None
-        raise Problem(response.status_code, body.get("detail"), title=body.get("title"), kind=kind, upstream=callee)
-    raise Problem(502, f"The {callee} service answered {response.status_code}.", kind="upstream-error", upstream=callee)
+        raise RelayedProblem(
+            response.status_code,
+            kind_of(body.get("type")),
+            _text_or_none(body.get("detail")),
+            title=_text_or_none(body.get("title")),
+            upstream=callee,
+        )
+    raise UpstreamError(f"The {callee} service answered {response.status_code}.", upstream=callee)
 
 
-def json_or_empty(response: httpx.Response) -> dict:
+def _text_or_none(value: object) -> str | None:
+    """A problem member that should be a string (RFC 9457 ``detail``, ``title``), as one."""
+    return None if value is None else str(value)
+
+
+def json_or_empty(response: httpx.Response) -> dict[str, Any]:
     """The response's JSON object, or {} when the body is not one (an error page, empty)."""
     try:
         body = response.json()
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The response's JSON object; ValueError when its body is not JSON, or JSON but not an object."""
+    body = response.json()
+    if not isinstance(body, dict):
+        raise ValueError(f"expected a JSON object, got {type(body).__name__}")
+    return body

@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import httpx
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from joserfc import jwe
 from joserfc.errors import JoseError
@@ -38,9 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from kernel.keys import ENCRYPTION_ALGORITHM
 from kernel.observability import outgoing_trace_headers
-from kernel.problems import Problem
+from kernel.problems import Problem, problem_responses
 from kernel.state import ServiceState, state_of
-from kernel.tokens import Credentials, RequirePermission, ServiceCaller
+from kernel.tokens import SERVICE_CALLER_PROBLEMS, Credentials, RequirePermission, ServiceCaller
 
 ENVELOPE_TYPE = "courier+jwe"
 CONTENT_ENCRYPTION = "A256GCM"
@@ -70,10 +70,43 @@ class PathRefused(ValueError):
     """The sealed request names a path the courier may not reach (only the citizen's ``/me/...``)."""
 
 
+# What ``POST /courier`` answers with when it relays nothing (an answer it relays is sealed inside).
+
+
+class EnvelopeRefused(Problem):
+    """The envelope is not one this department can open and act on (``InvalidEnvelope``)."""
+
+    status, kind = 400, "invalid-envelope"
+
+    def __init__(self, reason: InvalidEnvelope) -> None:
+        super().__init__(f"The envelope was refused: {reason}.")
+
+
+class CourierPathRefused(Problem):
+    """The sealed request names a path the courier does not relay (``PathRefused``)."""
+
+    status, kind = 400, "courier-path-refused"
+
+    def __init__(self, reason: PathRefused) -> None:
+        super().__init__(f"The sealed request's path was refused: {reason}.")
+
+
+class EnvelopeReplayed(Problem):
+    """The same sealed request again: a request is answered once."""
+
+    status, kind = 409, "envelope-replayed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This sealed request was relayed before; a request is answered once. Seal it "
+            "again (with a new reply key) to ask again."
+        )
+
+
 # --- sealing and opening (both sides) -------------------------------------------------------------
 
 
-def seal(message: dict, recipient: ECKey, *, kid: str | None = None) -> str:
+def seal(message: dict[str, Any], recipient: ECKey, *, kid: str | None = None) -> str:
     """``message`` as JSON, encrypted to ``recipient``'s public key."""
     header = {"alg": ENCRYPTION_ALGORITHM, "enc": CONTENT_ENCRYPTION, "typ": ENVELOPE_TYPE}
     if kid:
@@ -83,7 +116,7 @@ def seal(message: dict, recipient: ECKey, *, kid: str | None = None) -> str:
     return jwe.encrypt_compact(header, plaintext, public, algorithms=list(ALGORITHMS))
 
 
-def unseal(envelope: str, key: ECKey) -> dict:
+def unseal(envelope: str, key: ECKey) -> dict[str, Any]:
     """The JSON object inside ``envelope``, which ``key`` (private) must open; InvalidEnvelope otherwise."""
     _check_header(envelope)
     try:
@@ -141,7 +174,7 @@ class CourierResponse:
     body: Any  # the department's JSON answer, or its text when it was not JSON
 
 
-def encryption_key_of(jwks: dict) -> ECKey:
+def encryption_key_of(jwks: dict[str, Any]) -> ECKey:
     """The department's published encryption key (``use: enc``) from its JWKS document."""
     for entry in jwks.get("keys", []):
         if (
@@ -158,7 +191,13 @@ def encryption_key_of(jwks: dict) -> ECKey:
 
 
 def seal_request(
-    department_jwks: dict, *, method: str, path: str, body: Any, token: str, idempotency_key: str | None = None
+    department_jwks: dict[str, Any],
+    *,
+    method: str,
+    path: str,
+    body: Any,
+    token: str,
+    idempotency_key: str | None = None,
 ) -> tuple[str, ECKey]:
     """The envelope for one request, and the one-time private key that alone opens its answer."""
     department = encryption_key_of(department_jwks)
@@ -196,11 +235,11 @@ class CourierRequest(BaseModel):
     body: Any = None
     token: StrictStr = Field(min_length=1, max_length=8192)
     idempotency_key: StrictStr | None = Field(default=None, min_length=1, max_length=200)
-    reply_key: dict
+    reply_key: dict[str, Any]
     sent_at: StrictInt = Field(description="When the device sealed it, seconds since the epoch")
 
 
-def courier_request(message: dict, *, now: float) -> tuple[CourierRequest, ECKey]:
+def courier_request(message: dict[str, Any], *, now: float) -> tuple[CourierRequest, ECKey]:
     """The validated request and its reply key; InvalidEnvelope or PathRefused otherwise."""
     try:
         request = CourierRequest.model_validate(message)
@@ -248,7 +287,7 @@ def check_path(path: str) -> None:
         raise PathRefused("dot segments are not relayed")
 
 
-async def relay(app, request: CourierRequest) -> CourierResponse:
+async def relay(app: FastAPI, request: CourierRequest) -> CourierResponse:
     """Call this very app in-process as the citizen, with the token the citizen's device sealed."""
     headers = {
         "Authorization": f"Bearer {request.token}",
@@ -296,6 +335,7 @@ def courier_router() -> APIRouter:
     @router.post(
         COURIER_PATH,
         response_model=Envelope,
+        responses=problem_responses(*SERVICE_CALLER_PROBLEMS, EnvelopeRefused, CourierPathRefused, EnvelopeReplayed),
         summary="Relay a citizen's sealed request to their own /me routes; the answer comes back sealed",
     )
     async def courier(
@@ -307,18 +347,11 @@ def courier_router() -> APIRouter:
                 unseal(body.envelope, state_of(request.app, ServiceState).encryption_key), now=now
             )
         except InvalidEnvelope as error:
-            raise Problem(400, f"The envelope was refused: {error}.", kind="invalid-envelope") from error
+            raise EnvelopeRefused(error) from error
         except PathRefused as error:
-            raise Problem(
-                400, f"The sealed request's path was refused: {error}.", kind="courier-path-refused"
-            ) from error
+            raise CourierPathRefused(error) from error
         if not seen.first_time(reply_key, now=now):
-            raise Problem(
-                409,
-                "This sealed request was relayed before; a request is answered once. Seal it "
-                "again (with a new reply key) to ask again.",
-                kind="envelope-replayed",
-            )
+            raise EnvelopeReplayed()
         answer = await relay(request.app, inner)
         sealed = seal({"status": answer.status, "content_type": answer.content_type, "body": answer.body}, reply_key)
         # Returned as a response object: the answer may exceed the inbound size limit, and what the

@@ -14,6 +14,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 from joserfc.jwk import ECKey, KeySet
 
@@ -93,18 +94,18 @@ def retired_keys(keys_dir: Path, retired_within_seconds: float) -> list[ECKey]:
     return [_read_key(path) for path in sorted(folder.glob("*.pem")) if path.stat().st_mtime > horizon]
 
 
-def public_jwks(*keys: ECKey) -> dict:
+def public_jwks(*keys: ECKey) -> dict[str, Any]:
     """The JWKS document for signing ``keys``: public parts only, each with kid, use and alg."""
-    return KeySet(list(keys)).as_dict(private=False, use="sig", alg=SIGNING_ALGORITHM)
+    return dict(KeySet(list(keys)).as_dict(private=False, use="sig", alg=SIGNING_ALGORITHM))
 
 
-def service_jwks(signing_key: ECKey, encryption_key: ECKey) -> dict:
+def service_jwks(signing_key: ECKey, encryption_key: ECKey) -> dict[str, Any]:
     """What a service publishes: its signing key (``use: sig``) and its encryption key (``use: enc``)."""
     encryption = encryption_key.as_dict(private=False, use="enc", alg=ENCRYPTION_ALGORITHM)
     return {"keys": [*public_jwks(signing_key)["keys"], encryption]}
 
 
-def signature_key_set(document: dict) -> KeySet:
+def signature_key_set(document: dict[str, Any]) -> KeySet:
     """The keys of a JWKS document that may verify signatures: any key marked for another use
     (a service's ``use: enc`` key) is left out, so it can never be picked to check a JWS."""
     keys = [key for key in document.get("keys", []) if isinstance(key, dict) and key.get("use", "sig") == "sig"]

@@ -10,8 +10,12 @@ from kernel.problems import PROBLEM_MEDIA_TYPE, Problem
 
 
 class BodyTooLarge(Problem):
+    """Rendered by ``BodyLimitMiddleware`` itself, before the app sees the request."""
+
+    status, kind = 413, "body-too-large"
+
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"Request bodies may be at most {limit} bytes.", kind="body-too-large")
+        super().__init__(f"Request bodies may be at most {limit} bytes.")
 
 
 class _Exceeded(Exception):
@@ -69,7 +73,7 @@ class BodyLimitMiddleware:
             {
                 "type": problem.type,
                 "title": problem.phrase,
-                "status": 413,
+                "status": problem.status,
                 "detail": problem.detail,
                 "instance": scope["path"],
                 "request_id": scope.get("state", {}).get("request_id"),
@@ -78,7 +82,7 @@ class BodyLimitMiddleware:
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": problem.status,
                 "headers": [
                     (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                     (b"content-length", str(len(body)).encode()),

@@ -19,7 +19,7 @@ class PeriodicTask:
     def __init__(self) -> None:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.passes = 0
 

@@ -195,11 +195,17 @@ class UpstreamError(Problem):
     status, kind = 502, "upstream-error"
 
 
-class UpstreamUnreachable(Problem):
+class UpstreamUnavailable(Problem):
+    """A called service that cannot be reached, or did not answer in time: catch this one; it is
+    raised as one of the two kinds below (``kernel.client.upstream_unavailable`` picks which), and
+    those two are what a route lists in its ``responses``."""
+
+
+class UpstreamUnreachable(UpstreamUnavailable):
     status, kind = 503, "upstream-unavailable"
 
 
-class UpstreamTimeout(Problem):
+class UpstreamTimeout(UpstreamUnavailable):
     status, kind = 504, "upstream-timeout"
 
 

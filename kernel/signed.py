@@ -16,6 +16,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import rfc8785
 from joserfc import jws, jwt
@@ -32,19 +33,19 @@ class InvalidStatement(ValueError):
     pass
 
 
-def sign_statement(key: ECKey, *, issuer: str, typ: str, claims: dict, now: int | None = None) -> str:
+def sign_statement(key: ECKey, *, issuer: str, typ: str, claims: dict[str, Any], now: int | None = None) -> str:
     key.ensure_kid()
     payload = {**claims, "iss": issuer, "iat": now if now is not None else int(time.time())}
     return jwt.encode({"alg": SIGNING_ALGORITHM, "typ": typ, "kid": key.kid}, payload, KeySet([key]))
 
 
-def sign_canonical(document: dict, key: ECKey, *, typ: str) -> str:
+def sign_canonical(document: dict[str, Any], key: ECKey, *, typ: str) -> str:
     """A compact JWS (ES256, ``typ``, the key's kid) over ``document``'s RFC 8785 canonical JSON."""
     key.ensure_kid()
     return jws.serialize_compact({"alg": SIGNING_ALGORITHM, "typ": typ, "kid": key.kid}, rfc8785.dumps(document), key)
 
 
-def verify_canonical(signed: str, keys: KeySet, *, typ: str) -> dict:
+def verify_canonical(signed: str, keys: KeySet, *, typ: str) -> dict[str, Any]:
     """The document of a compact JWS of type ``typ`` signed by one of ``keys`` over canonical JSON, or
     InvalidStatement (a payload in any other serialisation is refused: one byte string per document)."""
     try:
@@ -70,7 +71,7 @@ class StatementVerifier:
     """Checks statements of one type from one signer service, whose JWKS ``fetch_jwks`` returns."""
 
     def __init__(
-        self, *, signer: str, typ: str, fetch_jwks: Callable[[], Awaitable[dict]], max_age_seconds: int
+        self, *, signer: str, typ: str, fetch_jwks: Callable[[], Awaitable[dict[str, Any]]], max_age_seconds: int
     ) -> None:
         self.signer = signer
         self.typ = typ
@@ -80,7 +81,7 @@ class StatementVerifier:
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
 
-    async def verify(self, statement: str, now: int | None = None) -> dict:
+    async def verify(self, statement: str, now: int | None = None) -> dict[str, Any]:
         try:
             header = jws.extract_compact(statement.encode("ascii")).headers()
         except (JoseError, UnicodeEncodeError, ValueError) as error:

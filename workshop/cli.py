@@ -30,10 +30,11 @@ def serve(args: argparse.Namespace) -> int:
 
     restrict_new_files()  # whatever the service or its libraries create: not readable by others
     spec = topology.service(args.service)
-    overrides = {"regime": Regime(args.regime)} if args.regime else {}
-    settings = spec.settings_class()(**overrides)
+    settings_class = spec.settings_class()
+    settings = settings_class(regime=Regime(args.regime)) if args.regime else settings_class()
     configure_logging(settings.log_level, service=f"{settings.regime.value}/{settings.service_name}")
     app = spec.build_app(settings)
+    assert settings.port is not None  # ServiceSettings fills it in from the topology
     # proxy_headers off: no proxy stands in front, so X-Forwarded-For is the caller's word, and the
     # identity service's per-address guessing limit must see the real peer (identity/attempts.py)
     uvicorn.run(

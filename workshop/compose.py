@@ -28,7 +28,8 @@ POSTGRES_SERVICE = "postgres"
 POSTGRES_PORT = 5432
 POSTGRES_USER = POSTGRES_PASSWORD = "citygate"
 DATA_DIR = "/data"
-LISTEN_HOST = "0.0.0.0"
+# every address inside a service's own container; the host publishes the ports on loopback only
+LISTEN_HOST = "0.0.0.0"  # noqa: S104
 PUBLISH_HOST = topology.LOOPBACK
 
 GENERATED_NOTICE = (

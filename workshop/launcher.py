@@ -6,6 +6,7 @@ SIGTERM, and SIGKILL if they have not stopped in time, so no process outlives a 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -59,10 +60,8 @@ def endpoints(regimes: list[Regime], base_ports: dict[Regime, int] = topology.BA
 
 
 def die_with_parent() -> None:
-    try:
+    with contextlib.suppress(OSError):  # not Linux: Ctrl-C and SIGTERM handling still stop the children
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass  # not Linux: Ctrl-C and SIGTERM handling still stop the children
 
 
 class Launcher:
@@ -115,7 +114,8 @@ class Launcher:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
-                    preexec_fn=die_with_parent,
+                    # subprocess has no other way to ask for a parent-death signal
+                    preexec_fn=die_with_parent,  # noqa: PLW1509
                 )
             finally:
                 os.close(log)

@@ -94,6 +94,7 @@ class Narrator:
             print(f"{prefix} {step.title} ...", end="", file=self.out, flush=True)
             started = time.perf_counter()
             ran, prompts = ran + 1, prompts + step.asks_citizen
+            failure: str | None
             try:
                 told = await step.run(state)
             except StepFailed as error:

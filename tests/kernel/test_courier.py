@@ -274,7 +274,7 @@ async def test_the_device_reads_its_fines_through_a_courier_that_cannot(mesh):
     for secret in (DEMO_PLATE, json.dumps(DEMO_PLATE), "Running a red light", "20000", token):
         assert secret not in outer.text and secret not in envelope
     with pytest.raises(InvalidEnvelope):  # and the gateway's own key opens neither direction
-        unseal(outer.json()["envelope"], mesh.apps["gateway"].state.encryption_key)
+        unseal(outer.json()["envelope"], mesh.apps["gateway"].state.service.encryption_key)
 
 
 async def test_an_envelope_relayed_again_is_refused_before_it_runs(mesh):

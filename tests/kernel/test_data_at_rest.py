@@ -45,7 +45,7 @@ async def test_a_service_keeps_its_database_wal_shm_and_keys_private_whatever_th
     with permissive_umask():
         app = build_service_app(FinesSettings(data_dir=data_dir), title="probe", metadata=metadata)
         async with app.router.lifespan_context(app):
-            database = app.state.database
+            database = app.state.service.database
             with database.engine.connect() as reader:
                 # an open reader keeps the WAL from being checkpointed away, as in a running service
                 assert reader.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -60,7 +60,7 @@ async def test_a_data_directory_left_readable_by_an_older_version_is_tightened_a
     with permissive_umask():
         first = build_service_app(FinesSettings(data_dir=data_dir), title="probe", metadata=metadata)
         async with first.router.lifespan_context(first):
-            with first.state.database.engine.begin() as writer:
+            with first.state.service.database.engine.begin() as writer:
                 writer.execute(insert(secrets_table).values(seed="JBSWY3DPEHPK3PXP"))
         # what an older version (or a careless copy) left behind
         leftovers = [data_dir / "fines.db-journal", data_dir / "keys" / "retired" / "old.pem"]
@@ -84,7 +84,7 @@ def test_a_database_elsewhere_is_created_private_without_touching_its_directory(
         app = build_service_app(
             FinesSettings(data_dir=tmp_path / "probe", database_url=url), title="probe", metadata=metadata
         )
-        app.state.database.create_tables()
+        app.state.service.database.create_tables()
     assert mode_of(shared / "elsewhere.db") == PRIVATE_FILE_MODE
     assert mode_of(shared) == 0o755  # not ours to change: only the service's own data directory is
 

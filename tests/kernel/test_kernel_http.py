@@ -170,7 +170,7 @@ async def test_a_request_answered_413_changed_nothing_even_when_its_first_chunks
             "body-too-large",
         )
         assert (await client.post("/counters", json={"value": 8})).status_code == 201  # the service is unharmed
-    with app.state.database.session() as session:
+    with app.state.service.database.session() as session:
         assert [row.value for row in session.execute(select(counters))] == [8]
 
 
@@ -317,19 +317,19 @@ async def test_a_request_without_ids_gets_fresh_ones_and_a_malformed_one_is_repl
 
 
 def test_a_signing_key_is_created_at_first_start_private_to_the_service_and_kept(tmp_path):
-    first = probe_app(tmp_path).state.signing_key
+    first = probe_app(tmp_path).state.service.signing_key
     key_file = tmp_path / "probe" / "keys" / KEY_FILE
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(key_file.parent).st_mode) == 0o700
-    assert probe_app(tmp_path).state.signing_key.kid == first.kid
+    assert probe_app(tmp_path).state.service.signing_key.kid == first.kid
 
 
 def test_two_services_never_share_a_key(tmp_path):
     a = FinesSettings(data_dir=tmp_path / "a")
     b = FinesSettings(data_dir=tmp_path / "b", regime=Regime.PLATFORM)
     assert (
-        build_service_app(a, title="a", metadata=MetaData()).state.signing_key.kid
-        != build_service_app(b, title="b", metadata=MetaData()).state.signing_key.kid
+        build_service_app(a, title="a", metadata=MetaData()).state.service.signing_key.kid
+        != build_service_app(b, title="b", metadata=MetaData()).state.service.signing_key.kid
     )
 
 

@@ -4,11 +4,13 @@ with the subject that service's sector knows, checked with a JOSE library indepe
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 import httpx
 import jwt as pyjwt
 import pytest
 from authlib.oauth2.rfc7523.assertion import private_key_jwt_sign
+from fastapi import Depends
 from joserfc.jwk import ECKey
 from sqlmodel import select
 
@@ -22,7 +24,7 @@ from kernel.access import is_allowed
 from kernel.citizens import CITIZEN_APP, CITIZEN_RESOURCES, DEFAULT_CITIZEN_APP_REDIRECT_URI, CurrentCitizen
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
 from kernel.regime import Regime
-from kernel.tokens import caller_with
+from kernel.tokens import RequirePermission, ServiceCaller
 from tests.fixtures.logins import app_login
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
@@ -58,7 +60,7 @@ async def verified_access_token(mesh: Mesh, token: str, audience: str) -> dict:
 
 
 def citizen_record(mesh: Mesh, handle: str = CAR_OWNER.handle) -> Citizen:
-    with mesh.apps["identity"].state.database.session() as session:
+    with mesh.apps["identity"].state.service.database.session() as session:
         return session.exec(select(Citizen).where(Citizen.handle == handle)).one()
 
 
@@ -244,7 +246,7 @@ async def test_the_app_needs_no_credential_and_cannot_present_one(mesh):
         with_secret = await redeem(identity, auth, code, client_secret="anything")
         assert with_secret.json()["error"] == "invalid_client"
         assertion = private_key_jwt_sign(
-            mesh.apps["gateway"].state.signing_key,
+            mesh.apps["gateway"].state.service.signing_key,
             CITIZEN_APP,
             mesh.urls["identity"] + TOKEN_PATH,
             alg="ES256",
@@ -271,7 +273,7 @@ async def test_codes_remember_their_resource(mesh):
     async with mesh.client("identity") as identity:
         await app_code(mesh, identity, AppAuthorization.for_service("consent"))
     await redeemable(RelyingParty(mesh, "gateway"), "openid")
-    with mesh.apps["identity"].state.database.session() as session:
+    with mesh.apps["identity"].state.service.database.session() as session:
         stored = {code.client_id: code.resource for code in session.exec(select(AuthorizationCode))}
     assert stored == {CITIZEN_APP: CONSENT, "gateway": None}
 
@@ -304,6 +306,9 @@ async def test_the_apps_token_for_the_provider_gets_the_id_card_and_nothing_else
         assert (await fines.get("/me/fines", headers=headers)).status_code == 401
 
 
+ConsentRequester = Annotated[ServiceCaller, Depends(RequirePermission("consent:request"))]
+
+
 def mount_test_routes(mesh: Mesh) -> None:
     consent = mesh.apps["consent"]
 
@@ -315,7 +320,7 @@ def mount_test_routes(mesh: Mesh) -> None:
             "token_id": citizen.token_id,
         }
 
-    async def service_only(caller: caller_with("consent:request")) -> dict:
+    async def service_only(caller: ConsentRequester) -> dict:
         return {"client_id": caller.client_id}
 
     consent.add_api_route("/test/citizen", whoami, methods=["GET"])

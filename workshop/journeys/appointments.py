@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 
 from identity.personas import DEMO_PASSWORD, by_handle
+from kernel.client import json_or_empty
+from kernel.problems import kind_of
 from kernel.regime import Regime
 from workshop.citizen_app import citizen_token
 from workshop.journeys.common import log_in, through_courier, what_the_super_app_kept, yuan
@@ -57,16 +59,8 @@ def _reasons(problem: dict) -> str:
     )
 
 
-def _problem(response: httpx.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _kind(body: dict) -> str:
-    return str(body.get("type", "")).rsplit(":", 1)[-1]
+def _kind(problem: dict[str, Any]) -> str | None:
+    return kind_of(problem.get("type"))
 
 
 # --- both regimes -----------------------------------------------------------------------------------------
@@ -119,7 +113,7 @@ async def _book(state: dict[str, Any]) -> httpx.Response:
 def platform_refused() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         response = await _book(state)
-        body = _problem(response)
+        body = json_or_empty(response)
         if response.status_code == 409 and _kind(body) == "already-booked":
             raise StepFailed(EARLIER_RUN)
         if response.status_code == 201:
@@ -187,7 +181,7 @@ def platform_booked() -> Step:
             response = await _book(state)
             if (
                 response.status_code != 403
-                or _kind(_problem(response)) != "joint-punishment"
+                or _kind(json_or_empty(response)) != "joint-punishment"
                 or time.monotonic() - started > SETTLEMENT_WAIT_SECONDS
             ):
                 break

@@ -15,6 +15,7 @@ from joserfc.jwk import ECKey
 
 from identity.personas import DEMO_PASSWORD, by_handle
 from identity.sd_jwt import present
+from kernel.problems import kind_of
 from kernel.regime import Regime
 from workshop.citizen_app import citizen_token
 from workshop.journeys.common import log_in, what_the_super_app_kept
@@ -135,7 +136,7 @@ def the_super_app_cannot() -> Step:
             ),
             403,
         )
-        if not str(refused.get("type", "")).endswith("card-on-your-device"):
+        if kind_of(refused.get("type")) != "card-on-your-device":
             raise StepFailed(f"the super-app refused for another reason: {refused}")
         return [
             Told(

@@ -2,8 +2,8 @@
 her consents and who read her data — each entry proven against the ledger's signed tree head on
 her own device — revokes the pharmacy's consent (the pharmacy's next read is refused) and still
 sees her own prescriptions, each signed by the hospital ✓ (her own reads are hers, not the
-pharmacy's). Run it after the prescriptions journey, which leaves her a consent to look at. The platform regime offers no such
-page: the walkthrough shows that, and what the super-app kept instead.
+pharmacy's). Run it after the prescriptions journey, which leaves her a consent to look at. The
+platform regime offers no such page: the walkthrough shows that, and what the super-app kept instead.
 """
 
 from __future__ import annotations

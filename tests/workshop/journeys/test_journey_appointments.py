@@ -225,7 +225,7 @@ async def test_the_bureau_down_is_a_503_in_bounded_time_and_no_session_is_a_401(
         else:  # an envelope the gateway cannot read: its fate is the bureau's
             relayed = await wife.post("/courier/appointments", json={"envelope": "e30.e30.e30.e30.e30"})
             assert_problem(relayed, 503, "department-unavailable")
-        assert time.monotonic() - started < 2 * mesh.apps["gateway"].state.settings.department_timeout_seconds
+        assert time.monotonic() - started < 2 * mesh.apps["gateway"].state.service.settings.department_timeout_seconds
         mesh.start("appointments")
     async with httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"]) as nobody:
         for answer in (

@@ -108,7 +108,7 @@ async def test_a_department_that_is_down_or_slow_is_answered_in_bounded_time(mes
         mesh.stop("fines")
         assert_problem(await ask(), 503, "department-unavailable")
         mesh.start("fines")
-        mesh.apps["gateway"].state.settings.department_timeout_seconds = 0.3
+        mesh.apps["gateway"].state.service.settings.department_timeout_seconds = 0.3
         slow = LateAnswers(mesh.transport.routes[fines_host], delay=1.0)
         mesh.transport.routes[fines_host] = slow
         started = time.monotonic()

@@ -35,7 +35,7 @@ async def test_my_data_through_the_courier_consents_access_log_with_proofs_and_r
         assert (
             await owner.put(record, content=PRESCRIPTION, headers={"Content-Type": "text/turtle"})
         ).status_code == 201
-    subject = await mesh.apps["prescriptions"].state.services.sector_subject(PATIENT.resident_id)
+    subject = await mesh.apps["prescriptions"].state.service.services.sector_subject(PATIENT.resident_id)
     async with mesh.client("consent") as consent:
         asked = await consent.post(
             "/consent-requests",

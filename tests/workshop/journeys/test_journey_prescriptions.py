@@ -219,7 +219,7 @@ async def test_rights_her_app_consults_through_the_courier_consents_and_the_supe
 
 @pytest.mark.parametrize("regime", list(Regime))
 async def test_paying_twice_is_one_payment_and_a_short_wallet_pays_nothing(mesh):
-    mesh.apps["gateway"].state.settings.wallet_starting_balance_cents = 3000  # ¥30: one prescription's worth
+    mesh.apps["gateway"].state.service.settings.wallet_starting_balance_cents = 3000  # ¥30: one prescription's worth
     async with aclosing(await super_app(mesh, PATIENT.handle)) as browser:
         first, her = await issued_for(mesh, browser)
         second = (
@@ -338,7 +338,7 @@ async def test_rights_a_patient_cannot_make_the_hospital_write_into_or_read_from
         assert listing.status_code == 200, listing.text
         assert set(re.findall(r"rx-[0-9a-f]{16}", listing.text)) == {his_rx["id"]}  # his own, nothing of hers
         # A record of hers that points into his pod (as one made before this check could) reads nothing there.
-        with mesh.apps["prescriptions"].state.database.session() as session:
+        with mesh.apps["prescriptions"].state.service.database.session() as session:
             record = session.get(Prescription, her_rx["id"])
             record.pod_ref = f"{his_pod}prescriptions/{his_rx['id']}"
             session.add(record)
@@ -405,7 +405,9 @@ async def test_rights_a_withdrawn_delivery_consent_stops_the_handover(mesh):
         refused = await her.hospital("POST", f"{path}/delivery", {"address": ADDRESS})
         assert (refused.status, refused.body["type"]) == (403, "urn:citygate:problem:no-consent")
         assert (
-            occurrences({"prescriptions": stored_text(mesh.apps["prescriptions"].state.database.engine)}, [ADDRESS])
+            occurrences(
+                {"prescriptions": stored_text(mesh.apps["prescriptions"].state.service.database.engine)}, [ADDRESS]
+            )
             == []
         )  # refused: the address was not kept either
 
@@ -470,7 +472,7 @@ async def test_a_hospital_that_is_down_or_slow_is_answered_in_bounded_time(mesh)
         assert_problem(await ask(), 503, "department-unavailable")
         assert time.monotonic() - started < 2
         mesh.start("prescriptions")
-        mesh.apps["gateway"].state.settings.department_timeout_seconds = 0.3
+        mesh.apps["gateway"].state.service.settings.department_timeout_seconds = 0.3
         slow = LateAnswers(mesh.transport.routes[rx_host], delay=1.0)
         mesh.transport.routes[rx_host] = slow
         started = time.monotonic()
