@@ -19,7 +19,7 @@ from kernel.problems import install_problem_handlers
 from kernel.service_app import build_service_app
 from kernel.state import ServiceState, state_of
 from services.fines.settings import Settings as FinesSettings
-from tests.fixtures.support import assert_problem
+from tests.fixtures.problems import assert_problem
 
 
 @dataclass(kw_only=True, eq=False)

@@ -19,7 +19,8 @@ from sqlmodel import Session
 from kernel import migrations, topology
 from kernel.database import Database, UtcDateTime
 from kernel.migrations import History, SchemaError, declared_metadata
-from tests.fixtures.support import assert_private_tree, postgres_databases
+from tests.fixtures.databases import postgres_databases
+from tests.fixtures.files import assert_private_tree
 from workshop.cli import main
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

@@ -44,7 +44,7 @@ from kernel.tokens import (
     Unauthenticated,
 )
 from services.fines.settings import Settings as FinesSettings
-from tests.fixtures.support import ROOT
+from tests.fixtures.repository import ROOT
 
 # What clients and tests match on: a kind's status and string never change with its class.
 KERNEL_KINDS: dict[type[Problem], tuple[int, str]] = {
