@@ -21,10 +21,14 @@ from kernel.database import Database, UtcDateTime
 from kernel.migrations import History, SchemaError, declared_metadata
 from tests.fixtures.databases import postgres_databases
 from tests.fixtures.files import assert_private_tree
+from tests.fixtures.matrix import BOTH_BACKENDS
 from workshop.cli import main
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 RAW_SESSION_ID = "Zm9yLXRoZS10ZXN0LW9ubHktbm90LWEtcmVhbC1zZXNzaW9u"[:43]  # what token_urlsafe(32) gives: 43 chars
+
+# every test that opens a database does so on SQLite and on PostgreSQL
+pytestmark = [BOTH_BACKENDS]
 
 
 @pytest.fixture
