@@ -28,7 +28,7 @@ POSTGRES_SERVICE = "postgres"
 POSTGRES_PORT = 5432
 POSTGRES_USER = POSTGRES_PASSWORD = "citygate"
 DATA_DIR = "/data"
-LISTEN_HOST = "0.0.0.0"
+LISTEN_HOST = "0.0.0.0"  # noqa: S104 (the container's own interfaces; published on loopback only)
 PUBLISH_HOST = topology.LOOPBACK
 
 GENERATED_NOTICE = (
@@ -92,7 +92,7 @@ def service_environment(spec: ServiceSpec, regime: Regime) -> dict[str, str]:
     env[f"{prefix}HOST"] = LISTEN_HOST
     env[f"{prefix}DATA_DIR"] = DATA_DIR
     env[f"{prefix}DATABASE_URL"] = database_url(regime, spec.name)
-    if spec.name == "identity":
+    if spec.issues_tokens:
         env["AUTHLIB_INSECURE_TRANSPORT"] = "1"
     return env
 
