@@ -41,7 +41,7 @@ def pod_subject(mesh: Mesh) -> str:
     identity = mesh.apps["identity"]
     with identity.state.database.session() as session:
         citizen = session.exec(select(Citizen).where(Citizen.resident_id == PATIENT.resident_id)).one()
-    return identity.state.token_server.profile.subject_for(citizen, "pod")
+    return identity.state.service.policy.subject_for(citizen, "pod")
 
 
 async def given_consent(mesh: Mesh) -> dict:

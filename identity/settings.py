@@ -43,6 +43,12 @@ class Settings(ServiceSettings):
         return uri
 
     @property
+    def issuer(self) -> str:
+        """The provider's issuer identifier (``iss``): its public URL."""
+        assert self.public_url is not None  # set by ServiceSettings' validator
+        return self.public_url
+
+    @property
     def longest_token_lifetime_seconds(self) -> int:
         return max(self.access_token_ttl_seconds, self.id_token_ttl_seconds)
 

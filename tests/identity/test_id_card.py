@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from joserfc.jwk import ECKey
 
@@ -30,7 +31,7 @@ async def card_for(mesh: Mesh, handle: str, device_key: ECKey) -> dict:
     return issued.json()
 
 
-async def verify(mesh: Mesh, presentation: str, nonce: str = "n-1") -> object:
+async def verify(mesh: Mesh, presentation: str, nonce: str = "n-1") -> httpx.Response:
     async with mesh.client("identity") as client:
         return await client.post(
             "/credentials/verify", json={"presentation": presentation, "audience": VERIFIER, "nonce": nonce}

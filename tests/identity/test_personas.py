@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from identity.personas import DEMO_PASSWORD, PERSONAS, Persona, by_handle
-from identity.resident_id import age_on, parse_resident_id
+from identity.resident_id import CHINA_STANDARD_TIME, age_on, parse_resident_id
 from identity.totp import totp, verify_totp
 
 # The day the personas were written; the ages below are the ones the role notes describe.
@@ -61,7 +61,7 @@ def test_the_ages_are_as_described():
 def test_the_minor_is_still_under_18_today():
     """If this fails, the "over 18 is false" demo is broken: move liu-yang's birth date forward."""
     minor = by_handle("liu-yang")
-    assert age_on(parse_resident_id(minor.resident_id), date.today()) < 18
+    assert age_on(parse_resident_id(minor.resident_id), datetime.now(CHINA_STANDARD_TIME).date()) < 18
 
 
 def test_the_car_owner_has_the_fined_plate():
@@ -73,6 +73,7 @@ def test_the_married_couple_refer_to_each_other():
     married = [p for p in PERSONAS if p.spouse is not None]
     assert {p.handle for p in married} == {"chen-jun", "zhang-min"}
     for persona in married:
+        assert persona.spouse is not None
         spouse = by_handle(persona.spouse)
         assert spouse.spouse == persona.handle
     sexes = {parse_resident_id(p.resident_id).sex for p in married}

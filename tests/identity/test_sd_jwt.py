@@ -244,9 +244,7 @@ def test_tampered_disclosure_is_refused(issuer_key: ECKey, holder_key: ECKey, is
     tampered = []
     for disclosure in disclosures:
         salt, name, _ = _decoded(disclosure)
-        if name == "age_over_18":
-            disclosure = _b64(json.dumps([salt, name, True]).encode())
-        tampered.append(disclosure)
+        tampered.append(_b64(json.dumps([salt, name, True]).encode()) if name == "age_over_18" else disclosure)
     forged = _bind("~".join([issuer_jwt, *tampered, ""]), holder_key)
     with pytest.raises(SdJwtError, match="not referenced"):
         _verify(forged, issuer_keys)
@@ -301,6 +299,7 @@ def test_credential_from_another_issuer_key_is_refused(holder_key: ECKey, issuer
 def test_other_key_claiming_the_issuers_kid_is_refused(
     issuer_key: ECKey, holder_key: ECKey, issuer_keys: KeySet
 ) -> None:
+    assert issuer_key.kid is not None
     impostor = ECKey.generate_key("P-256", private=True, parameters={"kid": issuer_key.kid})
     presentation = _present(_issue(impostor, holder_key), holder_key)
     with pytest.raises(SdJwtError, match="signature does not verify"):
