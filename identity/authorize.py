@@ -67,7 +67,7 @@ def continue_authorization(
     except OAuth2Error as error:
         return server.handle_error_response(oauth_request, error)
 
-    provider, title = pages.provider_name(settings.regime), pages.client_title(client_id)
+    provider, title = policy.provider_name, pages.client_title(client_id)
     if current is None:
         nonce = secrets.token_urlsafe(16)
         page = pages.login_page(

@@ -140,7 +140,7 @@ async def login(request: Request, state: StateDep) -> Response:
             refusal = _login_error(username)
     if refusal or citizen is None:
         return pages.login_page(
-            provider=pages.provider_name(settings.regime),
+            provider=state.policy.provider_name,
             client_title="the service",
             query=query,
             login_nonce=expected_nonce,
@@ -199,7 +199,7 @@ async def second_factor(request: Request, state: StateDep) -> Response:
     if refused is not None:
         citizen, reason = refused
         return pages.step_up_page(
-            provider=pages.provider_name(settings.regime),
+            provider=state.policy.provider_name,
             client_title="the service",
             required="a second factor",
             query=query,

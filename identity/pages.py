@@ -1,5 +1,5 @@
 """The provider's three pages: log in, confirm with a second factor, consent. Plain HTML, and the
-words they share (who the provider is, who asks, the demo's hints)."""
+words they share (who asks, the demo's hints)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from identity.policy import ConsentLine
 from identity.totp import STEP_SECONDS, totp
 from kernel import topology
 from kernel.citizens import CITIZEN_APP
-from kernel.regime import Regime
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1d2530}
@@ -23,10 +22,6 @@ label{display:block;margin:.8rem 0 .2rem} input[type=text],input[type=password]{
 button{margin-top:1rem;padding:.55rem 1.2rem;font-size:1rem} ul{line-height:1.7} .demo{background:#f4f1e6;
 padding:.6rem .9rem;margin-top:2rem;font-size:.9rem}
 """
-
-
-def provider_name(regime: Regime) -> str:
-    return "Platform e-ID" if regime is Regime.PLATFORM else "National eID"
 
 
 def client_title(client_id: str) -> str:

@@ -93,6 +93,7 @@ class ConsentLine:
 
 class IdentityPolicy(Protocol):
     regime: Regime
+    provider_name: str  # what the login pages call the provider
     asks_consent: bool
     subject_types_supported: tuple[str, ...]
     scopes_supported: tuple[str, ...]
@@ -112,6 +113,7 @@ class IdentityPolicy(Protocol):
 
 class PlatformPolicy:
     regime = Regime.PLATFORM
+    provider_name = "Platform e-ID"
     asks_consent = False
     subject_types_supported: tuple[str, ...] = ("public",)
     scopes_supported: tuple[str, ...] = ("openid",)
@@ -159,6 +161,7 @@ class PlatformPolicy:
 
 class RightsPolicy:
     regime = Regime.RIGHTS
+    provider_name = "National eID"
     asks_consent = True
     subject_types_supported: tuple[str, ...] = ("pairwise",)
     scopes_supported: tuple[str, ...] = tuple(SCOPE_CLAIMS)
