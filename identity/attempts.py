@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, literal, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from identity.models import Citizen, GuessCount, _as_utc
 from identity.totp import matching_step
@@ -43,6 +44,11 @@ ACCOUNT_LIMIT = Limit(attempts=5, window=timedelta(minutes=5))
 SOURCE_LIMIT = Limit(attempts=20, window=timedelta(minutes=15))
 # rows whose window ended this long ago are removed as new attempts come in
 FORGET_AFTER = timedelta(days=1)
+# INSERT … ON CONFLICT DO UPDATE, as each database spells it
+_UPSERTING_INSERT: dict[str, Callable[..., postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 def password_key(citizen_id: str) -> str:
@@ -76,9 +82,9 @@ def count_attempt(session: Session, key: str, limit: Limit, now: datetime) -> ti
     """Counts one attempt at ``key`` (committed at once, so parallel attempts see it): None if it
     may be checked, else how long until attempts are allowed again."""
     ends = literal(now + limit.window, UtcDateTime())
-    window_over = GuessCount.window_ends <= literal(now, UtcDateTime())
-    counted = GuessCount.attempts + 1
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+    window_over = col(GuessCount.window_ends) <= literal(now, UtcDateTime())
+    counted = col(GuessCount.attempts) + 1
+    insert = _UPSERTING_INSERT[session.get_bind().dialect.name]
     statement = (
         insert(GuessCount)
         .values(key=key, attempts=1, window_ends=now + limit.window)
@@ -92,10 +98,10 @@ def count_attempt(session: Session, key: str, limit: Limit, now: datetime) -> ti
                 ),
             },
         )
-        .returning(GuessCount.attempts, GuessCount.window_ends)
+        .returning(col(GuessCount.attempts), col(GuessCount.window_ends))
     )
     attempts, window_ends = session.execute(statement).one()
-    session.exec(delete(GuessCount).where(GuessCount.window_ends < now - FORGET_AFTER))
+    session.exec(delete(GuessCount).where(col(GuessCount.window_ends) < now - FORGET_AFTER))
     session.commit()
     if attempts <= limit.attempts:
         return None
@@ -109,11 +115,11 @@ def count_attempts(session: Session, source: str, account: str, now: datetime) -
 
 def record_success(session: Session, source: str, account: str) -> None:
     """The account's count is forgotten; the source gets its attempt back."""
-    session.exec(delete(GuessCount).where(GuessCount.key == account))
+    session.exec(delete(GuessCount).where(col(GuessCount.key) == account))
     session.exec(
         update(GuessCount)
-        .where(GuessCount.key == source, GuessCount.attempts > 0)
-        .values(attempts=GuessCount.attempts - 1)
+        .where(col(GuessCount.key) == source, col(GuessCount.attempts) > 0)
+        .values(attempts=col(GuessCount.attempts) - 1)
     )
     session.commit()
 
@@ -126,8 +132,8 @@ def accept_one_time_code(session: Session, citizen: Citizen, code: str, at: floa
     claimed = session.exec(
         update(Citizen)
         .where(
-            Citizen.id == citizen.id,
-            or_(Citizen.totp_last_step.is_(None), Citizen.totp_last_step < step),
+            col(Citizen.id) == citizen.id,
+            or_(col(Citizen.totp_last_step).is_(None), col(Citizen.totp_last_step) < step),
         )
         .values(totp_last_step=step)
     )

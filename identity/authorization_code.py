@@ -4,7 +4,7 @@ What Authlib does: request validation, redirect URI checks, PKCE comparison, the
 response, the ID token. What this module decides: PKCE is required for every client and
 ``S256`` only; ``nonce`` is required; codes live briefly and are consumed atomically (two
 concurrent redemptions cannot both succeed); subjects and claims come from the regime's
-profile. Relying parties authenticate with ``private_key_jwt``; the citizen's own app is a
+policy. Relying parties authenticate with ``private_key_jwt``; the citizen's own app is a
 public client (``none``) whose tokens are for the one service it names (``identity.resources``).
 """
 
@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
@@ -21,11 +22,11 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, UserInfo
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from identity.client_registry import PRIVATE_KEY_JWT, PUBLIC_CLIENT
 from identity.models import AuthorizationCode, Citizen
-from identity.profiles import IdentityProfile
+from identity.policy import IdentityPolicy
 from identity.resources import IDENTITY_AUDIENCE, authorization_resource, check_token_resource, subject_client
 from kernel.database import Database
 from kernel.keys import SIGNING_ALGORITHM
@@ -58,7 +59,7 @@ class CitizenPrincipal:
 
 
 class S256CodeChallenge(CodeChallenge):
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
     def validate_code_challenge(self, grant, redirect_uri) -> None:
@@ -72,14 +73,14 @@ class S256CodeChallenge(CodeChallenge):
 
 class CitizenCodeGrant(AuthorizationCodeGrant):
     # each client may use only its own registered method (RegisteredClient.check_endpoint_auth_method)
-    TOKEN_ENDPOINT_AUTH_METHODS = [PRIVATE_KEY_JWT, PUBLIC_CLIENT]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [PRIVATE_KEY_JWT, PUBLIC_CLIENT]
     AUTHORIZATION_CODE_LENGTH = 48
 
     def validate_requested_scope(self) -> None:
         scopes = (self.request.payload.scope or "").split()
         if "openid" not in scopes:
             raise InvalidScopeError("This is an OpenID Connect provider: include the 'openid' scope.")
-        unknown = [s for s in scopes if s not in self.server.profile.scopes_supported]
+        unknown = [s for s in scopes if s not in self.server.policy.scopes_supported]
         if unknown:
             raise InvalidScopeError(f"Unknown scopes: {' '.join(unknown)}.")
         # raised here, the error is redirected to the (already validated) redirect URI
@@ -119,10 +120,10 @@ class CitizenCodeGrant(AuthorizationCodeGrant):
             consumed = session.exec(
                 update(AuthorizationCode)
                 .where(
-                    AuthorizationCode.code == code,
-                    AuthorizationCode.client_id == client.get_client_id(),
-                    AuthorizationCode.used_at.is_(None),
-                    AuthorizationCode.expires_at > now,
+                    col(AuthorizationCode.code) == code,
+                    col(AuthorizationCode.client_id) == client.get_client_id(),
+                    col(AuthorizationCode.used_at).is_(None),
+                    col(AuthorizationCode.expires_at) > now,
                 )
                 .values(used_at=now)
             )
@@ -143,7 +144,7 @@ class CitizenCodeGrant(AuthorizationCodeGrant):
         return CitizenPrincipal(
             citizen=citizen,
             client_id=client_id,
-            subject=self.server.profile.subject_for(citizen, subject_client(client_id, resource)),
+            subject=self.server.policy.subject_for(citizen, subject_client(client_id, resource)),
             acr=authorization_code.acr,
             amr=tuple(authorization_code.get_amr()),
             auth_time=authorization_code.get_auth_time(),
@@ -157,14 +158,14 @@ class CitizenOpenIDCode(OpenIDCode):
         *,
         issuer: str,
         signing_key: ECKey,
-        profile: IdentityProfile,
+        policy: IdentityPolicy,
         database: Database,
         id_token_ttl_seconds: int,
     ) -> None:
         super().__init__(require_nonce=True)
         self.issuer = issuer
         self.signing_key = signing_key
-        self.profile = profile
+        self.policy = policy
         self.database = database
         self.ttl = id_token_ttl_seconds
 
@@ -196,7 +197,7 @@ class CitizenOpenIDCode(OpenIDCode):
     def generate_user_info(self, user: CitizenPrincipal, scope: str) -> UserInfo:
         # For the citizen's app, the ID token's sub is the access token's: the subject of the service
         # it acts at (docs/identity.md, "The citizen's own app").
-        return UserInfo(self.profile.released_claims(user.citizen, user.subject_client, scope))
+        return UserInfo(self.policy.released_claims(user.citizen, user.subject_client, scope))
 
 
 def new_session_id() -> str:

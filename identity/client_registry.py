@@ -19,6 +19,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from identity.settings import Settings
+from kernel.citizens import CITIZEN_APP
 from kernel.keys import signature_key_set
 
 PRIVATE_KEY_JWT = "private_key_jwt"
@@ -65,6 +67,19 @@ class RegisteredClient(ClientMixin):
     def get_allowed_scope(self, scope: str) -> str:
         # Each grant validates its own scopes (service permissions vs. OpenID scopes).
         return scope
+
+
+def registered_clients(settings: Settings) -> dict[str, RegisteredClient]:
+    """The services the settings name (their keys, the relying parties' redirect URIs), and the
+    citizen's own app: a public client (RFC 8252), no key to fetch."""
+    clients = {
+        name: RegisteredClient(name, jwks_uri, tuple(settings.redirect_uris.get(name, ())))
+        for name, jwks_uri in settings.clients.items()
+    }
+    clients[CITIZEN_APP] = RegisteredClient(
+        CITIZEN_APP, "", (settings.citizen_app_redirect_uri,), token_endpoint_auth_method=PUBLIC_CLIENT
+    )
+    return clients
 
 
 class ClientKeyDirectory:

@@ -1,6 +1,6 @@
 """The digital ID card: an SD-JWT (RFC 9901) bound to a key the citizen's device holds.
 
-The regime's profile decides what the card says and what the holder may leave out: the
+The regime's policy decides what the card says and what the holder may leave out: the
 platform's card is always shown whole; the rights regime's lets the holder prove "over 18"
 or "resident of the city" without name or birth date. Anyone can check a presentation at
 ``/credentials/verify`` (or offline, with the published JWKS).
@@ -9,17 +9,20 @@ or "resident of the city" without name or birth date. Anyone can check a present
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from joserfc.jwk import KeySet
 from pydantic import BaseModel, Field
 
-from identity.citizen_auth import CurrentCitizen
+from identity.auth import CurrentCitizen
+from identity.dependencies import PolicyDep, StateDep
+from identity.errors import InsufficientScope, InvalidHolderKey, InvalidPresentation
+from identity.issuer_keys import published_jwks
 from identity.resident_id import CHINA_STANDARD_TIME
-from identity.routes import published_jwks
 from identity.sd_jwt import SdJwtError, issue_sd_jwt, verify_presentation
-from kernel.problems import Problem
+from kernel.keys import signature_key_set
+from kernel.problems import problem_responses
 
 router = APIRouter(prefix="/credentials", tags=["digital ID card"])
 ID_CARD_TYPE = "urn:citygate:credential:id-card"
@@ -27,7 +30,7 @@ ID_CARD_TTL_SECONDS = 24 * 3600
 
 
 class IdCardRequest(BaseModel):
-    holder_jwk: dict = Field(description="The public P-256 JWK of the key the citizen's device holds")
+    holder_jwk: dict[str, Any] = Field(description="The public P-256 JWK of the key the citizen's device holds")
 
 
 class IdCardCredential(BaseModel):
@@ -45,17 +48,20 @@ class PresentationCheck(BaseModel):
 
 class VerifiedPresentation(BaseModel):
     issuer: str
-    disclosed: dict
+    disclosed: dict[str, Any]
 
 
-@router.post("/id-card", summary="Issue the citizen's digital ID card to their device's key")
-def issue_id_card(request: Request, body: IdCardRequest, who: CurrentCitizen) -> IdCardCredential:
-    app = request.app
-    card = app.state.token_server.profile.id_card(who.citizen, datetime.now(CHINA_STANDARD_TIME).date())
+@router.post(
+    "/id-card",
+    summary="Issue the citizen's digital ID card to their device's key",
+    responses=problem_responses(InvalidHolderKey, InsufficientScope),
+)
+def issue_id_card(body: IdCardRequest, who: CurrentCitizen, state: StateDep, policy: PolicyDep) -> IdCardCredential:
+    card = policy.id_card(who.citizen, datetime.now(CHINA_STANDARD_TIME).date())
     try:
         credential = issue_sd_jwt(
-            issuer=app.state.settings.public_url,
-            issuer_key=app.state.signing_key,
+            issuer=state.settings.issuer,
+            issuer_key=state.signing_key,
             holder_public_jwk=body.holder_jwk,
             claims=card.claims,
             disclosable=set(card.disclosable),
@@ -63,23 +69,26 @@ def issue_id_card(request: Request, body: IdCardRequest, who: CurrentCitizen) ->
             ttl_seconds=ID_CARD_TTL_SECONDS,
         )
     except (SdJwtError, ValueError) as error:
-        raise Problem(422, f"The holder key is not usable: {error}", kind="invalid-holder-key") from error
+        raise InvalidHolderKey(f"The holder key is not usable: {error}") from error
     return IdCardCredential(credential=credential, disclosable=sorted(card.disclosable), expires_in=ID_CARD_TTL_SECONDS)
 
 
-@router.post("/verify", summary="Check a presentation of an ID card (verifier)")
-async def verify(request: Request, body: PresentationCheck) -> VerifiedPresentation:
-    app = request.app
-    keys = KeySet.import_key_set(await run_in_threadpool(published_jwks, app))
+@router.post(
+    "/verify",
+    summary="Check a presentation of an ID card (verifier)",
+    responses=problem_responses(InvalidPresentation),
+)
+async def verify(body: PresentationCheck, state: StateDep) -> VerifiedPresentation:
+    keys = signature_key_set(await run_in_threadpool(published_jwks, state.settings, state.signing_key))
     try:
         payload = verify_presentation(
             body.presentation,
             issuer_keys=keys,
-            expected_issuer=app.state.settings.public_url,
+            expected_issuer=state.settings.issuer,
             audience=body.audience,
             nonce=body.nonce,
         )
     except SdJwtError as error:
-        raise Problem(400, str(error), kind="invalid-presentation") from error
+        raise InvalidPresentation(str(error)) from error
     disclosed = {k: v for k, v in payload.items() if k not in {"iss", "iat", "exp", "nbf", "vct", "cnf"}}
     return VerifiedPresentation(issuer=payload["iss"], disclosed=disclosed)

@@ -8,11 +8,11 @@ from identity.enrolment import enrol_citizen
 from identity.models import Citizen
 from identity.passwords import hash_password
 from identity.personas import PERSONAS
-from identity.profiles import IdentityProfile
+from identity.policy import IdentityPolicy
 from kernel.settings import ServiceSettings
 
 
-def seed_demo(session: Session, settings: ServiceSettings, *, profile: IdentityProfile) -> None:
+def seed_demo(session: Session, settings: ServiceSettings, *, policy: IdentityPolicy) -> None:
     known = set(session.exec(select(Citizen.handle)).all())
     # Every persona has the one published demo password: hash it once (scrypt is slow on purpose,
     # and a shared salt reveals nothing that the workshop handout does not already say).
@@ -23,7 +23,7 @@ def seed_demo(session: Session, settings: ServiceSettings, *, profile: IdentityP
                 hashes[persona.password] = hash_password(persona.password)
             enrol_citizen(
                 session,
-                profile=profile,
+                policy=policy,
                 handle=persona.handle,
                 resident_id=persona.resident_id,
                 name=persona.name,

@@ -9,20 +9,20 @@ import uuid
 from datetime import date
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from identity.errors import AlreadyEnrolled, ResidentIdRefused
 from identity.models import Citizen
 from identity.passwords import hash_password
-from identity.profiles import IdentityProfile
+from identity.policy import IdentityPolicy
 from identity.resident_id import InvalidResidentId, parse_resident_id
 from identity.subject_index import index_citizen
-from kernel.problems import Problem
 
 
 def enrol_citizen(
     session: Session,
     *,
-    profile: IdentityProfile,
+    policy: IdentityPolicy,
     handle: str,
     resident_id: str,
     name: str,
@@ -39,16 +39,17 @@ def enrol_citizen(
     try:
         parsed = parse_resident_id(resident_id, today=today)
     except InvalidResidentId as error:
-        raise Problem(422, str(error), kind="invalid-resident-id") from error
+        raise ResidentIdRefused(str(error)) from error
     taken = session.exec(
         select(Citizen.id).where(
-            or_(Citizen.resident_id == parsed.value, Citizen.phone == phone, Citizen.handle == handle)
+            or_(col(Citizen.resident_id) == parsed.value, col(Citizen.phone) == phone, col(Citizen.handle) == handle)
         )
     ).first()
     if taken is not None:
-        raise Problem(
-            409, "A citizen with this resident ID, phone or login name is already enrolled.", kind="already-enrolled"
-        )
+        raise AlreadyEnrolled("A citizen with this resident ID, phone or login name is already enrolled.")
+    if password_hash is None:
+        assert password is not None  # exactly one of the two was given
+        password_hash = hash_password(password)
     citizen = Citizen(
         # a random local account id: pairwise pseudonyms derive from it, never from the resident ID
         id=str(uuid.uuid4()),
@@ -58,10 +59,10 @@ def enrol_citizen(
         phone=phone,
         birth_date=parsed.birth_date,
         address=address,
-        password_hash=password_hash if password_hash is not None else hash_password(password),
+        password_hash=password_hash,
         totp_secret=totp_secret.hex(),
     )
     session.add(citizen)
     session.flush()
-    index_citizen(session, profile, citizen)
+    index_citizen(session, policy, citizen)
     return citizen

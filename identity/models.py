@@ -66,7 +66,7 @@ class SectorSubject(IdentityTable, table=True):
 
     Lets a subject be linked back in one indexed lookup instead of computing every citizen's HMAC.
     As sensitive as the pairwise secret (it reverses every pseudonym), and like it never leaves
-    this service. ``scheme`` names how the subjects were derived (``IdentityProfile.subject_scheme``):
+    this service. ``scheme`` names how the subjects were derived (``IdentityPolicy.subject_scheme``):
     rows of another scheme (a replaced secret, another regime) are stale and rebuilt at start-up.
     """
 

@@ -1,12 +1,19 @@
-"""The provider's three pages: log in, confirm with a second factor, consent. Plain HTML."""
+"""The provider's three pages: log in, confirm with a second factor, consent. Plain HTML, and the
+words they share (who asks, the demo's hints)."""
 
 from __future__ import annotations
 
+import time
 from html import escape
 
 from fastapi.responses import HTMLResponse
 
-from identity.profiles import ConsentLine
+from identity.models import Citizen
+from identity.personas import DEMO_PASSWORD, PERSONAS
+from identity.policy import ConsentLine
+from identity.totp import STEP_SECONDS, totp
+from kernel import topology
+from kernel.citizens import CITIZEN_APP
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1d2530}
@@ -15,6 +22,31 @@ label{display:block;margin:.8rem 0 .2rem} input[type=text],input[type=password]{
 button{margin-top:1rem;padding:.55rem 1.2rem;font-size:1rem} ul{line-height:1.7} .demo{background:#f4f1e6;
 padding:.6rem .9rem;margin-top:2rem;font-size:.9rem}
 """
+
+
+def client_title(client_id: str) -> str:
+    if client_id == CITIZEN_APP:
+        return "your own citygate app"
+    try:
+        return f"the {topology.service(client_id).title}"
+    except KeyError:
+        return client_id
+
+
+def demo_login_hint(demo: bool) -> str | None:
+    if not demo:
+        return None
+    names = ", ".join(f"<code>{p.handle}</code>" for p in PERSONAS)
+    return f"Demo personas: {names}. Password: <code>{DEMO_PASSWORD}</code>."
+
+
+def demo_code_hint(demo: bool, citizen: Citizen) -> str | None:
+    if not demo:
+        return None
+    # A code works once, so show the first one not yet used (the window accepts the next step).
+    step = max(int(time.time()) // STEP_SECONDS, (citizen.totp_last_step or -1) + 1)
+    code = totp(bytes.fromhex(citizen.totp_secret), step * STEP_SECONDS)
+    return f"Demo: {escape(citizen.name)}'s authenticator shows <code>{code}</code>."
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:

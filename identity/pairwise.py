@@ -28,6 +28,8 @@ from kernel.keys import write_once
 
 # Below 128 bits the secret, not the resident ID, would become the guessable part.
 MINIMUM_SECRET_BYTES = 16
+# where the provider keeps its secret, in its keys directory
+PAIRWISE_SECRET_FILE = "pairwise-secret"
 
 
 class Sector(StrEnum):

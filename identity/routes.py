@@ -1,4 +1,13 @@
+"""The provider's OAuth 2.0 and OpenID Connect endpoints for clients: the token endpoint, its keys,
+its metadata (RFC 8414, OpenID discovery) and userinfo.
+
+The token endpoint answers errors in RFC 6749's vocabulary (``IdentityServer.handle_response``);
+userinfo in problem details, like every other route.
+"""
+
 from __future__ import annotations
+
+from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from fastapi import APIRouter, Request
@@ -6,13 +15,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from identity.citizen_auth import CurrentCitizen
-from identity.token_server import FormOAuth2Request, IdentityServer
+from identity.auth import CurrentCitizen
+from identity.dependencies import PolicyDep, SettingsDep, StateDep, TokenServerDep
+from identity.errors import InsufficientScope, NotARelyingParty
+from identity.issuer_keys import published_jwks
+from identity.token_server import FormOAuth2Request
 from kernel.access import ACCESS_POLICY
 from kernel.citizens import CITIZEN_APP
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
-from kernel.keys import SIGNING_ALGORITHM, public_jwks, retired_keys
-from kernel.problems import Problem
+from kernel.keys import SIGNING_ALGORITHM
+from kernel.problems import problem_responses
 
 router = APIRouter(tags=["oauth2"])
 
@@ -88,8 +100,7 @@ class AuthorizationServerMetadata(BaseModel):
         }
     },
 )
-async def issue_token(request: Request) -> JSONResponse:
-    server: IdentityServer = request.app.state.token_server
+async def issue_token(request: Request, server: TokenServerDep) -> JSONResponse:
     form = await request.form()
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
     if (field := _too_long(items)) is not None:
@@ -103,25 +114,14 @@ async def issue_token(request: Request) -> JSONResponse:
     return await run_in_threadpool(server.create_token_response, oauth_request)
 
 
-# Clock leeway of verifiers (kernel.tokens) on top of the longest token lifetime.
-RETIRED_KEY_GRACE_SECONDS = 60
-
-
-def published_jwks(app) -> dict:
-    """The current key and every retired key whose tokens may not have expired yet."""
-    settings = app.state.settings
-    window = settings.longest_token_lifetime_seconds + RETIRED_KEY_GRACE_SECONDS
-    return public_jwks(app.state.signing_key, *retired_keys(settings.keys_dir, window))
-
-
 @router.get(JWKS_PATH, summary="The keys tokens are signed with (current, and retired ones still in use)")
-async def jwks(request: Request) -> dict:
-    return await run_in_threadpool(published_jwks, request.app)
+async def jwks(state: StateDep) -> dict[str, Any]:
+    return await run_in_threadpool(published_jwks, state.settings, state.signing_key)
 
 
 @router.get("/.well-known/oauth-authorization-server", summary="RFC 8414 metadata")
-async def metadata(request: Request) -> AuthorizationServerMetadata:
-    issuer = request.app.state.settings.public_url
+async def metadata(settings: SettingsDep) -> AuthorizationServerMetadata:
+    issuer = settings.issuer
     return AuthorizationServerMetadata(
         issuer=issuer,
         token_endpoint=issuer + TOKEN_PATH,
@@ -155,9 +155,8 @@ class OpenIDProviderMetadata(BaseModel):
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
-async def openid_configuration(request: Request) -> OpenIDProviderMetadata:
-    issuer = request.app.state.settings.public_url
-    profile = request.app.state.token_server.profile
+async def openid_configuration(settings: SettingsDep, policy: PolicyDep) -> OpenIDProviderMetadata:
+    issuer = settings.issuer
     return OpenIDProviderMetadata(
         issuer=issuer,
         authorization_endpoint=issuer + "/authorize",
@@ -167,25 +166,26 @@ async def openid_configuration(request: Request) -> OpenIDProviderMetadata:
         response_types_supported=["code"],
         response_modes_supported=["query"],
         grant_types_supported=["authorization_code", "client_credentials"],
-        subject_types_supported=profile.subject_types_supported,
+        subject_types_supported=list(policy.subject_types_supported),
         id_token_signing_alg_values_supported=[SIGNING_ALGORITHM],
         token_endpoint_auth_methods_supported=["private_key_jwt"],
         token_endpoint_auth_signing_alg_values_supported=[SIGNING_ALGORITHM],
         code_challenge_methods_supported=["S256"],
-        scopes_supported=profile.scopes_supported,
-        claims_supported=profile.claims_supported,
-        acr_values_supported=profile.acr_values_supported,
+        scopes_supported=list(policy.scopes_supported),
+        claims_supported=list(policy.claims_supported),
+        acr_values_supported=list(policy.acr_values_supported),
         claims_parameter_supported=False,
         request_parameter_supported=False,
     )
 
 
-@router.get("/userinfo", summary="OpenID Connect userinfo", operation_id="userinfo_get")
-@router.post("/userinfo", summary="OpenID Connect userinfo", operation_id="userinfo_post")
-async def userinfo(request: Request, who: CurrentCitizen) -> dict:
+USERINFO_PROBLEMS = problem_responses(NotARelyingParty, InsufficientScope)
+
+
+@router.get("/userinfo", summary="OpenID Connect userinfo", operation_id="userinfo_get", responses=USERINFO_PROBLEMS)
+@router.post("/userinfo", summary="OpenID Connect userinfo", operation_id="userinfo_post", responses=USERINFO_PROBLEMS)
+async def userinfo(who: CurrentCitizen, policy: PolicyDep) -> dict[str, Any]:
     if who.client_id == CITIZEN_APP:
         # the app's token for this provider is for its ID card only: the app is no relying party
-        raise Problem(
-            403, "The citizen app's token for this provider is good for the ID card only.", kind="not-a-relying-party"
-        )
-    return request.app.state.token_server.profile.released_claims(who.citizen, who.client_id, who.scope)
+        raise NotARelyingParty("The citizen app's token for this provider is good for the ID card only.")
+    return policy.released_claims(who.citizen, who.client_id, who.scope)

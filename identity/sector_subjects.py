@@ -14,17 +14,19 @@ never the other way round. One lookup in the subject index (``identity.subject_i
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlmodel import select
+from sqlmodel import col, select
 
+from identity.auth import SectorSubjectCaller, SubjectLinkCaller
+from identity.dependencies import PolicyDep
+from identity.errors import CitizenNotFound, NoSector, ResidentIdRefused, SubjectNotFound, UnknownClient
 from identity.models import Citizen
-from identity.profiles import SECTOR_OF_CLIENT, UnknownRelyingParty
+from identity.policy import SECTOR_OF_CLIENT, UnknownRelyingParty
 from identity.resident_id import InvalidResidentId, parse_resident_id
 from identity.subject_index import citizen_id_for
 from kernel.dependencies import SessionDep
-from kernel.problems import Problem
-from kernel.tokens import caller_with
+from kernel.problems import problem_responses
 
 router = APIRouter(tags=["service endpoints"])
 
@@ -42,38 +44,43 @@ class SubjectLinkRequest(BaseModel):
     subject: str = Field(min_length=1, max_length=200, description="That service's subject for the citizen")
 
 
-@router.post("/sector-subjects", summary="The calling department's subject for a citizen it has identified")
+@router.post(
+    "/sector-subjects",
+    summary="The calling department's subject for a citizen it has identified",
+    responses=problem_responses(ResidentIdRefused, CitizenNotFound, NoSector),
+)
 def sector_subject(
-    request: Request, body: SectorSubjectRequest, session: SessionDep, caller: caller_with("identity:sector-subject")
+    body: SectorSubjectRequest, session: SessionDep, policy: PolicyDep, caller: SectorSubjectCaller
 ) -> SectorSubject:
     try:
         resident_id = parse_resident_id(body.resident_id).value
     except InvalidResidentId as error:
-        raise Problem(422, str(error), kind="invalid-resident-id") from error
-    citizen = session.exec(select(Citizen).where(Citizen.resident_id == resident_id)).first()
+        raise ResidentIdRefused(str(error)) from error
+    citizen = session.exec(select(Citizen).where(col(Citizen.resident_id) == resident_id)).first()
     if citizen is None:
-        raise Problem(404, "No citizen with this resident ID is enrolled.", kind="citizen-not-found")
+        raise CitizenNotFound("No citizen with this resident ID is enrolled.")
     try:
-        return SectorSubject(subject=request.app.state.token_server.profile.subject_for(citizen, caller.client_id))
+        return SectorSubject(subject=policy.subject_for(citizen, caller.client_id))
     except UnknownRelyingParty as error:
-        raise Problem(403, f"{caller.client_id} belongs to no sector.", kind="no-sector") from error
+        raise NoSector(f"{caller.client_id} belongs to no sector.") from error
 
 
 @router.post(
-    "/sector-subjects/links", summary="The caller's own subject for the citizen another service knows by this subject"
+    "/sector-subjects/links",
+    summary="The caller's own subject for the citizen another service knows by this subject",
+    responses=problem_responses(UnknownClient, NoSector, SubjectNotFound),
 )
 def link_subject(
-    request: Request, body: SubjectLinkRequest, session: SessionDep, caller: caller_with("identity:subject-link")
+    body: SubjectLinkRequest, session: SessionDep, policy: PolicyDep, caller: SubjectLinkCaller
 ) -> SectorSubject:
-    profile = request.app.state.token_server.profile
     sector = SECTOR_OF_CLIENT.get(body.client)
     if sector is None:
-        raise Problem(422, f"{body.client!r} is no service with a sector.", kind="unknown-client")
+        raise UnknownClient(f"{body.client!r} is no service with a sector.")
     if caller.client_id not in SECTOR_OF_CLIENT:
-        raise Problem(403, f"{caller.client_id} belongs to no sector.", kind="no-sector")
-    citizen_id = citizen_id_for(session, sector, body.subject, profile)
+        raise NoSector(f"{caller.client_id} belongs to no sector.")
+    citizen_id = citizen_id_for(session, sector, body.subject, policy)
     citizen = session.get(Citizen, citizen_id) if citizen_id else None
     # the recomputation is one HMAC: it guards against an index row out of step with the secret
-    if citizen is None or profile.subject_for(citizen, body.client) != body.subject:
-        raise Problem(404, f"No citizen has this subject at {body.client}.", kind="subject-not-found")
-    return SectorSubject(subject=profile.subject_for(citizen, caller.client_id))
+    if citizen is None or policy.subject_for(citizen, body.client) != body.subject:
+        raise SubjectNotFound(f"No citizen has this subject at {body.client}.")
+    return SectorSubject(subject=policy.subject_for(citizen, caller.client_id))

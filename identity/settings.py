@@ -1,19 +1,18 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from kernel import topology
 from kernel.citizens import DEFAULT_CITIZEN_APP_REDIRECT_URI
 from kernel.client import JWKS_PATH
+from kernel.regime import Regime
 from kernel.settings import ServiceSettings
-
-# The services that are relying parties of the citizen login, and where the browser comes back.
-RELYING_PARTIES = ("gateway", "fines", "appointments", "prescriptions")
-CALLBACK_PATH = "/auth/callback"
 
 
 class Settings(ServiceSettings):
@@ -28,9 +27,9 @@ class Settings(ServiceSettings):
     # in the JWKS until every token it signed has expired
     signing_key_rotation_days: float = 30.0
     # client_id -> the URL of the client's published public key (RFC 7591 jwks_uri)
-    clients: dict[str, str] = {}
+    clients: dict[str, str] = Field(default_factory=dict)
     # client_id -> its exact redirect URIs (browser-facing); only relying parties have them
-    redirect_uris: dict[str, list[str]] = {}
+    redirect_uris: dict[str, list[str]] = Field(default_factory=dict)
     # the citizen's own app (public client, RFC 8252): its one redirect URI, matched exactly
     citizen_app_redirect_uri: str = DEFAULT_CITIZEN_APP_REDIRECT_URI
 
@@ -44,18 +43,56 @@ class Settings(ServiceSettings):
         return uri
 
     @property
+    def issuer(self) -> str:
+        """The provider's issuer identifier (``iss``): its public URL."""
+        assert self.public_url is not None  # set by ServiceSettings' validator
+        return self.public_url
+
+    @property
     def longest_token_lifetime_seconds(self) -> int:
         return max(self.access_token_ttl_seconds, self.id_token_ttl_seconds)
 
     @model_validator(mode="after")
     def _register_the_regimes_services(self) -> Settings:
-        present = [spec.name for spec in topology.services_in(self.regime) if spec.name != self.service_name]
+        """Unset, the clients are the regime's other services where ``citygate up`` puts them."""
+        loopback = _loopback_of(self.regime)
         if not self.clients:
-            self.clients = {name: topology.loopback_url(name, self.regime) + JWKS_PATH for name in present}
+            self.clients = _client_keys(self.regime, loopback)
         if not self.redirect_uris:
-            self.redirect_uris = {
-                name: [topology.loopback_url(name, self.regime) + CALLBACK_PATH]
-                for name in present
-                if name in RELYING_PARTIES
-            }
+            self.redirect_uris = _redirect_uris(self.regime, loopback)
         return self
+
+    @classmethod
+    def deployment_environment(
+        cls, regime: Regime, url_of: Callable[[str], str], browser_url_of: Callable[[str], str]
+    ) -> dict[str, str]:
+        """The regime's other services as clients: their keys where services reach them, the
+        relying parties' redirect URIs where a citizen's browser does."""
+        keys, redirects = _client_keys(regime, url_of), _redirect_uris(regime, browser_url_of)
+        env = {}
+        for name, jwks_uri in keys.items():
+            env[f"CLIENTS__{name.upper()}"] = jwks_uri
+            if name in redirects:
+                env[f"REDIRECT_URIS__{name.upper()}"] = json.dumps(redirects[name])
+        return env
+
+
+def _loopback_of(regime: Regime) -> Callable[[str], str]:
+    return lambda name: topology.loopback_url(name, regime)
+
+
+def _clients_in(regime: Regime) -> list[topology.ServiceSpec]:
+    """Every other service of the regime is a client of its token issuer."""
+    return [spec for spec in topology.services_in(regime) if spec.name != Settings.service_name]
+
+
+def _client_keys(regime: Regime, url_of: Callable[[str], str]) -> dict[str, str]:
+    return {spec.name: url_of(spec.name) + JWKS_PATH for spec in _clients_in(regime)}
+
+
+def _redirect_uris(regime: Regime, browser_url_of: Callable[[str], str]) -> dict[str, list[str]]:
+    return {
+        spec.name: [browser_url_of(spec.name) + topology.CALLBACK_PATH]
+        for spec in _clients_in(regime)
+        if spec.relying_party
+    }

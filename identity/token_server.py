@@ -11,6 +11,7 @@ import json
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidScopeError
@@ -23,11 +24,12 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from identity.authorization_code import CitizenCodeGrant, CitizenOpenIDCode, S256CodeChallenge
 from identity.client_registry import PRIVATE_KEY_JWT, ClientKeyDirectory
 from identity.models import IssuedAccessToken, UsedClientAssertion
-from identity.profiles import IdentityProfile
+from identity.policy import IdentityPolicy
 from identity.resources import InvalidTargetError
 from identity.settings import Settings
 from kernel.access import ACCESS_POLICY, audience_of, callee_of, is_allowed
@@ -103,7 +105,7 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):
     def validate_jti(self, claims, jti) -> bool:
         now = datetime.now(UTC)
         with self._database.session() as session:
-            session.exec(delete(UsedClientAssertion).where(UsedClientAssertion.expires_at < now))
+            session.exec(delete(UsedClientAssertion).where(col(UsedClientAssertion.expires_at) < now))
             session.add(
                 UsedClientAssertion(
                     client_jti=f"{claims['sub']}:{jti}"[:300],
@@ -118,7 +120,7 @@ class PrivateKeyJWTAuthentication(JWTBearerClientAssertion):
 
 
 class ServiceClientCredentialsGrant(ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = [PRIVATE_KEY_JWT]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [PRIVATE_KEY_JWT]
 
     def validate_requested_scope(self) -> None:
         requested = (self.request.payload.scope or "").split()
@@ -171,15 +173,15 @@ class IdentityServer(AuthorizationServer):
         token_endpoint: str,
         signing_key: ECKey,
         settings: Settings,
-        profile: IdentityProfile,
+        policy: IdentityPolicy,
         keys: ClientKeyDirectory,
         database: Database,
     ) -> None:
-        super().__init__(scopes_supported=sorted(ACCESS_POLICY) + profile.scopes_supported)
+        super().__init__(scopes_supported=[*sorted(ACCESS_POLICY), *policy.scopes_supported])
         self.issuer = issuer
         self.keys = keys
         self.database = database
-        self.profile = profile
+        self.policy = policy
         self.code_ttl_seconds = settings.authorization_code_ttl_seconds
         self.register_client_auth_method(
             PRIVATE_KEY_JWT,
@@ -193,7 +195,7 @@ class IdentityServer(AuthorizationServer):
                 CitizenOpenIDCode(
                     issuer=issuer,
                     signing_key=signing_key,
-                    profile=profile,
+                    policy=policy,
                     database=database,
                     id_token_ttl_seconds=settings.id_token_ttl_seconds,
                 ),

@@ -6,6 +6,7 @@ started with no environment at all finds its peers where ``citygate up`` puts th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -16,7 +17,8 @@ from kernel import topology
 from kernel.access import peers_of
 from kernel.regime import Regime
 
-WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+# listen addresses that are no address anyone can call (compared with, never bound to)
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104
 
 
 class ServiceSettings(BaseSettings):
@@ -60,7 +62,7 @@ class ServiceSettings(BaseSettings):
             self.public_url = f"http://{reachable}:{self.port}"
         self.public_url = self.public_url.rstrip("/")
         if self.identity_url is None:
-            self.identity_url = topology.loopback_url("identity", self.regime)
+            self.identity_url = topology.loopback_url(topology.token_issuer(self.regime).name, self.regime)
         self.identity_url = self.identity_url.rstrip("/")
         self.browser_url = (self.browser_url or self.public_url).rstrip("/")
         self.identity_browser_url = (self.identity_browser_url or self.identity_url).rstrip("/")
@@ -75,6 +77,17 @@ class ServiceSettings(BaseSettings):
     def keys_dir(self) -> Path:
         assert self.data_dir is not None
         return self.data_dir / "keys"
+
+    @classmethod
+    def deployment_environment(
+        cls, regime: Regime, url_of: Callable[[str], str], browser_url_of: Callable[[str], str]
+    ) -> dict[str, str]:
+        """What places this service among the others of a deployment beyond what every service gets
+        (``kernel.topology.service_environment``): environment entries named without the service's
+        prefix (``CLIENTS__FINES``). ``url_of`` is how services reach each other, ``browser_url_of``
+        how a citizen's browser reaches them. A service that needs none adds none.
+        """
+        return {}
 
 
 def settings_env_name(settings_class: type[ServiceSettings], field: str) -> str:

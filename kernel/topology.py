@@ -1,7 +1,10 @@
-"""Which services exist, in which regime, and where they listen.
+"""Which services exist, in which regime, where they listen, and what role each plays.
 
 This is the one place the launcher, the compose file, the settings defaults and the
-tests take service names and ports from.
+tests take service names and ports from. What the kernel needs to know about a service's
+part in a deployment is declared here as data (``issues_tokens``, ``relying_party``), never
+inferred from its name; what only the service itself needs to be placed (the token issuer's
+clients, say) its settings class declares (``ServiceSettings.deployment_environment``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ if TYPE_CHECKING:
 LOOPBACK = "127.0.0.1"
 BASE_PORT = {Regime.PLATFORM: 8100, Regime.RIGHTS: 8200}
 BOTH = frozenset(Regime)
+# Where the token issuer sends a citizen back to a relying party after the login (every relying party).
+CALLBACK_PATH = "/auth/callback"
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,11 @@ class ServiceSpec:
     title: str
     port_offset: int
     regimes: frozenset[Regime] = BOTH
+    # the regime's token issuer (OAuth 2.0 / OpenID Connect): every other service is its client,
+    # and every service's ``identity_url`` points at it
+    issues_tokens: bool = False
+    # logs citizens in through the token issuer (authorization code flow), coming back at CALLBACK_PATH
+    relying_party: bool = False
 
     @property
     def env_prefix(self) -> str:
@@ -39,23 +49,25 @@ class ServiceSpec:
         return base_ports[regime] + self.port_offset
 
     def settings_class(self) -> type[ServiceSettings]:
-        return importlib.import_module(f"{self.package}.settings").Settings
+        settings_class: type[ServiceSettings] = importlib.import_module(f"{self.package}.settings").Settings
+        return settings_class
 
-    def app_factory(self):
-        return importlib.import_module(f"{self.package}.app").create_app
+    def app_factory(self) -> Callable[[ServiceSettings], FastAPI]:
+        create_app: Callable[[ServiceSettings], FastAPI] = importlib.import_module(f"{self.package}.app").create_app
+        return create_app
 
     def build_app(self, settings: ServiceSettings) -> FastAPI:
         return self.app_factory()(settings)
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("gateway", "superapp_gateway", "super-app gateway", 0),
-    ServiceSpec("identity", "identity", "identity provider (OIDC)", 1),
+    ServiceSpec("gateway", "superapp_gateway", "super-app gateway", 0, relying_party=True),
+    ServiceSpec("identity", "identity", "identity provider (OIDC)", 1, issues_tokens=True),
     ServiceSpec("consent", "consent", "consent ledger", 2, frozenset({Regime.RIGHTS})),
     ServiceSpec("pod", "pod", "personal data pod", 3, frozenset({Regime.RIGHTS})),
-    ServiceSpec("fines", "services.fines", "traffic police (fines)", 4),
-    ServiceSpec("appointments", "services.appointments", "civil affairs bureau", 5),
-    ServiceSpec("prescriptions", "services.prescriptions", "hospital and pharmacy", 6),
+    ServiceSpec("fines", "services.fines", "traffic police (fines)", 4, relying_party=True),
+    ServiceSpec("appointments", "services.appointments", "civil affairs bureau", 5, relying_party=True),
+    ServiceSpec("prescriptions", "services.prescriptions", "hospital and pharmacy", 6, relying_party=True),
     ServiceSpec("credit", "services.credit", "credit-sharing platform", 7, frozenset({Regime.PLATFORM})),
 )
 BY_NAME = {spec.name: spec for spec in SERVICES}
@@ -70,6 +82,14 @@ def service(name: str) -> ServiceSpec:
 
 def services_in(regime: Regime) -> tuple[ServiceSpec, ...]:
     return tuple(spec for spec in SERVICES if regime in spec.regimes)
+
+
+def token_issuer(regime: Regime) -> ServiceSpec:
+    """The one service of ``regime`` that issues tokens (``issues_tokens``)."""
+    issuers = [spec for spec in services_in(regime) if spec.issues_tokens]
+    if len(issuers) != 1:
+        raise LookupError(f"the {regime.value} regime has {len(issuers)} token issuers; it needs exactly one")
+    return issuers[0]
 
 
 def loopback_url(name: str, regime: Regime, base_ports: dict[Regime, int] = BASE_PORT) -> str:
@@ -95,33 +115,27 @@ def service_environment(
 
     ``url_of`` is how services reach each other; ``browser_url_of`` how a citizen's browser
     reaches them (login redirects), when that differs (compose: published loopback ports).
+    What a service needs beyond what every service gets, its settings class adds
+    (``ServiceSettings.deployment_environment``).
     """
-    import json
-
-    from identity.settings import CALLBACK_PATH, RELYING_PARTIES
     from kernel.access import peers_of
-    from kernel.client import JWKS_PATH
 
     prefix = spec.env_prefix
+    issuer = token_issuer(regime).name
     env = {
         f"{prefix}REGIME": regime.value,
         f"{prefix}PORT": str(listen_port),
         f"{prefix}PUBLIC_URL": url_of(spec.name),
-        f"{prefix}IDENTITY_URL": url_of("identity"),
+        f"{prefix}IDENTITY_URL": url_of(issuer),
         f"{prefix}DEMO": "true" if demo else "false",
     }
     if browser_url_of is not None:
         env[f"{prefix}BROWSER_URL"] = browser_url_of(spec.name)
-        env[f"{prefix}IDENTITY_BROWSER_URL"] = browser_url_of("identity")
+        env[f"{prefix}IDENTITY_BROWSER_URL"] = browser_url_of(issuer)
     present = {other.name for other in services_in(regime)}
     for peer in peers_of(spec.name):
         if peer in present:
             env[f"{prefix}PEERS__{peer.upper()}"] = url_of(peer)
-    if spec.name == "identity":
-        for client in services_in(regime):
-            if client.name != spec.name:
-                env[f"{prefix}CLIENTS__{client.name.upper()}"] = url_of(client.name) + JWKS_PATH
-                if client.name in RELYING_PARTIES:
-                    callback = (browser_url_of or url_of)(client.name) + CALLBACK_PATH
-                    env[f"{prefix}REDIRECT_URIS__{client.name.upper()}"] = json.dumps([callback])
+    own = spec.settings_class().deployment_environment(regime, url_of, browser_url_of or url_of)
+    env.update({prefix + name: value for name, value in own.items()})
     return env

@@ -93,7 +93,7 @@ def service_environment(spec: ServiceSpec, regime: Regime) -> dict[str, str]:
     env[f"{prefix}HOST"] = LISTEN_HOST
     env[f"{prefix}DATA_DIR"] = DATA_DIR
     env[f"{prefix}DATABASE_URL"] = database_url(regime, spec.name)
-    if spec.name == "identity":
+    if spec.issues_tokens:
         env["AUTHLIB_INSECURE_TRANSPORT"] = "1"
     return env
 

@@ -85,7 +85,7 @@ async def pseudonym_for_pod(mesh: Mesh, handle: str) -> str:
     identity = mesh.apps["identity"]
     with identity.state.database.session() as session:
         citizen = session.exec(select(Citizen).where(Citizen.resident_id == by_handle(handle).resident_id)).one()
-    return identity.state.token_server.profile.subject_for(citizen, "pod")
+    return identity.state.service.policy.subject_for(citizen, "pod")
 
 
 async def test_a_department_asks_the_citizen_answers_and_the_holder_is_told(mesh):

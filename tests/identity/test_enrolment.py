@@ -10,7 +10,7 @@ from sqlmodel import select
 from identity.enrolment import enrol_citizen
 from identity.models import Citizen, IdentityTable
 from identity.personas import by_handle
-from identity.profiles import PlatformProfile
+from identity.policy import PlatformPolicy
 from kernel.problems import Problem
 from kernel.regime import Regime
 from tests.fixtures.databases import sqlite_session
@@ -27,7 +27,7 @@ def session(tmp_path):
 def enrol(session, resident_id: str, handle: str = "new", phone: str = "+8613800000000"):
     return enrol_citizen(
         session,
-        profile=PlatformProfile(),
+        policy=PlatformPolicy(),
         handle=handle,
         resident_id=resident_id,
         name="测试 (Ce Shi)",

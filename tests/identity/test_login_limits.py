@@ -61,7 +61,7 @@ async def login_form(mesh, address: str) -> tuple[RelyingParty, httpx.Response]:
 
 
 def expire_every_window(mesh) -> None:
-    with mesh.apps["identity"].state.database.session() as session:
+    with mesh.apps["identity"].state.service.database.session() as session:
         session.exec(update(GuessCount).values(window_ends=datetime.now(UTC) - timedelta(seconds=1)))
         session.commit()
 
@@ -110,7 +110,7 @@ async def test_repeated_wrong_passwords_lock_the_account_for_a_while(rights):
     assert locked.status_code == 401 and "Too many failed attempts" in locked.text
     expire_every_window(rights)
     assert "asks to receive" in (await rp.log_in(locked, PATIENT.handle)).text
-    with rights.apps["identity"].state.database.session() as session:
+    with rights.apps["identity"].state.service.database.session() as session:
         counts = {row.key: row.attempts for row in session.exec(select(GuessCount))}
     assert not any(key.startswith("password:") for key in counts), "a success forgets the account's count"
     assert counts == {source_key("127.0.0.1"): 0}, "and gives its source its attempt back"
@@ -166,7 +166,7 @@ async def test_a_burst_of_wrong_codes_is_checked_only_up_to_the_limit(mesh, monk
     assert len(checks.checked) == ACCOUNT_LIMIT.attempts
     assert all(answer.status_code == 401 for answer in guesses)
     assert right.status_code == 401 and "Too many failed attempts" in right.text
-    with mesh.apps["identity"].state.database.session() as session:
+    with mesh.apps["identity"].state.service.database.session() as session:
         assert all(row.amr == "pwd" for row in session.exec(select(BrowserSession))), "no session was stepped up"
 
 
@@ -182,7 +182,7 @@ async def test_one_address_cannot_lock_many_accounts(mesh, monkeypatch):
     throttled = await rp.log_in(page, PATIENT.handle, password="guess")
     assert throttled.status_code == 401 and "Too many failed attempts" in throttled.text
     assert len(checks.checked) == SOURCE_LIMIT.attempts, "the throttled guess was not checked"
-    with mesh.apps["identity"].state.database.session() as session:
+    with mesh.apps["identity"].state.service.database.session() as session:
         assert not session.exec(
             select(GuessCount).where(
                 col(GuessCount.key).startswith("password:"), ~col(GuessCount.key).startswith("password:unknown:")
@@ -265,7 +265,7 @@ def test_an_ipv6_source_is_its_64_and_a_mapped_ipv4_is_the_ipv4():
 async def test_the_provider_keeps_only_a_digest_of_the_login_session_id(rights):
     rp, _ = await step_up_page(rights)
     cookie = rp.browser.cookies["citygate_idp_rights"]
-    with rights.apps["identity"].state.database.session() as session:
+    with rights.apps["identity"].state.service.database.session() as session:
         [stored] = session.exec(select(BrowserSession)).all()
     assert cookie not in stored.model_dump_json()
     assert stored.id == hashlib.sha256(cookie.encode()).hexdigest()

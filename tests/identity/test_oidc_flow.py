@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from identity.models import AuthorizationCode, BrowserSession, IssuedAccessToken
 from identity.personas import by_handle
-from identity.profiles import EIDAS_HIGH, EIDAS_LOW, EIDAS_SUBSTANTIAL, PLATFORM_ACR
+from identity.policy import EIDAS_HIGH, EIDAS_LOW, EIDAS_SUBSTANTIAL, PLATFORM_ACR
 from identity.totp import totp
 from kernel.regime import Regime
 from tests.fixtures.mesh import Mesh
@@ -128,7 +128,7 @@ async def test_rights_refusing_consent_sends_access_denied_and_no_code(rights):
     _auth, response = await sign_in(rp, "openid profile", consent="deny")
     query = parse_qs(urlsplit(response.headers["location"]).query)
     assert query["error"] == ["access_denied"] and "code" not in query
-    with rights.apps["identity"].state.database.session() as session:
+    with rights.apps["identity"].state.service.database.session() as session:
         assert session.exec(select(AuthorizationCode)).all() == []
 
 
@@ -191,7 +191,7 @@ async def test_concurrent_redemptions_of_one_code_yield_one_token(rights):
     auth, code = await redeemable(rp)
     results = await asyncio.gather(*(rp.exchange(code, auth.verifier) for _ in range(10)))
     assert sorted(r.status_code for r in results) == [200] + [400] * 9
-    with rights.apps["identity"].state.database.session() as session:
+    with rights.apps["identity"].state.service.database.session() as session:
         assert (
             len(session.exec(select(IssuedAccessToken).where(col(IssuedAccessToken.citizen_id).is_not(None))).all())
             == 1
@@ -201,7 +201,7 @@ async def test_concurrent_redemptions_of_one_code_yield_one_token(rights):
 async def test_an_expired_code_is_refused(rights):
     rp = RelyingParty(rights, "gateway")
     auth, code = await redeemable(rp)
-    with rights.apps["identity"].state.database.session() as session:
+    with rights.apps["identity"].state.service.database.session() as session:
         session.exec(update(AuthorizationCode).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         session.commit()
     refused = await rp.exchange(code, auth.verifier)
@@ -236,7 +236,7 @@ async def test_a_wrong_password_logs_nobody_in(rights):
     rp = RelyingParty(rights, "gateway")
     page = await rp.log_in(await rp.authorize(rp.request("openid")), CAR_OWNER.handle, password="guess")
     assert page.status_code == 401 and "Wrong name or password" in page.text
-    with rights.apps["identity"].state.database.session() as session:
+    with rights.apps["identity"].state.service.database.session() as session:
         assert session.exec(select(BrowserSession)).all() == []
 
 
@@ -263,7 +263,7 @@ async def test_consent_without_the_sessions_csrf_token_is_ignored(rights):
         "/authorize", data={"authorization_request": auth.query, "csrf": "forged", "decision": "allow"}
     )
     assert response.status_code == 303
-    with rights.apps["identity"].state.database.session() as session:
+    with rights.apps["identity"].state.service.database.session() as session:
         assert session.exec(select(AuthorizationCode)).all() == []
 
 
@@ -281,7 +281,7 @@ async def test_an_expired_client_assertion_is_refused_at_the_code_exchange(right
     rp = RelyingParty(rights, "gateway")
     auth, code = await redeemable(rp)
     expired = private_key_jwt_sign(
-        rights.apps["gateway"].state.signing_key,
+        rights.apps["gateway"].state.service.signing_key,
         "gateway",
         rp.issuer + TOKEN_PATH,
         alg="ES256",

@@ -35,7 +35,7 @@ async def test_each_department_gets_the_subject_its_sector_sees_at_login(mesh):
 
 
 async def test_the_traffic_police_store_the_owner_by_their_own_subject_only(mesh):
-    with mesh.apps["fines"].state.database.session() as session:
+    with mesh.apps["fines"].state.service.database.session() as session:
         car = session.get(Vehicle, CAR_OWNER.plate)
     _, fines_login = await tokens_for(RelyingParty(mesh, "fines"))
     assert car.owner_ref == fines_login["sub"]

@@ -23,12 +23,12 @@ from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import mint
 
-FINES_PATH = f"/vehicles/{quote(DEMO_PLATE)}/fines"
+FINES_PATH = f"/vehicles/{quote(str(DEMO_PLATE))}/fines"
 
 
 def assertion(mesh: Mesh, client: str, key: ECKey | None = None, **claims) -> str:
     token_endpoint = mesh.urls["identity"] + TOKEN_PATH
-    signing_key = key or mesh.apps[client].state.signing_key
+    signing_key = key or mesh.apps[client].state.service.signing_key
     return private_key_jwt_sign(signing_key, client, token_endpoint, alg="ES256", claims=claims or None, expires_in=60)
 
 
@@ -119,7 +119,11 @@ async def test_a_replayed_assertion_is_refused(rights):
 
 async def test_an_assertion_for_another_audience_is_refused(rights):
     wrong = private_key_jwt_sign(
-        rights.apps["gateway"].state.signing_key, "gateway", "http://elsewhere/token", alg="ES256", expires_in=60
+        rights.apps["gateway"].state.service.signing_key,
+        "gateway",
+        "http://elsewhere/token",
+        alg="ES256",
+        expires_in=60,
     )
     status, body = await request_token(rights, token_form(rights, client_assertion=wrong))
     assert (status, body["error"]) == (400, "invalid_client")
@@ -161,10 +165,10 @@ async def test_a_refused_request_writes_no_issued_token(rights):
 
     gateways = select(IssuedAccessToken).where(IssuedAccessToken.client_id == "gateway")
     await request_token(rights, token_form(rights, scope="fines:delete"))
-    with rights.apps["identity"].state.database.session() as session:
+    with rights.apps["identity"].state.service.database.session() as session:
         assert session.exec(gateways).all() == []
     await request_token(rights, token_form(rights))
-    with rights.apps["identity"].state.database.session() as session:
+    with rights.apps["identity"].state.service.database.session() as session:
         issued = session.exec(gateways).all()
     assert [(row.client_id, row.audience, row.scope) for row in issued] == [
         ("gateway", audience_of("fines"), "fines:read fines:pay")
@@ -195,7 +199,7 @@ async def test_a_token_signed_by_another_key_is_401(rights):
 async def test_a_token_signed_by_another_key_under_the_issuers_kid_is_401(rights):
     impostor = ECKey.import_key(
         ECKey.generate_key("P-256", private=True).as_dict(private=True),
-        {"kid": rights.apps["identity"].state.signing_key.kid},
+        {"kid": rights.apps["identity"].state.service.signing_key.kid},
     )
     assert_problem(await call_fines(rights, mint(rights, key=impostor)), 401, "invalid-token")
 
@@ -209,7 +213,7 @@ async def test_alg_none_is_401(rights):
 
 async def test_hs256_signed_with_the_public_key_is_401(rights):
     claims = pyjwt.decode(mint(rights), options={"verify_signature": False})
-    public_pem = rights.apps["identity"].state.signing_key.as_pem(private=False)
+    public_pem = rights.apps["identity"].state.service.signing_key.as_pem(private=False)
     # Built by hand: JOSE libraries (rightly) refuse to use a public key as an HMAC secret.
     signing_input = (
         f"{_b64(json.dumps({'alg': 'HS256', 'typ': 'at+jwt'}).encode())}.{_b64(json.dumps(claims).encode())}"
@@ -239,7 +243,7 @@ async def test_a_token_from_the_other_regimes_identity_is_401(rights, tmp_path):
 async def test_an_id_token_shaped_jwt_is_not_an_access_token(rights):
     claims = pyjwt.decode(mint(rights), options={"verify_signature": False})
     as_id_token = jwt.encode(
-        {"alg": "ES256", "typ": "JWT"}, claims, KeySet([rights.apps["identity"].state.signing_key])
+        {"alg": "ES256", "typ": "JWT"}, claims, KeySet([rights.apps["identity"].state.service.signing_key])
     )
     assert_problem(await call_fines(rights, as_id_token), 401, "invalid-token")
 
@@ -262,9 +266,9 @@ async def test_every_service_publishes_only_its_public_key(rights):
         # the identity service: its token-signing keys; every other service: its signing key and
         # its courier encryption key (kernel/courier.py), each marked with its one use
         expected = (
-            public_jwks(app.state.signing_key)
+            public_jwks(app.state.service.signing_key)
             if name == "identity"
-            else service_jwks(app.state.signing_key, app.state.encryption_key)
+            else service_jwks(app.state.service.signing_key, app.state.service.encryption_key)
         )
         assert jwks == expected, name
         assert all("d" not in key for key in jwks["keys"])
@@ -278,7 +282,7 @@ async def test_the_gateway_reuses_its_cached_token(rights):
     async with rights.client("gateway") as gateway:
         for _ in range(3):
             assert (await gateway.get(f"/demo{FINES_PATH}")).status_code == 200
-    with rights.apps["identity"].state.database.session() as session:
+    with rights.apps["identity"].state.service.database.session() as session:
         assert len(session.exec(select(IssuedAccessToken).where(IssuedAccessToken.client_id == "gateway")).all()) == 1
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import delete, update
 from sqlmodel import col, func, select
 
-from identity import profiles
+from identity import policy
 from identity.enrolment import enrol_citizen
 from identity.models import Citizen, SectorSubject
 from identity.pairwise import Sector
@@ -33,13 +33,13 @@ async def link(mesh: Mesh, body: dict, *, caller: str = "consent", scope: str = 
 
 def subject_of(mesh: Mesh, client: str, handle: str = CAR_OWNER.handle) -> str:
     identity = mesh.apps["identity"]
-    with identity.state.database.session() as session:
+    with identity.state.service.database.session() as session:
         citizen = session.exec(select(Citizen).where(Citizen.handle == handle)).one()
-    return identity.state.token_server.profile.subject_for(citizen, client)
+    return identity.state.service.policy.subject_for(citizen, client)
 
 
 def index_rows(mesh: Mesh) -> int:
-    with mesh.apps["identity"].state.database.session() as session:
+    with mesh.apps["identity"].state.service.database.session() as session:
         return session.exec(select(func.count()).select_from(SectorSubject)).one()
 
 
@@ -85,13 +85,13 @@ async def test_an_unknown_subject_is_404_and_an_unknown_client_422(mesh):
 async def test_a_link_is_one_lookup_not_a_scan(mesh, monkeypatch):
     subject = subject_of(mesh, "fines", "liu-yang")
     calls = []
-    real = profiles.pairwise_subject
+    real = policy.pairwise_subject
 
     def counted(*args):
         calls.append(args)
         return real(*args)
 
-    monkeypatch.setattr(profiles, "pairwise_subject", counted)
+    monkeypatch.setattr(policy, "pairwise_subject", counted)
     assert (await link(mesh, {"client": "fines", "subject": subject})).status_code == 200
     # the row's check and the caller's own subject: two HMACs, never one per citizen
     assert len(calls) == (2 if mesh.regime is Regime.RIGHTS else 0)
@@ -100,10 +100,10 @@ async def test_a_link_is_one_lookup_not_a_scan(mesh, monkeypatch):
 async def test_enrolment_indexes_every_sector(mesh):
     assert index_rows(mesh) == len(PERSONAS) * len(Sector)
     identity = mesh.apps["identity"]
-    with identity.state.database.session() as session:
+    with identity.state.service.database.session() as session:
         enrol_citizen(
             session,
-            profile=identity.state.token_server.profile,
+            policy=identity.state.service.policy,
             handle="new-citizen",
             resident_id="11010519491231002X",
             name="测试 (Ce Shi)",
@@ -120,12 +120,12 @@ async def test_enrolment_indexes_every_sector(mesh):
 
 async def test_the_index_is_completed_and_corrected_at_start_up(mesh, database_urls, tmp_path):
     identity = mesh.apps["identity"]
-    profile = identity.state.token_server.profile
+    profile = identity.state.service.policy
     body = {"client": "fines", "subject": subject_of(mesh, "fines")}
     expected = (await link(mesh, body)).json()
 
     # citizens enrolled before the index existed
-    with identity.state.database.session() as session:
+    with identity.state.service.database.session() as session:
         session.exec(delete(SectorSubject))
         session.commit()
     assert_problem(await link(mesh, body), 404, "subject-not-found")
@@ -134,19 +134,19 @@ async def test_the_index_is_completed_and_corrected_at_start_up(mesh, database_u
     assert index_rows(mesh) == len(PERSONAS) * len(Sector)
 
     # idempotent; a sector added since gets its rows; rows derived another way are replaced
-    assert backfill(identity.state.database, profile) == 0
-    with identity.state.database.session() as session:
+    assert backfill(identity.state.service.database, profile) == 0
+    with identity.state.service.database.session() as session:
         session.exec(delete(SectorSubject).where(col(SectorSubject.sector) == Sector.TRANSPORT.value))
         session.commit()
-    assert backfill(identity.state.database, profile) == len(PERSONAS)
-    with identity.state.database.session() as session:
+    assert backfill(identity.state.service.database, profile) == len(PERSONAS)
+    with identity.state.service.database.session() as session:
         session.exec(
             update(SectorSubject)
             .where(col(SectorSubject.sector) == Sector.HEALTH.value)
             .values(scheme="pairwise:an-old-secret", subject=SectorSubject.subject + "-old")
         )
         session.commit()
-    assert backfill(identity.state.database, profile) == len(PERSONAS)
+    assert backfill(identity.state.service.database, profile) == len(PERSONAS)
     assert index_rows(mesh) == len(PERSONAS) * len(Sector)
     assert (await link(mesh, body)).json() == expected
     health = {"client": "prescriptions", "subject": subject_of(mesh, "prescriptions")}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ from kernel.regime import Regime
 from services.fines.settings import Settings as FinesSettings
 from superapp_gateway.settings import Settings as GatewaySettings
 from tests.fixtures.narrowing import present
+
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_place_a_service_on_its_regimes_loopback_port_with_a_sqlite_file_in_its_data_dir(monkeypatch):
@@ -58,6 +62,46 @@ def test_the_identity_service_registers_every_service_of_its_regime_as_a_client(
     assert set(clients) == {spec.name for spec in topology.services_in(Regime.PLATFORM)} - {"identity"}
     assert "pod" not in clients and "credit" in clients
     assert clients["gateway"] == "http://127.0.0.1:8100/.well-known/jwks.json"
+
+
+def test_the_token_issuers_clients_come_from_the_deployment_that_places_it(monkeypatch):
+    # compose: services call each other by service name, a citizen's browser comes back on loopback
+    env = topology.service_environment(
+        topology.service("identity"),
+        Regime.RIGHTS,
+        lambda name: f"http://rights-{name}:80",
+        listen_port=8000,
+        demo=True,
+        browser_url_of=lambda name: topology.loopback_url(name, Regime.RIGHTS),
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = IdentitySettings()
+    others = {spec.name for spec in topology.services_in(Regime.RIGHTS)} - {"identity"}
+    assert settings.clients == {name: f"http://rights-{name}:80/.well-known/jwks.json" for name in others}
+    assert settings.redirect_uris == {
+        name: [f"{topology.loopback_url(name, Regime.RIGHTS)}/auth/callback"]
+        for name in ("gateway", "fines", "appointments", "prescriptions")
+    }
+
+
+def test_the_kernel_knows_the_token_issuer_by_its_role_not_its_name():
+    for regime in Regime:
+        issuer = topology.token_issuer(regime)
+        assert issuer.issues_tokens and issuer.name == "identity"
+        assert FinesSettings(regime=regime).identity_url == topology.loopback_url(issuer.name, regime)
+    relying_parties = {spec.name for spec in topology.SERVICES if spec.relying_party}
+    assert relying_parties == {"gateway", "fines", "appointments", "prescriptions"}
+
+
+def test_the_kernels_settings_and_topology_import_no_service_package():
+    probe = (
+        "import sys, kernel.settings, kernel.topology; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'identity', 'consent', 'pod', 'superapp_gateway', "
+        "'services', 'workshop'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPOSITORY)
+    assert result.stdout.strip() == "[]"
 
 
 def test_an_unknown_regime_is_refused(monkeypatch):

@@ -14,11 +14,11 @@ from fastapi import Depends
 from joserfc.jwk import ECKey
 from sqlmodel import select
 
-from identity import profiles
+from identity import policy
 from identity.models import AuthorizationCode, Citizen
 from identity.pairwise import Sector
 from identity.personas import DEMO_PASSWORD, by_handle
-from identity.profiles import EIDAS_LOW, EIDAS_SUBSTANTIAL, PLATFORM_ACR
+from identity.policy import EIDAS_LOW, EIDAS_SUBSTANTIAL, PLATFORM_ACR
 from identity.totp import totp
 from kernel.access import is_allowed
 from kernel.citizens import CITIZEN_APP, CITIZEN_RESOURCES, DEFAULT_CITIZEN_APP_REDIRECT_URI, CurrentCitizen
@@ -93,7 +93,7 @@ async def test_the_app_holds_a_token_for_the_consent_service_with_that_sectors_s
     _, fines_login = await tokens_for(RelyingParty(mesh, "fines"))
     gateway_token = await verified_access_token(mesh, gateway_body["access_token"], "urn:citygate:identity")
     assert gateway_token["client_id"] == "gateway", "relying parties' tokens stay the provider's"
-    profile = mesh.apps["identity"].state.token_server.profile
+    profile = mesh.apps["identity"].state.service.policy
     if mesh.regime is Regime.PLATFORM:
         assert claims["sub"] == CAR_OWNER.resident_id == fines_login["sub"] == gateway_login["sub"]
     else:
@@ -103,9 +103,9 @@ async def test_the_app_holds_a_token_for_the_consent_service_with_that_sectors_s
 
 
 def test_every_citizen_resource_has_a_sector():
-    assert all(service in profiles.SECTOR_OF_CLIENT for service in CITIZEN_RESOURCES)
-    assert profiles.SECTOR_OF_CLIENT["consent"] is Sector.CONSENT
-    assert profiles.SECTOR_OF_CLIENT["pod"] is Sector.PERSONAL_DATA
+    assert all(service in policy.SECTOR_OF_CLIENT for service in CITIZEN_RESOURCES)
+    assert policy.SECTOR_OF_CLIENT["consent"] is Sector.CONSENT
+    assert policy.SECTOR_OF_CLIENT["pod"] is Sector.PERSONAL_DATA
 
 
 async def test_the_consent_page_says_the_app_will_act_at_the_service_as_the_citizen(mesh):
@@ -140,7 +140,7 @@ async def test_refusing_the_app_sends_access_denied(mesh):
 
 @IN_RIGHTS
 async def test_a_service_that_needs_a_second_factor_gets_one(mesh, monkeypatch):
-    monkeypatch.setitem(profiles.SECTOR_MINIMUM_ACR, Sector.CONSENT, EIDAS_SUBSTANTIAL)
+    monkeypatch.setitem(policy.SECTOR_MINIMUM_ACR, Sector.CONSENT, EIDAS_SUBSTANTIAL)
     with pytest.raises(CitizenLoginError, match="second factor"):
         await app_login(mesh)
     tokens = await app_login(mesh, totp_code=lambda: totp(CAR_OWNER.totp_secret, time.time()))
@@ -293,7 +293,7 @@ async def test_the_apps_token_is_refused_by_userinfo_and_the_id_card(mesh):
 
 async def test_the_apps_token_for_the_provider_gets_the_id_card_and_nothing_else(mesh):
     tokens = await app_login(mesh, resource_service="identity")
-    assert tokens.subject == mesh.apps["identity"].state.token_server.profile.subject_for(citizen_record(mesh), "pod")
+    assert tokens.subject == mesh.apps["identity"].state.service.policy.subject_for(citizen_record(mesh), "pod")
     headers = {"Authorization": f"Bearer {tokens.access_token}"}
     device_key = ECKey.generate_key("P-256", private=True)
     async with mesh.client("identity") as identity:

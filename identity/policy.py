@@ -1,4 +1,5 @@
-"""What each regime's identity provider tells a relying party: one policy object per regime.
+"""What each regime's identity provider tells a relying party: one policy object per regime,
+its identity profile (reached by routes through ``PolicyDep``, by the token server as its ``policy``).
 
 platform — the e-ID hosted in the super-app: one universal identifier (the resident ID) as
            ``sub`` for every relying party, and the same full set of claims to all of them;
@@ -14,7 +15,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from identity.models import Citizen
 from identity.pairwise import Sector, pairwise_subject
@@ -65,11 +66,19 @@ class UnknownRelyingParty(LookupError):
     pass
 
 
+def sector_of(client_id: str) -> Sector:
+    """The sector a client belongs to (its subject's, in the rights regime); UnknownRelyingParty if none."""
+    try:
+        return SECTOR_OF_CLIENT[client_id]
+    except KeyError:
+        raise UnknownRelyingParty(client_id) from None
+
+
 @dataclass(frozen=True)
 class IdCard:
     """The digital ID card's contents, and which of them the holder may leave out when showing it."""
 
-    claims: dict
+    claims: dict[str, Any]
     disclosable: frozenset[str]
 
 
@@ -82,32 +91,34 @@ class ConsentLine:
     words: str
 
 
-class IdentityProfile(Protocol):
+class IdentityPolicy(Protocol):
     regime: Regime
+    provider_name: str  # what the login pages call the provider
     asks_consent: bool
-    subject_types_supported: list[str]
-    scopes_supported: list[str]
-    claims_supported: list[str]
-    acr_values_supported: list[str]
+    subject_types_supported: tuple[str, ...]
+    scopes_supported: tuple[str, ...]
+    claims_supported: tuple[str, ...]
+    acr_values_supported: tuple[str, ...]
     # how subjects are derived; the subject index (identity.subject_index) is rebuilt when it changes
     subject_scheme: str
 
     def subject_for(self, citizen: Citizen, client_id: str) -> str: ...
     def sector_subjects(self, citizen: Citizen) -> dict[Sector, str]: ...
-    def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict: ...
+    def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict[str, Any]: ...
     def consent_lines(self, client_id: str, scope: str) -> list[ConsentLine]: ...
     def required_acr(self, client_id: str, acr_values: list[str]) -> str | None: ...
     def acr_of(self, amr: list[str]) -> str: ...
     def id_card(self, citizen: Citizen, today: date) -> IdCard: ...
 
 
-class PlatformProfile:
+class PlatformPolicy:
     regime = Regime.PLATFORM
+    provider_name = "Platform e-ID"
     asks_consent = False
-    subject_types_supported = ["public"]
-    scopes_supported = ["openid"]
-    claims_supported = [claim for claim, _ in PLATFORM_CLAIMS]
-    acr_values_supported = [PLATFORM_ACR]
+    subject_types_supported: tuple[str, ...] = ("public",)
+    scopes_supported: tuple[str, ...] = ("openid",)
+    claims_supported: tuple[str, ...] = tuple(claim for claim, _ in PLATFORM_CLAIMS)
+    acr_values_supported: tuple[str, ...] = (PLATFORM_ACR,)
     subject_scheme = "resident-id"
 
     def subject_for(self, citizen: Citizen, client_id: str) -> str:
@@ -116,7 +127,7 @@ class PlatformProfile:
     def sector_subjects(self, citizen: Citizen) -> dict[Sector, str]:
         return dict.fromkeys(Sector, citizen.resident_id)
 
-    def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict:
+    def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict[str, Any]:
         return {
             "sub": citizen.resident_id,
             "name": citizen.name,
@@ -148,13 +159,14 @@ class PlatformProfile:
         )
 
 
-class RightsProfile:
+class RightsPolicy:
     regime = Regime.RIGHTS
+    provider_name = "National eID"
     asks_consent = True
-    subject_types_supported = ["pairwise"]
-    scopes_supported = list(SCOPE_CLAIMS)
-    claims_supported = [claim for lines in SCOPE_CLAIMS.values() for claim, _ in lines]
-    acr_values_supported = list(LEVELS_OF_ASSURANCE)
+    subject_types_supported: tuple[str, ...] = ("pairwise",)
+    scopes_supported: tuple[str, ...] = tuple(SCOPE_CLAIMS)
+    claims_supported: tuple[str, ...] = tuple(claim for lines in SCOPE_CLAIMS.values() for claim, _ in lines)
+    acr_values_supported: tuple[str, ...] = LEVELS_OF_ASSURANCE
 
     def __init__(self, pairwise_secret: bytes) -> None:
         self._secret = pairwise_secret
@@ -162,20 +174,14 @@ class RightsProfile:
         fingerprint = hmac.new(pairwise_secret, b"citygate subject scheme", hashlib.sha256).hexdigest()[:16]
         self.subject_scheme = f"pairwise:{fingerprint}"
 
-    def sector_of(self, client_id: str) -> Sector:
-        try:
-            return SECTOR_OF_CLIENT[client_id]
-        except KeyError:
-            raise UnknownRelyingParty(client_id) from None
-
     def subject_for(self, citizen: Citizen, client_id: str) -> str:
-        return pairwise_subject(self._secret, self.sector_of(client_id), citizen.id)
+        return pairwise_subject(self._secret, sector_of(client_id), citizen.id)
 
     def sector_subjects(self, citizen: Citizen) -> dict[Sector, str]:
         return {sector: pairwise_subject(self._secret, sector, citizen.id) for sector in Sector}
 
-    def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict:
-        values = {
+    def released_claims(self, citizen: Citizen, client_id: str, scope: str) -> dict[str, Any]:
+        values: dict[str, Any] = {
             "sub": self.subject_for(citizen, client_id),
             "name": citizen.name,
             "birthdate": citizen.birth_date.isoformat(),
@@ -189,7 +195,7 @@ class RightsProfile:
 
     def required_acr(self, client_id: str, acr_values: list[str]) -> str | None:
         wanted = [value for value in acr_values if value in LEVELS_OF_ASSURANCE]
-        floor = SECTOR_MINIMUM_ACR.get(self.sector_of(client_id), EIDAS_LOW)
+        floor = SECTOR_MINIMUM_ACR.get(sector_of(client_id), EIDAS_LOW)
         return max([floor, *wanted], key=LEVELS_OF_ASSURANCE.index)
 
     def id_card(self, citizen: Citizen, today: date) -> IdCard:
@@ -208,8 +214,8 @@ class RightsProfile:
         return EIDAS_SUBSTANTIAL if {"pwd", "otp"} <= set(amr) else EIDAS_LOW
 
 
-def profile_for(regime: Regime, pairwise_secret: bytes) -> IdentityProfile:
-    return PlatformProfile() if regime is Regime.PLATFORM else RightsProfile(pairwise_secret)
+def policy_for(regime: Regime, pairwise_secret: bytes) -> IdentityPolicy:
+    return PlatformPolicy() if regime is Regime.PLATFORM else RightsPolicy(pairwise_secret)
 
 
 def meets(acr: str, required: str | None) -> bool:

@@ -1,4 +1,4 @@
-"""The regime profiles without HTTP: who gets which subject and which claims."""
+"""The regime policies (identity profiles) without HTTP: who gets which subject and which claims."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from identity import profiles
+from identity import policy
 from identity.models import Citizen
 from identity.pairwise import Sector
 from identity.personas import by_handle
-from identity.profiles import EIDAS_LOW, EIDAS_SUBSTANTIAL, PlatformProfile, RightsProfile
+from identity.policy import EIDAS_LOW, EIDAS_SUBSTANTIAL, PlatformPolicy, RightsPolicy
 
 SECRET = b"s" * 32
 
@@ -31,28 +31,28 @@ def citizen(handle: str = "li-wei", local_id: str = "0b6e7f0e-0000-4000-8000-000
 
 
 def test_rights_two_clients_of_one_sector_see_the_same_subject(monkeypatch):
-    monkeypatch.setitem(profiles.SECTOR_OF_CLIENT, "pharmacy", Sector.HEALTH)
-    rights = RightsProfile(SECRET)
+    monkeypatch.setitem(policy.SECTOR_OF_CLIENT, "pharmacy", Sector.HEALTH)
+    rights = RightsPolicy(SECRET)
     assert rights.subject_for(citizen(), "prescriptions") == rights.subject_for(citizen(), "pharmacy")
     assert rights.subject_for(citizen(), "prescriptions") != rights.subject_for(citizen(), "fines")
 
 
 def test_platform_every_client_sees_the_resident_id():
-    platform = PlatformProfile()
-    assert {platform.subject_for(citizen(), client) for client in profiles.SECTOR_OF_CLIENT} == {
+    platform = PlatformPolicy()
+    assert {platform.subject_for(citizen(), client) for client in policy.SECTOR_OF_CLIENT} == {
         by_handle("li-wei").resident_id
     }
 
 
 def test_rights_claims_follow_the_scopes_exactly():
-    rights = RightsProfile(SECRET)
+    rights = RightsPolicy(SECRET)
     assert set(rights.released_claims(citizen(), "gateway", "openid")) == {"sub"}
     assert set(rights.released_claims(citizen(), "gateway", "openid phone")) == {"sub", "phone_number"}
     assert "resident_id" not in rights.claims_supported
 
 
 def test_rights_the_health_sector_needs_substantial_and_others_what_they_ask():
-    rights = RightsProfile(SECRET)
+    rights = RightsPolicy(SECRET)
     assert rights.required_acr("prescriptions", []) == EIDAS_SUBSTANTIAL
     assert rights.required_acr("gateway", []) == EIDAS_LOW
     assert rights.required_acr("gateway", [EIDAS_SUBSTANTIAL]) == EIDAS_SUBSTANTIAL
@@ -60,11 +60,11 @@ def test_rights_the_health_sector_needs_substantial_and_others_what_they_ask():
 
 
 def test_an_unregistered_relying_party_gets_no_pseudonym():
-    with pytest.raises(profiles.UnknownRelyingParty):
-        RightsProfile(SECRET).subject_for(citizen(), "credit")
+    with pytest.raises(policy.UnknownRelyingParty):
+        RightsPolicy(SECRET).subject_for(citizen(), "credit")
 
 
 @pytest.mark.parametrize(("handle", "over_18"), [("li-wei", True), ("liu-yang", False)])
 def test_the_rights_id_card_states_age_without_needing_the_birthdate_shown(handle, over_18):
-    card = RightsProfile(SECRET).id_card(citizen(handle), date(2026, 11, 23))
+    card = RightsPolicy(SECRET).id_card(citizen(handle), date(2026, 11, 23))
     assert card.claims["age_over_18"] is over_18 and card.disclosable == frozenset(card.claims)
