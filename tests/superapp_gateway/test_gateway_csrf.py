@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from contextlib import aclosing
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -103,7 +102,7 @@ async def test_the_gateways_own_pages_and_programs_are_not_refused(mesh):
 def test_the_session_cookie_is_host_only_and_secure_under_https(browser_url, name, secure, tmp_path):
     settings = Settings(regime=Regime.RIGHTS, data_dir=tmp_path, browser_url=browser_url)
     response = Response()
-    set_browser_cookie(response, SimpleNamespace(state=SimpleNamespace(settings=settings)), "gateway", "v", 60)
+    set_browser_cookie(response, settings, "gateway", "v", 60)
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{name}=v;") and "Path=/" in cookie and "Domain" not in cookie
     assert ("Secure" in cookie) is secure and "HttpOnly" in cookie and "SameSite=lax" in cookie

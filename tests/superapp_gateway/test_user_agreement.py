@@ -9,7 +9,9 @@ from sqlmodel import select
 
 from identity.personas import DEMO_PASSWORD
 from kernel.regime import Regime
+from kernel.state import state_of
 from superapp_gateway import user_agreement
+from superapp_gateway.dependencies import GatewayState
 from superapp_gateway.models import UserAgreementAcceptance
 from superapp_gateway.user_agreement import PLATFORM_VERSION
 from tests.fixtures.oidc_rp import hidden_fields
@@ -37,7 +39,7 @@ async def landing(mesh, browser: httpx.AsyncClient) -> str:
 
 
 def acceptances(mesh) -> list[UserAgreementAcceptance]:
-    with mesh.apps["gateway"].state.database.session() as session:
+    with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
         return session.exec(select(UserAgreementAcceptance)).all()
 
 

@@ -13,7 +13,9 @@ import pytest
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
 from kernel.regime import Regime
+from kernel.state import state_of
 from services.appointments.demo import ONE_PLACE_TYPE
+from superapp_gateway.dependencies import GatewayState
 from tests.fixtures.support import assert_problem
 from workshop.citizen_app import citizen_token
 from workshop.exposure import occurrences, stored_text
@@ -41,7 +43,7 @@ async def book(browser: httpx.AsyncClient, slot: dict) -> httpx.Response:
 
 
 def gateway_rows(mesh) -> dict:
-    return {"gateway": stored_text(mesh.apps["gateway"].state.database.engine)}
+    return {"gateway": stored_text(state_of(mesh.apps["gateway"], GatewayState).database.engine)}
 
 
 async def reported_to_the_credit_platform(mesh) -> None:
@@ -237,7 +239,10 @@ async def test_the_bureau_down_is_a_503_in_bounded_time_and_no_session_is_a_401(
         else:  # an envelope the gateway cannot read: its fate is the bureau's
             relayed = await wife.post("/courier/appointments", json={"envelope": "e30.e30.e30.e30.e30"})
             assert_problem(relayed, 503, "department-unavailable")
-        assert time.monotonic() - started < 2 * mesh.apps["gateway"].state.settings.department_timeout_seconds
+        assert (
+            time.monotonic() - started
+            < 2 * state_of(mesh.apps["gateway"], GatewayState).settings.department_timeout_seconds
+        )
         mesh.start("appointments")
     async with httpx.AsyncClient(transport=mesh.transport, base_url=mesh.urls["gateway"]) as nobody:
         for answer in (

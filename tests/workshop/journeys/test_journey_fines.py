@@ -14,6 +14,8 @@ import pytest
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
 from kernel.regime import Regime
+from kernel.state import state_of
+from superapp_gateway.dependencies import GatewayState
 from tests.fixtures.support import assert_problem
 from tests.superapp_gateway.test_wallet import LateAnswers
 from workshop.citizen_app import citizen_token
@@ -120,7 +122,7 @@ async def test_a_department_that_is_down_or_slow_is_answered_in_bounded_time(mes
         mesh.stop("fines")
         assert_problem(await ask(), 503, "department-unavailable")
         mesh.start("fines")
-        mesh.apps["gateway"].state.settings.department_timeout_seconds = 0.3
+        state_of(mesh.apps["gateway"], GatewayState).settings.department_timeout_seconds = 0.3
         slow = LateAnswers(mesh.transport.routes[fines_host], delay=1.0)
         mesh.transport.routes[fines_host] = slow
         started = time.monotonic()

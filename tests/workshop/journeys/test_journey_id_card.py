@@ -13,7 +13,9 @@ from sqlmodel import select
 from identity.personas import DEMO_PASSWORD, by_handle
 from identity.sd_jwt import present
 from kernel.regime import Regime
-from superapp_gateway.id_cards import HostedIdCard
+from kernel.state import state_of
+from superapp_gateway.dependencies import GatewayState
+from superapp_gateway.models import HostedIdCard
 from tests.fixtures.support import assert_problem
 from workshop.citizen_app import citizen_token
 from workshop.exposure import occurrences, stored_text
@@ -75,7 +77,7 @@ async def test_platform_the_super_app_holds_the_card_and_shows_it_whole(mesh):
         history = (await browser.get("/me/history")).json()
         assert [e["event"] for e in history if e["journey"] == "id-card"] == ["showed my ID card"] * 2
         assert history[-1]["details"]["audience"] == VERIFIER
-    with mesh.apps["gateway"].state.database.session() as session:
+    with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
         (hosted,) = session.exec(select(HostedIdCard)).all()
     assert hosted.subject == CITIZEN.resident_id
     assert hosted.identity_access_token and hosted.holder_key and hosted.credential
@@ -102,9 +104,9 @@ async def test_rights_the_device_proves_only_over_18_and_the_super_app_learns_no
     # replayed to the same verifier with another nonce: refused
     assert_problem(await verify(mesh, shown, "n-2"), 400, "invalid-presentation")
     # the super-app kept no token and no card, and none of the card's contents
-    with mesh.apps["gateway"].state.database.session() as session:
+    with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
         assert session.exec(select(HostedIdCard)).all() == []
-    gateway = {"gateway": stored_text(mesh.apps["gateway"].state.database.engine)}
+    gateway = {"gateway": stored_text(state_of(mesh.apps["gateway"], GatewayState).database.engine)}
     assert occurrences(gateway, [CITIZEN.resident_id, CITIZEN.birth_date.isoformat()]) == []
 
 

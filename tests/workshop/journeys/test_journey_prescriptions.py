@@ -18,8 +18,10 @@ import pytest
 from identity.personas import DEMO_PASSWORD, Persona, by_handle
 from kernel.courier import CourierResponse, open_response, seal_request
 from kernel.regime import Regime
+from kernel.state import state_of
 from services.prescriptions.demo import demo_draft
 from services.prescriptions.models import Prescription
+from superapp_gateway.dependencies import GatewayState
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.support import assert_problem
 from tests.pod.test_pod_consent import ledger_entries
@@ -50,7 +52,7 @@ async def pay(browser: httpx.AsyncClient, prescription: dict, key: str) -> httpx
 
 
 def gateway_dump(mesh: Mesh) -> dict:
-    return {"gateway": stored_text(mesh.apps["gateway"].state.database.engine)}
+    return {"gateway": stored_text(state_of(mesh.apps["gateway"], GatewayState).database.engine)}
 
 
 @dataclass
@@ -233,7 +235,9 @@ async def test_rights_her_app_consults_through_the_courier_consents_and_the_supe
 
 @pytest.mark.parametrize("regime", list(Regime))
 async def test_paying_twice_is_one_payment_and_a_short_wallet_pays_nothing(mesh):
-    mesh.apps["gateway"].state.settings.wallet_starting_balance_cents = 3000  # ¥30: one prescription's worth
+    state_of(
+        mesh.apps["gateway"], GatewayState
+    ).settings.wallet_starting_balance_cents = 3000  # ¥30: one prescription's worth
     async with aclosing(await super_app(mesh)) as browser:
         first, her = await issued_for(mesh, browser)
         second = (
@@ -481,7 +485,7 @@ async def test_a_hospital_that_is_down_or_slow_is_answered_in_bounded_time(mesh)
         assert_problem(await ask(), 503, "department-unavailable")
         assert time.monotonic() - started < 2
         mesh.start("prescriptions")
-        mesh.apps["gateway"].state.settings.department_timeout_seconds = 0.3
+        state_of(mesh.apps["gateway"], GatewayState).settings.department_timeout_seconds = 0.3
         slow = LateAnswers(mesh.transport.routes[rx_host], delay=1.0)
         mesh.transport.routes[rx_host] = slow
         started = time.monotonic()
