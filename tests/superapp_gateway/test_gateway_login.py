@@ -43,7 +43,7 @@ async def browser_login(
 
 def gateway_sessions(mesh) -> list[CitizenSession]:
     with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
-        return session.exec(select(CitizenSession)).all()
+        return list(session.exec(select(CitizenSession)).all())
 
 
 async def test_the_super_app_learns_what_the_regime_gives_it(mesh):

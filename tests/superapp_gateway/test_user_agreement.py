@@ -40,7 +40,7 @@ async def landing(mesh, browser: httpx.AsyncClient) -> str:
 
 def acceptances(mesh) -> list[UserAgreementAcceptance]:
     with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
-        return session.exec(select(UserAgreementAcceptance)).all()
+        return list(session.exec(select(UserAgreementAcceptance)).all())
 
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
