@@ -22,14 +22,13 @@ from sqlmodel import Session
 from kernel.bounds import ShortText
 from kernel.dependencies import NowDep, SessionDep
 from kernel.problems import problem_responses
-from superapp_gateway.auth import LoggedInSession
+from superapp_gateway.auth import LOGGED_IN_PROBLEMS, LoggedInSession
 from superapp_gateway.dependencies import GatewayState, StateDep
 from superapp_gateway.errors import (
     CodeRefused,
     InvalidIdToken,
     LoginRefused,
     LoginStateMismatch,
-    NotLoggedIn,
     UnknownLogin,
 )
 from superapp_gateway.relying_party import (
@@ -161,7 +160,7 @@ async def callback(
     "/me",
     summary="The logged-in citizen, as the super-app knows them",
     response_class=HTMLResponse,
-    responses=problem_responses(NotLoggedIn),
+    responses=problem_responses(*LOGGED_IN_PROBLEMS),
 )
 async def me(session: LoggedInSession, gateway: StateDep) -> HTMLResponse:
     return _logged_in_page(gateway, json.loads(session.claims))

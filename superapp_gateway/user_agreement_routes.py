@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from kernel.dependencies import NowDep, SessionDep
 from kernel.problems import InvalidRequest, problem_responses
-from superapp_gateway.auth import LoggedInSession
+from superapp_gateway.auth import LOGGED_IN_PROBLEMS, LoggedInSession
 from superapp_gateway.dependencies import PolicyDep, SettingsDep
-from superapp_gateway.errors import AgreementVersionMismatch, CrossOriginRequest, NoBlanketConsent, NotLoggedIn
+from superapp_gateway.errors import AgreementVersionMismatch, NoBlanketConsent
 from superapp_gateway.sessions import current_session, presented_session_id
 from superapp_gateway.user_agreement import AFTER_LOGIN_PATH, AGREEMENT_PATH, AgreementAcceptance, AgreementPublic
 
@@ -53,9 +53,7 @@ async def show_agreement(
     },
     response_model=AgreementPublic,
     responses={
-        **problem_responses(
-            NotLoggedIn, CrossOriginRequest, InvalidRequest, AgreementVersionMismatch, NoBlanketConsent
-        ),
+        **problem_responses(*LOGGED_IN_PROBLEMS, InvalidRequest, AgreementVersionMismatch, NoBlanketConsent),
         303: {"description": "a browser's form post: on to /me"},
     },
 )
