@@ -2,17 +2,18 @@
 
 Adding a department is one entry here plus its client permissions in ``kernel/access.py``
 (which also makes it a peer the gateway can reach). What the platform learns from each service
-is the regime's business (``superapp_gateway.policies``), not the catalogue's.
+is the regime's business (``superapp_gateway.policy``), not the catalogue's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from kernel.regime import Regime
+from superapp_gateway.dependencies import SettingsDep
 
 BOTH = frozenset(Regime)
 
@@ -80,10 +81,10 @@ router = APIRouter(tags=["catalogue"])
 
 
 @router.get("/catalogue", summary="The city services the super-app offers here (no login needed)")
-async def catalogue(request: Request) -> list[CityServicePublic]:
+async def catalogue(settings: SettingsDep) -> list[CityServicePublic]:
     return [
         CityServicePublic(
             key=entry.key, title=entry.title, provider=entry.provider, summary=entry.summary, payable=entry.payable
         )
-        for entry in offered(request.app.state.settings.regime)
+        for entry in offered(settings.regime)
     ]

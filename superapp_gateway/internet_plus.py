@@ -10,6 +10,8 @@ trace; the user agreement clicked through at sign-up is taken to cover it.
 
 In the rights regime (``ShareNothing``) the super-app holds no resident ID and hands nothing to
 anyone: 403 ``not-shared``, without a database read.
+
+The route is ``superapp_gateway/routes.py``'s (a service-to-service route).
 """
 
 from __future__ import annotations
@@ -18,17 +20,13 @@ import json
 from datetime import datetime
 from typing import Protocol
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from kernel.bounds import Reference
-from kernel.problems import Problem
-from kernel.tokens import caller_with
+from superapp_gateway.errors import CitizenNotFound, NotShared
+from superapp_gateway.history import History
 from superapp_gateway.models import CitizenSession, UserAgreementAcceptance, WalletPayment
 
-router = APIRouter(prefix="/internet-plus", tags=["Internet Plus (platform): departments ask the super-app"])
 JOURNEY = "internet-plus"
 
 
@@ -66,46 +64,34 @@ class SharedCitizen(BaseModel):
     shared_with: str
 
 
-class NotShared(Problem):
-    def __init__(self) -> None:
-        super().__init__(
-            403,
-            "This super-app shares nothing with departments: it does not know citizens' "
-            "resident IDs, and each department asks the citizen, or her consent, itself.",
-            kind="not-shared",
-        )
-
-
-class CitizenNotFound(Problem):
-    def __init__(self) -> None:
-        super().__init__(404, "The super-app has never seen a citizen with this resident ID.", kind="citizen-not-found")
-
-
 class Sharing(Protocol):
-    def citizen_for(self, app, resident_id: str, department: str) -> SharedCitizen:
-        """What the super-app hands ``department`` about ``resident_id``."""
+    def citizen_for(
+        self, session: Session, history: History, resident_id: str, department: str, now: datetime
+    ) -> SharedCitizen:
+        """What the super-app hands ``department`` about ``resident_id`` (``history``: the regime's,
+        which also keeps the disclosure)."""
         ...
 
 
 class ShareAsInternetPlusAsks:
     """Platform: profile, history and payments, to any department with the permission."""
 
-    def citizen_for(self, app, resident_id: str, department: str) -> SharedCitizen:
-        with app.state.database.session() as session:
-            login = session.exec(
-                select(CitizenSession)
-                .where(CitizenSession.subject == resident_id)
-                .order_by(col(CitizenSession.expires_at).desc())
-            ).first()
-            if login is None:
-                raise CitizenNotFound()
-            payments = session.exec(
-                select(WalletPayment)
-                .where(WalletPayment.subject == resident_id)
-                .order_by(col(WalletPayment.created_at), col(WalletPayment.id))
-            ).all()
-            agreed = session.get(UserAgreementAcceptance, resident_id)
-        history = app.state.policy.history
+    def citizen_for(
+        self, session: Session, history: History, resident_id: str, department: str, now: datetime
+    ) -> SharedCitizen:
+        login = session.exec(
+            select(CitizenSession)
+            .where(CitizenSession.subject == resident_id)
+            .order_by(col(CitizenSession.expires_at).desc())
+        ).first()
+        if login is None:
+            raise CitizenNotFound()
+        payments = session.exec(
+            select(WalletPayment)
+            .where(WalletPayment.subject == resident_id)
+            .order_by(col(WalletPayment.created_at), col(WalletPayment.id))
+        ).all()
+        agreed = session.get(UserAgreementAcceptance, resident_id)
         shared = SharedCitizen(
             resident_id=resident_id,
             profile=json.loads(login.claims),
@@ -113,7 +99,7 @@ class ShareAsInternetPlusAsks:
             user_agreement=SharedAgreement(version=agreed.version, accepted_at=agreed.accepted_at) if agreed else None,
             history=[
                 SharedEvent(journey=e.journey, event=e.event, details=json.loads(e.details), at=e.at)
-                for e in history.of(app, resident_id)
+                for e in history.of(session, resident_id)
             ],
             payments=[
                 SharedPayment(
@@ -128,11 +114,12 @@ class ShareAsInternetPlusAsks:
             ],
         )
         history.record(
-            app,
+            session,
             resident_id,
             JOURNEY,
             f"shared with {department}",
             {"department": department, "history_events": len(shared.history), "payments": len(shared.payments)},
+            at=now,
         )
         return shared
 
@@ -140,16 +127,7 @@ class ShareAsInternetPlusAsks:
 class ShareNothing:
     """Rights: nothing to share, and no resident ID to look up."""
 
-    def citizen_for(self, app, resident_id: str, department: str) -> SharedCitizen:
+    def citizen_for(
+        self, session: Session, history: History, resident_id: str, department: str, now: datetime
+    ) -> SharedCitizen:
         raise NotShared()
-
-
-@router.get(
-    "/citizens/{resident_id}",
-    summary="Platform: everything the super-app keeps about a citizen, for a department (Internet Plus)",
-)
-async def shared_citizen(
-    resident_id: Reference, request: Request, caller: caller_with("gateway:internet-plus")
-) -> SharedCitizen:
-    app = request.app
-    return await run_in_threadpool(app.state.policy.sharing.citizen_for, app, resident_id, caller.client_id)

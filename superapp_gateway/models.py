@@ -1,9 +1,12 @@
+"""The gateway's tables, every one of them here: importing this module registers them all in
+``GatewayTable.metadata``, which is what the app creates (no other module declares a table)."""
+
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, Text, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Column, Field, SQLModel
 
 from kernel.database import UtcDateTime
 
@@ -78,6 +81,33 @@ class WalletPayment(GatewayTable, table=True):
     department_receipt: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime, index=True)
+
+
+class JourneyEvent(GatewayTable, table=True):
+    """Platform regime: one step of a citizen's journey, as the gateway saw it (superapp_gateway/history.py)."""
+
+    __tablename__ = "journey_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(index=True, max_length=200)  # the session's subject: the resident ID here
+    journey: str = Field(max_length=40)
+    event: str = Field(max_length=80)
+    details: str = Field(sa_column=Column(Text, nullable=False))  # JSON: what the platform saw
+    at: datetime
+
+
+class HostedIdCard(GatewayTable, table=True):
+    """Platform regime: the card the super-app holds for a citizen, and what it needs to get one
+    (superapp_gateway/id_cards.py)."""
+
+    __tablename__ = "hosted_id_card"
+    subject: str = Field(primary_key=True, max_length=200)  # the session's subject: the resident ID
+    # the identity service's access token from the citizen's last login (aud urn:citygate:identity)
+    identity_access_token: str | None = Field(default=None, max_length=4000)
+    token_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    holder_key: str | None = Field(default=None, max_length=1000)  # private P-256 JWK: the platform's key
+    credential: str | None = Field(default=None, max_length=20000)  # the SD-JWT as issued
+    card_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class VehicleFines(SQLModel):

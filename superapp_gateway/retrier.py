@@ -1,13 +1,14 @@
 """The wallet's background duty: retry pending payments until their department takes or refuses them.
 
 One asyncio task per gateway app, started and stopped by the app's ``on_startup`` /
-``on_shutdown`` hooks (``superapp_gateway.app``). A pass runs at start (payments a previous
-process left pending go first), then every ``wallet_retry_seconds`` (read at each pass) and
-whenever ``wake()`` is called. A pass takes only payments no attempt has touched for
-``department_timeout_seconds``: an attempt in progress ends within that time, so this leaves the
-citizen's own request (and an on-demand retry) alone. Overlapping attempts would still be safe
-— the department sees one Idempotency-Key, and the wallet leaves ``pending`` once — only wasteful.
-Within a pass, a department that gave no answer is not asked again until the next pass.
+``on_shutdown`` hooks (``superapp_gateway.app``) and kept in its state (``GatewayState.wallet_retrier``).
+A pass runs at start (payments a previous process left pending go first), then every
+``wallet_retry_seconds`` (read at each pass) and whenever ``wake()`` is called. A pass takes only
+payments no attempt has touched for ``department_timeout_seconds``: an attempt in progress ends
+within that time, so this leaves the citizen's own request (and an on-demand retry) alone.
+Overlapping attempts would still be safe — the department sees one Idempotency-Key, and the wallet
+leaves ``pending`` once — only wasteful. Within a pass, a department that gave no answer is not
+asked again until the next pass.
 
 A payment whose department keeps giving no answer is not dropped (it may have been taken: only the
 department can say) but asked less often — ``backoff_seconds``: the interval, doubled per attempt,
@@ -24,9 +25,11 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from kernel.periodic import PeriodicTask
+from kernel.state import state_of
 from superapp_gateway import wallet
+from superapp_gateway.department_payments import Cashier, attempt
+from superapp_gateway.dependencies import GatewayState
 from superapp_gateway.models import WalletPayment
-from superapp_gateway.payments import attempt
 
 log = logging.getLogger("citygate.gateway.retrier")
 MAX_BACKOFF_SECONDS = 300.0
@@ -41,22 +44,23 @@ def backoff_seconds(attempts: int, interval: float) -> float:
 class PendingPaymentRetrier(PeriodicTask):
     name = "wallet-retrier"
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, state: GatewayState) -> None:
         super().__init__()
-        self.app = app
+        self.state = state
 
     @property
     def interval_seconds(self) -> float:
-        return self.app.state.settings.wallet_retry_seconds
+        return self.state.settings.wallet_retry_seconds
 
     async def pass_once(self) -> int:
         """One pass over the due payments; returns how many were settled (completed or cancelled)."""
         settled = 0
         unanswered: set[str] = set()
+        cashier = Cashier.of(self.state)  # the settings as they are at this pass
         for payment in await run_in_threadpool(self._due):
             if payment.payee in unanswered:
                 continue
-            stored, answer = await attempt(self.app, payment)
+            stored, answer = await attempt(cashier, payment)
             if answer.verdict == "no-answer":
                 unanswered.add(payment.payee)
                 if stored.attempts >= ATTENTION_AFTER_ATTEMPTS:
@@ -72,7 +76,7 @@ class PendingPaymentRetrier(PeriodicTask):
         return settled
 
     def _due(self) -> list[WalletPayment]:
-        settings = self.app.state.settings
+        settings = self.state.settings
 
         def wait_after(attempts: int) -> timedelta:
             # never within the department timeout of the last attempt, which may still be under way
@@ -82,16 +86,17 @@ class PendingPaymentRetrier(PeriodicTask):
                 )
             )
 
-        with self.app.state.database.session() as session:
-            return list(wallet.due_for_retry(session, now=wallet.utc_now(), wait_after=wait_after))
+        with self.state.database.session() as session:
+            return list(wallet.due_for_retry(session, now=self.state.clock(), wait_after=wait_after))
 
 
 def start_retrier(app: FastAPI) -> None:
-    app.state.wallet_retrier = PendingPaymentRetrier(app)
-    app.state.wallet_retrier.start()
+    state = state_of(app, GatewayState)
+    state.wallet_retrier = PendingPaymentRetrier(state)
+    state.wallet_retrier.start()
 
 
 async def stop_retrier(app: FastAPI) -> None:
-    retrier: PendingPaymentRetrier | None = getattr(app.state, "wallet_retrier", None)
+    retrier = state_of(app, GatewayState).wallet_retrier
     if retrier is not None:
         await retrier.stop()

@@ -1,20 +1,24 @@
-"""Who is calling the super-app's own API: a logged-in citizen's session.
+"""A logged-in citizen's session at the super-app: its cookie, its row, where a request with it comes from.
 
 A browser presents the session cookie the login left (``citygate_gateway_<regime>``, or
 ``__Host-citygate_gateway_<regime>`` under https: http-only, SameSite=Lax); a state-changing request
 with it must come from the gateway's own origin (``require_own_origin``); an API client such as
 a CLI presents the same session id as ``Authorization: Bearer <session id>``. A presented bearer
 is never swapped for the cookie: a wrong one is a 401 even if a cookie would have worked.
+
+The dependencies routes take (``LoggedInSession``, ``CurrentSession``) are ``superapp_gateway/auth.py``'s.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, FastAPI, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import Request, Response
+from sqlmodel import Session
 
 from kernel.browser_sessions import (
     MAX_SESSION_ID_LENGTH,
@@ -22,78 +26,90 @@ from kernel.browser_sessions import (
     served_over_https,
     session_id_digest,
 )
-from kernel.problems import Problem
+from superapp_gateway.errors import CrossOriginRequest
 from superapp_gateway.models import CitizenSession
+from superapp_gateway.settings import Settings
+
+SESSION_COOKIE = "gateway"  # the purpose of the session's cookie (browser_cookie)
+SESSION_TTL = timedelta(hours=8)
+# ID token claims that are about the token, not the citizen: not kept with the session.
+TOKEN_CLAIMS = frozenset({"iss", "aud", "exp", "iat", "nonce", "at_hash"})
 
 
-class NotLoggedIn(Problem):
-    def __init__(self) -> None:
-        super().__init__(
-            401,
-            "You are not logged in to the super-app: start at /login.",
-            kind="not-logged-in",
-            headers={"WWW-Authenticate": 'Bearer realm="citygate super-app"'},
-        )
+def browser_url(settings: Settings) -> str:
+    """Where browsers reach the gateway (the kernel's settings always fill it in)."""
+    assert settings.browser_url is not None
+    return settings.browser_url
 
 
-def _served_over_https(app: FastAPI) -> bool:
-    return served_over_https(app.state.settings.browser_url)
-
-
-def browser_cookie(app: FastAPI, purpose: str) -> str:
+def browser_cookie(settings: Settings, purpose: str) -> str:
     """One cookie per purpose and regime, ``__Host-`` under HTTPS (kernel.browser_sessions)."""
-    return cookie_name(purpose, app.state.settings.regime.value, https=_served_over_https(app))
+    return cookie_name(purpose, settings.regime.value, https=served_over_https(browser_url(settings)))
 
 
-def set_browser_cookie(response: Response, app: FastAPI, purpose: str, value: str, max_age: int) -> None:
+def set_browser_cookie(response: Response, settings: Settings, purpose: str, value: str, max_age: int) -> None:
     response.set_cookie(
-        browser_cookie(app, purpose),
+        browser_cookie(settings, purpose),
         value,
         max_age=max_age,
         httponly=True,
         samesite="lax",
         path="/",
-        secure=_served_over_https(app),
+        secure=served_over_https(browser_url(settings)),
     )
 
 
-def clear_browser_cookie(response: Response, app: FastAPI, purpose: str) -> None:
+def clear_browser_cookie(response: Response, settings: Settings, purpose: str) -> None:
     response.delete_cookie(
-        browser_cookie(app, purpose), path="/", secure=_served_over_https(app), httponly=True, samesite="lax"
+        browser_cookie(settings, purpose),
+        path="/",
+        secure=served_over_https(browser_url(settings)),
+        httponly=True,
+        samesite="lax",
     )
 
 
-def session_cookie(request: Request) -> str:
-    return browser_cookie(request.app, "gateway")
+def open_session(db: Session, claims: dict[str, Any], now: datetime) -> tuple[str, CitizenSession]:
+    """A new session for the citizen the ID token's ``claims`` name: its id (for the cookie) and its
+    row, which keeps only the id's digest."""
+    kept = {k: v for k, v in claims.items() if k not in TOKEN_CLAIMS}
+    session_id = secrets.token_urlsafe(32)
+    session = CitizenSession(
+        id=session_id_digest(session_id),
+        subject=claims["sub"],
+        claims=json.dumps(kept),
+        acr=str(claims.get("acr", "")),
+        expires_at=now + SESSION_TTL,
+    )
+    db.add(session)
+    db.commit()
+    return session_id, session
 
 
-def current_session(app: FastAPI, session_id: str | None) -> CitizenSession | None:
+def current_session(db: Session, session_id: str | None, now: datetime) -> CitizenSession | None:
     """The session with this id, unless unknown or expired."""
     if not session_id or len(session_id) > MAX_SESSION_ID_LENGTH:
         return None
-    with app.state.database.session() as db:
-        session = db.get(CitizenSession, session_id_digest(session_id))
+    session = db.get(CitizenSession, session_id_digest(session_id))
     if session is None:
         return None
     expires = session.expires_at if session.expires_at.tzinfo else session.expires_at.replace(tzinfo=UTC)
-    return session if expires > datetime.now(UTC) else None
+    return session if expires > now else None
 
 
-def presented_session_id(request: Request) -> str | None:
+def presented_session_id(request: Request, settings: Settings) -> str | None:
     authorization = request.headers.get("authorization")
     if authorization is not None:
         scheme, _, value = authorization.partition(" ")
         return value.strip() if scheme.lower() == "bearer" else None
-    return request.cookies.get(session_cookie(request))
+    return request.cookies.get(browser_cookie(settings, SESSION_COOKIE))
 
 
-class CrossOriginRequest(Problem):
-    def __init__(self) -> None:
-        super().__init__(
-            403,
-            "This request did not come from the super-app's own pages, so your session cookie does not count for it.",
-            kind="cross-origin-request",
-        )
+def presents_cookie(request: Request, settings: Settings) -> bool:
+    """The request counts on the session cookie (no Authorization header, which would take precedence)."""
+    return request.headers.get("authorization") is None and bool(
+        request.cookies.get(browser_cookie(settings, SESSION_COOKIE))
+    )
 
 
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -101,12 +117,12 @@ STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OWN_FETCH_SITES = frozenset({"same-origin", "none"})
 
 
-def own_origin(app: FastAPI) -> str:
-    parts = urlsplit(app.state.settings.browser_url)
+def own_origin(settings: Settings) -> str:
+    parts = urlsplit(browser_url(settings))
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def require_own_origin(request: Request) -> None:
+def require_own_origin(request: Request, settings: Settings) -> None:
     """A state-changing request carrying the session cookie must come from the gateway's own origin.
 
     SameSite=Lax is not enough: every citygate service runs on one host (127.0.0.1, other ports),
@@ -124,29 +140,6 @@ def require_own_origin(request: Request) -> None:
     fetch_site = request.headers.get("sec-fetch-site")
     origin = request.headers.get("origin")
     if (fetch_site is not None and fetch_site not in OWN_FETCH_SITES) or (
-        origin is not None and origin != own_origin(request.app)
+        origin is not None and origin != own_origin(settings)
     ):
         raise CrossOriginRequest()
-
-
-async def require_session(request: Request) -> CitizenSession:
-    if request.headers.get("authorization") is None and request.cookies.get(session_cookie(request)):
-        require_own_origin(request)  # the cookie is the browser's doing, not necessarily the citizen's
-    session = await run_in_threadpool(current_session, request.app, presented_session_id(request))
-    if session is None:
-        raise NotLoggedIn()
-    return session
-
-
-async def require_agreed_session(request: Request) -> CitizenSession:
-    """A session whose citizen may use the city services: on the platform, only once the user
-    agreement has been agreed to (``superapp_gateway/user_agreement.py``)."""
-    session = await require_session(request)
-    await run_in_threadpool(request.app.state.policy.sign_up.require_agreed, request.app, session.subject)
-    return session
-
-
-# Logged in, whether or not the agreement has been agreed to: the login page and the agreement itself.
-LoggedInSession = Annotated[CitizenSession, Depends(require_session)]
-# Every city service, the wallet and the citizen's own pages.
-CurrentSession = Annotated[CitizenSession, Depends(require_agreed_session)]

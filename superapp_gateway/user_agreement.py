@@ -10,26 +10,23 @@ service agreements.
 The rights regime (``NoBlanketAgreement``) asks no blanket consent: the super-app's terms cover
 the wallet and routing only, and each use of personal data is asked for, and logged, in the
 consent ledger when it happens.
+
+The pages are ``superapp_gateway/user_agreement_routes.py``'s.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from html import escape
+from datetime import datetime
 from typing import Protocol
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
-from kernel.problems import Problem
 from kernel.regime import Regime
+from superapp_gateway.errors import AgreementRequired, AgreementVersionMismatch, NoBlanketConsent
 from superapp_gateway.models import UserAgreementAcceptance
-from superapp_gateway.sessions import LoggedInSession, current_session, presented_session_id
 
-router = APIRouter(tags=["sign-up"])
 AGREEMENT_PATH = "/user-agreement"
 AFTER_LOGIN_PATH = "/me"
 PLATFORM_VERSION = "2026-11"
@@ -60,42 +57,32 @@ class AgreementAcceptance(BaseModel):
     version: str = Field(min_length=1, max_length=40)
 
 
-class AgreementRequired(Problem):
-    def __init__(self) -> None:
-        super().__init__(
-            403,
-            f"Agree to the super-app's user agreement first ({AGREEMENT_PATH}).",
-            kind="agreement-required",
-            agreement=AGREEMENT_PATH,
-        )
-
-
 class SignUp(Protocol):
-    def landing_after_login(self, app, subject: str) -> str:
+    def landing_after_login(self, session: Session, subject: str) -> str:
         """Where the browser goes after the identity provider sent it back."""
         ...
 
-    def require_agreed(self, app, subject: str) -> None:
+    def require_agreed(self, session: Session, subject: str) -> None:
         """Raise unless the citizen may use the city services."""
         ...
 
-    def agreement(self, app, subject: str | None) -> AgreementPublic: ...
+    def agreement(self, session: Session, subject: str | None) -> AgreementPublic: ...
 
-    def accept(self, app, subject: str, version: str) -> AgreementPublic: ...
+    def accept(self, session: Session, subject: str, version: str, now: datetime) -> AgreementPublic: ...
 
 
 class ClickThroughAgreement:
     """Platform: one agreement at sign-up, and nothing works before it."""
 
-    def landing_after_login(self, app, subject: str) -> str:
-        return AFTER_LOGIN_PATH if self._accepted(app, subject) else AGREEMENT_PATH
+    def landing_after_login(self, session: Session, subject: str) -> str:
+        return AFTER_LOGIN_PATH if self._accepted(session, subject) else AGREEMENT_PATH
 
-    def require_agreed(self, app, subject: str) -> None:
-        if self._accepted(app, subject) is None:
-            raise AgreementRequired()
+    def require_agreed(self, session: Session, subject: str) -> None:
+        if self._accepted(session, subject) is None:
+            raise AgreementRequired(AGREEMENT_PATH)
 
-    def agreement(self, app, subject: str | None) -> AgreementPublic:
-        accepted = self._accepted(app, subject) if subject else None
+    def agreement(self, session: Session, subject: str | None) -> AgreementPublic:
+        accepted = self._accepted(session, subject) if subject else None
         return AgreementPublic(
             regime=Regime.PLATFORM,
             version=PLATFORM_VERSION,
@@ -103,109 +90,35 @@ class ClickThroughAgreement:
             accepted_at=accepted.accepted_at if accepted else None,
         )
 
-    def accept(self, app, subject: str, version: str) -> AgreementPublic:
+    def accept(self, session: Session, subject: str, version: str, now: datetime) -> AgreementPublic:
         if version != PLATFORM_VERSION:
-            raise Problem(
-                409,
-                f"The agreement shown was version {version!r}; the current one is {PLATFORM_VERSION!r}: read it again.",
-                kind="agreement-version-mismatch",
-                current_version=PLATFORM_VERSION,
-            )
-        with app.state.database.session() as session:
-            earlier = session.get(UserAgreementAcceptance, subject)
-            # agreeing twice to one version changes nothing; agreeing to a new version replaces the old
-            if earlier is None or earlier.version != version:
-                session.merge(UserAgreementAcceptance(subject=subject, version=version, accepted_at=datetime.now(UTC)))
-                try:
-                    session.commit()
-                except IntegrityError:  # a concurrent first "Agree" by the same citizen stored it first
-                    session.rollback()
-        return self.agreement(app, subject)
+            raise AgreementVersionMismatch(version, PLATFORM_VERSION)
+        earlier = session.get(UserAgreementAcceptance, subject)
+        # agreeing twice to one version changes nothing; agreeing to a new version replaces the old
+        if earlier is None or earlier.version != version:
+            session.merge(UserAgreementAcceptance(subject=subject, version=version, accepted_at=now))
+            try:
+                session.commit()
+            except IntegrityError:  # a concurrent first "Agree" by the same citizen stored it first
+                session.rollback()
+        return self.agreement(session, subject)
 
-    def _accepted(self, app, subject: str) -> UserAgreementAcceptance | None:
-        with app.state.database.session() as session:
-            accepted = session.get(UserAgreementAcceptance, subject)
+    def _accepted(self, session: Session, subject: str) -> UserAgreementAcceptance | None:
+        accepted = session.get(UserAgreementAcceptance, subject)
         return accepted if accepted is not None and accepted.version == PLATFORM_VERSION else None
 
 
 class NoBlanketAgreement:
     """Rights: nothing to click through; each use of data is consented to on its own."""
 
-    def landing_after_login(self, app, subject: str) -> str:
+    def landing_after_login(self, session: Session, subject: str) -> str:
         return AFTER_LOGIN_PATH
 
-    def require_agreed(self, app, subject: str) -> None:
+    def require_agreed(self, session: Session, subject: str) -> None:
         return None
 
-    def agreement(self, app, subject: str | None) -> AgreementPublic:
+    def agreement(self, session: Session, subject: str | None) -> AgreementPublic:
         return AgreementPublic(regime=Regime.RIGHTS, version=None, clauses=list(RIGHTS_TERMS))
 
-    def accept(self, app, subject: str, version: str) -> AgreementPublic:
-        raise Problem(
-            409,
-            "This super-app asks no blanket consent: each use of your data is asked in your "
-            "consent app when it happens.",
-            kind="no-blanket-consent",
-        )
-
-
-def _wants_html(request: Request) -> bool:
-    """A page unless JSON is asked for by name (browsers send text/html, plain clients */*)."""
-    return "application/json" not in request.headers.get("accept", "")
-
-
-@router.get(
-    AGREEMENT_PATH,
-    summary="The super-app's user agreement (platform: the one consent asked at sign-up)",
-    responses={200: {"content": {"text/html": {}}}},
-)
-async def show_agreement(request: Request) -> AgreementPublic:
-    app = request.app
-    session = await run_in_threadpool(current_session, app, presented_session_id(request))
-    shown = await run_in_threadpool(app.state.policy.sign_up.agreement, app, session.subject if session else None)
-    return _page(shown) if _wants_html(request) else shown
-
-
-@router.post(
-    AGREEMENT_PATH,
-    summary="Agree to the user agreement (platform)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": AgreementAcceptance.model_json_schema()},
-                "application/x-www-form-urlencoded": {"schema": AgreementAcceptance.model_json_schema()},
-            },
-        }
-    },
-    responses={303: {"description": "a browser's form post: on to /me"}},
-)
-async def agree(request: Request, citizen: LoggedInSession) -> AgreementPublic:
-    app = request.app
-    form_post = not request.headers.get("content-type", "").startswith("application/json")
-    try:
-        given = dict(await request.form()) if form_post else await request.json()
-        body = AgreementAcceptance.model_validate(given)
-    except (ValueError, ValidationError) as error:
-        raise Problem(
-            422, 'Send the version you agree to: {"version": "…"} (or the page\'s form).', kind="invalid-request"
-        ) from error
-    accepted = await run_in_threadpool(app.state.policy.sign_up.accept, app, citizen.subject, body.version)
-    return RedirectResponse(AFTER_LOGIN_PATH, status_code=303) if form_post else accepted
-
-
-def _page(shown: AgreementPublic) -> Response:
-    clauses = "".join(f"<li>{escape(clause)}</li>" for clause in shown.clauses)
-    action = (
-        ""
-        if shown.version is None or shown.accepted_at
-        else f"<form method=post action='{AGREEMENT_PATH}'><input type=hidden name='version' "
-        f"value='{escape(shown.version, quote=True)}'><button>Agree and continue</button></form>"
-    )
-    title = "User agreement" if shown.version else "No blanket consent"
-    return HTMLResponse(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>User agreement</title><style>"
-        "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}</style></head><body>"
-        f"<h1>{title}</h1><ol>{clauses}</ol>{action}</body></html>",
-        headers={"Cache-Control": "no-store"},
-    )
+    def accept(self, session: Session, subject: str, version: str, now: datetime) -> AgreementPublic:
+        raise NoBlanketConsent()

@@ -10,7 +10,7 @@ decides every race:
   'pending'``); the refund of a cancelled payment is in that same transaction, so a payment is
   refunded at most once and never after it completed.
 
-Talking to the departments is ``superapp_gateway.payments``'s business.
+Talking to the departments is ``superapp_gateway.department_payments``'s business.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ import json
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from kernel.problems import Problem
+from kernel.problems import IdempotencyKeyReused
+from superapp_gateway.errors import InsufficientBalance, PaymentNotFound
 from superapp_gateway.models import PaymentStatus, Wallet, WalletPayment
 
 # A back-off that never stops growing is cut off here (one query condition per distinct wait).
@@ -38,47 +39,16 @@ RECENT_PAYMENTS = 20
 MAX_ERROR_LENGTH = 500
 
 
-# --- problems ---------------------------------------------------------------------------------------
-
-
-class InsufficientBalance(Problem):
-    def __init__(self, balance_cents: int, amount_cents: int) -> None:
-        super().__init__(
-            402,
-            f"The wallet holds {balance_cents} fen; this payment needs {amount_cents}.",
-            kind="insufficient-balance",
-            balance_cents=balance_cents,
-            amount_cents=amount_cents,
-        )
-
-
-class IdempotencyKeyReused(Problem):
-    def __init__(self) -> None:
-        super().__init__(
-            409,
-            "This Idempotency-Key was already used for another payment; use a new key.",
-            kind="idempotency-key-reused",
-        )
-
-
-class PaymentNotFound(Problem):
-    def __init__(self, payment_id: str) -> None:
-        super().__init__(404, f"There is no payment {payment_id!r} in your wallet.", kind="payment-not-found")
-
-
 # --- opening and reading ------------------------------------------------------------------------------
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _open(session: Session, subject: str, *, starting_balance: int, now: datetime) -> None:
     """Opens the citizen's wallet unless it is open (one INSERT that does nothing if it is, so two
     first uses at once open it once). Part of the caller's transaction."""
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(Wallet) if dialect == "postgresql" else sqlite.insert(Wallet)
     session.exec(
-        insert(Wallet).values(subject=subject, balance_cents=starting_balance, updated_at=now).on_conflict_do_nothing()
+        insert.values(subject=subject, balance_cents=starting_balance, updated_at=now).on_conflict_do_nothing()
     )
 
 
@@ -160,7 +130,7 @@ def _by_key(session: Session, subject: str, idempotency_key: str) -> WalletPayme
 
 def _replayed(existing: WalletPayment, order: PaymentOrder) -> WalletPayment:
     if existing.request_fingerprint != order.fingerprint():
-        raise IdempotencyKeyReused()
+        raise IdempotencyKeyReused("This Idempotency-Key was already used for another payment; use a new key.")
     return existing
 
 

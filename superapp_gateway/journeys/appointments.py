@@ -5,7 +5,7 @@ Free slots name no citizen, so the super-app lists them in both regimes (with it
 regime's keeps nothing).
 
 On the platform the super-app books and confirms for the session's resident ID (``POST /bookings``,
-``POST /bookings/{id}/confirmations`` with subject ``"{subject}"``), and keeps every step —
+``POST /bookings/{id}/confirmations``, naming the session's subject in the body), and keeps every step —
 the appointment type, and a refusal with the credit platform's reasons — in its history. The
 bureau asks the credit platform about both spouses before a divorce is booked: a blacklisted
 citizen (or spouse) gets the bureau's 403 ``joint-punishment`` with the platform's reasons.
@@ -17,22 +17,32 @@ in sealed envelopes), so the super-app never learns who wants to marry or divorc
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from kernel.bounds import Day, Reference, RowId
-from kernel.problems import Problem
-from services.appointments.models import AppointmentType
-from superapp_gateway.departments import bounded_call, raise_for_department_problem
-from superapp_gateway.sessions import CurrentSession
+from kernel.problems import Problem, problem_responses
+from superapp_gateway.auth import CITIZEN_PROBLEMS, CurrentSession
+from superapp_gateway.departments import DEPARTMENT_PROBLEMS, raise_for_department_problem
+from superapp_gateway.dependencies import DepartmentsDep, HistoryDep, PolicyDep
+from superapp_gateway.errors import BlindCourierOnly, BookingNotFound
 
 router = APIRouter(tags=["city services: marriage and divorce appointments"])
 DEPARTMENT = "appointments"
 JOURNEY = "appointments"
+
+
+# The appointment types the civil registry offers, as its API names them: the gateway declares the
+# shapes it reads from a department itself (tests/superapp_gateway/test_department_shapes.py checks
+# that they agree).
+class AppointmentType(StrEnum):
+    MARRIAGE = "marriage"
+    DIVORCE = "divorce"
+    CERTIFICATE_COPY = "certificate-copy"
 
 
 class BookingOrder(BaseModel):
@@ -48,34 +58,38 @@ class Confirmation(BaseModel):
     invitation_code: str | None = Field(default=None, max_length=40, description="Marriage: the booker's code.")
 
 
-async def _record(request: Request, subject: str, event: str, details: object) -> None:
-    app = request.app
-    await run_in_threadpool(app.state.policy.history.record, app, subject, JOURNEY, event, details)
-
-
 def _booking_path(booking_id: Reference, tail: str = "") -> str:
     return f"/bookings/{quote(booking_id, safe='')}{tail}"
 
 
-@router.get("/city-services/appointments/slots", summary="Free slots (public: they name no citizen)")
+def _bookings_of(subject: str) -> dict[str, str]:
+    """The query that lists the bookings the citizen the bureau knows as ``subject`` takes part in."""
+    return {"subject": subject}
+
+
+@router.get(
+    "/city-services/appointments/slots",
+    summary="Free slots (public: they name no citizen)",
+    responses=problem_responses(*CITIZEN_PROBLEMS, *DEPARTMENT_PROBLEMS),
+)
 async def free_slots(
-    request: Request,
     citizen: CurrentSession,
+    departments: DepartmentsDep,
+    history: HistoryDep,
     appointment_type: Annotated[AppointmentType | None, Query(alias="type")] = None,
     on: Annotated[Day | None, Query(alias="date", description="A day in China Standard Time")] = None,
     office_id: Reference | None = None,
-) -> list[dict]:
-    app = request.app
+) -> list[dict[str, Any]]:
     params = {
         name: str(value)
         for name, value in (("type", appointment_type), ("date", on), ("office_id", office_id))
         if value is not None
     }
     # Not through the regime's department access: nobody is named, so the gateway may ask in both regimes.
-    response = await bounded_call(app, DEPARTMENT, "GET", "/slots", params=params)
+    response = await departments.call(DEPARTMENT, "GET", "/slots", params=params)
     raise_for_department_problem(DEPARTMENT, response)
-    slots = response.json()
-    await _record(request, citizen.subject, "looked at free slots", {"asked": params, "found": len(slots)})
+    slots: list[dict[str, Any]] = response.json()
+    await history.record(citizen.subject, JOURNEY, "looked at free slots", {"asked": params, "found": len(slots)})
     return slots
 
 
@@ -83,18 +97,20 @@ async def free_slots(
     "/city-services/appointments/bookings",
     status_code=status.HTTP_201_CREATED,
     summary="Book an appointment (the super-app books for me; my partner confirms)",
+    responses=problem_responses(*CITIZEN_PROBLEMS, BlindCourierOnly, *DEPARTMENT_PROBLEMS),
 )
-async def book(body: BookingOrder, request: Request, citizen: CurrentSession) -> dict:
-    app = request.app
-    order = {"slot_id": body.slot_id, "type": body.type.value, "subject": "{subject}"}
+async def book(
+    body: BookingOrder, citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep, history: HistoryDep
+) -> dict[str, Any]:
+    order = {"slot_id": body.slot_id, "type": body.type.value, "subject": citizen.subject}
     try:
-        booked = await app.state.policy.departments.act(app, citizen.subject, DEPARTMENT, "POST", "/bookings", order)
+        booked: dict[str, Any] = await policy.departments.act(departments, DEPARTMENT, "POST", "/bookings", order)
     except Problem as refused:
         if refused.extensions.get("upstream") == DEPARTMENT and refused.status < 500:
             # the platform keeps the attempt too: which appointment, and why the bureau refused it
-            await _record(
-                request,
+            await history.record(
                 citizen.subject,
+                JOURNEY,
                 "booking refused",
                 {
                     "slot_id": body.slot_id,
@@ -106,45 +122,62 @@ async def book(body: BookingOrder, request: Request, citizen: CurrentSession) ->
             )
         raise
     # the marriage's invitation code is shown to the citizen once and not kept, even here
-    await _record(
-        request,
+    await history.record(
         citizen.subject,
+        JOURNEY,
         f"booked a {body.type.value} appointment",
         {key: value for key, value in booked.items() if key != "invitation_code"},
     )
     return booked
 
 
-@router.get("/city-services/appointments/bookings", summary="The bookings I take part in (as booker or partner)")
-async def my_bookings(request: Request, citizen: CurrentSession) -> list[dict]:
-    app = request.app
-    found = await app.state.policy.departments.read(app, citizen.subject, DEPARTMENT, "/bookings?subject={subject}")
-    await _record(request, citizen.subject, "looked up my bookings", found)
+@router.get(
+    "/city-services/appointments/bookings",
+    summary="The bookings I take part in (as booker or partner)",
+    responses=problem_responses(*CITIZEN_PROBLEMS, BlindCourierOnly, *DEPARTMENT_PROBLEMS),
+)
+async def my_bookings(
+    citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep, history: HistoryDep
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = await policy.departments.read(
+        departments, DEPARTMENT, "/bookings", params=_bookings_of(citizen.subject)
+    )
+    await history.record(citizen.subject, JOURNEY, "looked up my bookings", found)
     return found
 
 
-@router.get("/city-services/appointments/bookings/{booking_id}", summary="One booking I take part in")
-async def my_booking(booking_id: Reference, request: Request, citizen: CurrentSession) -> dict:
-    app = request.app
+@router.get(
+    "/city-services/appointments/bookings/{booking_id}",
+    summary="One booking I take part in",
+    responses=problem_responses(*CITIZEN_PROBLEMS, BlindCourierOnly, BookingNotFound, *DEPARTMENT_PROBLEMS),
+)
+async def my_booking(
+    booking_id: Reference, citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep
+) -> dict[str, Any]:
     # the bureau's GET /bookings/{id} does not ask who is reading: only the citizen's own are shown
-    mine = await app.state.policy.departments.read(app, citizen.subject, DEPARTMENT, "/bookings?subject={subject}")
-    found = next((booking for booking in mine if booking.get("id") == booking_id), None)
+    mine = await policy.departments.read(departments, DEPARTMENT, "/bookings", params=_bookings_of(citizen.subject))
+    found: dict[str, Any] | None = next((booking for booking in mine if booking.get("id") == booking_id), None)
     if found is None:
-        raise Problem(404, f"You take part in no booking {booking_id!r}.", kind="booking-not-found")
+        raise BookingNotFound(booking_id)
     return found
 
 
 @router.post(
     "/city-services/appointments/bookings/{booking_id}/confirmations",
     summary="Confirm a marriage or divorce booking as the partner",
+    responses=problem_responses(*CITIZEN_PROBLEMS, BlindCourierOnly, *DEPARTMENT_PROBLEMS),
 )
 async def confirm(
-    booking_id: Reference, request: Request, citizen: CurrentSession, body: Confirmation | None = None
-) -> dict:
-    app = request.app
-    confirmation = {"subject": "{subject}", "invitation_code": (body or Confirmation()).invitation_code}
-    confirmed = await app.state.policy.departments.act(
-        app, citizen.subject, DEPARTMENT, "POST", _booking_path(booking_id, "/confirmations"), confirmation
+    booking_id: Reference,
+    citizen: CurrentSession,
+    policy: PolicyDep,
+    departments: DepartmentsDep,
+    history: HistoryDep,
+    body: Confirmation | None = None,
+) -> dict[str, Any]:
+    confirmation = {"subject": citizen.subject, "invitation_code": (body or Confirmation()).invitation_code}
+    confirmed: dict[str, Any] = await policy.departments.act(
+        departments, DEPARTMENT, "POST", _booking_path(booking_id, "/confirmations"), confirmation
     )
-    await _record(request, citizen.subject, f"confirmed a {confirmed.get('type')} appointment", confirmed)
+    await history.record(citizen.subject, JOURNEY, f"confirmed a {confirmed.get('type')} appointment", confirmed)
     return confirmed

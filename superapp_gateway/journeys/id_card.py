@@ -8,13 +8,17 @@ the card and presents only what is asked, without the super-app.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from superapp_gateway.sessions import CurrentSession
+from kernel.dependencies import NowDep
+from kernel.problems import problem_responses
+from superapp_gateway.auth import CITIZEN_PROBLEMS, CurrentSession
+from superapp_gateway.dependencies import HistoryDep, StateDep
+from superapp_gateway.errors import CardNotIssued, CardOnYourDevice, CardUnusable, LoginAgain
 
 router = APIRouter(tags=["city services: digital ID card"])
+JOURNEY = "id-card"
 
 
 class PresentationRequest(BaseModel):
@@ -33,16 +37,22 @@ class IdCardPresentation(BaseModel):
     "/city-services/id-card/presentations",
     status_code=201,
     summary="Show my digital ID card to a verifier (the super-app holds it)",
+    responses=problem_responses(*CITIZEN_PROBLEMS, CardOnYourDevice, LoginAgain, CardNotIssued, CardUnusable),
 )
-async def present_id_card(body: PresentationRequest, request: Request, citizen: CurrentSession) -> IdCardPresentation:
-    app = request.app
-    shown = await app.state.policy.id_card.present(app, citizen.subject, audience=body.audience, nonce=body.nonce)
-    await run_in_threadpool(
-        app.state.policy.history.record,
-        app,
+async def present_id_card(
+    body: PresentationRequest, citizen: CurrentSession, gateway: StateDep, now: NowDep, history: HistoryDep
+) -> IdCardPresentation:
+    assert gateway.settings.identity_url is not None
+    shown = await gateway.policy.id_card.present(
+        gateway.database,
+        gateway.http,
+        gateway.settings.identity_url,
         citizen.subject,
-        "id-card",
-        "showed my ID card",
-        {"audience": body.audience, "disclosed": "the whole card"},
+        audience=body.audience,
+        nonce=body.nonce,
+        now=now,
+    )
+    await history.record(
+        citizen.subject, JOURNEY, "showed my ID card", {"audience": body.audience, "disclosed": "the whole card"}
     )
     return IdCardPresentation(**shown)

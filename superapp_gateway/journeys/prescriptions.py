@@ -13,20 +13,24 @@ in sealed envelopes), so the super-app never sees what was prescribed, nor why.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from kernel.bounds import Reference
-from kernel.problems import Problem
-from superapp_gateway.sessions import CurrentSession
+from kernel.problems import problem_responses
+from superapp_gateway.auth import CITIZEN_PROBLEMS, CurrentSession
+from superapp_gateway.departments import DEPARTMENT_PROBLEMS, DepartmentAccess, DepartmentClient
+from superapp_gateway.dependencies import DepartmentsDep, HistoryDep, PolicyDep
+from superapp_gateway.errors import BlindCourierOnly, PrescriptionNotFound
 
 router = APIRouter(tags=["city services: prescriptions"])
 DEPARTMENT = "prescriptions"
 JOURNEY = "prescriptions"
 DEFAULT_PHARMACY = "Liwan Dashenlin Pharmacy"
+PROBLEMS = (*CITIZEN_PROBLEMS, BlindCourierOnly, *DEPARTMENT_PROBLEMS)
 
 
 class DispensationOrder(BaseModel):
@@ -41,17 +45,18 @@ def _path(prescription_id: str, tail: str = "") -> str:
     return f"/prescriptions/{quote(prescription_id, safe='')}{tail}"
 
 
-async def _record(request: Request, subject: str, event: str, details: object) -> None:
-    app = request.app
-    await run_in_threadpool(app.state.policy.history.record, app, subject, JOURNEY, event, details)
+def _prescriptions_of(subject: str) -> str:
+    """The hospital's list of the prescriptions of the patient it knows as ``subject``."""
+    return f"/citizens/{quote(subject, safe='')}/prescriptions"
 
 
-async def _own_prescription(request: Request, subject: str, prescription_id: str) -> dict:
+async def _own_prescription(
+    access: DepartmentAccess, departments: DepartmentClient, subject: str, prescription_id: str
+) -> dict[str, Any]:
     """The prescription, if it is the session's citizen's; 404 as for an unknown one otherwise."""
-    app = request.app
-    found = await app.state.policy.departments.act(app, subject, DEPARTMENT, "GET", _path(prescription_id))
+    found = await access.act(departments, DEPARTMENT, "GET", _path(prescription_id))
     if not isinstance(found, dict) or found.get("patient") != subject:
-        raise Problem(404, f"You have no prescription {prescription_id!r}.", kind="prescription-not-found")
+        raise PrescriptionNotFound(prescription_id)
     return found
 
 
@@ -59,47 +64,65 @@ async def _own_prescription(request: Request, subject: str, prescription_id: str
     "/city-services/prescriptions/consultations",
     status_code=status.HTTP_201_CREATED,
     summary="An online consultation: the doctor issues my prescription (the super-app asks the hospital)",
+    responses=problem_responses(*PROBLEMS),
 )
-async def consultation(request: Request, citizen: CurrentSession) -> dict:
-    app = request.app
+async def consultation(
+    citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep, history: HistoryDep
+) -> dict[str, Any]:
     # The hospital's online doctor decides what to prescribe; the super-app names the patient.
-    issued = await app.state.policy.departments.act(
-        app, citizen.subject, DEPARTMENT, "POST", "/consultations", {"patient": "{subject}"}
+    issued: dict[str, Any] = await policy.departments.act(
+        departments, DEPARTMENT, "POST", "/consultations", {"patient": citizen.subject}
     )
-    await _record(request, citizen.subject, "online consultation: prescription issued", issued)
+    await history.record(citizen.subject, JOURNEY, "online consultation: prescription issued", issued)
     return issued
 
 
-@router.get("/city-services/prescriptions", summary="My prescriptions (the super-app asks the hospital for me)")
-async def my_prescriptions(request: Request, citizen: CurrentSession) -> list[dict]:
-    app = request.app
-    found = await app.state.policy.departments.read(
-        app, citizen.subject, DEPARTMENT, "/citizens/{subject}/prescriptions"
+@router.get(
+    "/city-services/prescriptions",
+    summary="My prescriptions (the super-app asks the hospital for me)",
+    responses=problem_responses(*PROBLEMS),
+)
+async def my_prescriptions(
+    citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep, history: HistoryDep
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = await policy.departments.read(
+        departments, DEPARTMENT, _prescriptions_of(citizen.subject)
     )
-    await _record(request, citizen.subject, "looked up my prescriptions", found)
+    await history.record(citizen.subject, JOURNEY, "looked up my prescriptions", found)
     return found
 
 
-@router.get("/city-services/prescriptions/{prescription_id}", summary="One of my prescriptions")
-async def my_prescription(prescription_id: Reference, request: Request, citizen: CurrentSession) -> dict:
-    return await _own_prescription(request, citizen.subject, prescription_id)
+@router.get(
+    "/city-services/prescriptions/{prescription_id}",
+    summary="One of my prescriptions",
+    responses=problem_responses(*PROBLEMS, PrescriptionNotFound),
+)
+async def my_prescription(
+    prescription_id: Reference, citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep
+) -> dict[str, Any]:
+    return await _own_prescription(policy.departments, departments, citizen.subject, prescription_id)
 
 
 @router.post(
     "/city-services/prescriptions/{prescription_id}/dispensation",
     status_code=status.HTTP_201_CREATED,
     summary="Have my paid prescription dispensed (the super-app orders from the pharmacy)",
+    responses=problem_responses(*PROBLEMS, PrescriptionNotFound),
 )
 async def dispensation(
-    prescription_id: Reference, request: Request, citizen: CurrentSession, body: DispensationOrder | None = None
-) -> dict:
-    app = request.app
-    await _own_prescription(request, citizen.subject, prescription_id)
+    prescription_id: Reference,
+    citizen: CurrentSession,
+    policy: PolicyDep,
+    departments: DepartmentsDep,
+    history: HistoryDep,
+    body: DispensationOrder | None = None,
+) -> dict[str, Any]:
+    await _own_prescription(policy.departments, departments, citizen.subject, prescription_id)
     order = body or DispensationOrder()
-    dispensed = await app.state.policy.departments.act(
-        app, citizen.subject, DEPARTMENT, "POST", _path(prescription_id, "/dispensations"), {"pharmacy": order.pharmacy}
+    dispensed: dict[str, Any] = await policy.departments.act(
+        departments, DEPARTMENT, "POST", _path(prescription_id, "/dispensations"), {"pharmacy": order.pharmacy}
     )
-    await _record(request, citizen.subject, "dispensed by a pharmacy", dispensed)
+    await history.record(citizen.subject, JOURNEY, "dispensed by a pharmacy", dispensed)
     return dispensed
 
 
@@ -107,12 +130,21 @@ async def dispensation(
     "/city-services/prescriptions/{prescription_id}/delivery",
     status_code=status.HTTP_201_CREATED,
     summary="Have my dispensed prescription delivered (the super-app orders the courier)",
+    responses=problem_responses(*PROBLEMS, PrescriptionNotFound),
 )
-async def delivery(prescription_id: Reference, request: Request, citizen: CurrentSession, body: DeliveryOrder) -> dict:
-    app = request.app
-    await _own_prescription(request, citizen.subject, prescription_id)
-    ordered = await app.state.policy.departments.act(
-        app, citizen.subject, DEPARTMENT, "POST", _path(prescription_id, "/delivery"), {"address": body.address}
+async def delivery(
+    prescription_id: Reference,
+    body: DeliveryOrder,
+    citizen: CurrentSession,
+    policy: PolicyDep,
+    departments: DepartmentsDep,
+    history: HistoryDep,
+) -> dict[str, Any]:
+    await _own_prescription(policy.departments, departments, citizen.subject, prescription_id)
+    ordered: dict[str, Any] = await policy.departments.act(
+        departments, DEPARTMENT, "POST", _path(prescription_id, "/delivery"), {"address": body.address}
     )
-    await _record(request, citizen.subject, "delivery ordered", {"prescription_id": prescription_id, **(ordered or {})})
+    await history.record(
+        citizen.subject, JOURNEY, "delivery ordered", {"prescription_id": prescription_id, **(ordered or {})}
+    )
     return ordered

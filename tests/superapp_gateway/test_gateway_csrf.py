@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import re
 from contextlib import aclosing
-from types import SimpleNamespace
-from typing import cast
 
 import httpx
 import pytest
-from fastapi import FastAPI, Response
+from fastapi import Response
 
 from kernel.regime import Regime
 from superapp_gateway.sessions import STATE_CHANGING_METHODS, set_browser_cookie
@@ -107,8 +105,7 @@ async def test_the_gateways_own_pages_and_programs_are_not_refused(mesh):
 def test_the_session_cookie_is_host_only_and_secure_under_https(browser_url, name, secure, tmp_path):
     settings = Settings(regime=Regime.RIGHTS, data_dir=tmp_path, browser_url=browser_url)
     response = Response()
-    app = cast(FastAPI, SimpleNamespace(state=SimpleNamespace(settings=settings)))  # all it reads
-    set_browser_cookie(response, app, "gateway", "v", 60)
+    set_browser_cookie(response, settings, "gateway", "v", 60)
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{name}=v;") and "Path=/" in cookie and "Domain" not in cookie
     assert ("Secure" in cookie) is secure and "HttpOnly" in cookie and "SameSite=lax" in cookie

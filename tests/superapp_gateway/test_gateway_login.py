@@ -11,6 +11,8 @@ from sqlmodel import delete, select
 
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
+from kernel.state import state_of
+from superapp_gateway.dependencies import GatewayState
 from superapp_gateway.models import CitizenSession, LoginAttempt
 from tests.fixtures.logins import browser_login
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
@@ -24,8 +26,8 @@ ATTACKER = by_handle("wang-fang")
 
 
 def gateway_sessions(mesh) -> list[CitizenSession]:
-    with mesh.apps["gateway"].state.database.session() as session:
-        return session.exec(select(CitizenSession)).all()
+    with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
+        return list(session.exec(select(CitizenSession)).all())
 
 
 async def test_the_super_app_learns_what_the_regime_gives_it(mesh):
@@ -50,7 +52,7 @@ async def test_a_callback_cannot_be_replayed_or_forged(mesh):
             await browser.get(mesh.urls["gateway"] + "/auth/callback?state=forged&code=x"), 403, "login-state-mismatch"
         )
     await browser_login(mesh)
-    with mesh.apps["gateway"].state.database.session() as session:
+    with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
         assert session.exec(select(LoginAttempt)).all() == [], "attempts are consumed"
 
 
@@ -60,7 +62,7 @@ async def test_a_state_cookie_without_its_login_is_refused(mesh):
     async with httpx.AsyncClient(transport=mesh.transport) as browser:
         started = await browser.get(gateway + "/login")
         state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
-        with mesh.apps["gateway"].state.database.session() as session:
+        with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
             session.exec(delete(LoginAttempt))
             session.commit()
         assert_problem(await browser.get(f"{gateway}/auth/callback?state={state}&code=x"), 400, "unknown-login")

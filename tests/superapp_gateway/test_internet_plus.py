@@ -5,14 +5,18 @@ regime the super-app shares nothing."""
 from __future__ import annotations
 
 from contextlib import aclosing
+from datetime import UTC, datetime
+from typing import cast
 
 import pytest
+from sqlmodel import Session
 
 from kernel.access import audience_of
 from kernel.regime import Regime
+from kernel.state import ServiceState, state_of
 from services.fines.demo import CAR_OWNER
-from superapp_gateway.internet_plus import NotShared
-from superapp_gateway.policies import RightsPolicy
+from superapp_gateway.errors import NotShared
+from superapp_gateway.policy import RightsPolicy
 from superapp_gateway.user_agreement import PLATFORM_VERSION
 from tests.fixtures.fines import DEMO_PLATE
 from tests.fixtures.logins import super_app
@@ -38,7 +42,7 @@ async def test_platform_a_department_gets_the_profile_history_and_payments_and_t
         assert (await pay(browser, unpaid[0], "fine-1")).status_code == 201
 
         # The civil registry asks, with its own service client (a real token from the identity service).
-        asked = await mesh.apps["appointments"].state.services.request(
+        asked = await state_of(mesh.apps["appointments"], ServiceState).services.request(
             "gateway", "GET", PATH.format(CAR_OWNER.resident_id)
         )
         assert asked.status_code == 200, asked.text
@@ -89,6 +93,9 @@ async def test_rights_the_super_app_shares_nothing(mesh):
 
 
 def test_rights_sharing_refuses_without_reading_anything():
-    """``ShareNothing`` answers before any database read: given no app at all, it still refuses."""
+    """``ShareNothing`` answers before any database read: given no database session at all, it still refuses."""
+    policy = RightsPolicy()
     with pytest.raises(NotShared):
-        RightsPolicy().sharing.citizen_for(None, CAR_OWNER.resident_id, "fines")
+        policy.sharing.citizen_for(
+            cast(Session, None), policy.history, CAR_OWNER.resident_id, "fines", datetime.now(UTC)
+        )

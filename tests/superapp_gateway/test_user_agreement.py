@@ -9,8 +9,10 @@ from sqlmodel import select
 
 from identity.personas import DEMO_PASSWORD
 from kernel.regime import Regime
+from kernel.state import state_of
 from services.fines.demo import CAR_OWNER
 from superapp_gateway import user_agreement
+from superapp_gateway.dependencies import GatewayState
 from superapp_gateway.models import UserAgreementAcceptance
 from superapp_gateway.user_agreement import PLATFORM_VERSION
 from tests.fixtures.matrix import BOTH_BACKENDS
@@ -40,8 +42,8 @@ async def landing(mesh, browser: httpx.AsyncClient) -> str:
 
 
 def acceptances(mesh) -> list[UserAgreementAcceptance]:
-    with mesh.apps["gateway"].state.database.session() as session:
-        return session.exec(select(UserAgreementAcceptance)).all()
+    with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
+        return list(session.exec(select(UserAgreementAcceptance)).all())
 
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])

@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from joserfc import jws, jwt
+from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
+from kernel.state import ServiceState, state_of
 from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE
 from services.fines.models import Fine, FineStatus
 from services.fines.models import Payment as FinePayment
@@ -25,6 +27,7 @@ from services.prescriptions.demo import DEMO_PRESCRIPTION_ID
 from services.prescriptions.models import ContentsLocation, Prescription, PrescriptionStatus
 from services.prescriptions.models import Payment as PrescriptionPayment
 from superapp_gateway import wallet
+from superapp_gateway.dependencies import GatewayState
 from superapp_gateway.models import (
     CitizenSession,
     GatewayTable,
@@ -91,20 +94,21 @@ def fine_payments(mesh: Mesh, fine_id: int | None) -> list[FinePayment]:
 
 
 def gateway_rows(mesh: Mesh, table) -> list:
-    with mesh.apps["gateway"].state.database.session() as session:
+    with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
         return list(session.exec(select(table)).all())
 
 
 def gateway_dump(mesh: Mesh) -> str:
     """Every value in every table of the gateway's database, as text."""
-    with mesh.apps["gateway"].state.database.session() as session:
-        return repr([session.execute(table.select()).all() for table in GatewayTable.metadata.sorted_tables])
+    with state_of(mesh.apps["gateway"], GatewayState).database.session() as session:
+        rows = session.connection()
+        return repr([rows.execute(select_rows(table)).all() for table in GatewayTable.metadata.sorted_tables])
 
 
 def confirmation_claims(mesh: Mesh, statement: str) -> dict:
     """A payment+jwt statement the department filed, checked against the gateway's key."""
     assert jws.extract_compact(statement.encode()).headers()["typ"] == "payment+jwt"
-    return jwt.decode(statement, mesh.apps["gateway"].state.signing_key, algorithms=["ES256"]).claims
+    return jwt.decode(statement, state_of(mesh.apps["gateway"], GatewayState).signing_key, algorithms=["ES256"]).claims
 
 
 def expected_payer(mesh: Mesh, persona, payment_id: str) -> str:
@@ -177,8 +181,8 @@ async def test_paying_a_prescription(mesh):
         rx_id = DEMO_PRESCRIPTION_ID
     else:
         rx_id = "rx-wallet-test"
-        patient = await mesh.apps["prescriptions"].state.services.sector_subject(PATIENT.resident_id)
-        with mesh.apps["prescriptions"].state.database.session() as session:
+        patient = await state_of(mesh.apps["prescriptions"], ServiceState).services.sector_subject(PATIENT.resident_id)
+        with state_of(mesh.apps["prescriptions"], ServiceState).database.session() as session:
             session.add(
                 Prescription(
                     id=rx_id,
@@ -194,8 +198,9 @@ async def test_paying_a_prescription(mesh):
         paid = await pay(app, rx_id, 1860, payee="prescriptions")
         assert paid.status_code == 201, paid.text
         assert await balance(app) == START - 1860
-    with mesh.apps["prescriptions"].state.database.session() as session:
-        assert session.get(Prescription, rx_id).status == PrescriptionStatus.PAID
+    with state_of(mesh.apps["prescriptions"], ServiceState).database.session() as session:
+        stored = session.get(Prescription, rx_id)
+        assert stored is not None and stored.status == PrescriptionStatus.PAID
         [filed] = session.exec(select(PrescriptionPayment)).all()
     assert (filed.id, filed.payer) == (
         paid.json()["department_receipt"],
@@ -204,7 +209,7 @@ async def test_paying_a_prescription(mesh):
 
 
 async def test_an_insufficient_balance_is_402_and_nothing_is_stored_at_either_end(mesh):
-    mesh.apps["gateway"].state.settings.wallet_starting_balance_cents = 10000
+    state_of(mesh.apps["gateway"], GatewayState).settings.wallet_starting_balance_cents = 10000
     red_light, _ = fines_of(mesh)
     async with super_app(mesh, await log_in(mesh)) as app:
         refused = assert_problem(await pay(app, red_light.id, 20000), 402, "insufficient-balance")
@@ -356,9 +361,11 @@ async def test_the_background_retry_completes_a_pending_payment_exactly_once(mes
         payment_id = assert_problem(await pay(app, red_light.id, 20000), 503, "department-unavailable")["payment_id"]
         mesh.start("fines")
         # due once no attempt has touched it for the department timeout; passes every 0.1 s
-        gateway.state.settings.department_timeout_seconds = 0.5
-        gateway.state.settings.wallet_retry_seconds = 0.1
-        gateway.state.wallet_retrier.wake()
+        state_of(gateway, GatewayState).settings.department_timeout_seconds = 0.5
+        state_of(gateway, GatewayState).settings.wallet_retry_seconds = 0.1
+        retrier = state_of(gateway, GatewayState).wallet_retrier
+        assert retrier is not None
+        retrier.wake()
 
         async def completed():
             shown = (await app.get(f"/wallet/payments/{payment_id}")).json()
@@ -377,7 +384,7 @@ async def test_a_slow_department_is_answered_504_in_bounded_time_and_the_payment
     fines_host = urlsplit(mesh.urls["fines"]).netloc
     async with super_app(mesh, await log_in(mesh)) as app:
         assert (await pay(app, bus_lane.id, 15000, key="warm-up")).status_code == 201  # the gateway has a token
-        mesh.apps["gateway"].state.settings.department_timeout_seconds = 0.3
+        state_of(mesh.apps["gateway"], GatewayState).settings.department_timeout_seconds = 0.3
         slow = LateAnswers(mesh.transport.routes[fines_host], delay=1.2)
         mesh.transport.routes[fines_host] = slow
         started = time.monotonic()
@@ -415,7 +422,7 @@ async def test_a_citizen_sees_only_their_own_payments_and_keys_are_per_citizen(m
 
 async def test_the_wallet_needs_a_session_and_a_payment_needs_an_idempotency_key(mesh):
     gateway = mesh.apps["gateway"]
-    with gateway.state.database.session() as session:
+    with state_of(gateway, GatewayState).database.session() as session:
         session.add_all(
             [
                 CitizenSession(
@@ -491,7 +498,7 @@ async def test_in_the_rights_regime_taking_a_payment_teaches_the_gateway_no_resi
     # and the traffic police learn only the wallet's payment, not who the platform knows paid it
     [filed] = fine_payments(mesh, red_light.id)
     [session] = gateway_rows(mesh, CitizenSession)
-    assert filed.payer_ref == f"wallet:{paid.json()['id']}" and session.subject not in filed.confirmation
+    assert filed.payer_ref == f"wallet:{paid.json()['id']}" and session.subject not in (filed.confirmation or "")
 
 
 # --- the ledger without HTTP -----------------------------------------------------------------------------

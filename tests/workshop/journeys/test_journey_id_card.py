@@ -13,7 +13,7 @@ from sqlmodel import select
 from identity.personas import DEMO_PASSWORD, by_handle
 from identity.sd_jwt import present
 from kernel.regime import Regime
-from superapp_gateway.id_cards import HostedIdCard
+from superapp_gateway.models import HostedIdCard
 from tests.fixtures.logins import super_app
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.problems import assert_problem

@@ -1,9 +1,10 @@
 """What the super-app may know and say about a citizen: the regime's choices, one class per regime.
 
-``policy_for(regime)`` is called once, in ``create_app``, and the app keeps the result as
-``app.state.policy``; the rest of the gateway asks the policy and never looks at the regime. To
-add a regime difference, add a method to ``GatewayPolicy`` and implement it in both classes
-(each method says what it decides and why the regimes differ).
+``policy_for(regime)`` is called once, in ``create_app``, and the app's state keeps the result
+(``GatewayState.policy``; routes take it as ``PolicyDep``); the rest of the gateway asks the policy
+and never looks at the regime. To add a regime difference, add a method or field to
+``GatewayPolicy`` and implement it in both classes (each says what it decides and why the regimes
+differ). Its parts get what they use (a department client, a database session, a clock), never the app.
 """
 
 from __future__ import annotations
@@ -19,21 +20,40 @@ from superapp_gateway.user_agreement import ClickThroughAgreement, NoBlanketAgre
 
 
 class GatewayPolicy(Protocol):
-    regime: Regime
+    @property
+    def regime(self) -> Regime: ...
+
+    # What the super-app asks the identity provider for at login, and what the page after login
+    # tells the citizen the super-app now holds (superapp_gateway/login.py).
+    @property
+    def login_scope(self) -> str: ...
+
+    @property
+    def what_login_means(self) -> str: ...
+
     # How the gateway reaches a department for a citizen: on their behalf (reading everything) or
     # as a blind courier relaying the device's sealed requests (superapp_gateway/departments.py).
-    departments: DepartmentAccess
+    @property
+    def departments(self) -> DepartmentAccess: ...
+
     # What the operator keeps of each journey (superapp_gateway/history.py).
-    history: History
+    @property
+    def history(self) -> History: ...
+
     # Who holds the digital ID card (journey 4): the super-app, which then keeps the identity token
     # it gets at login, or the citizen's device (superapp_gateway/id_cards.py).
-    id_card: IdCardHolder
+    @property
+    def id_card(self) -> IdCardHolder: ...
+
     # What the super-app hands a department that asks about a citizen ("Internet Plus"): everything
     # it keeps, or nothing (superapp_gateway/internet_plus.py).
-    sharing: Sharing
+    @property
+    def sharing(self) -> Sharing: ...
+
     # What the citizen must agree to before using the city services: one click-through agreement
     # that covers everything, or nothing blanket (superapp_gateway/user_agreement.py).
-    sign_up: SignUp
+    @property
+    def sign_up(self) -> SignUp: ...
 
     def payer_for(self, subject: str, payment_id: str) -> str:
         """The ``payer`` named in the wallet's signed payment confirmation to a department, for the
@@ -45,6 +65,11 @@ class PlatformPolicy:
     """China's model: one universal identifier, the resident ID, known to the platform and every department."""
 
     regime = Regime.PLATFORM
+    # "openid" is everything: the resident ID and the real-name record
+    login_scope = "openid"
+    what_login_means = (
+        "The super-app now holds your resident ID and real-name record, the same identifier every department receives."
+    )
     departments = OnTheCitizensBehalf()
     history = FullHistory()
     id_card = PlatformHostedCard()
@@ -61,6 +86,12 @@ class RightsPolicy:
     """The rights-preserving variant: the platform knows only its own sector's pseudonym."""
 
     regime = Regime.RIGHTS
+    # the name only, to greet the citizen
+    login_scope = "openid profile"
+    what_login_means = (
+        "The super-app knows you by a pseudonym that only the platform sector uses, and by the "
+        "claims you allowed. Departments get different pseudonyms."
+    )
     departments = BlindCourier()
     history = NoHistory()
     id_card = CardOnTheDevice()

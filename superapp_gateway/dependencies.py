@@ -1,0 +1,86 @@
+"""The gateway's typed state and the dependencies its routes take (kernel.dependencies has the
+ones every service shares: ``SessionDep``, ``NowDep``, ``ClockDep``, ``ServicesDep`` …)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
+
+from kernel.clock import Clock
+from kernel.dependencies import ClockDep, SessionDep
+from kernel.state import ServiceState, state_of
+from superapp_gateway.departments import DepartmentClient
+from superapp_gateway.history import History
+from superapp_gateway.models import JourneyEvent
+from superapp_gateway.policy import GatewayPolicy
+from superapp_gateway.settings import Settings
+
+if TYPE_CHECKING:  # the retrier reads this state: annotation only
+    from superapp_gateway.retrier import PendingPaymentRetrier
+
+
+@dataclass(kw_only=True, eq=False)
+class GatewayState(ServiceState[Settings]):
+    # the regime's choices (how the gateway reaches departments, what it keeps …), made once in create_app
+    policy: GatewayPolicy
+    # retries pending wallet payments in the background while the app serves (superapp_gateway/retrier.py)
+    wallet_retrier: PendingPaymentRetrier | None = field(default=None, repr=False)
+
+    def department_client(self) -> DepartmentClient:
+        """Calls to departments, bounded by the timeout the settings say now (tests and workshops change it)."""
+        return DepartmentClient(services=self.services, timeout_seconds=self.settings.department_timeout_seconds)
+
+
+def gateway_state(request: Request) -> GatewayState:
+    return state_of(request.app, GatewayState)
+
+
+StateDep = Annotated[GatewayState, Depends(gateway_state)]
+
+
+def gateway_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(gateway_settings)]
+
+
+def gateway_policy(state: StateDep) -> GatewayPolicy:
+    return state.policy
+
+
+PolicyDep = Annotated[GatewayPolicy, Depends(gateway_policy)]
+
+
+def department_client(state: StateDep) -> DepartmentClient:
+    return state.department_client()
+
+
+DepartmentsDep = Annotated[DepartmentClient, Depends(department_client)]
+
+
+@dataclass(frozen=True)
+class JourneyHistory:
+    """The regime's history (``GatewayPolicy.history``) for one request: its database session, the
+    service's clock."""
+
+    history: History
+    session: Session
+    clock: Clock
+
+    async def record(self, subject: str, journey: str, event: str, details: object) -> None:
+        await run_in_threadpool(self.history.record, self.session, subject, journey, event, details, self.clock())
+
+    async def of(self, subject: str) -> list[JourneyEvent]:
+        return await run_in_threadpool(self.history.of, self.session, subject)
+
+
+def journey_history(policy: PolicyDep, session: SessionDep, clock: ClockDep) -> JourneyHistory:
+    return JourneyHistory(history=policy.history, session=session, clock=clock)
+
+
+HistoryDep = Annotated[JourneyHistory, Depends(journey_history)]
