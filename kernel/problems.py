@@ -51,7 +51,7 @@ class Problem(Exception):
     ``status``, ``kind`` (the suffix of the ``type`` URI ``urn:citygate:problem:<kind>``; None is
     ``about:blank``, a bare HTTP status) and ``title`` are class attributes. An instance carries this
     occurrence's ``detail``, response ``headers`` and extension members. A subclass that declares a
-    ``kind`` is registered under it (``problem_class``); two classes may not claim one kind.
+    ``kind`` is registered under it and its home package (``problem_class``, ``_register`` for the rules).
     """
 
     status: int = 500
@@ -95,14 +95,32 @@ class Problem(Exception):
         return self.title or _phrase(self.status)
 
 
-_CATALOGUE: dict[str, type[Problem]] = {}
+# kind -> {home: class}. A home is the service package (or the kernel) that declares the class.
+_CATALOGUE: dict[str, dict[str, type[Problem]]] = {}
+
+
+def home_of(cls: type) -> str:
+    """The package a problem class belongs to: ``services.fines`` for a department, else the top package."""
+    parts = cls.__module__.split(".")
+    return ".".join(parts[:2]) if parts[0] == "services" and len(parts) > 1 else parts[0]
 
 
 def _register(kind: str, cls: type[Problem]) -> None:
-    known = _CATALOGUE.get(kind)
-    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
-        raise TypeError(f"problem kind {kind!r} is already {known.__module__}.{known.__qualname__}")
-    _CATALOGUE[kind] = cls
+    """One class per kind in each home. Services are independent (none imports another), so two may
+    each declare a kind they both answer (the gateway passes on the department's ``fine-not-found``);
+    a kind keeps one status everywhere, and a kind the kernel declares is the kernel's alone."""
+    homes = _CATALOGUE.setdefault(kind, {})
+    home = home_of(cls)
+    for other_home, other in homes.items():
+        same = (other.__module__, other.__qualname__) == (cls.__module__, cls.__qualname__)
+        if other_home == home and not same:
+            raise TypeError(f"problem kind {kind!r} is already {other.__module__}.{other.__qualname__}")
+        if other_home != home and (other.status != cls.status or "kernel" in (home, other_home)):
+            raise TypeError(
+                f"problem kind {kind!r} of {cls.__module__}.{cls.__qualname__} clashes with "
+                f"{other.__module__}.{other.__qualname__} (a shared kind lives in the kernel; a kind has one status)"
+            )
+    homes[home] = cls
 
 
 def type_uri(kind: str | None) -> str:
@@ -117,9 +135,14 @@ def kind_of(problem_type: object) -> str | None:
     return problem_type.removeprefix(PROBLEM_TYPE_PREFIX) or None
 
 
-def problem_class(kind: str) -> type[Problem] | None:
-    """The class registered for a kind (those of modules imported in this process)."""
-    return _CATALOGUE.get(kind)
+def problem_class(kind: str, home: str = "kernel") -> type[Problem] | None:
+    """The class ``home`` declares for a kind (modules imported in this process); by default the kernel's."""
+    return _CATALOGUE.get(kind, {}).get(home)
+
+
+def problem_classes(kind: str) -> tuple[type[Problem], ...]:
+    """Every class declared for a kind, one per home."""
+    return tuple(_CATALOGUE.get(kind, {}).values())
 
 
 def problem_responses(*kinds: type[Problem]) -> dict[int | str, dict[str, Any]]:

@@ -4,12 +4,14 @@ exactly as clients know them."""
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import MetaData
 
+from kernel import topology
 from kernel.citizens import CITIZEN_PROBLEMS, NotACitizen
 from kernel.client import (
     RelayedProblem,
@@ -30,8 +32,10 @@ from kernel.problems import (
     UpstreamTimeout,
     UpstreamUnavailable,
     UpstreamUnreachable,
+    home_of,
     kind_of,
     problem_class,
+    problem_classes,
     problem_responses,
     type_uri,
 )
@@ -82,8 +86,10 @@ def test_the_kernel_kinds_keep_their_status_and_string() -> None:
         assert problem_class(kind) is cls
 
 
-def test_every_kind_names_one_class() -> None:
-    """Of the classes imported in this process, outside the tests (which declare throwaway ones)."""
+def test_every_kind_names_one_class_in_each_home_and_one_status_everywhere() -> None:
+    """Of every service's catalogue (its errors module) and the kernel's, outside the tests."""
+    for spec in topology.SERVICES:
+        importlib.import_module(f"{spec.package}.app")  # the app imports every module whose problems it answers
     declared = [
         cls
         for cls in every_problem_class()
@@ -92,10 +98,11 @@ def test_every_kind_names_one_class() -> None:
     assert declared
     for cls in declared:
         assert cls.kind is not None
-        assert problem_class(cls.kind) is cls, f"{cls.__qualname__} shares its kind {cls.kind!r}"
+        assert problem_class(cls.kind, home_of(cls)) is cls, f"{cls.__qualname__} shares its kind {cls.kind!r}"
+        assert {other.status for other in problem_classes(cls.kind)} == {cls.status}, cls.kind
 
 
-def test_a_second_class_claiming_a_kind_is_refused() -> None:
+def test_a_second_class_claiming_a_kind_in_one_home_is_refused() -> None:
     class First(Problem):
         status, kind = 418, "catalogue-test-duplicate"
 
@@ -104,7 +111,22 @@ def test_a_second_class_claiming_a_kind_is_refused() -> None:
         class Second(Problem):
             status, kind = 418, "catalogue-test-duplicate"
 
-    assert problem_class("catalogue-test-duplicate") is First
+    assert problem_class("catalogue-test-duplicate", "tests") is First
+
+
+def test_two_services_may_declare_one_kind_with_one_status_but_not_a_kernel_kind() -> None:
+    """Services import no other service, so the gateway and a department each declare ``fine-not-found``."""
+
+    def declared_in(module: str, status: int, kind: str) -> type[Problem]:
+        return type("Declared", (Problem,), {"__module__": module, "status": status, "kind": kind})
+
+    gateways = declared_in("superapp_gateway.errors", 404, "catalogue-test-shared")
+    departments = declared_in("services.fines.errors", 404, "catalogue-test-shared")
+    assert set(problem_classes("catalogue-test-shared")) == {gateways, departments}
+    with pytest.raises(TypeError, match="one status"):
+        declared_in("identity.errors", 409, "catalogue-test-shared")
+    with pytest.raises(TypeError, match="lives in the kernel"):
+        declared_in("superapp_gateway.errors", 401, "unauthenticated")
 
 
 def test_a_class_without_a_kind_is_not_catalogued() -> None:
@@ -113,7 +135,7 @@ def test_a_class_without_a_kind_is_not_catalogued() -> None:
 
 
 def _catalogued() -> set[type[Problem]]:
-    return {cls for cls in every_problem_class() if cls.kind is not None and problem_class(cls.kind) is cls}
+    return {cls for cls in every_problem_class() if cls.kind is not None and cls in problem_classes(cls.kind)}
 
 
 def test_the_kernel_raises_no_problem_without_a_class() -> None:
