@@ -76,16 +76,6 @@ def cashier(state: StateDep) -> Cashier:
 CashierDep = Annotated[Cashier, Depends(cashier)]
 
 
-def payment_key(key: IdempotencyKeyDep) -> str:
-    """The kernel's Idempotency-Key, and visible characters only, as the wallet has always asked.
-    TRANSITIONAL (issue 14): until the kernel's rule refuses a space too (its own text says
-    "visible ASCII"); then this goes and the route takes ``IdempotencyKeyDep``."""
-    if " " in key:
-        raise InvalidIdempotencyKey("The Idempotency-Key must be 1 to 200 visible ASCII characters.")
-    return key
-
-
-PaymentKey = Annotated[str, Depends(payment_key)]
 # What taking a payment to its department may answer (superapp_gateway/payments.py).
 # (and the department's own 4xx problems, passed on: DepartmentProblem, whose kinds are the department's)
 SETTLING_PROBLEMS = (DepartmentUnavailable, DepartmentTimeout, BillNotPayable, PaymentCancelled)
@@ -135,7 +125,7 @@ async def create_payment(
     body: PaymentCreate,
     response: Response,
     citizen: CurrentSession,
-    key: PaymentKey,
+    key: IdempotencyKeyDep,
     till: CashierDep,
     history: HistoryDep,
 ) -> WalletPaymentPublic:
