@@ -12,11 +12,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kernel.regime import Regime
 
 if TYPE_CHECKING:
+    import httpx
     from fastapi import FastAPI
 
     from kernel.settings import ServiceSettings
@@ -26,6 +27,12 @@ BASE_PORT = {Regime.PLATFORM: 8100, Regime.RIGHTS: 8200}
 BOTH = frozenset(Regime)
 # Where the token issuer sends a citizen back to a relying party after the login (every relying party).
 CALLBACK_PATH = "/auth/callback"
+
+
+class AppFactory(Protocol):
+    """A service's ``create_app``: ``transport`` replaces the network (tests wire apps in-process)."""
+
+    def __call__(self, settings: ServiceSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI: ...
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,8 @@ class ServiceSpec:
         settings_class: type[ServiceSettings] = importlib.import_module(f"{self.package}.settings").Settings
         return settings_class
 
-    def app_factory(self) -> Callable[[ServiceSettings], FastAPI]:
-        create_app: Callable[[ServiceSettings], FastAPI] = importlib.import_module(f"{self.package}.app").create_app
+    def app_factory(self) -> AppFactory:
+        create_app: AppFactory = importlib.import_module(f"{self.package}.app").create_app
         return create_app
 
     def build_app(self, settings: ServiceSettings) -> FastAPI:

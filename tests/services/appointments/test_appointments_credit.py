@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from identity.personas import by_handle
-from kernel.client import ServiceClient, UpstreamUnavailable
+from kernel.client import ServiceClient, upstream_unavailable
 from kernel.problems import Problem, UpstreamError
 from kernel.regime import Regime
 from kernel.state import state_of
@@ -154,8 +154,8 @@ async def test_joint_punishment_asks_about_every_party():
 @pytest.mark.parametrize(
     "answer",
     [
-        UpstreamUnavailable("credit", httpx.ConnectError("refused")),
-        UpstreamUnavailable("credit", httpx.ReadTimeout("slow")),  # 504 from the kernel: still "cannot check"
+        upstream_unavailable("credit", httpx.ConnectError("refused")),
+        upstream_unavailable("credit", httpx.ReadTimeout("slow")),  # 504 from the kernel: still "cannot check"
         UpstreamError("no token for credit"),  # any other problem of the client: still "cannot check"
         (500, {"title": "Internal Server Error"}),
         (403, {"title": "Forbidden"}),
