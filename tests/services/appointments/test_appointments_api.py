@@ -317,7 +317,7 @@ EXPECTED = {Regime.PLATFORM: (403, True), Regime.RIGHTS: (201, False)}
 
 
 async def test_the_demo_couples_divorce_in_each_regime(mesh, bureau, monkeypatch):
-    await mesh.apps["fines"].state.fines_worker.run_once()  # the overdue fine's report is delivered
+    await mesh.apps["fines"].state.service.worker.run_once()  # the overdue fine's report is delivered
     asked: list[str] = []
     forward = mesh.transport.handle_async_request
 

@@ -45,7 +45,7 @@ def regime() -> Regime:
 @pytest.fixture
 async def bureau(mesh: Mesh) -> AsyncIterator[httpx.AsyncClient]:
     # Chen Jun's overdue fine reaches the credit platform through the traffic police's outbox.
-    await mesh.apps["fines"].state.fines_worker.run_once()
+    await mesh.apps["fines"].state.service.worker.run_once()
     async with mesh.client("appointments") as client:
         client.headers.update(bearer(mesh))
         yield client

@@ -13,7 +13,9 @@ from sqlmodel import select
 from identity.personas import Persona
 from kernel.regime import Regime
 from kernel.signed import sign_statement
+from kernel.state import ServiceState, state_of
 from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE, DEMO_PLATE
+from services.fines.dependencies import FinesState
 from services.fines.models import Payment
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.support import assert_problem
@@ -28,7 +30,7 @@ def bearer(mesh: Mesh, scope: str = "fines:read fines:pay", client: str = "gatew
 
 async def subject_of(mesh: Mesh, persona: Persona) -> str:
     """The subject the traffic police know the citizen by (resident ID or transport pseudonym)."""
-    return await mesh.apps["fines"].state.services.sector_subject(persona.resident_id)
+    return await state_of(mesh.apps["fines"], FinesState).services.sector_subject(persona.resident_id)
 
 
 async def get(mesh: Mesh, path: str, headers: dict | None = None):
@@ -64,7 +66,8 @@ def confirmation(
         "idempotency_key": key,
     }
     claims.update(overrides)
-    return sign_statement(key_to_sign or mesh.apps["gateway"].state.signing_key, issuer=issuer, typ=typ, claims=claims)
+    signing_key = key_to_sign or state_of(mesh.apps["gateway"], ServiceState).signing_key
+    return sign_statement(signing_key, issuer=issuer, typ=typ, claims=claims)
 
 
 async def post_payment(mesh: Mesh, fine_id: int, body, *, key: str | None, headers: dict | None = None, client=None):
@@ -78,7 +81,7 @@ async def post_payment(mesh: Mesh, fine_id: int, body, *, key: str | None, heade
 
 
 def payment_rows(mesh: Mesh, fine_id: int) -> list[Payment]:
-    with mesh.apps["fines"].state.database.session() as session:
+    with state_of(mesh.apps["fines"], FinesState).database.session() as session:
         return list(session.exec(select(Payment).where(Payment.fine_id == fine_id)).all())
 
 
