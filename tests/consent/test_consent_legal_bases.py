@@ -18,7 +18,7 @@ from identity.personas import by_handle
 from kernel.legal_bases import LEGAL_BASES, MEDICAL_RECORDS_RETENTION
 from kernel.regime import Regime
 from pod.consent_gate import decided_for
-from services.prescriptions.stores import keeping_basis as hospitals_keeping_basis
+from services.prescriptions.pod_store import keeping_basis as hospitals_keeping_basis
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.support import assert_problem
 from tests.identity.test_service_tokens import mint

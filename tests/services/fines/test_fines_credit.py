@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from kernel.regime import Regime
 from kernel.state import ServiceState, state_of
@@ -26,7 +26,7 @@ SOME_TIME = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 
 def outbox(mesh: Mesh) -> list[CreditOutboxEntry]:
     with state_of(mesh.apps["fines"], FinesState).database.session() as session:
-        return list(session.exec(select(CreditOutboxEntry).order_by(CreditOutboxEntry.id)).all())
+        return list(session.exec(select(CreditOutboxEntry).order_by(col(CreditOutboxEntry.id))).all())
 
 
 def credit_record(mesh: Mesh, fine_id: int) -> CreditRecord | None:
@@ -36,9 +36,17 @@ def credit_record(mesh: Mesh, fine_id: int) -> CreditRecord | None:
         ).first()
 
 
+def recorded(mesh: Mesh, fine_id: int) -> CreditRecord:
+    record = credit_record(mesh, fine_id)
+    assert record is not None, f"the credit platform has no record of fine {fine_id}"
+    return record
+
+
 def stored_status(mesh: Mesh, fine_id: int) -> FineStatus:
     with state_of(mesh.apps["fines"], FinesState).database.session() as session:
-        return session.get(Fine, fine_id).status
+        fine = session.get(Fine, fine_id)
+        assert fine is not None
+        return fine.status
 
 
 async def drain(mesh: Mesh):
@@ -60,7 +68,7 @@ async def test_on_the_platform_an_overdue_fine_is_reported_and_its_payment_settl
     assert stored_status(mesh, fine["id"]) == FineStatus.OVERDUE
     [report] = outbox(mesh)
     assert report.action == OutboxAction.REPORT and report.delivered_at is not None
-    record = credit_record(mesh, fine["id"])
+    record = recorded(mesh, fine["id"])
     # keyed on the resident ID: the platform regime's universal identifier
     assert (record.subject, record.kind, record.amount_cents) == (DEFAULTER.resident_id, "overdue-fine", 20000)
     assert record.settled_at is None
@@ -71,7 +79,7 @@ async def test_on_the_platform_an_overdue_fine_is_reported_and_its_payment_settl
         (OutboxAction.REPORT, True),
         (OutboxAction.SETTLE, True),
     ]
-    assert credit_record(mesh, fine["id"]).settled_at is not None
+    assert recorded(mesh, fine["id"]).settled_at is not None
     # draining again sends nothing: every entry is delivered
     assert (await drain(mesh)).delivered == []
 
@@ -94,7 +102,7 @@ async def test_a_credit_service_that_is_down_loses_nothing(mesh):
     report = await worker.run_once()
     assert report.unreachable and report.delivered == []
     [pending] = [entry for entry in outbox(mesh) if entry.fine_id == first["id"]]
-    assert pending.delivered_at is None and pending.attempts >= 1 and "credit" in pending.last_error
+    assert pending.delivered_at is None and pending.attempts >= 1 and "credit" in str(pending.last_error)
     # paid while the platform is still unreachable: the settlement queues behind the report
     await pay(mesh, CAR_OWNER, first, key="li-wei-pays")
     assert (await drain(mesh)).unreachable
@@ -108,7 +116,7 @@ async def test_a_credit_service_that_is_down_loses_nothing(mesh):
         (OutboxAction.REPORT, True),
         (OutboxAction.SETTLE, True),
     ]
-    record = credit_record(mesh, first["id"])
+    record = recorded(mesh, first["id"])
     assert record.subject == CAR_OWNER.resident_id and record.settled_at is not None
     # one record per fine on the platform, however often it was attempted
     with state_of(mesh.apps["credit"], ServiceState).database.session() as session:
@@ -126,7 +134,8 @@ async def test_a_refused_report_is_kept_and_holds_back_its_settlement(mesh, capl
     fines = state_of(mesh.apps["fines"], FinesState)
     await fines.worker.run_once()
     with fines.database.session() as session:
-        fine = session.exec(select(Fine).order_by(Fine.id)).first()
+        fine = session.exec(select(Fine).order_by(col(Fine.id))).first()
+        assert fine is not None and fine.id is not None
         session.add(
             CreditOutboxEntry(
                 action=OutboxAction.REPORT,
@@ -146,9 +155,9 @@ async def test_a_refused_report_is_kept_and_holds_back_its_settlement(mesh, capl
     report = await drain(mesh)
     assert not report.unreachable and len(report.failed) == 1
     refused, held = [entry for entry in outbox(mesh) if entry.fine_id == fine.id]
-    assert refused.delivered_at is None and "resident identity number" in refused.last_error
+    assert refused.delivered_at is None and "resident identity number" in str(refused.last_error)
     assert held.delivered_at is None and held.attempts == 0
-    assert mistyped[:17] in refused.last_error  # kept for the operator, in the private database
+    assert mistyped[:17] in str(refused.last_error)  # kept for the operator, in the private database
     logged = [record.getMessage() for record in caplog.records]
     assert any("invalid-subject" in message for message in logged), logged
     assert not any(mistyped[:17] in message for message in logged), logged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -55,7 +56,9 @@ def session(tmp_path):
 
 
 def fine_id_of(session: Session, plate: str, index: int = 0) -> int:
-    return sorted(fine.id for fine in fines_for_citizen(session, session.get(Vehicle, plate).owner_ref))[index]
+    vehicle = session.get(Vehicle, plate)
+    assert vehicle is not None
+    return sorted(fine.id for fine in fines_for_citizen(session, vehicle.owner_ref) if fine.id is not None)[index]
 
 
 def confirmation(
@@ -67,7 +70,7 @@ def confirmation(
     payment_id: str = "pay-1",
     **overrides,
 ) -> PaymentConfirmation:
-    claims = {
+    claims: dict[str, Any] = {
         "payment_id": payment_id,
         "payer": payer,
         "payee": "fines",
@@ -176,6 +179,7 @@ def test_the_sweep_marks_overdue_once_and_the_platform_reports_it_in_the_same_tr
 
 def test_in_the_rights_regime_the_sweep_marks_overdue_and_writes_nothing_for_anyone_else(session: Session):
     [fine] = mark_overdue_fines(session, now=NOW, reporting=RIGHTS)
+    assert fine.id is not None
     assert get_fine(session, fine.id).status == FineStatus.OVERDUE
     assert session.exec(select(CreditOutboxEntry)).all() == []
 

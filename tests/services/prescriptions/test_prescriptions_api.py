@@ -8,6 +8,7 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -17,8 +18,10 @@ from sqlmodel import func, select
 from identity.personas import by_handle
 from kernel.regime import Regime
 from kernel.signed import sign_statement
+from kernel.state import ServiceState, state_of
 from services.prescriptions import domain
 from services.prescriptions.demo import DEMO_PRESCRIPTION_ID, demo_draft
+from services.prescriptions.dependencies import PrescriptionsState
 from services.prescriptions.models import DeliveryOrder, Payment, Prescription, PrescriptionPublic
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.support import assert_problem
@@ -48,7 +51,7 @@ def auth(mesh: Mesh, scope: str, client: str = "gateway") -> dict[str, str]:
 
 
 def app_db(mesh: Mesh):
-    return mesh.apps["prescriptions"].state.database
+    return state_of(mesh.apps["prescriptions"], PrescriptionsState).database
 
 
 def patient_subject(mesh: Mesh) -> str:
@@ -59,10 +62,10 @@ def patient_subject(mesh: Mesh) -> str:
 
 def issue(mesh: Mesh, patient: str, **overrides) -> PrescriptionPublic:
     """What the hospital's doctor software does (out of scope): the domain function, on the service's database."""
-    app = mesh.apps["prescriptions"]
+    state = state_of(mesh.apps["prescriptions"], PrescriptionsState)
     draft = demo_draft(patient).model_copy(update=overrides)
-    with app_db(mesh).session() as session:
-        return domain.issue(session, app.state.policy.store, draft, now=datetime.now(UTC))
+    with state.database.session() as session:
+        return domain.issue(session, state.policy.store, draft, now=datetime.now(UTC))
 
 
 def confirmation(
@@ -87,7 +90,11 @@ def confirmation(
         "idempotency_key": key,
     }
     return sign_statement(
-        mesh.apps[signer].state.signing_key, issuer="gateway", typ=typ, claims=claims | overrides, now=now
+        state_of(mesh.apps[signer], ServiceState).signing_key,
+        issuer="gateway",
+        typ=typ,
+        claims=claims | overrides,
+        now=now,
     )
 
 
@@ -258,8 +265,9 @@ async def test_every_bad_request_is_a_problem_and_changes_nothing(mesh):
             ("amount_cents", 1),
             ("currency", "USD"),
         ):
+            overridden: dict[str, Any] = {claim: wrong}
             body = assert_problem(
-                await pay(rx, mesh, rx_id, patient, **{claim: wrong}), 422, "payment-confirmation-mismatch"
+                await pay(rx, mesh, rx_id, patient, **overridden), 422, "payment-confirmation-mismatch"
             )
             assert body["claim"] == claim
             assert "1860" not in json.dumps(body) and "CNY" not in json.dumps(body)  # what it needs is not told

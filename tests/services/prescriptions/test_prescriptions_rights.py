@@ -13,6 +13,7 @@ from contextlib import aclosing
 import jwt  # PyJWT: verifies the hospital's signature independently of the library it signs with
 import pytest
 import rfc8785
+import sqlalchemy
 from rdflib import Graph
 from sqlmodel import select
 
@@ -20,7 +21,9 @@ from identity.personas import DEMO_PASSWORD
 from identity.totp import totp
 from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
 from kernel.regime import Regime
+from kernel.state import state_of
 from services.prescriptions.demo import PATIENT, demo_draft
+from services.prescriptions.dependencies import PrescriptionsState
 from services.prescriptions.models import (
     ContentsLocation,
     Payment,
@@ -29,7 +32,7 @@ from services.prescriptions.models import (
     PrescriptionsTable,
 )
 from services.prescriptions.pod_document import RX, from_turtle
-from services.prescriptions.stores import PodStore
+from services.prescriptions.pod_store import PodStore
 from tests.fixtures.support import assert_problem
 from tests.identity.test_service_tokens import mint
 from tests.pod.test_pod_consent import ledger_entries
@@ -47,7 +50,9 @@ def regime() -> Regime:
 
 
 async def issue_over_http(mesh, pod: str | None, **overrides):
-    patient = await mesh.apps["prescriptions"].state.services.sector_subject(PATIENT.resident_id)
+    patient = await state_of(mesh.apps["prescriptions"], PrescriptionsState).services.sector_subject(
+        PATIENT.resident_id
+    )
     body = demo_draft(patient).model_dump() | {"pod": pod} | overrides
     async with mesh.client("prescriptions") as rx:
         return patient, await rx.post("/prescriptions", json=body, headers=auth(mesh, ISSUE))
@@ -73,13 +78,14 @@ async def give_the_pending_consent(mesh) -> None:
 
 
 def department_dump(mesh) -> str:
-    """Every value in every table of the department's database, as text."""
+    """Every value in every table of the department's database, as text (every column of every row)."""
     with app_db(mesh).session() as session:
-        return repr([session.exec(select(table)).all() for table in PrescriptionsTable.metadata.sorted_tables])
+        rows = session.connection().execute
+        return repr([rows(sqlalchemy.select(table)).all() for table in PrescriptionsTable.metadata.sorted_tables])
 
 
 async def test_issued_into_the_pod_dispensed_only_under_consent_and_every_step_is_logged(mesh):
-    assert isinstance(mesh.apps["prescriptions"].state.policy.store, PodStore)
+    assert isinstance(state_of(mesh.apps["prescriptions"], PrescriptionsState).policy.store, PodStore)
     assert all(count(mesh, table) == 0 for table in PrescriptionsTable.metadata.sorted_tables)  # nothing seeded
     owner, root, _ = await own_pod(mesh, PATIENT.handle)
     storage = mesh.urls["pod"] + root
@@ -179,7 +185,7 @@ async def test_issuing_without_a_usable_pod_keeps_nothing(mesh):
 
 async def test_contents_the_patient_removed_from_her_pod_are_gone_for_the_department(mesh):
     owner, root, _ = await own_pod(mesh, PATIENT.handle)
-    patient, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
+    _, issued = await issue_over_http(mesh, mesh.urls["pod"] + root)
     rx_id = issued.json()["id"]
     await give_the_pending_consent(mesh)
     async with mesh.client("prescriptions") as rx:
