@@ -1,5 +1,6 @@
-"""The traffic police's typed state (what used to sit in ``app.state``) and the dependencies its
-routes name: ``StateDep``, ``SettingsDep``, ``PolicyDep``, the payment verifier and the worker."""
+"""The traffic police's typed state (``kernel.state``: the service's own fields are its policy, its
+payment verifier and its worker) and the dependencies its routes name: ``StateDep``, ``SettingsDep``,
+``PolicyDep``, ``PaymentVerifierDep``, ``WorkerDep``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The hospital and pharmacy's typed state (what used to sit in ``app.state``) and the dependencies
-its routes name: ``StateDep``, ``SettingsDep``, ``PolicyDep``, the regime's store and delivery desk,
-and the payment verifier."""
+"""The hospital and pharmacy's typed state (``kernel.state``: the service's own fields are its policy
+and its payment verifier) and the dependencies its routes name: ``StateDep``, ``SettingsDep``,
+``PolicyDep``, the regime's store and delivery desk (``StoreDep``, ``DeliveryDep``) and
+``PaymentVerifierDep``."""
 
 from __future__ import annotations
 
