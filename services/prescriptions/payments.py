@@ -29,7 +29,7 @@ SERVICE = "prescriptions"  # the payee a payment confirmation must name
 MAX_CLAIM_LENGTH = 200  # the longest payment id and payer the payments table keeps
 
 
-def fingerprint(confirmation: PaymentConfirmation) -> str:
+def payment_fingerprint(confirmation: PaymentConfirmation) -> str:
     """Identifies the payment asserted, whatever moment the wallet signed it at."""
     asserted = confirmation.asserted()
     canonical = json.dumps(asserted, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -110,10 +110,10 @@ def pay(
     confirmation's payer must be the prescription's patient.
     """
     _check_request(confirmation, prescription_id=prescription_id, idempotency_key=idempotency_key)
-    asserted = fingerprint(confirmation)
+    fingerprint = payment_fingerprint(confirmation)
     existing = _payment_by_key(session, idempotency_key)
     if existing is not None:
-        return _replayed(existing, asserted), False
+        return _replayed(existing, fingerprint), False
     record = get_record(session, prescription_id)
     if not payer_rule.accepts(confirmation.payer, liable=record.patient):
         raise PayerNotPatient()
@@ -125,7 +125,7 @@ def pay(
             raise ConfirmationMismatch(claim)
     if record.status != PrescriptionStatus.ISSUED:
         # paid since the key was looked up: perhaps by this very request, sent twice at once
-        return _replayed_or_already_paid(session, idempotency_key, asserted, prescription_id), False
+        return _replayed_or_already_paid(session, idempotency_key, fingerprint, prescription_id), False
     paid_at = as_utc(now)
     receipt_id = new_id("rcpt")
     inserted = _insert_unless_conflicting(
@@ -134,7 +134,7 @@ def pay(
             "id": receipt_id,
             "prescription_id": prescription_id,
             "idempotency_key": idempotency_key,
-            "fingerprint": asserted,
+            "fingerprint": fingerprint,
             "payment_id": confirmation.payment_id,
             "payer": confirmation.payer,
             "amount_cents": confirmation.amount_cents,
@@ -156,4 +156,4 @@ def pay(
             return _receipt(payment), True
     # Someone else's payment got there first: the same request (a replay) or another.
     session.rollback()
-    return _replayed_or_already_paid(session, idempotency_key, asserted, prescription_id), False
+    return _replayed_or_already_paid(session, idempotency_key, fingerprint, prescription_id), False
