@@ -65,6 +65,7 @@ def idempotency_key(value: Annotated[str | None, Header(alias="Idempotency-Key")
         raise IdempotencyKeyMissing(
             "This request needs an Idempotency-Key header, so that sending it again never repeats it."
         )
+    # visible ASCII (RFC 9110's VCHAR): no space, no control character
     if not 0 < len(value) <= MAX_IDEMPOTENCY_KEY_LENGTH or not all("!" <= char <= "~" for char in value):
         raise InvalidIdempotencyKey(
             f"The Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters."

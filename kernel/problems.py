@@ -198,6 +198,12 @@ class NotFound(Problem):
     status, kind = 404, "not-found"
 
 
+class NoConsent(Problem):
+    """The person the data is about has not allowed this use of it (the pod's refusal, a department's)."""
+
+    status, kind = 403, "no-consent"
+
+
 class IdempotencyKeyMissing(Problem):
     status, kind = 400, "idempotency-key-missing"
 

@@ -22,17 +22,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 from urllib.parse import quote
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from kernel.client import ServiceClient, UpstreamUnavailable, raise_for_upstream_problem
+from kernel.clock import Clock, utc_now
 from kernel.database import Database
-from kernel.problems import PROBLEM_TYPE_PREFIX, Problem
+from kernel.problems import Problem, kind_of
 from services.fines.models import CreditOutboxEntry, Fine, OutboxAction
 
 log = logging.getLogger("citygate.fines.credit")
@@ -62,6 +63,7 @@ class ReportToCreditPlatform:
     def fine_became_overdue(
         self, session: Session, fine: Fine, owner_ref: str, *, overdue_at: datetime, now: datetime
     ) -> None:
+        assert fine.id is not None
         session.add(
             CreditOutboxEntry(
                 action=OutboxAction.REPORT,
@@ -76,6 +78,7 @@ class ReportToCreditPlatform:
     def fine_was_paid(self, session: Session, fine: Fine, *, now: datetime) -> None:
         # Only what the platform was told about needs settling; a fine paid before the sweep
         # marked it overdue never reached the platform.
+        assert fine.id is not None
         reported = session.exec(
             select(CreditOutboxEntry.id).where(
                 CreditOutboxEntry.fine_id == fine.id,
@@ -115,8 +118,8 @@ def pending_entries(session: Session, limit: int = 100) -> list[CreditOutboxEntr
     return list(
         session.exec(
             select(CreditOutboxEntry)
-            .where(CreditOutboxEntry.delivered_at.is_(None))  # type: ignore[union-attr]
-            .order_by(CreditOutboxEntry.id)
+            .where(col(CreditOutboxEntry.delivered_at).is_(None))
+            .order_by(col(CreditOutboxEntry.id))
             .limit(limit)
         ).all()
     )
@@ -125,7 +128,7 @@ def pending_entries(session: Session, limit: int = 100) -> list[CreditOutboxEntr
 def mark_delivered(session: Session, entry_id: int, now: datetime) -> None:
     session.exec(
         update(CreditOutboxEntry)
-        .where(CreditOutboxEntry.id == entry_id, CreditOutboxEntry.delivered_at.is_(None))  # type: ignore[union-attr]
+        .where(col(CreditOutboxEntry.id) == entry_id, col(CreditOutboxEntry.delivered_at).is_(None))
         .values(delivered_at=now, attempts=CreditOutboxEntry.attempts + 1, last_error=None)
     )
     session.commit()
@@ -134,7 +137,7 @@ def mark_delivered(session: Session, entry_id: int, now: datetime) -> None:
 def mark_failed(session: Session, entry_id: int, error: str) -> None:
     session.exec(
         update(CreditOutboxEntry)
-        .where(CreditOutboxEntry.id == entry_id, CreditOutboxEntry.delivered_at.is_(None))  # type: ignore[union-attr]
+        .where(col(CreditOutboxEntry.id) == entry_id, col(CreditOutboxEntry.delivered_at).is_(None))
         .values(attempts=CreditOutboxEntry.attempts + 1, last_error=error[:MAX_ERROR_LENGTH])
     )
     session.commit()
@@ -178,15 +181,11 @@ async def _deliver(services: ServiceClient, entry: CreditOutboxEntry, source: st
     raise_for_upstream_problem(CREDIT, response)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def drain_credit_outbox(
     database: Database,
     services: ServiceClient,
     *,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Clock = utc_now,
     limit: int = 100,
 ) -> DrainReport:
     """Deliver pending outbox entries to the credit service, oldest first, and mark each delivered.
@@ -226,7 +225,7 @@ async def drain_credit_outbox(
                 entry.action.value,
                 entry.fine_id,
                 error.status,
-                error.type.removeprefix(PROBLEM_TYPE_PREFIX),
+                kind_of(error.type) or error.type,
             )
             continue
         await run_in_threadpool(_in_session, database, mark_delivered, entry.id, clock())

@@ -19,12 +19,22 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from identity.personas import Persona, by_handle
+from kernel.clock import utc_now
 from kernel.problems import Problem
-from services.fines.domain import CHINA_STANDARD_TIME, china_date, utc_now
+from kernel.state import state_of
+from services.fines.dependencies import FinesState
+from services.fines.domain import CHINA_STANDARD_TIME, china_date
 from services.fines.models import Fine, FineCreate, FineSource, Vehicle
 
+
+def _car_of(persona: Persona) -> str:
+    if persona.plate is None:
+        raise ValueError(f"the persona {persona.handle} has no car")
+    return persona.plate
+
+
 CAR_OWNER = by_handle("li-wei")
-DEMO_PLATE = CAR_OWNER.plate
+DEMO_PLATE = _car_of(CAR_OWNER)
 DEFAULTER = by_handle("chen-jun")
 DEFAULTER_PLATE = "粤A88888"
 
@@ -98,28 +108,29 @@ async def seed_demo(app: FastAPI) -> None:
     # As at the registration desk: the clerk has seen the owner's ID card, and the traffic police
     # keep only the subject their sector knows the owner by (the resident ID on the platform,
     # the transport-sector pseudonym in the rights regime).
-    cars = demo_cars(china_date(app.state.clock()))
-    owners = {car.plate: await _sector_subject(app, car.owner) for car in cars}
-    await run_in_threadpool(_register_in_own_transaction, app, cars, owners)
+    state = state_of(app, FinesState)
+    cars = demo_cars(china_date(state.clock()))
+    owners = {car.plate: await _sector_subject(state, car.owner) for car in cars}
+    await run_in_threadpool(_register_in_own_transaction, state, cars, owners)
     # The sweep marks Chen Jun's fine overdue (and, on the platform, reports it) right away.
-    app.state.fines_worker.wake()
+    state.worker.wake()
 
 
-async def _sector_subject(app: FastAPI, persona: Persona, wait_seconds: float = 60) -> str:
+async def _sector_subject(state: FinesState, persona: Persona, wait_seconds: float = 60) -> str:
     """Waits for the identity service to come up, and for its own demo seed to have enrolled the
     persona (seeds run concurrently; until then it answers 404 citizen-not-found)."""
     deadline = monotonic() + wait_seconds
     while True:
         try:
-            return await app.state.services.sector_subject(persona.resident_id, wait_seconds=wait_seconds)
+            return await state.services.sector_subject(persona.resident_id, wait_seconds=wait_seconds)
         except Problem as problem:
             if problem.status != 404 or monotonic() >= deadline:
                 raise
         await asyncio.sleep(0.25)
 
 
-def _register_in_own_transaction(app: FastAPI, cars: tuple[DemoCar, ...], owners: dict[str, str]) -> None:
-    with app.state.database.session() as session:
+def _register_in_own_transaction(state: FinesState, cars: tuple[DemoCar, ...], owners: dict[str, str]) -> None:
+    with state.database.session() as session:
         for car in cars:
             register_demo_car(session, owners[car.plate], car)
         session.commit()

@@ -14,22 +14,23 @@ from fastapi import APIRouter
 
 from kernel.bounds import RowId
 from kernel.citizens import CurrentCitizen
-from kernel.dependencies import SessionDep
-from services.fines.domain import FineNotFound, china_date, fines_for_citizen, get_fine, public_fine
+from kernel.dependencies import NowDep, SessionDep
+from kernel.problems import problem_responses
+from services.fines.domain import china_date, fines_for_citizen, get_fine, public_fine
+from services.fines.errors import FineNotFound
 from services.fines.models import FinePublic, Vehicle
-from services.fines.routes import Now
 
 router = APIRouter(prefix="/me", tags=["the citizen's own"])
 
 
 @router.get("/fines", summary="My fines, across all my vehicles, oldest first")
-def my_fines(citizen: CurrentCitizen, session: SessionDep, now: Now) -> Sequence[FinePublic]:
+def my_fines(citizen: CurrentCitizen, session: SessionDep, now: NowDep) -> Sequence[FinePublic]:
     today = china_date(now)
     return [public_fine(fine, today) for fine in fines_for_citizen(session, citizen.subject)]
 
 
-@router.get("/fines/{fine_id}", summary="One of my fines")
-def my_fine(fine_id: RowId, citizen: CurrentCitizen, session: SessionDep, now: Now) -> FinePublic:
+@router.get("/fines/{fine_id}", summary="One of my fines", responses=problem_responses(FineNotFound))
+def my_fine(fine_id: RowId, citizen: CurrentCitizen, session: SessionDep, now: NowDep) -> FinePublic:
     fine = get_fine(session, fine_id)
     vehicle = session.get(Vehicle, fine.plate)
     if vehicle is None or vehicle.owner_ref != citizen.subject:

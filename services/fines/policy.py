@@ -1,5 +1,6 @@
 """The one place the regimes differ for the traffic police: what the credit platform is told, and
-who may pay a fine. Chosen once per app in ``create_app`` (``app.state.policy``)."""
+who may pay a fine. Chosen once per app in ``create_app``; routes reach it as ``PolicyDep``
+(``services.fines.dependencies``)."""
 
 from __future__ import annotations
 

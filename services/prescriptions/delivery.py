@@ -17,17 +17,17 @@ app's kernel client on the event loop, as the pod store does.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from kernel.client import ServiceClient
-from kernel.problems import Problem
-from services.prescriptions.models import Prescription
-from services.prescriptions.stores import ask_consent_service
+from kernel.clock import utc_now
+from services.prescriptions.consent_service import ask_consent_service
+from services.prescriptions.errors import NoConsentAsked, NoDeliveryConsent
+from services.prescriptions.models import PARCEL_COURIER, Prescription
 
-PARCEL_COURIER = "parcel-courier"
 ADDRESS = "pd:PhysicalAddress"
 DELIVERY = "dpv:DeliveryOfGoods"
 PASSING_ON = "dpv:Disclose"
@@ -41,18 +41,6 @@ class DeliveryConsentRequested(BaseModel):
     summary: str = Field(description="What the prompt says, in the consent service's words")
     recipient: str = PARCEL_COURIER
     status: str
-
-
-class NoDeliveryConsent(Problem):
-    def __init__(self, prescription_id: str, reason: str | None) -> None:
-        super().__init__(
-            403,
-            f"You have not allowed the pharmacy to give your address to the parcel courier ({reason}). "
-            f"Ask for the prompt (POST /me/prescriptions/{prescription_id}/delivery-consent), allow it in "
-            "your consent app, then order the delivery again. Nothing was passed on.",
-            kind="no-consent",
-            recipient=PARCEL_COURIER,
-        )
 
 
 class DeliveryDesk(Protocol):
@@ -70,12 +58,7 @@ class HandOverDirectly:
     """Platform: the sign-up agreement is the only consent; nothing is asked, nothing is logged."""
 
     def request_consent(self, record: Prescription) -> DeliveryConsentRequested:
-        raise Problem(
-            409,
-            "This deployment asks no consent for a delivery: the super-app's user agreement "
-            "covers it, and the courier gets your address when you order.",
-            kind="no-consent-asked",
-        )
+        raise NoConsentAsked()
 
     def before_handover(self, record: Prescription) -> int | None:
         return None
@@ -97,7 +80,7 @@ class HandOverUnderConsent:
                 "categories": [ADDRESS],
                 "processing": [PASSING_ON],
                 "mode": "one-time",
-                "valid_until": (datetime.now(UTC) + CONSENT_VALID_FOR).isoformat(),
+                "valid_until": (utc_now() + CONSENT_VALID_FOR).isoformat(),
                 "notice": f"The pharmacy gives the parcel courier your address, and a parcel number, to deliver "
                 f"prescription {record.id}. The courier learns nothing else: not what is in the parcel, "
                 "nor your name.",
@@ -121,5 +104,5 @@ class HandOverUnderConsent:
             raise NoDeliveryConsent(record.id, decision.get("reason"))
         return decision.get("ledger_index")
 
-    def _consent(self, path: str, body: dict) -> dict:
+    def _consent(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return ask_consent_service(self._services(), path, body)

@@ -15,6 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from identity.personas import by_handle
+from kernel.state import state_of
+from services.prescriptions.dependencies import PrescriptionsState
 from services.prescriptions.domain import issue
 from services.prescriptions.models import ContentsLocation, Prescription, PrescriptionCreate
 from services.prescriptions.stores import PrescriptionStore
@@ -40,15 +42,16 @@ def demo_draft(patient: str) -> PrescriptionCreate:
 async def seed_demo(app: FastAPI) -> None:
     # As at the consultation: the doctor has seen the patient's ID card, and the hospital keeps
     # only the subject the health sector knows her by (resident ID on the platform, pseudonym otherwise).
-    if app.state.policy.store.location is not ContentsLocation.DEPARTMENT:
+    state = state_of(app, PrescriptionsState)
+    if state.policy.store.location is not ContentsLocation.DEPARTMENT:
         return
-    patient = await app.state.services.sector_subject(PATIENT.resident_id, wait_seconds=60)
-    await run_in_threadpool(_issue_in_own_transaction, app, patient)
+    patient = await state.services.sector_subject(PATIENT.resident_id, wait_seconds=60)
+    await run_in_threadpool(_issue_in_own_transaction, state, patient)
 
 
-def _issue_in_own_transaction(app: FastAPI, patient: str) -> None:
-    with app.state.database.session() as session:
-        issue_demo_prescription(session, app.state.policy.store, patient)
+def _issue_in_own_transaction(state: PrescriptionsState, patient: str) -> None:
+    with state.database.session() as session:
+        issue_demo_prescription(session, state.policy.store, patient)
 
 
 def issue_demo_prescription(session: Session, store: PrescriptionStore, patient: str) -> None:

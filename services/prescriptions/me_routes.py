@@ -20,10 +20,20 @@ from sqlmodel import Session
 
 from kernel.bounds import Reference
 from kernel.citizens import CitizenCaller, CurrentCitizen
-from kernel.dependencies import SessionDep
+from kernel.dependencies import NowDep, SessionDep
 from services.prescriptions import domain
 from services.prescriptions.delivery import DeliveryConsentRequested
 from services.prescriptions.demo import demo_draft
+from services.prescriptions.dependencies import DeliveryDep, StoreDep
+from services.prescriptions.errors import (
+    DELIVERY_CONSENT_PROBLEMS,
+    DELIVERY_PROBLEMS,
+    DISPENSING_PROBLEMS,
+    ISSUING_PROBLEMS,
+    LISTING_PROBLEMS,
+    READING_PROBLEMS,
+    PrescriptionNotFound,
+)
 from services.prescriptions.models import (
     DeliveryOrderCreate,
     DeliveryOrderPublic,
@@ -32,18 +42,17 @@ from services.prescriptions.models import (
     Prescription,
     PrescriptionPublic,
 )
-from services.prescriptions.routes import DeliveryDep, Now, StoreDep
 from services.prescriptions.stores import Purpose
 
 router = APIRouter(prefix="/me", tags=["the citizen's own"])
 
 
-@router.get("/prescriptions", summary="My prescriptions, oldest first")
+@router.get("/prescriptions", summary="My prescriptions, oldest first", responses=LISTING_PROBLEMS)
 def my_prescriptions(citizen: CurrentCitizen, session: SessionDep, store: StoreDep) -> list[PrescriptionPublic]:
     return domain.prescriptions_of(session, store, citizen.subject, purpose=Purpose.PATIENT_VIEW)
 
 
-@router.get("/prescriptions/{prescription_id}", summary="One of my prescriptions")
+@router.get("/prescriptions/{prescription_id}", summary="One of my prescriptions", responses=READING_PROBLEMS)
 def my_prescription(
     prescription_id: Reference, citizen: CurrentCitizen, session: SessionDep, store: StoreDep
 ) -> PrescriptionPublic:
@@ -66,9 +75,10 @@ class ConsultationCreate(BaseModel):
     "/consultations",
     status_code=status.HTTP_201_CREATED,
     summary="An online consultation: the doctor issues my prescription (into my pod, rights regime)",
+    responses=ISSUING_PROBLEMS,
 )
 def my_consultation(
-    body: ConsultationCreate, citizen: CurrentCitizen, session: SessionDep, store: StoreDep, now: Now
+    body: ConsultationCreate, citizen: CurrentCitizen, session: SessionDep, store: StoreDep, now: NowDep
 ) -> PrescriptionPublic:
     # The online doctor (the demo's) prescribes for the patient the token names.
     draft = demo_draft(citizen.subject).model_copy(update={"pod": body.pod})
@@ -79,6 +89,7 @@ def my_consultation(
     "/prescriptions/{prescription_id}/dispensation",
     status_code=status.HTTP_201_CREATED,
     summary="Order the dispensing of my paid prescription from a pharmacy",
+    responses=DISPENSING_PROBLEMS,
 )
 def my_dispensation(
     prescription_id: Reference,
@@ -86,7 +97,7 @@ def my_dispensation(
     citizen: CurrentCitizen,
     session: SessionDep,
     store: StoreDep,
-    now: Now,
+    now: NowDep,
 ) -> DispensationPublic:
     _check_mine(session, citizen, prescription_id)
     return domain.dispense(session, store, prescription_id, body, now=now)
@@ -96,6 +107,7 @@ def my_dispensation(
     "/prescriptions/{prescription_id}/delivery-consent",
     status_code=status.HTTP_201_CREATED,
     summary="Rights regime: have the pharmacy ask my consent to give my address to the parcel courier",
+    responses=DELIVERY_CONSENT_PROBLEMS,
 )
 def my_delivery_consent(
     prescription_id: Reference, citizen: CurrentCitizen, session: SessionDep, desk: DeliveryDep
@@ -109,6 +121,7 @@ def my_delivery_consent(
     status_code=status.HTTP_201_CREATED,
     summary="Order the courier for my dispensed prescription: parcel id and address only "
     "(rights regime: under my consent, logged)",
+    responses=DELIVERY_PROBLEMS,
 )
 def my_delivery(
     prescription_id: Reference,
@@ -125,4 +138,4 @@ def _check_mine(session: Session, citizen: CitizenCaller, prescription_id: str) 
     """Someone else's prescription is as unknown as one that does not exist (checked before any pod read)."""
     record = session.get(Prescription, prescription_id)
     if record is None or record.patient != citizen.subject:
-        raise domain.PrescriptionNotFound(prescription_id)
+        raise PrescriptionNotFound(prescription_id)

@@ -247,6 +247,8 @@ class DispensationPublic(SQLModel):
 
 # --- delivery -------------------------------------------------------------------------------------
 
+PARCEL_COURIER = "parcel-courier"  # the third party that carries the parcel: it gets a parcel id and an address
+
 
 class DeliveryOrderBase(PrescriptionsTable):
     address: str = Field(min_length=1, max_length=500)

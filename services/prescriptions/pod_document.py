@@ -24,6 +24,7 @@ from datetime import datetime
 import rfc8785
 from joserfc.jwk import ECKey, KeySet
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.term import IdentifiedNode, Node
 
 from kernel.signed import InvalidStatement, sign_canonical, verify_canonical
 from services.prescriptions.models import PrescriptionContents
@@ -102,7 +103,7 @@ def to_turtle(
     return graph.serialize(format="turtle", base=url).encode()
 
 
-def _graph(document: bytes, url: str) -> tuple[Graph, URIRef]:
+def _graph(document: bytes, url: str) -> tuple[Graph, Node]:
     graph = Graph()
     try:
         graph.parse(data=document, format="turtle", publicID=url)
@@ -122,7 +123,9 @@ def from_turtle(document: bytes, url: str) -> PrescriptionContents:
         objects = list(graph.objects(subject, PREDICATE_OF[field]))
         if len(objects) != 1:
             raise NotAPrescription(f"{len(objects)} values of {PREDICATE_OF[field].n3(graph.namespace_manager)}")
-        values[field] = objects[0].toPython()
+        [value] = objects
+        assert isinstance(value, IdentifiedNode | Literal)  # what a parsed graph's objects are
+        values[field] = value.toPython()
     try:
         return PrescriptionContents.model_validate(values)
     except ValueError as error:

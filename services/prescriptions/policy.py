@@ -1,5 +1,7 @@
 """The one place the regimes differ for the hospital and pharmacy: where prescriptions are kept,
-and who may pay one."""
+who may pay one, and who lets the courier have the address. Chosen once per app, with its state
+(``services.prescriptions.dependencies``); routes reach it as ``PolicyDep`` (or its store and its
+delivery desk as ``StoreDep`` and ``DeliveryDep``)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from kernel.client import ServiceClient
 from kernel.payers import AnyoneWithTheReference, LiablePartyPays, PayerRule
 from kernel.regime import Regime
 from services.prescriptions.delivery import DeliveryDesk, HandOverDirectly, HandOverUnderConsent
-from services.prescriptions.stores import DepartmentStore, PodStore, PrescriptionStore
+from services.prescriptions.pod_store import PodStore
+from services.prescriptions.stores import DepartmentStore, PrescriptionStore
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,42 @@
+"""The hospital and pharmacy's service-to-service API: the super-app (and the hospital's own
+software) issue, read, pay, dispense and deliver prescriptions."""
+
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from kernel.bounds import Reference
-from kernel.dependencies import SessionDep
-from kernel.signed import InvalidStatement, StatementVerifier
-from kernel.tokens import caller_with
-from services.prescriptions import domain
-from services.prescriptions.delivery import DeliveryDesk
+from kernel.dependencies import IdempotencyKeyDep, NowDep, SessionDep
+from kernel.payment_confirmations import InvalidPaymentConfirmation
+from kernel.problems import (
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    problem_responses,
+)
+from services.prescriptions import domain, payments
+from services.prescriptions.auth import (
+    PrescriptionsDeliverer,
+    PrescriptionsDispenser,
+    PrescriptionsIssuer,
+    PrescriptionsPayer,
+    PrescriptionsReader,
+)
 from services.prescriptions.demo import demo_draft
+from services.prescriptions.dependencies import DeliveryDep, PaymentVerifierDep, PolicyDep, StoreDep
+from services.prescriptions.errors import (
+    DELIVERY_PROBLEMS,
+    DISPENSING_PROBLEMS,
+    ISSUING_PROBLEMS,
+    LISTING_PROBLEMS,
+    READING_PROBLEMS,
+    AlreadyPaid,
+    ConfirmationMismatch,
+    PayerNotPatient,
+    PrescriptionNotFound,
+)
 from services.prescriptions.models import (
     DeliveryOrderCreate,
     DeliveryOrderPublic,
@@ -24,34 +47,15 @@ from services.prescriptions.models import (
     PrescriptionPublic,
     Receipt,
 )
-from services.prescriptions.stores import PrescriptionStore
 
 router = APIRouter(tags=["prescriptions"])
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def regime_store(request: Request) -> PrescriptionStore:
-    return request.app.state.policy.store
-
-
-def regime_delivery(request: Request) -> DeliveryDesk:
-    return request.app.state.policy.delivery
-
-
-Now = Annotated[datetime, Depends(utc_now)]
-StoreDep = Annotated[PrescriptionStore, Depends(regime_store)]
-DeliveryDep = Annotated[DeliveryDesk, Depends(regime_delivery)]
-
-
-@router.get("/citizens/{subject}/prescriptions", summary="A patient's prescriptions, oldest first")
+@router.get(
+    "/citizens/{subject}/prescriptions", summary="A patient's prescriptions, oldest first", responses=LISTING_PROBLEMS
+)
 def list_prescriptions(
-    subject: Reference,
-    session: SessionDep,
-    store: StoreDep,
-    caller: caller_with("prescriptions:read"),
+    subject: Reference, session: SessionDep, store: StoreDep, caller: PrescriptionsReader
 ) -> list[PrescriptionPublic]:
     return domain.prescriptions_of(session, store, subject)
 
@@ -60,13 +64,10 @@ def list_prescriptions(
     "/prescriptions",
     status_code=status.HTTP_201_CREATED,
     summary="Issue a prescription (an online consultation); its contents go where the regime keeps them",
+    responses=ISSUING_PROBLEMS,
 )
 def issue_prescription(
-    body: PrescriptionCreate,
-    session: SessionDep,
-    store: StoreDep,
-    now: Now,
-    caller: caller_with("prescriptions:issue"),
+    body: PrescriptionCreate, session: SessionDep, store: StoreDep, now: NowDep, caller: PrescriptionsIssuer
 ) -> PrescriptionPublic:
     return domain.issue(session, store, body, now=now)
 
@@ -82,25 +83,19 @@ class OnlineConsultation(BaseModel):
     "/consultations",
     status_code=status.HTTP_201_CREATED,
     summary="An online consultation booked in the super-app: the hospital's online doctor prescribes",
+    responses=ISSUING_PROBLEMS,
 )
 def online_consultation(
-    body: OnlineConsultation,
-    session: SessionDep,
-    store: StoreDep,
-    now: Now,
-    caller: caller_with("prescriptions:issue"),
+    body: OnlineConsultation, session: SessionDep, store: StoreDep, now: NowDep, caller: PrescriptionsIssuer
 ) -> PrescriptionPublic:
     # What the online doctor prescribes is the hospital's decision (the demo's), never the caller's.
     draft = demo_draft(body.patient).model_copy(update={"pod": body.pod})
     return domain.issue(session, store, draft, now=now)
 
 
-@router.get("/prescriptions/{prescription_id}", summary="One prescription")
+@router.get("/prescriptions/{prescription_id}", summary="One prescription", responses=READING_PROBLEMS)
 def get_prescription(
-    prescription_id: Reference,
-    session: SessionDep,
-    store: StoreDep,
-    caller: caller_with("prescriptions:read"),
+    prescription_id: Reference, session: SessionDep, store: StoreDep, caller: PrescriptionsReader
 ) -> PrescriptionPublic:
     return domain.prescription(session, store, prescription_id)
 
@@ -109,33 +104,40 @@ def get_prescription(
     "/prescriptions/{prescription_id}/payments",
     status_code=status.HTTP_201_CREATED,
     summary="Pay a prescription with the wallet's signed confirmation",
-    responses={200: {"model": Receipt, "description": "The same payment again: its receipt, nothing charged"}},
+    responses={
+        **problem_responses(
+            IdempotencyKeyMissing,
+            InvalidIdempotencyKey,
+            InvalidPaymentConfirmation,
+            ConfirmationMismatch,
+            PrescriptionNotFound,
+            PayerNotPatient,
+            IdempotencyKeyReused,
+            AlreadyPaid,
+        ),
+        200: {"model": Receipt, "description": "The same payment again: its receipt, nothing charged"},
+    },
 )
 async def pay_prescription(
     prescription_id: Reference,
     body: PaymentCreate,
-    request: Request,
     response: Response,
     session: SessionDep,
-    now: Now,
-    caller: caller_with("prescriptions:pay"),
-    idempotency_key: Annotated[str | None, Header(description="Names this payment; retries reuse it.")] = None,
+    now: NowDep,
+    policy: PolicyDep,
+    verifier: PaymentVerifierDep,
+    caller: PrescriptionsPayer,
+    idempotency_key: IdempotencyKeyDep,
 ) -> Receipt:
-    key = domain.checked_idempotency_key(idempotency_key)
-    verifier: StatementVerifier = request.app.state.payment_verifier
-    try:
-        claims = await verifier.verify(body.confirmation)
-    except InvalidStatement as error:
-        raise domain.InvalidConfirmation(str(error)) from error
+    confirmation = await verifier.verify(body.confirmation)
     receipt, created = await run_in_threadpool(
-        domain.pay,
+        payments.pay,
         session,
         prescription_id,
-        claims,
-        idempotency_key=key,
-        confirmation=body.confirmation,
+        confirmation,
+        idempotency_key=idempotency_key,
         now=now,
-        payer_rule=request.app.state.policy.payer_rule,
+        payer_rule=policy.payer_rule,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -146,14 +148,15 @@ async def pay_prescription(
     "/prescriptions/{prescription_id}/dispensations",
     status_code=status.HTTP_201_CREATED,
     summary="A pharmacy dispenses a paid prescription (once)",
+    responses=DISPENSING_PROBLEMS,
 )
 def dispense_prescription(
     prescription_id: Reference,
     body: DispensationCreate,
     session: SessionDep,
     store: StoreDep,
-    now: Now,
-    caller: caller_with("prescriptions:dispense"),
+    now: NowDep,
+    caller: PrescriptionsDispenser,
 ) -> DispensationPublic:
     return domain.dispense(session, store, prescription_id, body, now=now)
 
@@ -162,12 +165,13 @@ def dispense_prescription(
     "/prescriptions/{prescription_id}/delivery",
     status_code=status.HTTP_201_CREATED,
     summary="Order a courier for a dispensed prescription: the order holds only a parcel id and the address",
+    responses=DELIVERY_PROBLEMS,
 )
 def order_delivery(
     prescription_id: Reference,
     body: DeliveryOrderCreate,
     session: SessionDep,
     desk: DeliveryDep,
-    caller: caller_with("prescriptions:deliver"),
+    caller: PrescriptionsDeliverer,
 ) -> DeliveryOrderPublic:
     return domain.order_delivery(session, desk, prescription_id, body)

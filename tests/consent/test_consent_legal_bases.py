@@ -16,7 +16,7 @@ from consent.subjects import citizen_key_of
 from consent.vocabulary import LegalBasis
 from kernel.legal_bases import LEGAL_BASES, MEDICAL_RECORDS_RETENTION
 from pod.consent_gate import decided_for
-from services.prescriptions.stores import keeping_basis as hospitals_keeping_basis
+from services.prescriptions.pod_store import keeping_basis as hospitals_keeping_basis
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.pod_clients import own_pod

@@ -281,7 +281,7 @@ EXPECTED = {Regime.PLATFORM: (403, True), Regime.RIGHTS: (201, False)}
 
 
 async def test_the_demo_couples_divorce_in_each_regime(mesh, bureau, monkeypatch):
-    await mesh.apps["fines"].state.fines_worker.run_once()  # the overdue fine's report is delivered
+    await mesh.apps["fines"].state.service.worker.run_once()  # the overdue fine's report is delivered
     asked = record_paths(mesh, monkeypatch)
     services = state_of(mesh.apps["appointments"], AppointmentsState).services
     husband = await services.sector_subject(by_handle("chen-jun").resident_id)

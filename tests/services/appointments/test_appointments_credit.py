@@ -38,7 +38,7 @@ pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS]
 @pytest.fixture
 async def bureau(mesh: Mesh) -> AsyncIterator[httpx.AsyncClient]:
     # Chen Jun's overdue fine reaches the credit platform through the traffic police's outbox.
-    await mesh.apps["fines"].state.fines_worker.run_once()
+    await mesh.apps["fines"].state.service.worker.run_once()
     async with mesh.client("appointments") as client:
         client.headers.update(bearer(mesh))
         yield client

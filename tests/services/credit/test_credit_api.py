@@ -260,7 +260,7 @@ async def test_a_malformed_subject_or_service_is_refused(mesh):
 async def test_the_demo_blacklists_chen_jun_for_appointments_not_for_hotels(mesh):
     blacklisted = by_handle("chen-jun")
     # The credit platform holds no demo data of its own: the traffic police report his overdue fine.
-    await mesh.apps["fines"].state.fines_worker.run_once()
+    await mesh.apps["fines"].state.service.worker.run_once()
     answer = (await query(mesh, subject=blacklisted.resident_id)).json()
     assert answer["restricted"] is True
     assert [r["source"] for r in answer["reasons"]] == ["fines"]

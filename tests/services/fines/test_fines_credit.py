@@ -11,9 +11,11 @@ import pytest
 from sqlmodel import col, select
 
 from kernel.regime import Regime
+from kernel.state import ServiceState, state_of
 from services.credit.models import CreditRecord
 from services.fines.credit_reporting import drain_credit_outbox
 from services.fines.demo import CAR_OWNER, DEFAULTER
+from services.fines.dependencies import FinesState
 from services.fines.domain import CHINA_STANDARD_TIME
 from services.fines.models import CreditOutboxEntry, Fine, FineStatus, OutboxAction
 from tests.fixtures.fines import citizen_fines, confirmation, post_payment, subject_of
@@ -27,25 +29,33 @@ SOME_TIME = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 
 
 def outbox(mesh: Mesh) -> list[CreditOutboxEntry]:
-    with mesh.apps["fines"].state.database.session() as session:
+    with state_of(mesh.apps["fines"], FinesState).database.session() as session:
         return list(session.exec(select(CreditOutboxEntry).order_by(col(CreditOutboxEntry.id))).all())
 
 
 def credit_record(mesh: Mesh, fine_id: int) -> CreditRecord | None:
-    with mesh.apps["credit"].state.database.session() as session:
+    with state_of(mesh.apps["credit"], ServiceState).database.session() as session:
         return session.exec(
             select(CreditRecord).where(CreditRecord.source == "fines", CreditRecord.reference == str(fine_id))
         ).first()
 
 
+def recorded(mesh: Mesh, fine_id: int) -> CreditRecord:
+    record = credit_record(mesh, fine_id)
+    assert record is not None, f"the credit platform has no record of fine {fine_id}"
+    return record
+
+
 def stored_status(mesh: Mesh, fine_id: int) -> FineStatus:
-    with mesh.apps["fines"].state.database.session() as session:
-        return session.get(Fine, fine_id).status
+    with state_of(mesh.apps["fines"], FinesState).database.session() as session:
+        fine = session.get(Fine, fine_id)
+        assert fine is not None
+        return fine.status
 
 
 async def drain(mesh: Mesh):
-    fines = mesh.apps["fines"]
-    return await drain_credit_outbox(fines.state.database, fines.state.services, clock=fines.state.clock)
+    fines = state_of(mesh.apps["fines"], FinesState)
+    return await drain_credit_outbox(fines.database, fines.services, clock=fines.clock)
 
 
 async def pay(mesh: Mesh, persona, fine: dict, key: str):
@@ -57,7 +67,8 @@ async def pay(mesh: Mesh, persona, fine: dict, key: str):
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
 async def test_on_the_platform_an_overdue_fine_is_reported_and_its_payment_settles_it(mesh):
     [fine] = await citizen_fines(mesh, DEFAULTER)
-    await mesh.apps["fines"].state.fines_worker.run_once()  # the seed already woke it; one more pass is harmless
+    # the seed already woke it; one more pass is harmless
+    await state_of(mesh.apps["fines"], FinesState).worker.run_once()
     assert stored_status(mesh, fine["id"]) == FineStatus.OVERDUE
     [report] = outbox(mesh)
     assert report.action == OutboxAction.REPORT and report.delivered_at is not None
@@ -79,8 +90,8 @@ async def test_on_the_platform_an_overdue_fine_is_reported_and_its_payment_settl
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
 async def test_a_credit_service_that_is_down_loses_nothing(mesh):
-    fines = mesh.apps["fines"]
-    worker = fines.state.fines_worker
+    fines = state_of(mesh.apps["fines"], FinesState)
+    worker = fines.worker
     await worker.run_once()  # Chen Jun's report is out of the way
     credit_host = urlsplit(mesh.urls["credit"]).netloc
     mesh.stop("credit")
@@ -89,7 +100,7 @@ async def test_a_credit_service_that_is_down_loses_nothing(mesh):
     assert first["status"] == "unpaid"
     # the day after Li Wei's first fine fell due (Guangzhou), it is overdue too
     day_after = date.fromisoformat(first["due_date"]) + timedelta(days=1)
-    fines.state.clock = lambda: datetime.combine(day_after, time(9, 0), CHINA_STANDARD_TIME)
+    fines.clock = lambda: datetime.combine(day_after, time(9, 0), CHINA_STANDARD_TIME)
     first = (await citizen_fines(mesh, CAR_OWNER))[0]
     assert first["status"] == "overdue"  # shown at once, before any sweep
     report = await worker.run_once()
@@ -112,7 +123,7 @@ async def test_a_credit_service_that_is_down_loses_nothing(mesh):
     record = present(credit_record(mesh, first["id"]))
     assert record.subject == CAR_OWNER.resident_id and record.settled_at is not None
     # one record per fine on the platform, however often it was attempted
-    with mesh.apps["credit"].state.database.session() as session:
+    with state_of(mesh.apps["credit"], ServiceState).database.session() as session:
         references = session.exec(select(CreditRecord.reference).where(CreditRecord.source == "fines")).all()
     assert sorted(references) == sorted({str(entry.fine_id) for entry in outbox(mesh)})
 
@@ -124,10 +135,11 @@ async def test_a_refused_report_is_kept_and_holds_back_its_settlement(mesh, capl
     says that it was refused and why in general, but not the refusal's text, which quotes the ID."""
     caplog.set_level(logging.INFO)
     mistyped = "110105194912310021"  # a wrong check character: the refusal quotes the first 17 digits
-    fines = mesh.apps["fines"]
-    await fines.state.fines_worker.run_once()
-    with fines.state.database.session() as session:
+    fines = state_of(mesh.apps["fines"], FinesState)
+    await fines.worker.run_once()
+    with fines.database.session() as session:
         fine = session.exec(select(Fine).order_by(col(Fine.id))).first()
+        assert fine is not None and fine.id is not None
         session.add(
             CreditOutboxEntry(
                 action=OutboxAction.REPORT,
@@ -157,11 +169,11 @@ async def test_a_refused_report_is_kept_and_holds_back_its_settlement(mesh, capl
 
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_in_the_rights_regime_nothing_is_reported_and_nothing_queued(mesh):
-    fines = mesh.apps["fines"]
-    assert "credit" not in fines.state.settings.peers and "credit" not in mesh.apps
+    fines = state_of(mesh.apps["fines"], FinesState)
+    assert "credit" not in fines.settings.peers and "credit" not in mesh.apps
     [fine] = await citizen_fines(mesh, DEFAULTER)
     assert fine["status"] == "overdue"
-    assert await fines.state.fines_worker.run_once() is None  # swept, nothing to drain
+    assert await fines.worker.run_once() is None  # swept, nothing to drain
     assert stored_status(mesh, fine["id"]) == FineStatus.OVERDUE
     await pay(mesh, DEFAULTER, fine, key="chen-jun-pays")
     assert outbox(mesh) == []
@@ -169,7 +181,7 @@ async def test_in_the_rights_regime_nothing_is_reported_and_nothing_queued(mesh)
 
 async def test_the_worker_runs_with_the_app_and_stops_with_it(regime, tmp_path):
     async with Mesh(regime, tmp_path) as running:
-        worker = running.apps["fines"].state.fines_worker
+        worker = state_of(running.apps["fines"], FinesState).worker
         assert worker.running
         task = worker._task
     assert not worker.running and task.done()

@@ -6,7 +6,8 @@ import pytest
 from sqlmodel import Session
 
 from services.fines.demo import CAR_OWNER, register_demo_car
-from services.fines.domain import VehicleNotFound, fines_for_vehicle
+from services.fines.domain import fines_for_vehicle
+from services.fines.errors import VehicleNotFound
 from services.fines.models import FinesTable, Vehicle
 from tests.fixtures.databases import sqlite_session
 from tests.fixtures.fines import DEMO_PLATE

@@ -10,27 +10,21 @@ from sqlmodel import Session, select
 
 from identity.personas import by_handle
 from kernel.payers import AnyoneWithTheReference, LiablePartyPays
+from kernel.payment_confirmations import PaymentConfirmation
+from kernel.problems import IdempotencyKeyReused
 from services.fines.credit_reporting import ReportNothing, ReportToCreditPlatform, pending_entries
 from services.fines.demo import DEFAULTER_PLATE, chen_juns_car, li_weis_car, register_demo_car
 from services.fines.domain import (
     CHINA_STANDARD_TIME,
-    FineAlreadyPaid,
-    FineNotFound,
-    IdempotencyKeyReused,
-    PayerNotOwner,
-    PaymentConfirmation,
-    PaymentMismatch,
-    ReceiptNotFound,
     china_date,
     fines_for_citizen,
     get_fine,
     mark_overdue_fines,
     overdue_since,
-    pay_fine,
-    receipt_for,
     record_fine,
     status_on,
 )
+from services.fines.errors import FineAlreadyPaid, FineNotFound, PayerNotOwner, PaymentMismatch, ReceiptNotFound
 from services.fines.models import (
     CreditOutboxEntry,
     FineCreate,
@@ -41,12 +35,14 @@ from services.fines.models import (
     Payment,
     Vehicle,
 )
+from services.fines.payments import pay_fine, receipt_for
 from tests.fixtures.databases import sqlite_session
 from tests.fixtures.fines import DEMO_PLATE
 from tests.fixtures.narrowing import present
 
 LI_WEI, CHEN_JUN = by_handle("li-wei").resident_id, by_handle("chen-jun").resident_id
 PLATFORM, RIGHTS = ReportToCreditPlatform(), ReportNothing()
+OWNER_PAYS = LiablePartyPays()
 # 2026-11-23 16:00 in Guangzhou: Chen Jun's fine (due 2026-10-15) is overdue, Li Wei's are not
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 SEEDED_ON = date(2026, 11, 23)  # Li Wei's fines are dated relative to the seed day: due 1 and 24 December
@@ -99,7 +95,7 @@ def pay(
     key: str = "key-1",
     reporting=PLATFORM,
     now: datetime = NOW,
-    payer_rule=LIABLE_PARTY_PAYS,
+    payer_rule=OWNER_PAYS,
     **claims,
 ):
     return pay_fine(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import inspect, text
 
@@ -170,8 +170,9 @@ async def test_every_bad_request_is_a_problem_and_changes_nothing(mesh):
             ("amount_cents", 1),
             ("currency", "USD"),
         ):
+            overridden: dict[str, Any] = {claim: wrong}
             body = assert_problem(
-                await pay(rx, mesh, rx_id, patient, **cast(dict[str, Any], {claim: wrong})),
+                await pay(rx, mesh, rx_id, patient, **overridden),
                 422,
                 "payment-confirmation-mismatch",
             )

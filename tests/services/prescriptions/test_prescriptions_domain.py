@@ -12,12 +12,15 @@ from rdflib import Graph, Literal, URIRef
 from sqlalchemy import inspect
 from sqlmodel import Session, func, select
 
+from kernel.dependencies import idempotency_key
 from kernel.payers import AnyoneWithTheReference, LiablePartyPays
-from kernel.problems import Problem
+from kernel.payment_confirmations import InvalidPaymentConfirmation, payment_confirmation
+from kernel.problems import IdempotencyKeyMissing, IdempotencyKeyReused, InvalidIdempotencyKey, Problem
 from kernel.regime import Regime
-from services.prescriptions import domain
-from services.prescriptions.delivery import HandOverDirectly, NoDeliveryConsent
+from services.prescriptions import domain, errors, payments
+from services.prescriptions.delivery import HandOverDirectly
 from services.prescriptions.demo import DEMO_PRESCRIPTION_ID, demo_draft, issue_demo_prescription
+from services.prescriptions.errors import NoDeliveryConsent
 from services.prescriptions.models import (
     ContentsLocation,
     DeliveryOrder,
@@ -42,14 +45,16 @@ from services.prescriptions.pod_document import (
     signed_payload,
     to_turtle,
 )
+from services.prescriptions.pod_store import PodStore
 from services.prescriptions.policy import policy_for
-from services.prescriptions.stores import DepartmentStore, PodStore
+from services.prescriptions.stores import DepartmentStore
 from tests.fixtures.databases import sqlite_session
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PATIENT = "patient-subject"
 STORE = DepartmentStore()
 DIRECT = HandOverDirectly()
+PATIENT_PAYS = LiablePartyPays()
 
 
 @pytest.fixture
@@ -75,19 +80,23 @@ def claims(prescription_id: str, key: str = "key-1", **overrides) -> dict:
     } | overrides
 
 
-LIABLE_PARTY_PAYS = LiablePartyPays()  # the default payer rule (a stateless policy object)
-
-
-def pay(session: Session, prescription_id: str, key: str = "key-1", payer_rule=LIABLE_PARTY_PAYS, **overrides):
-    return domain.pay(
+def pay(session: Session, prescription_id: str, key: str = "key-1", payer_rule=PATIENT_PAYS, **overrides):
+    confirmation = payment_confirmation(
+        claims(prescription_id, key, **overrides), "jws", max_claim_length=payments.MAX_CLAIM_LENGTH
+    )
+    return payments.pay(
         session,
         prescription_id,
-        claims(prescription_id, key, **overrides),
+        confirmation,
         idempotency_key=key,
-        confirmation="jws",
         now=NOW,
         payer_rule=payer_rule,
     )
+
+
+def nothing() -> Any:
+    """The client or key a store is built with, where the test never has it call out."""
+    return None
 
 
 def refused(problem: type[Problem] | int, call, *args, **kwargs) -> Problem:
@@ -148,7 +157,7 @@ def test_a_patients_prescriptions_come_oldest_first_and_nobody_elses(session):
 
 
 def test_an_unknown_prescription_is_not_found(session):
-    refused(domain.PrescriptionNotFound, domain.prescription, session, STORE, "rx-nope")
+    refused(errors.PrescriptionNotFound, domain.prescription, session, STORE, "rx-nope")
 
 
 @pytest.mark.parametrize(
@@ -178,7 +187,7 @@ def test_the_same_prescription_number_twice_is_a_conflict_and_the_demo_seed_is_i
         issue_demo_prescription(session, STORE, PATIENT)
     assert count(session, Prescription) == 1 and count(session, PrescriptionContent) == 1
     refused(
-        domain.PrescriptionExists, domain.issue, session, STORE, draft(), now=NOW, prescription_id=DEMO_PRESCRIPTION_ID
+        errors.PrescriptionExists, domain.issue, session, STORE, draft(), now=NOW, prescription_id=DEMO_PRESCRIPTION_ID
     )
 
 
@@ -199,24 +208,24 @@ def test_a_reused_key_or_a_second_payment_is_a_conflict(session):
     rx = domain.issue(session, STORE, draft(), now=NOW)
     other = domain.issue(session, STORE, draft(), now=NOW)
     pay(session, rx.id, "key-1")
-    refused(domain.IdempotencyKeyReused, pay, session, rx.id, "key-1", payment_id="wallet-2")
-    refused(domain.IdempotencyKeyReused, pay, session, other.id, "key-1")
-    refused(domain.AlreadyPaid, pay, session, rx.id, "key-2")
+    refused(IdempotencyKeyReused, pay, session, rx.id, "key-1", payment_id="wallet-2")
+    refused(IdempotencyKeyReused, pay, session, other.id, "key-1")
+    refused(errors.AlreadyPaid, pay, session, rx.id, "key-2")
     assert count(session, Payment) == 1
 
 
 @pytest.mark.parametrize(
     ("overrides", "problem"),
     [
-        ({"payer": "someone-else"}, domain.PayerNotPatient),
-        ({"payee": "fines"}, domain.ConfirmationMismatch),
-        ({"reference": "rx-other"}, domain.ConfirmationMismatch),
-        ({"idempotency_key": "other-key"}, domain.ConfirmationMismatch),
-        ({"amount_cents": 1}, domain.ConfirmationMismatch),
-        ({"currency": "EUR"}, domain.ConfirmationMismatch),
-        ({"amount_cents": "1860"}, domain.InvalidConfirmation),
-        ({"amount_cents": True}, domain.InvalidConfirmation),
-        ({"payment_id": None}, domain.InvalidConfirmation),
+        ({"payer": "someone-else"}, errors.PayerNotPatient),
+        ({"payee": "fines"}, errors.ConfirmationMismatch),
+        ({"reference": "rx-other"}, errors.ConfirmationMismatch),
+        ({"idempotency_key": "other-key"}, errors.ConfirmationMismatch),
+        ({"amount_cents": 1}, errors.ConfirmationMismatch),
+        ({"currency": "EUR"}, errors.ConfirmationMismatch),
+        ({"amount_cents": "1860"}, InvalidPaymentConfirmation),
+        ({"amount_cents": True}, InvalidPaymentConfirmation),
+        ({"payment_id": None}, InvalidPaymentConfirmation),
     ],
 )
 def test_a_confirmation_that_does_not_fit_the_payment_is_refused(session, overrides, problem):
@@ -229,24 +238,16 @@ def test_a_confirmation_that_does_not_fit_the_payment_is_refused(session, overri
 @pytest.mark.parametrize(
     ("key", "problem"),
     [
-        (None, domain.IdempotencyKeyMissing),
-        ("", domain.InvalidIdempotencyKey),
-        ("has space", domain.InvalidIdempotencyKey),
-        ("k" * 201, domain.InvalidIdempotencyKey),
+        (None, IdempotencyKeyMissing),
+        ("", InvalidIdempotencyKey),
+        ("has space", InvalidIdempotencyKey),
+        ("k" * 201, InvalidIdempotencyKey),
     ],
 )
-def test_a_payment_needs_a_well_formed_idempotency_key(session, key, problem):
-    rx = domain.issue(session, STORE, draft(), now=NOW)
+def test_a_payment_needs_a_well_formed_idempotency_key(key, problem):
+    """The kernel's one Idempotency-Key check (``IdempotencyKeyDep``), which the payment route depends on."""
     with pytest.raises(problem):
-        domain.pay(
-            session,
-            rx.id,
-            claims(rx.id, key),
-            idempotency_key=key,
-            confirmation="jws",
-            now=NOW,
-            payer_rule=LiablePartyPays(),
-        )
+        idempotency_key(key)
 
 
 def test_in_the_rights_regime_anyone_may_pay_a_prescription_by_its_reference(session):
@@ -254,7 +255,7 @@ def test_in_the_rights_regime_anyone_may_pay_a_prescription_by_its_reference(ses
     the amount is still checked."""
     rx = domain.issue(session, STORE, draft(), now=NOW)
     refused(
-        domain.ConfirmationMismatch,
+        errors.ConfirmationMismatch,
         pay,
         session,
         rx.id,
@@ -267,7 +268,7 @@ def test_in_the_rights_regime_anyone_may_pay_a_prescription_by_its_reference(ses
 
 
 def test_paying_an_unknown_prescription_is_not_found(session):
-    refused(domain.PrescriptionNotFound, pay, session, "rx-nope")
+    refused(errors.PrescriptionNotFound, pay, session, "rx-nope")
 
 
 # --- dispensing and delivery -----------------------------------------------------------------------
@@ -276,7 +277,7 @@ def test_paying_an_unknown_prescription_is_not_found(session):
 def test_only_a_paid_prescription_is_dispensed_and_only_once(session):
     rx = domain.issue(session, STORE, draft(), now=NOW)
     order = DispensationCreate(pharmacy="Liwan Pharmacy")
-    refused(domain.NotPaid, domain.dispense, session, STORE, rx.id, order, now=NOW)
+    refused(errors.NotPaid, domain.dispense, session, STORE, rx.id, order, now=NOW)
     pay(session, rx.id)
     dispensed = domain.dispense(session, STORE, rx.id, order, now=NOW)
     assert (dispensed.pharmacy, dispensed.medication, dispensed.quantity) == (
@@ -285,15 +286,15 @@ def test_only_a_paid_prescription_is_dispensed_and_only_once(session):
         60,
     )
     assert "diagnosis_code" not in dispensed.model_dump()  # the pharmacy needs what, not why
-    refused(domain.AlreadyDispensed, domain.dispense, session, STORE, rx.id, order, now=NOW)
-    refused(domain.PrescriptionNotFound, domain.dispense, session, STORE, "rx-nope", order, now=NOW)
+    refused(errors.AlreadyDispensed, domain.dispense, session, STORE, rx.id, order, now=NOW)
+    refused(errors.PrescriptionNotFound, domain.dispense, session, STORE, "rx-nope", order, now=NOW)
     assert domain.prescription(session, STORE, rx.id).status == PrescriptionStatus.DISPENSED
 
 
 def test_a_delivery_order_holds_only_a_parcel_and_an_address(session):
     rx = domain.issue(session, STORE, draft(), now=NOW)
     address = "45 Zhongshan 8th Road, Liwan District, Guangzhou"
-    refused(domain.NotDispensed, domain.order_delivery, session, DIRECT, rx.id, DeliveryOrderCreate(address=address))
+    refused(errors.NotDispensed, domain.order_delivery, session, DIRECT, rx.id, DeliveryOrderCreate(address=address))
     pay(session, rx.id)
     domain.dispense(session, STORE, rx.id, DispensationCreate(pharmacy="Liwan Pharmacy"), now=NOW)
     order = domain.order_delivery(session, DIRECT, rx.id, DeliveryOrderCreate(address=f"  {address} "))
@@ -308,7 +309,7 @@ def test_a_delivery_order_holds_only_a_parcel_and_an_address(session):
     ]
     assert domain.prescription(session, STORE, rx.id).parcel_id == order.parcel_id
     refused(
-        domain.DeliveryAlreadyOrdered,
+        errors.DeliveryAlreadyOrdered,
         domain.order_delivery,
         session,
         DIRECT,
@@ -323,7 +324,7 @@ class ConsentDesk:
 
     def __init__(self, permitted: bool) -> None:
         self.permitted = permitted
-        self.asked: list[object] = []
+        self.asked: list[tuple[str, PrescriptionStatus, str | None]] = []
 
     def request_consent(self, record):
         raise AssertionError("not used here")
@@ -339,7 +340,7 @@ def test_the_courier_order_waits_for_the_desk_and_a_refusal_writes_nothing(sessi
     rx = domain.issue(session, STORE, draft(), now=NOW)
     address = "45 Zhongshan 8th Road, Liwan District, Guangzhou"
     refusing, permitting = ConsentDesk(False), ConsentDesk(True)
-    refused(domain.NotDispensed, domain.order_delivery, session, refusing, rx.id, DeliveryOrderCreate(address=address))
+    refused(errors.NotDispensed, domain.order_delivery, session, refusing, rx.id, DeliveryOrderCreate(address=address))
     assert refusing.asked == []  # not asked for an order that could not be placed anyway
     pay(session, rx.id)
     domain.dispense(session, STORE, rx.id, DispensationCreate(pharmacy="Liwan Pharmacy"), now=NOW)
@@ -349,7 +350,7 @@ def test_the_courier_order_waits_for_the_desk_and_a_refusal_writes_nothing(sessi
     order = domain.order_delivery(session, permitting, rx.id, DeliveryOrderCreate(address=address))
     assert (order.address, order.consent_ledger_index) == (address, 41)
     refused(
-        domain.DeliveryAlreadyOrdered,
+        errors.DeliveryAlreadyOrdered,
         domain.order_delivery,
         session,
         permitting,
@@ -362,7 +363,7 @@ def test_the_courier_order_waits_for_the_desk_and_a_refusal_writes_nothing(sessi
 def test_the_platform_asks_no_delivery_consent(session):
     rx = domain.issue(session, STORE, draft(), now=NOW)
     assert refused(409, domain.request_delivery_consent, session, DIRECT, rx.id).type.endswith(":no-consent-asked")
-    refused(domain.PrescriptionNotFound, domain.request_delivery_consent, session, DIRECT, "rx-nope")
+    refused(errors.PrescriptionNotFound, domain.request_delivery_consent, session, DIRECT, "rx-nope")
 
 
 @pytest.mark.parametrize("address", ["", "   ", "x" * 501])
@@ -419,7 +420,7 @@ def test_only_the_hospitals_signature_bound_to_this_prescription_and_digest_is_d
     contents = PrescriptionContents.model_validate(draft().model_dump())
     url = "http://pod.test/pods/p1/prescriptions/rx-1"
     payload = signed_payload(prescription_id="rx-1", pod_ref=url, patient=PATIENT, issued_at=NOW, contents=contents)
-    check = {"prescription_id": "rx-1", "patient": PATIENT, "digest": digest_of(payload)}
+    check: dict[str, Any] = {"prescription_id": "rx-1", "patient": PATIENT, "digest": digest_of(payload)}
     genuine = to_turtle(url, "rx-1", NOW, contents, sign(payload, hospital))
     assert signed_contents(genuine, url, KeySet([hospital]), **check) == contents
     assert PATIENT not in genuine.decode()  # bound to her by a commitment, not by her health-sector subject

@@ -13,13 +13,16 @@ from contextlib import aclosing
 import jwt  # PyJWT: verifies the hospital's signature independently of the library it signs with
 import pytest
 import rfc8785
+import sqlalchemy
 from rdflib import Graph
 from sqlmodel import select
 
 from identity.personas import DEMO_PASSWORD
 from identity.totp import totp
 from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
+from kernel.state import state_of
 from services.prescriptions.demo import PATIENT
+from services.prescriptions.dependencies import PrescriptionsState
 from services.prescriptions.models import (
     ContentsLocation,
     Payment,
@@ -28,7 +31,7 @@ from services.prescriptions.models import (
     PrescriptionsTable,
 )
 from services.prescriptions.pod_document import RX, from_turtle
-from services.prescriptions.stores import PodStore
+from services.prescriptions.pod_store import PodStore
 from tests.fixtures.logins import consent_app
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.pod_clients import own_pod
@@ -54,13 +57,14 @@ HEALTH_DATA = ("Metformin", "E11.9", "500 mg twice daily", "Dr. Huang Lei")
 
 
 def department_dump(mesh) -> str:
-    """Every value in every table of the department's database, as text."""
+    """Every value in every table of the department's database, as text (every column of every row)."""
     with app_db(mesh).session() as session:
-        return repr([session.execute(table.select()).all() for table in PrescriptionsTable.metadata.sorted_tables])
+        rows = session.connection().execute
+        return repr([rows(sqlalchemy.select(table)).all() for table in PrescriptionsTable.metadata.sorted_tables])
 
 
 async def test_issued_into_the_pod_dispensed_only_under_consent_and_every_step_is_logged(mesh):
-    assert isinstance(mesh.apps["prescriptions"].state.policy.store, PodStore)
+    assert isinstance(state_of(mesh.apps["prescriptions"], PrescriptionsState).policy.store, PodStore)
     assert all(count(mesh, table) == 0 for table in PrescriptionsTable.metadata.sorted_tables)  # nothing seeded
     owner, root, _ = await own_pod(mesh, PATIENT.handle)
     storage = mesh.urls["pod"] + root

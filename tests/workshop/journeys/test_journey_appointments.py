@@ -41,7 +41,7 @@ async def book(browser: httpx.AsyncClient, slot: dict) -> httpx.Response:
 
 async def reported_to_the_credit_platform(mesh) -> None:
     """The traffic police's outbox delivered (Chen Jun's overdue fine; later its settlement)."""
-    await mesh.apps["fines"].state.fines_worker.run_once()
+    await mesh.apps["fines"].state.service.worker.run_once()
 
 
 @pytest.mark.parametrize("regime", [Regime.PLATFORM])
