@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.in_process import run_benchmark
-from identity.personas import DEMO_PASSWORD, by_handle
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.state import ServiceState, state_of
 from tests.fixtures.mesh import Mesh
 from workshop.citizen_app import citizen_token

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.in_process import BASELINE, measure
 from benchmarks.ledger import machine
-from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import courier_request, open_response, seal, seal_request, unseal
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from kernel.state import ServiceState, state_of
 from tests.fixtures.logins import app_tokens

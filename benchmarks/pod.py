@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.in_process import run_benchmark
-from identity.personas import DEMO_PASSWORD
+from kernel.personas import DEMO_PASSWORD
 from tests.fixtures.mesh import Mesh
 from workshop.citizen_app import citizen_token
 

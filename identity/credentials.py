@@ -19,10 +19,10 @@ from identity.auth import CurrentCitizen
 from identity.dependencies import PolicyDep, StateDep
 from identity.errors import InsufficientScope, InvalidHolderKey, InvalidPresentation
 from identity.issuer_keys import published_jwks
-from identity.resident_id import CHINA_STANDARD_TIME
-from identity.sd_jwt import SdJwtError, issue_sd_jwt, verify_presentation
 from kernel.keys import signature_key_set
 from kernel.problems import problem_responses
+from kernel.resident_id import CHINA_STANDARD_TIME
+from kernel.sd_jwt import SdJwtError, issue_sd_jwt, verify_presentation
 
 router = APIRouter(prefix="/credentials", tags=["digital ID card"])
 ID_CARD_TYPE = "urn:citygate:credential:id-card"

@@ -7,8 +7,8 @@ from sqlmodel import Session, select
 from identity.enrolment import enrol_citizen
 from identity.models import Citizen
 from identity.passwords import hash_password
-from identity.personas import PERSONAS
 from identity.policy import IdentityPolicy
+from kernel.personas import PERSONAS
 from kernel.settings import ServiceSettings
 
 

@@ -15,8 +15,8 @@ from identity.errors import AlreadyEnrolled, ResidentIdRefused
 from identity.models import Citizen
 from identity.passwords import hash_password
 from identity.policy import IdentityPolicy
-from identity.resident_id import InvalidResidentId, parse_resident_id
 from identity.subject_index import index_citizen
+from kernel.resident_id import InvalidResidentId, parse_resident_id
 
 
 def enrol_citizen(

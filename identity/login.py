@@ -43,10 +43,10 @@ from identity.login_session import (
 from identity.models import BrowserSession, Citizen
 from identity.passwords import hash_password, verify_password
 from identity.policy import IdentityPolicy
-from identity.resident_id import InvalidResidentId, parse_resident_id
 from identity.settings import Settings
 from kernel.browser_sessions import session_id_digest
 from kernel.database import Database
+from kernel.resident_id import InvalidResidentId, parse_resident_id
 
 router = APIRouter(tags=["openid connect: browser"])
 # Longer inputs are cut before anything is done with them (the password before it is hashed).

@@ -9,11 +9,11 @@ from html import escape
 from fastapi.responses import HTMLResponse
 
 from identity.models import Citizen
-from identity.personas import DEMO_PASSWORD, PERSONAS
 from identity.policy import ConsentLine
 from identity.totp import STEP_SECONDS, totp
 from kernel import topology
 from kernel.citizens import CITIZEN_APP
+from kernel.personas import DEMO_PASSWORD, PERSONAS
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1d2530}

@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 from identity.models import Citizen
 from identity.pairwise import Sector, pairwise_subject
-from identity.resident_id import age_on, parse_resident_id
 from kernel.regime import Regime
+from kernel.resident_id import age_on, parse_resident_id
 
 EIDAS_LOW = "http://eidas.europa.eu/LoA/low"
 EIDAS_SUBSTANTIAL = "http://eidas.europa.eu/LoA/substantial"

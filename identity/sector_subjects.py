@@ -23,10 +23,10 @@ from identity.dependencies import PolicyDep
 from identity.errors import CitizenNotFound, NoSector, ResidentIdRefused, SubjectNotFound, UnknownClient
 from identity.models import Citizen
 from identity.policy import SECTOR_OF_CLIENT, UnknownRelyingParty
-from identity.resident_id import InvalidResidentId, parse_resident_id
 from identity.subject_index import citizen_id_for
 from kernel.dependencies import SessionDep
 from kernel.problems import problem_responses
+from kernel.resident_id import InvalidResidentId, parse_resident_id
 
 router = APIRouter(tags=["service endpoints"])
 

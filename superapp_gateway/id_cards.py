@@ -21,8 +21,8 @@ from fastapi.concurrency import run_in_threadpool
 from joserfc.jwk import ECKey
 from sqlmodel import Session
 
-from identity.sd_jwt import SdJwtError, present
 from kernel.database import Database
+from kernel.sd_jwt import SdJwtError, present
 from superapp_gateway.errors import CardNotIssued, CardOnYourDevice, CardUnusable, LoginAgain
 from superapp_gateway.models import HostedIdCard
 

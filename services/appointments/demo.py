@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
-from identity.personas import Persona, by_handle
+from kernel.personas import Persona, by_handle
 from kernel.problems import Problem
 from kernel.state import state_of
 from services.appointments.dependencies import AppointmentsState

@@ -14,7 +14,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from identity.resident_id import InvalidResidentId, parse_resident_id
+from kernel.resident_id import InvalidResidentId, parse_resident_id
 from services.credit.errors import ConflictingRecord, InvalidSubject, NotTheSource, RecordNotFound
 from services.credit.models import CreditRecord, CreditRecordCreate, RestrictionReason, RestrictionsPublic, as_utc
 from services.credit.rules import RestrictedService, rules_for

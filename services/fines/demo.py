@@ -18,8 +18,8 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from identity.personas import Persona, by_handle
 from kernel.clock import utc_now
+from kernel.personas import Persona, by_handle
 from kernel.problems import Problem
 from kernel.state import state_of
 from services.fines.dependencies import FinesState

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from identity.personas import by_handle
+from kernel.personas import by_handle
 from kernel.state import state_of
 from services.prescriptions.dependencies import PrescriptionsState
 from services.prescriptions.domain import issue

@@ -14,8 +14,8 @@ from consent.receipts import verify_receipt
 from consent.tree_heads import verify_tree_head
 from consent.verify import own_entry_is_logged
 from identity.models import Citizen
-from identity.personas import by_handle
 from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
+from kernel.personas import by_handle
 from tests.fixtures.logins import app_login
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh

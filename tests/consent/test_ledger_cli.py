@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from identity.personas import by_handle
 from kernel.client import AccessTokenCache
 from kernel.keys import load_or_create_signing_key
+from kernel.personas import by_handle
 from tests.fixtures.processes import CITYGATE, base_port, citygate_up
 
 pytestmark = pytest.mark.processes

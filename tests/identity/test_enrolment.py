@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from identity.enrolment import enrol_citizen
 from identity.models import Citizen, IdentityTable
-from identity.personas import by_handle
 from identity.policy import PlatformPolicy
+from kernel.personas import by_handle
 from kernel.problems import Problem
 from kernel.regime import Regime
 from tests.fixtures.databases import sqlite_session

@@ -6,9 +6,9 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey
 
-from identity.personas import by_handle
-from identity.sd_jwt import present
+from kernel.personas import by_handle
 from kernel.regime import Regime
+from kernel.sd_jwt import present
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.oidc_rp import RelyingParty, sign_in
 from tests.fixtures.problems import assert_problem

@@ -25,9 +25,9 @@ from identity.attempts import (
     source_key,
 )
 from identity.models import BrowserSession, GuessCount, IdentityTable
-from identity.personas import by_handle
 from identity.totp import totp
 from kernel.database import Database
+from kernel.personas import by_handle
 from tests.fixtures.databases import backend_database
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.oidc_rp import RelyingParty

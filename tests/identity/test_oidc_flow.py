@@ -13,9 +13,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from identity.models import AuthorizationCode, BrowserSession, IssuedAccessToken
-from identity.personas import by_handle
 from identity.policy import EIDAS_HIGH, EIDAS_LOW, EIDAS_SUBSTANTIAL, PLATFORM_ACR
 from identity.totp import totp
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.oidc_rp import RelyingParty, error_redirect, redeemable, sign_in, tokens_for

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from identity.pairwise import Sector, load_or_create_secret, pairwise_subject
-from identity.resident_id import make_resident_id
+from kernel.resident_id import make_resident_id
 
 SECRET = bytes(range(32))
 OTHER_SECRET = bytes(range(1, 33))

@@ -9,8 +9,8 @@ import pytest
 from identity import policy
 from identity.models import Citizen
 from identity.pairwise import Sector
-from identity.personas import by_handle
 from identity.policy import EIDAS_LOW, EIDAS_SUBSTANTIAL, PlatformPolicy, RightsPolicy
+from kernel.personas import by_handle
 
 SECRET = b"s" * 32
 

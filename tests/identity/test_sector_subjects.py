@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from identity.personas import by_handle
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from services.fines.models import Vehicle
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES

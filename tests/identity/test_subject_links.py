@@ -10,8 +10,8 @@ from identity import policy
 from identity.enrolment import enrol_citizen
 from identity.models import Citizen, SectorSubject
 from identity.pairwise import Sector
-from identity.personas import PERSONAS, by_handle
 from identity.subject_index import backfill
+from kernel.personas import PERSONAS, by_handle
 from kernel.regime import Regime
 from tests.fixtures.logins import app_login
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES

@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
-from identity.personas import DEMO_PASSWORD, by_handle
+from kernel.personas import DEMO_PASSWORD, by_handle
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.pod_clients import PRESCRIPTION, PURPOSE, own_pod, pharmacy

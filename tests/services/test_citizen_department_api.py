@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import jwt as pyjwt
 
-from identity.personas import by_handle
 from kernel.citizens import CITIZEN_RESOURCES
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from services.appointments.models import Booking
 from services.fines.demo import DEFAULTER_PLATE

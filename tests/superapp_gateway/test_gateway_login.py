@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from sqlmodel import delete, select
 
-from identity.personas import DEMO_PASSWORD, by_handle
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from kernel.state import state_of
 from superapp_gateway.dependencies import GatewayState

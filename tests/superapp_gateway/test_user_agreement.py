@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from identity.personas import DEMO_PASSWORD
+from kernel.personas import DEMO_PASSWORD
 from kernel.regime import Regime
 from kernel.state import state_of
 from services.fines.demo import CAR_OWNER

@@ -17,7 +17,7 @@ from joserfc import jws, jwt
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 
-from identity.personas import DEMO_PASSWORD, by_handle
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from kernel.state import ServiceState, state_of
 from services.fines.demo import CAR_OWNER, DEFAULTER, DEFAULTER_PLATE

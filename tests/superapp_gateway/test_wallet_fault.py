@@ -26,8 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from identity.personas import DEMO_PASSWORD, by_handle
 from kernel import topology
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.processes import free_port_block

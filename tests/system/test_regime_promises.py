@@ -3,7 +3,7 @@ table, ``workshop.exposure``), not on code paths."""
 
 from __future__ import annotations
 
-from identity.personas import by_handle
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from workshop.exposure import occurrences, shared_identifiers, stored_text

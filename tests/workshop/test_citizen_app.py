@@ -17,12 +17,12 @@ from sqlmodel import select
 from identity import policy
 from identity.models import AuthorizationCode, Citizen
 from identity.pairwise import Sector
-from identity.personas import DEMO_PASSWORD, by_handle
 from identity.policy import EIDAS_LOW, EIDAS_SUBSTANTIAL, PLATFORM_ACR
 from identity.totp import totp
 from kernel.access import is_allowed
 from kernel.citizens import CITIZEN_APP, CITIZEN_RESOURCES, DEFAULT_CITIZEN_APP_REDIRECT_URI, CurrentCitizen
 from kernel.client import CLIENT_ASSERTION_TYPE, JWKS_PATH, TOKEN_PATH
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from kernel.tokens import RequirePermission, ServiceCaller
 from tests.fixtures.logins import app_login

@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.client import json_or_empty
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.problems import kind_of
 from kernel.regime import Regime
 from workshop.citizen_app import citizen_token

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from identity.personas import DEMO_PASSWORD, Persona
 from identity.totp import STEP_SECONDS, totp
 from kernel.courier import open_response, seal_request
+from kernel.personas import DEMO_PASSWORD, Persona
 from workshop.citizen_app import CitizenLoginError, citizen_token
 from workshop.narration import WAITED_SECONDS, Step, StepFailed, Told, expect
 from workshop.super_app import log_in_to_super_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from identity.personas import by_handle
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from workshop.journeys.common import (
     device_token,

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 from joserfc.jwk import ECKey
 
-from identity.personas import DEMO_PASSWORD, by_handle
-from identity.sd_jwt import present
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.problems import kind_of
 from kernel.regime import Regime
+from kernel.sd_jwt import present
 from workshop.citizen_app import citizen_token
 from workshop.journeys.common import log_in, what_the_super_app_kept
 from workshop.narration import Step, StepFailed, Told, expect

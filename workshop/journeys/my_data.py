@@ -15,7 +15,7 @@ from joserfc.jwk import KeySet
 
 from consent.tree_heads import verify_tree_head
 from consent.verify import own_entry_is_logged
-from identity.personas import by_handle
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from workshop.journeys.common import device_tokens, log_in, through_courier, what_the_super_app_kept
 from workshop.narration import Step, StepFailed, Told, expect

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from rdflib import Graph, URIRef
 
-from identity.personas import by_handle
 from kernel.keys import signature_key_set
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from services.prescriptions.pod_document import RX, PrescriptionAltered, verified_payload
 from workshop.journeys.common import (

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlmodel import col, func, select
 
-from identity.personas import by_handle
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from kernel.state import state_of
 from services.appointments.demo import DEMO_OFFICE, ONE_PLACE_TYPE, one_place_start

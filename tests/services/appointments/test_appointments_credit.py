@@ -11,8 +11,8 @@ from typing import cast
 import httpx
 import pytest
 
-from identity.personas import by_handle
 from kernel.client import ServiceClient, upstream_unavailable
+from kernel.personas import by_handle
 from kernel.problems import Problem, UpstreamError
 from kernel.regime import Regime
 from kernel.state import state_of

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from identity.personas import by_handle
 from kernel.clock import utc_now
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from kernel.state import ServiceState, state_of
 from services.appointments.dependencies import AppointmentsState

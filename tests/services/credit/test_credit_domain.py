@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from identity.personas import by_handle
-from identity.resident_id import make_resident_id
+from kernel.personas import by_handle
+from kernel.resident_id import make_resident_id
 from services.credit.domain import is_active, push_record, restrictions, settle_record
 from services.credit.errors import ConflictingRecord, InvalidSubject, NotTheSource, RecordNotFound
 from services.credit.models import CreditRecord, CreditRecordCreate, CreditTable

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from identity.personas import by_handle
 from kernel.payers import AnyoneWithTheReference, LiablePartyPays
 from kernel.payment_confirmations import PaymentConfirmation
+from kernel.personas import by_handle
 from kernel.problems import IdempotencyKeyReused
 from services.fines.credit_reporting import ReportNothing, ReportToCreditPlatform, pending_entries
 from services.fines.demo import DEFAULTER_PLATE, chen_juns_car, li_weis_car, register_demo_car

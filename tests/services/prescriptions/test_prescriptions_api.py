@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import inspect, text
 
-from identity.personas import by_handle
+from kernel.personas import by_handle
 from services.prescriptions.demo import DEMO_PRESCRIPTION_ID
 from services.prescriptions.models import DeliveryOrder, Payment, Prescription
 from tests.fixtures.matrix import BOTH_BACKENDS, PLATFORM_ONLY

@@ -17,9 +17,9 @@ import sqlalchemy
 from rdflib import Graph
 from sqlmodel import select
 
-from identity.personas import DEMO_PASSWORD
 from identity.totp import totp
 from kernel.consent_headers import ARTEFACT_HEADER, PURPOSE_HEADER
+from kernel.personas import DEMO_PASSWORD
 from kernel.state import state_of
 from services.prescriptions.demo import PATIENT
 from services.prescriptions.dependencies import PrescriptionsState

@@ -10,8 +10,8 @@ from contextlib import aclosing
 import httpx
 import pytest
 
-from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from services.appointments.demo import ONE_PLACE_TYPE
 from tests.fixtures.logins import super_app

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from tests.fixtures.fines import DEMO_PLATE
 from tests.fixtures.logins import super_app

@@ -10,9 +10,9 @@ import pytest
 from joserfc.jwk import ECKey
 from sqlmodel import select
 
-from identity.personas import DEMO_PASSWORD, by_handle
-from identity.sd_jwt import present
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
+from kernel.sd_jwt import present
 from superapp_gateway.models import HostedIdCard
 from tests.fixtures.logins import super_app
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES

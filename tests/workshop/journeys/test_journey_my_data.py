@@ -12,8 +12,8 @@ from joserfc.jwk import KeySet
 
 from consent.tree_heads import verify_tree_head
 from consent.verify import own_entry_is_logged
-from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.courier import open_response, seal_request
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from tests.fixtures.logins import super_app
 from tests.fixtures.matrix import BOTH_BACKENDS

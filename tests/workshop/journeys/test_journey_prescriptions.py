@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from identity.personas import Persona, by_handle
 from kernel.courier import CourierResponse, open_response, seal_request
+from kernel.personas import Persona, by_handle
 from kernel.regime import Regime
 from services.prescriptions.demo import demo_draft
 from services.prescriptions.models import Prescription

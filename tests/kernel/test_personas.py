@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from identity.personas import DEMO_PASSWORD, PERSONAS, Persona, by_handle
-from identity.resident_id import age_on, parse_resident_id
 from identity.totp import totp, verify_totp
+from kernel.personas import DEMO_PASSWORD, PERSONAS, Persona, by_handle
+from kernel.resident_id import age_on, parse_resident_id
 from tests.fixtures.narrowing import present
 
 # The day the personas were written; the ages below are the ones the role notes describe.

@@ -1,6 +1,6 @@
 """The ID card's SD-JWT: what a verifier learns, and every way a presentation must be refused.
 
-Forged presentations are built here with joserfc directly, not with ``identity.sd_jwt``, so a
+Forged presentations are built here with joserfc directly, not with ``kernel.sd_jwt``, so a
 check cannot pass merely because the same code made and checked the thing.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import ECKey, KeySet
 
-from identity.sd_jwt import (
+from kernel.sd_jwt import (
     DIGEST_BLOCK,
     SdJwtError,
     digest_of,

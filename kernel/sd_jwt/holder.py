@@ -6,7 +6,8 @@ from __future__ import annotations
 from joserfc import jws
 from joserfc.jwk import ECKey
 
-from identity.sd_jwt.encoding import (
+from kernel.keys import SIGNING_ALGORITHM
+from kernel.sd_jwt.encoding import (
     KB_JWT_TYPE,
     RESERVED_CLAIMS,
     SEPARATOR,
@@ -19,7 +20,6 @@ from identity.sd_jwt.encoding import (
     thumbprint,
     unverified_payload,
 )
-from kernel.keys import SIGNING_ALGORITHM
 
 
 def present(

@@ -16,7 +16,7 @@ import base64
 from dataclasses import dataclass
 from datetime import date
 
-from identity.resident_id import make_resident_id
+from kernel.resident_id import make_resident_id
 
 # Demo only: the one password of every persona, printed in the workshop handout.
 DEMO_PASSWORD = "citygate-demo"

@@ -16,10 +16,10 @@ presentations that always carry a KB-JWT. Anything else is refused, never silent
 The package by role: ``encoding`` (the format itself), ``issuer``, ``holder`` and ``verifier``.
 """
 
-from identity.sd_jwt.encoding import DIGEST_ALGORITHM, KB_JWT_TYPE, SD_JWT_TYPE, SdJwtError, digest_of
-from identity.sd_jwt.holder import present
-from identity.sd_jwt.issuer import DIGEST_BLOCK, issue_sd_jwt
-from identity.sd_jwt.verifier import verify_presentation
+from kernel.sd_jwt.encoding import DIGEST_ALGORITHM, KB_JWT_TYPE, SD_JWT_TYPE, SdJwtError, digest_of
+from kernel.sd_jwt.holder import present
+from kernel.sd_jwt.issuer import DIGEST_BLOCK, issue_sd_jwt
+from kernel.sd_jwt.verifier import verify_presentation
 
 __all__ = [
     "DIGEST_ALGORITHM",

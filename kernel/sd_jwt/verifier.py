@@ -10,7 +10,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
-from identity.sd_jwt.encoding import (
+from kernel.keys import SIGNING_ALGORITHM
+from kernel.sd_jwt.encoding import (
     DIGEST_ALGORITHM,
     KB_JWT_TYPE,
     SD_JWT_TYPE,
@@ -24,7 +25,6 @@ from identity.sd_jwt.encoding import (
     seconds_now,
     split_parts,
 )
-from kernel.keys import SIGNING_ALGORITHM
 
 # Allowed clock difference between issuer, holder and verifier.
 CLOCK_LEEWAY_SECONDS = 10

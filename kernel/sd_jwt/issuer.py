@@ -10,7 +10,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
-from identity.sd_jwt.encoding import (
+from kernel.keys import SIGNING_ALGORITHM
+from kernel.sd_jwt.encoding import (
     DIGEST_ALGORITHM,
     RESERVED_CLAIMS,
     SALT_BYTES,
@@ -24,7 +25,6 @@ from identity.sd_jwt.encoding import (
     new_salt,
     seconds_now,
 )
-from kernel.keys import SIGNING_ALGORITHM
 
 # _sd is padded with decoys to a multiple of this, so a card reveals only which band of eight
 # its count of disclosable claims falls in; ID cards carrying the same claims all look alike.

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identity.resident_id import (
+from kernel.resident_id import (
     PROVINCES,
     InvalidResidentId,
     ResidentId,
