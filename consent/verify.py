@@ -51,7 +51,7 @@ class LedgerAuditor:
     async def keys(self) -> KeySet:
         if self._jwks is None:
             self._jwks = await self._get(JWKS_PATH)
-        return KeySet.import_key_set(self._jwks)
+        return KeySet.import_key_set({"keys": self._jwks["keys"]})
 
     async def current_head(self) -> TreeHead:
         return verify_tree_head(await self._get("/ledger/tree-head"), await self.keys())
@@ -156,22 +156,23 @@ async def run(
     quiet: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
-    """The command: verify, print the verdict, return the exit status (0 all good, 1 otherwise)."""
+    """The command: verify, print the verdict, return the exit status (0 all good, 1 otherwise).
+    It is ``citygate ledger verify``: what it prints is its output, hence its prints."""
 
     def progress(done: int, total: int) -> None:
         if not quiet:
-            print(f"\r  checked {done:,} of {total:,} entries", end="", flush=True)
+            print(f"\r  checked {done:,} of {total:,} entries", end="", flush=True)  # noqa: T201
 
     async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as http:
         auditor = LedgerAuditor(http, jwks=jwks, progress=progress)
         report = await auditor.verify(saved)
         if not quiet:
-            print()
-        print(("OK: " if report.ok else "FAILED: ") + report.message)
+            print()  # noqa: T201
+        print(("OK: " if report.ok else "FAILED: ") + report.message)  # noqa: T201
         if report.ok and saved is not None:
             current = await auditor.current_head()
             extends = await auditor.consistent(verify_tree_head(saved, await auditor.keys()), current)
-            print(
+            print(  # noqa: T201
                 f"{'OK' if extends else 'FAILED'}: the current tree ({current.tree_size} entries) "
                 f"{'extends' if extends else 'does NOT extend'} the saved one"
             )

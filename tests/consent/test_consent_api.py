@@ -18,6 +18,7 @@ from identity.models import Citizen
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
 from kernel.regime import Regime
+from kernel.state import ServiceState, state_of
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.support import assert_problem
 from tests.identity.test_service_tokens import mint
@@ -49,7 +50,7 @@ async def as_citizen(mesh: Mesh, handle: str) -> httpx.AsyncClient:
 
 
 async def pseudonym(mesh: Mesh, service: str, handle: str) -> str:
-    return await mesh.apps[service].state.services.sector_subject(by_handle(handle).resident_id)
+    return await state_of(mesh.apps[service], ServiceState).services.sector_subject(by_handle(handle).resident_id)
 
 
 def consent_request(subject: str, **overrides) -> dict:
@@ -92,7 +93,7 @@ async def decide(mesh: Mesh, handle: str, **overrides) -> httpx.Response:
 async def pseudonym_for_pod(mesh: Mesh, handle: str) -> str:
     """The pod's sector pseudonym, as the identity provider computes it (the pod has no desk to ask at)."""
     identity = mesh.apps["identity"]
-    with identity.state.database.session() as session:
+    with state_of(identity, ServiceState).database.session() as session:
         citizen = session.exec(select(Citizen).where(Citizen.resident_id == by_handle(handle).resident_id)).one()
     return identity.state.token_server.profile.subject_for(citizen, "pod")
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from consent.dependencies import ConsentState
 from consent.ledger_routes import MAX_POSITION
 from kernel.regime import Regime
+from kernel.state import state_of
 from tests.fixtures.support import assert_problem
 
 SIZE = 5
@@ -19,7 +21,7 @@ def regime() -> Regime:
 
 
 def fill(mesh, count: int) -> None:
-    with mesh.apps["consent"].state.consent_book.ledger.transaction() as tx:
+    with state_of(mesh.apps["consent"], ConsentState).consent_book.ledger.transaction() as tx:
         for n in range(count):
             tx.append(f'{{"n":{n}}}'.encode())
 

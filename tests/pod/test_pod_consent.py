@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from consent.dependencies import ConsentState
 from identity.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
+from kernel.state import ServiceState, state_of
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.pod_clients import own_pod
 from tests.fixtures.support import assert_problem
@@ -36,13 +38,15 @@ def pharmacy(mesh: Mesh, **headers: str) -> dict[str, str]:
 async def ledger_entries(mesh: Mesh) -> list[dict]:
     """Every ledger event in clear, as the consent service's operator sees them (the public
     ``/ledger/entries`` shows only commitments to them: tests/consent/test_ledger_privacy.py)."""
-    ledger = mesh.apps["consent"].state.consent_book.ledger
-    return [json.loads(row.clear) for row in ledger.entries(0, ledger.size())]
+    ledger = state_of(mesh.apps["consent"], ConsentState).consent_book.ledger
+    return [json.loads(row.clear or b"") for row in ledger.entries(0, ledger.size())]
 
 
 async def consent_for_the_pharmacy(mesh: Mesh) -> tuple[dict, str]:
     """The pharmacy asks, Wang Fang gives it in her app: the artefact and her consent-app token."""
-    subject = await mesh.apps["prescriptions"].state.services.sector_subject(by_handle("wang-fang").resident_id)
+    subject = await state_of(mesh.apps["prescriptions"], ServiceState).services.sector_subject(
+        by_handle("wang-fang").resident_id
+    )
     async with mesh.client("consent") as consent:
         asked = await consent.post(
             "/consent-requests",
