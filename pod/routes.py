@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
 from kernel.consent_problems import ArtefactExpired, InvalidArtefact, NoConsent
 from kernel.problems import NotFound, Problem, problem_responses
@@ -84,10 +86,21 @@ async def resource(request: Request, rest: str, path: ResourcePath, caller: PodC
     return await _answer(request, state, path, caller)
 
 
+class _ResourceRoute(APIRoute):
+    """One method of a resource. A method no route has is answered 405 naming every method there
+    is, as when one route took them all (Starlette would name only the first route's)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in METHODS:
+            raise HTTPException(405, headers={"Allow": ", ".join(METHODS)})
+        await super().handle(scope, receive, send)
+
+
 def _route(method: str, summary: str, *kinds: type[Problem]) -> None:
     router.add_api_route(
         PATH,
         resource,
+        route_class_override=_ResourceRoute,
         methods=[method],
         operation_id=f"{method.lower()}_pod_resource",
         summary=summary,
@@ -112,11 +125,3 @@ _route(
     "PATCH", "Change an RDF resource with N3 Patch or SPARQL Update (Solid Protocol)", *WRITE, *PATCHING, PathConflict
 )
 _route("DELETE", "Delete a resource, or an empty container (Solid Protocol)", *WRITE, ContainerNotEmpty)
-
-
-async def _no_such_method(request: Request) -> Response:
-    """Any other method: 405, naming the ones there are (as one route for every method did)."""
-    raise HTTPException(405, headers={"Allow": ", ".join(METHODS)})
-
-
-router.add_route(PATH, _no_such_method, include_in_schema=False)
