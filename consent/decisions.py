@@ -18,7 +18,7 @@ from consent.models import ConsentArtefact, DecisionPublic, DecisionRequest, Mod
 from consent.receipts import InvalidReceipt, verify_receipt
 from consent.terms import declared_in_law
 from consent.vocabulary import LegalBasis
-from kernel.consent_problems import ArtefactExpired, InvalidArtefact
+from kernel.problems import ArtefactExpired, InvalidArtefact
 
 
 def decide(book: ConsentBook, holder: str, citizen_key: str, body: DecisionRequest) -> DecisionPublic:

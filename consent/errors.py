@@ -1,8 +1,8 @@
 """Every problem the consent service answers with, as a class (``kernel.problems``).
 
-Shared kinds come from the kernel: ``NotFound`` and the request's own mistakes from
-``kernel.problems``; ``InvalidArtefact`` and ``ArtefactExpired`` from ``kernel.consent_problems``,
-because the pod passes them on to the departments that presented the receipt.
+Shared kinds come from ``kernel.problems``: ``NotFound`` and the request's own mistakes, and
+``InvalidArtefact`` and ``ArtefactExpired``, which the pod passes on to the departments that
+presented the receipt.
 """
 
 from __future__ import annotations

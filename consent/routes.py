@@ -20,9 +20,16 @@ from consent.models import (
 )
 from consent.presentation import public
 from kernel.bounds import Reference
-from kernel.consent_problems import ArtefactExpired, InvalidArtefact
 from kernel.dependencies import ServicesDep
-from kernel.problems import Problem, UpstreamError, UpstreamTimeout, UpstreamUnreachable, problem_responses
+from kernel.problems import (
+    ArtefactExpired,
+    InvalidArtefact,
+    Problem,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    problem_responses,
+)
 
 router = APIRouter(tags=["data consumers and holders"])
 # what asking the identity service who the caller's subject is may answer (consent.subjects)

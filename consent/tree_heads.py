@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -82,7 +82,7 @@ class TreeHeadSigner:
         return self._last
 
 
-def verify_tree_head(head: dict, keys: KeySet) -> TreeHead:
+def verify_tree_head(head: dict[str, Any], keys: KeySet) -> TreeHead:
     """``head`` as a checked TreeHead, or InvalidTreeHead: signature, type, and every member signed."""
     try:
         parsed = TreeHead.model_validate(head)

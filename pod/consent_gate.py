@@ -16,8 +16,7 @@ from starlette.responses import Response
 
 from kernel.client import ServiceClient, UpstreamUnavailable, json_or_empty
 from kernel.consent_headers import ARTEFACT_HEADER, LEDGER_INDEX_HEADER, PURPOSE_HEADER
-from kernel.consent_problems import InvalidArtefact, NoConsent
-from kernel.problems import NotFound, kind_of
+from kernel.problems import InvalidArtefact, NoConsent, NotFound, kind_of
 from pod import store
 from pod.auth import DepartmentCaller
 from pod.dependencies import PodState

@@ -1,7 +1,7 @@
 """Every problem the pod answers with, as a class (``kernel.problems``).
 
-Shared kinds come from the kernel: ``NotFound`` (``kernel.problems``); ``NoConsent`` and
-``InvalidArtefact`` (``kernel.consent_problems``), which departments react to.
+Shared kinds come from ``kernel.problems``: ``NotFound``, and ``NoConsent``, ``InvalidArtefact`` and
+``ArtefactExpired``, which the consent service answers too and departments react to.
 """
 
 from __future__ import annotations
@@ -180,7 +180,9 @@ class ArtefactRefused(Problem):
 # ---- who calls --------------------------------------------------------------------------------
 # TRANSITIONAL (issue 14): ``unauthenticated`` and ``forbidden-caller`` are the kernel's kinds
 # (kernel.tokens). Until the kernel exports their classes, these answer them without claiming them
-# (the kind is set per instance: a kind has one class); then they become those classes.
+# (the kind is set per instance: a kind has one class). Then they go: ``LogInRequired()`` becomes
+# ``Unauthenticated("Log in with your app to use this resource.", realm="citygate-pod")``,
+# ``NotAPodCaller()`` becomes ``ForbiddenCaller("Pods are used by …")``, and the routes list them.
 
 
 class LogInRequired(Problem):

@@ -14,8 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
-from kernel.consent_problems import ArtefactExpired, InvalidArtefact, NoConsent
-from kernel.problems import NotFound, Problem, problem_responses
+from kernel.problems import ArtefactExpired, InvalidArtefact, NoConsent, NotFound, Problem, problem_responses
 from pod import consent_gate, deposits, protocol
 from pod.auth import DEPOSIT, READ_UNDER_CONSENT, DepartmentCaller, PodCaller
 from pod.dependencies import PodState, ResourcePath, StateDep

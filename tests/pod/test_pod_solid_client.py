@@ -27,6 +27,7 @@ from kernel.state import state_of
 from pod import store
 from pod.app import create_app
 from pod.dependencies import PodState
+from pod.paths import ACL_SUFFIX
 from pod.pods import create_pod
 from pod.settings import Settings
 from tests.fixtures.support import ROOT, free_port_block
@@ -93,7 +94,7 @@ async def prepare_pod(settings: Settings) -> str:
         container_url = settings.public_url + PUBLIC
         with state_of(app, PodState).database.session() as session:
             store.write_container(session, PUBLIC, now)
-            store.write(session, PUBLIC + store.ACL_SUFFIX, "text/turtle", public_container_acl(container_url), now)
+            store.write(session, PUBLIC + ACL_SUFFIX, "text/turtle", public_container_acl(container_url), now)
             session.commit()
     return container_url
 
