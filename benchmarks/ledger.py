@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from consent import merkle
 from consent.ledger import Ledger
 from consent.ledger_events import access_event
-from consent.tables import ConsentTable
+from consent.models import ConsentTable
 from kernel.database import Database
 
 RECIPIENTS = ["prescriptions", "fines", "appointments", "gateway"]

@@ -1,43 +1,27 @@
-"""Consent artefacts and the transparency ledger (rights regime)."""
+"""The consent service's app: its state, its routers, nothing else."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
 
-from consent.artefacts import ConsentBook
-from consent.ledger import Ledger
+from consent.dependencies import ConsentState
 from consent.ledger_routes import router as ledger_router
-from consent.routes import citizen_router, service_router
+from consent.me_routes import router as citizen_router
+from consent.models import ConsentTable
+from consent.routes import router as service_router
 from consent.settings import Settings
-from consent.tables import ConsentTable
-from consent.tree_heads import TreeHeadSigner
 from kernel.courier import courier_router
 from kernel.service_app import build_service_app
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    app = build_service_app(
+    return build_service_app(
         settings,
         title="consent ledger",
-        metadata=ConsentTable.metadata,
+        metadata=ConsentTable.metadata,  # every table of the service is declared in consent.models
         # the citizen's "my data" also reaches /me/... through the super-app's blind courier
         routers=[service_router, citizen_router, ledger_router, courier_router()],
+        state=ConsentState,
         transport=transport,
     )
-    # the service's clock is app state so tests and workshops can move it (expiry)
-    app.state.consent_book = ConsentBook(
-        ledger=Ledger(app.state.database),
-        signing_key=app.state.signing_key,
-        issuer=settings.public_url,
-        clock=utc_now,
-    )
-    app.state.tree_heads = TreeHeadSigner(app.state.signing_key, settings.public_url)
-    app.state.subject_links = {}  # (client, pseudonym) -> citizen key, see consent.subjects
-    return app

@@ -1,11 +1,9 @@
 """The consent service's transparency log: an RFC 9162 Merkle tree stored as its perfect nodes.
 
-Three tables. ``ledger_entry`` holds each leaf's exact bytes (what the log commits to and publishes)
-beside what stays private: the event in clear with the salt that opens the leaf's commitment
-(``consent.commitments``), and an index of whose event it is; ``ledger_node`` holds every perfect node, written once by
-the append that completes it (leaves at level 0); ``ledger_head`` holds the committed size.
-Roots and proofs for any size up to the head are computed from O(log n) stored nodes fetched in
-one query, so they cost the same at a million entries as at ten. They never read
+Three tables (``consent.models``): each leaf's exact bytes with what stays private beside it, every
+perfect node, and the committed size; appends go through a ``LedgerTransaction``
+(``consent.ledger_transaction``). Roots and proofs for any size up to the head are computed from
+O(log n) stored nodes fetched in one query, so they cost the same at a million entries as at ten. They never read
 ``ledger_entry``: the nodes are what the log has committed to, so an entry altered afterwards
 shows up as a mismatch when an auditor rehashes the entries, instead of silently changing
 roots the log has already published.
@@ -20,29 +18,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    Column,
-    Integer,
-    LargeBinary,
-    SmallInteger,
-    and_,
-    insert,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, Session
+from sqlmodel import Session
 
 from consent import merkle
-from consent.commitments import new_salt, public_leaf
+from consent.ledger_transaction import LedgerTransaction
 from consent.merkle import Frontier, NodeKey
-from consent.tables import ConsentTable
-from kernel.database import Database, UtcDateTime
+from consent.models import LEDGER_ENTRIES, LEDGER_HEAD, LEDGER_NODES, LedgerEntry
+from kernel.database import Database
 
 
 class BeyondTreeSize(ValueError):
@@ -53,153 +40,7 @@ class MissingNode(LookupError):
     """A perfect node the head says exists is not stored: the node table was damaged."""
 
 
-# SQLite's rowid is the cheapest key there is, but only a column typed exactly INTEGER aliases it
-_POSITION = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class LedgerEntry(ConsentTable, table=True):
-    __tablename__ = "ledger_entry"
-
-    index: int = Field(sa_column=Column("index", _POSITION, primary_key=True, autoincrement=False))
-    entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    # private: the event in clear and the salt of the leaf's commitment, for the citizen's own view
-    clear: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    salt: bytes | None = Field(default=None, sa_column=Column(LargeBinary(32), nullable=True))
-    # private: whose event this is, for the citizen's own view; never part of the leaf
-    citizen_key: str | None = Field(default=None, index=True)
-    recipient: str | None = Field(default=None, index=True)
-    recorded_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
-
-
-class LedgerNode(ConsentTable, table=True):
-    __tablename__ = "ledger_node"
-    # the key is the whole point of the table: no separate rowid b-tree to maintain on SQLite
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
-    index: int = Field(sa_column=Column("index", BigInteger, primary_key=True, autoincrement=False))
-    hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
-
-
-class LedgerHead(ConsentTable, table=True):
-    __tablename__ = "ledger_head"
-    __table_args__ = (CheckConstraint("id = 1", name="ck_ledger_head_single_row"),)
-
-    id: int = Field(default=1, sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    size: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
-
-
-_entries = LedgerEntry.__table__
-_nodes = LedgerNode.__table__
-_head = LedgerHead.__table__
-
-
-class LedgerTransaction:
-    """One database transaction appending to the log. ``session`` is open for the caller's own
-    rows, which then commit or roll back together with the entries they describe.
-
-    Entries and nodes are buffered and written in bulk (at ``flush()``, every
-    ``FLUSH_EVERY`` entries and at the end), so thousands of appends cost a few statements.
-    Do not commit or roll back ``session`` yourself: that would release the append lock."""
-
-    FLUSH_EVERY = 2000
-
-    def __init__(self, session: Session, frontier: Frontier) -> None:
-        self.session = session
-        self.start_size = frontier.size
-        self._frontier = frontier
-        self._entry_rows: list[dict] = []
-        self._node_rows: list[dict] = []
-        self._broken = False
-
-    @property
-    def size(self) -> int:
-        """The log's size once this transaction commits."""
-        return self._frontier.size
-
-    def root(self) -> bytes:
-        """The root this transaction will commit (e.g. to sign a tree head in the same transaction)."""
-        return self._frontier.root()
-
-    def append_event(
-        self,
-        clear: bytes,
-        *,
-        citizen_key: str | None = None,
-        recipient: str | None = None,
-        recorded_at: datetime | None = None,
-    ) -> int:
-        """Log an event about a citizen: the public leaf is only a commitment to ``clear``, which is
-        kept private with its salt (``consent.commitments``). Every consent event goes through here."""
-        if not isinstance(clear, bytes):
-            raise TypeError("a ledger event is the exact bytes of the clear entry")
-        salt = new_salt()
-        return self.append(
-            public_leaf(salt, clear),
-            clear=clear,
-            salt=salt,
-            citizen_key=citizen_key,
-            recipient=recipient,
-            recorded_at=recorded_at,
-        )
-
-    def append(
-        self,
-        entry: bytes,
-        *,
-        clear: bytes | None = None,
-        salt: bytes | None = None,
-        citizen_key: str | None = None,
-        recipient: str | None = None,
-        recorded_at: datetime | None = None,
-    ) -> int:
-        """Append the leaf ``entry`` exactly as given (it is public): events use ``append_event``."""
-        if self._broken:
-            raise RuntimeError("a write of this ledger transaction failed; it can only roll back")
-        if not isinstance(entry, bytes):
-            raise TypeError("a ledger entry is the exact bytes of the leaf")
-        if recorded_at is None:
-            recorded_at = datetime.now(UTC)
-        elif recorded_at.tzinfo is None:
-            raise ValueError("recorded_at must be timezone-aware")
-        index = self._frontier.size
-        self._node_rows.extend(
-            {"level": level, "index": position, "hash": value}
-            for (level, position), value in self._frontier.append(merkle.leaf_hash(entry))
-        )
-        self._entry_rows.append(
-            {
-                "index": index,
-                "entry": entry,
-                "clear": clear,
-                "salt": salt,
-                "citizen_key": citizen_key,
-                "recipient": recipient,
-                "recorded_at": recorded_at,
-            }
-        )
-        if len(self._entry_rows) >= self.FLUSH_EVERY:
-            self.flush()
-        return index
-
-    def flush(self) -> None:
-        """Write the buffered entries and nodes (still uncommitted), e.g. before querying them."""
-        try:
-            if self._entry_rows:
-                self.session.execute(insert(_entries), self._entry_rows)
-            if self._node_rows:
-                self.session.execute(insert(_nodes), self._node_rows)
-        except BaseException:
-            self._broken = True  # the frontier is ahead of what the database holds
-            raise
-        self._entry_rows, self._node_rows = [], []
-
-    def _finish(self) -> None:
-        if self._broken:
-            raise RuntimeError("a write of this ledger transaction failed; it can only roll back")
-        self.flush()
-        if self.size != self.start_size:
-            self.session.execute(update(_head).where(_head.c.id == 1).values(size=self.size))
+_entries, _nodes, _head = LEDGER_ENTRIES, LEDGER_NODES, LEDGER_HEAD
 
 
 class Ledger:
@@ -218,14 +59,14 @@ class Ledger:
             try:
                 transaction = LedgerTransaction(session, self._lock_head(session))
                 yield transaction
-                transaction._finish()
+                frontier = transaction.finish()
                 session.commit()
-                self._last_frontier = transaction._frontier
+                self._last_frontier = frontier
             except BaseException:
                 session.rollback()
                 raise
 
-    def append(self, entry: bytes, **details) -> int:
+    def append(self, entry: bytes, **details: Any) -> int:
         """One entry in its own transaction."""
         with self.transaction() as transaction:
             return transaction.append(entry, **details)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from consent.ledger import BeyondTreeSize, Ledger
+from consent.dependencies import LedgerDep, TreeHeadsDep
+from consent.errors import IndexBeyondTreeSize, InvalidRange
+from consent.ledger import BeyondTreeSize
 from consent.tree_heads import TreeHead, b64
 from kernel.bounds import JSON_SAFE_MAX, LogIndex
-from kernel.problems import Problem
+from kernel.problems import problem_responses
 
 MAX_PAGE = 1000
 # Every index and size is bounded (the database column is a signed 64-bit integer); past the bound,
@@ -52,29 +54,26 @@ class ConsistencyProof(BaseModel):
     consistency_path: list[str] = Field(description="RFC 9162 §2.1.4 consistency proof, base64 hashes")
 
 
-def _ledger(request: Request) -> Ledger:
-    return request.app.state.consent_book.ledger
-
-
-def _beyond(error: BeyondTreeSize) -> Problem:
-    return Problem(400, str(error), kind="beyond-tree-size")
+def _beyond(error: BeyondTreeSize) -> IndexBeyondTreeSize:
+    return IndexBeyondTreeSize(str(error))
 
 
 @router.get("/tree-head", summary="The current signed tree head")
-def tree_head(request: Request) -> TreeHead:
-    return request.app.state.tree_heads.head(_ledger(request))
+def tree_head(ledger: LedgerDep, tree_heads: TreeHeadsDep) -> TreeHead:
+    return tree_heads.head(ledger)
 
 
 @router.get(
-    "/entries", summary=f"Entries [start, end), at most {MAX_PAGE} per call (fewer: ask again from the next index)"
+    "/entries",
+    summary=f"Entries [start, end), at most {MAX_PAGE} per call (fewer: ask again from the next index)",
+    responses=problem_responses(InvalidRange, IndexBeyondTreeSize),
 )
-def entries(request: Request, start: Position, end: Position) -> LedgerEntries:
+def entries(ledger: LedgerDep, start: Position, end: Position) -> LedgerEntries:
     if end <= start:
-        raise Problem(400, "end must be greater than start.", kind="invalid-range")
-    ledger = _ledger(request)
+        raise InvalidRange("end must be greater than start.")
     size = ledger.size()
     if end > size:
-        raise Problem(400, f"end {end} is beyond the log's size {size}.", kind="beyond-tree-size", tree_size=size)
+        raise IndexBeyondTreeSize(f"end {end} is beyond the log's size {size}.", tree_size=size)
     rows = ledger.entries(start, min(end, start + MAX_PAGE))
     return LedgerEntries(entries=[LedgerEntryPublic(index=row.index, entry=b64(row.entry)) for row in rows])
 
@@ -83,31 +82,38 @@ def entries(request: Request, start: Position, end: Position) -> LedgerEntries:
     "/roots/{tree_size}",
     summary="The root hash of the tree at an earlier size (unsigned; "
     "check it with a consistency proof to a signed head)",
+    responses=problem_responses(IndexBeyondTreeSize),
 )
-def root(request: Request, tree_size: Annotated[LogIndex, Path()]) -> RootPublic:
+def root(ledger: LedgerDep, tree_size: Annotated[LogIndex, Path()]) -> RootPublic:
     try:
-        return RootPublic(tree_size=tree_size, root_hash=b64(_ledger(request).root(tree_size)))
+        return RootPublic(tree_size=tree_size, root_hash=b64(ledger.root(tree_size)))
     except BeyondTreeSize as error:
         raise _beyond(error) from error
 
 
-@router.get("/inclusion-proof", summary="Proof that entry leaf_index is in the tree of size tree_size")
-def inclusion_proof(request: Request, leaf_index: Position, tree_size: Position) -> InclusionProof:
+@router.get(
+    "/inclusion-proof",
+    summary="Proof that entry leaf_index is in the tree of size tree_size",
+    responses=problem_responses(IndexBeyondTreeSize),
+)
+def inclusion_proof(ledger: LedgerDep, leaf_index: Position, tree_size: Position) -> InclusionProof:
     try:
-        path = _ledger(request).inclusion_proof(leaf_index, tree_size)
+        path = ledger.inclusion_proof(leaf_index, tree_size)
     except BeyondTreeSize as error:
         raise _beyond(error) from error
     return InclusionProof(leaf_index=leaf_index, tree_size=tree_size, inclusion_path=[b64(h) for h in path])
 
 
-@router.get("/consistency-proof", summary="Proof that the tree of size first is a prefix of the tree of size second")
-def consistency_proof(request: Request, first: Position, second: Position) -> ConsistencyProof:
+@router.get(
+    "/consistency-proof",
+    summary="Proof that the tree of size first is a prefix of the tree of size second",
+    responses=problem_responses(InvalidRange, IndexBeyondTreeSize),
+)
+def consistency_proof(ledger: LedgerDep, first: Position, second: Position) -> ConsistencyProof:
     if not 0 < first <= second:
-        raise Problem(
-            400, "first must be at least 1 (the empty tree needs no proof) and not exceed second.", kind="invalid-range"
-        )
+        raise InvalidRange("first must be at least 1 (the empty tree needs no proof) and not exceed second.")
     try:
-        path = _ledger(request).consistency_proof(first, second)
+        path = ledger.consistency_proof(first, second)
     except BeyondTreeSize as error:
         raise _beyond(error) from error
     return ConsistencyProof(first=first, second=second, consistency_path=[b64(h) for h in path])

@@ -10,8 +10,8 @@ refused; a consumer that wants another answer asks again, so the history stays t
 
 from __future__ import annotations
 
+from consent.errors import ForbiddenTransition
 from consent.models import Status
-from kernel.problems import Problem
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REQUESTED: frozenset({Status.GIVEN, Status.REFUSED}),
@@ -24,20 +24,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 BY_CITIZEN = frozenset({Status.GIVEN, Status.REFUSED, Status.WITHDRAWN})
 
 
-class ForbiddenTransition(Problem):
-    def __init__(self, current: Status, wanted: Status) -> None:
-        allowed = sorted(TRANSITIONS[current])
-        super().__init__(
-            409,
-            f"A {current.value} artefact cannot become {wanted.value}"
-            + (f"; it can become {', '.join(allowed)}." if allowed else "; it is final."),
-            kind="forbidden-transition",
-            current=current.value,
-            requested=wanted.value,
-            allowed=allowed,
-        )
-
-
 def check_transition(current: Status, wanted: Status) -> None:
     if wanted not in TRANSITIONS[current]:
-        raise ForbiddenTransition(current, wanted)
+        raise ForbiddenTransition(current, wanted, sorted(TRANSITIONS[current]))

@@ -1,16 +1,27 @@
-"""Consent artefacts: the table, what data consumers send, what everyone is shown."""
+"""The consent service's tables, all of them, and what data consumers send and everyone is shown.
+
+Every table the service owns is declared here, on ``ConsentTable``: its metadata is complete as soon
+as this module is imported (the database is created, and the migrations generated, from it). The
+tables: consent artefacts, the links from a sector's pseudonym to the service's own
+(``consent.subjects``), and the transparency ledger's three (``consent.ledger``): ``ledger_entry``
+holds each leaf's exact bytes (what the log commits to and publishes) beside what stays private —
+the event in clear with the salt that opens the leaf's commitment (``consent.commitments``), and
+whose event it is; ``ledger_node`` every perfect node of the Merkle tree, written once by the append
+that completes it (leaves at level 0); ``ledger_head`` the committed size.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Integer, LargeBinary, SmallInteger, Text
+from sqlalchemy.orm import registry
 from sqlmodel import Field as TableField
+from sqlmodel import SQLModel
 
-from consent.tables import ConsentTable
 from consent.vocabulary import LegalBasis
 from kernel.bounds import AwareInstant
 from kernel.database import UtcDateTime
@@ -36,8 +47,12 @@ class Mode(StrEnum):
     RECURRING = "recurring"
 
 
-def _utc_column() -> Column:
+def _utc_column() -> Column[datetime]:
     return Column(UtcDateTime, nullable=False)
+
+
+class ConsentTable(SQLModel, registry=registry()):
+    """Base of every table the consent service owns: artefacts and the ledger live in its database only."""
 
 
 class ConsentArtefact(ConsentTable, table=True):
@@ -68,8 +83,60 @@ class ConsentArtefact(ConsentTable, table=True):
     created_at: datetime = TableField(sa_column=_utc_column())
     valid_until: datetime = TableField(sa_column=_utc_column())
     version: int = 1
-    events: list[dict] = TableField(sa_column=Column(JSON, nullable=False))
+    events: list[dict[str, Any]] = TableField(sa_column=Column(JSON, nullable=False))
     receipt: str = TableField(sa_column=Column(Text, nullable=False))
+
+
+class SubjectLink(ConsentTable, table=True):
+    """Which citizen (``citizen_key``) the caller ``client`` calls ``subject``: asked once, kept."""
+
+    __tablename__ = "consent_subject_link"
+
+    client: str = TableField(primary_key=True, max_length=40)
+    subject: str = TableField(primary_key=True, max_length=128)
+    citizen_key: str = TableField(max_length=128, index=True)
+
+
+# SQLite's rowid is the cheapest key there is, but only a column typed exactly INTEGER aliases it
+_POSITION = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class LedgerEntry(ConsentTable, table=True):
+    __tablename__ = "ledger_entry"
+
+    index: int = TableField(sa_column=Column("index", _POSITION, primary_key=True, autoincrement=False))
+    entry: bytes = TableField(sa_column=Column(LargeBinary, nullable=False))
+    # private: the event in clear and the salt of the leaf's commitment, for the citizen's own view
+    clear: bytes | None = TableField(default=None, sa_column=Column(LargeBinary, nullable=True))
+    salt: bytes | None = TableField(default=None, sa_column=Column(LargeBinary(32), nullable=True))
+    # private: whose event this is, for the citizen's own view; never part of the leaf
+    citizen_key: str | None = TableField(default=None, index=True)
+    recipient: str | None = TableField(default=None, index=True)
+    recorded_at: datetime = TableField(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class LedgerNode(ConsentTable, table=True):
+    __tablename__ = "ledger_node"
+    # the key is the whole point of the table: no separate rowid b-tree to maintain on SQLite
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    level: int = TableField(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    index: int = TableField(sa_column=Column("index", BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = TableField(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+class LedgerHead(ConsentTable, table=True):
+    __tablename__ = "ledger_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_ledger_head_single_row"),)
+
+    id: int = TableField(default=1, sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    size: int = TableField(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+# The ledger's tables as SQLAlchemy Core tables, for its bulk writes and its queries of a few columns.
+LEDGER_ENTRIES = ConsentTable.metadata.tables["ledger_entry"]
+LEDGER_NODES = ConsentTable.metadata.tables["ledger_node"]
+LEDGER_HEAD = ConsentTable.metadata.tables["ledger_head"]
 
 
 class ConsentRequestCreate(BaseModel):

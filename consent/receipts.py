@@ -11,6 +11,7 @@ payload is not in canonical form is refused: there is exactly one byte string pe
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import rfc8785
 from joserfc.jwk import ECKey, KeySet
@@ -27,7 +28,7 @@ class InvalidReceipt(ValueError):
     pass
 
 
-def canonical(document: dict) -> bytes:
+def canonical(document: dict[str, Any]) -> bytes:
     return rfc8785.dumps(document)
 
 
@@ -35,7 +36,7 @@ def timestamp(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def receipt_document(artefact: ConsentArtefact, *, issuer: str, withdrawal_url: str) -> dict:
+def receipt_document(artefact: ConsentArtefact, *, issuer: str, withdrawal_url: str) -> dict[str, Any]:
     withdrawable = artefact.legal_basis == LegalBasis.CONSENT
     return {
         "schema": SCHEMA,
@@ -68,11 +69,11 @@ def receipt_document(artefact: ConsentArtefact, *, issuer: str, withdrawal_url: 
     }
 
 
-def sign_receipt(document: dict, key: ECKey) -> str:
+def sign_receipt(document: dict[str, Any], key: ECKey) -> str:
     return sign_canonical(document, key, typ=RECEIPT_TYPE)
 
 
-def verify_receipt(receipt: str, keys: KeySet) -> dict:
+def verify_receipt(receipt: str, keys: KeySet) -> dict[str, Any]:
     """The receipt's document, if it is a canonical receipt signed by one of ``keys``."""
     try:
         return verify_canonical(receipt, keys, typ=RECEIPT_TYPE)

@@ -1,15 +1,14 @@
-"""HTTP for data consumers, data holders and the citizen; the logic is in ``consent.artefacts``."""
+"""HTTP for data consumers and data holders; the logic is in ``consent.artefacts`` and ``consent.decisions``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
 
-from consent.access_log import AccessLog, access_log
-from consent.artefacts import ConsentBook, public
+from consent import decisions
+from consent.auth import BasisRecorder, ConsentRequester, DecisionAsker, ErasureReporter
+from consent.dependencies import BookDep, SubjectLinksDep
+from consent.errors import ArtefactNotFound, InvalidValidity, LegalBasisNotInLaw, SubjectUnknown, UnknownTerm
 from consent.models import (
     ArtefactPublic,
     ConsentRequestCreate,
@@ -18,102 +17,81 @@ from consent.models import (
     ErasureCreate,
     ErasurePublic,
     LegalBasisCreate,
-    Status,
-    StatusChange,
 )
-from consent.subjects import citizen_key_of
-from kernel.bounds import AwareInstant, Reference
-from kernel.citizens import CurrentCitizen
-from kernel.tokens import caller_with
+from consent.presentation import public
+from kernel.bounds import Reference
+from kernel.dependencies import ServicesDep
+from kernel.problems import (
+    ArtefactExpired,
+    InvalidArtefact,
+    Problem,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    problem_responses,
+)
 
-# a service's name; longer is no recipient, so not a filter to run
-MAX_RECIPIENT_LENGTH = 64
-service_router = APIRouter(tags=["data consumers and holders"])
-citizen_router = APIRouter(prefix="/me", tags=["the citizen"])
+router = APIRouter(tags=["data consumers and holders"])
+# what asking the identity service who the caller's subject is may answer (consent.subjects)
+SUBJECT_LOOKUP: tuple[type[Problem], ...] = (SubjectUnknown, UpstreamError, UpstreamUnreachable, UpstreamTimeout)
 
 
-def consent_book(request: Request) -> ConsentBook:
-    return request.app.state.consent_book
-
-
-Book = Annotated[ConsentBook, Depends(consent_book)]
-
-
-@service_router.post(
+@router.post(
     "/consent-requests",
     status_code=status.HTTP_201_CREATED,
     summary="Ask a citizen for consent (they answer in their own app)",
+    responses=problem_responses(UnknownTerm, InvalidValidity, *SUBJECT_LOOKUP),
 )
 async def request_consent(
-    body: ConsentRequestCreate, request: Request, book: Book, caller: caller_with("consent:request")
+    body: ConsentRequestCreate, book: BookDep, links: SubjectLinksDep, services: ServicesDep, caller: ConsentRequester
 ) -> ArtefactPublic:
-    citizen_key = await citizen_key_of(request.app, caller.client_id, body.subject)
+    citizen_key = await links.citizen_key_of(services, caller.client_id, body.subject)
     return public(await run_in_threadpool(book.request, citizen_key, caller.client_id, body))
 
 
-@service_router.post(
+@router.post(
     "/legal-bases",
     status_code=status.HTTP_201_CREATED,
     summary="Record processing that rests on another legal basis, so the citizen sees it",
+    responses=problem_responses(UnknownTerm, LegalBasisNotInLaw, InvalidValidity, *SUBJECT_LOOKUP),
 )
 async def record_legal_basis(
-    body: LegalBasisCreate, request: Request, book: Book, caller: caller_with("consent:record")
+    body: LegalBasisCreate, book: BookDep, links: SubjectLinksDep, services: ServicesDep, caller: BasisRecorder
 ) -> ArtefactPublic:
-    citizen_key = await citizen_key_of(request.app, caller.client_id, body.subject)
+    citizen_key = await links.citizen_key_of(services, caller.client_id, body.subject)
     return public(await run_in_threadpool(book.record_basis, citizen_key, caller.client_id, body))
 
 
-@service_router.get("/artefacts/{artefact_id}", summary="An artefact naming the caller (e.g. to see the answer)")
-def read_artefact(artefact_id: Reference, book: Book, caller: caller_with("consent:request")) -> ArtefactPublic:
+@router.get(
+    "/artefacts/{artefact_id}",
+    summary="An artefact naming the caller (e.g. to see the answer)",
+    responses=problem_responses(ArtefactNotFound),
+)
+def read_artefact(artefact_id: Reference, book: BookDep, caller: ConsentRequester) -> ArtefactPublic:
     return public(book.artefact_for(caller.client_id, artefact_id))
 
 
-@service_router.post("/decisions", summary="May this recipient read this category of this citizen now? Logged first.")
+@router.post(
+    "/decisions",
+    summary="May this recipient read this category of this citizen now? Logged first.",
+    responses=problem_responses(InvalidArtefact, ArtefactExpired, *SUBJECT_LOOKUP),
+)
 async def decide(
-    body: DecisionRequest, request: Request, book: Book, caller: caller_with("consent:decide")
+    body: DecisionRequest, book: BookDep, links: SubjectLinksDep, services: ServicesDep, caller: DecisionAsker
 ) -> DecisionPublic:
-    citizen_key = await citizen_key_of(request.app, caller.client_id, body.subject)
-    return await run_in_threadpool(book.decide, caller.client_id, citizen_key, body)
+    citizen_key = await links.citizen_key_of(services, caller.client_id, body.subject)
+    return await run_in_threadpool(decisions.decide, book, caller.client_id, citizen_key, body)
 
 
-@service_router.post(
+@router.post(
     "/erasures",
     status_code=status.HTTP_201_CREATED,
     summary="Record that a holder erased a citizen's data (only that it happened)",
+    responses=problem_responses(*SUBJECT_LOOKUP),
 )
 async def record_erasure(
-    body: ErasureCreate, request: Request, book: Book, caller: caller_with("consent:erasure")
+    body: ErasureCreate, book: BookDep, links: SubjectLinksDep, services: ServicesDep, caller: ErasureReporter
 ) -> ErasurePublic:
-    citizen_key = await citizen_key_of(request.app, caller.client_id, body.subject)
+    citizen_key = await links.citizen_key_of(services, caller.client_id, body.subject)
     index = await run_in_threadpool(book.record_erasure, caller.client_id, citizen_key, body.subject, body.scope)
     return ErasurePublic(ledger_index=index)
-
-
-@citizen_router.get("/artefacts", summary="Every consent and legal basis about you, newest first")
-def my_artefacts(book: Book, citizen: CurrentCitizen, status: Status | None = None) -> Sequence[ArtefactPublic]:
-    return [public(artefact) for artefact in book.artefacts_of(citizen.subject, status)]
-
-
-@citizen_router.get("/artefacts/{artefact_id}", summary="One of your artefacts")
-def my_artefact(artefact_id: Reference, book: Book, citizen: CurrentCitizen) -> ArtefactPublic:
-    return public(book.artefact_of(citizen.subject, artefact_id))
-
-
-@citizen_router.post("/artefacts/{artefact_id}/status", summary="Give, refuse or withdraw a consent")
-def change_status(artefact_id: Reference, body: StatusChange, book: Book, citizen: CurrentCitizen) -> ArtefactPublic:
-    return public(book.change_status(citizen.subject, artefact_id, Status(body.status)))
-
-
-@citizen_router.get("/access-log", summary="Who read your data and every consent event, newest first, with proofs")
-def my_access_log(
-    request: Request,
-    book: Book,
-    citizen: CurrentCitizen,
-    since: AwareInstant | None = None,
-    until: AwareInstant | None = None,
-    recipient: Annotated[str | None, Query(max_length=MAX_RECIPIENT_LENGTH)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> AccessLog:
-    return access_log(
-        book, request.app.state.tree_heads, citizen.subject, since=since, until=until, recipient=recipient, limit=limit
-    )

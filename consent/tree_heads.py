@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import TYPE_CHECKING, Any
 
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -17,6 +18,9 @@ from pydantic import BaseModel, Field
 
 from consent.receipts import canonical
 from kernel.keys import SIGNING_ALGORITHM
+
+if TYPE_CHECKING:  # the signer reads a ledger; whoever only checks tree heads (consent.verify) needs no database
+    from consent.ledger import Ledger
 
 TREE_HEAD_TYPE = "tree-head+jws"
 
@@ -69,7 +73,7 @@ class TreeHeadSigner:
         self.max_age_ms = max_age_ms
         self._last: TreeHead | None = None
 
-    def head(self, ledger) -> TreeHead:
+    def head(self, ledger: Ledger) -> TreeHead:
         size = ledger.size()
         last = self._last
         if last is not None and last.tree_size == size and time.time() * 1000 - last.timestamp < self.max_age_ms:
@@ -78,7 +82,7 @@ class TreeHeadSigner:
         return self._last
 
 
-def verify_tree_head(head: dict, keys: KeySet) -> TreeHead:
+def verify_tree_head(head: dict[str, Any], keys: KeySet) -> TreeHead:
     """``head`` as a checked TreeHead, or InvalidTreeHead: signature, type, and every member signed."""
     try:
         parsed = TreeHead.model_validate(head)

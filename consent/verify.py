@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from joserfc.jwk import KeySet
@@ -37,21 +38,26 @@ class Report:
 
 class LedgerAuditor:
     def __init__(
-        self, http: httpx.AsyncClient, *, jwks: dict | None = None, progress: Callable[[int, int], None] | None = None
+        self,
+        http: httpx.AsyncClient,
+        *,
+        jwks: dict[str, Any] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.http = http
         self._jwks = jwks
         self._progress = progress or (lambda done, total: None)
 
-    async def _get(self, path: str, **params) -> dict:
+    async def _get(self, path: str, **params: int) -> dict[str, Any]:
         response = await self.http.get(path, params=params or None)
         response.raise_for_status()
-        return response.json()
+        body: dict[str, Any] = response.json()
+        return body
 
     async def keys(self) -> KeySet:
         if self._jwks is None:
             self._jwks = await self._get(JWKS_PATH)
-        return KeySet.import_key_set(self._jwks)
+        return KeySet.import_key_set({"keys": self._jwks["keys"]})
 
     async def current_head(self) -> TreeHead:
         return verify_tree_head(await self._get("/ledger/tree-head"), await self.keys())
@@ -69,7 +75,7 @@ class LedgerAuditor:
             [unb64(h) for h in proof["consistency_path"]],
         )
 
-    async def verify(self, tree_head: dict | None = None) -> Report:
+    async def verify(self, tree_head: dict[str, Any] | None = None) -> Report:
         try:
             head = (
                 verify_tree_head(tree_head, await self.keys()) if tree_head is not None else await self.current_head()
@@ -122,7 +128,7 @@ class LedgerAuditor:
         return Report(False, head.tree_size, f"entry {bad - 1} does not match the signed tree head", bad - 1)
 
 
-def own_entry_is_logged(entry: dict, head: TreeHead) -> bool:
+def own_entry_is_logged(entry: dict[str, Any], head: TreeHead) -> bool:
     """What the citizen's app checks for each line of ``/me/access-log``, trusting only the signed head:
     the clear entry and salt open the public leaf's commitment, and that leaf is in the signed tree."""
     try:
@@ -144,34 +150,35 @@ def _prefix_root(leaf_hashes: bytearray, size: int) -> bytes:
     return stream.root()
 
 
-def read_json(path: str | None) -> dict | None:
+def read_json(path: str | None) -> dict[str, Any] | None:
     return json.loads(Path(path).read_text()) if path else None
 
 
 async def run(
     url: str,
     *,
-    saved: dict | None = None,
-    jwks: dict | None = None,
+    saved: dict[str, Any] | None = None,
+    jwks: dict[str, Any] | None = None,
     quiet: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
-    """The command: verify, print the verdict, return the exit status (0 all good, 1 otherwise)."""
+    """The command: verify, print the verdict, return the exit status (0 all good, 1 otherwise).
+    It is ``citygate ledger verify``: what it prints is its output, hence its prints."""
 
     def progress(done: int, total: int) -> None:
         if not quiet:
-            print(f"\r  checked {done:,} of {total:,} entries", end="", flush=True)
+            print(f"\r  checked {done:,} of {total:,} entries", end="", flush=True)  # noqa: T201
 
     async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as http:
         auditor = LedgerAuditor(http, jwks=jwks, progress=progress)
         report = await auditor.verify(saved)
         if not quiet:
-            print()
-        print(("OK: " if report.ok else "FAILED: ") + report.message)
+            print()  # noqa: T201
+        print(("OK: " if report.ok else "FAILED: ") + report.message)  # noqa: T201
         if report.ok and saved is not None:
             current = await auditor.current_head()
             extends = await auditor.consistent(verify_tree_head(saved, await auditor.keys()), current)
-            print(
+            print(  # noqa: T201
                 f"{'OK' if extends else 'FAILED'}: the current tree ({current.tree_size} entries) "
                 f"{'extends' if extends else 'does NOT extend'} the saved one"
             )

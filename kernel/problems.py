@@ -198,8 +198,24 @@ class NotFound(Problem):
     status, kind = 404, "not-found"
 
 
+# Reads and deposits under consent (kernel.consent_headers): the consent service answers these, the
+# pod answers them too (its own, or the consent service's passed on) and departments react to them.
+
+
+class InvalidArtefact(Problem):
+    """The receipt or artefact presented is not one the consent service signed, knows or can match."""
+
+    status, kind = 422, "invalid-artefact"
+
+
+class ArtefactExpired(Problem):
+    """The receipt presented is signed, but its validity has ended."""
+
+    status, kind = 422, "artefact-expired"
+
+
 class NoConsent(Problem):
-    """The person the data is about has not allowed this use of it (the pod's refusal, a department's)."""
+    """Neither a consent nor a legal basis covers this use of the citizen's data."""
 
     status, kind = 403, "no-consent"
 

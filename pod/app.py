@@ -1,4 +1,4 @@
-"""The personal data pod (rights regime): a Solid-style store each citizen owns."""
+"""The pod's app: its state, its routers and the CORS any Solid app in a browser needs; nothing else."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from kernel.service_app import build_service_app
-from pod.ldp import router as ldp_router
+from pod.dependencies import PodState
+from pod.me_routes import router as citizen_router
 from pod.models import PodTable
-from pod.pods import router as pods_router
-from pod.rights import router as rights_router
+from pod.routes import router as solid_router
 from pod.settings import Settings
-from pod.wac import AclCache
 
 # What Solid clients in a browser must be able to read from a response (Solid Protocol §8.1).
 EXPOSED_HEADERS = [
@@ -37,11 +36,11 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     app = build_service_app(
         settings,
         title="personal data pod",
-        metadata=PodTable.metadata,
-        routers=[pods_router, rights_router, ldp_router],
+        metadata=PodTable.metadata,  # every table of the pod is declared in pod.models
+        routers=[citizen_router, solid_router],
+        state=PodState,
         transport=transport,
     )
-    app.state.acl_cache = AclCache()  # parsed ACLs by (URL, ETag): an unchanged ACL is parsed once
     # Any web app may call the pod on the citizen's behalf: access is decided by the ACLs and the
     # citizen's token (sent in Authorization), not by origin; the Origin is echoed and Vary: Origin
     # is set. Never with credentials: the pod uses no cookies, and allowing them for every origin

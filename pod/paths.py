@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from kernel.problems import Problem
+from pod.errors import InvalidPath
 
 POD_PREFIX = "/pods/"
 ACL_SUFFIX = ".acl"
@@ -27,21 +27,17 @@ def check_path(path: str, raw_path: str) -> str:
     pod path, else a 400 problem. Dot segments are checked after decoding (``%2e%2e`` is ``..``);
     encoded slashes only before (after decoding they look like ordinary separators)."""
     if not path.startswith(POD_PREFIX) or len(path) > MAX_PATH:
-        raise Problem(400, "Not a pod path.", kind="invalid-path")
+        raise InvalidPath("Not a pod path.")
     if _FORBIDDEN.search(raw_path) or "\\" in path or any(ord(c) < 0x20 for c in path):
-        raise Problem(
-            400, "Encoded slashes, backslashes and control characters are not allowed in a path.", kind="invalid-path"
-        )
+        raise InvalidPath("Encoded slashes, backslashes and control characters are not allowed in a path.")
     segments = path[1:].split("/")
     inner = segments[:-1] if is_container(path) else segments
     if any(segment in ("", ".", "..") for segment in inner):
-        raise Problem(400, "Empty, '.' and '..' path segments are not allowed.", kind="invalid-path")
+        raise InvalidPath("Empty, '.' and '..' path segments are not allowed.")
     if path.endswith(ACL_SUFFIX * 2):
-        raise Problem(
-            400,
+        raise InvalidPath(
             "An access control document has no access control document of its own: access to it "
-            "is Control on its resource.",
-            kind="invalid-path",
+            "is Control on its resource."
         )
     return path
 
@@ -55,6 +51,11 @@ def parent_of(path: str) -> str | None:
 
 def pod_root(pod_id: str) -> str:
     return f"{POD_PREFIX}{pod_id}/"
+
+
+def webid_of(base_url: str, pod_id: str) -> str:
+    """The pod's owner, as Solid names people: the WebID in the profile document the pod was created with."""
+    return f"{base_url}{pod_root(pod_id)}profile/card#me"
 
 
 def pod_of(path: str) -> str:

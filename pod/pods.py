@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from fastapi import APIRouter, Request, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from kernel.citizens import CurrentCitizen
-from kernel.problems import Problem
 from pod import store, wac
-from pod.ldp import webid_of
+from pod.dependencies import PodState
 from pod.models import Pod
-from pod.paths import pod_root
-
-router = APIRouter(tags=["pods"])
+from pod.paths import ACL_SUFFIX, pod_root, webid_of
 
 
 class PodPublic(BaseModel):
@@ -43,11 +35,12 @@ def public_read_acl(resource_url: str, owner: str) -> bytes:
     ).encode()
 
 
-def create_pod(app, pod_id: str) -> tuple[PodPublic, bool]:
-    base, now = app.state.settings.public_url, datetime.now(UTC)
+def create_pod(state: PodState, pod_id: str) -> tuple[PodPublic, bool]:
+    """The pod of ``pod_id``, and whether it was created now (False: it was there already)."""
+    base, now = state.base_url, state.clock()
     root = pod_root(pod_id)
     webid = webid_of(base, pod_id)
-    with app.state.database.session() as session:
+    with state.database.session() as session:
         if session.get(Pod, pod_id) is not None:
             return PodPublic(storage=base + root, webid=webid), False
         session.add(Pod(id=pod_id, created_at=now))
@@ -56,28 +49,12 @@ def create_pod(app, pod_id: str) -> tuple[PodPublic, bool]:
         except IntegrityError:
             return PodPublic(storage=base + root, webid=webid), False
         store.write_container(session, root, now)
-        store.write(session, root + store.ACL_SUFFIX, "text/turtle", wac.owner_acl(base + root, webid).encode(), now)
+        store.write(session, root + ACL_SUFFIX, "text/turtle", wac.owner_acl(base + root, webid).encode(), now)
         card = root + "profile/card"
+        assert state.settings.identity_url is not None  # the settings fill it in
         store.write(
-            session, card, "text/turtle", profile_document(webid, base + root, app.state.settings.identity_url), now
+            session, card, "text/turtle", profile_document(webid, base + root, state.settings.identity_url), now
         )
-        store.write(session, card + store.ACL_SUFFIX, "text/turtle", public_read_acl(base + card, webid), now)
+        store.write(session, card + ACL_SUFFIX, "text/turtle", public_read_acl(base + card, webid), now)
         session.commit()
     return PodPublic(storage=base + root, webid=webid), True
-
-
-@router.post(
-    "/pods",
-    status_code=status.HTTP_201_CREATED,
-    summary="Create your pod (once); answers where it is",
-    responses={200: {"model": PodPublic, "description": "You already have this pod"}},
-)
-async def create_my_pod(request: Request, citizen: CurrentCitizen) -> PodPublic:
-    if not citizen.subject:
-        raise Problem(400, "No subject.", kind="invalid-token")
-    pod, created = await run_in_threadpool(create_pod, request.app, citizen.subject)
-    if not created:
-        from fastapi.responses import JSONResponse
-
-        return JSONResponse(pod.model_dump(), status_code=200)
-    return pod

@@ -19,12 +19,13 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDF
 from rdflib.plugins.shared.jsonld import context as jsonld_context
 
-from kernel.problems import Problem
+from pod.errors import InvalidRdf, RemoteContextRefused
 
 TURTLE = "text/turtle"
 JSON_LD = "application/ld+json"
@@ -51,16 +52,6 @@ class RemoteDocumentRefused(Exception):
     """rdflib was about to load a document (a JSON-LD context) while the pod was parsing."""
 
 
-class RemoteContextRefused(Problem):
-    def __init__(self) -> None:
-        super().__init__(
-            422,
-            "JSON-LD contexts must be inline: the pod fetches no context named by an IRI "
-            "(remote, file or relative), nor an @import.",
-            kind="remote-context-refused",
-        )
-
-
 def parse(body: bytes, content_type: str, base: str) -> Graph:
     """The graph in ``body``; 400 problem when it is not valid in its declared syntax, 422 when it
     is JSON-LD naming a context to be fetched."""
@@ -78,7 +69,7 @@ def parse(body: bytes, content_type: str, base: str) -> Graph:
         raise RemoteContextRefused() from error
     except Exception as error:  # rdflib raises many kinds (BadSyntax, ValueError, JSON errors)
         log.info("refused %s at %s: %s", media, base, str(error)[:300])
-        raise Problem(400, f"The body is not valid {media}.", kind="invalid-rdf") from error
+        raise InvalidRdf(media) from error
     return graph
 
 
@@ -128,7 +119,7 @@ def _install_guard() -> None:
         if getattr(loader, "refuses_in_pod_parsing", False):
             return
 
-        def guarded(source, *args, **kwargs):
+        def guarded(source: Any, *args: Any, **kwargs: Any) -> Any:
             if getattr(_fetching, "refused", False):
                 raise RemoteDocumentRefused(f"rdflib tried to load {str(source)[:200]!r}")
             return loader(source, *args, **kwargs)

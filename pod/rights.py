@@ -13,22 +13,20 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from typing import Any
 
-from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 
-from kernel.citizens import CurrentCitizen
 from kernel.client import UpstreamUnavailable, raise_for_upstream_problem
-from kernel.problems import Problem
+from kernel.database import Database
 from pod import store
+from pod.dependencies import PodState
+from pod.errors import ConsentUnavailable, NoPod
 from pod.models import Pod, StoredResource
 from pod.paths import pod_root
-from pod.representation import USER_CONTENT_HEADERS
 
-router = APIRouter(prefix="/me/pod", tags=["the citizen's rights"])
 ERASED_SCOPE = "the whole pod: every resource, container and access control document"
 
 
@@ -37,21 +35,22 @@ class ErasurePublic(BaseModel):
     ledger_index: int
 
 
-def _resources(app, pod_id: str) -> list[StoredResource]:
-    with app.state.database.session() as session:
+def resources_of(database: Database, pod_id: str) -> list[StoredResource]:
+    """Every resource of the pod, in path order; NoPod when there is none."""
+    with database.session() as session:
         if session.get(Pod, pod_id) is None:
-            raise Problem(404, "You have no pod.", kind="no-pod")
+            raise NoPod()
         return list(
             session.exec(select(StoredResource).where(StoredResource.pod_id == pod_id).order_by(StoredResource.path))
         )
 
 
-def export_archive(app, pod_id: str) -> bytes:
+def export_archive(database: Database, base_url: str, pod_id: str) -> bytes:
     root = pod_root(pod_id)
-    rows = _resources(app, pod_id)
+    rows = resources_of(database, pod_id)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        manifest = []
+        manifest: list[dict[str, Any]] = []
         for row in rows:
             relative = row.path[len(root) :]
             manifest.append(
@@ -68,49 +67,31 @@ def export_archive(app, pod_id: str) -> bytes:
             archive.writestr(name, row.content)
         archive.writestr(
             "manifest.json",
-            json.dumps({"storage": app.state.settings.public_url + root, "resources": manifest}, indent=2),
+            json.dumps({"storage": base_url + root, "resources": manifest}, indent=2),
         )
     return buffer.getvalue()
 
 
-@router.get(
-    "/export",
-    summary="Your whole pod as one zip archive",
-    response_class=Response,
-    responses={200: {"content": {"application/zip": {}}}},
-)
-async def export(request: Request, citizen: CurrentCitizen) -> Response:
-    archive = await run_in_threadpool(export_archive, request.app, citizen.subject)
-    return Response(
-        archive,
-        media_type="application/zip",
-        headers={**USER_CONTENT_HEADERS, "Content-Disposition": 'attachment; filename="pod-export.zip"'},
-    )
-
-
-def _erase(app, pod_id: str) -> int:
-    with app.state.database.session() as session:
-        store.lock_pod(session, pod_id)  # no write to the pod slips in between the two deletes
-        erased = session.exec(delete(StoredResource).where(StoredResource.pod_id == pod_id)).rowcount
-        session.exec(delete(Pod).where(Pod.id == pod_id))
-        session.commit()
-    return erased
-
-
-@router.delete("", summary="Erase your pod (the ledger keeps only that it happened)")
-async def erase(request: Request, citizen: CurrentCitizen) -> ErasurePublic:
-    app = request.app
-    await run_in_threadpool(_resources, app, citizen.subject)  # 404 without a pod
+async def erase_pod(state: PodState, pod_id: str) -> ErasurePublic:
+    """The ledger records the erasure, then the pod is gone; nothing is erased if the ledger cannot be told."""
+    await run_in_threadpool(resources_of, state.database, pod_id)  # NoPod without a pod
     try:
-        response = await app.state.services.request(
-            "consent", "POST", "/erasures", json={"subject": citizen.subject, "scope": ERASED_SCOPE}
+        response = await state.services.request(
+            "consent", "POST", "/erasures", json={"subject": pod_id, "scope": ERASED_SCOPE}
         )
     except UpstreamUnavailable as error:
-        raise Problem(
-            503,
-            "The transparency ledger cannot record the erasure now; nothing was erased.",
-            kind="consent-unavailable",
+        raise ConsentUnavailable(
+            "The transparency ledger cannot record the erasure now; nothing was erased."
         ) from error
     raise_for_upstream_problem("consent", response)
-    erased = await run_in_threadpool(_erase, app, citizen.subject)
+    erased = await run_in_threadpool(_erase, state.database, pod_id)
     return ErasurePublic(erased_resources=erased, ledger_index=response.json()["ledger_index"])
+
+
+def _erase(database: Database, pod_id: str) -> int:
+    with database.session() as session:
+        store.lock_pod(session, pod_id)  # no write to the pod slips in between the two deletes
+        erased = session.exec(delete(StoredResource).where(col(StoredResource.pod_id) == pod_id)).rowcount
+        session.exec(delete(Pod).where(col(Pod.id) == pod_id))
+        session.commit()
+    return erased

@@ -15,7 +15,8 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from kernel.database import SQLITE_BUSY_TIMEOUT_MS
-from kernel.problems import Problem
+from kernel.problems import NotFound
+from pod.errors import ContainerNotEmpty, PathConflict, PodBusy
 from pod.models import Pod, StoredResource
 from pod.paths import ACL_SUFFIX, is_container, parent_of, pod_of, twin_of
 
@@ -53,13 +54,11 @@ def lock_pod(session: Session, pod_id: str, *, wait_ms: int = SQLITE_BUSY_TIMEOU
             finally:  # the pooled connection keeps the engine's own timeout for everything else
                 connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         else:
-            session.exec(text(f"SET LOCAL lock_timeout = {int(wait_ms)}"))
+            session.connection().execute(text(f"SET LOCAL lock_timeout = {int(wait_ms)}"))
             session.exec(select(Pod.id).where(Pod.id == pod_id).with_for_update()).first()
     except OperationalError as error:  # SQLite "database is locked", PostgreSQL LockNotAvailable
         session.rollback()
-        raise Problem(
-            503, "The pod is busy with other writes; try again.", kind="pod-busy", headers={"Retry-After": "1"}
-        ) from error
+        raise PodBusy() from error
 
 
 def read(session: Session, path: str) -> StoredResource | None:
@@ -88,7 +87,7 @@ def members(session: Session, container: str) -> list[StoredResource]:
 def write(session: Session, path: str, content_type: str, content: bytes, now: datetime) -> bool:
     """Create or replace ``path`` (missing parent containers are created); True when created."""
     if read(session, twin_of(path)) is not None:
-        raise Problem(409, f"{twin_of(path)} exists; {path} cannot exist beside it.", kind="path-conflict")
+        raise PathConflict(f"{twin_of(path)} exists; {path} cannot exist beside it.")
     ensure_parents(session, path, now)
     existing = read(session, path)
     if existing is None:
@@ -112,12 +111,10 @@ def write(session: Session, path: str, content_type: str, content: bytes, now: d
 
 def ensure_parents(session: Session, path: str, now: datetime) -> None:
     parent = parent_of(path)
-    missing = []
+    missing: list[str] = []
     while parent is not None and read(session, parent) is None:
         if read(session, twin_of(parent)) is not None:
-            raise Problem(
-                409, f"{twin_of(parent)} is a resource, so {parent} cannot be a container.", kind="path-conflict"
-            )
+            raise PathConflict(f"{twin_of(parent)} is a resource, so {parent} cannot be a container.")
         missing.append(parent)
         parent = parent_of(parent)
     for container in reversed(missing):
@@ -153,9 +150,9 @@ def new_member_path(session: Session, container: str, slug: str | None, containe
 def delete(session: Session, path: str) -> None:
     resource = read(session, path)
     if resource is None:
-        raise Problem(404, "No such resource.", kind="not-found")
+        raise NotFound("No such resource.")
     if is_container(path) and member_paths(session, path):
-        raise Problem(409, "The container is not empty: delete its members first.", kind="container-not-empty")
+        raise ContainerNotEmpty()
     acl = read(session, path + ACL_SUFFIX)
     if acl is not None:
         session.delete(acl)

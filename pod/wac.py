@@ -2,7 +2,7 @@
 
 Nothing here touches storage or HTTP: the caller supplies a lookup from ACL path to parsed graph
 (or its extracted authorizations), so the rules can be tested exhaustively without a database and
-reused by every entry point.
+reused by every entry point (``pod.access_control`` applies them to the pod's store).
 
 Deliberately not supported: ``acl:agentGroup`` (it needs fetching group documents, i.e. I/O) and
 ``acl:origin`` (the pod only serves the citizen's own app, so origins add nothing). Authorizations
@@ -12,13 +12,12 @@ using only those never match, which fails closed.
 from __future__ import annotations
 
 import enum
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import FOAF, RDF
+from rdflib.term import Node
 
 ACL = Namespace("http://www.w3.org/ns/auth/acl#")
 ACL_SUFFIX = ".acl"
@@ -38,7 +37,7 @@ class Mode(enum.Enum):
 
 
 ALL_MODES = frozenset(Mode)
-_MODE_BY_IRI = {mode.iri: mode for mode in Mode}
+_MODE_BY_IRI: dict[Node, Mode] = {mode.iri: mode for mode in Mode}
 
 
 class NoAcl(LookupError):
@@ -208,7 +207,7 @@ def authorizations(graph: Graph) -> tuple[Authorization, ...]:
     targets (a literal naming one matches nothing); unknown mode IRIs are ignored, since a grant we
     do not understand grants nothing."""
 
-    def iris(authorization, predicate) -> frozenset[str]:
+    def iris(authorization: Node, predicate: URIRef) -> frozenset[str]:
         return frozenset(str(o) for o in graph.objects(authorization, predicate) if isinstance(o, URIRef))
 
     return tuple(
@@ -237,35 +236,6 @@ def owner_acl(container_url: str, owner_webid: str) -> str:
         f"    acl:default <{container_url}> ;\n"
         "    acl:mode acl:Read, acl:Write, acl:Control .\n"
     )
-
-
-# --- caching ---------------------------------------------------------------------------------
-
-
-class AclCache:
-    """Extracted authorizations per ACL version, so an unchanged ACL is parsed once. Keyed by the
-    ACL's URL (its relative IRIs resolve against it) and ETag (a digest of its bytes): an edited ACL
-    is a new key. Whether an ACL exists at all is the caller's to check on every request, so a
-    deleted one is never served from here. Bounded: the least recently used version goes first."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[str, str], tuple[Authorization, ...]] = OrderedDict()
-        self._lock = threading.Lock()  # requests run in a thread pool
-
-    def get(self, url: str, etag: str) -> tuple[Authorization, ...] | None:
-        with self._lock:
-            rules = self._entries.get((url, etag))
-            if rules is not None:
-                self._entries.move_to_end((url, etag))
-            return rules
-
-    def put(self, url: str, etag: str, rules: tuple[Authorization, ...]) -> None:
-        with self._lock:
-            self._entries[(url, etag)] = rules
-            self._entries.move_to_end((url, etag))
-            if len(self._entries) > self._size:
-                self._entries.popitem(last=False)
 
 
 # --- HTTP ------------------------------------------------------------------------------------

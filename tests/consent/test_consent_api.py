@@ -16,6 +16,7 @@ from consent.verify import own_entry_is_logged
 from identity.models import Citizen
 from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
 from kernel.personas import by_handle
+from kernel.state import ServiceState, state_of
 from tests.fixtures.logins import app_login
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
@@ -83,7 +84,7 @@ async def decide(mesh: Mesh, handle: str, **overrides) -> httpx.Response:
 async def pseudonym_for_pod(mesh: Mesh, handle: str) -> str:
     """The pod's sector pseudonym, as the identity provider computes it (the pod has no desk to ask at)."""
     identity = mesh.apps["identity"]
-    with identity.state.database.session() as session:
+    with state_of(identity, ServiceState).database.session() as session:
         citizen = session.exec(select(Citizen).where(Citizen.resident_id == by_handle(handle).resident_id)).one()
     return identity.state.service.policy.subject_for(citizen, "pod")
 

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consent.artefacts import check_declared_in_law
+from consent.dependencies import ConsentState
 from consent.models import LegalBasisCreate, Mode, Status
-from consent.subjects import citizen_key_of
+from consent.terms import check_declared_in_law
 from consent.vocabulary import LegalBasis
 from kernel.legal_bases import LEGAL_BASES, MEDICAL_RECORDS_RETENTION
+from kernel.state import state_of
 from pod.consent_gate import decided_for
 from services.prescriptions.pod_store import keeping_basis as hospitals_keeping_basis
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
@@ -119,7 +120,7 @@ async def test_a_basis_recorded_by_the_hospital_cannot_be_used_by_the_traffic_po
     generous = replace(
         LEGAL_BASES[0], processing=frozenset({"dpv:Store", "dpv:Use"}), recipients=frozenset({"prescriptions", "fines"})
     )
-    monkeypatch.setattr("consent.artefacts.LEGAL_BASES", (generous,), raising=False)
+    monkeypatch.setattr("consent.terms.LEGAL_BASES", (generous,), raising=False)
     owner, root, _ = await own_pod(mesh, "wang-fang")
     rx = f"{root}prescriptions/rx-1.ttl"
     async with aclosing(owner), mesh.client("pod") as pod:
@@ -161,7 +162,7 @@ async def test_a_basis_recorded_by_the_hospital_cannot_be_used_by_the_traffic_po
 
 async def test_the_pod_releases_nothing_on_a_yes_that_is_not_for_the_reader(mesh, monkeypatch):
     # A consent service that wrongly lends the hospital's basis to anyone: the pod still refuses.
-    monkeypatch.setattr("consent.artefacts._refusal", lambda artefact, citizen_key, body: None)
+    monkeypatch.setattr("consent.decisions._refusal", lambda artefact, citizen_key, body: None)
     owner, root, _ = await own_pod(mesh, "wang-fang")
     rx = f"{root}prescriptions/rx-1.ttl"
     async with aclosing(owner), mesh.client("pod") as pod:
@@ -192,8 +193,9 @@ def test_a_yes_covers_the_reader_only_when_it_names_it_and_a_law_is_its_own():
 async def test_a_basis_no_declared_law_gives_covers_nothing_even_if_already_recorded(mesh):
     # a self-granted basis written before the law table existed (or under a law since repealed)
     subject = await pseudonym(mesh, "fines", "wang-fang")
-    book = mesh.apps["consent"].state.consent_book
-    citizen_key = await citizen_key_of(mesh.apps["consent"], "fines", subject)
+    consent = state_of(mesh.apps["consent"], ConsentState)
+    book = consent.consent_book
+    citizen_key = await consent.subject_links.citizen_key_of(consent.services, "fines", subject)
     legacy = LegalBasisCreate(
         **keeping_basis(
             subject,

@@ -10,14 +10,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from joserfc.jwk import ECKey, KeySet
 
-from consent.artefacts import ConsentBook, summary_of
+from consent.artefacts import ConsentBook
 from consent.commitments import opens
+from consent.decisions import decide
+from consent.errors import ForbiddenTransition
 from consent.ledger import Ledger
-from consent.lifecycle import TRANSITIONS, ForbiddenTransition
+from consent.lifecycle import TRANSITIONS
 from consent.merkle import leaf_hash, verify_inclusion
-from consent.models import ConsentRequestCreate, DecisionRequest, LegalBasisCreate, Mode, Status
+from consent.models import ConsentRequestCreate, ConsentTable, DecisionRequest, LegalBasisCreate, Mode, Status
+from consent.presentation import summary_of
 from consent.receipts import InvalidReceipt, verify_receipt
-from consent.tables import ConsentTable
 from kernel.database import Database
 from kernel.legal_bases import MEDICAL_RECORDS_RETENTION
 from kernel.problems import Problem
@@ -80,7 +82,8 @@ def read(
     citizen: str = CITIZEN,
     processing: str = "dpv:Use",
 ):
-    return book.decide(
+    return decide(
+        book,
         "pod",
         citizen,
         DecisionRequest(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from consent.dependencies import ConsentState
 from consent.ledger_routes import MAX_POSITION
+from kernel.state import state_of
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.problems import assert_problem
 
@@ -16,7 +18,7 @@ SIZE = 5
 
 
 def fill(mesh, count: int) -> None:
-    with mesh.apps["consent"].state.consent_book.ledger.transaction() as tx:
+    with state_of(mesh.apps["consent"], ConsentState).consent_book.ledger.transaction() as tx:
         for n in range(count):
             tx.append(f'{{"n":{n}}}'.encode())
 

@@ -8,9 +8,11 @@ import json
 import pytest
 from sqlalchemy import delete
 
-from consent.ledger import LedgerEntry, LedgerHead, LedgerNode
+from consent.dependencies import ConsentState
+from consent.models import LedgerEntry, LedgerHead, LedgerNode
 from consent.receipts import canonical
 from consent.verify import LedgerAuditor, read_json, run
+from kernel.state import state_of
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
 
@@ -36,13 +38,13 @@ def event(number: int) -> bytes:
 
 
 def fill(mesh: Mesh, entries: list[bytes]) -> None:
-    with mesh.apps["consent"].state.consent_book.ledger.transaction() as tx:
+    with state_of(mesh.apps["consent"], ConsentState).consent_book.ledger.transaction() as tx:
         for entry in entries:
             tx.append_event(entry, citizen_key="someone", recipient="prescriptions")
 
 
 def tamper(mesh: Mesh, change) -> None:
-    with mesh.apps["consent"].state.database.session() as session:
+    with state_of(mesh.apps["consent"], ConsentState).database.session() as session:
         change(session)
         session.commit()
 

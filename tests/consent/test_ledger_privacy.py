@@ -16,10 +16,11 @@ from joserfc.jwk import KeySet
 from sqlmodel import select
 
 from consent.commitments import opens, public_leaf
-from consent.ledger import LedgerEntry
-from consent.models import ConsentArtefact
+from consent.dependencies import ConsentState
+from consent.models import ConsentArtefact, LedgerEntry
 from consent.tree_heads import verify_tree_head
 from consent.verify import LedgerAuditor, own_entry_is_logged
+from kernel.state import ServiceState, state_of
 from pod.paths import pod_of
 from services.prescriptions.demo import PATIENT, demo_draft
 from tests.fixtures.logins import consent_app
@@ -36,7 +37,7 @@ async def deposit_a_prescription(mesh: Mesh) -> dict[str, str]:
     owner, root, webid = await own_pod(mesh, PATIENT.handle)
     await owner.aclose()
     storage = mesh.urls["pod"] + root
-    patient = await mesh.apps["prescriptions"].state.services.sector_subject(PATIENT.resident_id)
+    patient = await state_of(mesh.apps["prescriptions"], ServiceState).services.sector_subject(PATIENT.resident_id)
     async with mesh.client("prescriptions") as rx:
         issued = await rx.post(
             "/prescriptions",
@@ -46,7 +47,7 @@ async def deposit_a_prescription(mesh: Mesh) -> dict[str, str]:
     assert issued.status_code == 201, issued.text
     rx_id = issued.json()["id"]
     resource = f"{storage}prescriptions/{rx_id}"
-    with mesh.apps["consent"].state.database.session() as session:
+    with state_of(mesh.apps["consent"], ConsentState).database.session() as session:
         [consent_key] = set(session.exec(select(ConsentArtefact.citizen_key)).all())
     return {
         "consent service's own key": consent_key,
@@ -63,7 +64,10 @@ async def deposit_a_prescription(mesh: Mesh) -> dict[str, str]:
 
 async def test_an_anonymous_reader_learns_nothing_yet_audits_all_and_she_verifies_her_own(mesh):
     known = await deposit_a_prescription(mesh)
-    clear_events = [json.loads(row.clear) for row in mesh.apps["consent"].state.consent_book.ledger.entries(0, 3)]
+    clear_events = [
+        json.loads(row.clear or b"")
+        for row in state_of(mesh.apps["consent"], ConsentState).consent_book.ledger.entries(0, 3)
+    ]
     assert [event["kind"] for event in clear_events] == ["basis.recorded", "access.permitted", "consent.requested"]
     assert clear_events[1]["resource"] == known["resource URL"]  # the identifiers really were logged...
 
@@ -113,8 +117,9 @@ async def test_the_citizen_catches_a_changed_entry_and_a_borrowed_opening(mesh):
         assert not own_entry_is_logged(first | {"entry": first["entry"] | {"recipient": "nobody"}}, head)
 
         # the operator rewrites what her log says the pharmacy did (the private clear entry) ...
-        with mesh.apps["consent"].state.database.session() as session:
+        with state_of(mesh.apps["consent"], ConsentState).database.session() as session:
             row = session.get(LedgerEntry, 1)
+            assert row is not None and row.clear is not None
             row.clear = row.clear.replace(b"dpv:Store", b"dpv:Use")
             session.commit()
         rewritten = (await consent.get("/me/access-log", headers=citizen)).json()

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from consent import merkle
-from consent.ledger import BeyondTreeSize, Ledger, LedgerEntry, LedgerNode, LedgerTransaction
-from consent.tables import ConsentTable
+from consent.ledger import BeyondTreeSize, Ledger
+from consent.ledger_transaction import LedgerTransaction
+from consent.models import ConsentTable, LedgerEntry, LedgerNode
 from kernel.database import Database
 from tests.fixtures import merkle_reference as ref
 from tests.fixtures.databases import backend_database

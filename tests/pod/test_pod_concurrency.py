@@ -16,9 +16,11 @@ import pytest
 from rdflib import Literal, URIRef
 
 from kernel.problems import Problem
+from kernel.state import state_of
 from pod import store
-from pod.ldp import handle
+from pod.dependencies import PodState
 from pod.paths import pod_of
+from pod.protocol import handle
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.pod_clients import NOTE, app_for, graph_of, own_pod
 
@@ -128,14 +130,14 @@ async def test_threads_patching_through_the_domain_function_lose_nothing(mesh, b
     path, url = f"{root}threads.ttl", mesh.urls["pod"] + f"{root}threads.ttl"
     async with aclosing(client):
         await client.put(path, content=NOTE, headers=TURTLE)
-    app, start = mesh.apps["pod"], threading.Barrier(WRITERS)
+    state, start = state_of(mesh.apps["pod"], PodState), threading.Barrier(WRITERS)
     outcomes: list[int | Problem] = []
 
     def patch(number: int) -> None:
         start.wait()
         try:
             outcomes.append(
-                handle(app, "PATCH", path, webid, {"content-type": "text/n3"}, n3_insert(number).encode()).status_code
+                handle(state, "PATCH", path, webid, {"content-type": "text/n3"}, n3_insert(number).encode()).status_code
             )
         except Problem as problem:
             outcomes.append(problem)
@@ -154,7 +156,7 @@ async def test_threads_patching_through_the_domain_function_lose_nothing(mesh, b
 async def test_a_writer_waits_for_the_lock_a_bounded_time_then_gets_503(mesh, backend):
     client, root, _ = await own_pod(mesh, "wang-fang")
     await client.aclose()
-    database, pod_id = mesh.apps["pod"].state.database, pod_of(root)
+    database, pod_id = state_of(mesh.apps["pod"], PodState).database, pod_of(root)
     with database.session() as holder:
         store.lock_pod(holder, pod_id)
         with database.session() as waiter, pytest.raises(Problem) as busy:

@@ -7,6 +7,7 @@ from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
 from kernel.personas import DEMO_PASSWORD, by_handle
+from kernel.state import ServiceState, state_of
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.pod_clients import PRESCRIPTION, PURPOSE, own_pod, pharmacy
@@ -20,7 +21,9 @@ pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 async def consent_for_the_pharmacy(mesh: Mesh) -> tuple[dict, str]:
     """The pharmacy asks, Wang Fang gives it in her app: the artefact and her consent-app token."""
-    subject = await mesh.apps["prescriptions"].state.services.sector_subject(by_handle("wang-fang").resident_id)
+    subject = await state_of(mesh.apps["prescriptions"], ServiceState).services.sector_subject(
+        by_handle("wang-fang").resident_id
+    )
     async with mesh.client("consent") as consent:
         asked = await consent.post(
             "/consent-requests",

@@ -20,9 +20,8 @@ from pod.patch import (
     PatchUnprocessable,
     SearchBudget,
     UnsupportedPatchType,
-    apply_patch,
-    parse_patch,
 )
+from pod.patch_syntax import apply_patch, parse_patch
 
 URL = "http://127.0.0.1:8203/pods/alice/profile/card"
 ME = URIRef(URL + "#me")

@@ -9,6 +9,8 @@ from contextlib import aclosing
 from rdflib import URIRef
 from rdflib.namespace import FOAF, RDF
 
+from kernel.state import state_of
+from pod.dependencies import PodState
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.pod_clients import NOTE, graph_of, own_pod
 from tests.fixtures.problems import assert_problem
@@ -167,7 +169,7 @@ async def test_bad_requests_are_refused_before_anything_is_written(mesh):
         await client.put(f"{root}x", content=b"x", headers={"Content-Type": "text/plain"})
         assert_problem(await client.put(f"{root}x/", headers=turtle), 409, "path-conflict")
         assert_problem(await client.put(f"{root}x/y.ttl", content=NOTE, headers=turtle), 409, "path-conflict")
-        big = b"x" * (mesh.apps["pod"].state.settings.max_body_bytes + 1)
+        big = b"x" * (state_of(mesh.apps["pod"], PodState).settings.max_body_bytes + 1)
         assert (await client.put(f"{root}big", content=big, headers={"Content-Type": "text/plain"})).status_code == 413
         assert_problem(await client.get(f"{root}bad.ttl"), 404)
         assert_problem(await client.get(f"{root}x/"), 404)

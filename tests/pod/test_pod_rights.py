@@ -10,6 +10,9 @@ from contextlib import aclosing
 
 from sqlmodel import select
 
+from consent.dependencies import ConsentState
+from kernel.state import state_of
+from pod.dependencies import PodState
 from pod.models import StoredResource
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.pod_clients import NOTE, app_for, own_pod
@@ -21,7 +24,7 @@ PDF = b"%PDF-1.7\n\x00\xffbinary"
 
 
 def stored_paths(mesh, pod_prefix: str) -> list[str]:
-    with mesh.apps["pod"].state.database.session() as session:
+    with state_of(mesh.apps["pod"], PodState).database.session() as session:
         return [row.path for row in session.exec(select(StoredResource)) if row.path.startswith(pod_prefix)]
 
 
@@ -69,14 +72,15 @@ async def test_erasure_removes_every_byte_and_the_ledger_keeps_only_that_it_happ
         size = (await consent.get("/ledger/tree-head")).json()["tree_size"]
         rows = (await consent.get("/ledger/entries", params={"start": 0, "end": size})).json()["entries"]
     # the event, as the consent service keeps it (the public leaf is only a commitment to it)
-    [logged] = mesh.apps["consent"].state.consent_book.ledger.entries(
+    [logged] = state_of(mesh.apps["consent"], ConsentState).consent_book.ledger.entries(
         erased.json()["ledger_index"], erased.json()["ledger_index"] + 1
     )
+    assert logged.clear is not None
     entry = json.loads(logged.clear)
     assert entry["kind"] == "erasure" and entry["holder"] == "pod" and entry["subject"] == root.split("/")[2]
     assert b"hello" not in b"".join(base64.b64decode(row["entry"]) for row in rows)
     assert b"hello" not in b"".join(
-        row.clear for row in mesh.apps["consent"].state.consent_book.ledger.entries(0, size)
+        row.clear or b"" for row in state_of(mesh.apps["consent"], ConsentState).consent_book.ledger.entries(0, size)
     )
 
 

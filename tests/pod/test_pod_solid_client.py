@@ -23,8 +23,11 @@ import httpx
 import pytest
 
 from kernel.regime import Regime
+from kernel.state import state_of
 from pod import store
 from pod.app import create_app
+from pod.dependencies import PodState
+from pod.paths import ACL_SUFFIX
 from pod.pods import create_pod
 from pod.settings import Settings
 from tests.fixtures.narrowing import present
@@ -88,12 +91,12 @@ async def prepare_pod(settings: Settings) -> str:
     """The database as the service keeps it: a pod with a public container; its URL."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        create_pod(app, POD_ID)
+        create_pod(state_of(app, PodState), POD_ID)
         now = datetime.now(UTC)
         container_url = present(settings.public_url) + PUBLIC
-        with app.state.database.session() as session:
+        with state_of(app, PodState).database.session() as session:
             store.write_container(session, PUBLIC, now)
-            store.write(session, PUBLIC + store.ACL_SUFFIX, "text/turtle", public_container_acl(container_url), now)
+            store.write(session, PUBLIC + ACL_SUFFIX, "text/turtle", public_container_acl(container_url), now)
             session.commit()
     return container_url
 
