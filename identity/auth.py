@@ -20,8 +20,7 @@ from identity.dependencies import StateDep
 from identity.errors import InsufficientScope
 from identity.models import Citizen, IssuedAccessToken
 from kernel.database import Database
-from kernel.problems import Problem
-from kernel.tokens import INVALID_TOKEN_CHALLENGE, Credentials, RequirePermission, ServiceCaller, verified_claims
+from kernel.tokens import Credentials, InvalidToken, RequirePermission, ServiceCaller, verified_claims
 
 # a department learns its own subject for a citizen it has identified (identity.sector_subjects)
 SectorSubjectCaller = Annotated[ServiceCaller, Depends(RequirePermission("identity:sector-subject"))]
@@ -54,13 +53,7 @@ async def current_citizen(request: Request, credentials: Credentials, state: Sta
         )
     citizen = await run_in_threadpool(_citizen_of, state.database, str(claims.get("jti", "")))
     if citizen is None:
-        # TRANSITIONAL (issue 14): the kernel's InvalidToken class (g14-kernel) replaces this legacy form
-        raise Problem(
-            401,
-            "No citizen is behind this token.",
-            kind="invalid-token",
-            headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
-        )
+        raise InvalidToken("No citizen is behind this token.")
     return AuthenticatedCitizen(citizen, str(claims["client_id"]), str(claims["scope"]))
 
 

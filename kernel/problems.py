@@ -60,19 +60,12 @@ class Problem(Exception):
 
     def __init__(
         self,
-        detail: str | int | None = None,
-        legacy_detail: str | None = None,
+        detail: str | None = None,
         *,
-        kind: str | None = None,
         title: str | None = None,
         headers: dict[str, str] | None = None,
         **extensions: Any,
     ) -> None:
-        # TRANSITIONAL (issue 14): ``Problem(status, detail, kind=...)`` until every service has its
-        # catalogue; when none is left this branch and the two parameters go.
-        if isinstance(detail, int):
-            self.status, detail = detail, legacy_detail
-            self.kind = kind
         if title is not None:
             self.title = title
         super().__init__(detail or self.phrase)

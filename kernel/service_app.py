@@ -135,7 +135,6 @@ def build_service_app(
             fetch_jwks=services.fetch_issuer_jwks,
         )
         service.connections = Connections(http=http, services=services, token_verifier=verifier)
-        _legacy_state(app, service)
         try:
             if on_startup is not None:
                 on_startup(app)
@@ -153,7 +152,6 @@ def build_service_app(
                 await seed.load(app)
             else:
                 service.seed_task = asyncio.create_task(_run_seed(app, seed))
-        app.state.seed_task = service.seed_task  # TRANSITIONAL (issue 14), see _legacy_state
 
     app = FastAPI(
         title=f"citygate {title} ({settings.regime.value} regime)",
@@ -162,7 +160,6 @@ def build_service_app(
         responses=PROBLEM_RESPONSES,
     )
     attach_state(app, service)
-    _legacy_state(app, service)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service_name=f"{settings.regime.value}/{settings.service_name}")
@@ -170,18 +167,6 @@ def build_service_app(
     for router in routers:
         app.include_router(router)
     return app
-
-
-def _legacy_state(app: FastAPI, service: ServiceState[Any]) -> None:
-    """TRANSITIONAL (issue 14): the untyped attributes code not yet moved to ``kernel.state`` reads."""
-    app.state.settings = service.settings
-    app.state.database = service.database
-    app.state.signing_key = service.signing_key
-    app.state.encryption_key = service.encryption_key
-    if service.connections is not None:
-        app.state.http = service.connections.http
-        app.state.services = service.connections.services
-        app.state.token_verifier = service.connections.token_verifier
 
 
 @contextlib.asynccontextmanager

@@ -14,7 +14,7 @@ A route that needs a permission names it once, as a typed alias in its package's
 
 or, when the route needs the check but not the caller, lists it in ``dependencies=[Depends(RequirePermission(...))]``.
 ``SERVICE_CALLER_PROBLEMS`` are the problems the check answers with, for the route's OpenAPI
-``responses``. (``caller_with``, a call inside an annotation, is deprecated: see its docstring.)
+``responses``.
 """
 
 from __future__ import annotations
@@ -232,11 +232,3 @@ class RequirePermission:
                 required_permission=self.permission,
             )
         return caller
-
-
-def caller_with(permission: str) -> Any:  # a type form for an annotation, which mypy cannot express
-    """DEPRECATED (issue 14): ``caller: caller_with("fines:read")`` puts a call inside an annotation,
-    which type checkers refuse. Name the alias once instead, in the package's ``auth.py``:
-    ``FinesReader = Annotated[ServiceCaller, Depends(RequirePermission("fines:read"))]``, then
-    ``caller: FinesReader``. Removed once no route uses it."""
-    return Annotated[ServiceCaller, Depends(RequirePermission(permission))]

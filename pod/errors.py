@@ -7,6 +7,7 @@ Shared kinds come from ``kernel.problems``: ``NotFound``, and ``NoConsent``, ``I
 from __future__ import annotations
 
 from kernel.problems import Problem
+from kernel.tokens import ForbiddenCaller, Unauthenticated
 
 # ---- paths and representations ----------------------------------------------------------------
 
@@ -178,30 +179,19 @@ class ArtefactRefused(Problem):
 
 
 # ---- who calls --------------------------------------------------------------------------------
-# TRANSITIONAL (issue 14): ``unauthenticated`` and ``forbidden-caller`` are the kernel's kinds
-# (kernel.tokens). Until the kernel exports their classes, these answer them without claiming them
-# (the kind is set per instance: a kind has one class). Then they go: ``LogInRequired()`` becomes
-# ``Unauthenticated("Log in with your app to use this resource.", realm="citygate-pod")``,
-# ``NotAPodCaller()`` becomes ``ForbiddenCaller("Pods are used by …")``, and the routes list them.
+# ``unauthenticated`` and ``forbidden-caller`` are the kernel's kinds (kernel.tokens): the pod answers
+# them with its own words and realm.
 
 
-class LogInRequired(Problem):
+class LogInRequired(Unauthenticated):
     """Anonymous, where the resource's access control grants the public nothing that was asked."""
 
-    status = 401
-
     def __init__(self) -> None:
-        super().__init__(
-            "Log in with your app to use this resource.", headers={"WWW-Authenticate": 'Bearer realm="citygate-pod"'}
-        )
-        self.kind = "unauthenticated"
+        super().__init__("Log in with your app to use this resource.", realm="citygate-pod")
 
 
-class NotAPodCaller(Problem):
+class NotAPodCaller(ForbiddenCaller):
     """A token that is neither a citizen's app's nor a department's holding a pod permission."""
-
-    status = 403
 
     def __init__(self) -> None:
         super().__init__("Pods are used by citizens' own apps, and read by departments under consent.")
-        self.kind = "forbidden-caller"

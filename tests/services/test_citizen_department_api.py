@@ -133,7 +133,7 @@ async def test_citizens_book_and_confirm_as_themselves(mesh):
         )
         assert late.status_code in (403, 409), late.text
 
-    with mesh.apps["appointments"].state.database.session() as session:
+    with mesh.apps["appointments"].state.service.database.session() as session:
         stored = session.get(Booking, booking_id)
         assert (stored.subject, stored.partner_subject) == (subject_of(booker), subject_of(partner))
 

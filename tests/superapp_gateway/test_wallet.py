@@ -84,12 +84,12 @@ async def pay(
 
 def fines_of(mesh: Mesh, plate: str = DEMO_PLATE) -> list[Fine]:
     """Li Wei's two demo fines (red light ¥200, bus lane ¥150), or another car's."""
-    with mesh.apps["fines"].state.database.session() as session:
+    with mesh.apps["fines"].state.service.database.session() as session:
         return list(session.exec(select(Fine).where(Fine.plate == plate).order_by(col(Fine.id))).all())
 
 
 def fine_payments(mesh: Mesh, fine_id: int | None) -> list[FinePayment]:
-    with mesh.apps["fines"].state.database.session() as session:
+    with mesh.apps["fines"].state.service.database.session() as session:
         return list(session.exec(select(FinePayment).where(FinePayment.fine_id == fine_id)).all())
 
 
@@ -492,7 +492,7 @@ async def test_in_the_rights_regime_taking_a_payment_teaches_the_gateway_no_resi
         assert paid.status_code == 201, paid.text
     dump = gateway_dump(mesh)
     assert paid.json()["id"] in dump  # the dump does hold the payment
-    transport_pseudonym = await mesh.apps["fines"].state.services.sector_subject(CAR_OWNER.resident_id)
+    transport_pseudonym = await mesh.apps["fines"].state.service.services.sector_subject(CAR_OWNER.resident_id)
     for secret in (CAR_OWNER.resident_id, present(CAR_OWNER.phone), transport_pseudonym, DEMO_PLATE):
         assert secret not in dump
     # and the traffic police learn only the wallet's payment, not who the platform knows paid it

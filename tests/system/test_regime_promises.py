@@ -19,9 +19,11 @@ IDENTIFYING = ("fines", "appointments", "prescriptions")  # those that learn a s
 
 async def test_whether_two_departments_can_join_their_records_of_one_citizen(mesh):
     departments = [name for name in DEPARTMENTS if name in mesh.apps]
-    subjects = {name: await mesh.apps[name].state.services.sector_subject(CITIZEN.resident_id) for name in IDENTIFYING}
+    subjects = {
+        name: await mesh.apps[name].state.service.services.sector_subject(CITIZEN.resident_id) for name in IDENTIFYING
+    }
     his_identifiers = set(subjects.values()) | {CITIZEN.resident_id}
-    dumps = {name: stored_text(mesh.apps[name].state.database.engine) for name in departments}
+    dumps = {name: stored_text(mesh.apps[name].state.service.database.engine) for name in departments}
     holders = {hit.service for hit in occurrences(dumps, his_identifiers)}
     assert {"fines", "appointments"} <= holders  # both keep a record of him: the check is not vacuous
 

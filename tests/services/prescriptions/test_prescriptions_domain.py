@@ -464,4 +464,4 @@ def test_only_the_hospitals_signature_bound_to_this_prescription_and_digest_is_d
     with pytest.raises(PrescriptionAltered):  # the record's digest is of other contents
         signed_contents(genuine, url, KeySet([hospital]), **check | {"digest": "0" * 64})
     with pytest.raises(PrescriptionAltered):  # a record from before signing has no digest: nothing to trust
-        signed_contents(genuine, url, KeySet([hospital]), **check | {"digest": None})  # type: ignore[arg-type]  # no digest, on purpose
+        signed_contents(genuine, url, KeySet([hospital]), **check | {"digest": None})  # no digest, on purpose
