@@ -21,7 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from kernel.access import AUDIENCE_PREFIX, audience_of
-from kernel.problems import Problem
+from kernel.problems import Problem, answers
 from kernel.tokens import Credentials, InvalidToken, IssuerKeysUnavailable, Unauthenticated, verified_claims
 
 # The citizen's own app, registered with the identity service as a public client.
@@ -75,6 +75,7 @@ class CitizenCaller:
     token_id: str  # the token's jti, for audit lines
 
 
+@answers(*CITIZEN_PROBLEMS)
 async def current_citizen(request: Request, credentials: Credentials) -> CitizenCaller:
     """FastAPI dependency: a valid token for this service, held by the citizen's own app."""
     claims = await verified_claims(

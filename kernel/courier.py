@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from kernel.keys import ENCRYPTION_ALGORITHM
 from kernel.observability import outgoing_trace_headers
-from kernel.problems import Problem, problem_responses
+from kernel.problems import Problem, answers, problem_responses
 from kernel.state import ServiceState, state_of
 from kernel.tokens import SERVICE_CALLER_PROBLEMS, Credentials, RequirePermission, ServiceCaller
 
@@ -322,6 +322,7 @@ class Envelope(BaseModel):
     envelope: str = Field(min_length=1, max_length=MAX_ENVELOPE_CHARS, description="A compact JWE (courier+jwe).")
 
 
+@answers(*SERVICE_CALLER_PROBLEMS)
 async def courier_caller(request: Request, credentials: Credentials) -> ServiceCaller:
     """A service holding ``<this service>:courier`` (the permission is named after the app it guards)."""
     permission = f"{state_of(request.app, ServiceState).settings.service_name}:courier"

@@ -9,8 +9,10 @@ kind; ``problem_responses`` lists a route's kinds in its OpenAPI ``responses``.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -154,6 +156,56 @@ def problem_responses(*kinds: type[Problem]) -> dict[int | str, dict[str, Any]]:
         }
         for status, uris in sorted(by_status.items())
     }
+
+
+# What a dependency can answer with. A route lists its own kinds; the kinds of the dependencies it
+# uses (the token checks, the citizen check) are added to its OpenAPI by ``build_service_app``, so a
+# route cannot forget them. Declared with ``@answers(...)`` on the dependency (function or class).
+_DEPENDENCY_PROBLEMS: dict[object, tuple[type[Problem], ...]] = {}
+DependencyT = TypeVar("DependencyT")
+
+
+def answers(*kinds: type[Problem]) -> Callable[[DependencyT], DependencyT]:
+    """Declare the problems a dependency (a function, or a class whose instances are the dependency) raises."""
+
+    def declare(dependency: DependencyT) -> DependencyT:
+        _DEPENDENCY_PROBLEMS[dependency] = kinds
+        return dependency
+
+    return declare
+
+
+def dependency_problems(call: object) -> tuple[type[Problem], ...]:
+    """What ``answers`` declared for a dependency callable (or for the class of a callable instance)."""
+    declared = _DEPENDENCY_PROBLEMS.get(call)
+    if declared is None:
+        declared = _DEPENDENCY_PROBLEMS.get(type(call), ())
+    return declared
+
+
+def with_problems(responses: dict[int | str, dict[str, Any]], *kinds: type[Problem]) -> dict[int | str, dict[str, Any]]:
+    """``responses`` with ``kinds`` added to the entry of their status (kinds already listed kept)."""
+    merged = dict(responses)
+    for status, entry in problem_responses(*kinds).items():
+        existing = merged.get(status) or merged.get(str(status))
+        if existing is None:
+            merged[status] = entry
+            continue
+        key = status if status in merged else str(status)
+        described = str(existing.get("description", ""))
+        listed = set(_LISTED.findall(described))
+        if not listed:  # a description of the route's own: kept, the kinds after it
+            merged[key] = {**existing, "description": f"{described} {entry['description']}".strip()}
+            continue
+        uris = listed | set(_LISTED.findall(entry["description"]))
+        merged[key] = {
+            **existing,
+            "description": f"{_phrase(int(status))}: " + ", ".join(f"`{u}`" for u in sorted(uris)),
+        }
+    return merged
+
+
+_LISTED = re.compile(r"`([^`]+)`")
 
 
 # The kinds every service shares.

@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlalchemy import MetaData
 from sqlmodel import Session
 
@@ -31,8 +33,10 @@ from kernel.problems import (
     Problem,
     SeedFailed,
     Seeding,
+    dependency_problems,
     install_problem_handlers,
     problem_responses,
+    with_problems,
 )
 from kernel.settings import ServiceSettings
 from kernel.state import Connections, ServiceState, attach_state, state_of
@@ -165,8 +169,29 @@ def build_service_app(
     app.add_middleware(RequestContextMiddleware, service_name=f"{settings.regime.value}/{settings.service_name}")
     app.include_router(_operational_router(settings, publishes_service_keys=publishes_service_keys))
     for router in routers:
+        _list_dependency_problems(router)
         app.include_router(router)
     return app
+
+
+def _list_dependency_problems(router: APIRouter) -> None:
+    """Each route's OpenAPI lists what its dependencies answer with (``kernel.problems.answers``)
+    beside its own kinds: the token and citizen checks' 401s and 403s, wherever they are used. The
+    routers are the services' module-level ones, shared by every app built from them: what is added
+    depends only on the route itself, and adding it again changes nothing."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            kinds = _problems_of(route.dependant)
+            if kinds:
+                route.responses = with_problems(dict(route.responses), *kinds)
+
+
+def _problems_of(dependant: Dependant) -> tuple[type[Problem], ...]:
+    found: list[type[Problem]] = []
+    for dependency in dependant.dependencies:
+        found.extend(dependency_problems(dependency.call))
+        found.extend(_problems_of(dependency))
+    return tuple(dict.fromkeys(found))
 
 
 @contextlib.asynccontextmanager

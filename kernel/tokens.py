@@ -33,7 +33,7 @@ from joserfc.jwk import KeySet
 
 from kernel.access import is_allowed
 from kernel.keys import SIGNING_ALGORITHM, signature_key_set
-from kernel.problems import Problem
+from kernel.problems import Problem, answers
 from kernel.state import ServiceState, state_of
 
 ALLOWED_ALGORITHMS = (SIGNING_ALGORITHM,)
@@ -211,6 +211,7 @@ async def verified_claims(
         raise InvalidToken(f"The access token was refused: {error}.") from error
 
 
+@answers(*SERVICE_CALLER_PROBLEMS)
 class RequirePermission:
     """FastAPI dependency: the call carries a valid token and the caller holds ``permission``."""
 

@@ -19,12 +19,17 @@ from identity.settings import Settings
 from kernel.problems import PROBLEM_RESPONSES, Problem
 from kernel.regime import Regime
 from kernel.state import state_of
+from kernel.tokens import SERVICE_CALLER_PROBLEMS
 
-# Every route that answers problems of its own, and their kinds (the auth kinds of a missing or
-# refused bearer token are the kernel's, and listed once it has classes for them).
+# The kernel's token check (RequirePermission) answers these; build_service_app lists them on the routes
+# that use it (kernel.problems.answers).
+SERVICE_CALLER = {cls.kind for cls in SERVICE_CALLER_PROBLEMS if cls.kind} - {
+    kind for response in PROBLEM_RESPONSES.values() for kind in re.findall(r"problem:([a-z0-9-]+)", str(response))
+}
+# Every route that answers problems of its own, and their kinds.
 ROUTE_PROBLEMS: dict[tuple[str, str], set[str]] = {
-    ("post", "/sector-subjects"): {"invalid-resident-id", "citizen-not-found", "no-sector"},
-    ("post", "/sector-subjects/links"): {"unknown-client", "no-sector", "subject-not-found"},
+    ("post", "/sector-subjects"): {"invalid-resident-id", "citizen-not-found", "no-sector", *SERVICE_CALLER},
+    ("post", "/sector-subjects/links"): {"unknown-client", "no-sector", "subject-not-found", *SERVICE_CALLER},
     ("get", "/userinfo"): {"not-a-relying-party", "insufficient-scope"},
     ("post", "/userinfo"): {"not-a-relying-party", "insufficient-scope"},
     ("post", "/credentials/id-card"): {"invalid-holder-key", "insufficient-scope"},
@@ -62,7 +67,7 @@ def test_every_kind_of_the_catalogue_is_answered_by_a_route() -> None:
         for _, cls in inspect.getmembers(errors, inspect.isclass)
         if issubclass(cls, Problem) and cls.__module__ == errors.__name__
     }
-    assert catalogue == set().union(*ROUTE_PROBLEMS.values()) | NO_ROUTE
+    assert catalogue == set().union(*ROUTE_PROBLEMS.values()) - SERVICE_CALLER | NO_ROUTE
 
 
 def test_the_token_endpoint_answers_oauth_errors_not_problems(app: FastAPI) -> None:
