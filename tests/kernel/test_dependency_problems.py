@@ -50,7 +50,8 @@ def test_the_kinds_of_a_routes_dependencies_are_listed_with_its_own(tmp_path: Pa
     )
     paths = app.openapi()["paths"]
     probe_responses = paths["/probe"]["get"]["responses"]
-    for cls in (NotFound, Teapot, *SERVICE_CALLER_PROBLEMS):
+    expected: tuple[type[Problem], ...] = (NotFound, Teapot, *SERVICE_CALLER_PROBLEMS)
+    for cls in expected:
         assert listed(probe_responses, cls), cls
     for cls in CITIZEN_PROBLEMS:
         assert listed(paths["/mine"]["get"]["responses"], cls), cls
@@ -67,7 +68,10 @@ def test_a_departments_routes_list_the_token_and_citizen_checks(tmp_path: Path) 
 
 
 def test_merging_keeps_a_routes_own_description_and_listed_kinds() -> None:
-    own = {404: {"description": "No such thing."}, 401: problem_responses(NotFound)[404] | {"description": "x"}}
+    own: dict[int | str, dict[str, Any]] = {
+        404: {"description": "No such thing."},
+        401: problem_responses(NotFound)[404] | {"description": "x"},
+    }
     merged = with_problems(own, NotFound, *SERVICE_CALLER_PROBLEMS)
     assert str(merged[404]["description"]).startswith("No such thing.")
     assert f"`{type_uri(NotFound.kind)}`" in merged[404]["description"]
