@@ -150,7 +150,9 @@ def build_service_app(
             database.dispose()
 
     async def _start_seed(app: FastAPI) -> None:
-        # "healthy" means "seeded": see DemoSeed for when each kind of seed runs.
+        # "healthy" means "seeded": see DemoSeed for when each kind of seed runs. A restarted app
+        # (the same object started again) starts from no seed task, not the last run's.
+        service.seed_task = None
         if settings.demo and seed is not None:
             if seed.before_serving:
                 await seed.load(app)
