@@ -35,7 +35,9 @@ class PeriodicTask:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
+        """Start the task; again after ``stop`` too (an app started a second time starts its duty again)."""
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
     def wake(self) -> None:
