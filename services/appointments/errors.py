@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.problems import InvalidRequest, Problem, ServiceBusy, ValueOutOfRange
+from kernel.problems import Problem
 from services.appointments.models import AppointmentType, Booking, BookingStatus, Slot
 
 CREDIT_SERVICE = "credit"  # the platform the platform regime's admission policy asks
@@ -199,14 +199,10 @@ class CreditCheckUnavailable(Problem):
 
 # --- what a route lists in its OpenAPI ``responses`` (kernel.problems.problem_responses) ------------
 
-# A route that lists a 422 or a 503 of its own lists the shared ones too: a route's entry for a
-# status replaces the app's (kernel.problems.PROBLEM_RESPONSES).
-UNPROCESSABLE: tuple[type[Problem], ...] = (InvalidRequest, ValueOutOfRange)
+# (the kinds any route answers, invalid-request, value-out-of-range and service-busy, problem_responses adds)
 BOOKING_CLOSED: tuple[type[Problem], ...] = (BookingLapsed, BookingCancelled)
 # What booking answers (both doors: routes.create_booking, me_routes.book), the admission policy's included.
 BOOKING_PROBLEMS: tuple[type[Problem], ...] = (
-    *UNPROCESSABLE,
-    ServiceBusy,
     SlotNotFound,
     WrongAppointmentType,
     SlotInPast,
@@ -219,8 +215,6 @@ BOOKING_PROBLEMS: tuple[type[Problem], ...] = (
 )
 # What a partner's confirmation answers, the admission policy's (a joining marriage partner) included.
 CONFIRMATION_PROBLEMS: tuple[type[Problem], ...] = (
-    *UNPROCESSABLE,
-    ServiceBusy,
     BookingNotFound,
     NoConfirmationNeeded,
     *BOOKING_CLOSED,

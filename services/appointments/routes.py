@@ -17,7 +17,6 @@ from services.appointments.errors import (
     BOOKING_CLOSED,
     BOOKING_PROBLEMS,
     CONFIRMATION_PROBLEMS,
-    UNPROCESSABLE,
     BookingChanged,
     BookingLapsed,
     BookingNotFound,
@@ -121,7 +120,6 @@ def cancel_booking(
     "/bookings/{booking_id}/reschedule",
     summary="Move a booking to another slot, atomically",
     responses=problem_responses(
-        *UNPROCESSABLE,
         BookingNotFound,
         NotAParty,
         *BOOKING_CLOSED,

@@ -7,7 +7,7 @@ neither.
 
 from __future__ import annotations
 
-from kernel.problems import InvalidRequest, Problem, ValueOutOfRange
+from kernel.problems import Problem
 from services.credit.models import CreditRecord
 
 
@@ -45,8 +45,3 @@ class ConflictingRecord(Problem):
             "a reference names one record for good.",
             existing_id=existing.id,
         )
-
-
-# A route that lists a 422 of its own lists the shared ones too: a route's entry for a status
-# replaces the app's (kernel.problems.PROBLEM_RESPONSES).
-UNPROCESSABLE: tuple[type[Problem], ...] = (InvalidRequest, ValueOutOfRange)

@@ -11,7 +11,7 @@ from kernel.problems import problem_responses
 from services.credit.auth import CreditQuerier, CreditReporter
 from services.credit.dependencies import SettingsDep
 from services.credit.domain import push_record, restrictions, settle_record
-from services.credit.errors import UNPROCESSABLE, ConflictingRecord, InvalidSubject, NotTheSource, RecordNotFound
+from services.credit.errors import ConflictingRecord, InvalidSubject, NotTheSource, RecordNotFound
 from services.credit.models import CreditRecordCreate, CreditRecordPublic, RestrictionsPublic
 from services.credit.rules import RestrictedService
 
@@ -23,7 +23,7 @@ router = APIRouter(tags=["credit"])
     status_code=status.HTTP_201_CREATED,
     summary="Report a record against a citizen",
     responses={
-        **problem_responses(*UNPROCESSABLE, InvalidSubject, ConflictingRecord),
+        **problem_responses(InvalidSubject, ConflictingRecord),
         200: {"model": CreditRecordPublic, "description": "Already reported: the existing record"},
     },
 )
@@ -68,7 +68,7 @@ def settle(
 @router.get(
     "/subjects/{subject}/restrictions",
     summary="Is a citizen blacklisted for a service, and why",
-    responses=problem_responses(*UNPROCESSABLE, InvalidSubject),
+    responses=problem_responses(InvalidSubject),
 )
 def subject_restrictions(
     subject: Reference,
