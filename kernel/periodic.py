@@ -57,6 +57,11 @@ class PeriodicTask:
                 await self.run_once()
             except Exception:
                 log.exception("a %s pass failed; trying again at the next one", self.name)
+            if self._stopping:
+                # stop() cancelled us during the pass, but something in it (a library's thread or
+                # task-group hand-off) swallowed the cancellation: without this we would sleep out
+                # the whole interval before noticing
+                return
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
             # that arrives as the wait ends, and the task would never stop
             with contextlib.suppress(TimeoutError):
@@ -67,6 +72,7 @@ class PeriodicTask:
         """Cancel the task and wait for it: a database call in a worker thread finishes first
         (anyio does not abandon threads), so nothing is cut off mid-transaction."""
         self._stopping = True
+        self._wake.set()
         task, self._task = self._task, None
         if task is None or task.done():
             return
