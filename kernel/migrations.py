@@ -303,6 +303,8 @@ def migrate(database: Database) -> str | None:
             _create_at_head(database, history)
             return None
         before = _adopt_unversioned(database, history)
+    elif before == history.head():
+        return before  # the usual restart: nothing to run, and Alembic's environment not loaded
     upgrade(database, history)
     after = current_revision(database, history)
     if before != after:

@@ -15,7 +15,7 @@ import pytest
 
 from kernel import topology
 from kernel.regime import Regime
-from tests.fixtures.databases import postgres_databases, require_postgres
+from tests.fixtures.databases import migrated_postgres_databases, require_postgres
 from tests.fixtures.mesh import Mesh
 
 # fixture -> the marker that says its values
@@ -78,7 +78,7 @@ def database_urls(backend: str, regime: Regime) -> Iterator[dict[str, str] | Non
     if backend == "sqlite":
         yield None
         return
-    with postgres_databases(*(spec.name for spec in topology.services_in(regime))) as urls:
+    with migrated_postgres_databases(*(spec.name for spec in topology.services_in(regime))) as urls:
         yield urls
 
 

@@ -63,4 +63,3 @@ async def test_a_pass_that_swallows_the_cancellation_does_not_keep_the_task_for_
     done, _ = await asyncio.wait({stopping}, timeout=10)
     assert stopping in done, "stop() waited for the interval"
     assert not task.running and task.passes == 1
-
