@@ -25,6 +25,7 @@ from kernel.client import JWKS_PATH, ServiceClient, build_transport
 from kernel.database import Database
 from kernel.dependencies import ServiceStateDep
 from kernel.keys import load_or_create_encryption_key, load_or_create_signing_key, service_jwks
+from kernel.operators import load_or_create_operator_secret
 from kernel.limits import BodyLimitMiddleware
 from kernel.observability import RequestContextMiddleware
 from kernel.problems import (
@@ -95,7 +96,7 @@ def build_service_app(
     publishes_service_keys: bool = True,
 ) -> FastAPI:
     """``state`` builds the service's typed state (``kernel.state``) from the keyword arguments
-    ``settings``, ``database``, ``signing_key``, ``encryption_key``: the service's ``ServiceState``
+    ``settings``, ``database``, ``signing_key``, ``encryption_key``, ``operator_secret``: the service's ``ServiceState``
     subclass, or a ``functools.partial`` of it carrying the service's own fields (its policy).
     ``transport`` replaces the network for outgoing calls (tests wire apps in-process with it);
     ``on_startup`` runs once the app's outgoing HTTP client exists; ``seed`` (demo deployments
@@ -116,6 +117,7 @@ def build_service_app(
         database=database,
         signing_key=load_or_create_signing_key(settings.keys_dir),
         encryption_key=load_or_create_encryption_key(settings.keys_dir),
+        operator_secret=load_or_create_operator_secret(settings.keys_dir),
     )
 
     @asynccontextmanager

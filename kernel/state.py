@@ -50,6 +50,7 @@ class ServiceState(Generic[SettingsT]):
     database: Database
     signing_key: ECKey  # the service's client credential (private_key_jwt) and statement signer
     encryption_key: ECKey  # what citizens' devices seal courier envelopes to
+    operator_secret: str  # the credential of the service's own operators (kernel.operators)
     clock: Clock = utc_now  # the service's "now"; tests and workshops move it
     seed_task: asyncio.Task[None] | None = None
     connections: Connections | None = field(default=None, repr=False)
