@@ -26,7 +26,7 @@ async def walk(journey: str, regime: Regime, base_ports: dict[Regime, int], narr
     narrator.heading(f"{journey} — {regime.value} regime (super-app at {urls['gateway']})")
     story = JOURNEYS[journey]
     async with httpx.AsyncClient(base_url=urls["gateway"], timeout=15) as browser:
-        state: dict[str, Any] = {"browser": browser, "urls": urls, "handle": story.PERSONA, "tokens": {}}
+        state: dict[str, Any] = {"browser": browser, "urls": urls, "tokens": {}}
         return await narrator.run(story.steps(regime), state, label=f"{journey} ({regime.value})")
 
 

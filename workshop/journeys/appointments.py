@@ -23,16 +23,17 @@ from typing import Any
 import httpx
 
 from kernel.client import json_or_empty
-from kernel.personas import DEMO_PASSWORD, by_handle
+from kernel.personas import Persona, by_handle
 from kernel.problems import kind_of
 from kernel.regime import Regime
 from workshop.citizen_app import citizen_token
-from workshop.journeys.common import log_in, through_courier, what_the_super_app_kept, yuan
+from workshop.journeys.cast import Cast
+from workshop.journeys.common import connection, log_in, through_courier, what_the_super_app_kept, yuan
 from workshop.narration import Step, StepFailed, Told, expect
 from workshop.super_app import log_in_to_super_app
 
-WIFE, HUSBAND = by_handle("zhang-min"), by_handle("chen-jun")
-PERSONA = WIFE.handle
+DEFAULT_CAST = Cast(by_handle("zhang-min"), partner=by_handle("chen-jun"))
+PERSONA = DEFAULT_CAST.citizen.handle
 KIND = "divorce"
 BOOKINGS = "/city-services/appointments/bookings"
 SETTLEMENT_WAIT_SECONDS = 20  # how long she retries while the settlement travels to the blacklist
@@ -46,7 +47,10 @@ EARLIER_RUN = (
 async def his_phone(state: dict[str, Any]) -> AsyncIterator[httpx.AsyncClient]:
     """Chen Jun's own super-app session: a second browser whose cookies the shared state keeps."""
     async with httpx.AsyncClient(
-        base_url=state["urls"]["gateway"], timeout=15, cookies=state.get("his_cookies")
+        base_url=state["urls"]["gateway"],
+        timeout=15,
+        cookies=state.get("his_cookies"),
+        transport=state.get("transport"),
     ) as browser:
         yield browser
         state["his_cookies"] = browser.cookies
@@ -66,17 +70,19 @@ def _kind(problem: dict[str, Any]) -> str | None:
 # --- both regimes -----------------------------------------------------------------------------------------
 
 
-def he_logs_in() -> Step:
+def he_logs_in(partner: Persona) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         async with his_phone(state) as phone:
-            await log_in_to_super_app(phone, state["urls"]["gateway"], username=HUSBAND.handle, password=DEMO_PASSWORD)
+            await log_in_to_super_app(
+                phone, state["urls"]["gateway"], username=partner.handle, password=partner.password
+            )
             profile = expect(await phone.get("/me/profile"), 200)
         return [
             Told("identity", "checked his password"),
             Told("super-app", f"opened a second session, for {profile.get('name')} (sub={profile.get('sub')})"),
         ]
 
-    return Step(f"{HUSBAND.handle} logs in to the super-app on his own phone", run, asks_citizen=True)
+    return Step(f"{partner.handle} logs in to the super-app on his own phone", run, asks_citizen=True)
 
 
 def free_slots(regime: Regime) -> Step:
@@ -228,12 +234,12 @@ def platform_he_confirms() -> Step:
 # --- rights ----------------------------------------------------------------------------------------------------
 
 
-def devices_log_in() -> Step:
+def devices_log_in(cast: Cast) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        for handle, key in ((WIFE.handle, "tokens"), (HUSBAND.handle, "his_tokens")):
-            async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:  # own phone
+        for person, key in ((cast.citizen, "tokens"), (cast.needs_partner(), "his_tokens")):
+            async with connection(state, "identity") as identity:  # own phone
                 tokens = await citizen_token(
-                    identity, username=handle, password=DEMO_PASSWORD, resource_service="appointments"
+                    identity, username=person.handle, password=person.password, resource_service="appointments"
                 )
             state.setdefault(key, {})["appointments"] = tokens.access_token
         return [
@@ -278,7 +284,7 @@ def rights_booked() -> Step:
 def rights_he_confirms() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         async with his_phone(state) as phone:
-            his = {"browser": phone, "urls": state["urls"], "tokens": state["his_tokens"]}
+            his = {**state, "browser": phone, "tokens": state["his_tokens"]}
             mine, _, _ = await through_courier(his, "appointments", "GET", "/me/bookings")
             waiting = [b for b in mine.body if b.get("awaiting_your_confirmation")] if mine.status == 200 else []
             if not waiting:
@@ -301,11 +307,12 @@ def rights_he_confirms() -> Step:
     )
 
 
-def steps(regime: Regime) -> list[Step]:
+def steps(regime: Regime, cast: Cast = DEFAULT_CAST) -> list[Step]:
+    partner = cast.needs_partner()
     if regime is Regime.PLATFORM:
         return [
-            log_in(PERSONA),
-            he_logs_in(),
+            log_in(cast.citizen),
+            he_logs_in(partner),
             free_slots(regime),
             platform_refused(),
             platform_he_pays(),
@@ -314,9 +321,9 @@ def steps(regime: Regime) -> list[Step]:
             what_the_super_app_kept(),
         ]
     return [
-        log_in(PERSONA),
-        he_logs_in(),
-        devices_log_in(),
+        log_in(cast.citizen),
+        he_logs_in(partner),
+        devices_log_in(cast),
         free_slots(regime),
         rights_booked(),
         rights_he_confirms(),

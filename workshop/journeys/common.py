@@ -13,7 +13,7 @@ import httpx
 
 from identity.totp import STEP_SECONDS, totp
 from kernel.courier import open_response, seal_request
-from kernel.personas import DEMO_PASSWORD, Persona
+from kernel.personas import Persona
 from workshop.citizen_app import CitizenLoginError, citizen_token
 from workshop.narration import WAITED_SECONDS, Step, StepFailed, Told, expect
 from workshop.super_app import log_in_to_super_app
@@ -23,13 +23,20 @@ def yuan(cents: int) -> str:
     return f"¥{cents / 100:,.2f}"
 
 
+def connection(state: dict[str, Any], service: str | None = None) -> httpx.AsyncClient:
+    """A client on the journey's network, to ``service`` (or to full URLs): the real network, or the
+    in-process one a test or the population runner gives as ``state["transport"]``."""
+    base_url = state["urls"][service] if service else ""
+    return httpx.AsyncClient(base_url=base_url, timeout=15, transport=state.get("transport"))
+
+
 # --- the steps both regimes share --------------------------------------------------------------------
 
 
-def log_in(handle: str) -> Step:
+def log_in(citizen: Persona) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         agreed = await log_in_to_super_app(
-            state["browser"], state["urls"]["gateway"], username=handle, password=DEMO_PASSWORD
+            state["browser"], state["urls"]["gateway"], username=citizen.handle, password=citizen.password
         )
         profile = state["profile"] = expect(await state["browser"].get("/me/profile"), 200)
         shown = ", ".join(f"{name}={value}" for name, value in profile.items() if name not in ("amr", "auth_time"))
@@ -45,7 +52,7 @@ def log_in(handle: str) -> Step:
             )
         return [*told, Told("super-app", f"keeps {shown}")]
 
-    return Step(f"{handle} logs in to the super-app", run, asks_citizen=True)
+    return Step(f"{citizen.handle} logs in to the super-app", run, asks_citizen=True)
 
 
 def what_the_super_app_kept() -> Step:
@@ -65,11 +72,11 @@ def what_the_super_app_kept() -> Step:
     return Step("what the super-app kept", run)
 
 
-def device_token(service: str) -> Step:
+def device_token(service: str, citizen: Persona) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:
+        async with connection(state, "identity") as identity:
             tokens = await citizen_token(
-                identity, username=state["handle"], password=DEMO_PASSWORD, resource_service=service
+                identity, username=citizen.handle, password=citizen.password, resource_service=service
             )
         state["tokens"][service] = tokens.access_token
         return [
@@ -84,7 +91,7 @@ def device_token(service: str) -> Step:
 
 
 async def through_courier(state: dict[str, Any], service: str, method: str, path: str, body=None):
-    async with httpx.AsyncClient(timeout=15) as plain:
+    async with connection(state) as plain:
         jwks = expect(await plain.get(state["urls"][service] + "/.well-known/jwks.json"), 200)
     envelope, reply_key = seal_request(jwks, method=method, path=path, body=body, token=state["tokens"][service])
     relayed = expect(await state["browser"].post(f"/courier/{service}", json={"envelope": envelope}), 200)
@@ -143,13 +150,13 @@ async def device_tokens(state: dict[str, Any], persona: Persona, services: tuple
 
     async def once() -> dict[str, str]:
         tokens = {}
-        async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:
+        async with connection(state, "identity") as identity:
             for service in services:
                 tokens[service] = (
                     await citizen_token(
                         identity,
                         username=persona.handle,
-                        password=DEMO_PASSWORD,
+                        password=persona.password,
                         resource_service=service,
                         totp_code=lambda: totp(persona.totp_secret, time.time()),
                     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from kernel.personas import by_handle
 from kernel.regime import Regime
+from workshop.journeys.cast import Cast
 from workshop.journeys.common import (
     device_token,
     log_in,
@@ -17,9 +18,9 @@ from workshop.journeys.common import (
 )
 from workshop.narration import Step, StepFailed, Told, expect
 
-CAR_OWNER = by_handle("li-wei")
+DEFAULT_CAST = Cast(by_handle("li-wei"))
 RETRY = "his phone sends the payment again (a retry after a lost answer)"
-PERSONA = CAR_OWNER.handle
+PERSONA = DEFAULT_CAST.citizen.handle
 
 
 def first_unpaid_fine(state: dict[str, Any]) -> dict:
@@ -93,10 +94,10 @@ def courier_check_paid() -> Step:
     return Step("his app checks the fine at the traffic police", run)
 
 
-def steps(regime: Regime) -> list[Step]:
+def steps(regime: Regime, cast: Cast = DEFAULT_CAST) -> list[Step]:
     if regime is Regime.PLATFORM:
         return [
-            log_in(PERSONA),
+            log_in(cast.citizen),
             platform_lookup(),
             pay_the_fine(),
             pay_again(RETRY),
@@ -104,8 +105,8 @@ def steps(regime: Regime) -> list[Step]:
             what_the_super_app_kept(),
         ]
     return [
-        log_in(PERSONA),
-        device_token("fines"),
+        log_in(cast.citizen),
+        device_token("fines", cast.citizen),
         courier_lookup(),
         pay_the_fine(),
         pay_again(RETRY),

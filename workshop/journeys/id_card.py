@@ -13,21 +13,22 @@ from typing import Any
 import httpx
 from joserfc.jwk import ECKey
 
-from kernel.personas import DEMO_PASSWORD, by_handle
+from kernel.personas import Persona, by_handle
 from kernel.problems import kind_of
 from kernel.regime import Regime
 from kernel.sd_jwt import present
 from workshop.citizen_app import citizen_token
-from workshop.journeys.common import log_in, what_the_super_app_kept
+from workshop.journeys.cast import Cast
+from workshop.journeys.common import connection, log_in, what_the_super_app_kept
 from workshop.narration import Step, StepFailed, Told, expect
 
-CITIZEN = by_handle("li-wei")
-PERSONA = CITIZEN.handle
+DEFAULT_CAST = Cast(by_handle("li-wei"))
+PERSONA = DEFAULT_CAST.citizen.handle
 VERIFIER = "https://bar.example"  # the bar at the door: the audience the presentation is signed for
 
 
 async def _verify(state: dict[str, Any], presentation: str, nonce: str) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:
+    async with connection(state, "identity") as identity:
         return await identity.post(
             "/credentials/verify", json={"presentation": presentation, "audience": VERIFIER, "nonce": nonce}
         )
@@ -66,12 +67,14 @@ def platform_presents() -> Step:
     return Step("he taps “show ID card” in the super-app", run)
 
 
-def device_card() -> Step:
+def device_card(citizen: Persona) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         key = state["device_key"] = ECKey.generate_key("P-256", private=True)
-        async with httpx.AsyncClient(base_url=state["urls"]["identity"], timeout=15) as identity:
+        async with connection(state, "identity") as identity:
             token = (
-                await citizen_token(identity, username=PERSONA, password=DEMO_PASSWORD, resource_service="identity")
+                await citizen_token(
+                    identity, username=citizen.handle, password=citizen.password, resource_service="identity"
+                )
             ).access_token
             card = expect(
                 await identity.post(
@@ -148,10 +151,10 @@ def the_super_app_cannot() -> Step:
     return Step("the super-app's “show ID card” button", run)
 
 
-def steps(regime: Regime) -> list[Step]:
+def steps(regime: Regime, cast: Cast = DEFAULT_CAST) -> list[Step]:
     if regime is Regime.PLATFORM:
         return [
-            log_in(PERSONA),
+            log_in(cast.citizen),
             the_bar_asks(),
             platform_presents(),
             the_bar_checks({"name", "resident_id", "birthdate", "address"}),
@@ -159,10 +162,10 @@ def steps(regime: Regime) -> list[Step]:
             what_the_super_app_kept(),
         ]
     return [
-        log_in(PERSONA),
+        log_in(cast.citizen),
         the_bar_asks(),
         the_super_app_cannot(),
-        device_card(),
+        device_card(cast.citizen),
         device_presents(),
         the_bar_checks({"age_over_18"}),
         a_replay_is_refused(),

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from joserfc.jwk import KeySet
 
 from consent.tree_heads import verify_tree_head
 from consent.verify import own_entry_is_logged
-from kernel.personas import by_handle
+from kernel.personas import Persona, by_handle
 from kernel.regime import Regime
-from workshop.journeys.common import device_tokens, log_in, through_courier, what_the_super_app_kept
+from workshop.journeys.cast import Cast
+from workshop.journeys.common import connection, device_tokens, log_in, through_courier, what_the_super_app_kept
 from workshop.narration import Step, StepFailed, Told, expect
 
-PATIENT = by_handle("wang-fang")
-PERSONA = PATIENT.handle
+DEFAULT_CAST = Cast(by_handle("wang-fang"))
+PERSONA = DEFAULT_CAST.citizen.handle
 
 
-def own_tokens() -> Step:
+def own_tokens(citizen: Persona) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        state["tokens"].update(await device_tokens(state, PATIENT, ("consent", "prescriptions")))
+        state["tokens"].update(await device_tokens(state, citizen, ("consent", "prescriptions")))
         return [
             Told(
                 "identity",
@@ -59,7 +59,7 @@ def my_consents() -> Step:
 def who_read_my_data() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         answer, _, _ = await through_courier(state, "consent", "GET", "/me/access-log")
-        async with httpx.AsyncClient(timeout=15) as plain:  # the log's key, from the log itself
+        async with connection(state) as plain:  # the log's key, from the log itself
             jwks = expect(await plain.get(state["urls"]["consent"] + "/.well-known/jwks.json"), 200)
         head = verify_tree_head(answer.body["tree_head"], KeySet.import_key_set(jwks))
         for entry in answer.body["entries"]:  # each opens its public commitment, which is in the signed tree
@@ -169,12 +169,12 @@ def no_my_data_on_the_platform() -> Step:
     return Step("she looks for My data in the super-app", run)
 
 
-def steps(regime: Regime) -> list[Step]:
+def steps(regime: Regime, cast: Cast = DEFAULT_CAST) -> list[Step]:
     if regime is Regime.PLATFORM:
-        return [log_in(PERSONA), no_my_data_on_the_platform(), what_the_super_app_kept()]
+        return [log_in(cast.citizen), no_my_data_on_the_platform(), what_the_super_app_kept()]
     return [
-        log_in(PERSONA),
-        own_tokens(),
+        log_in(cast.citizen),
+        own_tokens(cast.citizen),
         my_consents(),
         who_read_my_data(),
         revoke_the_pharmacy(),

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from rdflib import Graph, URIRef
 
 from kernel.keys import signature_key_set
-from kernel.personas import by_handle
+from kernel.personas import Persona, by_handle
 from kernel.regime import Regime
 from services.prescriptions.pod_document import RX, PrescriptionAltered, verified_payload
+from workshop.journeys.cast import Cast
 from workshop.journeys.common import (
+    connection,
     device_tokens,
     log_in,
     pay_again,
@@ -31,8 +32,8 @@ from workshop.journeys.common import (
 )
 from workshop.narration import Step, StepFailed, Told, expect
 
-PATIENT = by_handle("wang-fang")
-PERSONA = PATIENT.handle
+DEFAULT_CAST = Cast(by_handle("wang-fang"))
+PERSONA = DEFAULT_CAST.citizen.handle
 PHARMACY = "Liwan Dashenlin Pharmacy"
 DEVICE_SERVICES = ("prescriptions", "pod", "consent")
 
@@ -95,12 +96,12 @@ def platform_dispensation() -> Step:
     return Step("the super-app orders the medicine from the pharmacy", run)
 
 
-def platform_delivery() -> Step:
+def platform_delivery(patient: Persona) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         rx = state["rx"]
         order = expect(
             await state["browser"].post(
-                f"/city-services/prescriptions/{rx['id']}/delivery", json={"address": PATIENT.address}
+                f"/city-services/prescriptions/{rx['id']}/delivery", json={"address": patient.address}
             ),
             201,
         )
@@ -115,9 +116,9 @@ def platform_delivery() -> Step:
 # --- rights -----------------------------------------------------------------------------------------------
 
 
-def device_login() -> Step:
+def device_login(patient: Persona) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        state["tokens"].update(await device_tokens(state, PATIENT, DEVICE_SERVICES))
+        state["tokens"].update(await device_tokens(state, patient, DEVICE_SERVICES))
         return [
             Told(
                 "identity",
@@ -133,7 +134,7 @@ def device_login() -> Step:
 
 def open_pod() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        async with httpx.AsyncClient(base_url=state["urls"]["pod"], timeout=15) as pod:
+        async with connection(state, "pod") as pod:
             created = await pod.post("/pods", headers={"Authorization": f"Bearer {state['tokens']['pod']}"})
         pod_info = expect(created, 200, 201)
         state["pod"] = pod_info["storage"]
@@ -152,7 +153,7 @@ async def signed_by_the_hospital(state: dict[str, Any], rx: dict) -> str:
     """Her app reads the prescription from her own pod and checks the hospital's signature on it against the
     key the hospital publishes: what the pharmacy will dispense is what the doctor issued."""
     url = f"{state['pod']}prescriptions/{rx['id']}"
-    async with httpx.AsyncClient(timeout=15) as plain:
+    async with connection(state) as plain:
         document = await plain.get(
             url, headers={"Authorization": f"Bearer {state['tokens']['pod']}", "Accept": "text/turtle"}
         )
@@ -208,7 +209,7 @@ def rights_consultation() -> Step:
 
 
 async def _consent(state: dict[str, Any], method: str, path: str, body=None) -> Any:
-    async with httpx.AsyncClient(base_url=state["urls"]["consent"], timeout=15) as consent:
+    async with connection(state, "consent") as consent:
         response = await consent.request(
             method, path, json=body, headers={"Authorization": f"Bearer {state['tokens']['consent']}"}
         )
@@ -290,11 +291,11 @@ def delivery_consent_prompt() -> Step:
     return Step("the consent prompt: may the parcel courier have her address?", run, asks_citizen=True)
 
 
-def rights_delivery() -> Step:
+def rights_delivery(patient: Persona) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         rx = state["rx"]
         answer, _, _ = await through_courier(
-            state, "prescriptions", "POST", f"/me/prescriptions/{rx['id']}/delivery", {"address": PATIENT.address}
+            state, "prescriptions", "POST", f"/me/prescriptions/{rx['id']}/delivery", {"address": patient.address}
         )
         if answer.status != 201:
             raise StepFailed(f"the hospital answered {answer.status}: {answer.body}")
@@ -311,20 +312,20 @@ def rights_delivery() -> Step:
     return Step("her app orders the courier to her home (through the courier)", run)
 
 
-def steps(regime: Regime) -> list[Step]:
+def steps(regime: Regime, cast: Cast = DEFAULT_CAST) -> list[Step]:
     if regime is Regime.PLATFORM:
         return [
-            log_in(PERSONA),
+            log_in(cast.citizen),
             platform_consultation(),
             pay_the_prescription(),
             pay_again(RETRY),
             platform_dispensation(),
-            platform_delivery(),
+            platform_delivery(cast.citizen),
             what_the_super_app_kept(),
         ]
     return [
-        log_in(PERSONA),
-        device_login(),
+        log_in(cast.citizen),
+        device_login(cast.citizen),
         open_pod(),
         rights_consultation(),
         pay_the_prescription(),
@@ -332,6 +333,6 @@ def steps(regime: Regime) -> list[Step]:
         consent_prompt(),
         rights_dispensation(),
         delivery_consent_prompt(),
-        rights_delivery(),
+        rights_delivery(cast.citizen),
         what_the_super_app_kept(),
     ]
