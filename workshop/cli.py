@@ -15,6 +15,10 @@ import httpx
 from kernel import topology
 from kernel.regime import Regime
 
+# a population whose report has figures within about a minute of `make up` on a 2-core machine
+# (docs/benchmarks.md: journeys per second)
+DEFAULT_POPULATION = 100
+
 SKELETON_PLATE = "粤A12345"
 
 
@@ -90,6 +94,13 @@ def up(args: argparse.Namespace) -> int:
         _print_table(launcher.endpoints)
         print()
         _check_walking_skeleton(launcher)
+        if args.population:
+            launcher.populate(args.population)
+            print(
+                f"\na population of {args.population} residents goes through the journeys in the background "
+                f"(its ground truth in {launcher.data_root / 'population'}; `citygate report` when it is done).",
+                flush=True,
+            )
         print("\nPress Ctrl-C to stop everything.", flush=True)
         while (exited := launcher.any_exited()) is None:
             time.sleep(0.5)
@@ -168,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="platform regime's first port; the rights regime uses base+100",
     )
     up_parser.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for every /healthz")
+    up_parser.add_argument(
+        "--population",
+        type=int,
+        default=DEFAULT_POPULATION,
+        help=f"residents `citygate populate` runs through the journeys once everything is up (default "
+        f"{DEFAULT_POPULATION}; 0: none)",
+    )
     up_parser.set_defaults(handler=up)
 
     serve_parser = commands.add_parser("serve", help="run one service in this process (settings from env)")
@@ -182,9 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     endpoints_parser.set_defaults(handler=show_endpoints)
     _add_ledger_commands(commands)
     from workshop import migrate, walkthrough
+    from workshop.population import command as populate
 
     migrate.add_command(commands)
     walkthrough.add_command(commands)
+    populate.add_command(commands)
     return parser
 
 

@@ -79,6 +79,7 @@ class Launcher:
         self.demo = demo
         self.endpoints = endpoints(regimes, base_ports)
         self.processes: dict[Endpoint, subprocess.Popen] = {}
+        self.background: list[subprocess.Popen] = []  # a population run (``populate``)
         self.log_dir = data_root / "logs"
 
     def environment(self, endpoint: Endpoint) -> dict[str, str]:
@@ -143,12 +144,32 @@ class Launcher:
                 if pending:
                     time.sleep(0.2)
 
+    def populate(self, citizens: int) -> subprocess.Popen:
+        """``citygate populate`` against these services, in the background, its progress on this
+        terminal; stopped with them."""
+        regime = "both" if len(self.regimes) > 1 else self.regimes[0].value
+        command = [sys.executable, "-m", "workshop.cli", "populate", "--citizens", str(citizens), "--regime", regime]
+        command += ["--data-dir", str(self.data_root), "--base-port", str(self.base_ports[Regime.PLATFORM])]
+        # subprocess has no other way to ask for a parent-death signal
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)  # noqa: PLW1509
+        self.background.append(process)
+        return process
+
     def stop(self) -> None:
+        for process in self.background:
+            if process.poll() is None:
+                process.terminate()
         for process in self.processes.values():
             if process.poll() is None:
                 process.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for process in self.processes.values():
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for process in self.background:
             try:
                 process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:

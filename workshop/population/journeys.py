@@ -1,0 +1,106 @@
+"""The walkthrough's journeys (``workshop.journeys``) cast with a synthetic resident, and the one
+place where a population needs another story than the demo's: on the platform, a couple's divorce
+booking is refused only if one of them is blacklisted at that moment (the demo's Chen Jun always
+is), so the population's booking step books, and when refused, has the restricted spouse pay their
+fines and books again.
+
+An outcome is ``succeeded``, ``refused`` (the service said no as it should: a blacklist, a wallet
+too short, no free slot) or ``failed`` (anything else: a bug or an outage, reported with its detail).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from typing import Any
+
+from kernel.client import json_or_empty
+from kernel.regime import Regime
+from workshop.journeys import JOURNEYS
+from workshop.journeys.appointments import (
+    BOOKINGS,
+    SETTLEMENT_WAIT_SECONDS,
+    _book,
+    _kind,
+    free_slots,
+    he_logs_in,
+    his_phone,
+    platform_he_confirms,
+)
+from workshop.journeys.cast import Cast
+from workshop.journeys.common import log_in, what_the_super_app_kept
+from workshop.narration import Step, StepFailed, Told, expect
+
+# What a refusal the regime means to give looks like in a failed step's message.
+REFUSALS = re.compile(r"answered (402|403)\b|offers no free divorce slot|no unpaid fine is left")
+
+
+def outcome_of(failure: str | None) -> str:
+    if failure is None:
+        return "succeeded"
+    return "refused" if REFUSALS.search(failure) else "failed"
+
+
+def steps(journey: str, regime: Regime, cast: Cast) -> list[Step]:
+    if journey == "appointments" and regime is Regime.PLATFORM:
+        partner = cast.needs_partner()
+        return [
+            log_in(cast.citizen),
+            he_logs_in(partner),
+            free_slots(regime),
+            book_and_settle_what_blocks(),
+            platform_he_confirms(),
+            what_the_super_app_kept(),
+        ]
+    story = JOURNEYS[journey]
+    built: list[Step] = story.steps(regime, cast)
+    return built
+
+
+async def _pay_everything_unpaid(browser: Any) -> int:
+    """Pay every fine not yet paid, from this session's wallet; the number paid."""
+    fines = expect(await browser.get("/city-services/fines"), 200)
+    paid = 0
+    for fine in fines:
+        if fine["status"] == "paid":
+            continue
+        expect(
+            await browser.post(
+                "/wallet/payments",
+                headers={"Idempotency-Key": f"populate-{uuid.uuid4()}"},
+                json={"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]},
+            ),
+            201,
+        )
+        paid += 1
+    return paid
+
+
+def book_and_settle_what_blocks() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        response = await _book(state)
+        told: list[Told] = []
+        if response.status_code == 403 and _kind(json_or_empty(response)) == "joint-punishment":
+            restricted = json_or_empty(response).get("restricted_parties", [])
+            told.append(Told("credit platform", f"restricted the {' and the '.join(restricted)}: the booking refused"))
+            if "partner" in restricted:
+                async with his_phone(state) as phone:
+                    paid = await _pay_everything_unpaid(phone)
+                told.append(Told("traffic police", f"the spouse paid {paid} fine(s) to lift the restriction"))
+            if "booker" in restricted:
+                paid = await _pay_everything_unpaid(state["browser"])
+                told.append(Told("traffic police", f"she paid {paid} fine(s) to lift the restriction"))
+            started = time.monotonic()
+            while time.monotonic() - started < SETTLEMENT_WAIT_SECONDS:
+                await asyncio.sleep(1)  # the settlement's lag on its way to the blacklist
+                response = await _book(state)
+                if response.status_code != 403 or _kind(json_or_empty(response)) != "joint-punishment":
+                    break
+        if response.status_code == 409:
+            raise StepFailed(f"POST {BOOKINGS} answered 409: {json_or_empty(response).get('detail')}")
+        booking = state["booking"] = expect(response, 201)
+        return [*told, Told("civil affairs bureau", f"booked {booking['id']} for {booking['starts_at']}")]
+
+    return Step("she books the divorce: the super-app books for her", run)
