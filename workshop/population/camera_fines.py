@@ -40,7 +40,7 @@ CHINA = timedelta(hours=8)
 
 
 @dataclass(frozen=True)
-class Fine:
+class CameraFine:
     reference: str  # the camera's capture id: the traffic police's own key for it
     plate: str
     offence: str
@@ -50,8 +50,9 @@ class Fine:
     due_date: date
     source: str
 
-    def as_json(self) -> dict[str, object]:
-        return {
+    def as_json(self, *, without: tuple[str, ...] = ()) -> dict[str, object]:
+        """The fine as the cameras' call sends it (and, ``without`` the source, as the truth keeps it)."""
+        whole: dict[str, object] = {
             "reference": self.reference,
             "plate": self.plate,
             "offence": self.offence,
@@ -61,21 +62,23 @@ class Fine:
             "due_date": self.due_date.isoformat(),
             "source": self.source,
         }
+        return {key: value for key, value in whole.items() if key not in without}
 
 
-def fines_for(owners: list[Persona], *, seed: int, today: date) -> list[Fine]:
+def fines_for(owners: list[Persona], *, seed: int, today: date) -> list[CameraFine]:
     """One to three fines per car, in the last 90 days; due 15 days after the offence."""
-    fines: list[Fine] = []
+    fines: list[CameraFine] = []
     for owner in owners:
         if owner.plate is None:
             continue
-        rng = random.Random(f"{seed}:fines:{owner.handle}")  # per owner: a larger run keeps earlier fines
+        # per owner: a larger run keeps earlier fines; reproducible by design, never a secret
+        rng = random.Random(f"{seed}:fines:{owner.handle}")  # noqa: S311
         for number in range(rng.choice((1, 1, 1, 2, 2, 3))):
             offence, amount, source = rng.choice(OFFENCES)
             day = today - timedelta(days=rng.randint(1, 90))
             local = datetime.combine(day, time(rng.randint(6, 22), rng.randint(0, 59)))
             fines.append(
-                Fine(
+                CameraFine(
                     reference=f"gz-cam-{seed}-{owner.handle}-{number}",
                     plate=owner.plate,
                     offence=offence,

@@ -13,8 +13,10 @@ import httpx
 from rich.console import Console
 
 from kernel import topology
+from kernel.operators import OPERATOR_SECRET_FILE
 from kernel.regime import Regime
 from kernel.resident_id import CHINA_STANDARD_TIME
+from workshop.population.intake import OPERATED
 from workshop.population.populate import PopulationError, populate
 from workshop.population.progress import Bars, summary_table
 from workshop.population.runner import Deployment
@@ -27,7 +29,7 @@ def local_deployment(regime: Regime, data_root: Path, base_ports: dict[Regime, i
     service's data directory at ``data_root/<regime>/<service>`` (its keys in ``keys/``)."""
     services = topology.services_in(regime)
     keys_dirs = {spec.name: data_root / regime.value / spec.name / "keys" for spec in services}
-    missing = [name for name in ("identity", "fines", "appointments") if not (keys_dirs[name] / "operator-secret").exists()]
+    missing = [name for name in OPERATED if not (keys_dirs[name] / OPERATOR_SECRET_FILE).exists()]
     if missing:
         raise PopulationError(
             f"no {regime.value} {', '.join(missing)} service has started with --data-dir {data_root} "
@@ -71,7 +73,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(
             populate(
-                deployments, citizens=args.citizens, seed=args.seed, today=today, data_root=data_root, reporter=Bars(console)
+                deployments,
+                citizens=args.citizens,
+                seed=args.seed,
+                today=today,
+                data_root=data_root,
+                reporter=Bars(console),
             )
         )
     except PopulationError as error:
@@ -102,4 +109,3 @@ def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     parser.add_argument("--base-port", type=int, default=topology.BASE_PORT[Regime.PLATFORM])
     parser.add_argument("--today", help="the date the population lives on (YYYY-MM-DD; default today in China)")
     parser.set_defaults(handler=run)
-

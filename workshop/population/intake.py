@@ -17,9 +17,11 @@ import httpx
 
 from kernel.operators import operator_headers, operator_secret
 from kernel.personas import Persona
-from workshop.population.facts import Fine
+from workshop.population.camera_fines import CameraFine
+from workshop.population.people import Resident
 
 CONCURRENT_CALLS = 8
+OPERATED = ("identity", "fines", "appointments")  # the services whose operators put facts in
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Operators:
                 transport=transport,
                 headers=operator_headers(operator_secret(keys_dirs[service])),
             )
-            for service in ("identity", "fines", "appointments")
+            for service in OPERATED
         }
 
     async def aclose(self) -> None:
@@ -53,8 +55,8 @@ class Operators:
 async def put_in(
     operators: Operators,
     people: list[Persona],
-    fines: list[Fine],
-    marriages: list[tuple[Persona, Persona, str]],
+    fines: list[CameraFine],
+    marriages: list[tuple[Resident, Resident]],
     *,
     on_done: Callable[[], None] = lambda: None,
 ) -> IntakeReport:
@@ -76,7 +78,9 @@ async def put_in(
             if response.status_code == 201:
                 report.recorded[kind] = report.recorded.get(kind, 0) + 1
             elif response.status_code != 200:
-                report.failures.append(f"{kind}: {response.request.url.path} answered {response.status_code}: {response.text[:300]}")
+                report.failures.append(
+                    f"{kind}: {response.request.url.path} answered {response.status_code}: {response.text[:300]}"
+                )
 
         await asyncio.gather(*(one(call) for call in calls))
 
@@ -105,10 +109,10 @@ def _register(operators: Operators, person: Persona) -> Callable[[], Awaitable[h
     return lambda: operators.post("fines", "/vehicles", body)
 
 
-def _record(operators: Operators, fine: Fine) -> Callable[[], Awaitable[httpx.Response]]:
+def _record(operators: Operators, fine: CameraFine) -> Callable[[], Awaitable[httpx.Response]]:
     return lambda: operators.post("fines", "/fines", fine.as_json())
 
 
-def _marry(operators: Operators, one: Persona, other: Persona, on: str) -> Callable[[], Awaitable[httpx.Response]]:
-    body = {"spouses": [one.resident_id, other.resident_id], "registered_on": on}
+def _marry(operators: Operators, one: Resident, other: Resident) -> Callable[[], Awaitable[httpx.Response]]:
+    body = {"spouses": [one.resident_id, other.resident_id], "registered_on": str(one.married_on)}
     return lambda: operators.post("appointments", "/marriages", body)

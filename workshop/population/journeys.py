@@ -43,6 +43,23 @@ def outcome_of(failure: str | None) -> str:
     return "refused" if REFUSALS.search(failure) else "failed"
 
 
+VARIANTS = {
+    "fines": "pay the first unpaid fine, and again (a retry)",
+    "appointments": "book a divorce, the spouse confirms",
+    "prescriptions": "online consultation, pay, dispense, deliver",
+    "id-card": "prove over 18 at a bar",
+    "my-data": "read my consents and who read my data, withdraw the pharmacy's",
+}
+
+
+def variant_of(journey: str, regime: Regime) -> str:
+    if journey == "appointments" and regime is Regime.PLATFORM:
+        return "book a divorce (a blacklisted spouse pays first), the spouse confirms"
+    if journey == "my-data" and regime is Regime.PLATFORM:
+        return "look for my data in the super-app"
+    return VARIANTS[journey]
+
+
 def steps(journey: str, regime: Regime, cast: Cast) -> list[Step]:
     if journey == "appointments" and regime is Regime.PLATFORM:
         partner = cast.needs_partner()

@@ -53,7 +53,7 @@ def households(people: list[Persona], *, patients: set[str], fined: set[str], se
         members = (person,) if spouse is None else (person, spouse)
         seen.update(member.handle for member in members)
         journeys: list[Planned] = []
-        couple = random.Random(f"{seed}:household:{person.handle}")
+        couple = random.Random(f"{seed}:household:{person.handle}")  # noqa: S311 -- reproducible, no secret
         if spouse is not None and couple.random() < DIVORCING_COUPLES:
             journeys.append(Planned("appointments", person.handle, spouse.handle))
         for member in members:
@@ -64,7 +64,7 @@ def households(people: list[Persona], *, patients: set[str], fined: set[str], se
 
 
 def _own_journeys(person: Persona, *, patients: set[str], fined: set[str], seed: int) -> list[Planned]:
-    rng = random.Random(f"{seed}:journeys:{person.handle}")
+    rng = random.Random(f"{seed}:journeys:{person.handle}")  # noqa: S311 -- reproducible, no secret
     journeys: list[Planned] = []
     consults = person.handle in patients and rng.random() < PATIENTS_WHO_CONSULT
     if consults:

@@ -9,18 +9,22 @@ is refused: the people would not be the same.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
+from kernel.personas import Persona
 from workshop.population import truth as ground_truth
-from workshop.population.facts import Fine, fines_for
+from workshop.population.camera_fines import CameraFine, fines_for
+from workshop.population.demo_personas import persona_residents
+from workshop.population.facts import FineFact, MarriageFact
 from workshop.population.intake import IntakeReport, Operators, put_in
-from workshop.population.people import Resident, generate
+from workshop.population.people import Resident, couples, generate
 from workshop.population.plan import households
 from workshop.population.progress import Reporter, Silent
-from workshop.population.runner import FINAL, Deployment, JourneyRecord, RegimeRun, run_households
+from workshop.population.runner import FINAL, Deployment, Finished, RegimeRun, run_households
+from workshop.population.truth import Truth
 
 SAVE_EVERY = 25  # journeys between two writes of the truth file
 
@@ -44,51 +48,54 @@ async def populate(
     data_root: Path,
     reporter: Reporter | None = None,
 ) -> PopulationRun:
+    """Run ``citizens`` residents (seed ``seed``, drawn on ``today`` unless an earlier run of this data
+    directory drew them on another day: its day is kept) through ``deployments``."""
     reporter = reporter or Silent()
-    residents = generate(citizens, seed=seed, today=today)
-    people = {resident.persona.handle: resident.persona for resident in residents}
-    fines = fines_for(list(people.values()), seed=seed, today=today)
-    marriages = _marriages(residents)
     path = ground_truth.truth_path(data_root)
-    truth = _truth_to_extend(path, seed)
-    truth["residents"] = _residents_json(residents, today)
-    truth["facts"] = {
-        "fines": [fine.as_json() for fine in fines],
-        "marriages": [{"spouses": [a.handle, b.handle], "registered_on": on} for a, b, on in marriages],
-        "prescriptions": truth["facts"].get("prescriptions", []) if truth.get("facts") else [],
-    }
-    ground_truth.write_truth_json(path, truth)
-    done = {(item["regime"], item["journey"], item["resident"]) for item in truth["journeys"] if item["outcome"] in FINAL}
+    truth = _truth_to_extend(path, seed, today)
+    residents = generate(citizens, seed=seed, today=truth.today)
+    people = {resident.handle: resident.persona for resident in residents}
+    fines = fines_for(list(people.values()), seed=seed, today=truth.today)
+    marriages = couples(residents)
+    known = {resident.handle for resident in truth.residents}
+    truth.residents += [
+        resident for resident in [*persona_residents(truth.today), *residents] if resident.handle not in known
+    ]
+    _add_facts(truth, fines, marriages)
     # an earlier failure is run again: its record is replaced by the new one
-    truth["journeys"] = [item for item in truth["journeys"] if item["outcome"] in FINAL]
+    truth.journeys = [record for record in truth.journeys if record.outcome in FINAL]
+    done = {(record.regime.value, record.journey, record.resident) for record in truth.journeys}
+    ground_truth.write_truth(path, truth)
     plan = households(
         list(people.values()),
-        patients={resident.persona.handle for resident in residents if resident.conditions},
-        fined={person.handle for person in people.values() if person.plate and _has_fines(person.plate, fines)},
+        patients={resident.handle for resident in residents if resident.conditions},
+        fined={fine.plate for fine in fines} & {person.plate for person in people.values() if person.plate},
         seed=seed,
     )
     result = PopulationRun()
     unsaved = 0
 
-    def on_journey(record: JourneyRecord) -> None:
+    def on_journey(finished: Finished) -> None:
         nonlocal unsaved
-        truth["journeys"].append(record.as_json())
-        if record.prescription and record.outcome == "succeeded":
-            truth["facts"]["prescriptions"].append({"resident": record.resident, "regime": record.regime, **record.prescription})
-        reporter.advance(record.regime, record)
+        truth.journeys.append(finished.record)
+        issued = finished.prescription
+        if issued and finished.record.outcome == "succeeded" and issued not in truth.facts.prescriptions:
+            truth.facts.prescriptions.append(issued)
+        reporter.advance(finished.record.regime.value, finished.record)
         unsaved += 1
         if unsaved >= SAVE_EVERY:
-            ground_truth.write_truth_json(path, truth)
+            ground_truth.write_truth(path, truth)
             unsaved = 0
 
     try:
         for deployment in deployments:
             regime = deployment.regime.value
+            advance = functools.partial(reporter.advance, regime)
             operators = Operators(deployment.urls, deployment.keys_dirs, deployment.transport)
             try:
-                reporter.stage(regime, "facts", _intake_calls(people.values(), fines, marriages))
+                reporter.stage(regime, "facts", _intake_calls(list(people.values()), fines, marriages))
                 result.intake[regime] = await put_in(
-                    operators, list(people.values()), fines, marriages, on_done=lambda: reporter.advance(regime)
+                    operators, list(people.values()), fines, marriages, on_done=advance
                 )
             finally:
                 await operators.aclose()
@@ -98,42 +105,33 @@ async def populate(
             reporter.stage(regime, "journeys", pending)
             result.runs.append(await run_households(deployment, plan, people, done=done, on_journey=on_journey))
     finally:
-        ground_truth.write_truth_json(path, truth)
+        ground_truth.write_truth(path, truth)
         reporter.close()
     return result
 
 
-def _truth_to_extend(path: Path, seed: int) -> dict[str, Any]:
+def _truth_to_extend(path: Path, seed: int, today: date) -> Truth:
     if not path.exists():
-        return {"schema": ground_truth.SCHEMA, "seed": seed, "residents": [], "facts": {}, "journeys": []}
-    existing = ground_truth.read_truth_json(path)
-    if existing["seed"] != seed:
+        return Truth(seed=seed, today=today)
+    existing = ground_truth.read_truth(path)
+    if existing.seed != seed:
         raise PopulationError(
-            f"{path} holds a population made with seed {existing['seed']}, not {seed}: the people would not be "
+            f"{path} holds a population made with seed {existing.seed}, not {seed}: the people would not be "
             "the same; run with that seed, or on a fresh data directory"
         )
     return existing
 
 
-def _residents_json(residents: list[Resident], today: date) -> list[dict[str, Any]]:
-    personas = ground_truth.persona_residents(today)
-    return [ground_truth.resident_to_json(resident) for resident in [*personas, *residents]]
+def _add_facts(truth: Truth, fines: list[CameraFine], marriages: list[tuple[Resident, Resident]]) -> None:
+    recorded = {fact.reference for fact in truth.facts.fines}
+    truth.facts.fines += [
+        FineFact.model_validate(fine.as_json(without=("source",))) for fine in fines if fine.reference not in recorded
+    ]
+    married = {frozenset(fact.spouses) for fact in truth.facts.marriages}
+    for one, other in marriages:
+        if frozenset((one.handle, other.handle)) not in married and one.married_on is not None:
+            truth.facts.marriages.append(MarriageFact(spouses=(one.handle, other.handle), registered_on=one.married_on))
 
 
-def _marriages(residents: list[Resident]) -> list[tuple[Any, Any, str]]:
-    by_handle = {resident.persona.handle: resident for resident in residents}
-    couples = []
-    for resident in residents:
-        spouse = by_handle.get(resident.persona.spouse or "")
-        if spouse is not None and resident.persona.handle < spouse.persona.handle and resident.married_on:
-            couples.append((resident.persona, spouse.persona, resident.married_on.isoformat()))
-    return couples
-
-
-def _has_fines(plate: str, fines: list[Fine]) -> bool:
-    return any(fine.plate == plate for fine in fines)
-
-
-def _intake_calls(people: Any, fines: list[Fine], marriages: list[Any]) -> int:
-    people = list(people)
+def _intake_calls(people: list[Persona], fines: list[CameraFine], marriages: list[tuple[Resident, Resident]]) -> int:
     return len(people) + sum(1 for person in people if person.plate) + len(fines) + len(marriages)

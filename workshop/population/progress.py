@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from workshop.population.runner import JourneyRecord, RegimeRun
+from workshop.population.facts import JourneyRecord
+from workshop.population.runner import RegimeRun
 
 
 class Reporter(Protocol):

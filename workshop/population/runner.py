@@ -24,8 +24,9 @@ import httpx
 from kernel.personas import Persona
 from kernel.regime import Regime
 from workshop.journeys.cast import Cast
-from workshop.narration import Narrator
-from workshop.population.journeys import outcome_of, steps
+from workshop.narration import Narrator, Tally
+from workshop.population.facts import JourneyRecord, PrescriptionFact
+from workshop.population.journeys import outcome_of, steps, variant_of
 from workshop.population.plan import Household, Planned
 
 CONCURRENT_HOUSEHOLDS = 8
@@ -43,21 +44,11 @@ class Deployment:
 
 
 @dataclass(frozen=True)
-class JourneyRecord:
-    regime: str
-    resident: str
-    partner: str | None
-    journey: str
-    outcome: str
-    detail: str
-    steps: int
-    prompts: int
-    milliseconds: float
-    finished_at: str
-    prescription: dict[str, Any] | None = None
+class Finished:
+    """A journey as the ground truth records it, and the prescription it issued (if any)."""
 
-    def as_json(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items() if value is not None or key == "partner"}
+    record: JourneyRecord
+    prescription: PrescriptionFact | None = None
 
 
 @dataclass
@@ -77,7 +68,7 @@ async def run_households(
     people: dict[str, Persona],
     *,
     done: set[tuple[str, str, str]],
-    on_journey: Callable[[JourneyRecord], None],
+    on_journey: Callable[[Finished], None],
     concurrency: int = CONCURRENT_HOUSEHOLDS,
 ) -> RegimeRun:
     """Every planned journey not in ``done`` ((regime, journey, citizen) keys of earlier runs)."""
@@ -90,9 +81,9 @@ async def run_households(
             for journey in planned.journeys:
                 if (regime, journey.journey, journey.citizen) in done:
                     continue
-                record = await _one_journey(deployment, journey, people)
-                run.records.append(record)
-                on_journey(record)
+                finished = await _one_journey(deployment, journey, people)
+                run.records.append(finished.record)
+                on_journey(finished)
 
     started = time.perf_counter()
     await asyncio.gather(*(household(planned) for planned in households))
@@ -100,7 +91,7 @@ async def run_households(
     return run
 
 
-async def _one_journey(deployment: Deployment, planned: Planned, people: dict[str, Persona]) -> JourneyRecord:
+async def _one_journey(deployment: Deployment, planned: Planned, people: dict[str, Persona]) -> Finished:
     cast = Cast(people[planned.citizen], people[planned.partner] if planned.partner else None)
     told = io.StringIO()  # the narration, kept only for a failure's reason
     narrator = Narrator(out=told)
@@ -116,34 +107,32 @@ async def _one_journey(deployment: Deployment, planned: Planned, people: dict[st
         try:
             await narrator.run(steps(planned.journey, deployment.regime, cast), state, label=planned.journey)
         except Exception as error:  # the narrator catches a step's errors; this is the journey's own set-up
-            narrator.tallies.append(_failed_tally(planned.journey))
+            narrator.tallies.append(Tally(planned.journey, 0, 0, 0.0, succeeded=False))
             told.write(f"\n      {type(error).__name__}: {error}")
     tally = narrator.tallies[-1]
     failure = None if tally.succeeded else _last_reason(told.getvalue())
-    rx = state.get("rx")
-    return JourneyRecord(
-        regime=deployment.regime.value,
+    record = JourneyRecord(
+        regime=deployment.regime,
         resident=planned.citizen,
         partner=planned.partner,
         journey=planned.journey,
+        variant=variant_of(planned.journey, deployment.regime),
         outcome=outcome_of(failure),
-        detail=failure or "",
+        detail=(failure or "")[:2000],
         steps=tally.steps,
         prompts=tally.prompts,
         milliseconds=round(tally.milliseconds, 1),
-        finished_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        prescription=(
-            {key: rx[key] for key in ("id", "medication", "diagnosis_code") if key in rx}
-            if isinstance(rx, dict) and planned.journey == "prescriptions"
-            else None
-        ),
+        finished_at=datetime.now(UTC),
     )
-
-
-def _failed_tally(label: str) -> Any:
-    from workshop.narration import Tally
-
-    return Tally(label, 0, 0, 0.0, succeeded=False)
+    rx = state.get("rx")
+    issued = (
+        PrescriptionFact(
+            resident=planned.citizen, diagnosis=str(rx["diagnosis_code"]), medication=str(rx["medication"])
+        )
+        if isinstance(rx, dict) and "medication" in rx and "diagnosis_code" in rx
+        else None
+    )
+    return Finished(record, issued)
 
 
 def _last_reason(narration: str) -> str:

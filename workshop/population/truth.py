@@ -2,7 +2,8 @@
 every party's stored data against. It is no party's data, so no service ever reads it.
 
 ``<data root>/population/truth.json``, schema ``citygate.truth/1``:
-``{"schema", "seed", "residents": [...], "facts": {"fines", "marriages", "prescriptions"}, "journeys": [...]}``
+``{"schema", "seed", "today", "residents": [...], "facts": {"fines", "marriages", "prescriptions"},
+"journeys": [...]}`` (``today``: the ISO date the population was drawn on).
 (docs of each object: ``ResidentRecord`` here, the records of ``workshop.population.facts``).
 
 It names every resident with their resident ID, diagnoses and marriages, so it is written like a
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 SCHEMA = "citygate.truth/1"
-_KEYS = {"schema", "seed", "residents", "facts", "journeys"}
+_KEYS = {"schema", "seed", "today", "residents", "facts", "journeys"}
 _PERSONAS = {persona.handle: persona for persona in PERSONAS}
 
 
@@ -79,6 +80,7 @@ class Truth:
     """The whole file. Grows as populate goes: append residents, facts and journeys, then write it again."""
 
     seed: int
+    today: date  # the day the population was drawn on: ages, due dates and birth dates follow from it
     residents: list[Resident] = field(default_factory=list)
     facts: Facts = field(default_factory=Facts)
     journeys: list[JourneyRecord] = field(default_factory=list)
@@ -181,6 +183,7 @@ def truth_to_json(truth: Truth) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "seed": truth.seed,
+        "today": truth.today.isoformat(),
         "residents": [resident_to_json(resident) for resident in truth.residents],
         "facts": truth.facts.model_dump(mode="json"),
         "journeys": _JOURNEYS.dump_python(truth.journeys, mode="json"),
@@ -207,7 +210,10 @@ def truth_from_json(data: object, *, source: str = "the ground truth") -> Truth:
         raise TruthInvalid(f"{source} is not a {SCHEMA} document: keys {', '.join(sorted(_KEYS))}, an integer seed")
     try:
         residents = [resident_from_json(item, seed=seed) for item in data["residents"]]
-        truth = Truth(seed, residents, Facts.model_validate(data["facts"]), _JOURNEYS.validate_python(data["journeys"]))
+        today = TypeAdapter(date).validate_python(data["today"])
+        truth = Truth(
+            seed, today, residents, Facts.model_validate(data["facts"]), _JOURNEYS.validate_python(data["journeys"])
+        )
     except ValidationError as error:
         raise TruthInvalid(f"{source} is not a valid {SCHEMA} document: {error}") from None
     handles = [resident.handle for resident in residents]

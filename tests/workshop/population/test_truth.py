@@ -49,7 +49,7 @@ JOURNEY_KEYS = {
 
 def a_truth(count: int = 200) -> Truth:
     residents = [*persona_residents(TODAY), *generate(count, seed=SEED, today=TODAY)]
-    truth = Truth(seed=SEED, residents=residents, facts=persona_facts(TODAY))
+    truth = Truth(seed=SEED, today=TODAY, residents=residents, facts=persona_facts(TODAY))
     truth.facts.fines.append(
         FineFact(
             reference="cam-0001",
@@ -97,7 +97,7 @@ def test_a_generated_resident_read_with_another_seed_has_another_totp_secret():
 
 def test_the_document_has_the_shape_the_report_reads():
     data = truth_to_json(a_truth())
-    assert list(data) == ["schema", "seed", "residents", "facts", "journeys"]
+    assert list(data) == ["schema", "seed", "today", "residents", "facts", "journeys"]
     assert (data["schema"], data["seed"]) == (SCHEMA, SEED)
     assert set(data["facts"]) == {"fines", "marriages", "prescriptions"}
     assert set(data["journeys"][0]) == JOURNEY_KEYS
