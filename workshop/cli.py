@@ -182,9 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     endpoints_parser.set_defaults(handler=show_endpoints)
     _add_ledger_commands(commands)
     from workshop import migrate, walkthrough
+    from workshop.report import command as report
 
     migrate.add_command(commands)
     walkthrough.add_command(commands)
+    report.add_command(commands)
     return parser
 
 
