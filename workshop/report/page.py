@@ -39,6 +39,7 @@ def render_html(document: dict[str, Any]) -> str:
         parts.append(f"<h2>{escape(regime['regime'])} regime</h2>")
         parts.append("<h3>Exposure matrix</h3>")
         parts.append(_heat_map(regime, labels))
+        parts.append(_where_found(regime, labels))
         parts.append("<h3>Linkage graph</h3>")
         parts.append(_linkage_graph(regime))
         parts.append(_links_table(regime))
@@ -85,6 +86,22 @@ def _heat_map(regime: dict[str, Any], labels: dict[str, str]) -> str:
             )
     out.append("</svg>")
     return "".join(out)
+
+
+def _where_found(regime: dict[str, Any], labels: dict[str, str]) -> str:
+    rows = [
+        "<details><summary>Where each attribute was found (table.column, JSON member)</summary>"
+        "<table><tr><th>party</th><th>attribute</th><th>state</th><th>residents</th><th>found in</th></tr>"
+    ]
+    for cell in regime["exposure"]:
+        if cell["held"]:
+            rows.append(
+                f"<tr><td>{escape(cell['party'])}</td><td>{escape(labels.get(cell['class'], cell['class']))}</td>"
+                f"<td>{escape(cell['state'])}</td><td>{cell['held']:,}</td>"
+                f"<td style='text-align:left'>{escape(', '.join(cell['where']))}</td></tr>"
+            )
+    rows.append("</table></details>")
+    return "".join(rows)
 
 
 def _linkage_graph(regime: dict[str, Any]) -> str:
