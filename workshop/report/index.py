@@ -122,6 +122,7 @@ def build_key(truth: Truth, stores: Mapping[str, ServiceDump]) -> AuditorKey:
             add("birth-date", form, index)
         for condition in person.conditions:
             add("diagnosis", condition.diagnosis, index)
+            add("diagnosis", condition.diagnosis_code, index)
             add("medication", condition.medication, index)
     for prescription in truth.prescriptions:
         owner = key.residents_by_handle.get(prescription.resident)

@@ -25,6 +25,9 @@ class TruthError(ValueError):
 class Condition:
     diagnosis: str | None
     medication: str | None
+    # how a prescription codes the diagnosis (ICD-10, "E11.9"), when the truth says: the hospital and
+    # the gateway store the code, not the words
+    diagnosis_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,11 @@ def _resident(item: dict[str, Any]) -> Resident:
         spouse=item.get("spouse"),
         married_on=_day(item.get("married_on")),
         conditions=tuple(
-            Condition(diagnosis=condition.get("diagnosis"), medication=condition.get("medication"))
+            Condition(
+                diagnosis=condition.get("diagnosis"),
+                medication=condition.get("medication"),
+                diagnosis_code=condition.get("diagnosis_code") or condition.get("icd10"),
+            )
             for condition in item.get("conditions") or ()
         ),
     )
