@@ -201,10 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ledger_commands(commands)
     from workshop import migrate, walkthrough
     from workshop.population import command as populate
+    from workshop.report import command as report
 
     migrate.add_command(commands)
     walkthrough.add_command(commands)
     populate.add_command(commands)
+    report.add_command(commands)
     return parser
 
 
