@@ -1,14 +1,12 @@
 """The ground truth as the report reads it: who the residents are and what each did.
 
-``read_truth`` is the one place the file is read. Part A of issue 15 writes
-``workshop/population/truth.py`` (the file's own module); until the report reads through it,
-this is a small loader of the documented format (``citygate.truth/1``) into the report's own
-frozen view, so that swapping the loader changes nothing else.
+``read_truth`` reads the file through its own module (``workshop.population.truth``, which checks
+it) and turns the checked document into the report's frozen view; ``truth_from_document`` builds the
+same view from a document in hand (the tests' truths).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -105,14 +103,15 @@ def truth_path(data_root: Path) -> Path:
 
 
 def read_truth(path: Path) -> Truth:
-    """The truth file at ``path``; TruthError saying what is wrong otherwise."""
+    """The truth file at ``path``, read and checked by its own module (``workshop.population.truth``);
+    TruthError saying what is wrong otherwise."""
+    from workshop.population import truth as population_truth
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TruthError(f"no ground truth at {path}: the stack is not populated (run citygate populate)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise TruthError(f"cannot read the ground truth at {path}: {error}") from error
-    return truth_from_document(document)
+        checked = population_truth.read_truth(path)
+    except population_truth.TruthError as error:
+        raise TruthError(str(error)) from None
+    return truth_from_document(population_truth.truth_to_json(checked))
 
 
 def truth_from_document(document: Any) -> Truth:
