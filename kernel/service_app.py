@@ -25,9 +25,9 @@ from kernel.client import JWKS_PATH, ServiceClient, build_transport
 from kernel.database import Database
 from kernel.dependencies import ServiceStateDep
 from kernel.keys import load_or_create_encryption_key, load_or_create_signing_key, service_jwks
-from kernel.operators import load_or_create_operator_secret
 from kernel.limits import BodyLimitMiddleware
 from kernel.observability import RequestContextMiddleware
+from kernel.operators import load_or_create_operator_secret
 from kernel.problems import (
     PROBLEM_RESPONSES,
     DatabaseUnavailable,
