@@ -13,6 +13,7 @@ from identity.dependencies import IdentityState
 from identity.issuer_keys import rotate_an_old_signing_key
 from identity.login import router as login_router
 from identity.models import IdentityTable
+from identity.operator_routes import router as operator_router
 from identity.pairwise import PAIRWISE_SECRET_FILE, load_or_create_secret
 from identity.policy import policy_for
 from identity.routes import router
@@ -33,7 +34,14 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         settings,
         title="identity",
         metadata=IdentityTable.metadata,
-        routers=[router, authorize_router, login_router, credentials_router, sector_subjects_router],
+        routers=[
+            router,
+            authorize_router,
+            login_router,
+            credentials_router,
+            sector_subjects_router,
+            operator_router,
+        ],
         state=functools.partial(IdentityState, policy=policy),
         seed=local_seed(functools.partial(seed_demo, policy=policy)),
         transport=transport,

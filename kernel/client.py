@@ -26,7 +26,14 @@ from joserfc.jwk import ECKey
 from kernel.access import audience_of, permissions_for
 from kernel.keys import SIGNING_ALGORITHM
 from kernel.observability import outgoing_trace_headers
-from kernel.problems import Problem, UpstreamError, UpstreamTimeout, UpstreamUnreachable, kind_of
+from kernel.problems import (
+    Problem,
+    ResidentNotEnrolled,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    kind_of,
+)
 from kernel.problems import UpstreamUnavailable as UpstreamUnavailable  # re-exported: callers catch it here
 
 TOKEN_PATH = "/oauth2/token"
@@ -34,6 +41,7 @@ JWKS_PATH = "/.well-known/jwks.json"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME_SECONDS = 60
 REFRESH_MARGIN_SECONDS = 30
+CITIZEN_NOT_FOUND = "citizen-not-found"  # the identity service's answer for a resident ID nobody is enrolled under
 
 
 def build_transport(kind: str) -> httpx.AsyncBaseTransport:
@@ -209,6 +217,19 @@ class ServiceClient:
                 await asyncio.sleep(0.25)
         raise_for_upstream_problem("identity", response)
         return str(response.json()["subject"])
+
+    async def enrolled_subject(self, resident_id: str) -> str:
+        """This service's subject for a resident its own operator names (a registry, a register, a
+        doctor): as ``sector_subject``, with a resident the identity service has not enrolled refused
+        as ``ResidentNotEnrolled`` (422: the operator's request names nobody), not passed on as its 404."""
+        try:
+            return await self.sector_subject(resident_id)
+        except RelayedProblem as problem:
+            if problem.kind == CITIZEN_NOT_FOUND:
+                raise ResidentNotEnrolled(
+                    "The identity service has no resident enrolled under this resident ID; enrol them first."
+                ) from None
+            raise
 
     async def fetch_peer_jwks(self, peer: str) -> dict[str, Any]:
         """A peer's published service key (public, so fetched without a token)."""

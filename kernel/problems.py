@@ -243,6 +243,13 @@ class NotFound(Problem):
     status, kind = 404, "not-found"
 
 
+class ResidentNotEnrolled(Problem):
+    """A department's operator names a resident the identity service has not enrolled, so the department
+    cannot learn the subject its sector knows them by (``ServiceClient.enrolled_subject``)."""
+
+    status, kind = 422, "resident-not-enrolled"
+
+
 # Reads and deposits under consent (kernel.consent_headers): the consent service answers these, the
 # pod answers them too (its own, or the consent service's passed on) and departments react to them.
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, StringConstraints
 
 LENGTH = 18
 
@@ -182,3 +184,15 @@ def age_on(resident: ResidentId, day: date) -> int:
     if day < born:
         raise ValueError(f"{day.isoformat()} is before the birth date {born.isoformat()}")
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def normalised_resident_id(value: str) -> str:
+    """``value`` as the identity service keys on it (check character upper-case); ``InvalidResidentId``
+    (a ``ValueError``, so a request model answers 422 with the reason) when it is not one."""
+    return parse_resident_id(value).value
+
+
+# A resident identity number in a request body: bounded before it is parsed, normalised once parsed.
+ResidentIdNumber = Annotated[
+    str, StringConstraints(min_length=LENGTH, max_length=LENGTH), AfterValidator(normalised_resident_id)
+]

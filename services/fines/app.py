@@ -12,6 +12,7 @@ from services.fines.demo import seed_demo
 from services.fines.dependencies import FinesState
 from services.fines.me_routes import router as me_router
 from services.fines.models import FinesTable
+from services.fines.operator_routes import router as operator_router
 from services.fines.policy import policy_for
 from services.fines.routes import router
 from services.fines.settings import Settings
@@ -22,7 +23,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         settings,
         title="traffic police (fines)",
         metadata=FinesTable.metadata,
-        routers=[router, me_router, courier_router()],
+        routers=[router, me_router, operator_router, courier_router()],
         # the regime's one policy object; the state also holds the payment verifier and the worker
         state=functools.partial(FinesState, policy=policy_for(settings.regime)),
         seed=DemoSeed.calling_others(seed_demo),

@@ -23,8 +23,8 @@ from kernel.personas import Persona, by_handle
 from kernel.problems import Problem
 from kernel.state import state_of
 from services.fines.dependencies import FinesState
-from services.fines.domain import CHINA_STANDARD_TIME, china_date
-from services.fines.models import Fine, FineCreate, FineSource, Vehicle
+from services.fines.domain import CHINA_STANDARD_TIME, add_fine, add_vehicle, china_date
+from services.fines.models import FineCreate, FineSource, Vehicle
 
 
 def _car_of(persona: Persona) -> str:
@@ -137,11 +137,16 @@ def _register_in_own_transaction(state: FinesState, cars: tuple[DemoCar, ...], o
 
 
 def register_demo_car(session: Session, owner: str, car: DemoCar | None = None) -> None:
-    """Registers ``car`` (Li Wei's, as of today, unless given) to ``owner``, unless it is registered."""
+    """Registers ``car`` (Li Wei's, as of today, unless given) to ``owner`` and records its fines, as the
+    registry and the cameras do (``services.fines.domain``), unless the car is registered already."""
     car = car or li_weis_car(china_date(utc_now()))
     if session.get(Vehicle, car.plate) is not None:
         return
-    session.add(Vehicle(plate=car.plate, owner_ref=owner))
-    session.flush()  # the fines reference the vehicle row
-    session.add_all([Fine.model_validate(fine) for fine in car.fines])
-    session.flush()
+    add_vehicle(session, car.plate, owner)
+    for number, fine in enumerate(car.fines, start=1):
+        add_fine(session, fine, reference=demo_reference(car, number))
+
+
+def demo_reference(car: DemoCar, number: int) -> str:
+    """The capture id of a demo car's ``number``th fine: fixed, although Li Wei's fines are dated by the seed day."""
+    return f"demo-{car.owner.handle}-{number}"

@@ -2,7 +2,8 @@
 
 Every function that depends on the date or time takes ``today`` / ``now``, so a test (or a
 workshop) moves the clock instead of waiting. Every writing operation is one transaction,
-committed here; on any refusal nothing of it is written.
+committed here; on any refusal nothing of it is written. (The demo seed writes a car and its
+fines in one transaction of its own with ``add_vehicle`` and ``add_fine``, the same rules.)
 
 Overdue. A fine is *overdue* when it is unpaid and today (China Standard Time) is after its
 due date. That one predicate (``status_on``) is what every answer of the API shows, so no
@@ -16,14 +17,24 @@ and is never reported.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from kernel.write_locks import lock_for_writing
 from services.fines.credit_reporting import CreditReporting
-from services.fines.errors import FineNotFound, VehicleNotFound
+from services.fines.errors import (
+    FineNotFound,
+    FineReferenceConflict,
+    PlateRegisteredToAnother,
+    VehicleNotFound,
+    VehicleNotRegistered,
+)
 from services.fines.models import Fine, FineCreate, FinePublic, FineStatus, Vehicle
+
+# What makes two records of one reference the same fine (a repeated camera upload, not a second offence).
+RECORDED_DETAILS = ("plate", "offence", "place", "occurred_at", "amount_cents", "due_date", "source")
 
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
@@ -82,24 +93,62 @@ def get_fine(session: Session, fine_id: int) -> Fine:
     return fine
 
 
-# --- recording ----------------------------------------------------------------------------------
+# --- recording (the vehicle registry and the cameras: services.fines.operator_routes; the demo seed) ----
 
 
-def register_vehicle(session: Session, plate: str, owner_ref: str) -> Vehicle:
+def register_vehicle(session: Session, plate: str, owner_ref: str) -> tuple[Vehicle, bool]:
+    """The vehicle registry registers ``plate`` to ``owner_ref``: ``(vehicle, True)`` when registered
+    now, ``(vehicle, False)`` when it already was, to the same owner. To another: 409. One transaction."""
+    lock_for_writing(session, f"fines.plate:{plate}")
+    registered = add_vehicle(session, plate, owner_ref)
+    session.commit()
+    return registered
+
+
+def add_vehicle(session: Session, plate: str, owner_ref: str) -> tuple[Vehicle, bool]:
+    """``register_vehicle`` within the caller's transaction (flushed, not committed): the demo seed
+    registers a car and records its fines at once."""
+    vehicle = session.get(Vehicle, plate)
+    if vehicle is not None:
+        if vehicle.owner_ref != owner_ref:
+            session.rollback()
+            raise PlateRegisteredToAnother(plate)
+        return vehicle, False
     vehicle = Vehicle(plate=plate, owner_ref=owner_ref)
     session.add(vehicle)
+    session.flush()  # a fine recorded next references the vehicle row
+    return vehicle, True
+
+
+def record_fine(session: Session, fine: FineCreate, *, reference: str | None = None) -> tuple[Fine, bool]:
+    """A camera or a parking warden records an offence against a registered vehicle: ``(fine, True)``
+    when recorded now; ``(fine, False)`` when ``reference`` was recorded before with the same details
+    (nothing changed); with other details, 409. One transaction, under the reference's write lock."""
+    lock_for_writing(session, f"fines.reference:{reference}" if reference else f"fines.plate:{fine.plate}")
+    recorded = add_fine(session, fine, reference=reference)
     session.commit()
-    return vehicle
+    return recorded
 
 
-def record_fine(session: Session, fine: FineCreate) -> Fine:
-    """A camera or a parking warden records an offence against a registered vehicle."""
+def add_fine(session: Session, fine: FineCreate, *, reference: str | None = None) -> tuple[Fine, bool]:
+    """``record_fine`` within the caller's transaction (flushed, not committed)."""
+    fine = FineCreate.model_validate(fine)
+    if reference is not None:
+        known = session.exec(select(Fine).where(col(Fine.reference) == reference)).first()
+        if known is not None:
+            differing = [name for name in RECORDED_DETAILS if getattr(known, name) != getattr(fine, name)]
+            if differing:
+                session.rollback()
+                raise FineReferenceConflict(reference, differing)
+            return known, False
     if session.get(Vehicle, fine.plate) is None:
-        raise VehicleNotFound(fine.plate)
-    row = Fine.model_validate(fine)
+        session.rollback()
+        raise VehicleNotRegistered(fine.plate)
+    # the instant as it is stored and read back (UTC), so this answer is the one every later read gives
+    row = Fine.model_validate(fine, update={"reference": reference, "occurred_at": fine.occurred_at.astimezone(UTC)})
     session.add(row)
-    session.commit()
-    return row
+    session.flush()
+    return row, True
 
 
 # --- the overdue sweep --------------------------------------------------------------------------

@@ -55,3 +55,35 @@ class PayerNotOwner(Problem):
 
     def __init__(self) -> None:
         super().__init__("The confirmation's payer is not the registered owner of the fined vehicle.")
+
+
+# --- the vehicle registry and the cameras (services.fines.operator_routes) ------------------------
+
+
+class PlateRegisteredToAnother(Problem):
+    status, kind = 409, "plate-registered-to-another"
+
+    def __init__(self, plate: str) -> None:
+        super().__init__(f"The plate {plate!r} is registered to another owner.")
+
+
+class VehicleNotRegistered(Problem):
+    """A fine names a plate the registry does not hold: nobody could be asked to pay it."""
+
+    status, kind = 422, "vehicle-not-registered"
+
+    def __init__(self, plate: str) -> None:
+        super().__init__(f"No vehicle with plate {plate!r} is registered; register it before recording its fines.")
+
+
+class FineReferenceConflict(Problem):
+    """The reference was recorded with other details: the first record stands, unchanged."""
+
+    status, kind = 409, "fine-reference-conflict"
+
+    def __init__(self, reference: str, differing: list[str]) -> None:
+        super().__init__(
+            f"A fine with reference {reference!r} is recorded with other details ({', '.join(differing)}); "
+            "nothing was changed.",
+            differing=differing,
+        )

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from kernel.bounds import MAX_CENTS, AwareInstant, Day
 from kernel.database import UtcDateTime
+from kernel.resident_id import ResidentIdNumber
 
 
 class FinesTable(SQLModel, registry=registry()):
@@ -34,6 +38,18 @@ class FineSource(StrEnum):
     PARKING_WARDEN = "parking-warden"
 
 
+# A plate as China's plates read (GA 36): the province's character, the issuing city's letter, then
+# five characters (six on a new-energy vehicle's plate), e.g. 粤A12345.
+PLATE_PATTERN = r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$"
+Plate = Annotated[str, StringConstraints(pattern=PLATE_PATTERN, max_length=8)]
+MAX_FINE_REFERENCE_LENGTH = 100
+# visible ASCII (RFC 9110's VCHAR): a capture id as a camera writes it, no space, no control character
+FineReference = Annotated[
+    str, StringConstraints(pattern=r"^[!-~]+$", min_length=1, max_length=MAX_FINE_REFERENCE_LENGTH)
+]
+Wording = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 # --- vehicles -----------------------------------------------------------------------------------
 
 
@@ -41,6 +57,18 @@ class Vehicle(FinesTable, table=True):
     plate: str = Field(primary_key=True, max_length=20)
     # whatever identifier the regime gives this department: resident ID or sector pseudonym
     owner_ref: str = Field(index=True, max_length=200)
+
+
+class VehicleRegistration(BaseModel):
+    """What the vehicle registry registers: a plate and the resident ID on its owner's registration."""
+
+    plate: Plate
+    owner_resident_id: ResidentIdNumber
+
+
+class RegisteredVehicle(BaseModel):
+    plate: str
+    owner_ref: str = Field(description="Whom the department knows the owner by: resident ID or sector pseudonym")
 
 
 # --- fines --------------------------------------------------------------------------------------
@@ -57,7 +85,12 @@ class FineBase(FinesTable):
 
 
 class Fine(FineBase, table=True):
+    __table_args__ = (UniqueConstraint("reference", name="uq_fine_reference"),)
+
     id: int | None = Field(default=None, primary_key=True)
+    # The camera's capture id (or the warden's ticket number): a fine is recorded once per reference.
+    # Fines recorded before references were kept have none.
+    reference: str | None = Field(default=None, max_length=MAX_FINE_REFERENCE_LENGTH)
     # The stored status: "overdue" is written by the sweep (domain.mark_overdue_fines), "paid" by
     # a payment. What the API shows is domain.status_on(fine, today), which never lags the sweep.
     status: FineStatus = FineStatus.UNPAID
@@ -68,10 +101,32 @@ class FineCreate(FineBase):
     """What a camera or a parking warden records."""
 
 
+class FineRecord(BaseModel):
+    """What a camera (or a parking warden) sends when it records an offence."""
+
+    reference: FineReference = Field(description="The capture id (the warden's ticket number): one fine per reference")
+    plate: Plate
+    offence: Wording
+    place: Wording
+    occurred_at: AwareInstant
+    amount_cents: int = Field(ge=1, le=MAX_CENTS, description="The amount due, in fen (1/100 yuan).")
+    due_date: Day = Field(description="The last day to pay (China Standard Time); overdue from the day after.")
+    source: FineSource = FineSource.CAMERA
+
+    def draft(self) -> FineCreate:
+        return FineCreate.model_validate(self.model_dump(exclude={"reference"}))
+
+
 class FinePublic(FineBase):
     id: int
     status: FineStatus = Field(description="unpaid, paid, or overdue (unpaid after its due date), as of today.")
     paid_at: datetime | None = None
+
+
+class RecordedFine(FinePublic):
+    """A fine as the camera's record of it is answered: with its reference."""
+
+    reference: str
 
 
 # --- payments (each one is also the receipt) ----------------------------------------------------
