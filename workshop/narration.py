@@ -48,6 +48,9 @@ class Tally:
 
 # Seconds a step spent waiting for the walkthrough's own sake, which it adds to the journey's state.
 WAITED_SECONDS = "waited_seconds"
+# Set by a step that may ask the citizen something but this time did not (her app still held what
+# it needed): its prompt is not counted.
+NOT_ASKED = "not_asked"
 
 
 class StepFailed(Exception):
@@ -93,7 +96,7 @@ class Narrator:
             prefix = f"[{number:>{width}}/{len(steps)}]"
             print(f"{prefix} {step.title} ...", end="", file=self.out, flush=True)
             started = time.perf_counter()
-            ran, prompts = ran + 1, prompts + step.asks_citizen
+            ran += 1
             failure: str | None
             try:
                 told = await step.run(state)
@@ -105,6 +108,7 @@ class Narrator:
                 failure = None
             # A pause the walkthrough itself needed (the persona's next one-time code, because the
             # journey before used this one) is no cost of the regime: told, not tallied.
+            prompts += step.asks_citizen and not state.pop(NOT_ASKED, False)
             waited_ms = state.pop(WAITED_SECONDS, 0.0) * 1000
             elapsed = (time.perf_counter() - started) * 1000 - waited_ms
             total_ms += elapsed

@@ -15,7 +15,7 @@ from identity.totp import STEP_SECONDS, totp
 from kernel.courier import open_response, seal_request
 from kernel.personas import Persona
 from workshop.citizen_app import CitizenLoginError, citizen_token
-from workshop.narration import WAITED_SECONDS, Step, StepFailed, Told, expect
+from workshop.narration import NOT_ASKED, WAITED_SECONDS, Step, StepFailed, Told, expect
 from workshop.super_app import log_in_to_super_app
 
 
@@ -146,7 +146,12 @@ def pay_again(title: str) -> Step:
 
 async def device_tokens(state: dict[str, Any], persona: Persona, services: tuple[str, ...]) -> dict[str, str]:
     """The persona's app logs in once, with the second factor a sector may ask for (the demo
-    authenticator's code); one token per service."""
+    authenticator's code); one token per service. An app that still holds a token for each of
+    ``services`` from an earlier journey (``state["tokens"]``: the population run keeps a resident's
+    phone between journeys) uses those, and the citizen is asked nothing (``NOT_ASKED``)."""
+    if all(service in state["tokens"] for service in services):
+        state[NOT_ASKED] = True
+        return {service: state["tokens"][service] for service in services}
 
     async def once() -> dict[str, str]:
         tokens = {}

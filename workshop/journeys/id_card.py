@@ -8,6 +8,7 @@ super-app takes no part. The verifier is the identity service's ``POST /credenti
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from joserfc.jwk import ECKey
 from kernel.personas import Persona, by_handle
 from kernel.problems import kind_of
 from kernel.regime import Regime
+from kernel.resident_id import CHINA_STANDARD_TIME
 from kernel.sd_jwt import present
 from workshop.citizen_app import citizen_token
 from workshop.journeys.cast import Cast
@@ -24,6 +26,7 @@ from workshop.narration import Step, StepFailed, Told, expect
 
 DEFAULT_CAST = Cast(by_handle("li-wei"))
 PERSONA = DEFAULT_CAST.citizen.handle
+ADULT_AGE = 18
 VERIFIER = "https://bar.example"  # the bar at the door: the audience the presentation is signed for
 
 
@@ -32,6 +35,12 @@ async def _verify(state: dict[str, Any], presentation: str, nonce: str) -> httpx
         return await identity.post(
             "/credentials/verify", json={"presentation": presentation, "audience": VERIFIER, "nonce": nonce}
         )
+
+
+def _is_adult(citizen: Persona) -> bool:
+    today = datetime.now(CHINA_STANDARD_TIME).date()
+    born = citizen.birth_date
+    return (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) >= ADULT_AGE
 
 
 def _shown(disclosed: dict) -> str:
@@ -112,12 +121,14 @@ def device_presents() -> Step:
     return Step("he shows the bar “over 18” from his app", run)
 
 
-def the_bar_checks(expected: set[str]) -> Step:
+def the_bar_checks(expected: set[str], citizen: Persona) -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         disclosed = expect(await _verify(state, state["presentation"], state["nonce"]), 200)["disclosed"]
-        if not expected <= set(disclosed) or (expected == {"age_over_18"} and disclosed != {"age_over_18": True}):
-            raise StepFailed(f"the bar saw {disclosed}")
-        return [Told("bar", f"verified the issuer's signature and the key binding; saw {_shown(disclosed)}")]
+        truly = {"age_over_18": _is_adult(citizen)}
+        if not expected <= set(disclosed) or (expected == {"age_over_18"} and disclosed != truly):
+            raise StepFailed(f"the bar saw {disclosed}, and the truth is {truly}")
+        verdict = "" if disclosed.get("age_over_18", True) else ": not over 18, so not let in"
+        return [Told("bar", f"verified the issuer's signature and the key binding; saw {_shown(disclosed)}{verdict}")]
 
     return Step("the bar checks the presentation", run)
 
@@ -157,7 +168,7 @@ def steps(regime: Regime, cast: Cast = DEFAULT_CAST) -> list[Step]:
             log_in(cast.citizen),
             the_bar_asks(),
             platform_presents(),
-            the_bar_checks({"name", "resident_id", "birthdate", "address"}),
+            the_bar_checks({"name", "resident_id", "birthdate", "address"}, cast.citizen),
             a_replay_is_refused(),
             what_the_super_app_kept(),
         ]
@@ -167,7 +178,7 @@ def steps(regime: Regime, cast: Cast = DEFAULT_CAST) -> list[Step]:
         the_super_app_cannot(),
         device_card(cast.citizen),
         device_presents(),
-        the_bar_checks({"age_over_18"}),
+        the_bar_checks({"age_over_18"}, cast.citizen),
         a_replay_is_refused(),
         what_the_super_app_kept(),
         it_learned_nothing(),

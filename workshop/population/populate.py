@@ -69,7 +69,7 @@ async def populate(
     plan = households(
         list(people.values()),
         patients={resident.handle for resident in residents if resident.conditions},
-        fined={fine.plate for fine in fines} & {person.plate for person in people.values() if person.plate},
+        fined={person.handle for person in people.values() if person.plate in {fine.plate for fine in fines}},
         seed=seed,
     )
     result = PopulationRun()

@@ -74,6 +74,7 @@ async def run_households(
     """Every planned journey not in ``done`` ((regime, journey, citizen) keys of earlier runs)."""
     run = RegimeRun(deployment.regime)
     gate = asyncio.Semaphore(concurrency)
+    phones: dict[str, dict[str, str]] = {}  # each resident's app keeps its tokens between journeys
     regime = deployment.regime.value
 
     async def household(planned: Household) -> None:
@@ -81,7 +82,7 @@ async def run_households(
             for journey in planned.journeys:
                 if (regime, journey.journey, journey.citizen) in done:
                     continue
-                finished = await _one_journey(deployment, journey, people)
+                finished = await _one_journey(deployment, journey, people, phones.setdefault(journey.citizen, {}))
                 run.records.append(finished.record)
                 on_journey(finished)
 
@@ -91,7 +92,9 @@ async def run_households(
     return run
 
 
-async def _one_journey(deployment: Deployment, planned: Planned, people: dict[str, Persona]) -> Finished:
+async def _one_journey(
+    deployment: Deployment, planned: Planned, people: dict[str, Persona], phone: dict[str, str]
+) -> Finished:
     cast = Cast(people[planned.citizen], people[planned.partner] if planned.partner else None)
     told = io.StringIO()  # the narration, kept only for a failure's reason
     narrator = Narrator(out=told)
@@ -101,7 +104,7 @@ async def _one_journey(deployment: Deployment, planned: Planned, people: dict[st
         state: dict[str, Any] = {
             "browser": browser,
             "urls": deployment.urls,
-            "tokens": {},
+            "tokens": phone,
             "transport": deployment.transport,
         }
         try:
