@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from time import monotonic
@@ -148,5 +149,7 @@ def register_demo_car(session: Session, owner: str, car: DemoCar | None = None) 
 
 
 def demo_reference(car: DemoCar, number: int) -> str:
-    """The capture id of a demo car's ``number``th fine: fixed, although Li Wei's fines are dated by the seed day."""
-    return f"demo-{car.owner.handle}-{number}"
+    """The capture id of a demo car's ``number``th fine: fixed, although Li Wei's fines are dated by the
+    seed day, and naming nobody (a capture id is the camera's, not the owner's: the report of who learned
+    what found the owner's login name in the first version of it)."""
+    return f"demo-capture-{zlib.crc32(car.plate.encode()):08x}-{number}"

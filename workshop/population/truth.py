@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from kernel.at_rest import private_directory, private_file
 from kernel.personas import DEMO_PASSWORD, PERSONAS, Persona
 from kernel.resident_id import InvalidResidentId, parse_resident_id
+from workshop.population.conditions import treatment_for
 from workshop.population.demo_personas import persona_facts, persona_residents
 from workshop.population.facts import Facts, FineFact, Handle, JourneyRecord, MarriageFact, PrescriptionFact, Text
 from workshop.population.people import ROLE, Condition, Resident, totp_secret_for
@@ -90,6 +91,9 @@ class ConditionRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     diagnosis: Text
     medication: Text
+    # how prescriptions code the diagnosis (ICD-10, "E11.9"): what a hospital or a gateway stores,
+    # where the words are not (None for a condition the formulary does not know)
+    diagnosis_code: Text | None = None
 
 
 class ResidentRecord(BaseModel):
@@ -143,9 +147,19 @@ def resident_to_json(resident: Resident) -> dict[str, Any]:
         plate=resident.plate,
         spouse=resident.spouse,
         married_on=resident.married_on,
-        conditions=[ConditionRecord(diagnosis=c.diagnosis, medication=c.medication) for c in resident.conditions],
+        conditions=[
+            ConditionRecord(diagnosis=c.diagnosis, medication=c.medication, diagnosis_code=_icd10(c))
+            for c in resident.conditions
+        ],
     )
     return record.model_dump(mode="json")
+
+
+def _icd10(condition: Condition) -> str | None:
+    try:
+        return treatment_for(condition).icd10
+    except KeyError:
+        return None
 
 
 def resident_from_json(data: object, *, seed: int) -> Resident:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from kernel.regime import Regime
+from kernel.resident_id import make_resident_id
 from tests.fixtures.demo_journeys import run_demo_journeys
 from tests.fixtures.matrix import PLATFORM_ONLY, SQLITE_ONLY
 from tests.fixtures.report_truth import demo_truth
@@ -38,7 +40,7 @@ def test_missing_databases_are_each_named_and_nothing_is_created(tmp_path, capsy
 def test_a_truth_in_another_format_is_refused(tmp_path, capsys):
     write_truth(tmp_path, {"schema": "something/2"})
     assert main(["report", "--data-dir", str(tmp_path)]) == 1
-    assert "not a citygate.truth/1 document" in capsys.readouterr().err
+    assert "this version of citygate reads 'citygate.truth/1'" in capsys.readouterr().err
 
 
 @pytest.mark.regimes(Regime.PLATFORM)
@@ -68,7 +70,10 @@ async def test_the_report_of_a_data_directory_in_every_format(mesh, tmp_path, ca
 async def test_a_regime_that_holds_none_of_the_truths_residents_is_refused(mesh, tmp_path, capsys):
     document = demo_truth()
     for number, resident in enumerate(document["residents"]):
-        resident["resident_id"] = f"11010119900101{number:03d}X"  # people the stack never enrolled
+        # people the stack never enrolled (valid numbers, with the same birth date and sex)
+        born = date.fromisoformat(resident["birth_date"])
+        sequence = 100 + 2 * number + (resident["sex"] == "male")  # odd for a man
+        resident["resident_id"] = make_resident_id("110101", born, sequence)
     write_truth(tmp_path, document)
     assert main(["report", "--data-dir", str(tmp_path), "--regime", "platform"]) == 1
     assert "none of the truth's 5 residents is enrolled" in capsys.readouterr().err
