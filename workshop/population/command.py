@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -84,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     except PopulationError as error:
         console.print(f"citygate populate: {error}")
         return 1
-    Console().print(summary_table(result.runs))
+    # the table is wide: a terminal shows it as wide as it is, a file or pipe gets it unwrapped
+    (Console() if sys.stdout.isatty() else Console(width=160)).print(summary_table(result.runs))
     failures = [f"{regime}: {failure}" for regime, report in result.intake.items() for failure in report.failures]
     failed = sum(1 for run in result.runs for record in run.records if record.outcome == "failed")
     for failure in failures[:10]:
