@@ -12,6 +12,7 @@ import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Response, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from identity.dependencies import PolicyDep
@@ -93,7 +94,7 @@ class EnrolledResident(BaseModel):
         200: {"model": EnrolledResident, "description": "Exactly this enrolment was made before: nothing changed"},
     },
 )
-def enrol_resident(
+async def enrol_resident(
     body: ResidentEnrolment,
     response: Response,
     session: SessionDep,
@@ -101,9 +102,15 @@ def enrol_resident(
     now: NowDep,
     operator: Operator,
 ) -> EnrolledResident:
-    # A sync route: FastAPI runs it in its thread pool, where the password's scrypt hash may take its time.
-    citizen, created = enrol_once(
-        session, policy=policy, enrolment=body.enrolment(), today=now.astimezone(CHINA_STANDARD_TIME).date()
+    # In the thread pool, where the password's scrypt hash may take its time. The route itself is async: a
+    # sync route's answer waits for a thread of its own while its session still holds its connection, so a
+    # burst can leave every thread waiting for a connection (docs/architecture.md, "Operators").
+    citizen, created = await run_in_threadpool(
+        enrol_once,
+        session,
+        policy=policy,
+        enrolment=body.enrolment(),
+        today=now.astimezone(CHINA_STANDARD_TIME).date(),
     )
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -15,14 +15,15 @@ never the other way round. One lookup in the subject index (``identity.subject_i
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from identity.auth import SectorSubjectCaller, SubjectLinkCaller
 from identity.dependencies import PolicyDep
 from identity.errors import CitizenNotFound, NoSector, ResidentIdRefused, SubjectNotFound, UnknownClient
 from identity.models import Citizen
-from identity.policy import SECTOR_OF_CLIENT, UnknownRelyingParty
+from identity.policy import SECTOR_OF_CLIENT, IdentityPolicy, UnknownRelyingParty
 from identity.subject_index import citizen_id_for
 from kernel.dependencies import SessionDep
 from kernel.problems import problem_responses
@@ -49,20 +50,27 @@ class SubjectLinkRequest(BaseModel):
     summary="The calling department's subject for a citizen it has identified",
     responses=problem_responses(ResidentIdRefused, CitizenNotFound, NoSector),
 )
-def sector_subject(
+async def sector_subject(
     body: SectorSubjectRequest, session: SessionDep, policy: PolicyDep, caller: SectorSubjectCaller
 ) -> SectorSubject:
+    # Async, with the lookup in the thread pool: every operator's intake asks this once per resident, in
+    # bursts. A sync route's answer would wait for a thread of its own while its session still holds its
+    # connection, and a burst (55 at once) could leave every thread waiting for a connection: a 30 s stall.
+    return await run_in_threadpool(_subject_of, body.resident_id, session, policy, caller.client_id)
+
+
+def _subject_of(resident_id: str, session: Session, policy: IdentityPolicy, client_id: str) -> SectorSubject:
     try:
-        resident_id = parse_resident_id(body.resident_id).value
+        normalised = parse_resident_id(resident_id).value
     except InvalidResidentId as error:
         raise ResidentIdRefused(str(error)) from error
-    citizen = session.exec(select(Citizen).where(col(Citizen.resident_id) == resident_id)).first()
+    citizen = session.exec(select(Citizen).where(col(Citizen.resident_id) == normalised)).first()
     if citizen is None:
         raise CitizenNotFound("No citizen with this resident ID is enrolled.")
     try:
-        return SectorSubject(subject=policy.subject_for(citizen, caller.client_id))
+        return SectorSubject(subject=policy.subject_for(citizen, client_id))
     except UnknownRelyingParty as error:
-        raise NoSector(f"{caller.client_id} belongs to no sector.") from error
+        raise NoSector(f"{client_id} belongs to no sector.") from error
 
 
 @router.post(

@@ -13,6 +13,7 @@ from services.appointments.demo import seed_demo
 from services.appointments.dependencies import AppointmentsState
 from services.appointments.me_routes import router as me_router
 from services.appointments.models import AppointmentsTable
+from services.appointments.operator_routes import router as operator_router
 from services.appointments.policy import policy_for
 from services.appointments.routes import router
 from services.appointments.settings import Settings
@@ -23,7 +24,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         settings,
         title="civil affairs bureau (appointments)",
         metadata=AppointmentsTable.metadata,
-        routers=[router, me_router, courier_router()],
+        routers=[router, me_router, operator_router, courier_router()],
         # the one regime switch of this department: who may book (services/appointments/policy.py)
         state=partial(AppointmentsState, policy=policy_for(settings.regime)),
         seed=DemoSeed.calling_others(seed_demo),

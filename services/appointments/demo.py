@@ -1,6 +1,7 @@
 """Demo data: one registration office with slots for the next 14 days, a one-place slot for the
 concurrency demo, and Chen Jun and Zhang Min's marriage in the register (the divorce journey).
-Idempotent, so every start may run it (a later start adds the days that have come into range)."""
+Idempotent, so every start may run it (a later start adds the days that have come into range). The
+marriage goes in as the bureau's register desk records one (``services.appointments.register``)."""
 
 from __future__ import annotations
 

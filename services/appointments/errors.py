@@ -8,6 +8,7 @@ subject (``invalid-subject``) is passed on as it came (``kernel.client.raise_for
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from kernel.problems import Problem
@@ -81,6 +82,18 @@ class AlreadyMarried(Problem):
 
     def __init__(self, who: str) -> None:
         super().__init__(f"The marriage register shows the {who} as married.")
+
+
+class MarriageRecordedOtherwise(Problem):
+    """The register desk records a couple whose marriage is on record with another date: the record stands."""
+
+    status, kind = 409, "marriage-recorded-otherwise"
+
+    def __init__(self, registered_on: date) -> None:
+        super().__init__(
+            f"This couple's marriage is on record as registered on {registered_on.isoformat()}; nothing was changed.",
+            registered_on=registered_on.isoformat(),
+        )
 
 
 # --- bookings -------------------------------------------------------------------------------------

@@ -11,12 +11,13 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BaseModel, StringConstraints, model_validator
 from sqlalchemy import CheckConstraint, DateTime, Enum, Index, UniqueConstraint, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from kernel.bounds import RowId
+from kernel.bounds import Day, RowId
+from kernel.resident_id import ResidentIdNumber
 
 
 class AppointmentsTable(SQLModel, registry=registry()):
@@ -121,6 +122,25 @@ class Marriage(AppointmentsTable, table=True):
     spouse_b: str = Field(index=True, max_length=200)
     registered_on: date
     dissolved_on: date | None = None
+
+
+class MarriageRegistration(BaseModel):
+    """What the register desk records: the two spouses, by the resident IDs on their papers, and the day."""
+
+    spouses: list[ResidentIdNumber] = Field(min_length=2, max_length=2, description="Two different residents")
+    registered_on: Day
+
+    @model_validator(mode="after")
+    def _two_people(self) -> MarriageRegistration:
+        if self.spouses[0] == self.spouses[1]:
+            raise ValueError("a marriage has two different spouses")
+        return self
+
+
+class RegisteredMarriage(BaseModel):
+    id: int
+    spouses: list[str] = Field(description="As the civil-registry sector knows them, in the order given")
+    registered_on: date
 
 
 # --- bookings -------------------------------------------------------------------------------------

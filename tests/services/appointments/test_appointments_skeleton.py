@@ -66,6 +66,16 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/me/bookings"): BOOKING,
     ("GET", "/me/bookings/{booking_id}"): {"booking-not-found"},
     ("POST", "/me/bookings/{booking_id}/confirmations"): CONFIRMATION,
+    # the register desk (its own operators)
+    ("POST", "/marriages"): {
+        "already-married",
+        "marriage-recorded-otherwise",
+        "resident-not-enrolled",
+        "operator-unauthenticated",
+        "upstream-unavailable",
+        "upstream-timeout",
+        "upstream-error",
+    },
 }
 # What every route answers besides its own (kernel.problems.PROBLEM_RESPONSES): a route that lists a
 # kind under one of these statuses must keep them.
