@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -79,6 +80,20 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
         process.send_signal(signal.SIGINT)  # what Ctrl-C delivers to the launcher
         assert process.wait(timeout=30) == 0
     assert_all_exit(children, timeout=10)
+
+
+def test_citygate_up_runs_a_population_in_the_background_and_stops_it_too(tmp_path):
+    with citygate_up(tmp_path, "--regime", "rights", "--population", "3") as (process, output, children):
+        assert any("a population of 3 residents" in line for line in output)
+        truth = tmp_path / "var" / "population" / "truth.json"
+        deadline = time.monotonic() + 90
+        while not (truth.exists() and json.loads(truth.read_text())["journeys"]):
+            assert time.monotonic() < deadline, "the background population recorded no journey in 90 s"
+            time.sleep(0.5)
+        assert stat.S_IMODE(truth.stat().st_mode) == 0o600
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    assert_all_exit(children, timeout=10)  # the population's process among them
 
 
 def test_a_killed_launcher_takes_its_services_with_it(tmp_path):
