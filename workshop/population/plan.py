@@ -54,10 +54,14 @@ def households(people: list[Persona], *, patients: set[str], fined: set[str], se
         seen.update(member.handle for member in members)
         journeys: list[Planned] = []
         couple = random.Random(f"{seed}:household:{person.handle}")  # noqa: S311 -- reproducible, no secret
-        if spouse is not None and couple.random() < DIVORCING_COUPLES:
+        divorcing = spouse is not None and couple.random() < DIVORCING_COUPLES
+        if divorcing and spouse is not None:
             journeys.append(Planned("appointments", person.handle, spouse.handle))
         for member in members:
-            journeys.extend(_own_journeys(member, patients=patients, fined=fined, seed=seed))
+            own = _own_journeys(member, patients=patients, fined=fined, seed=seed)
+            # on the platform a divorcing spouse pays every fine when the blacklist refuses the booking:
+            # a fines journey after it would find nothing to pay (the same plan serves both regimes)
+            journeys.extend(planned for planned in own if not (divorcing and planned.journey == "fines"))
         journeys.sort(key=lambda item: ORDER.index(item.journey))
         planned.append(Household(tuple(member.handle for member in members), tuple(journeys)))
     return planned
