@@ -34,7 +34,7 @@ from workshop.journeys.common import log_in, what_the_super_app_kept
 from workshop.narration import Step, StepFailed, Told, expect
 
 # What a refusal the regime means to give looks like in a failed step's message.
-REFUSALS = re.compile(r"answered (402|403)\b|offers no free divorce slot")
+REFUSALS = re.compile(r"answered (402|403)\b|offers no free divorce slot|has no free place left")
 
 
 def outcome_of(failure: str | None) -> str:
