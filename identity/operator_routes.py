@@ -57,7 +57,7 @@ class ResidentEnrolment(BaseModel):
     """A resident as the household register records them, with the credentials they log in with."""
 
     handle: str = Field(pattern=HANDLE_PATTERN, max_length=64, examples=["r0001"], description="The login name")
-    resident_id: str = Field(max_length=LENGTH, examples=["44010619900102232X"])
+    resident_id: str = Field(max_length=LENGTH, examples=["440106199001022321"])
     name: Annotated[Text, Field(max_length=200, examples=["王芳 (Wang Fang)"])]
     phone: str = Field(pattern=PHONE_PATTERN, max_length=16, examples=["+8613800000001"])
     address: Annotated[Text, Field(max_length=300)]

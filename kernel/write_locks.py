@@ -15,10 +15,16 @@ transaction (commit or rollback).
 
 Either waits at most ``wait_ms``, then raises ``ServiceBusy`` (503, ``Retry-After``): never a 500,
 never a request hanging on a lock.
+
+A transaction that calls other services while it holds the lock (the hospital depositing into a pod)
+first queues in its own process on ``LocalQueue``, on the event loop: waiting there holds no thread, so
+a burst cannot fill the thread pool with writers waiting on the database while the one holding the lock
+waits for a thread to hear the other services' answers (in one process every service shares the pool).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 from sqlalchemy import text
@@ -56,3 +62,17 @@ def lock_for_writing(session: Session, *keys: str, wait_ms: int = SQLITE_BUSY_TI
             "Another request is writing the same record; nothing was changed. Try again shortly.",
             headers={"Retry-After": "1"},
         ) from error
+
+
+class LocalQueue:
+    """In-process queues in front of ``lock_for_writing``: ``async with queue.turn(key): ...`` (see the
+    module). Keys share a fixed number of queues (stripes), so the queues never grow with the keys; two
+    keys on one stripe wait for each other in this process, which costs time, never correctness."""
+
+    def __init__(self, stripes: int = 16) -> None:
+        if stripes < 1:
+            raise ValueError("a queue needs at least one stripe")
+        self._stripes = [asyncio.Lock() for _ in range(stripes)]
+
+    def turn(self, key: str) -> asyncio.Lock:
+        return self._stripes[advisory_key(key) % len(self._stripes)]

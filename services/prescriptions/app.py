@@ -9,6 +9,7 @@ from services.prescriptions.demo import seed_demo
 from services.prescriptions.dependencies import PrescriptionsState
 from services.prescriptions.me_routes import router as me_router
 from services.prescriptions.models import PrescriptionsTable
+from services.prescriptions.operator_routes import router as operator_router
 from services.prescriptions.routes import router
 from services.prescriptions.settings import Settings
 
@@ -18,7 +19,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         settings,
         title="hospital and pharmacy (prescriptions)",
         metadata=PrescriptionsTable.metadata,
-        routers=[router, me_router, courier_router()],
+        routers=[router, me_router, operator_router, courier_router()],
         # the state builds the regime's policy and the payment verifier (services.prescriptions.dependencies)
         state=PrescriptionsState,
         seed=DemoSeed.calling_others(seed_demo),

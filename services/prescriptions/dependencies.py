@@ -1,7 +1,7 @@
 """The hospital and pharmacy's typed state (``kernel.state``: the service's own fields are its policy
 and its payment verifier) and the dependencies its routes name: ``StateDep``, ``SettingsDep``,
-``PolicyDep``, the regime's store and delivery desk (``StoreDep``, ``DeliveryDep``) and
-``PaymentVerifierDep``."""
+``PolicyDep``, the regime's store and delivery desk (``StoreDep``, ``DeliveryDep``),
+``PaymentVerifierDep`` and the doctors' desk's queue (``HospitalDeskDep``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from kernel.payment_confirmations import SIGNER, PaymentConfirmationVerifier
 from kernel.state import ServiceState, state_of
+from kernel.write_locks import LocalQueue
 from services.prescriptions.delivery import DeliveryDesk
 from services.prescriptions.payments import MAX_CLAIM_LENGTH
 from services.prescriptions.policy import PrescriptionsPolicy, policy_for
@@ -26,8 +27,11 @@ class PrescriptionsState(ServiceState[Settings]):
     policy: PrescriptionsPolicy = field(init=False)
     # the wallet's payment confirmations; the gateway's keys are fetched on first use, once serving
     payment_verifier: PaymentConfirmationVerifier = field(init=False)
+    # the doctors' desk: issuing calls the pod and the consent service under the reference's write lock
+    hospital_desk: LocalQueue = field(init=False)
 
     def __post_init__(self) -> None:
+        self.hospital_desk = LocalQueue()
         self.policy = policy_for(self.settings.regime, lambda: self.services, lambda: self.signing_key)
         self.payment_verifier = PaymentConfirmationVerifier(
             lambda: self.services.fetch_peer_jwks(SIGNER), max_claim_length=MAX_CLAIM_LENGTH
@@ -68,3 +72,10 @@ def payment_verifier(state: StateDep) -> PaymentConfirmationVerifier:
 StoreDep = Annotated[PrescriptionStore, Depends(regime_store)]
 DeliveryDep = Annotated[DeliveryDesk, Depends(regime_delivery)]
 PaymentVerifierDep = Annotated[PaymentConfirmationVerifier, Depends(payment_verifier)]
+
+
+def hospital_desk(state: StateDep) -> LocalQueue:
+    return state.hospital_desk
+
+
+HospitalDeskDep = Annotated[LocalQueue, Depends(hospital_desk)]

@@ -18,9 +18,10 @@ import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from kernel.problems import Problem
+from kernel.write_locks import lock_for_writing
 from services.prescriptions.delivery import DeliveryConsentRequested, DeliveryDesk
 from services.prescriptions.errors import (
     AlreadyDispensed,
@@ -29,6 +30,7 @@ from services.prescriptions.errors import (
     NotPaid,
     PrescriptionExists,
     PrescriptionNotFound,
+    PrescriptionReferenceConflict,
 )
 from services.prescriptions.models import (
     CURRENCY,
@@ -96,15 +98,18 @@ def issue(
     *,
     now: datetime,
     prescription_id: str | None = None,
+    reference: str | None = None,
 ) -> PrescriptionPublic:
     """A doctor issues a prescription for ``draft.patient``; its contents go where ``store`` keeps them
-    (in the rights regime, the patient's pod named by ``draft.pod``). Nothing is kept if that fails."""
+    (in the rights regime, the patient's pod named by ``draft.pod``). Nothing is kept if that fails.
+    ``reference``: the hospital's own, for one issued at the hospital (``issue_once``)."""
     draft = PrescriptionCreate.model_validate(draft)
     prescription_id = prescription_id or new_id("rx")
     if session.get(Prescription, prescription_id) is not None:
         raise PrescriptionExists(prescription_id)
     record = Prescription(
         id=prescription_id,
+        reference=reference,
         patient=draft.patient,
         amount_cents=draft.amount_cents,
         currency=CURRENCY,
@@ -120,6 +125,39 @@ def issue(
         session.rollback()
         raise
     return _public(record, kept)
+
+
+def issue_once(
+    session: Session, store: PrescriptionStore, draft: PrescriptionCreate, *, reference: str, now: datetime
+) -> tuple[PrescriptionPublic, bool]:
+    """A doctor at the hospital issues a prescription under the hospital's ``reference``: ``(it, True)`` when
+    issued now; ``(it, False)`` when this reference was issued before for the same patient, price and
+    contents (in the same pod), nothing issued again; with other details, 409.
+
+    Under the reference's write lock, so concurrent identical requests issue one prescription and deposit
+    one document (rights regime: the lock is held while the pod and the consent service are asked)."""
+    draft = PrescriptionCreate.model_validate(draft)
+    lock_for_writing(session, f"prescriptions.reference:{reference}")
+    known = session.exec(select(Prescription).where(col(Prescription.reference) == reference)).first()
+    if known is None:
+        return issue(session, store, draft, now=now, reference=reference), True
+    contents = PrescriptionContents.model_validate(draft.model_dump(include=set(PrescriptionContents.model_fields)))
+    kept = store.kept_as(session, known, contents, pod=draft.pod)
+    differing = [
+        name
+        for name, same in (
+            ("patient", known.patient == draft.patient),
+            ("amount_cents", known.amount_cents == draft.amount_cents),
+            ("contents", kept is not None),
+        )
+        if not same
+    ]
+    if differing or kept is None:
+        session.rollback()
+        raise PrescriptionReferenceConflict(reference, differing)
+    issued = _public(known, kept)
+    session.rollback()
+    return issued, False
 
 
 def prescription(

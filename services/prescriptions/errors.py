@@ -22,6 +22,19 @@ class PrescriptionExists(Problem):
         super().__init__(f"Prescription {prescription_id!r} has already been issued.")
 
 
+class PrescriptionReferenceConflict(Problem):
+    """The hospital's reference was issued before with other details: the first prescription stands."""
+
+    status, kind = 409, "prescription-reference-conflict"
+
+    def __init__(self, reference: str, differing: list[str]) -> None:
+        super().__init__(
+            f"A prescription with the hospital's reference {reference!r} was issued with other details "
+            f"({', '.join(differing)}); nothing was issued.",
+            differing=differing,
+        )
+
+
 # --- paying ---------------------------------------------------------------------------------------
 
 

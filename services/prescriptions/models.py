@@ -21,12 +21,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, field_validator
-from sqlalchemy import DateTime, Text
+from pydantic import AfterValidator, StringConstraints, field_validator
+from sqlalchemy import DateTime, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel
 
+from kernel.bounds import MAX_CENTS
+from kernel.resident_id import ResidentIdNumber
+
 CURRENCY = "CNY"
+MAX_REFERENCE_LENGTH = 100
+# visible ASCII (RFC 9110's VCHAR), as an order number in the doctor's system is written
+HospitalReference = Annotated[
+    str, StringConstraints(pattern=r"^[!-~]+$", min_length=1, max_length=MAX_REFERENCE_LENGTH)
+]
 # ICD-10 as the WHO and China's GB/T 14396 write it: a letter, two digits, optionally a dot and
 # up to four more characters (E11.9 type 2 diabetes without complications, U07.1 COVID-19).
 ICD10 = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?")
@@ -119,8 +127,38 @@ class PrescriptionCreate(PrescriptionContents):
     )
 
 
+class HospitalPrescriptionCreate(PrescriptionContents):
+    """What a doctor at the hospital issues (``POST /hospital/prescriptions``): the contents, for the patient
+    whose ID card the doctor has seen, at the price the hospital charges."""
+
+    reference: HospitalReference = Field(
+        description="The hospital's own reference (visible ASCII): one prescription per reference"
+    )
+    patient_resident_id: ResidentIdNumber
+    amount_cents: int = Field(ge=0, le=MAX_CENTS, description="What the patient pays, in fen (1/100 yuan).")
+    pod: str | None = Field(
+        default=None,
+        max_length=500,
+        description=(
+            "Rights regime: the patient's pod (storage URL, as her app shows it), where the contents are "
+            "deposited. Ignored on the platform, which keeps them itself."
+        ),
+    )
+
+    def draft(self, patient: str) -> PrescriptionCreate:
+        """The issuing of it, for ``patient``: the subject the health sector knows the patient by."""
+        return PrescriptionCreate.model_validate(
+            self.model_dump(exclude={"reference", "patient_resident_id"}) | {"patient": patient}
+        )
+
+
 class Prescription(PrescriptionsTable, table=True):
+    __table_args__ = (UniqueConstraint("reference", name="uq_prescription_reference"),)
+
     id: str = Field(primary_key=True, max_length=40)
+    # The hospital's own reference for a prescription its doctor issued at the hospital (its order number
+    # in the doctor's system): issued once per reference. None for online consultations.
+    reference: str | None = Field(default=None, max_length=MAX_REFERENCE_LENGTH)
     # whatever identifier the regime gives this department: resident ID or health-sector pseudonym
     patient: str = Field(index=True, max_length=200)
     amount_cents: int
@@ -186,6 +224,12 @@ class PrescriptionPublic(PrescriptionContents):
             "(platform: none, the department's own database holds them)"
         ),
     )
+
+
+class IssuedPrescription(PrescriptionPublic):
+    """A prescription as the doctor's desk is answered: with the hospital's reference."""
+
+    reference: str
 
 
 # --- payments -------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from services.prescriptions.models import (
     PrescriptionContents,
     Signature,
     SignedContents,
+    as_utc,
 )
 from services.prescriptions.pod_document import (
     PrescriptionAltered,
@@ -177,6 +178,26 @@ class PodStore:
         except PrescriptionAltered as error:
             log.warning("prescription-altered: %s read for %s refused: %s", record.id, purpose.value, error)
             raise ContentsAltered(record.id, str(error)) from error
+        return SignedContents(**contents.model_dump(), signature=Signature(verified=True))
+
+    def kept_as(
+        self, session: Session, record: Prescription, contents: PrescriptionContents, *, pod: str | None = None
+    ) -> SignedContents | None:
+        """What the hospital signed and deposited is known here only by its digest: the same contents, in the
+        same place in the same pod, for the same patient at the same moment give the same digest."""
+        if record.pod_ref is None or record.contents_digest is None or not pod:
+            return None
+        if record.pod_ref != f"{pod}{CONTAINER}{record.id}":
+            return None
+        payload = signed_payload(
+            prescription_id=record.id,
+            pod_ref=record.pod_ref,
+            patient=record.patient,
+            issued_at=as_utc(record.issued_at),
+            contents=contents,
+        )
+        if digest_of(payload) != record.contents_digest:
+            return None
         return SignedContents(**contents.model_dump(), signature=Signature(verified=True))
 
     def prescriptions_of(

@@ -56,6 +56,14 @@ class PrescriptionStore(Protocol):
         """The contents of a stored prescription, read for ``purpose``."""
         ...
 
+    def kept_as(
+        self, session: Session, record: Prescription, contents: PrescriptionContents, *, pod: str | None
+    ) -> PrescriptionContents | None:
+        """The contents as ``keep`` answered them, if ``record`` was kept with exactly ``contents`` (and, where
+        the store needs one, in ``pod``); else None. Decided from what this store keeps itself, without
+        reading the contents back from anywhere: a doctor's request sent again is recognised, never a read."""
+        ...
+
     def prescriptions_of(
         self,
         session: Session,
@@ -86,6 +94,12 @@ class DepartmentStore:
         if row is None:  # both rows are written in one transaction; missing means corrupted data
             raise RuntimeError(f"prescription {record.id} has no contents in the department's database")
         return _contents(row)
+
+    def kept_as(
+        self, session: Session, record: Prescription, contents: PrescriptionContents, *, pod: str | None = None
+    ) -> PrescriptionContents | None:
+        kept = self.contents_of(session, record, Purpose.SERVICE)
+        return kept if kept == contents else None
 
     def prescriptions_of(
         self,

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from kernel import topology
+from kernel.personas import by_handle
 from kernel.problems import PROBLEM_MEDIA_TYPE
 from kernel.regime import Regime
+from kernel.resident_id import make_resident_id
 from tests.fixtures.credentials import Credentials
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 
@@ -89,6 +92,86 @@ PROBES = [
     Probe("prescriptions", "citizen-app", "GET", "/me/prescriptions/{v}", control="no-such-prescription"),
     # identity: a body string
     Probe("identity", "service:fines", "POST", "/sector-subjects", control=RESIDENT_ID, body={"resident_id": "{v}"}),
+    # the services' own operators: a body string, amounts, a day and an instant in bodies
+    Probe(
+        "identity",
+        "operator",
+        "POST",
+        "/residents",
+        control="1 Test Road, Guangzhou",
+        body={
+            "handle": "bounds-probe",
+            "resident_id": make_resident_id("440106", date(1970, 1, 1), 1),
+            "name": "测试 (Ce Shi)",
+            "phone": "+8613900000000",
+            "address": "{v}",
+            "password": "a long enough password",
+            "totp_secret": "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U",
+        },
+    ),
+    Probe(
+        "fines",
+        "operator",
+        "POST",
+        "/fines",
+        control=20_000,
+        body={
+            "reference": "bounds-1",
+            "plate": "粤A12345",
+            "offence": "Speeding",
+            "place": "Airport Expressway",
+            "occurred_at": "2026-11-01T09:00:00+08:00",
+            "amount_cents": "{v}",
+            "due_date": "2026-12-31",
+        },
+    ),
+    Probe(
+        "fines",
+        "operator",
+        "POST",
+        "/fines",
+        control="2026-11-01T09:00:00+08:00",
+        moment=True,
+        body={
+            "reference": "bounds-2",
+            "plate": "粤A12345",
+            "offence": "Speeding",
+            "place": "Airport Expressway",
+            "occurred_at": "{v}",
+            "amount_cents": 20_000,
+            "due_date": "2026-12-31",
+        },
+    ),
+    Probe(
+        "appointments",
+        "operator",
+        "POST",
+        "/marriages",
+        control="2016-05-20",  # the demo couple's marriage: recorded again, 200
+        moment=True,
+        body={
+            "spouses": [by_handle("chen-jun").resident_id, by_handle("zhang-min").resident_id],
+            "registered_on": "{v}",
+        },
+    ),
+    Probe(
+        "prescriptions",
+        "operator",
+        "POST",
+        "/hospital/prescriptions",
+        control=1_860,
+        regimes=(Regime.PLATFORM,),  # the rights regime needs the patient's pod (test_hospital_prescriptions.py)
+        body={
+            "reference": "bounds-1",
+            "patient_resident_id": by_handle("wang-fang").resident_id,
+            "prescriber": "Dr. Huang Lei",
+            "medication": "Metformin hydrochloride 500 mg tablets",
+            "dose": "500 mg twice daily",
+            "quantity": 60,
+            "diagnosis_code": "E11.9",
+            "amount_cents": "{v}",
+        },
+    ),
     # the super-app gateway, with the browser's session (in the rights regime it asks departments
     # nothing on the citizen's behalf: only the blind courier, whose envelopes it cannot read)
     Probe("gateway", "session", "GET", "/wallet/payments/{v}", control="no-such-payment"),

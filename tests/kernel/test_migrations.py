@@ -22,6 +22,7 @@ from kernel.migrations import History, SchemaError, declared_metadata
 from tests.fixtures.databases import postgres_databases
 from tests.fixtures.files import assert_private_tree
 from tests.fixtures.matrix import BOTH_BACKENDS
+from tests.fixtures.narrowing import present
 from workshop.cli import main
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -316,7 +317,7 @@ async def test_a_service_starting_on_an_empty_database_brings_it_to_head(databas
         pass
     database = Database(database_url, declared_metadata(topology.service("prescriptions")))
     try:
-        assert migrations.current_revision(database, history("prescriptions")) == "0002"
+        assert migrations.current_revision(database, history("prescriptions")) == history("prescriptions").head()
         with database.engine.connect() as connection:
             assert {"prescription", "alembic_version_prescriptions"} <= set(inspect(connection).get_table_names())
     finally:
@@ -329,8 +330,9 @@ def test_a_database_an_older_citygate_created_with_today_s_tables_is_recorded_as
     with database.engine.begin() as connection:
         connection.execute(text("INSERT INTO vehicle (plate, owner_ref) VALUES ('粤A12345', 'owner-1')"))
 
-    assert migrations.migrate(database) == "0001"
-    assert version_table_rows(database, "fines") == ["0001"]
+    head = history("fines").head()
+    assert migrations.migrate(database) == head
+    assert version_table_rows(database, "fines") == [head]
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT owner_ref FROM vehicle")).scalar_one() == "owner-1"
 
@@ -396,8 +398,8 @@ FAILING_REVISION = '''"""Adds a column, then fails."""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{revision}"
+down_revision = "{down_revision}"
 
 
 def upgrade() -> None:
@@ -411,16 +413,20 @@ def upgrade() -> None:
 def test_a_revision_that_fails_half_way_leaves_the_database_as_it_was(open_database, tmp_path):
     failing = History("fines", tmp_path / "versions")
     shutil.copytree(history("fines").versions, failing.versions)
-    (failing.versions / "0002_fails.py").write_text(FAILING_REVISION)
+    head = present(history("fines").head())
+    following = f"{int(head) + 1:04d}"
+    (failing.versions / f"{following}_fails.py").write_text(
+        FAILING_REVISION.replace("{revision}", following).replace("{down_revision}", head)
+    )
     database = open_database("fines")
-    migrations.upgrade(database, failing, "0001")
+    migrations.upgrade(database, failing, head)
     with database.engine.begin() as connection:
         connection.execute(text("INSERT INTO vehicle (plate, owner_ref) VALUES ('粤A12345', 'owner-1')"))
 
     with pytest.raises(RuntimeError, match="half-way"):
         migrations.upgrade(database, failing)
     # on SQLite too: its DDL runs inside the migration's transaction (kernel.migrations._migration_connection)
-    assert version_table_rows(database, "fines") == ["0001"]
+    assert version_table_rows(database, "fines") == [head]
     with database.engine.connect() as connection:
         assert "colour" not in {column["name"] for column in inspect(connection).get_columns("vehicle")}
         assert connection.execute(text("SELECT owner_ref FROM vehicle")).scalar_one() == "owner-1"
@@ -463,7 +469,7 @@ def test_a_new_revision_is_written_from_the_models_and_closes_the_gap(tmp_path):
 
     path = migrations.new_revision(changed, copy, "vehicles have a colour")
 
-    assert path.name == "0002_vehicles_have_a_colour.py"
+    assert path.name == f"{int(present(history('fines').head())) + 1:04d}_vehicles_have_a_colour.py"
     written = path.read_text()
     assert "from kernel.database import UtcDateTime" in written and "sqlmodel" not in written
     assert migrations.drift(changed, copy) == []
@@ -482,4 +488,4 @@ def test_citygate_migrate_upgrades_each_service_database_from_the_services_setti
     }
 
     assert main([*arguments, "--data-dir", str(tmp_path / "var")]) == 0
-    assert "platform  fines          at 0001" in capsys.readouterr().out
+    assert f"platform  fines          at {history('fines').head()}" in capsys.readouterr().out

@@ -3,6 +3,7 @@ with another under the same key, on SQLite and PostgreSQL; a writer that waits t
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, func, select
 
 from kernel.problems import ServiceBusy
-from kernel.write_locks import advisory_key, lock_for_writing
+from kernel.write_locks import LocalQueue, advisory_key, lock_for_writing
 from tests.fixtures.databases import backend_database
 from tests.fixtures.matrix import BOTH_BACKENDS
 
@@ -112,3 +113,30 @@ def test_a_lock_names_at_least_one_key(database):
 def test_advisory_keys_are_stable_signed_64_bit_integers():
     assert advisory_key("claim:a") == advisory_key("claim:a") != advisory_key("claim:b")
     assert -(2**63) <= advisory_key("claim:a") < 2**63
+
+
+# --- the in-process queue in front of the lock -----------------------------------------------------
+
+
+async def test_a_local_queue_lets_one_writer_per_key_through_at_a_time():
+    queue = LocalQueue(stripes=4)
+    inside, most = 0, 0
+
+    async def writer() -> None:
+        nonlocal inside, most
+        async with queue.turn("prescriptions.reference:his-1"):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.001)
+            inside -= 1
+
+    await asyncio.gather(*(writer() for _ in range(20)))
+    assert (most, inside) == (1, 0)
+
+
+def test_a_local_queue_has_a_fixed_number_of_stripes():
+    queue = LocalQueue(stripes=4)
+    assert queue.turn("a") is queue.turn("a")
+    assert len({id(queue.turn(f"key-{n}")) for n in range(200)}) == 4
+    with pytest.raises(ValueError, match="at least one stripe"):
+        LocalQueue(stripes=0)
