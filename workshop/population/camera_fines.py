@@ -9,6 +9,7 @@ enough that a wallet cannot pay them all (the super-app's ¥1,000 starting balan
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -65,6 +66,13 @@ class CameraFine:
         return {key: value for key, value in whole.items() if key not in without}
 
 
+def _capture_id(seed: int, handle: str, number: int) -> str:
+    """The camera's own id for a capture: stable for a seed (a run again records nothing twice) and
+    opaque (a capture id that named its owner would be a key the traffic police never had)."""
+    digest = hashlib.sha256(f"{seed}:{handle}:{number}".encode()).hexdigest()[:20]
+    return f"gz-cam-{digest}"
+
+
 def fines_for(owners: list[Persona], *, seed: int, today: date) -> list[CameraFine]:
     """One to three fines per car, in the last 90 days; due 15 days after the offence."""
     fines: list[CameraFine] = []
@@ -79,7 +87,7 @@ def fines_for(owners: list[Persona], *, seed: int, today: date) -> list[CameraFi
             local = datetime.combine(day, time(rng.randint(6, 22), rng.randint(0, 59)))
             fines.append(
                 CameraFine(
-                    reference=f"gz-cam-{seed}-{owner.handle}-{number}",
+                    reference=_capture_id(seed, owner.handle, number),
                     plate=owner.plate,
                     offence=offence,
                     place=rng.choice(PLACES),
