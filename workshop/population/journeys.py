@@ -11,12 +11,15 @@ too short, no free slot) or ``failed`` (anything else: a bug or an outage, repor
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import time
 import uuid
 from typing import Any
 
 from kernel.client import json_or_empty
+from kernel.operators import operator_headers
+from kernel.personas import Persona
 from kernel.regime import Regime
 from workshop.journeys import JOURNEYS
 from workshop.journeys.appointments import (
@@ -30,8 +33,21 @@ from workshop.journeys.appointments import (
     platform_he_confirms,
 )
 from workshop.journeys.cast import Cast
-from workshop.journeys.common import log_in, what_the_super_app_kept
+from workshop.journeys.common import connection, log_in, pay_again, what_the_super_app_kept
+from workshop.journeys.prescriptions import (
+    RETRY,
+    consent_prompt,
+    delivery_consent_prompt,
+    device_login,
+    open_pod,
+    pay_the_prescription,
+    platform_delivery,
+    platform_dispensation,
+    rights_delivery,
+    rights_dispensation,
+)
 from workshop.narration import Step, StepFailed, Told, expect
+from workshop.population.conditions import Treatment
 
 # What a refusal the regime means to give looks like in a failed step's message.
 REFUSALS = re.compile(r"answered (402|403)\b|offers no free divorce slot|has no free place left")
@@ -46,7 +62,7 @@ def outcome_of(failure: str | None) -> str:
 VARIANTS = {
     "fines": "pay the first unpaid fine, and again (a retry)",
     "appointments": "book a divorce, the spouse confirms",
-    "prescriptions": "online consultation, pay, dispense, deliver",
+    "prescriptions": "her doctor prescribes at the hospital; pay, dispense, deliver",
     "id-card": "prove over 18 at a bar",
     "my-data": "read my consents and who read my data, withdraw the pharmacy's",
 }
@@ -60,7 +76,11 @@ def variant_of(journey: str, regime: Regime) -> str:
     return VARIANTS[journey]
 
 
-def steps(journey: str, regime: Regime, cast: Cast) -> list[Step]:
+def steps(journey: str, regime: Regime, cast: Cast, treatment: Treatment | None = None) -> list[Step]:
+    """``treatment``: what the doctor prescribes a patient for her condition (the prescriptions journey
+    is then a visit to the hospital, not the walkthrough's online consultation)."""
+    if journey == "prescriptions" and treatment is not None:
+        return hospital_visit(regime, cast, treatment)
     if journey == "appointments" and regime is Regime.PLATFORM:
         partner = cast.needs_partner()
         return [
@@ -121,3 +141,87 @@ def book_and_settle_what_blocks() -> Step:
         return [*told, Told("civil affairs bureau", f"booked {booking['id']} for {booking['starts_at']}")]
 
     return Step("she books the divorce: the super-app books for her", run)
+
+
+# --- a visit to the hospital: her doctor prescribes for her condition ------------------------------------
+
+PRESCRIBER = "Dr. Lin Qing, General Practice, Guangzhou First People's Hospital"
+
+
+def hospital_visit(regime: Regime, cast: Cast, treatment: Treatment) -> list[Step]:
+    """Her doctor at the hospital prescribes (the hospital's own desk, ``POST /hospital/prescriptions``);
+    then, as in the walkthrough, she pays, the pharmacy dispenses and a courier delivers. In the rights
+    regime her app opens her pod first: the hospital deposits the prescription there."""
+    patient = cast.citizen
+    if regime is Regime.PLATFORM:
+        return [
+            log_in(patient),
+            the_doctor_prescribes(patient, treatment),
+            her_prescriptions_in_the_super_app(),
+            pay_the_prescription(),
+            pay_again(RETRY),
+            platform_dispensation(),
+            platform_delivery(patient),
+            what_the_super_app_kept(),
+        ]
+    return [
+        log_in(patient),
+        device_login(patient),
+        open_pod(),
+        the_doctor_prescribes(patient, treatment),
+        pay_the_prescription(),
+        pay_again(RETRY),
+        consent_prompt(),
+        rights_dispensation(),
+        delivery_consent_prompt(),
+        rights_delivery(patient),
+        what_the_super_app_kept(),
+    ]
+
+
+def _hospital_reference(patient: Persona, treatment: Treatment) -> str:
+    """The hospital's own reference for this prescription: stable (a run again issues nothing twice) and
+    opaque (no name or number of hers in it)."""
+    digest = hashlib.sha256(f"{patient.resident_id}:{treatment.icd10}".encode()).hexdigest()[:20]
+    return f"gz-fph-{digest}"
+
+
+def the_doctor_prescribes(patient: Persona, treatment: Treatment) -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        body = {
+            "reference": _hospital_reference(patient, treatment),
+            "patient_resident_id": patient.resident_id,
+            "prescriber": PRESCRIBER,
+            "medication": treatment.condition.medication,
+            "dose": treatment.dose,
+            "quantity": treatment.quantity,
+            "diagnosis_code": treatment.icd10,
+            "amount_cents": treatment.amount_cents,
+            "pod": state.get("pod"),
+        }
+        async with connection(state, "prescriptions") as hospital:
+            issued = await hospital.post(
+                "/hospital/prescriptions",
+                json=body,
+                headers=operator_headers(state["operator_secrets"]["prescriptions"]),
+            )
+        rx = state["rx"] = expect(issued, 200, 201)
+        return [
+            Told(
+                "hospital",
+                f"her doctor saw her ID card and prescribed {treatment.condition.medication} for "
+                f"{treatment.condition.diagnosis} ({treatment.icd10}): {rx['id']}",
+            )
+        ]
+
+    return Step("at the hospital, her doctor prescribes for her condition", run)
+
+
+def her_prescriptions_in_the_super_app() -> Step:
+    async def run(state: dict[str, Any]) -> list[Told]:
+        listed = expect(await state["browser"].get("/city-services/prescriptions"), 200)
+        if not any(item["id"] == state["rx"]["id"] for item in listed):
+            raise StepFailed(f"the super-app does not list {state['rx']['id']}")
+        return [Told("super-app", f"asked the hospital for her prescriptions and kept {len(listed)}")]
+
+    return Step("she opens Prescriptions in the super-app", run)

@@ -17,6 +17,7 @@ from pathlib import Path
 from kernel.personas import Persona
 from workshop.population import truth as ground_truth
 from workshop.population.camera_fines import CameraFine, fines_for
+from workshop.population.conditions import Treatment, treatment_for
 from workshop.population.demo_personas import persona_residents
 from workshop.population.facts import FineFact, MarriageFact
 from workshop.population.intake import IntakeReport, Operators, put_in
@@ -103,7 +104,11 @@ async def populate(
                 1 for household in plan for journey in household.journeys if (regime, *journey.key) not in done
             )
             reporter.stage(regime, "journeys", pending)
-            result.runs.append(await run_households(deployment, plan, people, done=done, on_journey=on_journey))
+            result.runs.append(
+                await run_households(
+                    deployment, plan, people, done=done, on_journey=on_journey, treatments=_treatments(residents)
+                )
+            )
     finally:
         ground_truth.write_truth(path, truth)
         reporter.close()
@@ -131,6 +136,11 @@ def _add_facts(truth: Truth, fines: list[CameraFine], marriages: list[tuple[Resi
     for one, other in marriages:
         if frozenset((one.handle, other.handle)) not in married and one.married_on is not None:
             truth.facts.marriages.append(MarriageFact(spouses=(one.handle, other.handle), registered_on=one.married_on))
+
+
+def _treatments(residents: list[Resident]) -> dict[str, Treatment]:
+    """What a doctor prescribes each patient: the formulary's treatment of her (first) condition."""
+    return {resident.handle: treatment_for(resident.conditions[0]) for resident in residents if resident.conditions}
 
 
 def _intake_calls(people: list[Persona], fines: list[CameraFine], marriages: list[tuple[Resident, Resident]]) -> int:

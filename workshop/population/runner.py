@@ -21,10 +21,12 @@ from typing import Any
 
 import httpx
 
+from kernel.operators import operator_secret
 from kernel.personas import Persona
 from kernel.regime import Regime
 from workshop.journeys.cast import Cast
 from workshop.narration import Narrator, Tally
+from workshop.population.conditions import Treatment
 from workshop.population.facts import JourneyRecord, PrescriptionFact
 from workshop.population.journeys import outcome_of, steps, variant_of
 from workshop.population.plan import Household, Planned
@@ -69,12 +71,14 @@ async def run_households(
     *,
     done: set[tuple[str, str, str]],
     on_journey: Callable[[Finished], None],
+    treatments: dict[str, Treatment] | None = None,
     concurrency: int = CONCURRENT_HOUSEHOLDS,
 ) -> RegimeRun:
     """Every planned journey not in ``done`` ((regime, journey, citizen) keys of earlier runs)."""
     run = RegimeRun(deployment.regime)
     gate = asyncio.Semaphore(concurrency)
     phones: dict[str, dict[str, str]] = {}  # each resident's app keeps its tokens between journeys
+    hospital = {"prescriptions": operator_secret(deployment.keys_dirs["prescriptions"])}
     regime = deployment.regime.value
 
     async def household(planned: Household) -> None:
@@ -82,7 +86,9 @@ async def run_households(
             for journey in planned.journeys:
                 if (regime, journey.journey, journey.citizen) in done:
                     continue
-                finished = await _one_journey(deployment, journey, people, phones.setdefault(journey.citizen, {}))
+                phone = phones.setdefault(journey.citizen, {})
+                treatment = (treatments or {}).get(journey.citizen)
+                finished = await _one_journey(deployment, journey, people, phone, hospital, treatment)
                 run.records.append(finished.record)
                 on_journey(finished)
 
@@ -93,7 +99,12 @@ async def run_households(
 
 
 async def _one_journey(
-    deployment: Deployment, planned: Planned, people: dict[str, Persona], phone: dict[str, str]
+    deployment: Deployment,
+    planned: Planned,
+    people: dict[str, Persona],
+    phone: dict[str, str],
+    operator_secrets: dict[str, str],
+    treatment: Treatment | None,
 ) -> Finished:
     cast = Cast(people[planned.citizen], people[planned.partner] if planned.partner else None)
     told = io.StringIO()  # the narration, kept only for a failure's reason
@@ -106,9 +117,11 @@ async def _one_journey(
             "urls": deployment.urls,
             "tokens": phone,
             "transport": deployment.transport,
+            "operator_secrets": operator_secrets,
         }
         try:
-            await narrator.run(steps(planned.journey, deployment.regime, cast), state, label=planned.journey)
+            journey = steps(planned.journey, deployment.regime, cast, treatment)
+            await narrator.run(journey, state, label=planned.journey)
         except Exception as error:  # the narrator catches a step's errors; this is the journey's own set-up
             narrator.tallies.append(Tally(planned.journey, 0, 0, 0.0, succeeded=False))
             told.write(f"\n      {type(error).__name__}: {error}")
