@@ -138,10 +138,11 @@ async def test_a_camera_records_a_fine_the_owner_then_sees(mesh):
 
 async def test_the_same_capture_again_is_the_same_fine(mesh):
     await registered(mesh)
-    first = await recording(mesh, capture())
+    body = capture()
+    first = await recording(mesh, body)
     # the same instant written in another offset is the same capture
-    occurred = datetime.fromisoformat(capture()["occurred_at"]).astimezone(UTC).isoformat()
-    again = await recording(mesh, capture(occurred_at=occurred, offence="  Running a red light "))
+    occurred = datetime.fromisoformat(body["occurred_at"]).astimezone(UTC).isoformat()
+    again = await recording(mesh, body | {"occurred_at": occurred, "offence": "  Running a red light "})
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
     assert len(stored(mesh, Fine, col(Fine.plate) == PLATE)) == 1
@@ -160,8 +161,10 @@ async def test_the_same_capture_again_is_the_same_fine(mesh):
 async def test_the_same_reference_with_other_details_is_a_409_and_the_first_stands(mesh, change, differing):
     await registered(mesh)
     await registered(mesh, "粤B13579")
-    first = (await recording(mesh, capture())).json()
-    problem = assert_problem(await recording(mesh, capture(**change)), 409, "fine-reference-conflict")
+    # one capture, changed: two calls of capture() a second apart would differ in occurred_at too
+    body = capture()
+    first = (await recording(mesh, body)).json()
+    problem = assert_problem(await recording(mesh, body | change), 409, "fine-reference-conflict")
     assert problem["differing"] == differing
     [row] = stored(mesh, Fine, col(Fine.reference) == "cam-0001")
     assert (row.id, row.amount_cents, row.offence) == (first["id"], 20000, "Running a red light")
@@ -311,7 +314,8 @@ async def test_fifty_identical_concurrent_registrations_and_captures_make_one_re
         registrations = await asyncio.gather(
             *(fines.post("/vehicles", json=vehicle(), headers=headers) for _ in range(50))
         )
-        captures = await asyncio.gather(*(fines.post("/fines", json=capture(), headers=headers) for _ in range(50)))
+        body = capture()  # once: fifty identical records
+        captures = await asyncio.gather(*(fines.post("/fines", json=body, headers=headers) for _ in range(50)))
     for responses in (registrations, captures):
         statuses = sorted(response.status_code for response in responses)
         assert statuses == [200] * 49 + [201], [r.text for r in responses if r.status_code >= 300][:3]
