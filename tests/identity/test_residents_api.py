@@ -18,7 +18,7 @@ from kernel.personas import by_handle
 from kernel.regime import Regime
 from kernel.resident_id import check_character, make_resident_id
 from tests.fixtures.logins import app_tokens
-from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES, input_check
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.operators import PASSWORD, at_desk, enrol, operator, resident
 from tests.fixtures.problems import assert_problem
@@ -155,6 +155,7 @@ def with_check_character(first17: str) -> str:
     return first17 + check_character(first17)
 
 
+@input_check
 @pytest.mark.parametrize(
     ("resident_id", "reason"),
     [
@@ -173,6 +174,7 @@ async def test_an_invalid_resident_id_is_a_422_and_nothing_is_written(mesh, resi
 # --- how would I attack this? ---------------------------------------------------------------------
 
 
+@input_check
 @pytest.mark.parametrize(
     "change",
     [
@@ -203,6 +205,7 @@ async def test_a_malformed_enrolment_is_a_422_problem(mesh, change):
     assert citizens(mesh, col(Citizen.phone) == resident(9)["phone"]) == []
 
 
+@input_check
 @pytest.mark.parametrize("body", [[], "resident", {}, {"handle": "resident-0009"}])
 async def test_a_body_that_is_no_enrolment_is_a_422_problem(mesh, body):
     assert_problem(await enrolling(mesh, body), 422, "invalid-request")

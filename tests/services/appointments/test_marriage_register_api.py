@@ -16,7 +16,7 @@ from services.appointments.demo import HUSBAND, MARRIED_ON, WIFE
 from services.appointments.models import Marriage
 from tests.fixtures.appointments import bearer, book, bureau_state, slots
 from tests.fixtures.logins import app_tokens
-from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES, input_check
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.operators import at_desk, enrol, operator, resident
 from tests.fixtures.problems import assert_problem
@@ -138,6 +138,7 @@ async def test_a_spouse_identity_has_not_enrolled_is_a_422(mesh):
 SOMEONE = by_handle("li-wei").resident_id
 
 
+@input_check
 @pytest.mark.parametrize(
     "body",
     [

@@ -19,7 +19,7 @@ from services.fines.domain import CHINA_STANDARD_TIME, china_date
 from services.fines.models import CreditOutboxEntry, Fine, FineStatus, Vehicle
 from tests.fixtures.fines import DEMO_PLATE, citizen_fines, subject_of
 from tests.fixtures.logins import app_tokens
-from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES, PLATFORM_ONLY
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES, PLATFORM_ONLY, input_check
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.operators import at_desk, enrol, operator, resident
 from tests.fixtures.problems import assert_problem
@@ -257,6 +257,7 @@ async def test_only_the_traffic_polices_own_operator_may_register_or_record(mesh
     assert stored(mesh, Fine, col(Fine.reference) == "cam-forged") == []
 
 
+@input_check
 @pytest.mark.parametrize(
     "body",
     [
@@ -275,6 +276,7 @@ async def test_a_malformed_registration_is_a_422_problem(mesh, body):
     assert_problem(await registering(mesh, body), 422, "invalid-request")
 
 
+@input_check
 @pytest.mark.parametrize(
     "change",
     [

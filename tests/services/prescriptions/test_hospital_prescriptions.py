@@ -17,7 +17,7 @@ from kernel.personas import by_handle
 from kernel.regime import Regime
 from services.prescriptions.models import ContentsLocation, Prescription, PrescriptionContent
 from tests.fixtures.logins import app_tokens, super_app
-from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES, PLATFORM_ONLY, RIGHTS_ONLY
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES, PLATFORM_ONLY, RIGHTS_ONLY, input_check
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.operators import at_desk, operator, resident
 from tests.fixtures.patient_phone import PatientPhone, patient_phone
@@ -211,6 +211,7 @@ async def test_only_the_hospitals_own_operator_may_issue(mesh):
     assert records(mesh, col(Prescription.reference) == "his-000001") == []
 
 
+@input_check
 @pytest.mark.parametrize(
     "change",
     [
@@ -236,6 +237,7 @@ async def test_a_malformed_prescription_is_a_422_problem(mesh, change):
     assert records(mesh, col(Prescription.reference) == (change.get("reference") or "his-000001")) == []
 
 
+@input_check
 @pytest.mark.parametrize("body", [[], "prescription", {}, {"reference": "his-000001"}])
 async def test_a_body_that_is_no_prescription_is_a_422_problem(mesh, body):
     assert_problem(await prescribing(mesh, body), 422, "invalid-request")
