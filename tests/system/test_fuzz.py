@@ -14,7 +14,7 @@ from tests.fixtures.fuzzing import report, run
 pytestmark = pytest.mark.fuzz
 
 # Small enough for about a minute per regime on one core; `make fuzz` runs the large budget.
-CI_CASES = 2
+CI_CASES = 1
 CI_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 
