@@ -63,7 +63,7 @@ def _reasons(problem: dict) -> str:
     )
 
 
-def _kind(problem: dict[str, Any]) -> str | None:
+def problem_kind(problem: dict[str, Any]) -> str | None:
     return kind_of(problem.get("type"))
 
 
@@ -112,15 +112,15 @@ def free_slots(regime: Regime) -> Step:
 # --- platform ------------------------------------------------------------------------------------------------
 
 
-async def _book(state: dict[str, Any]) -> httpx.Response:
+async def book(state: dict[str, Any]) -> httpx.Response:
     return await state["browser"].post(BOOKINGS, json={"slot_id": state["slot"]["id"], "type": KIND})
 
 
 def platform_refused() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        response = await _book(state)
+        response = await book(state)
         body = json_or_empty(response)
-        if response.status_code == 409 and _kind(body) == "already-booked":
+        if response.status_code == 409 and problem_kind(body) == "already-booked":
             raise StepFailed(EARLIER_RUN)
         if response.status_code == 201:
             raise StepFailed(
@@ -128,7 +128,7 @@ def platform_refused() -> Step:
                 "walkthrough paid his fine, or the traffic police have not reported it yet); start "
                 "citygate up with a fresh --data-dir"
             )
-        if response.status_code != 403 or _kind(body) != "joint-punishment":
+        if response.status_code != 403 or problem_kind(body) != "joint-punishment":
             expect(response, 403)  # fails, saying what came instead
         return [
             Told(
@@ -184,10 +184,10 @@ def platform_booked() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
         started, refusals = time.monotonic(), 0
         while True:
-            response = await _book(state)
+            response = await book(state)
             if (
                 response.status_code != 403
-                or _kind(json_or_empty(response)) != "joint-punishment"
+                or problem_kind(json_or_empty(response)) != "joint-punishment"
                 or time.monotonic() - started > SETTLEMENT_WAIT_SECONDS
             ):
                 break
@@ -259,7 +259,7 @@ def rights_booked() -> Step:
         answer, sent, received = await through_courier(
             state, "appointments", "POST", "/me/bookings", {"slot_id": state["slot"]["id"], "type": KIND}
         )
-        if answer.status == 409 and _kind(answer.body) == "already-booked":
+        if answer.status == 409 and problem_kind(answer.body) == "already-booked":
             raise StepFailed(EARLIER_RUN)
         if answer.status != 201:
             raise StepFailed(f"the bureau answered {answer.status}: {answer.body}")

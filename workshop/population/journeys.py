@@ -25,12 +25,12 @@ from workshop.journeys import JOURNEYS
 from workshop.journeys.appointments import (
     BOOKINGS,
     SETTLEMENT_WAIT_SECONDS,
-    _book,
-    _kind,
+    book,
     free_slots,
     he_logs_in,
     his_phone,
     platform_he_confirms,
+    problem_kind,
 )
 from workshop.journeys.cast import Cast
 from workshop.journeys.common import connection, log_in, pay_again, what_the_super_app_kept
@@ -117,9 +117,9 @@ async def _pay_everything_unpaid(browser: Any) -> int:
 
 def book_and_settle_what_blocks() -> Step:
     async def run(state: dict[str, Any]) -> list[Told]:
-        response = await _book(state)
+        response = await book(state)
         told: list[Told] = []
-        if response.status_code == 403 and _kind(json_or_empty(response)) == "joint-punishment":
+        if response.status_code == 403 and problem_kind(json_or_empty(response)) == "joint-punishment":
             restricted = json_or_empty(response).get("restricted_parties", [])
             told.append(Told("credit platform", f"restricted the {' and the '.join(restricted)}: the booking refused"))
             if "partner" in restricted:
@@ -132,8 +132,8 @@ def book_and_settle_what_blocks() -> Step:
             started = time.monotonic()
             while time.monotonic() - started < SETTLEMENT_WAIT_SECONDS:
                 await asyncio.sleep(1)  # the settlement's lag on its way to the blacklist
-                response = await _book(state)
-                if response.status_code != 403 or _kind(json_or_empty(response)) != "joint-punishment":
+                response = await book(state)
+                if response.status_code != 403 or problem_kind(json_or_empty(response)) != "joint-punishment":
                     break
         if response.status_code == 409:
             raise StepFailed(f"POST {BOOKINGS} answered 409: {json_or_empty(response).get('detail')}")

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from kernel.courier import CourierResponse, open_response, seal_request
+from kernel.courier import CourierResponse, open_response
 from kernel.personas import Persona, by_handle
 from kernel.regime import Regime
 from services.prescriptions.demo import demo_draft
@@ -23,6 +23,7 @@ from services.prescriptions.models import Prescription
 from tests.fixtures.logins import app_tokens, super_app
 from tests.fixtures.matrix import BOTH_BACKENDS
 from tests.fixtures.mesh import Mesh
+from tests.fixtures.patient_phone import PatientPhone, patient_phone
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.stored import dump, ledger_entries
 from tests.fixtures.tokens import bearer
@@ -40,42 +41,22 @@ PHARMACY = "Liwan Dashenlin Pharmacy"
 
 
 @dataclass
-class Phone:
-    """The citizen's own app in the rights regime: its tokens, and the super-app's courier to the hospital."""
-
-    mesh: Mesh
-    browser: httpx.AsyncClient
-    tokens: dict[str, str]
-    jwks: dict
+class Phone(PatientPhone):
+    """Her own app (tests/fixtures/patient_phone.py), checking on every relay that the super-app
+    carried nothing it could read."""
 
     async def hospital(self, method: str, path: str, body=None) -> CourierResponse:
-        envelope, reply_key = seal_request(
-            self.jwks, method=method, path=path, body=body, token=self.tokens["prescriptions"]
-        )
-        relayed = await self.browser.post("/courier/prescriptions", json={"envelope": envelope})
-        assert relayed.status_code == 200, relayed.text
+        relayed, reply_key = await self.relay(method, path, body)
         assert not [word for word in HEALTH_DATA if word in relayed.text]  # it relays what it cannot read
         return open_response(relayed.json()["envelope"], reply_key)
-
-    async def pod(self) -> str:
-        """Her pod's storage URL (created at first use)."""
-        async with self.mesh.client("pod") as pod:
-            created = await pod.post("/pods", headers=bearer(self.tokens["pod"]))
-        assert created.status_code in (200, 201), created.text
-        return created.json()["storage"]
 
     async def consultation(self) -> dict:
         issued = await self.hospital("POST", "/me/consultations", {"pod": await self.pod()})
         assert issued.status == 201, issued.body
         return issued.body
 
-    async def consent(self, method: str, path: str, body=None) -> httpx.Response:
-        async with self.mesh.client("consent") as consent:
-            return await consent.request(method, path, json=body, headers=bearer(self.tokens["consent"]))
-
     async def the_consent_prompt(self, prescription_id: str) -> dict:
-        asked = (await self.consent("GET", "/me/artefacts?status=requested")).json()
-        return next(request for request in asked if prescription_id in request["summary"])
+        return await self.prompt_naming(prescription_id)
 
     async def access_log(self) -> list[dict]:
         """Her access log's entries (accesses and consent events), newest first."""
@@ -83,16 +64,10 @@ class Phone:
         assert log.status_code == 200, log.text
         return [row["entry"] for row in log.json()["entries"]]
 
-    async def decide(self, artefact_id: str, decision: str) -> None:
-        decided = await self.consent("POST", f"/me/artefacts/{artefact_id}/status", {"status": decision})
-        assert decided.status_code == 200, decided.text
-
 
 async def phone(mesh: Mesh, browser: httpx.AsyncClient, persona: Persona = PATIENT) -> Phone:
-    tokens = await app_tokens(mesh, persona, "prescriptions", "pod", "consent")
-    async with mesh.client("prescriptions") as rx:
-        jwks = (await rx.get("/.well-known/jwks.json")).json()
-    return Phone(mesh, browser, tokens, jwks)
+    her = await patient_phone(mesh, browser, persona)
+    return Phone(her.mesh, her.browser, her.tokens, her.hospital_keys)
 
 
 async def issued_for(mesh: Mesh, browser: httpx.AsyncClient) -> tuple[dict, Phone | None]:
