@@ -83,9 +83,15 @@ def database_urls(backend: str, regime: Regime) -> Iterator[dict[str, str] | Non
 
 
 @pytest.fixture
-async def mesh(regime: Regime, database_urls: dict[str, str] | None, tmp_path: Path) -> AsyncIterator[Mesh]:
-    """Every service of ``regime`` in this process, on ``backend``'s databases (tests/fixtures/mesh.py)."""
-    async with Mesh(regime, tmp_path, database_urls) as running:
+async def mesh(
+    request: pytest.FixtureRequest, regime: Regime, database_urls: dict[str, str] | None, tmp_path: Path
+) -> AsyncIterator[Mesh]:
+    """Every service of ``regime`` in this process, on ``backend``'s databases (tests/fixtures/mesh.py).
+
+    Each starts when first called; the ``started`` marker names those to start before the test,
+    for a test that reads a service's state (its database, its workers) before calling it."""
+    marker = request.node.get_closest_marker("started")
+    async with Mesh(regime, tmp_path, database_urls, started=marker.args if marker else ()) as running:
         yield running
 
 

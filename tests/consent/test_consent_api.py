@@ -7,6 +7,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from joserfc.jwk import KeySet
 from sqlmodel import select
 
@@ -24,7 +25,7 @@ from tests.fixtures.problems import assert_problem
 from tests.fixtures.subjects import pseudonym
 from tests.fixtures.tokens import service_bearer
 
-pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS, pytest.mark.started("identity")]
 
 PATIENT = by_handle("wang-fang")
 OTHER = by_handle("li-wei")

@@ -25,7 +25,7 @@ from tests.fixtures.problems import assert_problem
 from tests.fixtures.subjects import pseudonym
 from tests.fixtures.tokens import service_bearer
 
-pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS, pytest.mark.started("consent")]
 
 HEALTH_NOTE = '@prefix ex: <http://example.org/h#> .\n<#note> ex:text "HIV positive, on treatment" .\n'
 

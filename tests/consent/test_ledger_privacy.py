@@ -29,7 +29,7 @@ from tests.fixtures.mesh import Mesh
 from tests.fixtures.pod_clients import own_pod
 from tests.fixtures.tokens import mint
 
-pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS, pytest.mark.started("consent", "prescriptions")]
 
 
 async def deposit_a_prescription(mesh: Mesh) -> dict[str, str]:

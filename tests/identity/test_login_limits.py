@@ -33,7 +33,7 @@ from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.oidc_rp import RelyingParty
 
 # The limits are the provider's, the same in both regimes: tested on one, on both databases.
-pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS, pytest.mark.started("identity")]
 
 PATIENT = by_handle("wang-fang")
 BURST = 30

@@ -27,7 +27,7 @@ from workshop.citizen_app import citizen_token
 
 # Both regimes on SQLite; what depends on the database's own locking (the concurrent requests) on
 # PostgreSQL too.
-pytestmark = [BOTH_REGIMES, SQLITE_ONLY]
+pytestmark = [BOTH_REGIMES, SQLITE_ONLY, pytest.mark.started("identity", "fines")]
 
 PERSONA = by_handle("wang-fang")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kernel.personas import by_handle
 from kernel.regime import Regime
 from services.fines.models import Vehicle
@@ -10,7 +12,7 @@ from tests.fixtures.oidc_rp import RelyingParty, tokens_for
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import mint
 
-pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("fines")]
 
 CAR_OWNER = by_handle("li-wei")
 

@@ -3,6 +3,7 @@ one indexed lookup, filled at enrolment and completed at start-up; nobody else m
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import delete, update
 from sqlmodel import col, func, select
 
@@ -20,7 +21,7 @@ from tests.fixtures.oidc_rp import RelyingParty, tokens_for
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import mint
 
-pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("identity")]
 
 CAR_OWNER = by_handle("li-wei")
 

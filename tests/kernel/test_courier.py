@@ -41,7 +41,7 @@ from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import mint
 
-pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("gateway", "appointments", "fines")]
 
 # --- the primitives, without HTTP -----------------------------------------------------------------
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.state import ServiceState, state_of
 from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
@@ -16,7 +18,7 @@ from tests.fixtures.stored import ledger_entries
 from tests.fixtures.tokens import mint
 from workshop.citizen_app import citizen_token
 
-pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS, pytest.mark.started("prescriptions")]
 
 
 async def consent_for_the_pharmacy(mesh: Mesh) -> tuple[dict, str]:

@@ -5,6 +5,7 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import jwt as pyjwt
+import pytest
 
 from kernel.citizens import CITIZEN_RESOURCES
 from kernel.personas import by_handle
@@ -23,7 +24,7 @@ from tests.fixtures.problems import assert_problem
 from tests.fixtures.stored import ledger_entries
 from tests.fixtures.tokens import bearer, mint
 
-pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("fines", "appointments", "prescriptions")]
 
 CAR_OWNER, DEFAULTER, PATIENT = by_handle("li-wei"), by_handle("chen-jun"), by_handle("wang-fang")
 DEPARTMENTS = ("fines", "appointments", "prescriptions")

@@ -26,7 +26,7 @@ from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import service_bearer
 from tests.fixtures.wallet import pay
 
-pytestmark = [BOTH_BACKENDS]
+pytestmark = [BOTH_BACKENDS, pytest.mark.started("appointments")]
 
 PATH = "/internet-plus/citizens/{}"
 

@@ -49,7 +49,7 @@ from tests.fixtures.transports import LateAnswers
 from tests.fixtures.wallet import balance
 from workshop.super_app import log_in_to_super_app
 
-pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("gateway", "fines", "prescriptions")]
 
 START = 100_000  # the default starting balance, in fen
 PATIENT = by_handle("wang-fang")

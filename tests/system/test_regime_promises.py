@@ -3,12 +3,14 @@ table, ``workshop.exposure``), not on code paths."""
 
 from __future__ import annotations
 
+import pytest
+
 from kernel.personas import by_handle
 from kernel.regime import Regime
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from workshop.exposure import occurrences, shared_identifiers, stored_text
 
-pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("all")]
 
 # Chen Jun has a record at two departments from the demo data alone: an overdue parking fine
 # (traffic police) and his marriage (civil affairs bureau).

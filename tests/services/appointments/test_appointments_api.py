@@ -33,7 +33,7 @@ from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.transports import record_paths
 
-pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("appointments", "fines")]
 
 CONCURRENT_BOOKINGS = 100
 

@@ -32,7 +32,7 @@ from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 
 # The credit platform exists only in the platform regime; both backends.
-pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS]
+pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS, pytest.mark.started("appointments", "credit", "fines")]
 
 
 @pytest.fixture

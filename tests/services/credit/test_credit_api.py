@@ -22,7 +22,7 @@ from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import mint
 
 # The credit platform exists only in the platform regime; both backends.
-pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS]
+pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS, pytest.mark.started("credit", "fines", "appointments")]
 
 CITIZEN = by_handle("wang-fang").resident_id
 LAG_SECONDS = 60

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from urllib.parse import quote
 
+import pytest
 from joserfc.jwk import ECKey
 
 from kernel.regime import Regime
@@ -23,7 +24,7 @@ from tests.fixtures.fines import (
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.problems import assert_problem
 
-pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("fines")]
 
 # --- helpers -----------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.narrowing import present
 
-pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("fines", "credit")]
 
 SOME_TIME = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 
@@ -180,7 +180,7 @@ async def test_in_the_rights_regime_nothing_is_reported_and_nothing_queued(mesh)
 
 
 async def test_the_worker_runs_with_the_app_and_stops_with_it(regime, tmp_path):
-    async with Mesh(regime, tmp_path) as running:
+    async with Mesh(regime, tmp_path, started=("fines",)) as running:
         worker = state_of(running.apps["fines"], FinesState).worker
         assert worker.running
         task = worker._task

@@ -27,7 +27,7 @@ from tests.fixtures.tokens import service_bearer
 
 # Both regimes on SQLite; what depends on the database's own locking (the concurrent requests) on
 # PostgreSQL too.
-pytestmark = [BOTH_REGIMES, SQLITE_ONLY]
+pytestmark = [BOTH_REGIMES, SQLITE_ONLY, pytest.mark.started("fines", "credit")]
 
 OWNER, OTHER = by_handle("wang-fang"), by_handle("zhang-min")  # no car of their own in the demo
 PLATE = "粤B24680"

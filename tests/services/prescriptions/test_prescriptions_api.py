@@ -9,6 +9,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import inspect, text
 
 from kernel.personas import by_handle
@@ -33,7 +34,7 @@ from tests.fixtures.prescriptions import (
 from tests.fixtures.problems import assert_problem
 
 # The full path (prescriptions kept in the department) exists in the platform regime; both backends.
-pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS]
+pytestmark = [PLATFORM_ONLY, BOTH_BACKENDS, pytest.mark.started("prescriptions")]
 
 PATIENT = by_handle("wang-fang")
 

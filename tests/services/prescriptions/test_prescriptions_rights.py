@@ -51,7 +51,7 @@ from tests.fixtures.stored import ledger_entries
 from tests.fixtures.tokens import mint
 from workshop.citizen_app import citizen_token
 
-pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS, pytest.mark.started("prescriptions")]
 
 HEALTH_DATA = ("Metformin", "E11.9", "500 mg twice daily", "Dr. Huang Lei")
 

@@ -22,7 +22,7 @@ from tests.fixtures.transports import record_paths
 from workshop.citizen_app import citizen_token
 from workshop.exposure import occurrences
 
-pytestmark = [BOTH_BACKENDS]
+pytestmark = [BOTH_BACKENDS, pytest.mark.started("gateway", "fines")]
 
 HUSBAND, WIFE = by_handle("chen-jun"), by_handle("zhang-min")
 BOOKINGS = "/city-services/appointments/bookings"

@@ -22,7 +22,7 @@ from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import mint
 from workshop.citizen_app import citizen_token
 
-pytestmark = [BOTH_BACKENDS]
+pytestmark = [BOTH_BACKENDS, pytest.mark.started("prescriptions")]
 
 PATIENT = by_handle("wang-fang")
 

@@ -17,7 +17,7 @@ from tests.fixtures.report_truth import demo_truth, mesh_stores, plate_of, succe
 from workshop.report.report import build_report
 from workshop.report.truth import truth_from_document
 
-pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("all")]
 
 EVERYONE = {persona.handle for persona in PERSONAS}
 CAR_OWNERS = {persona.handle for persona in PERSONAS if plate_of(persona)}
