@@ -8,14 +8,18 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # The Node packages of the Solid client test (tests/pod/test_pod_solid_client.py), once per change.
 SOLID_CLIENT := tests/solid_client
 NODE_STAMP := $(SOLID_CLIENT)/node_modules/.installed
+# The browser libraries the pages serve (kernel/web_assets.py), from web/package-lock.json, once per change.
+WEB_STAMP := web/node_modules/.installed
+# The browser the browser tests drive (Debian's chromium, with CJK fonts for the super-app's Chinese labels).
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: up test lint setup benchmark fuzz
+.PHONY: up test lint setup browser benchmark fuzz
 
-up: $(STAMP)
+up: $(STAMP) $(WEB_STAMP)
 	$(BIN)/citygate up
 
 # Two workers: the machines here have 2 cores; tests marked `processes` share one (tests/conftest.py).
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(WEB_STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The guard rails (docs/architecture.md): lint and format, types, the layering contracts, and every
@@ -27,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/citygate migrate --check
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEB_STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "citygate needs Python 3.11 or newer")'
@@ -35,6 +39,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "citygate's pages need Node.js with npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
 	touch $@
 
 $(NODE_STAMP): $(SOLID_CLIENT)/package.json $(SOLID_CLIENT)/package-lock.json

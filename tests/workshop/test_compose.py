@@ -173,9 +173,13 @@ def test_postgres_creates_exactly_the_databases_the_services_use() -> None:
 def test_the_dockerfile_builds_one_python_311_image_of_the_project() -> None:
     lines = [line.strip() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
     instructions = [line for line in lines if line and not line.startswith("#")]
-    base = next(line for line in instructions if line.upper().startswith("FROM "))
-    assert re.fullmatch(r"FROM python:3\.11(-slim)?", base), base
+    stages = [line for line in instructions if line.upper().startswith("FROM ")]
+    # the image is the last stage; an earlier one only installs the pages' browser libraries
+    assert re.fullmatch(r"FROM python:3\.11(-slim)?", stages[-1]), stages
     text = "\n".join(instructions)
+    assert "npm ci" in text and "COPY --from=web /web/node_modules /app/web/node_modules" in text, (
+        "the browser libraries come from the lockfile, into the image"
+    )
     assert re.search(r"pip install --no-cache-dir \.(\s|$)", text), "the image installs the project itself"
     users = [line.split()[1] for line in instructions if line.upper().startswith("USER ")]
     assert users and users[-1] not in ("root", "0"), "the services run as a non-root user"
