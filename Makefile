@@ -33,6 +33,15 @@ lint: $(STAMP)
 
 setup: $(STAMP) $(WEB_STAMP)
 
+# Debian's chromium and fonts-noto-cjk for the browser tests, installed with apt when missing (as root,
+# or through sudo).
+browser:
+	@if [ -x $(CHROMIUM) ] && fc-list :lang=zh 2>/dev/null | grep -q .; then :; else \
+	  echo "installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk; \
+	fi
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "citygate needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
