@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from identity.authorize import router as authorize_router
 from identity.client_registry import ClientKeyDirectory, registered_clients
 from identity.credentials import router as credentials_router
-from identity.demo import seed_demo
+from identity.demo import reset_demo, seed_demo
 from identity.dependencies import IdentityState
 from identity.issuer_keys import rotate_an_old_signing_key
 from identity.login import router as login_router
@@ -23,6 +23,7 @@ from identity.settings import Settings
 from identity.subject_index import backfill
 from identity.token_server import IdentityServer
 from kernel.client import TOKEN_PATH
+from kernel.demo_reset import demo_reset_router, local_reset
 from kernel.service_app import build_service_app, local_seed
 from kernel.state import state_of
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
             credentials_router,
             sector_subjects_router,
             operator_router,
+            demo_reset_router(local_reset(functools.partial(reset_demo, policy=policy))),
         ],
         state=functools.partial(IdentityState, policy=policy),
         seed=local_seed(functools.partial(seed_demo, policy=policy)),

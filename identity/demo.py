@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 
-from sqlmodel import Session, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
+from identity.attempts import one_time_code_key, password_key
 from identity.enrolment import enrol_citizen
-from identity.models import Citizen
+from identity.models import Citizen, GuessCount
 from identity.passwords import hash_password
 from identity.policy import IdentityPolicy
 from kernel.personas import PERSONAS
@@ -37,3 +39,18 @@ def seed_demo(session: Session, settings: ServiceSettings, *, policy: IdentityPo
                 password_hash=demo_password_hash(persona.password),
                 totp_secret=persona.totp_secret,
             )
+
+
+# --- replaying: POST /demo/reset (kernel.demo_reset) -------------------------------------------------------
+
+
+def reset_demo(session: Session, settings: ServiceSettings, *, policy: IdentityPolicy) -> dict[str, int]:
+    """In the caller's transaction: the personas' guess counts cleared (a facilitator who mistyped is not
+    locked out for the next group) and any persona missing enrolled again. What keeps codes single-use
+    (``totp_last_step``) stays: resetting it would let an observed code be replayed."""
+    citizens = session.exec(select(Citizen.id).where(col(Citizen.handle).in_([p.handle for p in PERSONAS]))).all()
+    keys = [key for citizen in citizens for key in (password_key(citizen), one_time_code_key(citizen))]
+    cleared = session.exec(delete(GuessCount).where(col(GuessCount.key).in_(keys))).rowcount
+    enrolled = len(PERSONAS) - len(citizens)
+    seed_demo(session, settings, policy=policy)
+    return {"lock-outs cleared": cleared, "personas enrolled again": enrolled}

@@ -7,8 +7,10 @@ import functools
 import httpx
 from fastapi import FastAPI
 
+from kernel.demo_reset import demo_reset_router
 from kernel.service_app import build_service_app
 from superapp_gateway.catalogue import router as catalogue_router
+from superapp_gateway.demo import reset_demo
 from superapp_gateway.dependencies import GatewayState
 from superapp_gateway.journeys import ROUTERS as journey_routers
 from superapp_gateway.login import router as login_router
@@ -31,6 +33,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         wallet_router,
         internet_plus_router,
         user_agreement_router,
+        demo_reset_router(reset_demo),
     ] + ([demo_router] if settings.demo else [])
     return build_service_app(
         settings,

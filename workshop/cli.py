@@ -199,12 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     endpoints_parser.add_argument("--json", action="store_true")
     endpoints_parser.set_defaults(handler=show_endpoints)
     _add_ledger_commands(commands)
-    from workshop import migrate, walkthrough
+    from workshop import migrate, reset, walkthrough
     from workshop.population import command as populate
     from workshop.report import command as report
 
     migrate.add_command(commands)
     walkthrough.add_command(commands)
+    reset.add_command(commands)
     populate.add_command(commands)
     report.add_command(commands)
     return parser

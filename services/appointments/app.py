@@ -8,8 +8,9 @@ import httpx
 from fastapi import FastAPI
 
 from kernel.courier import courier_router
+from kernel.demo_reset import demo_reset_router
 from kernel.service_app import DemoSeed, build_service_app
-from services.appointments.demo import seed_demo
+from services.appointments.demo import reset_demo, seed_demo
 from services.appointments.dependencies import AppointmentsState
 from services.appointments.me_routes import router as me_router
 from services.appointments.models import AppointmentsTable
@@ -24,7 +25,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         settings,
         title="civil affairs bureau (appointments)",
         metadata=AppointmentsTable.metadata,
-        routers=[router, me_router, operator_router, courier_router()],
+        routers=[router, me_router, operator_router, courier_router(), demo_reset_router(reset_demo)],
         # the one regime switch of this department: who may book (services/appointments/policy.py)
         state=partial(AppointmentsState, policy=policy_for(settings.regime)),
         seed=DemoSeed.calling_others(seed_demo),

@@ -11,14 +11,25 @@ from datetime import date, datetime, time, timedelta
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from kernel.personas import Persona, by_handle
+from kernel.personas import PERSONAS, Persona, by_handle
 from kernel.problems import Problem
 from kernel.state import state_of
+from kernel.write_locks import lock_for_writing
 from services.appointments.dependencies import AppointmentsState
-from services.appointments.models import AppointmentType, Office, Slot, as_utc
+from services.appointments.models import (
+    ACTIVE_STATUSES,
+    AppointmentType,
+    Booking,
+    Marriage,
+    Office,
+    Slot,
+    as_utc,
+)
 from services.appointments.office_time import CHINA_STANDARD_TIME, utc
+from services.appointments.places import free_place
 from services.appointments.register import register_marriage
 
 HUSBAND, WIFE = by_handle("chen-jun"), by_handle("zhang-min")
@@ -106,3 +117,52 @@ def seed_office(session: Session, today: date) -> None:
         if (kind, starts_at) not in existing
     )
     session.flush()
+
+
+# --- replaying: POST /demo/reset (kernel.demo_reset) -------------------------------------------------------
+
+
+async def reset_demo(app: FastAPI) -> dict[str, int]:
+    """The personas' bookings gone and their places freed, the couple's marriage as registered (not
+    dissolved), the office's slots as seeded; nobody else's bookings or marriages are touched."""
+    state = state_of(app, AppointmentsState)
+    subjects = {persona.handle: await _sector_subject(state, persona) for persona in PERSONAS}
+    today = state.clock().astimezone(CHINA_STANDARD_TIME).date()
+    return await run_in_threadpool(_reset_in_own_transaction, state, subjects, today)
+
+
+def _reset_in_own_transaction(state: AppointmentsState, subjects: dict[str, str], today: date) -> dict[str, int]:
+    with state.database.session() as session:
+        summary = reset_personas(session, subjects, today)
+        session.commit()
+    return summary
+
+
+def reset_personas(session: Session, subjects: dict[str, str], today: date) -> dict[str, int]:
+    """In the caller's transaction (``subjects``: each persona's handle -> the sector's subject for them)."""
+    everyone = list(subjects.values())
+    lock_for_writing(session, *(f"appointments.spouse:{subject}" for subject in everyone))
+    theirs = session.exec(
+        select(Booking).where(or_(col(Booking.subject).in_(everyone), col(Booking.partner_subject).in_(everyone)))
+    ).all()
+    for booking in theirs:
+        if booking.status in ACTIVE_STATUSES:
+            free_place(session, booking.slot_id)
+        session.delete(booking)
+    session.flush()
+    husband, wife = subjects[HUSBAND.handle], subjects[WIFE.handle]
+    marriages = session.exec(
+        select(Marriage).where(or_(col(Marriage.spouse_a).in_(everyone), col(Marriage.spouse_b).in_(everyone)))
+    ).all()
+    removed = 0
+    for marriage in marriages:
+        if {marriage.spouse_a, marriage.spouse_b} == {husband, wife} and marriage.registered_on == MARRIED_ON:
+            marriage.dissolved_on = None
+            session.add(marriage)
+        else:
+            session.delete(marriage)  # recorded by a journey or an operator since the seed
+            removed += 1
+    session.flush()
+    seed_office(session, today)
+    register_marriage(session, husband, wife, MARRIED_ON)
+    return {"bookings removed": len(theirs), "marriages removed": removed}

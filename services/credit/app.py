@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from kernel.demo_reset import demo_reset_router
 from kernel.service_app import build_service_app
+from services.credit.demo import reset_demo
 from services.credit.dependencies import CreditState
 from services.credit.models import CreditTable
 from services.credit.routes import router
@@ -17,7 +19,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         settings,
         title="credit-sharing platform",
         metadata=CreditTable.metadata,
-        routers=[router],
+        routers=[router, demo_reset_router(reset_demo)],
         state=CreditState,
         transport=transport,
     )

@@ -6,9 +6,10 @@ import httpx
 from fastapi import FastAPI
 
 from kernel.courier import courier_router
+from kernel.demo_reset import demo_reset_router
 from kernel.service_app import DemoSeed, build_service_app
 from kernel.state import state_of
-from services.fines.demo import seed_demo
+from services.fines.demo import reset_demo, seed_demo
 from services.fines.dependencies import FinesState
 from services.fines.me_routes import router as me_router
 from services.fines.models import FinesTable
@@ -23,7 +24,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         settings,
         title="traffic police (fines)",
         metadata=FinesTable.metadata,
-        routers=[router, me_router, operator_router, courier_router()],
+        routers=[router, me_router, operator_router, courier_router(), demo_reset_router(reset_demo)],
         # the regime's one policy object; the state also holds the payment verifier and the worker
         state=functools.partial(FinesState, policy=policy_for(settings.regime)),
         seed=DemoSeed.calling_others(seed_demo),

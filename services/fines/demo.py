@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from kernel.clock import utc_now
 from kernel.personas import Persona, by_handle
 from kernel.problems import Problem
 from kernel.state import state_of
+from kernel.write_locks import lock_for_writing
 from services.fines.dependencies import FinesState
 from services.fines.domain import CHINA_STANDARD_TIME, add_fine, add_vehicle, china_date
-from services.fines.models import FineCreate, FineSource, Vehicle
+from services.fines.models import CreditOutboxEntry, Fine, FineCreate, FineSource, FineStatus, Payment, Vehicle
 
 
 def _car_of(persona: Persona) -> str:
@@ -150,3 +152,57 @@ def register_demo_car(session: Session, owner: str, car: DemoCar | None = None) 
     add_vehicle(session, car.plate, owner)
     for fine, reference in zip(car.fines, car.references, strict=True):
         add_fine(session, fine, reference=reference)
+
+
+# --- replaying: POST /demo/reset (kernel.demo_reset) -------------------------------------------------------
+
+
+async def reset_demo(app: FastAPI) -> dict[str, int]:
+    """The demo cars' fines as seeded again (unpaid; Chen Jun's overdue), their payments and credit-platform
+    outbox entries gone; no other vehicle's rows are touched. The sweep then reports Chen Jun's fine again."""
+    state = state_of(app, FinesState)
+    summary = await run_in_threadpool(_reset_in_own_transaction, state, china_date(state.clock()))
+    state.worker.wake()
+    return summary
+
+
+def _reset_in_own_transaction(state: FinesState, today: date) -> dict[str, int]:
+    with state.database.session() as session:
+        summary = reset_demo_cars(session, demo_cars(today))
+        session.commit()
+    return summary
+
+
+def reset_demo_cars(session: Session, cars: tuple[DemoCar, ...]) -> dict[str, int]:
+    """In the caller's transaction: the demo cars' seeded fines back as seeded (unpaid, today's dates) under
+    their own ids — the credit platform knows a fine by its id, so an id is never reused for another —
+    their payments and outbox entries removed, and any other fine on the demo cars removed. A payment
+    racing with it either committed before (and is undone here) or waits and finds the fine reset."""
+    plates = [car.plate for car in cars]
+    references = [reference for car in cars for reference in car.references]
+    lock_for_writing(
+        session, *(f"fines.plate:{plate}" for plate in plates), *(f"fines.reference:{r}" for r in references)
+    )
+    on_demo_cars = select(Fine.id).where(col(Fine.plate).in_(plates))
+    payments = session.exec(delete(Payment).where(col(Payment.fine_id).in_(on_demo_cars))).rowcount
+    session.exec(delete(CreditOutboxEntry).where(col(CreditOutboxEntry.fine_id).in_(on_demo_cars)))
+    extra = session.exec(
+        delete(Fine).where(
+            col(Fine.plate).in_(plates), col(Fine.reference).not_in(references) | col(Fine.reference).is_(None)
+        )
+    ).rowcount
+    restored = 0
+    for car in cars:
+        if session.get(Vehicle, car.plate) is None:
+            continue  # not seeded (yet): the seed registers it with its fines
+        for seeded, reference in zip(car.fines, car.references, strict=True):
+            fine = session.exec(select(Fine).where(col(Fine.reference) == reference)).first()
+            if fine is None:
+                add_fine(session, seeded, reference=reference)
+            else:
+                fine.sqlmodel_update(seeded.model_dump() | {"occurred_at": seeded.occurred_at.astimezone(UTC)})
+                fine.status, fine.paid_at = FineStatus.UNPAID, None
+                session.add(fine)
+            restored += 1
+    session.flush()
+    return {"fines restored": restored, "payments removed": payments, "other fines removed": extra}

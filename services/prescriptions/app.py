@@ -4,8 +4,9 @@ import httpx
 from fastapi import FastAPI
 
 from kernel.courier import courier_router
+from kernel.demo_reset import demo_reset_router
 from kernel.service_app import DemoSeed, build_service_app
-from services.prescriptions.demo import seed_demo
+from services.prescriptions.demo import reset_demo, seed_demo
 from services.prescriptions.dependencies import PrescriptionsState
 from services.prescriptions.me_routes import router as me_router
 from services.prescriptions.models import PrescriptionsTable
@@ -19,7 +20,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         settings,
         title="hospital and pharmacy (prescriptions)",
         metadata=PrescriptionsTable.metadata,
-        routers=[router, me_router, operator_router, courier_router()],
+        routers=[router, me_router, operator_router, courier_router(), demo_reset_router(reset_demo)],
         # the state builds the regime's policy and the payment verifier (services.prescriptions.dependencies)
         state=PrescriptionsState,
         seed=DemoSeed.calling_others(seed_demo),

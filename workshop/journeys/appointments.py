@@ -8,7 +8,7 @@ he confirms, and the super-app keeps it all. Rights: each spouse's app books and
 blind courier; nobody asks about his fine, and the super-app keeps nothing.
 
 A couple has one open divorce booking at a time, so a second walkthrough against the same
-``citygate up`` stops with a clear message (start it with a fresh ``--data-dir``).
+``citygate up`` stops with a clear message (run ``citygate reset`` first: docs/journeys.md, "Replaying").
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ BOOKINGS = "/city-services/appointments/bookings"
 SETTLEMENT_WAIT_SECONDS = 20  # how long she retries while the settlement travels to the blacklist
 EARLIER_RUN = (
     "an open divorce booking of this couple exists from an earlier walkthrough (one at a time); "
-    "start citygate up with a fresh --data-dir for new demo data"
+    "run `citygate reset` for the seeded demo data again"
 )
 
 
@@ -125,8 +125,8 @@ def platform_refused() -> Step:
         if response.status_code == 201:
             raise StepFailed(
                 "the bureau booked at once: the credit platform does not restrict Chen Jun (an earlier "
-                "walkthrough paid his fine, or the traffic police have not reported it yet); start "
-                "citygate up with a fresh --data-dir"
+                "walkthrough paid his fine, or the traffic police have not reported it yet); run "
+                "`citygate reset`"
             )
         if response.status_code != 403 or problem_kind(body) != "joint-punishment":
             expect(response, 403)  # fails, saying what came instead
@@ -156,8 +156,8 @@ def platform_he_pays() -> Step:
             fine = next((fine for fine in fines if fine["status"] != "paid"), None)
             if fine is None:
                 raise StepFailed(
-                    "Chen Jun has no unpaid fine left: an earlier walkthrough paid it; start citygate "
-                    "up with a fresh --data-dir for new demo data"
+                    "Chen Jun has no unpaid fine left: an earlier walkthrough paid it; run "
+                    "`citygate reset` for the seeded demo data again"
                 )
             payment = expect(
                 await phone.post(

@@ -27,8 +27,8 @@ def first_unpaid_fine(state: dict[str, Any]) -> dict:
     fine = next((fine for fine in state["fines"] if fine["status"] != "paid"), None)  # unpaid or overdue
     if fine is None:
         raise StepFailed(
-            "no unpaid fine is left: earlier walkthroughs paid them; start citygate up with a "
-            "fresh --data-dir for new demo data"
+            "no unpaid fine is left: earlier walkthroughs paid them; run `citygate reset` "
+            "for the seeded demo data again"
         )
     state["fine"] = fine
     return {"payee": "fines", "reference": str(fine["id"]), "amount_cents": fine["amount_cents"]}

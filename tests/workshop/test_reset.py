@@ -1,0 +1,163 @@
+"""Replaying the demo (``POST /demo/reset`` on every demo service, ``citygate reset``): the personas' state
+as seeded again, nobody else's touched, only for the service's own operator, only with demo data."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import aclosing
+
+import pytest
+from sqlmodel import col, select
+
+from kernel.demo_reset import RESET_PATH
+from kernel.operators import operator_headers
+from kernel.regime import Regime
+from services.credit.models import CreditRecord
+from services.fines.demo import DEFAULTER, DEFAULTER_PLATE, DEMO_PLATE
+from services.fines.models import Fine, FineStatus, Payment
+from tests.fixtures.demo_journeys import walk
+from tests.fixtures.logins import super_app
+from tests.fixtures.mesh import Mesh
+from tests.fixtures.operators import at_desk, enrol, operator
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.wallet import balance, pay
+from workshop.reset import RESET_ORDER, reset_demo, resettable
+
+pytestmark = pytest.mark.backends("sqlite")
+
+OTHER_PLATE = "粤B54321"
+
+
+async def reset_all(mesh: Mesh, tmp_path) -> dict[str, dict[str, int]]:
+    done = await reset_demo(tmp_path, [mesh.regime], transport=mesh.transport)
+    return {reset.service: reset.done for reset in done}
+
+
+def fines_of(mesh: Mesh, *plates: str) -> list[tuple[str | None, FineStatus]]:
+    with mesh.apps["fines"].state.service.database.session() as session:
+        rows = session.exec(select(Fine).where(col(Fine.plate).in_(plates)).order_by(col(Fine.id))).all()
+        return [(fine.reference, fine.status) for fine in rows]
+
+
+def payments_in_fines(mesh: Mesh) -> int:
+    with mesh.apps["fines"].state.service.database.session() as session:
+        return len(session.exec(select(Payment)).all())
+
+
+async def someone_elses_fine(mesh: Mesh) -> None:
+    """A resident who is no persona, with a car and a fine: what a reset must leave alone."""
+    citizen = await enrol(mesh, 7)
+    registered = await at_desk(
+        mesh, "fines", "/vehicles", {"plate": OTHER_PLATE, "owner_resident_id": citizen["resident_id"]}
+    )
+    assert registered.status_code == 201, registered.text
+    recorded = await at_desk(
+        mesh,
+        "fines",
+        "/fines",
+        {
+            "reference": "other-camera-1",
+            "plate": OTHER_PLATE,
+            "offence": "Speeding",
+            "place": "Huangpu Avenue",
+            "occurred_at": "2026-11-01T08:00:00+08:00",
+            "amount_cents": 10000,
+            "due_date": "2099-12-31",
+        },
+    )
+    assert recorded.status_code == 201, recorded.text
+
+
+@pytest.mark.regimes(Regime.PLATFORM, Regime.RIGHTS)
+async def test_twice_through_every_walkthrough_journey_with_a_reset_between(mesh, tmp_path):
+    for journey in ("fines", "appointments"):
+        succeeded, told = await walk(mesh, journey)
+        assert succeeded, told
+    again, told = await walk(mesh, "appointments")
+    assert not again and "citygate reset" in told  # without a reset: used up, and the message says what to do
+    await reset_all(mesh, tmp_path)
+    for journey in ("fines", "appointments"):
+        succeeded, told = await walk(mesh, journey)
+        assert succeeded, told
+
+
+@pytest.mark.regimes(Regime.PLATFORM)
+async def test_fines_and_wallet_as_seeded_after_a_reset_and_nobody_elses_rows_touched(mesh, tmp_path):
+    await someone_elses_fine(mesh)
+    seeded = fines_of(mesh, DEMO_PLATE, DEFAULTER_PLATE)
+    async with aclosing(await super_app(mesh)) as browser:
+        starting = await balance(browser)
+        fines = (await browser.get("/city-services/fines")).json()
+        assert (await pay(browser, fines[0], "reset-test-1")).status_code == 201
+        assert await balance(browser) < starting
+        assert fines_of(mesh, DEMO_PLATE, DEFAULTER_PLATE) != seeded
+        others = fines_of(mesh, OTHER_PLATE)
+
+        done = await reset_all(mesh, tmp_path)
+
+        assert done["fines"]["payments removed"] == 1 and done["gateway"]["wallet payments removed"] == 1
+        await mesh.apps["fines"].state.service.worker.run_once()  # the sweep, woken by the reset, marks overdue
+        assert fines_of(mesh, DEMO_PLATE, DEFAULTER_PLATE) == seeded
+        assert payments_in_fines(mesh) == 0
+        assert fines_of(mesh, OTHER_PLATE) == others  # a resident who is no persona: untouched
+        # his phone stays logged in, but as seeded he has not yet agreed to the platform's user agreement
+        assert_problem(await browser.get("/wallet"), 403, "agreement-required")
+    async with aclosing(await super_app(mesh)) as browser:
+        assert await balance(browser) == starting  # the wallet opens again with the starting balance
+
+
+@pytest.mark.regimes(Regime.PLATFORM)
+async def test_the_reset_is_only_for_the_services_own_operator(mesh):
+    for service in resettable(Regime.PLATFORM):
+        async with mesh.client(service) as client:
+            assert_problem(await client.post(RESET_PATH), 401, "operator-unauthenticated")
+            assert_problem(
+                await client.post(RESET_PATH, headers=operator_headers("not-the-secret")),
+                401,
+                "operator-unauthenticated",
+            )
+    # another service's operator is not this one's
+    async with mesh.client("fines") as fines:
+        assert_problem(await fines.post(RESET_PATH, headers=operator(mesh, "gateway")), 401, "operator-unauthenticated")
+
+
+@pytest.mark.parametrize("regime", [Regime.PLATFORM])
+async def test_without_demo_data_there_is_no_reset(tmp_path, regime):
+    async with Mesh(regime, tmp_path, demo=False) as mesh:
+        for service in RESET_ORDER:
+            async with mesh.client(service) as client:
+                assert_problem(await client.post(RESET_PATH, headers=operator(mesh, service)), 404, "not-found")
+
+
+@pytest.mark.regimes(Regime.PLATFORM)
+async def test_a_reset_during_a_payment_leaves_no_half_state(mesh, tmp_path):
+    """The fine is either paid with its payment, or unpaid without one; never one without the other."""
+    async with aclosing(await super_app(mesh)) as browser:
+        for attempt in range(3):
+            fines = (await browser.get("/city-services/fines")).json()
+            unpaid = next(fine for fine in fines if fine["status"] != "paid")
+            async with mesh.client("fines") as fines_desk:
+                paid, reset = await asyncio.gather(
+                    pay(browser, unpaid, f"race-{attempt}"),
+                    fines_desk.post(RESET_PATH, headers=operator(mesh, "fines")),
+                )
+            assert reset.status_code == 200, reset.text
+            assert paid.status_code in (201, 202, 404, 409, 503), paid.text
+            with mesh.apps["fines"].state.service.database.session() as session:
+                for fine in session.exec(select(Fine).where(Fine.plate == DEMO_PLATE)).all():
+                    payment = session.exec(select(Payment).where(Payment.fine_id == fine.id)).first()
+                    assert (fine.status == FineStatus.PAID) == (payment is not None)
+                    assert (fine.paid_at is not None) == (payment is not None)
+
+
+@pytest.mark.regimes(Regime.PLATFORM)
+@pytest.mark.started("fines", "credit")
+async def test_the_credit_platform_forgets_the_personas_records_and_hears_of_the_reset_fine_again(mesh, tmp_path):
+    fines = mesh.apps["fines"].state.service
+    await fines.worker.run_once()  # Chen Jun's overdue fine reported
+    done = await reset_all(mesh, tmp_path)
+    assert done["credit"]["records removed"] == 1
+    await fines.worker.run_once()  # the sweep, then the outbox: reported afresh
+    with mesh.apps["credit"].state.service.database.session() as session:
+        [record] = session.exec(select(CreditRecord)).all()
+        assert record.subject == DEFAULTER.resident_id and record.settled_at is None
