@@ -28,6 +28,10 @@ pytestmark = [SQLITE_ONLY]
 CAR_OWNER = by_handle("li-wei")
 
 
+def _attributes(span) -> dict:
+    return dict(span.attributes or {})
+
+
 def _span_id(span) -> str:
     return format(span.context.span_id, "016x")
 
@@ -37,7 +41,7 @@ def _parent_id(span) -> str | None:
 
 
 def _server(spans, service: str, route: str):
-    found = [s for s in spans if service_of(s) == service and s.attributes.get("http.route") == route]
+    found = [s for s in spans if service_of(s) == service and _attributes(s).get("http.route") == route]
     assert len(found) == 1, [(service_of(s), s.name) for s in spans]
     return found[0]
 
@@ -62,13 +66,13 @@ async def test_a_platform_lookup_is_one_trace_gateway_to_fines_and_fines_saw_the
     at_fines = _server(spans, "platform/fines", "/citizens/{subject}/fines")
     to_fines = [s for s in calls if _span_id(s) == _parent_id(at_fines)]
     assert len(to_fines) == 1 and service_of(to_fines[0]) == "platform/gateway"
-    assert to_fines[0].attributes["http.response.status_code"] == 200
+    assert _attributes(to_fines[0])["http.response.status_code"] == 200
     assert at_fines.kind.name == "SERVER" and at_gateway.kind.name == "SERVER"
 
     assert at_fines.attributes[CLEAR_ATTRIBUTE] == "resident ID (in the path); service token of gateway"
     assert at_gateway.attributes[CLEAR_ATTRIBUTE] == "the citizen's session (resident ID)"
     # the kinds of what was seen, never the values
-    everything = " ".join(str(value) for span in spans for value in span.attributes.values())
+    everything = " ".join(str(value) for span in spans for value in _attributes(span).values())
     assert CAR_OWNER.resident_id not in everything and "Bearer" not in everything
 
 
@@ -101,7 +105,7 @@ async def test_a_rights_courier_relay_shows_sealed_bytes_at_the_gateway_and_a_ps
     assert inner.attributes[CLEAR_ATTRIBUTE] == "the citizen's own token (pseudonym)"
     # the gateway's spans say how much it carried, never where the sealed request went inside
     of_gateway = [s for s in spans if service_of(s) == "rights/gateway"]
-    assert of_gateway and all("/me/" not in str(v) for s in of_gateway for v in s.attributes.values())
+    assert of_gateway and all("/me/" not in str(v) for s in of_gateway for v in _attributes(s).values())
     assert all(span.context.trace_id == int(trace_id, 16) for span in spans)
 
 
