@@ -103,7 +103,7 @@ class RequestContextMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"], state["trace_id"] = request_id, trace_id
         tokens = (request_id_var.set(request_id), trace_id_var.set(trace_id), service_var.set(self.service_name))
-        span_token = current_span_var.set(span)
+        span_token = current_span_var.set(span) if span is not None else None
         started = time.perf_counter()
         status_holder = {"status": 500}
 
@@ -128,7 +128,8 @@ class RequestContextMiddleware:
                     "trace_id": trace_id,
                 },
             )
-            current_span_var.reset(span_token)
+            if span_token is not None:
+                current_span_var.reset(span_token)
             for var, token in zip((request_id_var, trace_id_var, service_var), tokens, strict=True):
                 var.reset(token)
             if span is not None:

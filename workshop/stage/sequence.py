@@ -33,6 +33,7 @@ _DIAGRAM_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 # layout, in SVG user units
 COLUMN = 180
 MARGIN = 24
+LABEL_ROOM = 300  # right of the last column: the labels of calls to it run on there
 HEADER = 56
 LINE = 15
 CHAR_WIDTH = 6.4  # of the 12px sans-serif labels, generously
@@ -156,12 +157,12 @@ def sequence_svg(calls: Sequence[Call], *, diagram_id: str = "sequence", title: 
     _check_id(diagram_id)
     columns = participants(calls)
     x_of = {party: MARGIN + COLUMN // 2 + index * COLUMN for index, party in enumerate(columns)}
-    width = max(len(columns), 2) * COLUMN + 2 * MARGIN
+    width = max(len(columns), 2) * COLUMN + 2 * MARGIN + LABEL_ROOM
     rows: list[str] = []
     y = HEADER + 16
     for call in calls:
         lines = label_lines(call)
-        y += LINE * len(lines) + 8
+        y += LINE * len(lines) + 12
         rows.append(_arrow(call, lines, x_of, y, width, diagram_id))
         y += 14
     height = y + 20
@@ -179,8 +180,9 @@ def sequence_svg(calls: Sequence[Call], *, diagram_id: str = "sequence", title: 
         f'<desc id="{e(diagram_id)}-desc">{e(described)}</desc>',
         "<defs>",
         *(
-            f'<marker id="{e(diagram_id)}-head-{name}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
-            f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
+            f'<marker id="{e(diagram_id)}-head-{name}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" '
+            f'markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+            f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
             for name, colour in (("clear", CLEAR_COLOUR), ("sealed", SEALED_COLOUR), ("none", UNANSWERED_COLOUR))
         ),
         "</defs>",
@@ -214,9 +216,11 @@ def _arrow(call: Call, lines: list[str], x_of: dict[str, int], y: int, width: in
         shape = f'<line x1="{start}" y1="{y}" x2="{end}" y2="{y}" stroke="{colour}" stroke-width="2" {marker}/>'
     left = min(start, end) + 6
     limit = min(MAX_LABEL_CHARS, max(16, int((width - left - 4) / CHAR_WIDTH)))
-    top = y - LINE * len(lines) - 2
+    top = y - LINE * len(lines) - 8
+    # a white halo keeps a label readable where it crosses a lifeline
     texts = "".join(
-        f'<text x="{left}" y="{top + LINE * (index + 1) - 3}" font-size="12" font-family="sans-serif" '
+        f'<text x="{left}" y="{top + LINE * (index + 1) - 2}" font-size="12" font-family="sans-serif" '
+        f'paint-order="stroke" stroke="#ffffff" stroke-width="3" '
         f'fill="{"#0b0c0c" if index else colour}">{e(_cut(line, limit))}</text>'
         for index, line in enumerate(lines)
     )

@@ -85,6 +85,7 @@ class TraceSummary(BaseModel):
     trace_id: str
     regime: str
     service: str  # of the root span
+    kind: str  # of the root span: "server" for a request (the phone's), "client" for a worker's or a seed's call
     name: str  # of the root span: "GET /city-services/fines"
     status: int | None
     start: float  # seconds since the epoch
@@ -143,6 +144,7 @@ class SpanStore:
                     trace_id=trace_id,
                     regime=root.regime,
                     service=root.service,
+                    kind=root.kind,
                     name=root.name,
                     status=status if isinstance(status, int) else None,
                     start=root.start_ns / 1e9,

@@ -81,7 +81,7 @@ async def test_a_real_otlp_exporter_delivers_its_spans_to_the_collector():
     assert len(stored) == 2 and {span.kind for span in stored} == {"server", "client"}
     root = next(span for span in stored if span.kind == "server")
     assert root.service == "rights/gateway" and root.attributes["citygate.sealed_bytes"] == 1234
-    assert [summary.trace_id for summary in store.traces(regime="rights")] == [trace_id]
+    assert [(summary.trace_id, summary.kind) for summary in store.traces(regime="rights")] == [(trace_id, "server")]
     assert store.traces(regime="platform") == []
 
 
