@@ -21,6 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from kernel.access import AUDIENCE_PREFIX, audience_of
+from kernel.in_clear import note_caller
 from kernel.problems import Problem, answers
 from kernel.tokens import Credentials, InvalidToken, IssuerKeysUnavailable, Unauthenticated, verified_claims
 
@@ -93,6 +94,7 @@ async def current_citizen(request: Request, credentials: Credentials) -> Citizen
         or isinstance(auth_time, bool)
     ):
         raise InvalidToken("The access token names no citizen (sub, acr and auth_time are required).")
+    note_caller(request.scope, "citizen", client_id=CITIZEN_APP, subject=subject)
     return CitizenCaller(subject=subject, acr=acr, auth_time=auth_time, token_id=str(claims.get("jti", "")))
 
 

@@ -36,6 +36,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
+from kernel.in_clear import note_opened
 from kernel.keys import ENCRYPTION_ALGORITHM
 from kernel.observability import outgoing_trace_headers
 from kernel.problems import Problem, answers, problem_responses
@@ -353,6 +354,7 @@ def courier_router() -> APIRouter:
             raise CourierPathRefused(error) from error
         if not seen.first_time(reply_key, now=now):
             raise EnvelopeReplayed()
+        note_opened(request.scope, inner.method, inner.path)
         answer = await relay(request.app, inner)
         sealed = seal({"status": answer.status, "content_type": answer.content_type, "body": answer.body}, reply_key)
         # Returned as a response object: the answer may exceed the inbound size limit, and what the

@@ -18,8 +18,19 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kernel.in_clear import (
+    CLEAR_ATTRIBUTE,
+    OPENED_ATTRIBUTE,
+    SEALED_BYTES_ATTRIBUTE,
+    clear_summary,
+    opened_route,
+    sealed_bytes,
+)
+from kernel.tracing import Tracing, current_span_var, hex_span_id, hex_trace_id, remote_parent
 
 REQUEST_ID_HEADER = "x-request-id"
 TRACEPARENT_HEADER = "traceparent"
@@ -32,13 +43,19 @@ service_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("servic
 
 
 def outgoing_trace_headers() -> dict[str, str]:
-    """Headers that continue the current request's trace on an outgoing call (a new span id each)."""
+    """Headers that continue the current request's trace on an outgoing call.
+
+    The parent id is the current request's span when spans are recorded (the kernel client's
+    transport replaces it with its own client span's, kernel/tracing.py; an in-process call such as
+    the courier's keeps it), a new random one otherwise."""
     headers: dict[str, str] = {}
     request_id = request_id_var.get()
     if request_id:
         headers["X-Request-ID"] = request_id
     trace_id = trace_id_var.get() or secrets.token_hex(16)
-    headers["traceparent"] = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    span = current_span_var.get()
+    span_id = hex_span_id(span) if span is not None else secrets.token_hex(8)
+    headers["traceparent"] = f"00-{trace_id}-{span_id}-01"
     return headers
 
 
@@ -57,10 +74,11 @@ def route_template(scope: Scope) -> str:
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so it adds nothing measurable to the hot path."""
 
-    def __init__(self, app: ASGIApp, service_name: str) -> None:
+    def __init__(self, app: ASGIApp, service_name: str, tracing: Tracing | None = None) -> None:
         self.app = app
         self.service_name = service_name
         self.access_log = logging.getLogger("citygate.access")
+        self.tracing = tracing or Tracing(service_name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,13 +88,22 @@ class RequestContextMiddleware:
         request_id = incoming.get(REQUEST_ID_HEADER, "")
         if not _REQUEST_ID.match(request_id):
             request_id = secrets.token_hex(8)
-        match = _TRACEPARENT.match(incoming.get(TRACEPARENT_HEADER, ""))
-        trace_id = match.group(1) if match else secrets.token_hex(16)
+        traceparent = incoming.get(TRACEPARENT_HEADER, "")
+        tracer = self.tracing.tracer
+        span: Span | None = None
+        if tracer is not None:
+            # named by its route once one matched (the path may hold anything)
+            span = tracer.start_span(scope["method"], context=remote_parent(traceparent), kind=SpanKind.SERVER)
+            trace_id = hex_trace_id(span)
+        else:
+            match = _TRACEPARENT.match(traceparent)
+            trace_id = match.group(1) if match else secrets.token_hex(16)
         # also in the request's state: the 500 handler runs outside this middleware, once the
         # context variables are reset, and logs the error with these (kernel.problems)
         state = scope.setdefault("state", {})
         state["request_id"], state["trace_id"] = request_id, trace_id
         tokens = (request_id_var.set(request_id), trace_id_var.set(trace_id), service_var.set(self.service_name))
+        span_token = current_span_var.set(span) if span is not None else None
         started = time.perf_counter()
         status_holder = {"status": 500}
 
@@ -89,19 +116,39 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
+            route = route_template(scope)
             self.access_log.info(
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": route_template(scope),
+                    "path": route,
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "request_id": request_id,
                     "trace_id": trace_id,
                 },
             )
+            if span_token is not None:
+                current_span_var.reset(span_token)
             for var, token in zip((request_id_var, trace_id_var, service_var), tokens, strict=True):
                 var.reset(token)
+            if span is not None:
+                _end_server_span(span, scope, route, status_holder["status"])
+
+
+def _end_server_span(span: Span, scope: Scope, route: str, status: int) -> None:
+    span.update_name(f"{scope['method']} {route}")
+    span.set_attribute("http.request.method", scope["method"])
+    span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", status)
+    span.set_attribute(CLEAR_ATTRIBUTE, clear_summary(scope))
+    if (size := sealed_bytes(scope)) is not None:
+        span.set_attribute(SEALED_BYTES_ATTRIBUTE, size)
+    if (opened := opened_route(scope)) is not None:
+        span.set_attribute(OPENED_ATTRIBUTE, opened)
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))
+    span.end()
 
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}

@@ -42,6 +42,7 @@ from kernel.problems import (
 from kernel.settings import ServiceSettings
 from kernel.state import Connections, ServiceState, attach_state, state_of
 from kernel.tokens import AccessTokenVerifier
+from kernel.tracing import Tracing, TracingTransport
 
 LocalSeeder = Callable[[Session, Any], None]
 log = logging.getLogger("citygate.service")
@@ -119,12 +120,16 @@ def build_service_app(
         encryption_key=load_or_create_encryption_key(settings.keys_dir),
         operator_secret=load_or_create_operator_secret(settings.keys_dir),
     )
+    service_label = f"{settings.regime.value}/{settings.service_name}"
+    # the app's own provider, not the global one: the tests run many apps in one process
+    service.tracing = tracing = Tracing(service_label, settings.otlp_endpoint)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(database.migrate)
+        tracing.start()
         http = httpx.AsyncClient(
-            transport=transport or build_transport(settings.http_transport),
+            transport=TracingTransport(transport or build_transport(settings.http_transport), tracing),
             timeout=settings.outgoing_timeout_seconds,
         )
         assert settings.identity_url is not None
@@ -150,6 +155,8 @@ def build_service_app(
         finally:
             await http.aclose()
             database.dispose()
+            # the last batch goes out here: a blocking HTTP call, so not on the event loop
+            await run_in_threadpool(tracing.stop)
 
     async def _start_seed(app: FastAPI) -> None:
         # "healthy" means "seeded": see DemoSeed for when each kind of seed runs. A restarted app
@@ -170,7 +177,7 @@ def build_service_app(
     attach_state(app, service)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware, service_name=f"{settings.regime.value}/{settings.service_name}")
+    app.add_middleware(RequestContextMiddleware, service_name=service_label, tracing=tracing)
     app.include_router(_operational_router(settings, publishes_service_keys=publishes_service_keys))
     for router in routers:
         _list_dependency_problems(router)

@@ -46,6 +46,9 @@ class ServiceSettings(BaseSettings):
     outgoing_timeout_seconds: float = 5.0
     # larger request bodies are refused with 413 before they are read
     max_body_bytes: int = 64 * 1024
+    # an OTLP/HTTP (protobuf) traces endpoint (the stage's collector, ``http://127.0.0.1:8000/v1/traces``):
+    # this service's spans go there; unset, no span is recorded at all (kernel/tracing.py)
+    otlp_endpoint: str | None = None
 
     @model_validator(mode="after")
     def _default_to_loopback_topology(self) -> ServiceSettings:

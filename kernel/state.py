@@ -23,6 +23,7 @@ from joserfc.jwk import ECKey
 from kernel.clock import Clock, utc_now
 from kernel.database import Database
 from kernel.settings import ServiceSettings
+from kernel.tracing import Tracing
 
 if TYPE_CHECKING:  # annotations only: the token and client modules read this one's state
     import httpx
@@ -54,6 +55,8 @@ class ServiceState(Generic[SettingsT]):
     clock: Clock = utc_now  # the service's "now"; tests and workshops move it
     seed_task: asyncio.Task[None] | None = None
     connections: Connections | None = field(default=None, repr=False)
+    # the app's spans (kernel/tracing.py); build_service_app gives it the app's service name and endpoint
+    tracing: Tracing = field(default_factory=lambda: Tracing("unnamed"), repr=False)
 
     def _connected(self) -> Connections:
         if self.connections is None:

@@ -32,6 +32,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from kernel.access import is_allowed
+from kernel.in_clear import note_caller
 from kernel.keys import SIGNING_ALGORITHM, signature_key_set
 from kernel.problems import Problem, answers
 from kernel.state import ServiceState, state_of
@@ -227,6 +228,7 @@ class RequirePermission:
             scopes=frozenset(str(claims.get("scope", "")).split()),
             token_id=str(claims.get("jti", "")),
         )
+        note_caller(request.scope, "service", client_id=caller.client_id, subject=None)
         if self.permission not in caller.scopes or not is_allowed(caller.client_id, self.permission):
             raise ForbiddenCaller(
                 f"Service {caller.client_id!r} may not call this endpoint ({self.permission}).",

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from kernel.dependencies import NowDep
+from kernel.in_clear import note_caller
 from kernel.tokens import RequirePermission, ServiceCaller
 from superapp_gateway.dependencies import GatewayState, StateDep
 from superapp_gateway.errors import AgreementRequired, CrossOriginRequest, NotLoggedIn
@@ -44,6 +45,7 @@ async def logged_in_session(request: Request, state: StateDep, now: NowDep) -> C
     session = await run_in_threadpool(_lookup, state, presented_session_id(request, state.settings), now)
     if session is None:
         raise NotLoggedIn()
+    note_caller(request.scope, "session", client_id=state.settings.service_name, subject=session.subject)
     return session
 
 

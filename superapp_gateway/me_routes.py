@@ -14,10 +14,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from kernel.bounds import Reference
+from kernel.in_clear import note_sealed
 from kernel.problems import UpstreamError, problem_responses
 from superapp_gateway.auth import CITIZEN_PROBLEMS, CurrentSession
 from superapp_gateway.catalogue import offered
@@ -56,11 +57,14 @@ def _department_of(settings: Settings, department: str) -> str:
 async def relay(
     department: Reference,
     body: Envelope,
+    request: Request,
     citizen: CurrentSession,
     settings: SettingsDep,
     policy: PolicyDep,
     departments: DepartmentsDep,
 ) -> Envelope:
+    # what the gateway carries and cannot read: its size is all a span may say of it
+    note_sealed(request.scope, len(body.envelope))
     sealed = await policy.departments.relay(departments, _department_of(settings, department), body.envelope)
     return Envelope(envelope=sealed)
 
