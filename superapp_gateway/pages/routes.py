@@ -43,7 +43,7 @@ async def home(
     chosen = views.persona_of(persona)
     citizen = await run_in_threadpool(current_session, db, presented_session_id(request, state.settings), now)
     shown = await run_in_threadpool(views.home, state, db, citizen, chosen, now)
-    token = token_for(request, state.settings) if citizen else None
+    token = token_for(request, state.settings) if shown["citizen"] else None
     return page(state.settings, "home.html", shown | {"form_token": token})
 
 

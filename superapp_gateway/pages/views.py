@@ -85,6 +85,14 @@ def home(
     state: GatewayState, db: Session, citizen: CitizenSession | None, persona: Persona | None, now: datetime
 ) -> dict[str, Any]:
     """The home screen: a login button; after login the grid, with the agreement sheet over it until agreed."""
+    if citizen is not None and persona is not None and claims_of(citizen).get("resident_id") != persona.resident_id:
+        # the stage switched persona in this browser: the phone offers to log in as the one asked for
+        return {
+            "citizen": None,
+            "persona": persona,
+            "logged_in_as": claims_of(citizen).get("name", ""),
+            "login_link": login_link(persona),
+        }
     if citizen is None:
         return {"citizen": None, "persona": persona, "login_link": login_link(persona), "tiles": TILES}
     agreed = _agreed(state, db, citizen.subject)

@@ -257,3 +257,30 @@ async def test_the_rights_regime_has_no_phone_pages(mesh):
         for path in ("/app/", "/app/fines", f"/app/services/{quote('id-card')}"):
             assert_problem(await browser.get(mesh.urls["gateway"] + path), 404, "phone-not-offered")
         assert (await browser.get(mesh.urls["gateway"] + "/app/static/phone.css")).status_code == 404
+
+
+@PLATFORM_ONLY
+async def test_my_data_and_the_tiles_still_to_come(mesh):
+    gateway = mesh.urls["gateway"]
+    async with aclosing(a_browser(mesh)) as browser:
+        await on_the_grid(mesh, browser)
+        await browser.get(gateway + "/app/fines")
+        mine = await browser.get(gateway + "/app/my-data")
+        assert mine.status_code == 200 and CAR_OWNER.resident_id in mine.text and "fines: 1" in mine.text
+        coming = await browser.get(gateway + "/app/services/appointments")
+        assert coming.status_code == 200 and "即将推出" in coming.text and "婚姻登记" in coming.text
+        unknown = await browser.get(gateway + "/app/services/<b>x<i>")
+        assert (
+            unknown.status_code == 404 and "<b>" not in unknown.text and "text/html" in unknown.headers["content-type"]
+        )
+
+
+@PLATFORM_ONLY
+async def test_the_stage_switching_persona_offers_the_other_login(mesh):
+    gateway = mesh.urls["gateway"]
+    async with aclosing(a_browser(mesh)) as browser:
+        await on_the_grid(mesh, browser)
+        assert "City Services" in (await browser.get(gateway + "/app/?persona=li-wei")).text
+        switched = await browser.get(gateway + "/app/?persona=chen-jun")
+        assert "login_hint=chen-jun" in switched.text and "Logged in as" in switched.text
+        assert 'href="/app/fines"' not in switched.text
