@@ -16,6 +16,7 @@ from superapp_gateway.journeys import ROUTERS as journey_routers
 from superapp_gateway.login import router as login_router
 from superapp_gateway.me_routes import router as me_router
 from superapp_gateway.models import GatewayTable
+from superapp_gateway.pages.routes import router as pages_router
 from superapp_gateway.policy import policy_for
 from superapp_gateway.retrier import start_retrier, stop_retrier
 from superapp_gateway.routes import demo_router, internet_plus_router
@@ -25,6 +26,8 @@ from superapp_gateway.wallet_routes import router as wallet_router
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    # the regime's choices (e.g. how the wallet names a payer to a department), made here once
+    policy = policy_for(settings.regime)
     routers = [
         login_router,
         catalogue_router,
@@ -34,15 +37,18 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         internet_plus_router,
         user_agreement_router,
         demo_reset_router(reset_demo),
+        # the phone's pages; in a regime without them (policy.phone) they answer 404 problems
+        pages_router,
     ] + ([demo_router] if settings.demo else [])
-    return build_service_app(
+    app = build_service_app(
         settings,
         title="super-app gateway",
         metadata=GatewayTable.metadata,  # every table of the gateway's (superapp_gateway/models.py)
         routers=routers,
-        # the regime's choices (e.g. how the wallet names a payer to a department), made here once
-        state=functools.partial(GatewayState, policy=policy_for(settings.regime)),
+        state=functools.partial(GatewayState, policy=policy),
         transport=transport,
         on_startup=start_retrier,
         on_shutdown=stop_retrier,  # pending wallet payments are retried in the background
     )
+    policy.phone.mount(app)  # what the phone's pages load (styles), where the regime has them
+    return app

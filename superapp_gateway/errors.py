@@ -305,3 +305,15 @@ class BillNotPayable(Problem):
 
     def __init__(self, **members: Any) -> None:
         super().__init__(self.DETAIL, **members)
+
+
+# --- a login started by the phone's pages (superapp_gateway/return_to.py) -------------------------------
+
+
+class UnsafeReturnTo(Problem):
+    """A login asked to come back somewhere other than the phone's own pages (an open redirect)."""
+
+    status, kind = 400, "unsafe-return-to"
+
+    def __init__(self) -> None:
+        super().__init__("A login may only return to the super-app's own pages (a path under /app/).")

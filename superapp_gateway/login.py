@@ -11,10 +11,10 @@ import hmac
 import json
 from datetime import datetime
 from html import escape
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
@@ -30,6 +30,7 @@ from superapp_gateway.errors import (
     LoginRefused,
     LoginStateMismatch,
     UnknownLogin,
+    UnsafeReturnTo,
 )
 from superapp_gateway.relying_party import (
     LOGIN_ATTEMPT_TTL,
@@ -41,6 +42,7 @@ from superapp_gateway.relying_party import (
     token_endpoint_of,
     verify_id_token,
 )
+from superapp_gateway.return_to import MAX_RETURN_TO_LENGTH, returned_to, safe_return_to
 from superapp_gateway.sessions import (
     SESSION_COOKIE,
     SESSION_TTL,
@@ -57,6 +59,12 @@ router = APIRouter(tags=["login"])
 CALLBACK_PATH = "/auth/callback"
 # The browser that started a login carries a hash of its state, so that only it can finish it.
 LOGIN_STATE_COOKIE = "gateway_login_state"
+# Where a login started by the phone's pages comes back to (superapp_gateway/return_to.py).
+RETURN_TO_COOKIE = "gateway_return_to"
+# A login name to pre-fill at the identity provider (OpenID Connect's login_hint): the demo
+# personas' handles are of this shape.
+LoginHint = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+ReturnTo = Annotated[str | None, Query(max_length=MAX_RETURN_TO_LENGTH)]
 
 
 def _started_in_this_browser(request: Request, settings: Settings, state: str) -> bool:
@@ -67,13 +75,27 @@ def _started_in_this_browser(request: Request, settings: Settings, state: str) -
     return bool(carried) and hmac.compare_digest(carried, state_digest(state))
 
 
-@router.get("/login", summary="Log in to the super-app (redirects to the identity provider)")
-async def login(gateway: StateDep, session: SessionDep, now: NowDep) -> RedirectResponse:
+@router.get(
+    "/login",
+    summary="Log in to the super-app (redirects to the identity provider)",
+    responses=problem_responses(UnsafeReturnTo),
+)
+async def login(
+    gateway: StateDep,
+    session: SessionDep,
+    now: NowDep,
+    return_to: ReturnTo = None,
+    login_hint: LoginHint = None,
+) -> RedirectResponse:
+    """``return_to``: a path of the phone's pages (``/app/...``) to come back to instead of the usual
+    page after login; ``login_hint``: the login name the identity provider may pre-fill."""
     settings = gateway.settings
+    coming_back_to = safe_return_to(return_to) if return_to is not None else None
     attempt = await run_in_threadpool(start_attempt, session, now)
     callback_url = browser_url(settings) + CALLBACK_PATH
     query = urlencode(
-        {
+        ({"login_hint": login_hint} if login_hint else {})
+        | {
             "response_type": "code",
             "client_id": settings.service_name,
             "redirect_uri": callback_url,
@@ -93,6 +115,12 @@ async def login(gateway: StateDep, session: SessionDep, now: NowDep) -> Redirect
         state_digest(attempt.state),
         max_age=int(LOGIN_ATTEMPT_TTL.total_seconds()),
     )
+    if coming_back_to is not None:
+        set_browser_cookie(
+            response, settings, RETURN_TO_COOKIE, coming_back_to, max_age=int(LOGIN_ATTEMPT_TTL.total_seconds())
+        )
+    else:  # an earlier, unfinished login's wish does not apply to this one
+        clear_browser_cookie(response, settings, RETURN_TO_COOKIE)
     return response
 
 
@@ -149,10 +177,13 @@ async def callback(
         nonce=attempt.nonce,
     )
     session_id, landing = await run_in_threadpool(_log_in, gateway, session, claims, tokens, now)
+    # checked again: the cookie is the browser's, and any page on this host may have set it
+    coming_back_to = returned_to(request.cookies.get(browser_cookie(settings, RETURN_TO_COOKIE)))
     # Off the callback URL at once, so the used code is not left in the address bar or history.
-    response = RedirectResponse(landing, status_code=303)
+    response = RedirectResponse(coming_back_to or landing, status_code=303)
     set_browser_cookie(response, settings, SESSION_COOKIE, session_id, max_age=int(SESSION_TTL.total_seconds()))
     clear_browser_cookie(response, settings, LOGIN_STATE_COOKIE)
+    clear_browser_cookie(response, settings, RETURN_TO_COOKIE)
     return response
 
 

@@ -16,6 +16,7 @@ from superapp_gateway.departments import BlindCourier, DepartmentAccess, OnTheCi
 from superapp_gateway.history import FullHistory, History, NoHistory
 from superapp_gateway.id_cards import CardOnTheDevice, IdCardHolder, PlatformHostedCard
 from superapp_gateway.internet_plus import ShareAsInternetPlusAsks, ShareNothing, Sharing
+from superapp_gateway.pages.offer import NoPhonePages, PhonePages, SuperAppPhone
 from superapp_gateway.user_agreement import ClickThroughAgreement, NoBlanketAgreement, SignUp
 
 
@@ -55,6 +56,12 @@ class GatewayPolicy(Protocol):
     @property
     def sign_up(self) -> SignUp: ...
 
+    # Whether the super-app serves the citizen's phone as its own pages (/app/): the platform's
+    # super-app is the phone; in the rights regime the phone is the citizen's own app
+    # (superapp_gateway/pages/offer.py).
+    @property
+    def phone(self) -> PhonePages: ...
+
     def payer_for(self, subject: str, payment_id: str) -> str:
         """The ``payer`` named in the wallet's signed payment confirmation to a department, for the
         citizen the gateway knows as ``subject`` paying wallet payment ``payment_id``."""
@@ -75,6 +82,7 @@ class PlatformPolicy:
     id_card = PlatformHostedCard()
     sharing = ShareAsInternetPlusAsks()
     sign_up = ClickThroughAgreement()
+    phone = SuperAppPhone()
 
     def payer_for(self, subject: str, payment_id: str) -> str:
         # The session's subject is the resident ID, which is also how the departments know the
@@ -97,6 +105,7 @@ class RightsPolicy:
     id_card = CardOnTheDevice()
     sharing = ShareNothing()
     sign_up = NoBlanketAgreement()
+    phone = NoPhonePages()
 
     def payer_for(self, subject: str, payment_id: str) -> str:
         # The gateway does not know (and must not learn) the departments' pseudonyms, and its own

@@ -1,9 +1,10 @@
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from kernel.settings import ServiceSettings
+from superapp_gateway.stage_origin import checked_stage_origin
 
 
 class Settings(ServiceSettings):
@@ -17,3 +18,11 @@ class Settings(ServiceSettings):
     department_timeout_seconds: float = Field(default=5.0, gt=0)
     # How often the background task retries pending payments.
     wallet_retry_seconds: float = Field(default=5.0, gt=0)
+    # The workshop stage's origin (``http://127.0.0.1:8000``), the only page that may show the phone
+    # pages (/app/) in a frame; empty: no page may frame them (``frame-ancestors 'none'``).
+    stage_origin: str = ""
+
+    @field_validator("stage_origin")
+    @classmethod
+    def _an_origin(cls, value: str) -> str:
+        return checked_stage_origin(value)

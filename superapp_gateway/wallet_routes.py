@@ -21,7 +21,7 @@ from kernel.problems import (
 from superapp_gateway import payments, wallet
 from superapp_gateway.auth import CITIZEN_PROBLEMS, CurrentSession
 from superapp_gateway.department_payments import Cashier
-from superapp_gateway.dependencies import HistoryDep, SettingsDep, StateDep
+from superapp_gateway.dependencies import HistoryDep, JourneyHistory, SettingsDep, StateDep
 from superapp_gateway.errors import (
     BillNotPayable,
     DepartmentTimeout,
@@ -85,7 +85,7 @@ def _public(payment: WalletPayment) -> WalletPaymentPublic:
     return WalletPaymentPublic.model_validate(payment)
 
 
-def _wallet(session: Session, subject: str, now: datetime, starting_balance: int) -> WalletPublic:
+def wallet_summary(session: Session, subject: str, now: datetime, starting_balance: int) -> WalletPublic:
     opened = wallet.wallet_of(session, subject, now=now, starting_balance=starting_balance)
     recent = wallet.recent_payments(session, subject)
     return WalletPublic(
@@ -101,7 +101,9 @@ def _wallet(session: Session, subject: str, now: datetime, starting_balance: int
     responses=problem_responses(*CITIZEN_PROBLEMS),
 )
 async def read_wallet(citizen: CurrentSession, session: SessionDep, settings: SettingsDep, now: NowDep) -> WalletPublic:
-    return await run_in_threadpool(_wallet, session, citizen.subject, now, settings.wallet_starting_balance_cents)
+    return await run_in_threadpool(
+        wallet_summary, session, citizen.subject, now, settings.wallet_starting_balance_cents
+    )
 
 
 @router.post(
@@ -130,14 +132,21 @@ async def create_payment(
     history: HistoryDep,
 ) -> WalletPaymentPublic:
     order = wallet.PaymentOrder(payee=body.payee, reference=body.reference, amount_cents=body.amount_cents)
-    payment, created = await payments.pay(till, citizen.subject, order, idempotency_key=key)
+    payment, created = await pay_from_wallet(till, history, citizen.subject, order, key)
     if not created:
         response.status_code = status.HTTP_200_OK
-    elif payment.status is PaymentStatus.COMPLETED:
-        await history.record(
-            citizen.subject, payment.payee, "paid from the wallet", _public(payment).model_dump(mode="json")
-        )
     return _public(payment)
+
+
+async def pay_from_wallet(
+    till: Cashier, history: JourneyHistory, subject: str, order: wallet.PaymentOrder, key: str
+) -> tuple[WalletPayment, bool]:
+    """Pay (or, the same key again, answer the first payment); the regime's history keeps a
+    completed payment. Also the phone's pages' (superapp_gateway/pages/)."""
+    payment, created = await payments.pay(till, subject, order, idempotency_key=key)
+    if created and payment.status is PaymentStatus.COMPLETED:
+        await history.record(subject, payment.payee, "paid from the wallet", _public(payment).model_dump(mode="json"))
+    return payment, created
 
 
 def _payment(session: Session, subject: str, payment_id: str) -> WalletPayment:

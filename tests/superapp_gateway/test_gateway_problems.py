@@ -96,4 +96,5 @@ def test_kinds_and_statuses_are_the_gateways_api() -> None:
         "payment-completed": 409,
         "payment-cancelled": 409,
         "bill-not-payable": 422,
+        "unsafe-return-to": 400,
     }
