@@ -7,8 +7,9 @@ phones' origins only, and nobody may frame the stage itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -30,6 +31,13 @@ from workshop.stage.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 STEP_ENDED_EVENT = "step-ended"
+# A regime's current step drawn as ``workshop.stage.sequence.sequence_context`` gives it (diagram_id,
+# title, calls, svg), or None while there is none; until the traces are wired in, always None.
+SequenceSource = Callable[[Regime], dict[str, Any] | None]
+
+
+def no_sequence(regime: Regime) -> None:
+    return None
 
 
 def content_security_policy(frame_origins: list[str]) -> str:
@@ -57,6 +65,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response = await call_next(request)
         response.headers["Content-Security-Policy"] = self.policy
         response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"  # frame-ancestors, for browsers that predate it
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -69,7 +78,7 @@ def chosen_persona(persona_handle: Annotated[str, Query(alias="persona", max_len
 ChosenPersona = Annotated[Persona, Depends(chosen_persona)]
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, sequence_of: SequenceSource = no_sequence) -> FastAPI:
     app = FastAPI(title="citygate stage", docs_url=None, redoc_url=None, openapi_url=None)
     install_problem_handlers(app)
     left, right = phones(settings.base_ports)
@@ -83,7 +92,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.evidence, app.state.tracker = evidence, tracker
     # TODO(issue 16, traces): the sequence diagrams' collector, when workshop/stage/traces.py lands:
     #   from workshop.stage.traces import SpanStore, traces_router
-    #   store = SpanStore(); app.state.spans = store; app.include_router(traces_router(store))
+    #   store = SpanStore(); app.include_router(traces_router(store))
+    # and a ``sequence_of`` that picks the regime's step from ``store`` (rendered by /sequence/<regime>)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -104,8 +114,14 @@ def create_app(settings: Settings) -> FastAPI:
                 "journey": journey(journey_key),
                 "phones": [(phone, phone.start_url(chosen)) for phone in (left, right)],
                 "poll_seconds": settings.poll_seconds,
+                "sequences": {phone.regime: sequence_of(phone.regime) for phone in (left, right)},
             },
         )
+
+    @app.get("/sequence/{regime}", response_class=HTMLResponse)
+    async def sequence(request: Request, regime: Regime) -> Response:
+        context = {"regime": regime.value, "sequence": sequence_of(regime), "poll_seconds": settings.poll_seconds}
+        return templates.TemplateResponse(request, "stage/_sequence_region.html", context)
 
     @app.get("/exposure/{regime}", response_class=HTMLResponse)
     async def exposure(request: Request, regime: Regime, chosen: ChosenPersona, view: View = View.PERSONA) -> Response:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kernel.personas import PERSONAS
+from kernel.regime import Regime
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.stage import iframes, stage_client
 
@@ -62,7 +63,7 @@ async def test_only_the_stages_own_scripts_run_and_nobody_frames_it(tmp_path: Pa
     assert policy["frame-ancestors"] == "'none'"
     assert policy["frame-src"] == "http://127.0.0.1:8100 http://127.0.0.1:8210"
     assert "unsafe" not in page.headers["content-security-policy"]
-    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
     # no inline script, no inline handler, no inline style: the policy would block them
     assert re.findall(r"<script(?![^>]*\ssrc=)[^>]*>", page.text) == []
     assert not re.search(r"\son[a-z]+=", page.text) and not re.search(r"\sstyle=", page.text)
@@ -99,3 +100,21 @@ async def test_before_the_services_wrote_anything_the_panel_says_what_it_waits_f
     assert "Waiting for the services' data" in panel.text
     assert "&lt;img src=x&gt;/platform/identity/identity.db" in panel.text
     assert "<img" not in panel.text
+
+
+async def test_under_each_phone_a_region_waits_for_the_steps_sequence_diagram(tmp_path: Path) -> None:
+    asked: list[Regime] = []
+
+    def sequence_of(regime: Regime) -> None:
+        asked.append(regime)
+        return None
+
+    async with stage_client(tmp_path, sequence_of=sequence_of) as client:
+        page = await client.get("/")
+        region = await client.get("/sequence/rights")
+    for html in (page.text, region.text):
+        assert "The step's calls between services appear here" in html
+    assert 'id="sequence-platform"' in page.text and 'id="sequence-rights"' in page.text
+    assert region.text.lstrip().startswith('<div id="sequence-rights"')
+    assert 'hx-trigger="every 4s, step-ended from:body"' in region.text
+    assert asked == [Regime.PLATFORM, Regime.RIGHTS, Regime.RIGHTS]
