@@ -14,6 +14,7 @@ import httpx
 
 from kernel import topology
 from kernel.regime import Regime
+from workshop import web_apps
 
 # a population whose report has figures within about a minute of `make up` on a 2-core machine
 # (docs/benchmarks.md: journeys per second)
@@ -33,6 +34,8 @@ def serve(args: argparse.Namespace) -> int:
     from kernel.observability import configure_logging
 
     restrict_new_files()  # whatever the service or its libraries create: not readable by others
+    if args.service in web_apps.BY_NAME:
+        return _serve_web_app(web_apps.BY_NAME[args.service])
     spec = topology.service(args.service)
     settings_class = spec.settings_class()
     settings = settings_class(regime=Regime(args.regime)) if args.regime else settings_class()
@@ -43,6 +46,26 @@ def serve(args: argparse.Namespace) -> int:
     # identity service's per-address guessing limit must see the real peer (identity/attempts.py)
     uvicorn.run(
         app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def _serve_web_app(app_spec: web_apps.WebAppSpec) -> int:
+    """The stage or the citizen's own app (settings from their env prefix), as uvicorn runs a service."""
+    import uvicorn
+
+    from kernel.observability import configure_logging
+
+    settings = app_spec.settings_class()()
+    configure_logging(getattr(settings, "log_level", "INFO"), service=app_spec.name)
+    uvicorn.run(
+        app_spec.build_app(settings),
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -90,7 +113,13 @@ def up(args: argparse.Namespace) -> int:
         launcher.start()
         print(f"starting {len(launcher.endpoints)} services (logs in {launcher.log_dir}) ...", flush=True)
         launcher.wait_until_healthy(timeout=args.timeout)
+        launcher.start_web_apps()
+        launcher.wait_until_web_apps_answer()
         print("every service is healthy; demo data is seeded.\n")
+        print(f"Open the stage: {launcher.stage_url}/\n", flush=True)
+        for app_spec in launcher.web_apps:
+            if app_spec is not web_apps.STAGE:
+                print(f"{app_spec.title}: {app_spec.url(launcher.base_ports)}/")
         _print_table(launcher.endpoints)
         print()
         _check_walking_skeleton(launcher)
@@ -104,7 +133,7 @@ def up(args: argparse.Namespace) -> int:
         print("\nPress Ctrl-C to stop everything.", flush=True)
         while (exited := launcher.any_exited()) is None:
             time.sleep(0.5)
-        print(f"{exited.regime.value} {exited.service} stopped unexpectedly; stopping the rest.", file=sys.stderr)
+        print(f"{exited} stopped unexpectedly; stopping the rest.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
@@ -188,8 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up_parser.set_defaults(handler=up)
 
-    serve_parser = commands.add_parser("serve", help="run one service in this process (settings from env)")
-    serve_parser.add_argument("service", choices=list(topology.BY_NAME))
+    serve_parser = commands.add_parser(
+        "serve", help="run one service, the stage or the citizen's own app in this process (settings from env)"
+    )
+    serve_parser.add_argument("service", choices=[*topology.BY_NAME, *web_apps.BY_NAME])
     serve_parser.add_argument("--regime", choices=list(Regime), default=None)
     serve_parser.set_defaults(handler=serve)
 

@@ -1,4 +1,6 @@
-"""``citygate up``: every service of one or both regimes as separate processes on loopback.
+"""``citygate up``: every service of one or both regimes as separate processes on loopback, then the
+browser-facing apps (the stage and the citizen's own app, ``workshop.web_apps``) once the services are
+healthy.
 
 Children are told to die with the launcher (PR_SET_PDEATHSIG), get SIGTERM on Ctrl-C or
 SIGTERM, and SIGKILL if they have not stopped in time, so no process outlives a run.
@@ -8,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +25,7 @@ import httpx
 from kernel import topology
 from kernel.at_rest import private_directory, private_file, tighten_tree
 from kernel.regime import Regime
+from workshop.web_apps import CITIZEN_WEB, STAGE, WEB_APPS, WebAppSpec
 
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 10
@@ -59,6 +64,12 @@ def endpoints(regimes: list[Regime], base_ports: dict[Regime, int] = topology.BA
     ]
 
 
+def web_apps_for(regimes: list[Regime]) -> list[WebAppSpec]:
+    """The stage always; the citizen's own app with the rights regime, once its package is installed."""
+    wanted = [app for app in WEB_APPS if app is not CITIZEN_WEB or Regime.RIGHTS in regimes]
+    return [app for app in wanted if importlib.util.find_spec(app.package) is not None]
+
+
 def die_with_parent() -> None:
     with contextlib.suppress(OSError):  # not Linux: Ctrl-C and SIGTERM handling still stop the children
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -79,6 +90,8 @@ class Launcher:
         self.demo = demo
         self.endpoints = endpoints(regimes, base_ports)
         self.processes: dict[Endpoint, subprocess.Popen] = {}
+        self.web_apps = web_apps_for(regimes)
+        self.web_processes: dict[WebAppSpec, subprocess.Popen] = {}
         self.background: list[subprocess.Popen] = []  # a population run (``populate``)
         self.log_dir = data_root / "logs"
 
@@ -95,6 +108,36 @@ class Launcher:
             )
         )
         env[f"{spec.env_prefix}DATA_DIR"] = str(self.data_root / endpoint.regime.value / endpoint.service)
+        # spans to the stage's collector, pages framed by the stage (ignored by a service without the setting)
+        env[f"{spec.env_prefix}OTLP_ENDPOINT"] = self.stage_url + "/v1/traces"
+        env[f"{spec.env_prefix}STAGE_ORIGIN"] = self.stage_url
+        return env
+
+    @property
+    def stage_url(self) -> str:
+        return STAGE.url(self.base_ports)
+
+    def web_environment(self, app: WebAppSpec) -> dict[str, str]:
+        prefix = app.env_prefix
+        env = dict(os.environ)
+        env[f"{prefix}PORT"] = str(app.port(self.base_ports))
+        env[f"{prefix}STAGE_ORIGIN"] = self.stage_url
+        env[f"{prefix}OTLP_ENDPOINT"] = self.stage_url + "/v1/traces"
+        if app is STAGE:
+            env[f"{prefix}DATA_DIR"] = str(self.data_root)
+            env[f"{prefix}BASE_PORT"] = str(self.base_ports[Regime.PLATFORM])
+        if app is CITIZEN_WEB:
+
+            def rights(name: str) -> str:
+                return topology.loopback_url(name, Regime.RIGHTS, self.base_ports)
+
+            env[f"{prefix}GATEWAY_URL"] = rights("gateway")
+            env[f"{prefix}IDENTITY_URL"] = rights("identity")
+            # every rights service but the two the app reaches as such: the page fetches keys from them
+            others = [
+                spec.name for spec in topology.services_in(Regime.RIGHTS) if spec.name not in ("gateway", "identity")
+            ]
+            env[f"{prefix}DEPARTMENTS"] = json.dumps({name: rights(name) for name in others})
         return env
 
     def start(self) -> None:
@@ -120,6 +163,45 @@ class Launcher:
                 )
             finally:
                 os.close(log)
+
+    def start_web_apps(self) -> None:
+        """The stage and the citizen's own app, each ``citygate serve <name>`` (after the services: the
+        stage reads their databases, the citizen's app calls them)."""
+        for app in self.web_apps:
+            log = private_file(self.log_dir / f"{app.name}.log", os.O_WRONLY | os.O_APPEND)
+            try:
+                self.web_processes[app] = subprocess.Popen(
+                    [sys.executable, "-m", "workshop.cli", "serve", app.name],
+                    env=self.web_environment(app),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=die_with_parent,  # noqa: PLW1509
+                )
+            finally:
+                os.close(log)
+
+    def wait_until_web_apps_answer(self, timeout: float = 30.0) -> None:
+        """Each web app answers HTTP at its address (any status: the citizen's app has no /healthz)."""
+        deadline = time.monotonic() + timeout
+        pending = set(self.web_processes)
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for app in sorted(pending, key=lambda a: a.name):
+                    process = self.web_processes[app]
+                    if process.poll() is not None:
+                        raise RuntimeError(
+                            f"{app.name} exited with code {process.returncode}; see {self.log_dir / f'{app.name}.log'}"
+                        )
+                    try:
+                        client.get(app.url(self.base_ports) + "/")
+                        pending.discard(app)
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    raise TimeoutError(f"not answering after {timeout:.0f}s: {', '.join(a.name for a in pending)}")
+                if pending:
+                    time.sleep(0.2)
 
     def wait_until_healthy(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
@@ -159,11 +241,12 @@ class Launcher:
         for process in self.background:
             if process.poll() is None:
                 process.terminate()
-        for process in self.processes.values():
+        everything = [*self.web_processes.values(), *self.processes.values()]
+        for process in everything:
             if process.poll() is None:
                 process.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for process in self.processes.values():
+        for process in everything:
             try:
                 process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
@@ -176,5 +259,9 @@ class Launcher:
                 process.kill()
                 process.wait()
 
-    def any_exited(self) -> Endpoint | None:
-        return next((e for e, p in self.processes.items() if p.poll() is not None), None)
+    def any_exited(self) -> str | None:
+        """The name of a service or web app that has stopped, if any."""
+        for endpoint, process in self.processes.items():
+            if process.poll() is not None:
+                return f"{endpoint.regime.value} {endpoint.service}"
+        return next((app.name for app, process in self.web_processes.items() if process.poll() is not None), None)

@@ -19,6 +19,7 @@ from kernel.regime import Regime
 from tests.fixtures.files import assert_private_tree
 from tests.fixtures.fines import DEMO_PLATE
 from tests.fixtures.processes import CITYGATE, assert_all_exit, base_port, citygate_up, free_port_block
+from workshop.launcher import web_apps_for
 
 pytestmark = pytest.mark.processes
 
@@ -49,7 +50,17 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
                 check=True,
             ).stdout
         )
-        assert len(children) == len(listed) == sum(len(topology.services_in(r)) for r in Regime)
+        started_web_apps = web_apps_for(list(Regime))  # the stage, and the citizen's app once installed
+        assert len(children) == len(listed) + len(started_web_apps)
+        assert len(listed) == sum(len(topology.services_in(r)) for r in Regime)
+        # the stage's address is the first address it prints, before the services' table
+        stage = f"http://127.0.0.1:{int(base_port(process)) - 100}/"
+        addresses = [line for line in output if "http://" in line]
+        assert addresses[0] == f"Open the stage: {stage}", output
+        with httpx.Client(timeout=10) as client:
+            page = client.get(stage, params={"persona": "li-wei"})
+        assert page.status_code == 200 and page.text.count('<iframe class="phone"') == 2
+        assert page.headers["content-security-policy"].count("frame-ancestors 'none'") == 1
         with httpx.Client(timeout=10) as client:
             for endpoint in listed:
                 health = client.get(endpoint["health"])
@@ -98,7 +109,7 @@ def test_citygate_up_runs_a_population_in_the_background_and_stops_it_too(tmp_pa
 
 def test_a_killed_launcher_takes_its_services_with_it(tmp_path):
     with citygate_up(tmp_path, "--regime", "rights") as (process, _, children):
-        assert len(children) == len(topology.services_in(Regime.RIGHTS))
+        assert len(children) == len(topology.services_in(Regime.RIGHTS)) + len(web_apps_for([Regime.RIGHTS]))
         process.kill()  # no chance to clean up: the children must notice on their own
         process.wait(timeout=10)
     assert_all_exit(children, timeout=15)

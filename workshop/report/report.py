@@ -86,7 +86,7 @@ def _regime_section(truth: Truth, regime: Regime, stores: Mapping[str, ServiceDu
             }
             for party in parties
         ],
-        "exposure": _exposure(findings),
+        "exposure": exposure_cells(findings),
         "links": [
             {
                 "parties": list(pair),
@@ -114,7 +114,9 @@ def _regime_section(truth: Truth, regime: Regime, stores: Mapping[str, ServiceDu
     }
 
 
-def _exposure(findings: RegimeFindings) -> list[dict[str, Any]]:
+def exposure_cells(findings: RegimeFindings) -> list[dict[str, Any]]:
+    """The exposure matrix of one regime: per party and attribute class, how many residents it holds
+    in each state, the strongest state, and where it found them (the report's ``exposure``)."""
     cells = []
     for party_key, party in findings.parties.items():
         for attribute in CLASSES:
@@ -170,4 +172,19 @@ def _breach(findings: RegimeFindings, name: str, members: tuple[str, ...]) -> di
         "reidentified": breach.reidentified,
         "pseudonymous_only": breach.pseudonymous_only,
         "sealed": breach.sealed,
+    }
+
+
+def resident_exposure(findings: RegimeFindings, handle: str) -> dict[str, dict[str, str]]:
+    """The exposure matrix restricted to one resident: party -> attribute class -> the strongest state
+    the party holds it in (``clear``, ``pseudonymised``, ``sealed``); a party that holds nothing of
+    theirs maps to an empty dict, and so does every party for a handle the truth does not name."""
+    resident = findings.key.residents_by_handle.get(handle)
+    return {
+        party_key: {
+            attribute.key: STATES[party.cells[attribute.key][resident]]
+            for attribute in CLASSES
+            if resident is not None and resident in party.cells.get(attribute.key, {})
+        }
+        for party_key, party in findings.parties.items()
     }
