@@ -16,7 +16,18 @@ import base64
 from dataclasses import dataclass
 from datetime import date
 
+from kernel.problems import Problem
 from kernel.resident_id import make_resident_id
+
+
+class UnknownPersona(Problem):
+    """A persona handle the demo does not have (the stage and the phones load only the demo personas)."""
+
+    status, kind = 404, "unknown-persona"
+
+    def __init__(self, detail: str = "There is no demo persona by that name.", **extensions: object) -> None:
+        super().__init__(detail, **extensions)
+
 
 # Demo only: the one password of every persona, printed in the workshop handout.
 DEMO_PASSWORD = "citygate-demo"

@@ -19,13 +19,6 @@ class PhoneNotOffered(Problem):
         )
 
 
-class UnknownPersona(Problem):
-    status, kind = 400, "unknown-persona"
-
-    def __init__(self) -> None:
-        super().__init__("There is no demo persona by that name.")
-
-
 class FormTokenInvalid(Problem):
     """A state-changing form without the page's anti-forgery token (or with another session's)."""
 

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from kernel.dependencies import idempotency_key
-from kernel.personas import Persona, by_handle
+from kernel.personas import Persona, UnknownPersona, by_handle
 from kernel.problems import InvalidRequest
 from superapp_gateway import wallet
 from superapp_gateway.department_payments import Cashier
@@ -22,7 +22,7 @@ from superapp_gateway.dependencies import GatewayState, JourneyHistory
 from superapp_gateway.errors import AgreementRequired
 from superapp_gateway.journeys import fines as fines_journey
 from superapp_gateway.models import CitizenSession, WalletPayment
-from superapp_gateway.pages.problems import AgreementNotTicked, UnknownPersona
+from superapp_gateway.pages.problems import AgreementNotTicked
 from superapp_gateway.pages.rendering import HOME
 from superapp_gateway.wallet_routes import pay_from_wallet, wallet_summary
 

@@ -199,7 +199,7 @@ async def test_a_tampered_return_cookie_is_not_followed(mesh):
 async def test_a_hostile_persona_is_refused_with_a_page(mesh, persona):
     async with aclosing(a_browser(mesh)) as browser:
         refused = await browser.get(mesh.urls["gateway"] + "/app/", params={"persona": persona})
-        assert refused.status_code == 400
+        assert refused.status_code == 404
         assert "<script>" not in refused.text and "There is no demo persona" in refused.text
 
 

@@ -28,16 +28,14 @@ from workshop.stage.evidence import Evidence
 from workshop.stage.panels import View, end_step, panel_context
 from workshop.stage.phones import DEFAULT_JOURNEY, DEFAULT_PERSONA, JOURNEYS, journey, partner, persona, phones
 from workshop.stage.settings import Settings
+from workshop.stage.step_traces import StepTraces
+from workshop.stage.traces import SpanStore, traces_router
 
 HERE = Path(__file__).resolve().parent
 STEP_ENDED_EVENT = "step-ended"
 # A regime's current step drawn as ``workshop.stage.sequence.sequence_context`` gives it (diagram_id,
-# title, calls, svg), or None while there is none; until the traces are wired in, always None.
+# title, calls, svg), or None while there is none.
 SequenceSource = Callable[[Regime], dict[str, Any] | None]
-
-
-def no_sequence(regime: Regime) -> None:
-    return None
 
 
 def content_security_policy(frame_origins: list[str]) -> str:
@@ -78,7 +76,8 @@ def chosen_persona(persona_handle: Annotated[str, Query(alias="persona", max_len
 ChosenPersona = Annotated[Persona, Depends(chosen_persona)]
 
 
-def create_app(settings: Settings, *, sequence_of: SequenceSource = no_sequence) -> FastAPI:
+def create_app(settings: Settings, *, sequence_of: SequenceSource | None = None) -> FastAPI:
+    """``sequence_of`` replaces the diagrams drawn from the collected spans (tests)."""
     app = FastAPI(title="citygate stage", docs_url=None, redoc_url=None, openapi_url=None)
     install_problem_handlers(app)
     left, right = phones(settings.base_ports)
@@ -90,10 +89,11 @@ def create_app(settings: Settings, *, sequence_of: SequenceSource = no_sequence)
     evidence = Evidence(settings.data_dir, settings.database_urls)
     tracker = ChangeTracker()
     app.state.evidence, app.state.tracker = evidence, tracker
-    # TODO(issue 16, traces): the sequence diagrams' collector, when workshop/stage/traces.py lands:
-    #   from workshop.stage.traces import SpanStore, traces_router
-    #   store = SpanStore(); app.include_router(traces_router(store))
-    # and a ``sequence_of`` that picks the regime's step from ``store`` (rendered by /sequence/<regime>)
+    # the services' spans (OTLP/HTTP, as to any collector), drawn under each phone as the step's calls
+    spans = SpanStore()
+    app.include_router(traces_router(spans))
+    step_traces = StepTraces(spans)
+    sequence_of = sequence_of or step_traces.sequence
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -133,6 +133,7 @@ def create_app(settings: Settings, *, sequence_of: SequenceSource = no_sequence)
     async def step(chosen: ChosenPersona) -> Response:
         # marks where a step ends in what the panels highlight; it changes nothing any party holds
         await run_in_threadpool(end_step, evidence, tracker, chosen)
+        step_traces.end_step()
         return Response(status_code=200, headers={"HX-Trigger": STEP_ENDED_EVENT})
 
     return app

@@ -11,16 +11,10 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from kernel import topology
-from kernel.personas import PERSONAS, Persona, by_handle
+from kernel.personas import PERSONAS, Persona, UnknownPersona, by_handle
 from kernel.problems import Problem
 from kernel.regime import Regime
 from workshop.web_apps import CITIZEN_WEB
-
-
-class UnknownPersona(Problem):
-    """A persona handle the demo does not have (the stage loads only the demo personas into the phones)."""
-
-    status, kind = 404, "unknown-persona"
 
 
 class UnknownJourney(Problem):
