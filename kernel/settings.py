@@ -46,6 +46,9 @@ class ServiceSettings(BaseSettings):
     outgoing_timeout_seconds: float = 5.0
     # larger request bodies are refused with 413 before they are read
     max_body_bytes: int = 64 * 1024
+    # the rights phone's own origin (workshop/citizen_web, e.g. http://127.0.0.1:8210): the one
+    # origin whose browser pages may read this service's public keys (kernel/cors.py); unset, none
+    citizen_web_origin: str | None = None
 
     @model_validator(mode="after")
     def _default_to_loopback_topology(self) -> ServiceSettings:

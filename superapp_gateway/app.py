@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from kernel.service_app import build_service_app
 from superapp_gateway.catalogue import router as catalogue_router
+from superapp_gateway.citizen_web import allow_citizen_web_app
 from superapp_gateway.dependencies import GatewayState
 from superapp_gateway.journeys import ROUTERS as journey_routers
 from superapp_gateway.login import router as login_router
@@ -32,7 +33,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         internet_plus_router,
         user_agreement_router,
     ] + ([demo_router] if settings.demo else [])
-    return build_service_app(
+    app = build_service_app(
         settings,
         title="super-app gateway",
         metadata=GatewayTable.metadata,  # every table of the gateway's (superapp_gateway/models.py)
@@ -43,3 +44,5 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         on_startup=start_retrier,
         on_shutdown=stop_retrier,  # pending wallet payments are retried in the background
     )
+    allow_citizen_web_app(app, settings)  # the rights phone's page posts its sealed envelopes here
+    return app

@@ -23,6 +23,8 @@ from kernel.bounds import ShortText
 from kernel.dependencies import NowDep, SessionDep
 from kernel.problems import problem_responses
 from superapp_gateway.auth import LOGGED_IN_PROBLEMS, LoggedInSession
+from superapp_gateway.citizen_web import forget_return_to, remember_return_to
+from superapp_gateway.citizen_web import landing as citizen_web_landing
 from superapp_gateway.dependencies import GatewayState, StateDep
 from superapp_gateway.errors import (
     CodeRefused,
@@ -68,7 +70,10 @@ def _started_in_this_browser(request: Request, settings: Settings, state: str) -
 
 
 @router.get("/login", summary="Log in to the super-app (redirects to the identity provider)")
-async def login(gateway: StateDep, session: SessionDep, now: NowDep) -> RedirectResponse:
+async def login(
+    gateway: StateDep, session: SessionDep, now: NowDep, return_to: ShortText | None = None
+) -> RedirectResponse:
+    """``return_to``: a page of the citizen web app to come back to (``superapp_gateway/citizen_web.py``)."""
     settings = gateway.settings
     attempt = await run_in_threadpool(start_attempt, session, now)
     callback_url = browser_url(settings) + CALLBACK_PATH
@@ -93,6 +98,7 @@ async def login(gateway: StateDep, session: SessionDep, now: NowDep) -> Redirect
         state_digest(attempt.state),
         max_age=int(LOGIN_ATTEMPT_TTL.total_seconds()),
     )
+    remember_return_to(response, settings, return_to)
     return response
 
 
@@ -150,9 +156,10 @@ async def callback(
     )
     session_id, landing = await run_in_threadpool(_log_in, gateway, session, claims, tokens, now)
     # Off the callback URL at once, so the used code is not left in the address bar or history.
-    response = RedirectResponse(landing, status_code=303)
+    response = RedirectResponse(citizen_web_landing(request, settings, landing), status_code=303)
     set_browser_cookie(response, settings, SESSION_COOKIE, session_id, max_age=int(SESSION_TTL.total_seconds()))
     clear_browser_cookie(response, settings, LOGIN_STATE_COOKIE)
+    forget_return_to(response, settings)
     return response
 
 
