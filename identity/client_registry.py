@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 from authlib.oauth2.rfc6749 import ClientMixin
@@ -51,12 +50,12 @@ class RegisteredClient(ClientMixin):
         return None  # OpenID Connect requires redirect_uri on every request
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        if redirect_uri in self.redirect_uris:  # exact match, no prefixes or patterns
-            return True
-        # RFC 8252 §7.3: a native app listens on whatever loopback port is free, so for the public
-        # client a loopback redirect URI matches on any port — everything else (scheme, the literal
-        # loopback address, path, query) still exactly.
-        return self.is_public and any(loopback_match(redirect_uri, registered) for registered in self.redirect_uris)
+        # Exact match, no prefixes, patterns or ports left open. RFC 8252 §7.3 would let a native
+        # app's loopback redirect URI match on any port; here every service serves pages on
+        # 127.0.0.1 (a pod serves what people stored in it), so any port would let such a page
+        # receive the citizen app's codes. The citizen web app's URI is registered instead
+        # (identity setting citizen_web_origin).
+        return redirect_uri in self.redirect_uris
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         # one method per client: a confidential client can never pass as a public one
@@ -73,28 +72,6 @@ class RegisteredClient(ClientMixin):
     def get_allowed_scope(self, scope: str) -> str:
         # Each grant validates its own scopes (service permissions vs. OpenID scopes).
         return scope
-
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]"})
-
-
-def loopback_match(presented: str, registered: str) -> bool:
-    """Both are ``http`` to the same loopback IP literal with the same path and query; ports may differ."""
-    mine, theirs = _loopback_parts(presented), _loopback_parts(registered)
-    return mine is not None and mine == theirs
-
-
-def _loopback_parts(uri: str) -> tuple[str, str, str] | None:
-    """(host, path, query) of an ``http`` loopback URI without user info or fragment; None otherwise."""
-    try:
-        parts = urlsplit(uri)
-        port = parts.port  # a malformed port raises here
-    except ValueError:
-        return None
-    host = parts.netloc.rsplit(":", 1)[0] if port is not None else parts.netloc
-    if parts.scheme != "http" or "@" in parts.netloc or parts.fragment or host not in LOOPBACK_HOSTS:
-        return None
-    return host, parts.path, parts.query
 
 
 def registered_clients(settings: Settings) -> dict[str, RegisteredClient]:

@@ -54,9 +54,9 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def show_endpoints(args: argparse.Namespace) -> int:
-    from workshop.launcher import endpoints
+    from workshop.launcher import launched_endpoints
 
-    found = endpoints(_regimes(args.regime), topology.base_ports_from(args.base_port))
+    found = launched_endpoints(_regimes(args.regime), topology.base_ports_from(args.base_port))
     if args.json:
         print(json.dumps([endpoint.as_dict() for endpoint in found], indent=2))
     else:

@@ -21,6 +21,10 @@ import httpx
 from kernel import topology
 from kernel.at_rest import private_directory, private_file, tighten_tree
 from kernel.regime import Regime
+from workshop.citizen_web.settings import CITIZEN_WEB, citizen_web_url
+from workshop.citizen_web.settings import PORT_OFFSET as CITIZEN_WEB_PORT_OFFSET
+from workshop.citizen_web.settings import TITLE as CITIZEN_WEB_TITLE
+from workshop.citizen_web.settings import launch_environment as citizen_web_environment
 
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 10
@@ -59,6 +63,15 @@ def endpoints(regimes: list[Regime], base_ports: dict[Regime, int] = topology.BA
     ]
 
 
+def launched_endpoints(regimes: list[Regime], base_ports: dict[Regime, int] = topology.BASE_PORT) -> list[Endpoint]:
+    """The services, and with the rights regime the citizen's own web app (workshop/citizen_web)."""
+    url = citizen_web_url(base_ports)
+    web = Endpoint(
+        CITIZEN_WEB, Regime.RIGHTS, CITIZEN_WEB_TITLE, base_ports[Regime.RIGHTS] + CITIZEN_WEB_PORT_OFFSET, url
+    )
+    return endpoints(regimes, base_ports) + ([web] if Regime.RIGHTS in regimes else [])
+
+
 def die_with_parent() -> None:
     with contextlib.suppress(OSError):  # not Linux: Ctrl-C and SIGTERM handling still stop the children
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -77,14 +90,16 @@ class Launcher:
         self.data_root = data_root
         self.base_ports = base_ports
         self.demo = demo
-        self.endpoints = endpoints(regimes, base_ports)
+        self.endpoints = launched_endpoints(regimes, base_ports)
         self.processes: dict[Endpoint, subprocess.Popen] = {}
         self.background: list[subprocess.Popen] = []  # a population run (``populate``)
         self.log_dir = data_root / "logs"
 
     def environment(self, endpoint: Endpoint) -> dict[str, str]:
-        spec = topology.service(endpoint.service)
         env = dict(os.environ)
+        if endpoint.service == CITIZEN_WEB:
+            return env | citizen_web_environment(self.base_ports)
+        spec = topology.service(endpoint.service)
         env.update(
             topology.service_environment(
                 spec,
@@ -95,7 +110,15 @@ class Launcher:
             )
         )
         env[f"{spec.env_prefix}DATA_DIR"] = str(self.data_root / endpoint.regime.value / endpoint.service)
+        if endpoint.regime is Regime.RIGHTS:  # the one origin whose page may use the services' APIs
+            env[f"{spec.env_prefix}CITIZEN_WEB_ORIGIN"] = citizen_web_url(self.base_ports)
         return env
+
+    @staticmethod
+    def command(endpoint: Endpoint) -> list[str]:
+        if endpoint.service == CITIZEN_WEB:
+            return [sys.executable, "-m", "workshop.citizen_web"]
+        return [sys.executable, "-m", "workshop.cli", "serve", endpoint.service]
 
     def start(self) -> None:
         # Services' logs and data are theirs alone (kernel.at_rest); each service tightens its own
@@ -110,7 +133,7 @@ class Launcher:
             )
             try:
                 self.processes[endpoint] = subprocess.Popen(
-                    [sys.executable, "-m", "workshop.cli", "serve", endpoint.service],
+                    self.command(endpoint),
                     env=self.environment(endpoint),
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -49,7 +49,8 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
                 check=True,
             ).stdout
         )
-        assert len(children) == len(listed) == sum(len(topology.services_in(r)) for r in Regime)
+        # every service, and the rights regime's citizen web app (workshop/citizen_web)
+        assert len(children) == len(listed) == sum(len(topology.services_in(r)) for r in Regime) + 1
         with httpx.Client(timeout=10) as client:
             for endpoint in listed:
                 health = client.get(endpoint["health"])

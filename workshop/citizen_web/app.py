@@ -11,8 +11,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from kernel.framing import frame_ancestors
+from kernel.regime import Regime
 from kernel.web_assets import mount_web_assets, vendor_url
-from workshop.citizen_web.settings import Settings
+from workshop.citizen_web.settings import CITIZEN_WEB, Settings
 
 HERE = Path(__file__).resolve().parent
 JOURNEY_TEMPLATE = "citizen_web/journey.html"
@@ -64,7 +65,7 @@ def journey_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 
 async def healthz() -> dict[str, str]:
-    return {"status": "ok", "service": "citizen-web"}
+    return {"status": "ok", "service": CITIZEN_WEB, "regime": Regime.RIGHTS.value}
 
 
 def create_app(settings: Settings) -> FastAPI:

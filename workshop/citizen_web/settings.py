@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel import topology
 from kernel.regime import Regime
 
+CITIZEN_WEB = "citizen-web"  # its name among what `citygate up` starts
+TITLE = "citizen's own web app (rights phone)"
 # The rights regime's services the page may ask for keys and (through the courier) for answers.
 NOT_DEPARTMENTS = frozenset({"gateway", "identity"})
 # its port relative to the rights regime's base port (8200 -> 8210)
@@ -58,3 +62,20 @@ class Settings(BaseSettings):
     def origin(self) -> str:
         host = topology.LOOPBACK if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
+
+
+def citizen_web_url(base_ports: dict[Regime, int] = topology.BASE_PORT) -> str:
+    """Where ``citygate up --base-port`` serves it: the rights regime's base port + 10."""
+    return f"http://{topology.LOOPBACK}:{base_ports[Regime.RIGHTS] + PORT_OFFSET}"
+
+
+def launch_environment(base_ports: dict[Regime, int]) -> dict[str, str]:
+    """The environment of its process among the rights services of ``citygate up``."""
+    settings = Settings.for_base_ports(base_ports)
+    prefix = "CITYGATE_CITIZEN_WEB_"
+    return {
+        f"{prefix}PORT": str(settings.port),
+        f"{prefix}GATEWAY_URL": settings.gateway_url,
+        f"{prefix}IDENTITY_URL": settings.identity_url,
+        f"{prefix}DEPARTMENTS": json.dumps(settings.departments),
+    }

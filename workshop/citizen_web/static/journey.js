@@ -7,6 +7,7 @@ import { finishLogin, startLogin } from "./oauth.js";
 const TOKEN = "citizen-web:fines-token";
 const SEEN = "citizen-web:seen";
 const FINE = "citizen-web:fine";
+const LOGGED_IN = "citizen-web:super-app";
 const DEPARTMENT = "fines";
 
 const main = document.getElementById("main-content");
@@ -89,9 +90,9 @@ async function courier(method, path) {
   return answer.body;
 }
 
-function cell(text, numeric = false) {
+function cell(text, numeric = false, nowrap = true) {
   const td = document.createElement("td");
-  td.className = numeric ? "govuk-table__cell govuk-table__cell--numeric" : "govuk-table__cell";
+  td.className = `govuk-table__cell${numeric ? " govuk-table__cell--numeric" : ""}${nowrap ? " cw-nowrap" : ""}`;
   td.textContent = text;
   return td;
 }
@@ -101,15 +102,18 @@ function renderFines(fines) {
     ...fines.map((fine) => {
       const row = document.createElement("tr");
       row.className = "govuk-table__row";
-      row.append(cell(`${fine.offence}, ${fine.place}`), cell(fine.plate), cell(yuan(fine.amount_cents), true), cell(fine.status));
+      row.append(cell(`${fine.offence}, ${fine.place}`, false, false), cell(fine.plate), cell(yuan(fine.amount_cents), true), cell(fine.status));
       return row;
     }),
   );
   $("fines").hidden = false;
 }
 
+let finesShown = [];
+
 async function lookUp() {
   const fines = await courier("GET", "/me/fines");
+  finesShown = fines;
   renderFines(fines);
   const unpaid = fines.find((fine) => fine.status !== "paid");
   if (!unpaid) {
@@ -146,7 +150,9 @@ async function check() {
   const answer = await courier("GET", `/me/fines/${encodeURIComponent(fine.id)}`);
   if (answer.status !== "paid") throw new Error(`The traffic police still have the fine as ${answer.status}.`);
   $("paid-text").textContent = `The traffic police confirm fine ${answer.id} (${yuan(answer.amount_cents)}) is paid.`;
+  $("check").hidden = true;
   show("paid");
+  renderFines(finesShown.map((shown) => (shown.id === answer.id ? answer : shown)));
 }
 
 function act(button, action) {
@@ -170,6 +176,7 @@ async function start() {
   $("persona").value = query.get("persona") || sessionStorage.getItem("citizen-web:persona") || "";
 
   act("login-super-app", async () => {
+    sessionStorage.setItem(LOGGED_IN, "asked"); // back from the gateway, the page asks who it knows
     const back = `${window.location.origin}${withPersona("/")}`;
     window.location.assign(`${config.gatewayUrl}/login?return_to=${encodeURIComponent(back)}`);
   });
@@ -191,12 +198,22 @@ async function start() {
     window.history.replaceState(null, "", "/");
     problem(error);
   }
+  // asked only after a login was started here: a page that never logged in has no session to check
+  // (and a 401 would be a console error for nothing)
+  if (!sessionStorage.getItem(LOGGED_IN)) return;
   const profile = await superAppProfile().catch(() => null);
-  if (!profile) return;
+  if (!profile) {
+    sessionStorage.removeItem(LOGGED_IN);
+    return;
+  }
   $("step-start").hidden = true;
   $("super-app-who").textContent = `You are logged in to the super-app. It knows you as ${profile.sub}.`;
   show("step-device");
-  if (token()) show("step-lookup");
+  if (token()) {
+    $("login-fines").hidden = true;
+    $("device-done").textContent = "Your app holds a key that only the traffic police accept, for a few minutes.";
+    show("device-done", "step-lookup");
+  }
 }
 
 start();
