@@ -99,7 +99,7 @@ def test_citygate_up_runs_a_population_in_the_background_and_stops_it_too(tmp_pa
 
 def test_a_killed_launcher_takes_its_services_with_it(tmp_path):
     with citygate_up(tmp_path, "--regime", "rights") as (process, _, children):
-        assert len(children) == len(topology.services_in(Regime.RIGHTS))
+        assert len(children) == len(topology.services_in(Regime.RIGHTS)) + 1  # and the citizen web app
         process.kill()  # no chance to clean up: the children must notice on their own
         process.wait(timeout=10)
     assert_all_exit(children, timeout=15)
