@@ -22,16 +22,21 @@ from identity.sector_subjects import router as sector_subjects_router
 from identity.settings import Settings
 from identity.subject_index import backfill
 from identity.token_server import IdentityServer
-from kernel.client import TOKEN_PATH
+from kernel.client import JWKS_PATH, TOKEN_PATH
+from kernel.cors import allow_citizen_web
 from kernel.demo_reset import demo_reset_router, local_reset
+from kernel.framing import allow_stage_framing
 from kernel.service_app import build_service_app, local_seed
 from kernel.state import state_of
+
+# What the citizen web app's page reads here: the token endpoint, the provider's keys and metadata.
+CITIZEN_WEB_PATHS = (TOKEN_PATH, JWKS_PATH, "/.well-known/openid-configuration")
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     policy = policy_for(settings.regime, load_or_create_secret(settings.keys_dir / PAIRWISE_SECRET_FILE))
     rotate_an_old_signing_key(settings)  # before the app's state loads the key
-    return build_service_app(
+    app = build_service_app(
         settings,
         title="identity",
         metadata=IdentityTable.metadata,
@@ -50,6 +55,10 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         on_startup=start_token_server,
         publishes_service_keys=False,  # its JWKS path publishes its token-signing keys (identity.routes)
     )
+    # the citizen web app (workshop/citizen_web) redeems its code and checks its ID token from its page
+    allow_citizen_web(app, settings.citizen_web_origin, CITIZEN_WEB_PATHS, methods=("GET", "POST"))
+    allow_stage_framing(app, settings.stage_origin)  # the login and consent pages, in the stage's phone
+    return app
 
 
 def start_token_server(app: FastAPI) -> None:

@@ -35,6 +35,7 @@ from identity.token_server import FormOAuth2Request
 
 router = APIRouter(tags=["openid connect: browser"])
 LOGIN_FORM_SECONDS = 900
+MAX_LOGIN_HINT = 100  # a handle, a phone number or a resident ID
 
 
 class UnmetAuthenticationRequirements(OAuth2Error):
@@ -77,6 +78,7 @@ def continue_authorization(
             login_nonce=nonce,
             error=None,
             demo_hint=pages.demo_login_hint(settings.demo),
+            username=login_hint(oauth_request.payload.data.get("login_hint")),
         )
         set_cookie(page, settings, LOGIN_FORM_COOKIE, nonce, max_age=LOGIN_FORM_SECONDS)
         return page
@@ -121,6 +123,11 @@ def continue_authorization(
         )
     response: Response = server.create_authorization_response(oauth_request, grant_user=principal, grant=grant)
     return response
+
+
+def login_hint(value: object) -> str:
+    """OpenID Connect's ``login_hint`` as the login form's pre-filled name: a short plain string, or nothing."""
+    return value if isinstance(value, str) and len(value) <= MAX_LOGIN_HINT and value.isprintable() else ""
 
 
 @router.get("/authorize", summary="OpenID Connect authorization endpoint (browser)", response_class=Response)

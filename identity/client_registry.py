@@ -50,7 +50,12 @@ class RegisteredClient(ClientMixin):
         return None  # OpenID Connect requires redirect_uri on every request
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.redirect_uris  # exact match, no prefixes or patterns
+        # Exact match, no prefixes, patterns or ports left open. RFC 8252 §7.3 would let a native
+        # app's loopback redirect URI match on any port; here every service serves pages on
+        # 127.0.0.1 (a pod serves what people stored in it), so any port would let such a page
+        # receive the citizen app's codes. The citizen web app's URI is registered instead
+        # (identity setting citizen_web_origin).
+        return redirect_uri in self.redirect_uris
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         # one method per client: a confidential client can never pass as a public one
@@ -77,7 +82,7 @@ def registered_clients(settings: Settings) -> dict[str, RegisteredClient]:
         for name, jwks_uri in settings.clients.items()
     }
     clients[CITIZEN_APP] = RegisteredClient(
-        CITIZEN_APP, "", (settings.citizen_app_redirect_uri,), token_endpoint_auth_method=PUBLIC_CLIENT
+        CITIZEN_APP, "", settings.citizen_app_redirect_uris, token_endpoint_auth_method=PUBLIC_CLIENT
     )
     return clients
 

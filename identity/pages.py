@@ -67,8 +67,16 @@ def _hidden(name: str, value: str) -> str:
 
 
 def login_page(
-    *, provider: str, client_title: str, query: str, login_nonce: str, error: str | None, demo_hint: str | None
+    *,
+    provider: str,
+    client_title: str,
+    query: str,
+    login_nonce: str,
+    error: str | None,
+    demo_hint: str | None,
+    username: str = "",
 ) -> HTMLResponse:
+    """``username`` pre-fills the form (OpenID Connect's ``login_hint``): a hint, never a login."""
     body = (
         f"<h1>{escape(provider)}</h1><p class=who>Log in to continue to <b>{escape(client_title)}</b>.</p>"
         + (f"<p class=error>{escape(error)}</p>" if error else "")
@@ -76,7 +84,7 @@ def login_page(
         + _hidden("authorization_request", query)
         + _hidden("login_nonce", login_nonce)
         + "<label for=username>Name, phone or resident ID</label><input type=text id=username name=username "
-        "autocomplete=username required>"
+        f"value='{escape(username)}' autocomplete=username required>"
         + "<label for=password>Password</label><input type=password id=password name=password "
         "autocomplete=current-password required>"
         + "<button type=submit>Log in</button></form>"

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from kernel import topology
-from kernel.citizens import DEFAULT_CITIZEN_APP_REDIRECT_URI
+from kernel.citizens import CITIZEN_WEB_CALLBACK_PATH, DEFAULT_CITIZEN_APP_REDIRECT_URI
 from kernel.client import JWKS_PATH
 from kernel.regime import Regime
 from kernel.settings import ServiceSettings
@@ -32,6 +32,9 @@ class Settings(ServiceSettings):
     redirect_uris: dict[str, list[str]] = Field(default_factory=dict)
     # the citizen's own app (public client, RFC 8252): its one redirect URI, matched exactly
     citizen_app_redirect_uri: str = DEFAULT_CITIZEN_APP_REDIRECT_URI
+    # the workshop's stage (workshop/stage), whose page shows the login and consent pages in a frame:
+    # their frame-ancestors (kernel/framing.py); unset, no page of the provider may be framed
+    stage_origin: str | None = None
 
     @field_validator("citizen_app_redirect_uri")
     @classmethod
@@ -41,6 +44,13 @@ class Settings(ServiceSettings):
         if not (loopback or (parts.scheme == "https" and parts.hostname)) or parts.fragment:
             raise ValueError("the citizen app's redirect URI is http://127.0.0.1 or [::1] (loopback), or https")
         return uri
+
+    @property
+    def citizen_app_redirect_uris(self) -> tuple[str, ...]:
+        """The citizen's app's redirect URIs: the native app's, and the citizen web app's
+        ``<citizen_web_origin>/callback`` when that origin is set (workshop/citizen_web)."""
+        web = [f"{self.citizen_web_origin.rstrip('/')}{CITIZEN_WEB_CALLBACK_PATH}"] if self.citizen_web_origin else []
+        return (self.citizen_app_redirect_uri, *web)
 
     @property
     def issuer(self) -> str:

@@ -30,6 +30,9 @@ CITIZEN_APP = "citizen-app"
 # Where the identity service sends the app back (exact match; RFC 8252 §7.3 loopback). The CLI
 # never listens there: it reads the code from the Location header of the 302.
 DEFAULT_CITIZEN_APP_REDIRECT_URI = "http://127.0.0.1/citizen-app/callback"
+# Where the citizen's web app (workshop/citizen_web, its own loopback origin) is sent back; the
+# identity service registers ``<its citizen_web_origin><this>`` as a second redirect URI.
+CITIZEN_WEB_CALLBACK_PATH = "/callback"
 # The services that accept a citizen's own tokens: the only resources citizen-app may ask for.
 # The departments take them on their ``/me/...`` routes, reached directly or sealed in a courier
 # envelope the gateway relays (kernel/courier.py).

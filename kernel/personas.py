@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from kernel.problems import Problem
 from kernel.resident_id import make_resident_id
@@ -25,7 +26,7 @@ class UnknownPersona(Problem):
 
     status, kind = 404, "unknown-persona"
 
-    def __init__(self, detail: str = "There is no demo persona by that name.", **extensions: object) -> None:
+    def __init__(self, detail: str = "There is no demo persona by that name.", **extensions: Any) -> None:
         super().__init__(detail, **extensions)
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from kernel.access import audience_of
 from kernel.at_rest import private_directory, tighten_tree
 from kernel.client import JWKS_PATH, ServiceClient, build_transport
+from kernel.cors import allow_citizen_web
 from kernel.database import Database
 from kernel.dependencies import ServiceStateDep
 from kernel.keys import load_or_create_encryption_key, load_or_create_signing_key, service_jwks
@@ -179,6 +180,8 @@ def build_service_app(
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service_name=service_label, tracing=tracing)
     app.include_router(_operational_router(settings, publishes_service_keys=publishes_service_keys))
+    # the citizen's own web app seals to a department's key it fetches itself (not via the gateway)
+    allow_citizen_web(app, settings.citizen_web_origin, [JWKS_PATH])
     for router in routers:
         _list_dependency_problems(router)
         app.include_router(router)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from kernel.demo_reset import demo_reset_router
 from kernel.service_app import build_service_app
 from superapp_gateway.catalogue import router as catalogue_router
+from superapp_gateway.citizen_web import allow_citizen_web_app
 from superapp_gateway.demo import reset_demo
 from superapp_gateway.dependencies import GatewayState
 from superapp_gateway.journeys import ROUTERS as journey_routers
@@ -51,4 +52,5 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         on_shutdown=stop_retrier,  # pending wallet payments are retried in the background
     )
     policy.phone.mount(app)  # what the phone's pages load (styles), where the regime has them
+    allow_citizen_web_app(app, settings)  # the rights phone's page posts its sealed envelopes here
     return app

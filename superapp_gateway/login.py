@@ -87,10 +87,11 @@ async def login(
     return_to: ReturnTo = None,
     login_hint: LoginHint = None,
 ) -> RedirectResponse:
-    """``return_to``: a path of the phone's pages (``/app/...``) to come back to instead of the usual
-    page after login; ``login_hint``: the login name the identity provider may pre-fill."""
+    """``return_to``: a path of the phone's pages (``/app/...``) or a page of the citizen's web app to
+    come back to instead of the usual page after login (superapp_gateway/return_to.py);
+    ``login_hint``: the login name the identity provider may pre-fill."""
     settings = gateway.settings
-    coming_back_to = safe_return_to(return_to) if return_to is not None else None
+    coming_back_to = safe_return_to(settings, return_to) if return_to is not None else None
     attempt = await run_in_threadpool(start_attempt, session, now)
     callback_url = browser_url(settings) + CALLBACK_PATH
     query = urlencode(
@@ -178,7 +179,7 @@ async def callback(
     )
     session_id, landing = await run_in_threadpool(_log_in, gateway, session, claims, tokens, now)
     # checked again: the cookie is the browser's, and any page on this host may have set it
-    coming_back_to = returned_to(request.cookies.get(browser_cookie(settings, RETURN_TO_COOKIE)))
+    coming_back_to = returned_to(settings, request.cookies.get(browser_cookie(settings, RETURN_TO_COOKIE)))
     # Off the callback URL at once, so the used code is not left in the address bar or history.
     response = RedirectResponse(coming_back_to or landing, status_code=303)
     set_browser_cookie(response, settings, SESSION_COOKIE, session_id, max_age=int(SESSION_TTL.total_seconds()))

@@ -1,12 +1,15 @@
-"""Where a login started from the phone's pages comes back to: a path under ``/app/`` and nothing
-else, checked when the login starts and again when it ends (the cookie that carries it is the
-browser's to change, and any page on 127.0.0.1 — every citygate service — may set cookies there)."""
+"""Where a login comes back to: a path of the phone's pages (under ``/app/``) or a page of the citizen's
+own web app (its configured origin, ``superapp_gateway/citizen_web.py``), and nothing else. Checked
+when the login starts (anything else is refused) and again when it ends (the cookie that carries it is
+the browser's to change, and any page on 127.0.0.1 — every citygate service — may set cookies there)."""
 
 from __future__ import annotations
 
 import re
 
+from superapp_gateway.citizen_web import allowed_return_to
 from superapp_gateway.errors import UnsafeReturnTo
+from superapp_gateway.settings import Settings
 
 PHONE_ROOT = "/app/"
 MAX_RETURN_TO_LENGTH = 300
@@ -14,8 +17,11 @@ MAX_RETURN_TO_LENGTH = 300
 _PLAIN = re.compile(r"/app/[A-Za-z0-9/_.~?=&-]*")
 
 
-def safe_return_to(value: str) -> str:
-    """``value`` if it is a path of the phone's own pages; ``UnsafeReturnTo`` otherwise."""
+def safe_return_to(settings: Settings, value: str) -> str:
+    """``value`` if it is a path of the phone's own pages or a page of the citizen's web app;
+    ``UnsafeReturnTo`` otherwise."""
+    if allowed_return_to(settings, value) is not None:
+        return value
     if len(value) > MAX_RETURN_TO_LENGTH or not _PLAIN.fullmatch(value):
         raise UnsafeReturnTo()
     path = value.partition("?")[0]
@@ -25,11 +31,11 @@ def safe_return_to(value: str) -> str:
     return value
 
 
-def returned_to(value: str | None) -> str | None:
-    """A carried return path, if it is still safe (a tampered one is dropped, not followed)."""
+def returned_to(settings: Settings, value: str | None) -> str | None:
+    """A carried return address, if it is still safe (a tampered one is dropped, not followed)."""
     if not value:
         return None
     try:
-        return safe_return_to(value)
+        return safe_return_to(settings, value)
     except UnsafeReturnTo:
         return None

@@ -26,6 +26,7 @@ from kernel.browser_sessions import (
     served_over_https,
     session_id_digest,
 )
+from superapp_gateway.citizen_web_origin import from_citizen_web
 from superapp_gateway.errors import CrossOriginRequest
 from superapp_gateway.models import CitizenSession
 from superapp_gateway.settings import Settings
@@ -131,12 +132,15 @@ def require_own_origin(request: Request, settings: Settings) -> None:
     https and loopback origins) and ``Origin`` (every current browser on every form POST and every
     cross-origin fetch other than GET/HEAD; ``null`` from a sandboxed page). Either one naming
     another origin is refused.
+    The citizen web app's page (``citizen_web_origin``, superapp_gateway/citizen_web.py) is allowed too.
     A request with neither is not a browser's cross-origin request — a browser would have sent at
     least one — but a program (the CLI, httpx, curl) acting with a session it holds, which is
     allowed; such a program could present its session as a bearer just as well.
     """
     if request.method not in STATE_CHANGING_METHODS:
         return
+    if from_citizen_web(request, settings):
+        return  # the rights phone's own page, the one other origin the settings trust
     fetch_site = request.headers.get("sec-fetch-site")
     origin = request.headers.get("origin")
     if (fetch_site is not None and fetch_site not in OWN_FETCH_SITES) or (

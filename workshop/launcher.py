@@ -111,6 +111,8 @@ class Launcher:
         # spans to the stage's collector, pages framed by the stage (ignored by a service without the setting)
         env[f"{spec.env_prefix}OTLP_ENDPOINT"] = self.stage_url + "/v1/traces"
         env[f"{spec.env_prefix}STAGE_ORIGIN"] = self.stage_url
+        if endpoint.regime is Regime.RIGHTS:  # the one origin whose page may use the services' APIs
+            env[f"{spec.env_prefix}CITIZEN_WEB_ORIGIN"] = CITIZEN_WEB.url(self.base_ports)
         return env
 
     @property

@@ -1,0 +1,90 @@
+"""The rights phone's pages as served (no browser): only pages and scripts, a strict CSP, framed
+by the stage at most; and the identity provider's pages framed by the stage only when told."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.citizen_web import STAGE_ORIGIN, citizen_web_mesh
+from workshop.citizen_app import AppAuthorization
+from workshop.citizen_web.app import create_app
+from workshop.citizen_web.settings import Settings
+
+
+async def served(settings: Settings, path: str) -> httpx.Response:
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.origin) as client:
+        return await client.get(path)
+
+
+def directives(answer: httpx.Response) -> dict[str, str]:
+    policy = answer.headers["content-security-policy"]
+    return {part.strip().split(" ", 1)[0]: part.strip() for part in policy.split(";")}
+
+
+@pytest.mark.parametrize("path", ["/", "/callback?code=x&state=y", "/?persona=li-wei"])
+async def test_the_pages_run_no_inline_script_and_talk_only_to_their_services(path):
+    answer = await served(Settings(), path)
+    assert answer.status_code == 200
+    policy = directives(answer)
+    assert policy["script-src"] == "script-src 'self'"
+    assert policy["frame-ancestors"] == "frame-ancestors 'none'"
+    assert policy["connect-src"].split()[1:] == [
+        "'self'",
+        "http://127.0.0.1:8200",
+        "http://127.0.0.1:8201",
+        "http://127.0.0.1:8202",
+        "http://127.0.0.1:8203",
+        "http://127.0.0.1:8204",
+        "http://127.0.0.1:8205",
+        "http://127.0.0.1:8206",
+    ]
+    assert answer.headers["referrer-policy"] == "no-referrer"  # the callback's code goes nowhere
+    assert "<script>" not in answer.text and " on" + "click=" not in answer.text
+    assert '<script type="module" src="/static/journey.js"></script>' in answer.text
+
+
+async def test_the_page_names_its_services_escaped():
+    settings = Settings(gateway_url="http://127.0.0.1:9600", departments={"fines": 'http://127.0.0.1:9604/"><x'})
+    page = (await served(settings, "/")).text
+    assert 'data-gateway-url="http://127.0.0.1:9600"' in page
+    assert "<x" not in page and "&#34;fines&#34;" in page
+
+
+async def test_the_stage_may_frame_the_pages_when_named():
+    answer = await served(Settings(stage_origin=STAGE_ORIGIN), "/")
+    assert directives(answer)["frame-ancestors"] == f"frame-ancestors 'self' {STAGE_ORIGIN}"
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/journey.js", "/static/courier.js", "/static/oauth.js", "/assets/vendor/jose/index.js"]
+)
+async def test_the_scripts_are_served_from_this_origin(path):
+    answer = await served(Settings(), path)
+    assert answer.status_code == 200
+    assert "javascript" in answer.headers["content-type"]
+
+
+async def test_nothing_else_of_the_web_modules_is_served():
+    assert (await served(Settings(), "/assets/vendor/jose/../../package.json")).status_code == 404
+    assert (await served(Settings(), "/assets/vendor/htmx/htmx.min.js")).status_code == 404
+
+
+@pytest.mark.parametrize("stage", [False, True], ids=["alone", "on-stage"])
+async def test_the_identity_login_page_is_framed_by_the_stage_only_when_named(monkeypatch, tmp_path, stage):
+    auth = AppAuthorization.for_service("fines", redirect_uri="http://127.0.0.1:8210/callback")
+    async with AsyncExitStack() as stack:
+        mesh: Any = await stack.enter_async_context(citizen_web_mesh(monkeypatch, tmp_path, stage=stage))
+        identity = await stack.enter_async_context(mesh.client("identity"))
+        page = await identity.get(f"/authorize?{auth.query}")
+    assert page.status_code == 200 and "name=password" in page.text
+    if stage:
+        assert page.headers["content-security-policy"] == f"frame-ancestors 'self' {STAGE_ORIGIN}"
+        assert "x-frame-options" not in page.headers
+    else:
+        assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+        assert page.headers["x-frame-options"] == "DENY"
