@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import Response
 
+from kernel.demo_reset import RESET_PATH
 from kernel.regime import Regime
 from superapp_gateway.sessions import STATE_CHANGING_METHODS, set_browser_cookie
 from superapp_gateway.settings import Settings
@@ -26,13 +27,14 @@ FROM_THE_POD = {"sec-fetch-site": "same-site"}
 
 
 def state_changing_routes(mesh) -> list[tuple[str, str]]:
-    """Every state-changing operation the gateway has (from its OpenAPI), path parameters filled in."""
+    """Every state-changing operation the gateway has (from its OpenAPI), path parameters filled in;
+    but the demo reset, which only the operator's Authorization header opens (no cookie rides on it)."""
     paths = mesh.apps["gateway"].openapi()["paths"]
     return sorted(
         (method.upper(), re.sub(r"\{[^}]+\}", "1", path))
         for path, operations in paths.items()
         for method in operations
-        if method.upper() in STATE_CHANGING_METHODS
+        if method.upper() in STATE_CHANGING_METHODS and path != RESET_PATH
     )
 
 
