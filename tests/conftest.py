@@ -16,6 +16,7 @@ import pytest
 from kernel import topology
 from kernel.regime import Regime
 from tests.fixtures.databases import migrated_postgres_databases, require_postgres
+from tests.fixtures.deployment import Deployment, running_deployment
 from tests.fixtures.mesh import Mesh
 
 # fixture -> the marker that says its values
@@ -95,11 +96,26 @@ async def mesh(
         yield running
 
 
+@pytest.fixture(scope="session")
+def _shared_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with running_deployment(tmp_path_factory.mktemp("deployment")) as running:
+        yield running
+
+
+@pytest.fixture
+async def deployment(_shared_deployment: Deployment) -> Deployment:
+    """``citygate up`` on real processes, shared by the tests that use it (tests/fixtures/deployment.py),
+    the demo personas' state reset before each."""
+    await _shared_deployment.reset()
+    return _shared_deployment
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Under `pytest -n` (make test), the tests that start real processes run one after another on
     # one worker: each starts many services, and two such tests at once on two cores would be
-    # measuring each other's start-up, not the code.
+    # measuring each other's start-up, not the code. The shared deployment is one of them.
     for item in items:
-        if item.get_closest_marker("processes"):
+        if item.get_closest_marker("processes") or "deployment" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.processes)
             item.add_marker(pytest.mark.xdist_group("processes"))

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from kernel.personas import DEMO_PASSWORD, by_handle
+from kernel.regime import Regime
 from services.fines.demo import DEMO_PLATE
 from tests.fixtures.browser import Phone, browser, new_phone, require_chromium
-from tests.fixtures.processes import base_port, citygate_up
-
-pytestmark = pytest.mark.processes
+from tests.fixtures.deployment import Deployment
 
 CAR_OWNER = by_handle("li-wei")
 
@@ -25,55 +22,54 @@ async def step(phone: Phone, name: str, *, own_page: bool = True) -> None:
         assert await phone.accessibility_violations() == [], name
 
 
-async def test_pay_a_traffic_fine_on_the_platform_phone(tmp_path, request):
-    require_chromium()  # before starting the services: without a browser there is nothing to see
-    with citygate_up(tmp_path, "--regime", "platform") as (process, _, _):
-        gateway = f"http://127.0.0.1:{base_port(process)}"
-        async with browser(request.node.name) as launched:
-            phone = await new_phone(launched, "platform")
-            page = phone.page
-            await page.goto(f"{gateway}/app/?persona={CAR_OWNER.handle}")
-            await step(phone, "home, logged out")
+async def test_pay_a_traffic_fine_on_the_platform_phone(deployment: Deployment, request):
+    require_chromium()
+    gateway = deployment.url("gateway", Regime.PLATFORM)
+    async with browser(request.node.name) as launched:
+        phone = await new_phone(launched, "platform")
+        page = phone.page
+        await page.goto(f"{gateway}/app/?persona={CAR_OWNER.handle}")
+        await step(phone, "home, logged out")
 
-            await page.get_by_role("link", name=re.compile("Log in")).click()
-            await page.wait_for_selector("#password")
-            if not await page.input_value("#username"):  # pre-filled by the identity provider, where it does
-                await page.fill("#username", CAR_OWNER.handle)
-            await page.fill("#password", DEMO_PASSWORD)
-            await step(phone, "identity provider's login", own_page=False)
-            await page.get_by_role("button", name="Log in").click()
-            allow = page.get_by_role("button", name="Allow")
-            await page.wait_for_url(re.compile(r"/app/|/authorize"))
-            if "/app/" not in page.url and await allow.count():
-                await allow.click()
-            await page.wait_for_url(re.compile(r"/app/\?persona=li-wei$"))
+        await page.get_by_role("link", name=re.compile("Log in")).click()
+        await page.wait_for_selector("#password")
+        if not await page.input_value("#username"):  # pre-filled by the identity provider, where it does
+            await page.fill("#username", CAR_OWNER.handle)
+        await page.fill("#password", DEMO_PASSWORD)
+        await step(phone, "identity provider's login", own_page=False)
+        await page.get_by_role("button", name="Log in").click()
+        allow = page.get_by_role("button", name="Allow")
+        await page.wait_for_url(re.compile(r"/app/|/authorize"))
+        if "/app/" not in page.url and await allow.count():
+            await allow.click()
+        await page.wait_for_url(re.compile(r"/app/\?persona=li-wei$"))
 
-            sheet = page.get_by_role("dialog")
-            await sheet.wait_for()
-            assert await page.is_checked("#agree")  # the click-through comes ticked
-            assert "我已阅读并同意" in await sheet.inner_text()
-            await step(phone, "agreement sheet")
-            await page.click("#agree-button")
+        sheet = page.get_by_role("dialog")
+        await sheet.wait_for()
+        assert await page.is_checked("#agree")  # the click-through comes ticked
+        assert "我已阅读并同意" in await sheet.inner_text()
+        await step(phone, "agreement sheet")
+        await page.click("#agree-button")
 
-            await page.wait_for_selector("#tile-fines")
-            assert await page.inner_text("#balance") == "¥1,000.00"
-            await step(phone, "city services")
-            await page.click("#tile-fines")
+        await page.wait_for_selector("#tile-fines")
+        assert await page.inner_text("#balance") == "¥1,000.00"
+        await step(phone, "city services")
+        await page.click("#tile-fines")
 
-            await page.wait_for_url(f"{gateway}/app/fines")
-            fines = await page.inner_text("main")
-            assert fines.count(DEMO_PLATE) == 2 and "¥200.00" in fines and "¥150.00" in fines
-            await step(phone, "traffic fines")
-            first = page.locator("button[id^=pay-]").first
-            amount = await first.inner_text()
-            await first.click()
+        await page.wait_for_url(f"{gateway}/app/fines")
+        fines = await page.inner_text("main")
+        assert fines.count(DEMO_PLATE) == 2 and "¥200.00" in fines and "¥150.00" in fines
+        await step(phone, "traffic fines")
+        first = page.locator("button[id^=pay-]").first
+        amount = await first.inner_text()
+        await first.click()
 
-            await page.wait_for_url(re.compile(r"/app/fines/\d+/receipt$"))
-            assert "支付成功" in await page.inner_text("main")
-            paid = await page.inner_text("#paid-amount")
-            assert paid in amount and paid in ("¥200.00", "¥150.00")
-            assert await page.inner_text("#payer") == CAR_OWNER.resident_id
-            left = 1000 - int(paid.strip("¥").split(".")[0])
-            assert await page.inner_text("#balance") == f"¥{left:,}.00"
-            await step(phone, "receipt")
-            phone.assert_clean()
+        await page.wait_for_url(re.compile(r"/app/fines/\d+/receipt$"))
+        assert "支付成功" in await page.inner_text("main")
+        paid = await page.inner_text("#paid-amount")
+        assert paid in amount and paid in ("¥200.00", "¥150.00")
+        assert await page.inner_text("#payer") == CAR_OWNER.resident_id
+        left = 1000 - int(paid.strip("¥").split(".")[0])
+        assert await page.inner_text("#balance") == f"¥{left:,}.00"
+        await step(phone, "receipt")
+        phone.assert_clean()

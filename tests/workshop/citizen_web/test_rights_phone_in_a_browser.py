@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from kernel.personas import DEMO_PASSWORD
 from tests.fixtures.browser import browser, new_phone, require_chromium
 from tests.fixtures.citizen_web import axe_violations
+from tests.fixtures.deployment import Deployment
 from tests.fixtures.fines import DEMO_PLATE
-from tests.fixtures.processes import base_port, citygate_up
 
-pytestmark = pytest.mark.processes
 PERSONA = "li-wei"
 STEP_TIMEOUT_MS = 20_000
 
@@ -22,85 +19,83 @@ async def accessible(phone, where: str) -> None:
     assert await axe_violations(phone) == [], f"axe on {where}"
 
 
-async def test_a_citizen_pays_a_fine_through_the_blind_courier_in_the_browser(tmp_path, request):
+async def test_a_citizen_pays_a_fine_through_the_blind_courier_in_the_browser(deployment: Deployment, request):
     require_chromium()
-    with citygate_up(tmp_path, "--regime", "rights") as (process, _output, _children):
-        rights_base = int(base_port(process)) + 100
-        web = f"http://127.0.0.1:{rights_base + 10}"  # the citizen web app: the rights base port + 10
-        async with browser(request.node.name) as launched:
-            phone = await new_phone(launched, "rights")
-            page = phone.page
-            page.set_default_timeout(STEP_TIMEOUT_MS)
+    web = deployment.citizen_web_url
+    async with browser(request.node.name) as launched:
+        phone = await new_phone(launched, "rights")
+        page = phone.page
+        page.set_default_timeout(STEP_TIMEOUT_MS)
 
-            await page.goto(f"{web}/?persona={PERSONA}")
-            assert await page.input_value("#persona") == PERSONA
-            await phone.screenshot("start")
-            await accessible(phone, "the start page")
+        await page.goto(f"{web}/?persona={PERSONA}")
+        assert await page.input_value("#persona") == PERSONA
+        await phone.screenshot("start")
+        await accessible(phone, "the start page")
 
-            # the super-app's login: its own page at the gateway, through the identity provider, and back
-            await page.get_by_role("button", name="Log in to the super-app").click()
-            await page.wait_for_url(re.compile(r".*/authorize\?.*"))
-            await page.fill("#username", PERSONA)
-            await page.fill("#password", DEMO_PASSWORD)
-            await phone.screenshot("identity login")
-            await page.get_by_role("button", name="Log in").click()
-            if await page.get_by_role("button", name="Allow").count():
-                await phone.screenshot("consent to the super-app")
-                await page.get_by_role("button", name="Allow").click()
-            await page.wait_for_url(f"{web}/?persona={PERSONA}")
-            await page.get_by_role("button", name="Log in for traffic fines").wait_for()
-            await phone.screenshot("logged in to the super-app")
-
-            # the app's own login for the traffic police: the consent screen names recipient and purpose
-            await page.get_by_role("button", name="Log in for traffic fines").click()
-            await page.get_by_role("button", name="Allow").wait_for()
-            consent = await page.text_content("body") or ""
-            assert "Your app will act at the traffic police" in consent
-            assert re.search(r"for \d+ minutes", consent)  # how long the key lasts
-            await phone.screenshot("consent to the app acting at the traffic police")
-            await accessible(phone, "the consent page")
+        # the super-app's login: its own page at the gateway, through the identity provider, and back
+        await page.get_by_role("button", name="Log in to the super-app").click()
+        await page.wait_for_url(re.compile(r".*/authorize\?.*"))
+        await page.fill("#username", PERSONA)
+        await page.fill("#password", DEMO_PASSWORD)
+        await phone.screenshot("identity login")
+        await page.get_by_role("button", name="Log in").click()
+        if await page.get_by_role("button", name="Allow").count():
+            await phone.screenshot("consent to the super-app")
             await page.get_by_role("button", name="Allow").click()
-            await page.wait_for_url(f"{web}/?persona={PERSONA}")  # the code left the address bar
-            await page.get_by_role("button", name="Look up my fines").wait_for()
+        await page.wait_for_url(f"{web}/?persona={PERSONA}")
+        await page.get_by_role("button", name="Log in for traffic fines").wait_for()
+        await phone.screenshot("logged in to the super-app")
 
-            # the fines, opened in the browser from the sealed answer
-            await page.get_by_role("button", name="Look up my fines").click()
-            await page.locator("#fines-rows tr").first.wait_for()
-            rows = await page.locator("#fines-rows tr").all_text_contents()
-            assert len(rows) == 2 and all(DEMO_PLATE in row for row in rows)
-            assert any("¥" in row and "unpaid" in row for row in rows)
-            seen = await page.locator("#seen-list li").all_text_contents()
-            assert len(seen) == 1 and re.search(r"sealed envelope of \d+ bytes, a sealed answer of \d+ bytes", seen[0])
-            assert DEMO_PLATE not in " ".join(seen)
-            await phone.screenshot("fines")
-            await accessible(phone, "the fines")
+        # the app's own login for the traffic police: the consent screen names recipient and purpose
+        await page.get_by_role("button", name="Log in for traffic fines").click()
+        await page.get_by_role("button", name="Allow").wait_for()
+        consent = await page.text_content("body") or ""
+        assert "Your app will act at the traffic police" in consent
+        assert re.search(r"for \d+ minutes", consent)  # how long the key lasts
+        await phone.screenshot("consent to the app acting at the traffic police")
+        await accessible(phone, "the consent page")
+        await page.get_by_role("button", name="Allow").click()
+        await page.wait_for_url(f"{web}/?persona={PERSONA}")  # the code left the address bar
+        await page.get_by_role("button", name="Look up my fines").wait_for()
 
-            # its one-time reply key: a CryptoKey the page itself cannot export
-            key = await page.evaluate(
-                """async () => {
-                    const key = window.citygateCourier.lastReplyKey;
-                    let exported = true;
-                    try { await crypto.subtle.exportKey("jwk", key); } catch (error) { exported = false; }
-                    try { await crypto.subtle.exportKey("pkcs8", key); } catch (error) { exported = exported || false; }
-                    return { type: key.type, extractable: key.extractable, algorithm: key.algorithm.name, exported };
-                }"""
-            )
-            assert key == {"type": "private", "extractable": False, "algorithm": "ECDH", "exported": False}
+        # the fines, opened in the browser from the sealed answer
+        await page.get_by_role("button", name="Look up my fines").click()
+        await page.locator("#fines-rows tr").first.wait_for()
+        rows = await page.locator("#fines-rows tr").all_text_contents()
+        assert len(rows) == 2 and all(DEMO_PLATE in row for row in rows)
+        assert any("¥" in row and "unpaid" in row for row in rows)
+        seen = await page.locator("#seen-list li").all_text_contents()
+        assert len(seen) == 1 and re.search(r"sealed envelope of \d+ bytes, a sealed answer of \d+ bytes", seen[0])
+        assert DEMO_PLATE not in " ".join(seen)
+        await phone.screenshot("fines")
+        await accessible(phone, "the fines")
 
-            # paid from the super-app's wallet
-            pay = page.get_by_role("button", name=re.compile(r"^Pay ¥[\d.]+ now$"))
-            amount = re.search(r"¥[\d.]+", await pay.text_content() or "")
-            await pay.click()
-            await page.locator("#receipt").wait_for()
-            assert amount and amount.group(0) in (await page.text_content("#receipt") or "")
-            await phone.screenshot("paid from the wallet")
+        # its one-time reply key: a CryptoKey the page itself cannot export
+        key = await page.evaluate(
+            """async () => {
+                const key = window.citygateCourier.lastReplyKey;
+                let exported = true;
+                try { await crypto.subtle.exportKey("jwk", key); } catch (error) { exported = false; }
+                try { await crypto.subtle.exportKey("pkcs8", key); } catch (error) { exported = exported || false; }
+                return { type: key.type, extractable: key.extractable, algorithm: key.algorithm.name, exported };
+            }"""
+        )
+        assert key == {"type": "private", "extractable": False, "algorithm": "ECDH", "exported": False}
 
-            # and the traffic police say so, through the courier again
-            await page.get_by_role("button", name="Check the fine is paid").click()
-            await page.get_by_role("heading", name="Fine paid").wait_for()
-            assert amount.group(0) in (await page.text_content("#paid-text") or "")
-            seen = await page.locator("#seen-list li").all_text_contents()
-            assert len(seen) == 3 and "wallet payment in clear" in seen[1]
-            await phone.screenshot("checked paid")
-            await accessible(phone, "the end of the journey")
-            phone.assert_clean()
+        # paid from the super-app's wallet
+        pay = page.get_by_role("button", name=re.compile(r"^Pay ¥[\d.]+ now$"))
+        amount = re.search(r"¥[\d.]+", await pay.text_content() or "")
+        await pay.click()
+        await page.locator("#receipt").wait_for()
+        assert amount and amount.group(0) in (await page.text_content("#receipt") or "")
+        await phone.screenshot("paid from the wallet")
+
+        # and the traffic police say so, through the courier again
+        await page.get_by_role("button", name="Check the fine is paid").click()
+        await page.get_by_role("heading", name="Fine paid").wait_for()
+        assert amount.group(0) in (await page.text_content("#paid-text") or "")
+        seen = await page.locator("#seen-list li").all_text_contents()
+        assert len(seen) == 3 and "wallet payment in clear" in seen[1]
+        await phone.screenshot("checked paid")
+        await accessible(phone, "the end of the journey")
+        phone.assert_clean()
