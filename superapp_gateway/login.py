@@ -63,7 +63,7 @@ LOGIN_STATE_COOKIE = "gateway_login_state"
 RETURN_TO_COOKIE = "gateway_return_to"
 # A login name to pre-fill at the identity provider (OpenID Connect's login_hint): the demo
 # personas' handles are of this shape.
-LoginHint = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+LoginHint = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", max_length=40)]
 ReturnTo = Annotated[str | None, Query(max_length=MAX_RETURN_TO_LENGTH)]
 
 
