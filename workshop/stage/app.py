@@ -26,7 +26,16 @@ from kernel.web_assets import mount_web_assets, vendor_url
 from workshop.stage.changes import ChangeTracker
 from workshop.stage.evidence import Evidence
 from workshop.stage.panels import View, end_step, panel_context
-from workshop.stage.phones import DEFAULT_JOURNEY, DEFAULT_PERSONA, JOURNEYS, journey, partner, persona, phones
+from workshop.stage.phones import (
+    DEFAULT_JOURNEY,
+    DEFAULT_PERSONA,
+    JOURNEYS,
+    framed_origins,
+    journey,
+    partner,
+    persona,
+    phones,
+)
 from workshop.stage.settings import Settings
 from workshop.stage.step_traces import StepTraces
 from workshop.stage.traces import SpanStore, traces_router
@@ -81,7 +90,7 @@ def create_app(settings: Settings, *, sequence_of: SequenceSource | None = None)
     app = FastAPI(title="citygate stage", docs_url=None, redoc_url=None, openapi_url=None)
     install_problem_handlers(app)
     left, right = phones(settings.base_ports)
-    app.add_middleware(SecurityHeaders, policy=content_security_policy([left.origin, right.origin]))
+    app.add_middleware(SecurityHeaders, policy=content_security_policy(framed_origins(settings.base_ports)))
     mount_web_assets(app, "htmx")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True))

@@ -48,6 +48,14 @@ def phones(base_ports: dict[Regime, int]) -> tuple[Phone, Phone]:
     )
 
 
+def framed_origins(base_ports: dict[Regime, int]) -> list[str]:
+    """What the phones' frames may show: the phones, and the pages a login takes them through in the
+    frame (each regime's identity provider and super-app gateway)."""
+    left, right = phones(base_ports)
+    logins = [topology.loopback_url(name, regime, base_ports) for regime in Regime for name in ("gateway", "identity")]
+    return list(dict.fromkeys([left.origin, right.origin, *logins]))
+
+
 @dataclass(frozen=True)
 class Journey:
     key: str

@@ -4,8 +4,11 @@ console error, axe clean."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from kernel.personas import DEMO_PASSWORD, by_handle
 from tests.fixtures.browser import browser, new_phone, require_chromium
 from tests.fixtures.deployment import Deployment
 
@@ -34,3 +37,39 @@ async def test_the_stage_frames_both_phones_and_fills_the_panels(
         await phone.screenshot("stage with both phones")
         assert await phone.accessibility_violations() == []
         phone.assert_clean()
+
+
+async def test_a_step_on_the_platform_phone_is_drawn_from_the_services_spans_under_it(
+    deployment: Deployment, request: pytest.FixtureRequest
+) -> None:
+    """The facilitator's view of one step: the persona logs in and opens Traffic fines inside the stage's
+    left phone; under it the diagram shows the calls the services' own spans recorded, the traffic
+    police receiving the resident ID in clear."""
+    require_chromium()
+    async with browser(request.node.name) as launched:
+        stage = await new_phone(launched, "stage", viewport=PROJECTOR)
+        page = stage.page
+        await page.goto(deployment.stage_url + "/?persona=li-wei")
+        phone = page.frame_locator("#phone-platform")
+        await phone.get_by_role("link", name=re.compile("Log in")).click()
+        await phone.locator("#password").fill(DEMO_PASSWORD)
+        if not await phone.locator("#username").input_value():
+            await phone.locator("#username").fill("li-wei")
+        await phone.get_by_role("button", name="Log in").click()
+        await phone.locator("#agree-button").click()
+        await phone.locator("#tile-fines").wait_for()
+        await page.click("#after-step")  # the step to draw starts here
+        await phone.locator("#tile-fines").click()
+        await phone.locator("button[id^=pay-]").first.wait_for()
+
+        # spans are exported in batches: the diagram follows within a few polls
+        arrow = page.locator("#sequence-platform .sequence-call-entry", has_text="gateway → fines")
+        await arrow.first.wait_for(timeout=20_000)
+        entries = await page.locator("#sequence-platform .sequence-call-entry").all_text_contents()
+        assert any("citizen's phone → gateway" in entry and "/app/fines" in entry for entry in entries), entries
+        await arrow.first.locator("summary").click()  # "as seen by" the traffic police
+        seen = await arrow.first.locator(".sequence-seen-by").inner_text()
+        assert "resident ID" in seen and by_handle("li-wei").resident_id not in seen, seen
+        await stage.screenshot("a step drawn from the spans")
+        assert await stage.accessibility_violations() == []
+        stage.assert_clean()

@@ -42,7 +42,10 @@ async def test_the_phones_follow_the_base_port(tmp_path: Path) -> None:
         page = await client.get("/")
     srcs = sorted(str(frame["src"]) for frame in iframes(page.text))
     assert srcs == ["http://127.0.0.1:9100/app/?persona=li-wei", "http://127.0.0.1:9210/?persona=li-wei"]
-    assert "frame-src http://127.0.0.1:9100 http://127.0.0.1:9210;" in page.headers["content-security-policy"]
+    frames = (
+        "http://127.0.0.1:9100 http://127.0.0.1:9210 http://127.0.0.1:9101 http://127.0.0.1:9200 http://127.0.0.1:9201"
+    )
+    assert f"frame-src {frames};" in page.headers["content-security-policy"]
 
 
 async def test_a_spouse_can_hand_the_phones_to_the_partner(tmp_path: Path) -> None:
@@ -61,7 +64,10 @@ async def test_only_the_stages_own_scripts_run_and_nobody_frames_it(tmp_path: Pa
     policy = dict(directive.strip().split(" ", 1) for directive in page.headers["content-security-policy"].split(";"))
     assert policy["script-src"] == "'self'" and policy["default-src"] == "'self'" and policy["style-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'"
-    assert policy["frame-src"] == "http://127.0.0.1:8100 http://127.0.0.1:8210"
+    # the phones, and the logins they go through inside their frames (gateways, identity providers)
+    assert policy["frame-src"] == (
+        "http://127.0.0.1:8100 http://127.0.0.1:8210 http://127.0.0.1:8101 http://127.0.0.1:8200 http://127.0.0.1:8201"
+    )
     assert "unsafe" not in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
     # no inline script, no inline handler, no inline style: the policy would block them
