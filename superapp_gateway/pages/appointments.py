@@ -114,7 +114,8 @@ async def book(request: Request, state: StateDep, citizen: CurrentSession, histo
     except Problem as refused:
         if kind_of(refused.type) != REFUSED_BY_THE_BLACKLIST:
             raise
-        return page(state.settings, "refused.html", refusal(refused), status_code=refused.status)
+        # the platform's own answer, shown as its page (a page, not an error: the app worked, the bureau said no)
+        return page(state.settings, "refused.html", refusal(refused))
     if not booked:  # the same form again: the booking it made (its marriage code was shown once, then)
         booked = await journey.booking_of(citizen.subject, booking_id, state.policy, state.department_client())
     return page(state.settings, "booked.html", {"booking": booked})

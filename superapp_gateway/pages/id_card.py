@@ -32,6 +32,7 @@ PERSONAL = {
     "gender": ("性别", "Sex"),
     "nationality": ("民族 / 国籍", "Nationality"),
     "address": ("住址", "Address"),
+    "resident_of": ("户籍所在地", "Resident of"),
 }
 # what it says about itself
 ISSUANCE = {
@@ -48,7 +49,7 @@ def card_fields(claims: dict[str, object]) -> dict[str, list[dict[str, Any]]]:
     personal = [
         {"name": name, "label": PERSONAL.get(name, (name, name)), "value": value}
         for name, value in sorted(claims.items(), key=lambda item: _order(item[0]))
-        if name not in ISSUANCE and name != "cnf"
+        if name not in ISSUANCE and name != "cnf" and not name.startswith("_")
     ]
     issuance = [
         {"name": name, "label": label, "value": claims[name], "instant": name in ("iat", "exp")}
@@ -57,7 +58,16 @@ def card_fields(claims: dict[str, object]) -> dict[str, list[dict[str, Any]]]:
     ]
     # the key the card is bound to: the super-app's, not the citizen's device's
     bound = [{"name": "cnf", "label": ("绑定密钥", "Bound to key"), "value": "超级应用持有 held by the super-app"}]
-    return {"personal": personal, "issuance": issuance + (bound if "cnf" in claims else [])}
+    # what the holder could leave out when showing it: on the platform's card, nothing
+    withheld = claims.get("_sd") or []
+    choosable = [
+        {
+            "name": "sd",
+            "label": ("可选择披露", "Can be left out"),
+            "value": f"{len(withheld)}" if isinstance(withheld, list) and withheld else "无 none",
+        }
+    ]
+    return {"personal": personal, "issuance": issuance + (bound if "cnf" in claims else []) + choosable}
 
 
 def _order(name: str) -> tuple[int, str]:
