@@ -32,6 +32,7 @@ REASON_LABELS = {
     "unpaid-court-judgment": ("失信被执行人", "Unpaid court judgment"),
 }
 PARTY_LABELS = {"booker": ("预约人", "the booker"), "partner": ("配偶", "the partner")}
+SOURCE_LABELS = {"fines": ("交通管理部门", "the traffic police"), "courts": ("人民法院", "the courts")}
 
 
 def booking_link(booking_id: str) -> str:
@@ -62,7 +63,11 @@ def refusal(problem: Problem) -> dict[str, Any]:
         "detail": problem.detail,
         "reasons": [
             reason
-            | {"label": _label(REASON_LABELS, reason.get("kind")), "whom": _label(PARTY_LABELS, reason.get("party"))}
+            | {
+                "label": _label(REASON_LABELS, reason.get("kind")),
+                "whom": _label(PARTY_LABELS, reason.get("party")),
+                "reporter": _label(SOURCE_LABELS, reason.get("source")),
+            }
             for reason in (reasons if isinstance(reasons, list) else [])
             if isinstance(reason, dict)
         ],

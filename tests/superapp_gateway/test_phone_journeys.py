@@ -80,7 +80,8 @@ async def test_a_blacklisted_partner_refuses_the_divorce_with_the_platforms_reas
             "逾期未缴交通罚款",
             "Overdue traffic fine",
             "no online booking of civil-registry appointments",
-            ">fines<",  # who reported it
+            "交通管理部门",  # who reported it
+            ">fines<",
         ):
             assert shown in refused.text, shown
         assert bookings_of(mesh, WIFE.resident_id) == []
@@ -126,6 +127,23 @@ async def test_he_pays_books_the_divorce_once_and_she_confirms_on_the_same_phone
         assert bookings_of(mesh, WIFE.resident_id)[0].status == "confirmed"
         confirmations = [e for e in journey_events(mesh, WIFE.resident_id, "appointments") if "confirmed" in e.event]
         assert len(confirmations) == 1
+
+
+async def test_a_marriage_booking_shows_its_invitation_code_once(mesh):
+    async with aclosing(a_browser(mesh)) as phone:
+        await on_the_grid(mesh, phone, CAR_OWNER)
+        page = await phone.get(mesh.urls["gateway"] + "/app/appointments?type=marriage")
+        action, form = form_for(page.text, "/app/appointments/book")
+        assert form["type"] == "marriage"
+        first, again = await send(phone, mesh, action, form), await send(phone, mesh, action, form)
+        assert first.status_code == again.status_code == 200
+        assert 'id="invitation-code"' in first.text and 'id="invitation-code"' not in again.text
+        [booking] = bookings_of(mesh, CAR_OWNER.resident_id)
+        assert booking.type == "marriage" and booking.id in again.text
+        kept = journey_events(mesh, CAR_OWNER.resident_id, "appointments")
+        assert not any("invitation_code" in event.details for event in kept)  # not kept, even here
+        other = await phone.get(mesh.urls["gateway"] + "/app/appointments?type=certificate-copy")
+        assert other.status_code == 422 and "text/html" in other.headers["content-type"]
 
 
 async def a_pending_divorce(mesh) -> Booking:
