@@ -69,6 +69,11 @@ def continue_authorization(
         return server.handle_error_response(oauth_request, error)
 
     provider, title = policy.provider_name, pages.client_title(client_id)
+    hint = login_hint(oauth_request.payload.data.get("login_hint"))
+    if current is not None and hint and hint != current[1].handle:
+        # the relying party asks for someone else than who is logged in here (a shared phone, the
+        # workshop stage switching persona): that person logs in, this session is not theirs
+        current = None
     if current is None:
         nonce = secrets.token_urlsafe(16)
         page = pages.login_page(
@@ -78,7 +83,7 @@ def continue_authorization(
             login_nonce=nonce,
             error=None,
             demo_hint=pages.demo_login_hint(settings.demo),
-            username=login_hint(oauth_request.payload.data.get("login_hint")),
+            username=hint,
         )
         set_cookie(page, settings, LOGIN_FORM_COOKIE, nonce, max_age=LOGIN_FORM_SECONDS)
         return page

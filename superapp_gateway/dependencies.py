@@ -16,6 +16,7 @@ from kernel.state import ServiceState, state_of
 from superapp_gateway.departments import DepartmentClient
 from superapp_gateway.history import History
 from superapp_gateway.models import JourneyEvent
+from superapp_gateway.pages.once import SubmittedForms
 from superapp_gateway.policy import GatewayPolicy
 from superapp_gateway.settings import Settings
 
@@ -29,6 +30,8 @@ class GatewayState(ServiceState[Settings]):
     policy: GatewayPolicy
     # retries pending wallet payments in the background while the app serves (superapp_gateway/retrier.py)
     wallet_retrier: PendingPaymentRetrier | None = field(default=None, repr=False)
+    # the phone pages' forms already acted on, so a double tap acts once (superapp_gateway/pages/once.py)
+    phone_forms: SubmittedForms = field(default_factory=SubmittedForms, repr=False)
 
     def department_client(self) -> DepartmentClient:
         """Calls to departments, bounded by the timeout the settings say now (tests and workshops change it)."""

@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from kernel.database import Database
 from kernel.sd_jwt import SdJwtError, present
+from kernel.sd_jwt.encoding import split_parts, unverified_payload
 from superapp_gateway.errors import CardNotIssued, CardOnYourDevice, CardUnusable, LoginAgain
 from superapp_gateway.models import HostedIdCard
 
@@ -58,6 +59,12 @@ class IdCardHolder(Protocol):
         fetched from the identity service at ``identity_url`` when there is none fresh enough."""
         ...
 
+    async def claims(
+        self, database: Database, http: httpx.AsyncClient, identity_url: str, subject: str, *, now: datetime
+    ) -> dict[str, object]:
+        """Everything the card says, as the holder shows it to the citizen (or a Problem)."""
+        ...
+
 
 class PlatformHostedCard:
     """The super-app holds the card and presents it whole."""
@@ -82,18 +89,7 @@ class PlatformHostedCard:
         nonce: str,
         now: datetime,
     ) -> dict[str, str]:
-        row = await run_in_threadpool(_row, database, subject)
-        key = ECKey.import_key(json.loads(row.holder_key)) if row and row.holder_key else None
-        card_expires = _aware(row.card_expires_at) if row else None
-        if (
-            row is None
-            or not row.credential
-            or key is None
-            or card_expires is None
-            or card_expires - RENEW_BEFORE <= now
-        ):
-            key = key or ECKey.generate_key("P-256", private=True)
-            row = await _fetch_card(database, http, identity_url, subject, row, key, now)
+        row, key = await _fresh_card(database, http, identity_url, subject, now)
         assert row.credential is not None
         try:
             # nothing to choose: the platform card has no disclosures, every claim is in the signed payload
@@ -101,6 +97,17 @@ class PlatformHostedCard:
         except SdJwtError as error:
             raise CardUnusable(error) from error
         return {"format": CARD_FORMAT, "presentation": presentation, "audience": audience, "nonce": nonce}
+
+    async def claims(
+        self, database: Database, http: httpx.AsyncClient, identity_url: str, subject: str, *, now: datetime
+    ) -> dict[str, object]:
+        row, _ = await _fresh_card(database, http, identity_url, subject, now)
+        assert row.credential is not None
+        try:
+            # the card the identity service issued to the super-app: every claim is in its payload
+            return dict(unverified_payload(split_parts(row.credential)[0]))
+        except SdJwtError as error:
+            raise CardUnusable(error) from error
 
 
 class CardOnTheDevice:
@@ -123,6 +130,24 @@ class CardOnTheDevice:
         now: datetime,
     ) -> dict[str, str]:
         raise CardOnYourDevice()
+
+    async def claims(
+        self, database: Database, http: httpx.AsyncClient, identity_url: str, subject: str, *, now: datetime
+    ) -> dict[str, object]:
+        raise CardOnYourDevice()
+
+
+async def _fresh_card(
+    database: Database, http: httpx.AsyncClient, identity_url: str, subject: str, now: datetime
+) -> tuple[HostedIdCard, ECKey]:
+    """The card the super-app holds for the citizen and its key, fetched again when none is fresh enough."""
+    row = await run_in_threadpool(_row, database, subject)
+    key = ECKey.import_key(json.loads(row.holder_key)) if row and row.holder_key else None
+    card_expires = _aware(row.card_expires_at) if row else None
+    if row is None or not row.credential or key is None or card_expires is None or card_expires - RENEW_BEFORE <= now:
+        key = key or ECKey.generate_key("P-256", private=True)
+        row = await _fetch_card(database, http, identity_url, subject, row, key, now)
+    return row, key
 
 
 def _row(database: Database, subject: str) -> HostedIdCard | None:

@@ -27,9 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from kernel.bounds import Day, Reference, RowId
 from kernel.problems import Problem, problem_responses
 from superapp_gateway.auth import CITIZEN_PROBLEMS, CurrentSession
-from superapp_gateway.departments import DEPARTMENT_PROBLEMS, raise_for_department_problem
-from superapp_gateway.dependencies import DepartmentsDep, HistoryDep, PolicyDep
+from superapp_gateway.departments import DEPARTMENT_PROBLEMS, DepartmentClient, raise_for_department_problem
+from superapp_gateway.dependencies import DepartmentsDep, HistoryDep, JourneyHistory, PolicyDep
 from superapp_gateway.errors import BlindCourierOnly, BookingNotFound
+from superapp_gateway.policy import GatewayPolicy
 
 router = APIRouter(tags=["city services: marriage and divorce appointments"])
 DEPARTMENT = "appointments"
@@ -85,12 +86,7 @@ async def free_slots(
         for name, value in (("type", appointment_type), ("date", on), ("office_id", office_id))
         if value is not None
     }
-    # Not through the regime's department access: nobody is named, so the gateway may ask in both regimes.
-    response = await departments.call(DEPARTMENT, "GET", "/slots", params=params)
-    raise_for_department_problem(DEPARTMENT, response)
-    slots: list[dict[str, Any]] = response.json()
-    await history.record(citizen.subject, JOURNEY, "looked at free slots", {"asked": params, "found": len(slots)})
-    return slots
+    return await look_up_free_slots(citizen.subject, params, departments, history)
 
 
 @router.post(
@@ -102,33 +98,7 @@ async def free_slots(
 async def book(
     body: BookingOrder, citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep, history: HistoryDep
 ) -> dict[str, Any]:
-    order = {"slot_id": body.slot_id, "type": body.type.value, "subject": citizen.subject}
-    try:
-        booked: dict[str, Any] = await policy.departments.act(departments, DEPARTMENT, "POST", "/bookings", order)
-    except Problem as refused:
-        if refused.extensions.get("upstream") == DEPARTMENT and refused.status < 500:
-            # the platform keeps the attempt too: which appointment, and why the bureau refused it
-            await history.record(
-                citizen.subject,
-                JOURNEY,
-                "booking refused",
-                {
-                    "slot_id": body.slot_id,
-                    "type": body.type.value,
-                    "problem": refused.type,
-                    "detail": refused.detail,
-                    **{k: v for k, v in refused.extensions.items() if k != "upstream"},
-                },
-            )
-        raise
-    # the marriage's invitation code is shown to the citizen once and not kept, even here
-    await history.record(
-        citizen.subject,
-        JOURNEY,
-        f"booked a {body.type.value} appointment",
-        {key: value for key, value in booked.items() if key != "invitation_code"},
-    )
-    return booked
+    return await book_appointment(citizen.subject, body, policy, departments, history)
 
 
 @router.get(
@@ -139,11 +109,7 @@ async def book(
 async def my_bookings(
     citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep, history: HistoryDep
 ) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = await policy.departments.read(
-        departments, DEPARTMENT, "/bookings", params=_bookings_of(citizen.subject)
-    )
-    await history.record(citizen.subject, JOURNEY, "looked up my bookings", found)
-    return found
+    return await look_up_bookings(citizen.subject, policy, departments, history)
 
 
 @router.get(
@@ -154,12 +120,7 @@ async def my_bookings(
 async def my_booking(
     booking_id: Reference, citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep
 ) -> dict[str, Any]:
-    # the bureau's GET /bookings/{id} does not ask who is reading: only the citizen's own are shown
-    mine = await policy.departments.read(departments, DEPARTMENT, "/bookings", params=_bookings_of(citizen.subject))
-    found: dict[str, Any] | None = next((booking for booking in mine if booking.get("id") == booking_id), None)
-    if found is None:
-        raise BookingNotFound(booking_id)
-    return found
+    return await booking_of(citizen.subject, booking_id, policy, departments)
 
 
 @router.post(
@@ -175,9 +136,94 @@ async def confirm(
     history: HistoryDep,
     body: Confirmation | None = None,
 ) -> dict[str, Any]:
-    confirmation = {"subject": citizen.subject, "invitation_code": (body or Confirmation()).invitation_code}
+    code = (body or Confirmation()).invitation_code
+    return await confirm_booking(citizen.subject, booking_id, code, policy, departments, history)
+
+
+# The journey's logic, shared by these routes and the phone's pages (superapp_gateway/pages/).
+
+
+async def look_up_free_slots(
+    subject: str, params: dict[str, str], departments: DepartmentClient, history: JourneyHistory
+) -> list[dict[str, Any]]:
+    """The bureau's free slots (``params``: its filters); the regime's history keeps what was asked."""
+    # Not through the regime's department access: nobody is named, so the gateway may ask in both regimes.
+    response = await departments.call(DEPARTMENT, "GET", "/slots", params=params)
+    raise_for_department_problem(DEPARTMENT, response)
+    slots: list[dict[str, Any]] = response.json()
+    await history.record(subject, JOURNEY, "looked at free slots", {"asked": params, "found": len(slots)})
+    return slots
+
+
+async def book_appointment(
+    subject: str, body: BookingOrder, policy: GatewayPolicy, departments: DepartmentClient, history: JourneyHistory
+) -> dict[str, Any]:
+    """Book for the citizen (the regime may refuse: ``BlindCourierOnly``); the bureau's refusal — the
+    credit platform's joint punishment among them — is raised on, after the history keeps it."""
+    order = {"slot_id": body.slot_id, "type": body.type.value, "subject": subject}
+    try:
+        booked: dict[str, Any] = await policy.departments.act(departments, DEPARTMENT, "POST", "/bookings", order)
+    except Problem as refused:
+        if refused.extensions.get("upstream") == DEPARTMENT and refused.status < 500:
+            # the platform keeps the attempt too: which appointment, and why the bureau refused it
+            await history.record(
+                subject,
+                JOURNEY,
+                "booking refused",
+                {
+                    "slot_id": body.slot_id,
+                    "type": body.type.value,
+                    "problem": refused.type,
+                    "detail": refused.detail,
+                    **{k: v for k, v in refused.extensions.items() if k != "upstream"},
+                },
+            )
+        raise
+    # the marriage's invitation code is shown to the citizen once and not kept, even here
+    await history.record(
+        subject,
+        JOURNEY,
+        f"booked a {body.type.value} appointment",
+        {key: value for key, value in booked.items() if key != "invitation_code"},
+    )
+    return booked
+
+
+async def look_up_bookings(
+    subject: str, policy: GatewayPolicy, departments: DepartmentClient, history: JourneyHistory
+) -> list[dict[str, Any]]:
+    """The bookings the citizen takes part in, as booker or partner."""
+    found: list[dict[str, Any]] = await policy.departments.read(
+        departments, DEPARTMENT, "/bookings", params=_bookings_of(subject)
+    )
+    await history.record(subject, JOURNEY, "looked up my bookings", found)
+    return found
+
+
+async def booking_of(
+    subject: str, booking_id: str, policy: GatewayPolicy, departments: DepartmentClient
+) -> dict[str, Any]:
+    """One booking the citizen takes part in; another's is ``BookingNotFound``."""
+    # the bureau's GET /bookings/{id} does not ask who is reading: only the citizen's own are shown
+    mine = await policy.departments.read(departments, DEPARTMENT, "/bookings", params=_bookings_of(subject))
+    found: dict[str, Any] | None = next((booking for booking in mine if booking.get("id") == booking_id), None)
+    if found is None:
+        raise BookingNotFound(booking_id)
+    return found
+
+
+async def confirm_booking(
+    subject: str,
+    booking_id: str,
+    invitation_code: str | None,
+    policy: GatewayPolicy,
+    departments: DepartmentClient,
+    history: JourneyHistory,
+) -> dict[str, Any]:
+    """Confirm as the partner (the bureau refuses anyone else: ``not-the-partner``)."""
+    confirmation = {"subject": subject, "invitation_code": invitation_code}
     confirmed: dict[str, Any] = await policy.departments.act(
         departments, DEPARTMENT, "POST", _booking_path(booking_id, "/confirmations"), confirmation
     )
-    await history.record(citizen.subject, JOURNEY, f"confirmed a {confirmed.get('type')} appointment", confirmed)
+    await history.record(subject, JOURNEY, f"confirmed a {confirmed.get('type')} appointment", confirmed)
     return confirmed

@@ -8,13 +8,15 @@ the card and presents only what is asked, without the super-app.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from kernel.dependencies import NowDep
 from kernel.problems import problem_responses
 from superapp_gateway.auth import CITIZEN_PROBLEMS, CurrentSession
-from superapp_gateway.dependencies import HistoryDep, StateDep
+from superapp_gateway.dependencies import GatewayState, HistoryDep, JourneyHistory, StateDep
 from superapp_gateway.errors import CardNotIssued, CardOnYourDevice, CardUnusable, LoginAgain
 
 router = APIRouter(tags=["city services: digital ID card"])
@@ -42,17 +44,35 @@ class IdCardPresentation(BaseModel):
 async def present_id_card(
     body: PresentationRequest, citizen: CurrentSession, gateway: StateDep, now: NowDep, history: HistoryDep
 ) -> IdCardPresentation:
+    return IdCardPresentation(**await show_id_card(gateway, citizen.subject, body, history, now))
+
+
+# The journey's logic, shared by this route and the phone's pages (superapp_gateway/pages/).
+
+
+async def show_id_card(
+    gateway: GatewayState, subject: str, asked: PresentationRequest, history: JourneyHistory, now: datetime
+) -> dict[str, str]:
+    """The citizen's card presented to the verifier (the regime may refuse: ``CardOnYourDevice``)."""
     assert gateway.settings.identity_url is not None
     shown = await gateway.policy.id_card.present(
         gateway.database,
         gateway.http,
         gateway.settings.identity_url,
-        citizen.subject,
-        audience=body.audience,
-        nonce=body.nonce,
+        subject,
+        audience=asked.audience,
+        nonce=asked.nonce,
         now=now,
     )
     await history.record(
-        citizen.subject, JOURNEY, "showed my ID card", {"audience": body.audience, "disclosed": "the whole card"}
+        subject, JOURNEY, "showed my ID card", {"audience": asked.audience, "disclosed": "the whole card"}
     )
-    return IdCardPresentation(**shown)
+    return shown
+
+
+async def id_card_claims(gateway: GatewayState, subject: str, now: datetime) -> dict[str, object]:
+    """What the card the super-app holds says (the regime may refuse: ``CardOnYourDevice``)."""
+    assert gateway.settings.identity_url is not None
+    return await gateway.policy.id_card.claims(
+        gateway.database, gateway.http, gateway.settings.identity_url, subject, now=now
+    )

@@ -23,8 +23,9 @@ from kernel.bounds import Reference
 from kernel.problems import problem_responses
 from superapp_gateway.auth import CITIZEN_PROBLEMS, CurrentSession
 from superapp_gateway.departments import DEPARTMENT_PROBLEMS, DepartmentAccess, DepartmentClient
-from superapp_gateway.dependencies import DepartmentsDep, HistoryDep, PolicyDep
+from superapp_gateway.dependencies import DepartmentsDep, HistoryDep, JourneyHistory, PolicyDep
 from superapp_gateway.errors import BlindCourierOnly, PrescriptionNotFound
+from superapp_gateway.policy import GatewayPolicy
 
 router = APIRouter(tags=["city services: prescriptions"])
 DEPARTMENT = "prescriptions"
@@ -69,12 +70,7 @@ async def _own_prescription(
 async def consultation(
     citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep, history: HistoryDep
 ) -> dict[str, Any]:
-    # The hospital's online doctor decides what to prescribe; the super-app names the patient.
-    issued: dict[str, Any] = await policy.departments.act(
-        departments, DEPARTMENT, "POST", "/consultations", {"patient": citizen.subject}
-    )
-    await history.record(citizen.subject, JOURNEY, "online consultation: prescription issued", issued)
-    return issued
+    return await consult(citizen.subject, policy, departments, history)
 
 
 @router.get(
@@ -85,11 +81,7 @@ async def consultation(
 async def my_prescriptions(
     citizen: CurrentSession, policy: PolicyDep, departments: DepartmentsDep, history: HistoryDep
 ) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = await policy.departments.read(
-        departments, DEPARTMENT, _prescriptions_of(citizen.subject)
-    )
-    await history.record(citizen.subject, JOURNEY, "looked up my prescriptions", found)
-    return found
+    return await look_up_prescriptions(citizen.subject, policy, departments, history)
 
 
 @router.get(
@@ -117,13 +109,8 @@ async def dispensation(
     history: HistoryDep,
     body: DispensationOrder | None = None,
 ) -> dict[str, Any]:
-    await _own_prescription(policy.departments, departments, citizen.subject, prescription_id)
-    order = body or DispensationOrder()
-    dispensed: dict[str, Any] = await policy.departments.act(
-        departments, DEPARTMENT, "POST", _path(prescription_id, "/dispensations"), {"pharmacy": order.pharmacy}
-    )
-    await history.record(citizen.subject, JOURNEY, "dispensed by a pharmacy", dispensed)
-    return dispensed
+    pharmacy = (body or DispensationOrder()).pharmacy
+    return await dispense(citizen.subject, prescription_id, pharmacy, policy, departments, history)
 
 
 @router.post(
@@ -140,11 +127,69 @@ async def delivery(
     departments: DepartmentsDep,
     history: HistoryDep,
 ) -> dict[str, Any]:
-    await _own_prescription(policy.departments, departments, citizen.subject, prescription_id)
+    return await deliver(citizen.subject, prescription_id, body.address, policy, departments, history)
+
+
+# The journey's logic, shared by these routes and the phone's pages (superapp_gateway/pages/).
+
+
+async def consult(
+    subject: str, policy: GatewayPolicy, departments: DepartmentClient, history: JourneyHistory
+) -> dict[str, Any]:
+    """An online consultation: the hospital's online doctor prescribes for the citizen (a new
+    prescription each time); the platform keeps it whole."""
+    # The hospital's online doctor decides what to prescribe; the super-app names the patient.
+    issued: dict[str, Any] = await policy.departments.act(
+        departments, DEPARTMENT, "POST", "/consultations", {"patient": subject}
+    )
+    await history.record(subject, JOURNEY, "online consultation: prescription issued", issued)
+    return issued
+
+
+async def look_up_prescriptions(
+    subject: str, policy: GatewayPolicy, departments: DepartmentClient, history: JourneyHistory
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = await policy.departments.read(departments, DEPARTMENT, _prescriptions_of(subject))
+    await history.record(subject, JOURNEY, "looked up my prescriptions", found)
+    return found
+
+
+async def prescription_of(
+    subject: str, prescription_id: str, policy: GatewayPolicy, departments: DepartmentClient
+) -> dict[str, Any]:
+    """One of the citizen's own prescriptions; another's is ``PrescriptionNotFound``."""
+    return await _own_prescription(policy.departments, departments, subject, prescription_id)
+
+
+async def dispense(
+    subject: str,
+    prescription_id: str,
+    pharmacy: str,
+    policy: GatewayPolicy,
+    departments: DepartmentClient,
+    history: JourneyHistory,
+) -> dict[str, Any]:
+    """Order the citizen's paid prescription from ``pharmacy``."""
+    await _own_prescription(policy.departments, departments, subject, prescription_id)
+    dispensed: dict[str, Any] = await policy.departments.act(
+        departments, DEPARTMENT, "POST", _path(prescription_id, "/dispensations"), {"pharmacy": pharmacy}
+    )
+    await history.record(subject, JOURNEY, "dispensed by a pharmacy", dispensed)
+    return dispensed
+
+
+async def deliver(
+    subject: str,
+    prescription_id: str,
+    address: str,
+    policy: GatewayPolicy,
+    departments: DepartmentClient,
+    history: JourneyHistory,
+) -> dict[str, Any]:
+    """Order the courier to bring the citizen's dispensed prescription to ``address``."""
+    await _own_prescription(policy.departments, departments, subject, prescription_id)
     ordered: dict[str, Any] = await policy.departments.act(
-        departments, DEPARTMENT, "POST", _path(prescription_id, "/delivery"), {"address": body.address}
+        departments, DEPARTMENT, "POST", _path(prescription_id, "/delivery"), {"address": address}
     )
-    await history.record(
-        citizen.subject, JOURNEY, "delivery ordered", {"prescription_id": prescription_id, **(ordered or {})}
-    )
+    await history.record(subject, JOURNEY, "delivery ordered", {"prescription_id": prescription_id, **(ordered or {})})
     return ordered

@@ -43,3 +43,10 @@ def require_form_token(request: Request, settings: Settings, sent: object) -> No
     expected = token_for(request, settings)
     if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
         raise FormTokenInvalid()
+
+
+async def read_form(request: Request, settings: Settings) -> dict[str, str]:
+    """The form's text fields, once its token is checked (``FormTokenInvalid`` otherwise)."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    require_form_token(request, settings, form.get(FORM_TOKEN_FIELD))
+    return form

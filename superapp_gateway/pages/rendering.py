@@ -44,6 +44,7 @@ def _environment() -> Environment:
     environment.globals["vendor_url"] = vendor_url
     environment.filters["yuan"] = yuan
     environment.filters["china_time"] = china_time
+    environment.filters["epoch_china_time"] = epoch_china_time
     return environment
 
 
@@ -59,6 +60,13 @@ def china_time(value: object) -> str:
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
     return instant.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M")
+
+
+def epoch_china_time(value: object) -> str:
+    """A JWT's NumericDate (seconds since the epoch) as the app shows instants."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    return datetime.fromtimestamp(value, UTC).astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M")
 
 
 def yuan(cents: object) -> str:
@@ -97,6 +105,11 @@ def page_headers(settings: Settings) -> dict[str, str]:
 def page(settings: Settings, template: str, context: Mapping[str, Any], status_code: int = 200) -> HTMLResponse:
     html = _environment().get_template(f"app/{template}").render(**context)
     return HTMLResponse(html, status_code=status_code, headers=page_headers(settings))
+
+
+def see_other(settings: Settings, path: str) -> Response:
+    """After a form: the page to show next (POST, redirect, GET: a reload never sends the form again)."""
+    return RedirectResponse(path, status_code=303, headers=page_headers(settings))
 
 
 def error_page(settings: Settings, problem: Problem) -> Response:

@@ -11,29 +11,25 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse
 
 from kernel.bounds import RowId, ShortText
 from kernel.dependencies import NowDep, SessionDep
-from kernel.problems import NotFound
 from superapp_gateway.auth import CurrentSession, LoggedInSession
 from superapp_gateway.dependencies import HistoryDep, StateDep
-from superapp_gateway.pages import views
-from superapp_gateway.pages.forms import FORM_TOKEN_FIELD, require_form_token, token_for
-from superapp_gateway.pages.rendering import HOME, PageRoute, page, page_headers
+from superapp_gateway.pages import appointments, id_card, prescriptions, views
+from superapp_gateway.pages.forms import read_form, token_for
+from superapp_gateway.pages.rendering import HOME, PageRoute, page, see_other
 from superapp_gateway.sessions import current_session, presented_session_id
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False, tags=["phone pages"])
 
 
 async def _form(request: Request, state: StateDep) -> dict[str, Any]:
-    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
-    require_form_token(request, state.settings, form.get(FORM_TOKEN_FIELD))
-    return form
+    return dict(await read_form(request, state.settings))
 
 
 def _see(path: str, state: StateDep) -> Response:
-    return RedirectResponse(path, status_code=303, headers=page_headers(state.settings))
+    return see_other(state.settings, path)
 
 
 @router.get("/")
@@ -83,9 +79,6 @@ async def my_data(state: StateDep, citizen: CurrentSession, history: HistoryDep)
     return page(state.settings, "my_data.html", await views.my_data(state, citizen, history))
 
 
-@router.get("/services/{service}")
-async def coming(service: ShortText, state: StateDep, citizen: CurrentSession) -> Response:
-    tile = views.COMING.get(service)
-    if tile is None:
-        raise NotFound("The City Services grid has no such service.")
-    return page(state.settings, "coming.html", {"tile": tile})
+# each journey's pages, in a module of its own
+for journey_pages in (appointments.router, prescriptions.router, id_card.router):
+    router.include_router(journey_pages)

@@ -40,12 +40,11 @@ class Tile:
 
 TILES = (
     Tile("fines", "交通违法", "Traffic fines", "罚", "/app/fines"),
-    Tile("appointments", "婚姻登记", "Marriage / divorce appointments", "婚", "/app/services/appointments"),
-    Tile("prescriptions", "处方", "Prescriptions", "药", "/app/services/prescriptions"),
-    Tile("id-card", "电子身份证", "ID card", "证", "/app/services/id-card"),
+    Tile("appointments", "婚姻登记", "Marriage / divorce appointments", "婚", "/app/appointments"),
+    Tile("prescriptions", "处方", "Prescriptions", "药", "/app/prescriptions"),
+    Tile("id-card", "电子身份证", "ID card", "证", "/app/id-card"),
     Tile("my-data", "我的数据", "My data", "数", "/app/my-data"),
 )
-COMING = {tile.slug: tile for tile in TILES if tile.href.startswith("/app/services/")}
 
 
 def persona_of(handle: str | None) -> Persona | None:
@@ -77,7 +76,7 @@ def _agreed(state: GatewayState, db: Session, subject: str) -> bool:
     return True
 
 
-def _balance(state: GatewayState, db: Session, subject: str, now: datetime) -> int:
+def balance_of(state: GatewayState, db: Session, subject: str, now: datetime) -> int:
     return wallet_summary(db, subject, now, state.settings.wallet_starting_balance_cents).balance_cents
 
 
@@ -101,7 +100,7 @@ def home(
         "persona": persona,
         "tiles": TILES,
         "agreement": None if agreed else state.policy.sign_up.agreement(db, citizen.subject),
-        "balance_cents": _balance(state, db, citizen.subject, now) if agreed else None,
+        "balance_cents": balance_of(state, db, citizen.subject, now) if agreed else None,
     }
 
 
@@ -118,7 +117,7 @@ async def fines(
     found = await fines_journey.look_up_fines(citizen.subject, state.policy, state.department_client(), history)
     return {
         "fines": found,
-        "balance_cents": await run_in_threadpool(_balance, state, db, citizen.subject, now),
+        "balance_cents": await run_in_threadpool(balance_of, state, db, citizen.subject, now),
         # one key per page shown: the same form sent twice is one payment (the wallet's Idempotency-Key)
         "payment_key": f"app-{secrets.token_urlsafe(18)}",
     }
@@ -157,7 +156,7 @@ async def receipt(
         "receipt": paid,
         # what the wallet's signed confirmation told the traffic police about who paid
         "payer": state.policy.payer_for(citizen.subject, str(paid.get("payment_id", ""))),
-        "balance_cents": await run_in_threadpool(_balance, state, db, citizen.subject, now),
+        "balance_cents": await run_in_threadpool(balance_of, state, db, citizen.subject, now),
     }
 
 

@@ -58,6 +58,21 @@ async def test_platform_every_relying_party_gets_the_resident_id_and_the_full_re
         assert info["sub"] == CAR_OWNER.resident_id and info["resident_id"] == CAR_OWNER.resident_id
 
 
+async def test_a_login_hint_naming_someone_else_asks_them_to_log_in_on_the_shared_browser(platform):
+    """One browser, two people (a shared phone; the workshop stage switching persona): a hint naming
+    the one logged in passes straight through, a hint naming another shows the login page for them."""
+    rp = RelyingParty(platform, "gateway")
+    await sign_in(rp)  # Li Wei is logged in at the provider in this browser
+    same = await rp.authorize(rp.request(login_hint=CAR_OWNER.handle))
+    assert same.status_code == 302
+    other = await rp.authorize(rp.request(login_hint="chen-jun"))
+    assert other.status_code == 200 and "value='chen-jun'" in other.text  # his login, pre-filled
+    auth, response = await sign_in(rp, persona=by_handle("chen-jun"), login_hint="chen-jun")
+    body = (await rp.exchange(await rp.code_from(response, auth), auth.verifier)).json()
+    claims = await rp.verified_id_token(body["id_token"], auth.params["nonce"])
+    assert claims["sub"] == by_handle("chen-jun").resident_id
+
+
 # --- rights profile ----------------------------------------------------------------------------
 
 
