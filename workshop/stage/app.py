@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -25,6 +26,8 @@ from kernel.regime import Regime
 from kernel.web_assets import mount_web_assets, vendor_url
 from workshop.stage.changes import ChangeTracker
 from workshop.stage.evidence import Evidence
+from workshop.stage.layout import render_page
+from workshop.stage.pages import PagesConfig, pages_router
 from workshop.stage.panels import View, end_step, panel_context
 from workshop.stage.phones import DEFAULT_JOURNEY, DEFAULT_PERSONA, JOURNEYS, journey, partner, persona, phones
 from workshop.stage.settings import Settings
@@ -76,8 +79,14 @@ def chosen_persona(persona_handle: Annotated[str, Query(alias="persona", max_len
 ChosenPersona = Annotated[Persona, Depends(chosen_persona)]
 
 
-def create_app(settings: Settings, *, sequence_of: SequenceSource | None = None) -> FastAPI:
-    """``sequence_of`` replaces the diagrams drawn from the collected spans (tests)."""
+def create_app(
+    settings: Settings,
+    *,
+    sequence_of: SequenceSource | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """``sequence_of`` replaces the diagrams drawn from the collected spans, ``transport`` the network
+    to the services (the ledger inspector's reads, the demo reset) (tests)."""
     app = FastAPI(title="citygate stage", docs_url=None, redoc_url=None, openapi_url=None)
     install_problem_handlers(app)
     left, right = phones(settings.base_ports)
@@ -94,6 +103,10 @@ def create_app(settings: Settings, *, sequence_of: SequenceSource | None = None)
     app.include_router(traces_router(spans))
     step_traces = StepTraces(spans)
     sequence_of = sequence_of or step_traces.sequence
+    own_origin = f"http://{settings.host}:{settings.port}"
+    app.include_router(
+        pages_router(PagesConfig(settings.data_dir, settings.base_ports, own_origin, transport), templates, evidence)
+    )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -103,7 +116,8 @@ def create_app(settings: Settings, *, sequence_of: SequenceSource | None = None)
     async def stage(
         request: Request, chosen: ChosenPersona, journey_key: Annotated[str, Query(alias="journey")] = DEFAULT_JOURNEY
     ) -> Response:
-        return templates.TemplateResponse(
+        return render_page(
+            templates,
             request,
             "stage/index.html",
             {
