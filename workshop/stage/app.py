@@ -67,7 +67,9 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers["Content-Security-Policy"] = self.policy
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"  # frame-ancestors, for browsers that predate it
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # no Referer to any other origin; "no-referrer" would also make the browser send ``Origin: null``
+        # on the stage's own form POSTs, and the reset checks that Origin (workshop/stage/csrf.py)
+        response.headers["Referrer-Policy"] = "same-origin"
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -113,16 +113,17 @@ def blast_radius(
     )
     personas = []
     for persona in PERSONAS:
-        resident = findings.key.residents_by_handle.get(persona.handle)
-        if resident is None:
+        number = findings.key.residents_by_handle.get(persona.handle)
+        if number is None:
             continue
-        shown = tuple(a.label for a in CLASSES if resident in readable.get(a.key, ()))
+        shown = tuple(a.label for a in CLASSES if number in readable.get(a.key, ()))
         hidden = tuple(
-            a.label for a in CLASSES if resident in sealed.get(a.key, ()) and resident not in readable.get(a.key, ())
+            a.label for a in CLASSES if number in sealed.get(a.key, ()) and number not in readable.get(a.key, ())
         )
         if shown or hidden:
             personas.append(PersonaExposure(persona.name, persona.handle, shown, hidden))
-    linked = joined = None
+    linked: int | None = None
+    joined: int | None = None
     if len(members) > 1:
         linked_residents, joined_residents, _ = set_links(findings, members, pair_links(findings))
         linked, joined = len(linked_residents), len(joined_residents)

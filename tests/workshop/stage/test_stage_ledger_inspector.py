@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,7 +91,7 @@ async def test_the_tamper_demo_turns_the_check_red_and_leaves_the_log_alone(mesh
     ],
 )
 async def test_indexes_and_sizes_out_of_range_are_problems(
-    mesh: Mesh, tmp_path: Path, params: dict[str, object], status: int, kind: str
+    mesh: Mesh, tmp_path: Path, params: dict[str, Any], status: int, kind: str
 ) -> None:
     await get_a_prescription(mesh)
     async with stage_client(tmp_path, transport=mesh.transport) as client:

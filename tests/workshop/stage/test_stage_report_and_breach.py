@@ -124,3 +124,24 @@ async def test_a_hostile_choice_of_parties_is_a_problem(tmp_path: Path, params: 
         response = await client.get("/breach", params=params)
     body = assert_problem(response, 422)
     assert body["type"] in ("urn:citygate:problem:unknown-party", "urn:citygate:problem:invalid-request")
+
+
+def test_the_linkage_graph_escapes_join_keys_named_after_stored_data() -> None:
+    # a shared record id is labelled with the table and column it was found in: stored data, attacker-ish
+    from workshop.report.page import linkage_graph
+
+    hostile = '<script>alert(1)</script>"'
+    regime = {
+        "regime": "rights",
+        "parties": [{"key": "gateway"}, {"key": "pod"}],
+        "links": [
+            {
+                "parties": ["gateway", "pod"],
+                "linked": 1,
+                "keys": [{"kind": "reference:x", "label": hostile, "residents": 1, "declared": None}],
+            }
+        ],
+    }
+    drawn = linkage_graph(regime)
+    assert hostile not in drawn
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in drawn

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.fixtures.demo_journeys import pay_a_fine
-from tests.fixtures.matrix import BOTH_REGIMES, SQLITE_ONLY
+from tests.fixtures.matrix import BOTH_REGIMES, PLATFORM_ONLY, SQLITE_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.stage import stage_client
@@ -65,6 +65,7 @@ async def test_the_token_cookie_is_scoped_to_the_reset(tmp_path: Path) -> None:
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/reset" in cookie
 
 
+@PLATFORM_ONLY  # the check comes before any service is called: one regime shows it
 @pytest.mark.parametrize(
     ("origin", "form_token", "cookie_token"),
     [
@@ -124,3 +125,11 @@ async def test_an_unknown_regime_is_refused(mesh: Mesh, tmp_path: Path) -> None:
             "/reset", data={"token": await page_token(client), "regime": "all"}, headers={"Origin": STAGE_ORIGIN}
         )
     assert_problem(response, 422, "invalid-request")
+
+
+async def test_the_stage_lets_its_own_form_posts_carry_its_origin(tmp_path: Path) -> None:
+    # with "no-referrer" a browser sends "Origin: null" on the stage's own form POST, and the reset,
+    # which requires the stage's Origin, could never be pressed
+    async with stage_client(tmp_path) as client:
+        page = await client.get("/report")
+    assert page.headers["referrer-policy"] == "same-origin"
