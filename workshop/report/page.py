@@ -38,21 +38,21 @@ def render_html(document: dict[str, Any]) -> str:
     for regime in document["regimes"]:
         parts.append(f"<h2>{escape(regime['regime'])} regime</h2>")
         parts.append("<h3>Exposure matrix</h3>")
-        parts.append(_heat_map(regime, labels))
+        parts.append(heat_map(regime, labels))
         parts.append(_where_found(regime, labels))
         parts.append("<h3>Linkage graph</h3>")
-        parts.append(_linkage_graph(regime))
+        parts.append(linkage_graph(regime))
         parts.append(_links_table(regime))
         parts.append("<h3>Blast radius of a breach</h3>")
-        parts.append(_blast_bars(regime))
+        parts.append(blast_bars(regime))
         parts.append(_breach_table(regime))
     parts.append("<h2>Convenience</h2>")
-    parts.append(_convenience(document))
+    parts.append(convenience_chart(document))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _heat_map(regime: dict[str, Any], labels: dict[str, str]) -> str:
+def heat_map(regime: dict[str, Any], labels: dict[str, str]) -> str:
     parties = [party["key"] for party in regime["parties"]]
     cells = {(cell["party"], cell["class"]): cell for cell in regime["exposure"]}
     left, top, width, height = 190, 90, 86, 24
@@ -104,7 +104,7 @@ def _where_found(regime: dict[str, Any], labels: dict[str, str]) -> str:
     return "".join(rows)
 
 
-def _linkage_graph(regime: dict[str, Any]) -> str:
+def linkage_graph(regime: dict[str, Any]) -> str:
     parties = [party["key"] for party in regime["parties"]]
     size, radius = 460, 170
     centre = size / 2
@@ -132,6 +132,18 @@ def _linkage_graph(regime: dict[str, Any]) -> str:
             f'stroke-width="{1 + 7 * link["linked"] / most:.1f}" stroke-opacity="0.7">'
             f"<title>{escape(' + '.join(link['parties']))}: {link['linked']:,} residents — "
             f"{escape(keys)}</title></line>"
+        )
+    for number, link in enumerate(link for link in regime["links"] if link["linked"] and link["keys"]):
+        # the strongest join key, written on the line (a third or two thirds along, so that lines
+        # crossing the centre do not stack their labels there)
+        (x1, y1), (x2, y2) = (places[party] for party in link["parties"])
+        along = 0.35 if number % 2 else 0.65
+        more = len(link["keys"]) - 1
+        label = link["keys"][0]["label"] + (f" +{more}" if more else "")
+        out.append(
+            f'<text x="{x1 + (x2 - x1) * along:.1f}" y="{y1 + (y2 - y1) * along:.1f}" font-size="9" '
+            f'text-anchor="middle" class="join-key" paint-order="stroke" stroke="#fff" stroke-width="3">'
+            f"{escape(label)}</text>"
         )
     for party, (x, y) in places.items():
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="26" fill="#fff" stroke="#333"/>')
@@ -170,7 +182,7 @@ def _links_table(regime: dict[str, Any]) -> str:
     return "".join(rows)
 
 
-def _blast_bars(regime: dict[str, Any]) -> str:
+def blast_bars(regime: dict[str, Any]) -> str:
     breaches = [breach for breach in regime["breaches"] if len(breach["parties"]) == 1 or " + " not in breach["name"]]
     left, bar, gap, width = 260, 14, 8, 420
     total = max(regime["residents"], 1)
@@ -215,7 +227,7 @@ def _breach_table(regime: dict[str, Any]) -> str:
     return "".join(rows)
 
 
-def _convenience(document: dict[str, Any]) -> str:
+def convenience_chart(document: dict[str, Any]) -> str:
     costs = {
         (cost["journey"], regime["regime"]): cost for regime in document["regimes"] for cost in regime["convenience"]
     }

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -25,6 +26,8 @@ from kernel.regime import Regime
 from kernel.web_assets import mount_web_assets, vendor_url
 from workshop.stage.changes import ChangeTracker
 from workshop.stage.evidence import Evidence
+from workshop.stage.layout import render_page
+from workshop.stage.pages import PagesConfig, pages_router
 from workshop.stage.panels import View, end_step, panel_context
 from workshop.stage.phones import (
     DEFAULT_JOURNEY,
@@ -73,7 +76,9 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers["Content-Security-Policy"] = self.policy
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"  # frame-ancestors, for browsers that predate it
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # no Referer to any other origin; "no-referrer" would also make the browser send ``Origin: null``
+        # on the stage's own form POSTs, and the reset checks that Origin (workshop/stage/csrf.py)
+        response.headers["Referrer-Policy"] = "same-origin"
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -85,8 +90,14 @@ def chosen_persona(persona_handle: Annotated[str, Query(alias="persona", max_len
 ChosenPersona = Annotated[Persona, Depends(chosen_persona)]
 
 
-def create_app(settings: Settings, *, sequence_of: SequenceSource | None = None) -> FastAPI:
-    """``sequence_of`` replaces the diagrams drawn from the collected spans (tests)."""
+def create_app(
+    settings: Settings,
+    *,
+    sequence_of: SequenceSource | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """``sequence_of`` replaces the diagrams drawn from the collected spans, ``transport`` the network
+    to the services (the ledger inspector's reads, the demo reset) (tests)."""
     app = FastAPI(title="citygate stage", docs_url=None, redoc_url=None, openapi_url=None)
     install_problem_handlers(app)
     left, right = phones(settings.base_ports)
@@ -103,6 +114,10 @@ def create_app(settings: Settings, *, sequence_of: SequenceSource | None = None)
     app.include_router(traces_router(spans))
     step_traces = StepTraces(spans)
     sequence_of = sequence_of or step_traces.sequence
+    own_origin = f"http://{settings.host}:{settings.port}"
+    app.include_router(
+        pages_router(PagesConfig(settings.data_dir, settings.base_ports, own_origin, transport), templates, evidence)
+    )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -112,7 +127,8 @@ def create_app(settings: Settings, *, sequence_of: SequenceSource | None = None)
     async def stage(
         request: Request, chosen: ChosenPersona, journey_key: Annotated[str, Query(alias="journey")] = DEFAULT_JOURNEY
     ) -> Response:
-        return templates.TemplateResponse(
+        return render_page(
+            templates,
             request,
             "stage/index.html",
             {

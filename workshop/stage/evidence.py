@@ -24,8 +24,8 @@ from workshop.population import truth as population_truth
 from workshop.report.classes import BY_KEY, CLASSES
 from workshop.report.parties import Party, parties_in
 from workshop.report.regime import RegimeFindings, analyse_regime
-from workshop.report.report import exposure_cells, resident_exposure
-from workshop.report.sources import database_urls, read_services
+from workshop.report.report import build_report, exposure_cells, resident_exposure
+from workshop.report.sources import MissingData, database_urls, read_services
 from workshop.report.stored import ServiceDump
 from workshop.report.truth import Truth, TruthError, read_truth, truth_from_document, truth_path
 from workshop.stage.changes import Cell
@@ -62,6 +62,13 @@ class Matrix:
     rows: tuple[tuple[str, tuple[MatrixCell, ...]], ...]  # attribute label, one cell per party
     residents: int
     population: bool  # False: the demo personas alone (no population yet)
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    document: dict[str, Any]  # schema citygate.report/1
+    population: bool  # False: the demo personas alone (no population yet)
+    missing: tuple[str, ...]  # what is missing of a regime left out (its services not started yet)
 
 
 def personas_truth(today: datetime | None = None) -> Truth:
@@ -147,6 +154,7 @@ class Evidence:
         self._read = read or (lambda regime: read_services(self._urls[regime]))
         self._lock = threading.Lock()
         self._cached: dict[Regime, tuple[object, RegimeFindings, bool]] = {}
+        self._document: tuple[object, ReportDocument] | None = None
 
     def findings(self, regime: Regime) -> tuple[RegimeFindings, bool]:
         """The regime's findings and whether they are over a population (else: the personas alone).
@@ -162,6 +170,29 @@ class Evidence:
             found = analyse_regime(regime.value, parties, truth, stores)
             self._cached[regime] = (fingerprint, found, population)
             return found, population
+
+    def report_document(self) -> ReportDocument:
+        """``citygate report``'s document (``workshop.report.report``) over the regimes whose databases
+        are there, kept until a database or the truth changes, as the findings are.
+        ``workshop.report.sources.MissingData`` when neither regime's are."""
+        with self._lock:
+            fingerprint = tuple(self._fingerprint(regime) for regime in Regime)
+            cached = self._document
+            if cached is not None and None not in fingerprint and cached[0] == fingerprint:
+                return cached[1]
+            truth, population = self._truth()
+            stores: dict[Regime, Mapping[str, ServiceDump]] = {}
+            missing: list[str] = []
+            for regime in Regime:
+                try:
+                    stores[regime] = self._read(regime)
+                except MissingData as error:
+                    missing += [f"{regime.value} {line}" for line in error.missing]
+            if not stores:
+                raise MissingData(missing)
+            found = ReportDocument(build_report(truth, stores).document, population, tuple(missing))
+            self._document = (fingerprint, found)
+            return found
 
     def _truth(self) -> tuple[Truth, bool]:
         path = truth_path(self.data_root)
