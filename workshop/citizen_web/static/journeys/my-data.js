@@ -169,12 +169,12 @@ async function renderLog(answer, keys) {
     const mark = cell(proven.ok ? "✓" : "✗", proven.ok ? "cw-proof-ok" : "cw-proof-bad");
     mark.setAttribute("aria-label", proven.ok ? `entry ${line.index} proven in the ledger` : `entry ${line.index} NOT proven`);
     row.append(
+      mark, // first: the verdict stays in sight when the row scrolls
       cell(when(entry.at)),
       cell(who(entry)),
       cell(what(entry)),
       cell(why(entry)),
       underCell(entry),
-      mark,
     );
     rows.push(row);
   }
