@@ -23,7 +23,7 @@ from identity.settings import Settings
 from identity.subject_index import backfill
 from identity.token_server import IdentityServer
 from kernel.client import JWKS_PATH, TOKEN_PATH
-from kernel.cors import allow_citizen_web
+from kernel.cors import ALLOWED_HEADERS, allow_citizen_web
 from kernel.demo_reset import demo_reset_router, local_reset
 from kernel.framing import allow_stage_framing
 from kernel.service_app import build_service_app, local_seed
@@ -31,6 +31,9 @@ from kernel.state import state_of
 
 # What the citizen web app's page reads here: the token endpoint, the provider's keys and metadata.
 CITIZEN_WEB_PATHS = (TOKEN_PATH, JWKS_PATH, "/.well-known/openid-configuration")
+# ... and the ID card: the app fetches its card with its own bearer token (no cookie), and shows a
+# verifier's check of its presentation (the bar's, in the demo)
+CITIZEN_WEB_CREDENTIAL_PATHS = ("/credentials/id-card", "/credentials/verify")
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
@@ -57,6 +60,13 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     )
     # the citizen web app (workshop/citizen_web) redeems its code and checks its ID token from its page
     allow_citizen_web(app, settings.citizen_web_origin, CITIZEN_WEB_PATHS, methods=("GET", "POST"))
+    allow_citizen_web(
+        app,
+        settings.citizen_web_origin,
+        CITIZEN_WEB_CREDENTIAL_PATHS,
+        methods=("POST",),
+        headers=(*ALLOWED_HEADERS, "Authorization"),
+    )
     allow_stage_framing(app, settings.stage_origin)  # the login and consent pages, in the stage's phone
     return app
 

@@ -34,7 +34,14 @@ class PathScopedCORS:
     (the rest of the app answers as if no CORS were configured)."""
 
     def __init__(
-        self, app: ASGIApp, *, origin: str, prefixes: tuple[str, ...], credentials: bool, methods: tuple[str, ...]
+        self,
+        app: ASGIApp,
+        *,
+        origin: str,
+        prefixes: tuple[str, ...],
+        credentials: bool,
+        methods: tuple[str, ...],
+        headers: tuple[str, ...] = ALLOWED_HEADERS,
     ) -> None:
         self.app = app
         self.prefixes = prefixes
@@ -42,7 +49,7 @@ class PathScopedCORS:
             app,
             allow_origins=[origin],
             allow_methods=list(methods),
-            allow_headers=list(ALLOWED_HEADERS),
+            allow_headers=list(headers),
             allow_credentials=credentials,
             max_age=600,
         )
@@ -62,8 +69,11 @@ def allow_citizen_web(
     *,
     credentials: bool = False,
     methods: tuple[str, ...] = ("GET",),
+    headers: tuple[str, ...] = ALLOWED_HEADERS,
 ) -> None:
-    """Let the citizen web app at ``origin`` read ``paths`` (and what lies under them); nothing when unset."""
+    """Let the citizen web app at ``origin`` read ``paths`` (and what lies under them); nothing when unset.
+    ``headers``: what its requests may carry beyond the safelisted ones (``Authorization`` only where
+    the app presents its own bearer token, never with cookies)."""
     if not origin:
         return
     app.add_middleware(
@@ -72,4 +82,5 @@ def allow_citizen_web(
         prefixes=tuple(paths),
         credentials=credentials,
         methods=methods,
+        headers=headers,
     )

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from kernel.framing import frame_ancestors
 from kernel.regime import Regime
 from kernel.web_assets import mount_web_assets, vendor_url
+from workshop.citizen_web.my_pages import my_pages_router
 from workshop.citizen_web.settings import CITIZEN_WEB, Settings
 
 HERE = Path(__file__).resolve().parent
@@ -76,6 +77,8 @@ def create_app(settings: Settings) -> FastAPI:
         "/callback", journey_page, methods=["GET"], response_class=HTMLResponse, summary="Back from the login"
     )
     app.add_api_route("/healthz", healthz, methods=["GET"], summary="Liveness")
+    # --- the my-data and id-card journeys, a page each (workshop/citizen_web/my_pages.py) ---
+    app.include_router(my_pages_router(page_policy))
     mount_web_assets(app, "govuk", "jose")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -170,6 +170,13 @@ function act(button, action) {
 }
 
 async function start() {
+  // a login that another page of the app started (static/journeys/device.js) goes back to that page
+  const startedAt = sessionStorage.getItem("citizen-web:login-return");
+  sessionStorage.removeItem("citizen-web:login-return");
+  if (window.location.pathname === "/callback" && startedAt && /^\/journeys\/[a-z-]+$/.test(startedAt)) {
+    window.location.replace(`${startedAt}${window.location.search}`);
+    return;
+  }
   renderSeen();
   const query = new URLSearchParams(window.location.search);
   if (query.get("persona")) sessionStorage.setItem("citizen-web:persona", query.get("persona"));

@@ -1,0 +1,152 @@
+// What the my-data and id-card pages share: the page's configuration, the citizen's persona, one
+// token per service the app logged in for (this tab only), the way back from a login to the page
+// that started it, a trace context per action, and showing a problem.
+// (When the app's shared session module lands, this folds into it.)
+import { finishLogin, startLogin } from "../oauth.js";
+
+// The path of the page that started a login: the identity provider comes back to /callback,
+// whose page hands the answer on to this page (static/journey.js reads the same key).
+export const LOGIN_RETURN = "citizen-web:login-return";
+const TOKEN_PREFIX = "citizen-web:token:";
+const PERSONA = "citizen-web:persona";
+const SUPER_APP = "citizen-web:super-app";
+
+export const $ = (id) => document.getElementById(id);
+
+export function pageConfig() {
+  const main = $("main-content");
+  return {
+    gatewayUrl: main.dataset.gatewayUrl,
+    identityUrl: main.dataset.identityUrl,
+    departments: JSON.parse(main.dataset.departments),
+  };
+}
+
+// A W3C trace context per action: the stage draws the calls this action caused.
+export function traced() {
+  const hex = (bytes) =>
+    Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { traceparent: `00-${hex(16)}-${hex(8)}-01` };
+}
+
+export function show(...ids) {
+  for (const id of ids) $(id).hidden = false;
+}
+
+export function hide(...ids) {
+  for (const id of ids) $(id).hidden = true;
+}
+
+export function problem(error) {
+  $("problem-text").textContent = error instanceof Error ? error.message : String(error);
+  $("problem").hidden = false;
+  $("problem").focus();
+}
+
+// A button that runs `action`, disabled meanwhile, its failure shown as the page's problem.
+export function act(button, action) {
+  $(button).addEventListener("click", async () => {
+    $("problem").hidden = true;
+    $(button).disabled = true;
+    try {
+      await action();
+    } catch (error) {
+      problem(error);
+    } finally {
+      $(button).disabled = false;
+    }
+  });
+}
+
+export function persona() {
+  return $("persona") ? $("persona").value.trim() : sessionStorage.getItem(PERSONA) || "";
+}
+
+export function token(service) {
+  const raw = sessionStorage.getItem(TOKEN_PREFIX + service);
+  const held = raw ? JSON.parse(raw) : null;
+  return held && held.expiresAt > Date.now() + 5000 ? held.accessToken : null;
+}
+
+// Log in for `service` as the app itself; the answer comes back to this very page.
+export function logInFor(config, service) {
+  sessionStorage.setItem(LOGIN_RETURN, window.location.pathname);
+  const query = persona() ? `?persona=${encodeURIComponent(persona())}` : "";
+  return startLogin(config, service, persona(), query);
+}
+
+// Log in to the super-app (its own login page, then back here).
+export function logInToSuperApp(config) {
+  sessionStorage.setItem(SUPER_APP, "asked");
+  const query = persona() ? `?persona=${encodeURIComponent(persona())}` : "";
+  const back = `${window.location.origin}${window.location.pathname}${query}`;
+  window.location.assign(`${config.gatewayUrl}/login?return_to=${encodeURIComponent(back)}`);
+}
+
+// On load: the persona from ?persona=, and a login's answer (code) redeemed and kept.
+export async function arrive(config) {
+  const query = new URLSearchParams(window.location.search);
+  if (query.get("persona")) sessionStorage.setItem(PERSONA, query.get("persona"));
+  if ($("persona")) $("persona").value = query.get("persona") || sessionStorage.getItem(PERSONA) || "";
+  try {
+    const login = await finishLogin(config, traced());
+    if (login) {
+      sessionStorage.removeItem(LOGIN_RETURN);
+      sessionStorage.setItem(
+        TOKEN_PREFIX + login.department,
+        JSON.stringify({ accessToken: login.accessToken, expiresAt: login.expiresAt }),
+      );
+      // off the address with the code at once: the used code stays out of the history
+      window.history.replaceState(null, "", `${window.location.pathname}${login.returnQuery || ""}`);
+      const again = new URLSearchParams(login.returnQuery || "").get("persona");
+      if (again && $("persona")) $("persona").value = again;
+    }
+  } catch (error) {
+    window.history.replaceState(null, "", window.location.pathname);
+    problem(error);
+  }
+}
+
+// Who the super-app knows, if this tab logged in to it (never asked otherwise: a 401 would be a
+// console error for nothing).
+export async function superAppProfile(config) {
+  if (!sessionStorage.getItem(SUPER_APP)) return null;
+  const answer = await fetch(`${config.gatewayUrl}/me/profile`, { credentials: "include", headers: traced() }).catch(
+    () => null,
+  );
+  if (!answer || !answer.ok) {
+    sessionStorage.removeItem(SUPER_APP);
+    return null;
+  }
+  return answer.json();
+}
+
+export function cell(text, className = "") {
+  const td = document.createElement("td");
+  td.className = `govuk-table__cell ${className}`.trim();
+  td.textContent = text;
+  return td;
+}
+
+export function seenList(key) {
+  const raw = sessionStorage.getItem(key);
+  return raw ? JSON.parse(raw) : [];
+}
+
+// "What the super-app saw": one line per thing it relayed or learned, kept for this tab.
+export function saw(key, line) {
+  sessionStorage.setItem(key, JSON.stringify([...seenList(key), line]));
+  renderSeen(key);
+}
+
+export function renderSeen(key) {
+  const seen = seenList(key);
+  $("seen-none").hidden = seen.length > 0;
+  $("seen-list").replaceChildren(
+    ...seen.map((line) => {
+      const item = document.createElement("li");
+      item.textContent = line;
+      return item;
+    }),
+  );
+}
