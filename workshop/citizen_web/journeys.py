@@ -45,7 +45,6 @@ JOURNEYS: tuple[Journey, ...] = (
         "appointments",
         "Book a civil-registry appointment",
         "Book a slot for a couple's registration; your partner confirms from their own app.",
-        built=False,
     ),
     Journey(
         "prescriptions",

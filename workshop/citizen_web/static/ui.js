@@ -17,17 +17,19 @@ export function problem(error) {
   $("problem").focus();
 }
 
-// A button's click runs `action`; the button is disabled meanwhile and a failure is shown.
+// A button's click (the button or its id) runs `action`; the button is disabled meanwhile and a
+// failure is shown.
 export function act(button, action) {
-  $(button).addEventListener("click", async () => {
+  const element = typeof button === "string" ? $(button) : button;
+  element.addEventListener("click", async () => {
     $("problem").hidden = true;
-    $(button).disabled = true;
+    element.disabled = true;
     try {
       await action();
     } catch (error) {
       problem(error);
     } finally {
-      $(button).disabled = false;
+      element.disabled = false;
     }
   });
 }
