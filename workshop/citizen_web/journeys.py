@@ -1,7 +1,7 @@
 """The journeys the citizen's own app offers: one registry, from which the home page lists them and
 ``/journeys/<key>`` serves each one's page.
 
-A journey is built when its page exists: ``templates/citizen_web/journeys/<key>.html``, whose script
+A built journey has its page: ``templates/citizen_web/journeys/<key>.html``, whose script
 is ``static/journeys/<key>.js`` (an ES module). Adding a journey is one entry here plus those two
 files; an entry with ``built=False`` is listed and answers a short "not built yet" page.
 """
@@ -50,7 +50,6 @@ JOURNEYS: tuple[Journey, ...] = (
         "prescriptions",
         "Get a prescription",
         "See a doctor, pay, have the pharmacy dispense and deliver, and check the hospital's signature.",
-        built=False,
     ),
     Journey("id-card", "Your ID card", "Show that you are over 18 without showing who you are.", built=False),
     Journey("my-data", "Your data", "Your consents, who read your data and why, and your pod.", built=False),

@@ -115,6 +115,7 @@ async def test_the_stage_may_frame_the_pages_when_named():
         "/static/ui.js",
         "/static/journey_page.js",
         "/static/callback.js",
+        "/static/signature.js",
         "/static/courier.js",
         "/static/oauth.js",
         "/assets/vendor/jose/index.js",
