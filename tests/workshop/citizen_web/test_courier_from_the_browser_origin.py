@@ -4,6 +4,7 @@ and what the super-app gateway gets to see when it relays the app's sealed reque
 
 from __future__ import annotations
 
+import time
 import uuid
 from contextlib import aclosing
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from identity.totp import totp
 from kernel.courier import open_response, seal_request
 from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
@@ -297,3 +299,81 @@ async def test_a_couple_books_and_confirms_through_the_gateway_which_never_sees_
     for secret in (*tokens.values(), booking["id"], "divorce", booker.resident_id, partner.resident_id):
         assert secret.encode() not in seen, f"the gateway received {secret!r} in clear"
         assert secret.encode() not in stored, f"the gateway stored {secret!r}"
+
+
+async def test_a_prescription_through_the_gateway_which_never_sees_plaintext(mesh, monkeypatch):
+    """The prescriptions journey as the web app's page runs it (static/journeys/prescriptions.js): the
+    hospital and the consent service through the courier, the pod directly, the wallet in clear."""
+    patient = by_handle("wang-fang")
+    tokens: dict[str, str] = {}
+    async with mesh.client("identity") as identity:  # one login session: the second factor once
+        for service in ("prescriptions", "pod", "consent"):
+            auth = AppAuthorization.for_service(service, redirect_uri=WEB_CALLBACK)
+            code = await sign_in(
+                identity,
+                auth,
+                username=patient.handle,
+                password=DEMO_PASSWORD,
+                totp_code=lambda: totp(patient.totp_secret, time.time()),
+            )
+            answer = await redeem(identity, auth, code)
+            assert answer.status_code == 200, answer.text
+            tokens[service] = answer.json()["access_token"]
+    browser = await super_app(mesh, patient.handle)
+    async with aclosing(browser), mesh.client("pod") as pod:
+        opened = await pod.post("/pods", headers={"authorization": f"Bearer {tokens['pod']}", **FROM_THE_WEB_APP})
+        assert opened.status_code in (200, 201), opened.text
+        storage = opened.json()["storage"]
+        keys = {}
+        for service in ("prescriptions", "consent"):
+            async with mesh.client(service) as department:
+                keys[service] = (await department.get("/.well-known/jwks.json")).json()
+        spy = spy_on_gateway(mesh, monkeypatch)
+
+        async def courier(service: str, method: str, path: str, body: Any = None) -> Any:
+            envelope, reply_key = seal_request(
+                keys[service], method=method, path=path, body=body, token=tokens[service]
+            )
+            relayed = await browser.post(f"/courier/{service}", json={"envelope": envelope}, headers=FROM_THE_WEB_APP)
+            assert relayed.status_code == 200, relayed.text
+            answer = open_response(relayed.json()["envelope"], reply_key)
+            assert 200 <= answer.status < 300, answer.body
+            return answer.body
+
+        rx = await courier("prescriptions", "POST", "/me/consultations", {"pod": storage})
+        paid = await browser.post(
+            "/wallet/payments",
+            json={"payee": "prescriptions", "reference": rx["id"], "amount_cents": rx["amount_cents"]},
+            headers={**FROM_THE_WEB_APP, "idempotency-key": str(uuid.uuid4())},
+        )
+        assert paid.status_code == 201, paid.text
+        asked = await courier("consent", "GET", "/me/artefacts?status=requested")
+        prompt = next(artefact for artefact in asked if rx["id"] in artefact["summary"])
+        await courier("consent", "POST", f"/me/artefacts/{prompt['id']}/status", {"status": "given"})
+        pharmacy = "Liwan Dashenlin Pharmacy"
+        await courier("prescriptions", "POST", f"/me/prescriptions/{rx['id']}/dispensation", {"pharmacy": pharmacy})
+        delivery = await courier("prescriptions", "POST", f"/me/prescriptions/{rx['id']}/delivery-consent")
+        await courier("consent", "POST", f"/me/artefacts/{delivery['consent_request']}/status", {"status": "given"})
+        parcel = await courier(
+            "prescriptions", "POST", f"/me/prescriptions/{rx['id']}/delivery", {"address": patient.address}
+        )
+        assert parcel["address"] == patient.address
+
+    seen, stored = spy.everything(), repr(dump(mesh, "gateway")).encode()
+    assert spy.received and spy.sent
+    secrets_in_clear = [
+        *tokens.values(),
+        rx["medication"],
+        rx["dose"],
+        rx["diagnosis_code"],
+        rx["patient"],
+        storage,
+        pharmacy,
+        patient.address,
+        patient.resident_id,
+        prompt["id"],
+    ]
+    for secret in secrets_in_clear:
+        assert secret.encode() not in seen, f"the gateway received {secret!r} in clear"
+        assert secret.encode() not in stored, f"the gateway stored {secret!r}"
+    assert rx["id"].encode() in stored  # what it did learn, by design: the payment's reference
