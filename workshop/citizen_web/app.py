@@ -16,10 +16,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from kernel.framing import frame_ancestors
-from kernel.problems import install_problem_handlers, problem_responses
+from kernel.problems import NotFound, install_problem_handlers, problem_responses
 from kernel.regime import Regime
 from kernel.web_assets import mount_web_assets, vendor_url
-from workshop.citizen_web.journeys import JOURNEYS, Journey, UnknownJourney, journey_named
+from workshop.citizen_web.journeys import JOURNEYS, Journey, journey_named
 from workshop.citizen_web.settings import CITIZEN_WEB, Settings
 
 HERE = Path(__file__).resolve().parent
@@ -106,7 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
         methods=["GET"],
         response_class=HTMLResponse,
         summary="One journey",
-        responses=problem_responses(UnknownJourney),
+        responses=problem_responses(NotFound),
     )
     app.add_api_route(
         "/callback", callback_page, methods=["GET"], response_class=HTMLResponse, summary="Back from the login"

@@ -10,13 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernel.problems import Problem
-
-
-class UnknownJourney(Problem):
-    """A journey key the citizen's app does not offer."""
-
-    status, kind = 404, "unknown-journey"
+from kernel.problems import NotFound
 
 
 @dataclass(frozen=True)
@@ -61,4 +55,5 @@ def journey_named(key: str) -> Journey:
     try:
         return BY_KEY[key]
     except KeyError:
-        raise UnknownJourney(f"The app offers no journey {key!r}.") from None
+        # the kernel's not-found: the stage's own unknown-journey kind is another package's
+        raise NotFound(f"The app offers no journey {key!r}.") from None

@@ -89,6 +89,7 @@ async def test_an_unknown_journey_is_a_problem(path):
     answer = await served(Settings(), path)
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["type"] in ("urn:citygate:problem:not-found", "about:blank")
 
 
 @pytest.mark.parametrize("persona", ["x'><b>", "../x", "A" * 60])
