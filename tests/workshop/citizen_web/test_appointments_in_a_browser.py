@@ -32,6 +32,7 @@ async def test_a_couple_books_and_confirms_a_divorce_through_their_own_apps(depl
         assert "Your app will act at" in consent and re.search(r"for \d+ minutes", consent)
         assert "Your app asks to receive" in consent and "sector" in consent
 
+        await page.get_by_role("button", name="Check my bookings").wait_for()  # the app holds its key
         knows = await page.text_content("#registry-knows") or ""
         assert "knows you only as" in knows and BOOKER.resident_id not in knows
         await page.get_by_role("button", name="Find free slots").click()
