@@ -28,7 +28,7 @@ from identity.login_session import (
     current_session,
     set_cookie,
 )
-from identity.models import _as_utc
+from identity.models import Citizen, _as_utc
 from identity.policy import EIDAS_HIGH, UnknownRelyingParty, meets, sector_of
 from identity.resources import authorization_resource, subject_client
 from identity.token_server import FormOAuth2Request
@@ -70,9 +70,9 @@ def continue_authorization(
 
     provider, title = policy.provider_name, pages.client_title(client_id)
     hint = login_hint(oauth_request.payload.data.get("login_hint"))
-    if current is not None and hint and hint != current[1].handle:
-        # the relying party asks for someone else than who is logged in here (a shared phone, the
-        # workshop stage switching persona): that person logs in, this session is not theirs
+    if current is not None and hint and not names(hint, current[1]):
+        # the relying party asks for someone else than this browser's session (a shared phone, the
+        # workshop's stage switching persona): who is there logs in, never the previous person
         current = None
     if current is None:
         nonce = secrets.token_urlsafe(16)
@@ -128,6 +128,11 @@ def continue_authorization(
         )
     response: Response = server.create_authorization_response(oauth_request, grant_user=principal, grant=grant)
     return response
+
+
+def names(hint: str, citizen: Citizen) -> bool:
+    """Whether a login hint names this citizen: a login name, phone or resident ID, as the login form takes."""
+    return hint in (citizen.handle, citizen.phone, citizen.resident_id)
 
 
 def login_hint(value: object) -> str:

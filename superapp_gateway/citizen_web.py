@@ -19,7 +19,8 @@ from superapp_gateway.citizen_web_origin import citizen_web_origin
 from superapp_gateway.settings import Settings
 
 # What the web app's page calls here (and what lies under them)
-CITIZEN_WEB_PATHS = ("/courier", "/wallet", "/me/profile")
+# (the free slots: the super-app asks the bureau with its own service token, as on its own pages)
+CITIZEN_WEB_PATHS = ("/courier", "/wallet", "/me/profile", "/city-services/appointments/slots")
 MAX_RETURN_TO = 500
 
 

@@ -1,23 +1,33 @@
-"""The rights phone's server: its pages and scripts, nothing else (the citizen's logic runs in the browser)."""
+"""The rights phone's server: its pages and scripts, nothing else (the citizen's logic runs in the browser).
+
+``/`` lists the journeys (``journeys.py``), ``/journeys/<key>`` is one journey's page, ``/callback``
+is where the identity provider sends the browser back with a code (the page's script redeems it and
+returns to the journey that asked).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from kernel.framing import frame_ancestors
+from kernel.problems import NotFound, install_problem_handlers, problem_responses
 from kernel.regime import Regime
 from kernel.web_assets import mount_web_assets, vendor_url
+from workshop.citizen_web.journeys import JOURNEYS, Journey, journey_named
 from workshop.citizen_web.my_pages import my_pages_router
 from workshop.citizen_web.settings import CITIZEN_WEB, Settings
 
 HERE = Path(__file__).resolve().parent
-JOURNEY_TEMPLATE = "citizen_web/journey.html"
+HOME_TEMPLATE = "citizen_web/home.html"
+CALLBACK_TEMPLATE = "citizen_web/callback.html"
+# a demo persona's handle (kernel/personas.py), carried from the home page to a journey's page
+PersonaHandle = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 
 
 def page_policy(settings: Settings) -> str:
@@ -49,12 +59,11 @@ SettingsDep = Annotated[Settings, Depends(settings_of)]
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
 
 
-def journey_page(request: Request, settings: SettingsDep) -> HTMLResponse:
-    """The one page of the journey; the browser's script shows the step the citizen is at."""
+def render(request: Request, settings: Settings, template: str, context: dict[str, Any]) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(
         request,
-        JOURNEY_TEMPLATE,
-        {"settings": settings, "govuk_css": vendor_url("govuk", "govuk-frontend.min.css")},
+        template,
+        {"settings": settings, "govuk_css": vendor_url("govuk", "govuk-frontend.min.css")} | context,
         headers={
             "Content-Security-Policy": page_policy(settings),
             "Cache-Control": "no-store",
@@ -65,6 +74,23 @@ def journey_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     )
 
 
+def home_page(request: Request, settings: SettingsDep, persona: PersonaHandle = None) -> HTMLResponse:
+    """The journeys the app offers, each link carrying the persona the stage asked for."""
+    return render(request, settings, HOME_TEMPLATE, {"journeys": JOURNEYS, "persona": persona})
+
+
+def journey_page(request: Request, key: str, settings: SettingsDep, persona: PersonaHandle = None) -> HTMLResponse:
+    """One journey's page; the browser's script (``static/journeys/<key>.js``) runs it."""
+    journey: Journey = journey_named(key)
+    template = journey.template
+    return render(request, settings, template, {"journey": journey, "persona": persona})
+
+
+def callback_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Back from the identity provider: the script redeems the code and returns to the journey."""
+    return render(request, settings, CALLBACK_TEMPLATE, {})
+
+
 async def healthz() -> dict[str, str]:
     return {"status": "ok", "service": CITIZEN_WEB, "regime": Regime.RIGHTS.value}
 
@@ -72,13 +98,23 @@ async def healthz() -> dict[str, str]:
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="citygate citizen web app (rights regime)", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
-    app.add_api_route("/", journey_page, methods=["GET"], response_class=HTMLResponse, summary="The journey")
+    install_problem_handlers(app)
+    # the my-data and id-card journeys, a page each (workshop/citizen_web/my_pages.py): before the
+    # generic journey page, which would otherwise answer for them
+    app.include_router(my_pages_router(page_policy))
+    app.add_api_route("/", home_page, methods=["GET"], response_class=HTMLResponse, summary="The journeys")
     app.add_api_route(
-        "/callback", journey_page, methods=["GET"], response_class=HTMLResponse, summary="Back from the login"
+        "/journeys/{key}",
+        journey_page,
+        methods=["GET"],
+        response_class=HTMLResponse,
+        summary="One journey",
+        responses=problem_responses(NotFound),
+    )
+    app.add_api_route(
+        "/callback", callback_page, methods=["GET"], response_class=HTMLResponse, summary="Back from the login"
     )
     app.add_api_route("/healthz", healthz, methods=["GET"], summary="Liveness")
-    # --- the my-data and id-card journeys, a page each (workshop/citizen_web/my_pages.py) ---
-    app.include_router(my_pages_router(page_policy))
     mount_web_assets(app, "govuk", "jose")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -4,6 +4,7 @@ and what the super-app gateway gets to see when it relays the app's sealed reque
 
 from __future__ import annotations
 
+import time
 import uuid
 from contextlib import aclosing
 from typing import Any
@@ -12,8 +13,9 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from identity.totp import totp
 from kernel.courier import open_response, seal_request
-from kernel.personas import DEMO_PASSWORD
+from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from tests.fixtures.citizen_web import CITIZEN_WEB_ORIGIN, OTHER_ORIGIN, citizen_web_mesh, spy_on_gateway
 from tests.fixtures.logins import CAR_OWNER, super_app
@@ -42,12 +44,12 @@ def preflight(origin: str, method: str = "POST") -> dict[str, str]:
     }
 
 
-async def web_app_token(mesh: Mesh, service: str = "fines") -> str:
+async def web_app_token(mesh: Mesh, service: str = "fines", handle: str = CAR_OWNER.handle) -> str:
     """The web app's login for ``service`` as its page runs it: redirect to its own /callback,
     the code redeemed cross-origin (the answer must be readable by the page)."""
     auth = AppAuthorization.for_service(service, redirect_uri=WEB_CALLBACK)
     async with mesh.client("identity") as identity:
-        code = await sign_in(identity, auth, username=CAR_OWNER.handle, password=DEMO_PASSWORD)
+        code = await sign_in(identity, auth, username=handle, password=DEMO_PASSWORD)
         identity.headers["origin"] = CITIZEN_WEB_ORIGIN
         answer = await redeem(identity, auth, code)
     assert answer.status_code == 200, answer.text
@@ -63,6 +65,7 @@ async def web_app_token(mesh: Mesh, service: str = "fines") -> str:
     [
         ("gateway", "/courier/fines", True),
         ("gateway", "/wallet/payments", True),
+        ("gateway", "/city-services/appointments/slots", True),
         ("identity", "/oauth2/token", False),
     ],
 )
@@ -95,7 +98,17 @@ async def test_the_gateway_opens_only_its_relay_wallet_and_profile_to_the_web_ap
     async with mesh.client("gateway") as gateway:
         history = await gateway.get("/me/history", headers={"origin": CITIZEN_WEB_ORIGIN})
         profile = await gateway.get("/me/profile", headers={"origin": CITIZEN_WEB_ORIGIN})
+        closed = [
+            await gateway.options(path, headers=preflight(CITIZEN_WEB_ORIGIN, method))
+            for path, method in (
+                ("/city-services/appointments/bookings", "POST"),
+                ("/city-services/fines", "GET"),
+                ("/city-services/prescriptions/consultations", "POST"),
+            )
+        ]
     assert "access-control-allow-origin" not in history.headers
+    for answer in closed:  # only the free slots of the super-app's own city services
+        assert "access-control-allow-origin" not in answer.headers
     assert profile.headers["access-control-allow-origin"] == CITIZEN_WEB_ORIGIN
 
 
@@ -255,3 +268,116 @@ async def test_no_other_origin_posts_with_the_session(mesh, headers):
     async with aclosing(browser):
         answer = await browser.post("/courier/fines", json={"envelope": "x.y.z.w.v"}, headers=headers)
     assert answer.status_code == 403
+
+
+async def test_a_couple_books_and_confirms_through_the_gateway_which_never_sees_plaintext(mesh, monkeypatch):
+    """The appointments journey as the web app's page runs it (static/journeys/appointments.js)."""
+    booker, partner = by_handle("zhang-min"), by_handle("chen-jun")
+    tokens = {person.handle: await web_app_token(mesh, "appointments", person.handle) for person in (booker, partner)}
+    hers, his = await super_app(mesh, booker.handle), await super_app(mesh, partner.handle)
+    async with aclosing(hers), aclosing(his), mesh.client("appointments") as bureau:
+        jwks = (await bureau.get("/.well-known/jwks.json")).json()
+        slots = await hers.get(
+            "/city-services/appointments/slots", params={"type": "divorce"}, headers=FROM_THE_WEB_APP
+        )
+        assert slots.status_code == 200 and slots.headers["access-control-allow-origin"] == CITIZEN_WEB_ORIGIN
+        slot = slots.json()[0]
+        spy = spy_on_gateway(mesh, monkeypatch)
+
+        async def courier(browser: httpx.AsyncClient, handle: str, method: str, path: str, body: Any = None) -> Any:
+            envelope, reply_key = seal_request(jwks, method=method, path=path, body=body, token=tokens[handle])
+            relayed = await browser.post("/courier/appointments", json={"envelope": envelope}, headers=FROM_THE_WEB_APP)
+            assert relayed.status_code == 200, relayed.text
+            answer = open_response(relayed.json()["envelope"], reply_key)
+            assert 200 <= answer.status < 300, answer.body
+            return answer.body
+
+        booking = await courier(hers, booker.handle, "POST", "/me/bookings", {"slot_id": slot["id"], "type": "divorce"})
+        waiting = await courier(his, partner.handle, "GET", "/me/bookings")
+        assert [b["id"] for b in waiting if b["awaiting_your_confirmation"]] == [booking["id"]]
+        confirmed = await courier(his, partner.handle, "POST", f"/me/bookings/{booking['id']}/confirmations", {})
+        assert confirmed["status"] == "confirmed"
+
+    seen, stored = spy.everything(), repr(dump(mesh, "gateway")).encode()
+    assert spy.received and spy.sent
+    for secret in (*tokens.values(), booking["id"], "divorce", booker.resident_id, partner.resident_id):
+        assert secret.encode() not in seen, f"the gateway received {secret!r} in clear"
+        assert secret.encode() not in stored, f"the gateway stored {secret!r}"
+
+
+async def test_a_prescription_through_the_gateway_which_never_sees_plaintext(mesh, monkeypatch):
+    """The prescriptions journey as the web app's page runs it (static/journeys/prescriptions.js): the
+    hospital and the consent service through the courier, the pod directly, the wallet in clear."""
+    patient = by_handle("wang-fang")
+    tokens: dict[str, str] = {}
+    async with mesh.client("identity") as identity:  # one login session: the second factor once
+        for service in ("prescriptions", "pod", "consent"):
+            auth = AppAuthorization.for_service(service, redirect_uri=WEB_CALLBACK)
+            code = await sign_in(
+                identity,
+                auth,
+                username=patient.handle,
+                password=DEMO_PASSWORD,
+                totp_code=lambda: totp(patient.totp_secret, time.time()),
+            )
+            answer = await redeem(identity, auth, code)
+            assert answer.status_code == 200, answer.text
+            tokens[service] = answer.json()["access_token"]
+    browser = await super_app(mesh, patient.handle)
+    async with aclosing(browser), mesh.client("pod") as pod:
+        opened = await pod.post("/pods", headers={"authorization": f"Bearer {tokens['pod']}", **FROM_THE_WEB_APP})
+        assert opened.status_code in (200, 201), opened.text
+        storage = opened.json()["storage"]
+        keys = {}
+        for service in ("prescriptions", "consent"):
+            async with mesh.client(service) as department:
+                keys[service] = (await department.get("/.well-known/jwks.json")).json()
+        spy = spy_on_gateway(mesh, monkeypatch)
+
+        async def courier(service: str, method: str, path: str, body: Any = None) -> Any:
+            envelope, reply_key = seal_request(
+                keys[service], method=method, path=path, body=body, token=tokens[service]
+            )
+            relayed = await browser.post(f"/courier/{service}", json={"envelope": envelope}, headers=FROM_THE_WEB_APP)
+            assert relayed.status_code == 200, relayed.text
+            answer = open_response(relayed.json()["envelope"], reply_key)
+            assert 200 <= answer.status < 300, answer.body
+            return answer.body
+
+        rx = await courier("prescriptions", "POST", "/me/consultations", {"pod": storage})
+        paid = await browser.post(
+            "/wallet/payments",
+            json={"payee": "prescriptions", "reference": rx["id"], "amount_cents": rx["amount_cents"]},
+            headers={**FROM_THE_WEB_APP, "idempotency-key": str(uuid.uuid4())},
+        )
+        assert paid.status_code == 201, paid.text
+        asked = await courier("consent", "GET", "/me/artefacts?status=requested")
+        prompt = next(artefact for artefact in asked if rx["id"] in artefact["summary"])
+        await courier("consent", "POST", f"/me/artefacts/{prompt['id']}/status", {"status": "given"})
+        pharmacy = "Liwan Dashenlin Pharmacy"
+        await courier("prescriptions", "POST", f"/me/prescriptions/{rx['id']}/dispensation", {"pharmacy": pharmacy})
+        delivery = await courier("prescriptions", "POST", f"/me/prescriptions/{rx['id']}/delivery-consent")
+        await courier("consent", "POST", f"/me/artefacts/{delivery['consent_request']}/status", {"status": "given"})
+        parcel = await courier(
+            "prescriptions", "POST", f"/me/prescriptions/{rx['id']}/delivery", {"address": patient.address}
+        )
+        assert parcel["address"] == patient.address
+
+    seen, stored = spy.everything(), repr(dump(mesh, "gateway")).encode()
+    assert spy.received and spy.sent
+    secrets_in_clear = [
+        *tokens.values(),
+        rx["medication"],
+        rx["dose"],
+        rx["diagnosis_code"],
+        rx["patient"],
+        storage,
+        pharmacy,
+        patient.address,
+        patient.resident_id,
+        prompt["id"],
+    ]
+    for secret in secrets_in_clear:
+        assert secret.encode() not in seen, f"the gateway received {secret!r} in clear"
+        assert secret.encode() not in stored, f"the gateway stored {secret!r}"
+    assert rx["id"].encode() in stored  # what it did learn, by design: the payment's reference

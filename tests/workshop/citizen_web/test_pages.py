@@ -12,6 +12,7 @@ import pytest
 from tests.fixtures.citizen_web import STAGE_ORIGIN, citizen_web_mesh
 from workshop.citizen_app import AppAuthorization
 from workshop.citizen_web.app import create_app
+from workshop.citizen_web.journeys import JOURNEYS
 from workshop.citizen_web.settings import Settings
 
 
@@ -26,7 +27,20 @@ def directives(answer: httpx.Response) -> dict[str, str]:
     return {part.strip().split(" ", 1)[0]: part.strip() for part in policy.split(";")}
 
 
-@pytest.mark.parametrize("path", ["/", "/callback?code=x&state=y", "/?persona=li-wei"])
+PAGES = [
+    "/",
+    "/?persona=li-wei",
+    "/callback?code=x&state=y",
+    "/journeys/fines",
+    "/journeys/fines?persona=li-wei",
+    "/journeys/appointments?persona=chen-jun",
+    "/journeys/prescriptions",
+    "/journeys/id-card",
+    "/journeys/my-data",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
 async def test_the_pages_run_no_inline_script_and_talk_only_to_their_services(path):
     answer = await served(Settings(), path)
     assert answer.status_code == 200
@@ -45,7 +59,35 @@ async def test_the_pages_run_no_inline_script_and_talk_only_to_their_services(pa
     ]
     assert answer.headers["referrer-policy"] == "no-referrer"  # the callback's code goes nowhere
     assert "<script>" not in answer.text and " on" + "click=" not in answer.text
-    assert '<script type="module" src="/static/journey.js"></script>' in answer.text
+
+
+async def test_the_home_page_lists_every_journey_with_the_persona():
+    page = (await served(Settings(), "/?persona=li-wei")).text
+    for journey in JOURNEYS:
+        assert f'href="/journeys/{journey.key}?persona=li-wei"' in page
+        assert journey.title in page
+    assert "Your city services" in page
+
+
+@pytest.mark.parametrize("journey", JOURNEYS, ids=lambda j: j.key)
+async def test_a_built_journey_runs_its_own_module(journey):
+    page = (await served(Settings(), journey.path)).text
+    assert f'<script type="module" src="/static/journeys/{journey.key}.js"></script>' in page
+    assert "Not built yet" not in page
+    assert (await served(Settings(), journey.script)).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/journeys/nope", "/journeys/..%2Fhome", "/journeys/fines/x"])
+async def test_an_unknown_journey_is_a_problem(path):
+    answer = await served(Settings(), path)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["type"] in ("urn:citygate:problem:not-found", "about:blank")
+
+
+@pytest.mark.parametrize("persona", ["x'><b>", "../x", "A" * 60])
+async def test_a_persona_that_is_no_handle_is_refused(persona):
+    assert (await served(Settings(), f"/journeys/fines?persona={persona}")).status_code == 422
 
 
 async def test_the_page_names_its_services_escaped():
@@ -61,7 +103,17 @@ async def test_the_stage_may_frame_the_pages_when_named():
 
 
 @pytest.mark.parametrize(
-    "path", ["/static/journey.js", "/static/courier.js", "/static/oauth.js", "/assets/vendor/jose/index.js"]
+    "path",
+    [
+        "/static/session.js",
+        "/static/ui.js",
+        "/static/journey_page.js",
+        "/static/callback.js",
+        "/static/signature.js",
+        "/static/courier.js",
+        "/static/oauth.js",
+        "/assets/vendor/jose/index.js",
+    ],
 )
 async def test_the_scripts_are_served_from_this_origin(path):
     answer = await served(Settings(), path)

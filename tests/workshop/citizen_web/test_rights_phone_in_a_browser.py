@@ -22,12 +22,17 @@ async def accessible(phone, where: str) -> None:
 async def test_a_citizen_pays_a_fine_through_the_blind_courier_in_the_browser(deployment: Deployment, request):
     require_chromium()
     web = deployment.citizen_web_url
+    journey = f"{web}/journeys/fines?persona={PERSONA}"
     async with browser(request.node.name) as launched:
         phone = await new_phone(launched, "rights")
         page = phone.page
         page.set_default_timeout(STEP_TIMEOUT_MS)
 
         await page.goto(f"{web}/?persona={PERSONA}")
+        await phone.screenshot("home")
+        await accessible(phone, "the home page")
+        await page.get_by_role("link", name="Pay a traffic fine").click()
+        await page.wait_for_url(journey)
         assert await page.input_value("#persona") == PERSONA
         await phone.screenshot("start")
         await accessible(phone, "the start page")
@@ -42,7 +47,7 @@ async def test_a_citizen_pays_a_fine_through_the_blind_courier_in_the_browser(de
         if await page.get_by_role("button", name="Allow").count():
             await phone.screenshot("consent to the super-app")
             await page.get_by_role("button", name="Allow").click()
-        await page.wait_for_url(f"{web}/?persona={PERSONA}")
+        await page.wait_for_url(journey)
         await page.get_by_role("button", name="Log in for traffic fines").wait_for()
         await phone.screenshot("logged in to the super-app")
 
@@ -55,7 +60,7 @@ async def test_a_citizen_pays_a_fine_through_the_blind_courier_in_the_browser(de
         await phone.screenshot("consent to the app acting at the traffic police")
         await accessible(phone, "the consent page")
         await page.get_by_role("button", name="Allow").click()
-        await page.wait_for_url(f"{web}/?persona={PERSONA}")  # the code left the address bar
+        await page.wait_for_url(journey)  # the code left the address bar
         await page.get_by_role("button", name="Look up my fines").wait_for()
 
         # the fines, opened in the browser from the sealed answer

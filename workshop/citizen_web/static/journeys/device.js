@@ -4,9 +4,6 @@
 // (When the app's shared session module lands, this folds into it.)
 import { finishLogin, startLogin } from "../oauth.js";
 
-// The path of the page that started a login: the identity provider comes back to /callback,
-// whose page hands the answer on to this page (static/journey.js reads the same key).
-export const LOGIN_RETURN = "citizen-web:login-return";
 const TOKEN_PREFIX = "citizen-web:token:";
 const PERSONA = "citizen-web:persona";
 const SUPER_APP = "citizen-web:super-app";
@@ -68,11 +65,11 @@ export function token(service) {
   return held && held.expiresAt > Date.now() + 5000 ? held.accessToken : null;
 }
 
-// Log in for `service` as the app itself; the answer comes back to this very page.
+// Log in for `service` as the app itself; /callback (callback.js) redeems the answer, keeps the token
+// where token() reads it and comes back to this very page.
 export function logInFor(config, service) {
-  sessionStorage.setItem(LOGIN_RETURN, window.location.pathname);
   const query = persona() ? `?persona=${encodeURIComponent(persona())}` : "";
-  return startLogin(config, service, persona(), query);
+  return startLogin(config, service, persona(), `${window.location.pathname}${query}`);
 }
 
 // Log in to the super-app (its own login page, then back here).
@@ -91,7 +88,6 @@ export async function arrive(config) {
   try {
     const login = await finishLogin(config, traced());
     if (login) {
-      sessionStorage.removeItem(LOGIN_RETURN);
       sessionStorage.setItem(
         TOKEN_PREFIX + login.department,
         JSON.stringify({ accessToken: login.accessToken, expiresAt: login.expiresAt }),
