@@ -13,6 +13,7 @@ from identity.policy import ConsentLine
 from identity.totp import STEP_SECONDS, totp
 from kernel import topology
 from kernel.citizens import CITIZEN_APP
+from kernel.page_policy import scriptless_page_headers
 from kernel.personas import DEMO_PASSWORD, PERSONAS
 
 STYLE = """
@@ -54,11 +55,7 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
         f"<meta name=viewport content='width=device-width'><style>{STYLE}</style></head><body>{body}</body></html>",
         status_code=status,
-        headers={
-            "Cache-Control": "no-store",
-            "X-Frame-Options": "DENY",
-            "Content-Security-Policy": "frame-ancestors 'none'",
-        },
+        headers=scriptless_page_headers(),
     )
 
 

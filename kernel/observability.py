@@ -34,6 +34,9 @@ from kernel.tracing import Tracing, current_span_var, hex_span_id, hex_trace_id,
 
 REQUEST_ID_HEADER = "x-request-id"
 TRACEPARENT_HEADER = "traceparent"
+# OpenTelemetry's semantic convention for the User-Agent header's value, on a server span
+USER_AGENT_ATTRIBUTE = "user_agent.original"
+MAX_USER_AGENT_CHARS = 200
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -136,12 +139,23 @@ class RequestContextMiddleware:
                 _end_server_span(span, scope, route, status_holder["status"])
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def _end_server_span(span: Span, scope: Scope, route: str, status: int) -> None:
     span.update_name(f"{scope['method']} {route}")
     span.set_attribute("http.request.method", scope["method"])
     span.set_attribute("http.route", route)
     span.set_attribute("http.response.status_code", status)
     span.set_attribute(CLEAR_ATTRIBUTE, clear_summary(scope))
+    if agent := _header(scope, b"user-agent"):
+        # who sent it, as the client says (the stage leaves the population runner's requests out of a
+        # phone's step); bounded: the header is the caller's to fill
+        span.set_attribute(USER_AGENT_ATTRIBUTE, agent[:MAX_USER_AGENT_CHARS])
     if (size := sealed_bytes(scope)) is not None:
         span.set_attribute(SEALED_BYTES_ATTRIBUTE, size)
     if (opened := opened_route(scope)) is not None:

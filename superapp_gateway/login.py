@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from kernel.bounds import ShortText
 from kernel.dependencies import NowDep, SessionDep
+from kernel.page_policy import scriptless_page_headers
 from kernel.problems import problem_responses
 from superapp_gateway.auth import LOGGED_IN_PROBLEMS, LoggedInSession
 from superapp_gateway.dependencies import GatewayState, StateDep
@@ -208,5 +209,5 @@ def _logged_in_page(gateway: GatewayState, claims: dict[str, Any]) -> HTMLRespon
         f"<h1>You are logged in to the super-app ({gateway.settings.regime.value} regime)</h1>"
         f"<p>This is everything the super-app learned about you from the identity provider:</p>"
         f"<table>{rows}</table><p>{escape(gateway.policy.what_login_means)}</p></body></html>",
-        headers={"Cache-Control": "no-store"},
+        headers=scriptless_page_headers(),
     )

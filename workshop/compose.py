@@ -3,20 +3,26 @@
 Run ``python -m workshop.compose`` after changing the topology; ``--check`` only reports
 whether the committed files are current. Both regimes run side by side, every service from
 the one image the root ``Dockerfile`` builds, each with its own PostgreSQL database and its
-own volume for keys, and each published on the same loopback port ``citygate up`` uses.
-The environment that places a service comes from ``topology.service_environment``, the
-function the launcher uses too, so the two deployments cannot disagree about who calls whom.
+own volume for keys, and each published on the same loopback port ``citygate up`` uses; so
+are the stage and the citizen's own app (``workshop.web_apps``), which have no database.
+The environment that places a service comes from ``topology.service_environment`` and
+``workshop.web_apps``, the functions the launcher uses too, so the two deployments cannot
+disagree about who calls whom. A service calls another (the stage's span collector among
+them) by its compose name; what a browser is sent to (login redirects, the stage's frames,
+the citizen's app's calls) is the published loopback port.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from kernel import topology
 from kernel.regime import Regime
 from kernel.topology import ServiceSpec
+from workshop.web_apps import CITIZEN_WEB, STAGE, WEB_APPS, WebAppSpec, stage_environment, web_app_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = Path("docker-compose.yml")
@@ -51,6 +57,10 @@ class Flow(list):
     """A short list of scalars, emitted on one line: ``[citygate, serve, gateway]``."""
 
 
+class Block(str):
+    """A multi-line string emitted as a literal block (``|``): JSON a person can read."""
+
+
 class Quoted(str):
     """A string emitted double-quoted (port mappings, as compose's documentation recommends)."""
 
@@ -79,6 +89,22 @@ def compose_url(regime: Regime, service: str) -> str:
     return f"http://{compose_name(regime, service)}:{topology.service(service).port(regime)}"
 
 
+def web_app_url(app: WebAppSpec) -> str:
+    """Where a web app answers inside the compose network (its compose name is its own name)."""
+    return f"http://{app.name}:{app.port()}"
+
+
+def stage_placement(settings_class: type, prefix: str, regime: Regime | None) -> dict[str, str]:
+    """Spans to the stage by its compose name; the stage and the citizen's app as a browser sees them."""
+    return stage_environment(
+        settings_class,
+        prefix,
+        collector_url=web_app_url(STAGE),
+        stage_origin=STAGE.url(),
+        citizen_web_origin=CITIZEN_WEB.url() if regime is Regime.RIGHTS else None,
+    )
+
+
 def service_environment(spec: ServiceSpec, regime: Regime) -> dict[str, str]:
     port = spec.port(regime)
     env = topology.service_environment(
@@ -93,6 +119,7 @@ def service_environment(spec: ServiceSpec, regime: Regime) -> dict[str, str]:
     env[f"{prefix}HOST"] = LISTEN_HOST
     env[f"{prefix}DATA_DIR"] = DATA_DIR
     env[f"{prefix}DATABASE_URL"] = database_url(regime, spec.name)
+    env.update(stage_placement(spec.settings_class(), prefix, regime))
     if spec.issues_tokens:
         env["AUTHLIB_INSECURE_TRANSPORT"] = "1"
     return env
@@ -124,6 +151,55 @@ def citygate_service(spec: ServiceSpec, regime: Regime) -> dict:
     }
 
 
+def web_app_environment_in_compose(app: WebAppSpec) -> dict[str, str]:
+    prefix = app.env_prefix
+    env = web_app_environment(app)
+    env.update(stage_placement(app.settings_class(), prefix, None))
+    env[f"{prefix}HOST"] = LISTEN_HOST
+    if app is STAGE:
+        env[f"{prefix}DATA_DIR"] = DATA_DIR
+        # it reads every service's database (who learned what): compose's PostgreSQL, not SQLite files
+        env[f"{prefix}DATABASE_URLS"] = Block(
+            json.dumps(
+                {
+                    regime.value: {spec.name: database_url(regime, spec.name) for spec in topology.services_in(regime)}
+                    for regime in Regime
+                },
+                indent=2,
+            )
+        )
+    return env
+
+
+def web_app_service(app: WebAppSpec) -> dict:
+    port = app.port()
+    # The citizen's app serves pages that call the rights services; the stage reads every service's
+    # database. Started after the services are healthy, as `citygate up` starts them.
+    regimes = [Regime.RIGHTS] if app is CITIZEN_WEB else list(Regime)
+    service: dict = {
+        "build": ".",
+        "image": IMAGE,
+        "command": Flow(["citygate", "serve", app.name]),
+        "environment": web_app_environment_in_compose(app),
+    }
+    if app is STAGE:
+        service["volumes"] = [f"{app.name}-data:{DATA_DIR}"]
+    service["ports"] = [Quoted(f"{PUBLISH_HOST}:{port}:{port}")]
+    service["depends_on"] = {
+        compose_name(regime, spec.name): {"condition": "service_healthy"}
+        for regime in regimes
+        for spec in topology.services_in(regime)
+    }
+    service["healthcheck"] = {
+        "test": _healthcheck_command(port),
+        "interval": "10s",
+        "timeout": "5s",
+        "retries": 5,
+        "start_period": "30s",
+    }
+    return service
+
+
 def postgres_service() -> dict:
     return {
         "image": POSTGRES_IMAGE,
@@ -153,6 +229,10 @@ def compose_document() -> dict:
     for regime, spec in deployment():
         services[compose_name(regime, spec.name)] = citygate_service(spec, regime)
         volumes[volume_name(regime, spec.name)] = None
+    for app in WEB_APPS:
+        services[app.name] = web_app_service(app)
+        if app is STAGE:
+            volumes[f"{app.name}-data"] = None
     return {"name": "citygate", "services": services, "volumes": volumes}
 
 
@@ -186,6 +266,9 @@ def render_compose() -> str:
         Flow, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
     )
     _Dumper.add_representer(
+        Block, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    )
+    _Dumper.add_representer(
         Quoted, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
     )
     body = yaml.dump(
@@ -194,7 +277,8 @@ def render_compose() -> str:
     header = _comment(GENERATED_NOTICE) + _comment(
         "Both regimes side by side, every service on the loopback port `citygate up` uses:\n"
         "  docker compose up --build\n"
-        "  citygate endpoints"
+        "  citygate endpoints\n"
+        f"The stage (both phones, the sequence diagrams, who learned what): {STAGE.url()}/"
     )
     return header + "\n" + _add_key_comments(body)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.util
-import json
 import os
 import signal
 import subprocess
@@ -25,7 +24,7 @@ import httpx
 from kernel import topology
 from kernel.at_rest import private_directory, private_file, tighten_tree
 from kernel.regime import Regime
-from workshop.web_apps import CITIZEN_WEB, STAGE, WEB_APPS, WebAppSpec
+from workshop.web_apps import CITIZEN_WEB, STAGE, WEB_APPS, WebAppSpec, stage_environment, web_app_environment
 
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 10
@@ -108,11 +107,16 @@ class Launcher:
             )
         )
         env[f"{spec.env_prefix}DATA_DIR"] = str(self.data_root / endpoint.regime.value / endpoint.service)
-        # spans to the stage's collector, pages framed by the stage (ignored by a service without the setting)
-        env[f"{spec.env_prefix}OTLP_ENDPOINT"] = self.stage_url + "/v1/traces"
-        env[f"{spec.env_prefix}STAGE_ORIGIN"] = self.stage_url
-        if endpoint.regime is Regime.RIGHTS:  # the one origin whose page may use the services' APIs
-            env[f"{spec.env_prefix}CITIZEN_WEB_ORIGIN"] = CITIZEN_WEB.url(self.base_ports)
+        env.update(
+            stage_environment(
+                spec.settings_class(),
+                spec.env_prefix,
+                collector_url=self.stage_url,
+                stage_origin=self.stage_url,
+                # the one origin whose page may use the services' APIs
+                citizen_web_origin=CITIZEN_WEB.url(self.base_ports) if endpoint.regime is Regime.RIGHTS else None,
+            )
+        )
         return env
 
     @property
@@ -120,26 +124,15 @@ class Launcher:
         return STAGE.url(self.base_ports)
 
     def web_environment(self, app: WebAppSpec) -> dict[str, str]:
-        prefix = app.env_prefix
         env = dict(os.environ)
-        env[f"{prefix}PORT"] = str(app.port(self.base_ports))
-        env[f"{prefix}STAGE_ORIGIN"] = self.stage_url
-        env[f"{prefix}OTLP_ENDPOINT"] = self.stage_url + "/v1/traces"
+        env.update(web_app_environment(app, self.base_ports))
+        env.update(
+            stage_environment(
+                app.settings_class(), app.env_prefix, collector_url=self.stage_url, stage_origin=self.stage_url
+            )
+        )
         if app is STAGE:
-            env[f"{prefix}DATA_DIR"] = str(self.data_root)
-            env[f"{prefix}BASE_PORT"] = str(self.base_ports[Regime.PLATFORM])
-        if app is CITIZEN_WEB:
-
-            def rights(name: str) -> str:
-                return topology.loopback_url(name, Regime.RIGHTS, self.base_ports)
-
-            env[f"{prefix}GATEWAY_URL"] = rights("gateway")
-            env[f"{prefix}IDENTITY_URL"] = rights("identity")
-            # every rights service but the two the app reaches as such: the page fetches keys from them
-            others = [
-                spec.name for spec in topology.services_in(Regime.RIGHTS) if spec.name not in ("gateway", "identity")
-            ]
-            env[f"{prefix}DEPARTMENTS"] = json.dumps({name: rights(name) for name in others})
+            env[f"{app.env_prefix}DATA_DIR"] = str(self.data_root)
         return env
 
     def start(self) -> None:

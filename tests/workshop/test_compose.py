@@ -1,14 +1,17 @@
 """docker-compose.yml is generated from the topology, and what it declares really runs.
 
-Docker is not needed: the parity test starts every service the compose file declares as a
-local process, with the declared command and environment, rewritten only where this
-machine differs from the compose network: service hostnames, the database server, the
-volume, and the listen address (a container's 0.0.0.0 is published on loopback only).
+Docker is not needed: the parity test starts every service the compose file declares (the
+stage and the citizen's own app among them) as a local process, with the declared command
+and environment, rewritten only where this machine differs from the compose network: service
+hostnames, the database server, the volume, the listen address (a container's 0.0.0.0 is
+published on loopback only), and the published ports, all moved by one offset onto free ones
+(so a `citygate up` on the usual ports does not stop the test).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -29,15 +32,20 @@ from kernel.access import peers_of
 from kernel.regime import Regime
 from tests.fixtures.databases import postgres_databases, require_postgres
 from tests.fixtures.narrowing import present
-from tests.fixtures.processes import alive, assert_all_exit, descendants
+from tests.fixtures.processes import alive, assert_all_exit, descendants, free_port_block
 from tests.fixtures.repository import ROOT
 from workshop import compose
 from workshop.cli import SKELETON_PLATE
-from workshop.launcher import die_with_parent, endpoints
+from workshop.launcher import die_with_parent, endpoints, web_apps_for
+from workshop.web_apps import CITIZEN_WEB, STAGE, WEB_APPS, WebAppSpec
 
 HEALTH_TIMEOUT_SECONDS = 90
+# a service's spans leave in batches (BatchSpanProcessor: every 5 s by default)
+SPAN_EXPORT_SECONDS = 20
 STOP_GRACE_SECONDS = 10
 LOCAL_HOST = topology.LOOPBACK
+WEB_APP_NAMES = {app.name for app in WEB_APPS}
+STAGE_COLLECTOR = "http://stage:8000/v1/traces"  # by compose name: a service calls it
 
 
 def load_compose() -> dict:
@@ -81,9 +89,9 @@ def test_the_generator_is_deterministic() -> None:
 # --- b. the structure of the deployment --------------------------------------------------
 
 
-def test_every_service_of_every_regime_is_declared_and_nothing_else() -> None:
+def test_every_service_of_every_regime_and_both_web_apps_are_declared_and_nothing_else() -> None:
     expected = {f"{regime.value}-{spec.name}" for regime in Regime for spec in topology.services_in(regime)}
-    assert set(citygate_services(load_compose())) == expected
+    assert set(citygate_services(load_compose())) == expected | {"stage", "citizen-web"}
 
 
 @pytest.mark.parametrize(
@@ -116,16 +124,25 @@ def test_each_service_is_complete(regime: Regime, spec: topology.ServiceSpec) ->
         f"{regime.value}_{spec.name}",
     )
     assert ("AUTHLIB_INSECURE_TRANSPORT" in env) == (spec.name == "identity")
-    # every address points at a service of the same regime on its own port: by compose name
-    # between services, by the published loopback port where a citizen's browser goes
-    same_regime = {f"{regime.value}-{s.name}": s.port(regime) for s in topology.services_in(regime)}
-    published = {s.port(regime) for s in topology.services_in(regime)}
+    # every address points at a service of the same regime (or the stage's collector) on its own port:
+    # by compose name between services, by the published loopback port where a citizen's browser goes
+    callable_by_name = {f"{regime.value}-{s.name}": s.port(regime) for s in topology.services_in(regime)}
+    callable_by_name["stage"] = STAGE.port()
+    published = {s.port(regime) for s in topology.services_in(regime)} | {STAGE.port(), CITIZEN_WEB.port()}
     for key, value in env.items():
         for host, url_port in re.findall(r"https?://([^:/\"]+):(\d+)", value):
-            if "BROWSER_URL" in key or "REDIRECT_URIS" in key:
+            if is_browser_address(key):
                 assert (host, int(url_port) in published) == ("127.0.0.1", True), f"{name}: {key}={value}"
             else:
-                assert same_regime.get(host) == int(url_port), f"{name}: {key}={value}"
+                assert callable_by_name.get(host) == int(url_port), f"{name}: {key}={value}"
+    # the stage draws its diagrams from every service's spans and frames the pages a phone shows
+    assert env[f"{prefix}OTLP_ENDPOINT"] == STAGE_COLLECTOR
+    if "stage_origin" in spec.settings_class().model_fields:
+        assert env[f"{prefix}STAGE_ORIGIN"] == "http://127.0.0.1:8000"
+    else:
+        assert f"{prefix}STAGE_ORIGIN" not in env, "a setting the service does not read"
+    # in the rights regime, the citizen's own app is the one other origin whose page may call it
+    assert env.get(f"{prefix}CITIZEN_WEB_ORIGIN") == ("http://127.0.0.1:8210" if regime is Regime.RIGHTS else None)
     declared_peers = {key.removeprefix(f"{prefix}PEERS__").lower() for key in env if key.startswith(f"{prefix}PEERS__")}
     assert declared_peers == set(peers_of(spec.name)) & {s.name for s in topology.services_in(regime)}
 
@@ -141,12 +158,81 @@ def test_each_service_is_complete(regime: Regime, spec: topology.ServiceSpec) ->
     assert "curl" not in " ".join(health["test"])
 
 
+def is_browser_address(key: str) -> bool:
+    """An environment entry a browser is sent to (or whose origin a browser reports), not one a service calls."""
+    return "BROWSER_URL" in key or "REDIRECT_URIS" in key or key.endswith("_ORIGIN")
+
+
+@pytest.mark.parametrize("app", WEB_APPS, ids=lambda app: app.name)
+def test_each_web_app_is_complete(app: WebAppSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    document = load_compose()
+    service = document["services"][app.name]
+    prefix, port = app.env_prefix, app.port()
+    assert (service["build"], service["image"]) == (".", "citygate:latest")
+    assert service["command"] == ["citygate", "serve", app.name]
+    env = service["environment"]
+    assert all(isinstance(value, str) for value in env.values()), "compose wants every env value as a string"
+    assert (env[f"{prefix}HOST"], env[f"{prefix}PORT"]) == ("0.0.0.0", str(port))
+    assert published_ports(service) == [("127.0.0.1", port, port)]
+    assert f"http://127.0.0.1:{port}/healthz" in " ".join(service["healthcheck"]["test"])
+    assert not any(key.endswith("_DATABASE_URL") for key in env), "a web app has no database of its own"
+    # started once the services it shows are healthy, as `citygate up` starts it
+    regimes = [Regime.RIGHTS] if app is CITIZEN_WEB else list(Regime)
+    assert service["depends_on"] == {
+        f"{regime.value}-{spec.name}": {"condition": "service_healthy"}
+        for regime in regimes
+        for spec in topology.services_in(regime)
+    }
+    # a web app calls no service by compose name: every address in its environment is a browser's
+    for key, value in env.items():
+        for host, _ in re.findall(r"https?://([^:/\"]+):(\d+)", value):
+            assert host == "127.0.0.1", f"{app.name}: {key}={value}"
+    # the declared environment is what the app's settings read, every entry of it
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = app.settings_class()()
+    assert (settings.host, settings.port) == ("0.0.0.0", port)
+    unread = {key for key in env if key.removeprefix(prefix).lower() not in type(settings).model_fields}
+    assert not unread, f"{app.name} declares what its settings do not read: {unread}"
+    if app is STAGE:
+        assert env[f"{prefix}BASE_PORT"] == "8100", "the phones' and services' published ports derive from it"
+        assert mount_target(service) == "/data" and env[f"{prefix}DATA_DIR"] == "/data"
+        # who learned what: every service's own database on compose's PostgreSQL, none other
+        urls = json.loads(env[f"{prefix}DATABASE_URLS"])
+        declared = {
+            f"{regime.value}-{spec.name}": document["services"][f"{regime.value}-{spec.name}"]["environment"][
+                f"{spec.env_prefix}DATABASE_URL"
+            ]
+            for regime in Regime
+            for spec in topology.services_in(regime)
+        }
+        read = {f"{regime}-{name}": url for regime, by_name in urls.items() for name, url in by_name.items()}
+        assert read == declared
+        assert settings.database_urls[Regime.RIGHTS]["pod"] == urls["rights"]["pod"]
+        assert "OTLP_ENDPOINT" not in " ".join(env), "the stage is the collector; it exports no span of its own"
+    else:
+        assert "volumes" not in service, "the citizen's app keeps nothing: its state is in the browser"
+        assert env[f"{prefix}STAGE_ORIGIN"] == "http://127.0.0.1:8000"
+        assert env[f"{prefix}GATEWAY_URL"] == "http://127.0.0.1:8200"
+        assert env[f"{prefix}IDENTITY_URL"] == "http://127.0.0.1:8201"
+        assert (
+            settings.departments
+            == json.loads(env[f"{prefix}DEPARTMENTS"])
+            == {
+                spec.name: f"http://127.0.0.1:{spec.port(Regime.RIGHTS)}"
+                for spec in topology.services_in(Regime.RIGHTS)
+                if spec.name not in ("gateway", "identity")
+            }
+        )
+
+
 def test_the_published_ports_are_the_ones_citygate_up_uses() -> None:
     services = citygate_services(load_compose())
     published = {
         (name, host_port) for name, service in services.items() for _, host_port, _ in published_ports(service)
     }
     launcher = {(f"{e.regime.value}-{e.service}", e.port) for e in endpoints(list(Regime))}
+    launcher |= {(app.name, app.port()) for app in web_apps_for(list(Regime))}
     assert published == launcher
 
 
@@ -167,7 +253,8 @@ def test_postgres_creates_exactly_the_databases_the_services_use() -> None:
         if key.endswith("_DATABASE_URL")
     }
     assert created == used
-    assert len(used) == len(citygate_services(document)), "each service has a database of its own"
+    services = [f"{regime.value}-{spec.name}" for regime in Regime for spec in topology.services_in(regime)]
+    assert len(used) == len(services), "each service has a database of its own (the two web apps none)"
 
 
 def test_the_dockerfile_builds_one_python_311_image_of_the_project() -> None:
@@ -204,29 +291,56 @@ def _report(logs: dict[str, Path], names) -> str:
     return "\n".join(f"\n----- {name}: last lines of {logs[name]} -----\n{_tail(logs[name])}" for name in names)
 
 
+def _local_database_url(declared_value: str, databases: dict[str, str]) -> str:
+    declared = make_url(declared_value)
+    assert (declared.host, declared.port) == (compose.POSTGRES_SERVICE, compose.POSTGRES_PORT), declared_value
+    local = make_url(databases[present(declared.database)])
+    return declared.set(
+        host=local.host,
+        port=local.port,
+        username=local.username,
+        password=local.password,
+        database=local.database,
+    ).render_as_string(hide_password=False)
+
+
 def _local_environment(
-    name: str, service: dict, compose_hosts: set[str], databases: dict[str, str], data_dir: Path
+    name: str,
+    service: dict,
+    compose_hosts: set[str],
+    databases: dict[str, str],
+    data_dir: Path,
+    published: set[int],
+    port_shift: int,
 ) -> dict[str, str]:
     """The declared environment, rewritten only where this machine differs from the compose network."""
-    volume_target = mount_target(service)
+    volume_target = mount_target(service) if service.get("volumes") else None
     env = {}
+
+    def local_address(match: re.Match[str]) -> str:
+        host, port = match.group(1), int(match.group(2))
+        # compose service names resolve only inside the compose network; every published port moves by
+        # one offset, so a service name and a loopback address both become loopback at the moved port
+        if host in compose_hosts or host == LOCAL_HOST:
+            assert port in published, f"{name}: {match.group(0)} is no published port"
+            return f"http://{LOCAL_HOST}:{port + port_shift}"
+        return match.group(0)
+
     for key, declared_value in service["environment"].items():
-        value = str(declared_value)
-        # compose service names resolve only inside the compose network; ports are published 1:1
-        for host in compose_hosts:
-            value = value.replace(f"http://{host}:", f"http://{LOCAL_HOST}:")
+        value = re.sub(r"http://([^:/\"]+):(\d+)", local_address, str(declared_value))
+        if key.endswith("_PORT") and int(value) in published:
+            value = str(int(value) + port_shift)  # where it listens; the stage's BASE_PORT, where the phones are
         if key.endswith("_DATABASE_URL"):
-            declared = make_url(value)
-            assert (declared.host, declared.port) == (compose.POSTGRES_SERVICE, compose.POSTGRES_PORT), value
-            local = make_url(databases[present(declared.database)])
-            value = declared.set(
-                host=local.host,
-                port=local.port,
-                username=local.username,
-                password=local.password,
-                database=local.database,
-            ).render_as_string(hide_password=False)
-        if value == volume_target or value.startswith(volume_target + "/"):
+            value = _local_database_url(value, databases)
+        if key.endswith("_DATABASE_URLS"):
+            by_regime = json.loads(value)
+            value = json.dumps(
+                {
+                    regime: {service: _local_database_url(url, databases) for service, url in urls.items()}
+                    for regime, urls in by_regime.items()
+                }
+            )
+        if volume_target is not None and (value == volume_target or value.startswith(volume_target + "/")):
             value = str(data_dir) + value.removeprefix(volume_target)
         if key.endswith("_HOST") and value == "0.0.0.0":
             # 0.0.0.0 is the container's own interface; compose publishes it on loopback only
@@ -272,6 +386,41 @@ def _stop(processes: dict[str, subprocess.Popen]) -> tuple[list[str], set[int]]:
     return killed, tree
 
 
+def _health_of(name: str) -> dict[str, str]:
+    if name == STAGE.name:
+        return {"status": "ok", "service": "stage"}
+    if name == CITIZEN_WEB.name:
+        return {"status": "ok", "service": "citizen-web", "regime": "rights"}
+    regime, _, service_name = name.partition("-")
+    return {"status": "ok", "service": service_name, "regime": regime}
+
+
+def _assert_the_web_apps_show_the_services(client: httpx.Client, ports: dict[str, int], logs: dict[str, Path]) -> None:
+    """The stage collects the services' spans (sent to it by compose name) and reads their databases
+    on PostgreSQL; the citizen's app sends the browser to the rights services' published ports."""
+    stage = f"http://{LOCAL_HOST}:{ports[STAGE.name]}"
+    deadline = time.monotonic() + SPAN_EXPORT_SECONDS
+    for regime in Regime:
+        gateway = f"{regime.value}/gateway"
+        while True:
+            traces = client.get(f"{stage}/traces", params={"regime": regime.value}).json()
+            if any(t["service"] == gateway and t["kind"] == "server" and t["spans"] > 1 for t in traces):
+                break
+            assert time.monotonic() < deadline, f"no span of {gateway} reached the stage: {traces}" + _report(
+                logs, [STAGE.name, f"{regime.value}-gateway"]
+            )
+            time.sleep(0.5)
+        response = client.get(f"{stage}/exposure/{regime.value}", params={"persona": "li-wei"}, timeout=30.0)
+        assert response.status_code == 200, response.text + _report(logs, [STAGE.name])
+        assert 'class="parties"' in response.text, response.text  # not "waiting for the services' data"
+
+    page = client.get(f"http://{LOCAL_HOST}:{ports[CITIZEN_WEB.name]}/")
+    assert page.status_code == 200, page.text + _report(logs, [CITIZEN_WEB.name])
+    policy = page.headers["content-security-policy"]
+    assert f"http://{LOCAL_HOST}:{ports['rights-gateway']}" in policy, policy
+    assert f"frame-ancestors 'self' {stage}" in policy, policy
+
+
 @pytest.mark.processes
 def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
     require_postgres()
@@ -279,18 +428,18 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
     services = citygate_services(document)
     compose_hosts = set(services)
 
-    ports = {}
+    declared_ports = {}
     for name, service in services.items():
         [(_, host_port, container_port)] = published_ports(service)
-        # the rewrite keeps the port: it relies on compose publishing each port 1:1
+        # the rewrite moves every port by one offset: it relies on compose publishing each port 1:1
         assert host_port == container_port, f"{name} publishes {host_port}:{container_port}"
-        ports[name] = host_port
+        declared_ports[name] = host_port
+    published = set(declared_ports.values())
+    lowest = min(published)
+    port_shift = free_port_block(max(published) - lowest + 1) - lowest
+    ports = {name: port + port_shift for name, port in declared_ports.items()}
     busy = sorted(f"{port} ({name})" for name, port in ports.items() if not _can_listen(port))
-    if busy:
-        pytest.fail(
-            f"the compose ports are in use: {', '.join(busy)}. Is `citygate up` (or docker compose) "
-            "running? Stop it and run this test again."
-        )
+    assert not busy, f"taken since they were found free: {', '.join(busy)}"
 
     citygate = Path(sys.executable).parent / "citygate"
     assert citygate.is_file(), f"no citygate script next to {sys.executable}: install the project"
@@ -314,11 +463,14 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
             for name, service in services.items():
                 workdir = tmp_path / name
                 (workdir / "data").mkdir(parents=True)
+                local = _local_environment(
+                    name, service, compose_hosts, databases, workdir / "data", published, port_shift
+                )
                 command = [
                     str(citygate) if part == "citygate" and index == 0 else str(part)
                     for index, part in enumerate(service["command"])
                 ]
-                env = {**base_env, **_local_environment(name, service, compose_hosts, databases, workdir / "data")}
+                env = {**base_env, **local}
                 logs[name] = tmp_path / f"{name}.log"
                 with open(logs[name], "wb") as log:
                     processes[name] = subprocess.Popen(
@@ -343,8 +495,7 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
                         except httpx.HTTPError:
                             continue
                         if response.status_code == 200:
-                            regime, _, service_name = name.partition("-")
-                            assert response.json() == {"status": "ok", "service": service_name, "regime": regime}
+                            assert response.json() == _health_of(name)
                             pending.discard(name)
                     if pending and time.monotonic() > deadline:
                         pytest.fail(
@@ -373,10 +524,12 @@ def test_the_compose_services_run_the_walking_skeleton(tmp_path: Path) -> None:
                     response = client.post(
                         f"http://{LOCAL_HOST}:{ports[identity]}/oauth2/token",
                         data={"grant_type": "client_credentials"},
-                        headers={"Host": f"{identity}:{ports[identity]}"},
+                        headers={"Host": f"{identity}:{declared_ports[identity]}"},
                     )
                     assert response.status_code in (400, 401), response.text + _report(logs, [identity])
                     assert response.json()["error"] != "insecure_transport", response.text
+
+                _assert_the_web_apps_show_the_services(client, ports, logs)
         finally:
             killed, tree = _stop(processes)
     assert_all_exit(tree, timeout=5)

@@ -9,6 +9,7 @@ is refused: the people would not be the same.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +27,7 @@ from workshop.population.plan import households
 from workshop.population.progress import Reporter, Silent
 from workshop.population.runner import FINAL, Deployment, Finished, RegimeRun, run_households
 from workshop.population.truth import Truth
+from workshop.population.user_agent import PopulationTransport
 
 SAVE_EVERY = 25  # journeys between two writes of the truth file
 
@@ -89,26 +91,32 @@ async def populate(
             unsaved = 0
 
     try:
-        for deployment in deployments:
-            regime = deployment.regime.value
-            advance = functools.partial(reporter.advance, regime)
-            operators = Operators(deployment.urls, deployment.keys_dirs, deployment.transport)
+        for unlabelled in deployments:
+            # every request of the run says it is the population's (the stage leaves them out of a step)
+            transport = PopulationTransport(unlabelled.transport)
+            deployment = dataclasses.replace(unlabelled, transport=transport)
             try:
-                reporter.stage(regime, "facts", _intake_calls(list(people.values()), fines, marriages))
-                result.intake[regime] = await put_in(
-                    operators, list(people.values()), fines, marriages, on_done=advance
+                regime = deployment.regime.value
+                advance = functools.partial(reporter.advance, regime)
+                operators = Operators(deployment.urls, deployment.keys_dirs, deployment.transport)
+                try:
+                    reporter.stage(regime, "facts", _intake_calls(list(people.values()), fines, marriages))
+                    result.intake[regime] = await put_in(
+                        operators, list(people.values()), fines, marriages, on_done=advance
+                    )
+                finally:
+                    await operators.aclose()
+                pending = sum(
+                    1 for household in plan for journey in household.journeys if (regime, *journey.key) not in done
+                )
+                reporter.stage(regime, "journeys", pending)
+                result.runs.append(
+                    await run_households(
+                        deployment, plan, people, done=done, on_journey=on_journey, treatments=_treatments(residents)
+                    )
                 )
             finally:
-                await operators.aclose()
-            pending = sum(
-                1 for household in plan for journey in household.journeys if (regime, *journey.key) not in done
-            )
-            reporter.stage(regime, "journeys", pending)
-            result.runs.append(
-                await run_households(
-                    deployment, plan, people, done=done, on_journey=on_journey, treatments=_treatments(residents)
-                )
-            )
+                await transport.close()
     finally:
         ground_truth.write_truth(path, truth)
         reporter.close()

@@ -2,8 +2,10 @@
 
 A step's traces are those whose root is a server span (a request from outside, the phone's) that
 called on to other parties (a page or a courier relay that reached a department); a phone's request
-for a style sheet or a key set, answered alone, draws nothing. The step begins when the facilitator
-presses "After this step"; until the next step's first call, the last step's diagram stays shown.
+for a style sheet or a key set, answered alone, draws nothing, and neither does the population
+runner's traffic (its requests say ``User-Agent: citygate-populate/1``, workshop/population/user_agent.py).
+The step begins when the facilitator presses "After this step"; until the next step's first call,
+the last step's diagram stays shown.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kernel.regime import Regime
+from workshop.population.user_agent import from_population
 from workshop.stage.sequence import Call, calls_of, sequence_context
 from workshop.stage.traces import SpanStore, TraceSummary
 
@@ -62,5 +65,12 @@ class StepTraces:
         )
 
     def _phone_traces(self, regime: Regime, since_ns: int) -> list[TraceSummary]:
-        recent = self._store.traces(regime=regime.value, since_ns=since_ns or None, limit=MAX_TRACES)
-        return [summary for summary in recent if summary.kind == "server" and summary.spans > 1]
+        # every trace of the window, filtered before the newest are kept: the population's traffic
+        # would otherwise crowd a phone's requests out
+        recent = self._store.traces(regime=regime.value, since_ns=since_ns or None, limit=max(len(self._store), 1))
+        phone = [
+            summary
+            for summary in recent
+            if summary.kind == "server" and summary.spans > 1 and not from_population(summary.user_agent)
+        ]
+        return phone[:MAX_TRACES]

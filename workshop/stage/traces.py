@@ -28,6 +28,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 from pydantic import BaseModel
 
 from kernel.limits import BodyTooLarge
+from kernel.observability import USER_AGENT_ATTRIBUTE
 from kernel.problems import Problem, problem_responses
 from workshop.stage.sequence import Call, calls_of
 
@@ -91,6 +92,7 @@ class TraceSummary(BaseModel):
     start: float  # seconds since the epoch
     duration_ms: float
     spans: int
+    user_agent: str | None = None  # of the root span's request (a phone's browser, the population runner)
 
 
 class TraceCalls(BaseModel):
@@ -139,6 +141,7 @@ class SpanStore:
             if since_ns is not None and root.start_ns < since_ns:
                 continue
             status = root.attributes.get("http.response.status_code")
+            agent = root.attributes.get(USER_AGENT_ATTRIBUTE)
             summaries.append(
                 TraceSummary(
                     trace_id=trace_id,
@@ -150,6 +153,7 @@ class SpanStore:
                     start=root.start_ns / 1e9,
                     duration_ms=round((root.end_ns - root.start_ns) / 1e6, 2),
                     spans=len(spans),
+                    user_agent=agent if isinstance(agent, str) else None,
                 )
             )
         summaries.sort(key=lambda summary: summary.start, reverse=True)
