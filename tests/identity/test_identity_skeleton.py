@@ -39,6 +39,8 @@ ROUTE_PROBLEMS: dict[tuple[str, str], set[str]] = {
     ("post", "/credentials/verify"): {"invalid-presentation"},
     # the household registration office (the provider's own operators: kernel.operators)
     ("post", "/residents"): {"invalid-resident-id", "already-enrolled", *OPERATOR},
+    # the demo's reset (kernel/demo_reset.py): absent without demo data, the operator's only
+    ("post", "/demo/reset"): {"not-found", *OPERATOR},
 }
 # raised outside any route (none today: the demo seed's enrolment and the registration office's are one)
 NO_ROUTE: set[str] = set()
