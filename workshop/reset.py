@@ -27,6 +27,10 @@ from kernel.regime import Regime
 # the services with demo data, in the order they are reset (see the module's docstring)
 RESET_ORDER = ("credit", "gateway", "identity", "appointments", "prescriptions", "fines")
 RESET_TIMEOUT_SECONDS = 30.0
+# What a reset's requests say they are: the stage leaves them out of the phones' diagrams
+# (workshop/stage/step_traces.py); a label, not a control (the operator's secret is the control).
+RESET_AGENT = "citygate-reset"
+RESET_USER_AGENT = f"{RESET_AGENT}/1"
 
 
 class ResetError(Exception):
@@ -92,7 +96,9 @@ async def reset_demo(
     """Reset every demo service of ``regimes``, one after the other in ``RESET_ORDER``; the first failure
     stops it (``ResetError``). ``transport`` replaces the network (tests)."""
     done = []
-    async with httpx.AsyncClient(timeout=RESET_TIMEOUT_SECONDS, transport=transport) as http:
+    # labelled, so the stage does not draw a reset as a phone's step (workshop/stage/step_traces.py)
+    headers = {"User-Agent": RESET_USER_AGENT}
+    async with httpx.AsyncClient(timeout=RESET_TIMEOUT_SECONDS, transport=transport, headers=headers) as http:
         for regime in regimes:
             for service in resettable(regime):
                 done.append(await reset_service(http, data_root, regime, service, base_ports))

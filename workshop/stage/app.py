@@ -137,7 +137,7 @@ def create_app(
                 "partner": partner(chosen),
                 "journeys": JOURNEYS,
                 "journey": journey(journey_key),
-                "phones": [(phone, phone.start_url(chosen)) for phone in (left, right)],
+                "phones": [(phone, phone.start_url(chosen, journey(journey_key))) for phone in (left, right)],
                 "poll_seconds": settings.poll_seconds,
                 "sequences": {phone.regime: sequence_of(phone.regime) for phone in (left, right)},
             },

@@ -26,14 +26,18 @@ class Phone:
     regime: Regime
     label: str
     start: str  # the start page, without the persona
+    # where the phone opens a journey directly (the citizen's app: /journeys/<key>); None: at its start
+    # page, where the citizen taps the journey (the super-app's City Services grid)
+    journeys: str | None = None
 
     @property
     def origin(self) -> str:
         parts = urlsplit(self.start)
         return f"{parts.scheme}://{parts.netloc}"
 
-    def start_url(self, persona: Persona) -> str:
-        return f"{self.start}?{urlencode({'persona': persona.handle})}"
+    def start_url(self, persona: Persona, journey: Journey | None = None) -> str:
+        page = self.start if self.journeys is None or journey is None else f"{self.journeys}{journey.key}"
+        return f"{page}?{urlencode({'persona': persona.handle})}"
 
 
 def phones(base_ports: dict[Regime, int]) -> tuple[Phone, Phone]:
@@ -44,7 +48,12 @@ def phones(base_ports: dict[Regime, int]) -> tuple[Phone, Phone]:
             "Platform super-app (China's model)",
             topology.loopback_url("gateway", Regime.PLATFORM, base_ports) + "/app/",
         ),
-        Phone(Regime.RIGHTS, "Citizen's own app (rights regime)", CITIZEN_WEB.url(base_ports) + "/"),
+        Phone(
+            Regime.RIGHTS,
+            "Citizen's own app (rights regime)",
+            CITIZEN_WEB.url(base_ports) + "/",
+            journeys=CITIZEN_WEB.url(base_ports) + "/journeys/",
+        ),
     )
 
 
@@ -60,15 +69,14 @@ def framed_origins(base_ports: dict[Regime, int]) -> list[str]:
 class Journey:
     key: str
     title: str
-    ready: bool  # False: listed as coming
 
 
 JOURNEYS: tuple[Journey, ...] = (
-    Journey("fines", "Pay a traffic fine", ready=True),
-    Journey("appointments", "Book a divorce appointment (both spouses)", ready=False),
-    Journey("prescriptions", "See a doctor and get a prescription", ready=False),
-    Journey("id-card", "Show the ID card (over 18?)", ready=False),
-    Journey("my-data", "My data: who used what", ready=False),
+    Journey("fines", "Pay a traffic fine"),
+    Journey("appointments", "Book a divorce appointment (both spouses)"),
+    Journey("prescriptions", "See a doctor and get a prescription"),
+    Journey("id-card", "Show the ID card (over 18?)"),
+    Journey("my-data", "My data: who used what"),
 )
 DEFAULT_PERSONA = PERSONAS[0].handle
 DEFAULT_JOURNEY = JOURNEYS[0].key

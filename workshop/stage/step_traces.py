@@ -2,8 +2,9 @@
 
 A step's traces are those whose root is a server span (a request from outside, the phone's) that
 called on to other parties (a page or a courier relay that reached a department); a phone's request
-for a style sheet or a key set, answered alone, draws nothing, and neither does the population
-runner's traffic (its requests say ``User-Agent: citygate-populate/1``, workshop/population/user_agent.py).
+for a style sheet or a key set, answered alone, draws nothing, and neither do the workshop's own tools:
+the population runner (``User-Agent: citygate-populate/1``, workshop/population/user_agent.py) and the
+demo reset (``citygate-reset/1``, workshop/reset.py).
 The step begins when the facilitator presses "After this step"; until the next step's first call,
 the last step's diagram stays shown.
 """
@@ -16,7 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kernel.regime import Regime
-from workshop.population.user_agent import from_population
+from workshop.population.user_agent import POPULATION_AGENT
+from workshop.reset import RESET_AGENT
 from workshop.stage.sequence import Call, calls_of, sequence_context
 from workshop.stage.traces import SpanStore, TraceSummary
 
@@ -71,6 +73,14 @@ class StepTraces:
         phone = [
             summary
             for summary in recent
-            if summary.kind == "server" and summary.spans > 1 and not from_population(summary.user_agent)
+            if summary.kind == "server" and summary.spans > 1 and not from_a_workshop_tool(summary.user_agent)
         ]
         return phone[:MAX_TRACES]
+
+
+# The workshop's own tools, whose requests are no phone's: the population runner and the demo reset.
+WORKSHOP_AGENTS = (POPULATION_AGENT, RESET_AGENT)
+
+
+def from_a_workshop_tool(user_agent: str | None) -> bool:
+    return any((user_agent or "").startswith(f"{agent}/") for agent in WORKSHOP_AGENTS)

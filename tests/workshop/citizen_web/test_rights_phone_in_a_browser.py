@@ -10,6 +10,7 @@ from tests.fixtures.browser import browser, new_phone, require_chromium
 from tests.fixtures.citizen_web import axe_violations
 from tests.fixtures.deployment import Deployment
 from tests.fixtures.fines import DEMO_PLATE
+from tests.fixtures.rights_phone import past_the_consent
 
 PERSONA = "li-wei"
 STEP_TIMEOUT_MS = 20_000
@@ -44,10 +45,7 @@ async def test_a_citizen_pays_a_fine_through_the_blind_courier_in_the_browser(de
         await page.fill("#password", DEMO_PASSWORD)
         await phone.screenshot("identity login")
         await page.get_by_role("button", name="Log in").click()
-        if await page.get_by_role("button", name="Allow").count():
-            await phone.screenshot("consent to the super-app")
-            await page.get_by_role("button", name="Allow").click()
-        await page.wait_for_url(journey)
+        await past_the_consent(phone, journey, shot="consent to the super-app")
         await page.get_by_role("button", name="Log in for traffic fines").wait_for()
         await phone.screenshot("logged in to the super-app")
 

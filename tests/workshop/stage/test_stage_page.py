@@ -22,7 +22,8 @@ async def test_the_page_frames_both_phones_with_the_chosen_persona(tmp_path: Pat
     assert page.status_code == 200
     framed = {frame["id"]: frame for frame in iframes(page.text)}
     assert framed["phone-platform"]["src"] == "http://127.0.0.1:8100/app/?persona=wang-fang"
-    assert framed["phone-rights"]["src"] == "http://127.0.0.1:8210/?persona=wang-fang"
+    # the citizen's app opens the journey picked (the fines by default); the super-app its grid
+    assert framed["phone-rights"]["src"] == "http://127.0.0.1:8210/journeys/fines?persona=wang-fang"
     assert "Platform super-app (China's model)" in str(framed["phone-platform"]["title"])
     assert "Citizen's own app (rights regime)" in str(framed["phone-rights"]["title"])
     # left the platform, right the citizen's own app
@@ -34,14 +35,15 @@ async def test_the_page_frames_both_phones_with_the_chosen_persona(tmp_path: Pat
         assert f'<option value="{persona.handle}"' in page.text
     assert '<option value="wang-fang" selected>' in page.text
     assert re.search(r'<option value="fines" selected>Pay a traffic fine</option>', page.text)
-    assert re.search(r'<option value="appointments" disabled>[^<]*\(coming\)</option>', page.text)
+    # every journey can be picked: both phones have them all
+    assert re.search(r'<option value="appointments">Book a divorce appointment[^<]*</option>', page.text)
 
 
 async def test_the_phones_follow_the_base_port(tmp_path: Path) -> None:
     async with stage_client(tmp_path, base_port=9100) as client:
         page = await client.get("/")
     srcs = sorted(str(frame["src"]) for frame in iframes(page.text))
-    assert srcs == ["http://127.0.0.1:9100/app/?persona=li-wei", "http://127.0.0.1:9210/?persona=li-wei"]
+    assert srcs == ["http://127.0.0.1:9100/app/?persona=li-wei", "http://127.0.0.1:9210/journeys/fines?persona=li-wei"]
     frames = (
         "http://127.0.0.1:9100 http://127.0.0.1:9210 http://127.0.0.1:9101 http://127.0.0.1:9200 http://127.0.0.1:9201"
     )

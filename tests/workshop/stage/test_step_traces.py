@@ -6,6 +6,8 @@ from __future__ import annotations
 import secrets
 
 from kernel.regime import Regime
+from workshop.population.user_agent import POPULATION_USER_AGENT
+from workshop.reset import RESET_USER_AGENT
 from workshop.stage.step_traces import MAX_CALLS, StepTraces
 from workshop.stage.traces import SpanStore, StoredSpan
 
@@ -20,7 +22,9 @@ class Clock:
         return self.now
 
 
-def request(store: SpanStore, *, at: float, service: str, route: str, calls: tuple[str, ...] = ()) -> str:
+def request(
+    store: SpanStore, *, at: float, service: str, route: str, calls: tuple[str, ...] = (), agent: str = "Chrome/156"
+) -> str:
     """A request from outside to ``service`` (a server span at the root) that called ``calls`` in turn."""
     trace = secrets.token_hex(16)
     root = secrets.token_hex(8)
@@ -35,7 +39,12 @@ def request(store: SpanStore, *, at: float, service: str, route: str, calls: tup
             "server",
             start,
             start + 5_000_000,
-            {"http.route": route, "http.request.method": "GET", "http.response.status_code": 200},
+            {
+                "http.route": route,
+                "http.request.method": "GET",
+                "http.response.status_code": 200,
+                "user_agent.original": agent,
+            },
         )
     ]
     regime = service.split("/")[0]
@@ -121,3 +130,27 @@ def test_a_long_step_draws_its_latest_calls_numbered_from_one() -> None:
     assert len(calls) == MAX_CALLS
     assert [call.number for call in calls] == list(range(1, MAX_CALLS + 1))
     assert calls[-1].route == "/fines/x" and calls[-2].route == f"/app/{MAX_CALLS - 1}"
+
+
+def test_the_demo_reset_and_the_population_are_no_phones_step() -> None:
+    store, clock = SpanStore(), Clock()
+    steps = StepTraces(store, clock)
+    request(
+        store,
+        at=1_000.1,
+        service="rights/identity",
+        route="/demo/reset",
+        calls=("appointments",),
+        agent=RESET_USER_AGENT,
+    )
+    request(
+        store,
+        at=1_000.2,
+        service="rights/gateway",
+        route="/city-services/fines",
+        calls=("fines",),
+        agent=POPULATION_USER_AGENT,
+    )
+    assert steps.calls(Regime.RIGHTS) == []
+    request(store, at=1_000.3, service="rights/gateway", route="/courier/{department}", calls=("fines",))
+    assert [call.route for call in steps.calls(Regime.RIGHTS)] == ["/courier/{department}", "/fines/x"]
