@@ -143,38 +143,31 @@ class Launcher:
             private_directory(self.data_root / regime.value)
         tighten_tree(self.log_dir)
         for endpoint in self.endpoints:
-            log = private_file(
-                self.log_dir / f"{endpoint.regime.value}-{endpoint.service}.log", os.O_WRONLY | os.O_APPEND
+            self.processes[endpoint] = self._serve(
+                endpoint.service, self.environment(endpoint), f"{endpoint.regime.value}-{endpoint.service}.log"
             )
-            try:
-                self.processes[endpoint] = subprocess.Popen(
-                    [sys.executable, "-m", "workshop.cli", "serve", endpoint.service],
-                    env=self.environment(endpoint),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    # subprocess has no other way to ask for a parent-death signal
-                    preexec_fn=die_with_parent,  # noqa: PLW1509
-                )
-            finally:
-                os.close(log)
 
     def start_web_apps(self) -> None:
         """The stage and the citizen's own app, each ``citygate serve <name>`` (after the services: the
         stage reads their databases, the citizen's app calls them)."""
         for app in self.web_apps:
-            log = private_file(self.log_dir / f"{app.name}.log", os.O_WRONLY | os.O_APPEND)
-            try:
-                self.web_processes[app] = subprocess.Popen(
-                    [sys.executable, "-m", "workshop.cli", "serve", app.name],
-                    env=self.web_environment(app),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    preexec_fn=die_with_parent,  # noqa: PLW1509
-                )
-            finally:
-                os.close(log)
+            self.web_processes[app] = self._serve(app.name, self.web_environment(app), f"{app.name}.log")
+
+    def _serve(self, name: str, environment: dict[str, str], log_name: str) -> subprocess.Popen:
+        """``citygate serve <name>`` in a process of its own, its output to its private log."""
+        log = private_file(self.log_dir / log_name, os.O_WRONLY | os.O_APPEND)
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-m", "workshop.cli", "serve", name],
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                # subprocess has no other way to ask for a parent-death signal
+                preexec_fn=die_with_parent,  # noqa: PLW1509
+            )
+        finally:
+            os.close(log)
 
     def wait_until_web_apps_answer(self, timeout: float = 30.0) -> None:
         """Each web app answers HTTP at its address (any status: the citizen's app has no /healthz)."""

@@ -20,7 +20,6 @@ from kernel.problems import NotFound, install_problem_handlers, problem_response
 from kernel.regime import Regime
 from kernel.web_assets import mount_web_assets, vendor_url
 from workshop.citizen_web.journeys import JOURNEYS, Journey, journey_named
-from workshop.citizen_web.my_pages import my_pages_router
 from workshop.citizen_web.settings import CITIZEN_WEB, Settings
 
 HERE = Path(__file__).resolve().parent
@@ -99,9 +98,6 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="citygate citizen web app (rights regime)", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     install_problem_handlers(app)
-    # the my-data and id-card journeys, a page each (workshop/citizen_web/my_pages.py): before the
-    # generic journey page, which would otherwise answer for them
-    app.include_router(my_pages_router(page_policy))
     app.add_api_route("/", home_page, methods=["GET"], response_class=HTMLResponse, summary="The journeys")
     app.add_api_route(
         "/journeys/{key}",

@@ -1,59 +1,20 @@
-// What the my-data and id-card pages share: the page's configuration, the citizen's persona, one
-// token per service the app logged in for (this tab only), the way back from a login to the page
-// that started it, a trace context per action, and showing a problem.
-// (When the app's shared session module lands, this folds into it.)
+// What the my-data and id-card pages share beyond ui.js and session.js (whose helpers they take from
+// here too): the citizen's persona, one token per service the app logged in for (this tab only),
+// the login's return to the page that started it, and what the super-app saw.
 import { finishLogin, startLogin } from "../oauth.js";
+import { readConfig, traced } from "../session.js";
+import { $, problem } from "../ui.js";
+
+// The page helpers every journey shares, from their one home (ui.js, session.js)
+export { $, act, hide, problem, show } from "../ui.js";
+export { traced } from "../session.js";
 
 const TOKEN_PREFIX = "citizen-web:token:";
 const PERSONA = "citizen-web:persona";
 const SUPER_APP = "citizen-web:super-app";
 
-export const $ = (id) => document.getElementById(id);
-
-export function pageConfig() {
-  const main = $("main-content");
-  return {
-    gatewayUrl: main.dataset.gatewayUrl,
-    identityUrl: main.dataset.identityUrl,
-    departments: JSON.parse(main.dataset.departments),
-  };
-}
-
-// A W3C trace context per action: the stage draws the calls this action caused.
-export function traced() {
-  const hex = (bytes) =>
-    Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
-  return { traceparent: `00-${hex(16)}-${hex(8)}-01` };
-}
-
-export function show(...ids) {
-  for (const id of ids) $(id).hidden = false;
-}
-
-export function hide(...ids) {
-  for (const id of ids) $(id).hidden = true;
-}
-
-export function problem(error) {
-  $("problem-text").textContent = error instanceof Error ? error.message : String(error);
-  $("problem").hidden = false;
-  $("problem").focus();
-}
-
-// A button that runs `action`, disabled meanwhile, its failure shown as the page's problem.
-export function act(button, action) {
-  $(button).addEventListener("click", async () => {
-    $("problem").hidden = true;
-    $(button).disabled = true;
-    try {
-      await action();
-    } catch (error) {
-      problem(error);
-    } finally {
-      $(button).disabled = false;
-    }
-  });
-}
+// The services this page talks to (session.js reads them off <main>)
+export const pageConfig = readConfig;
 
 export function persona() {
   return $("persona") ? $("persona").value.trim() : sessionStorage.getItem(PERSONA) || "";
