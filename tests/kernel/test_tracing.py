@@ -10,9 +10,8 @@ from contextlib import aclosing
 
 import pytest
 
-from kernel.courier import seal_request
 from kernel.in_clear import CLEAR_ATTRIBUTE, OPENED_ATTRIBUTE, SEALED_BYTES_ATTRIBUTE
-from kernel.personas import DEMO_PASSWORD, by_handle
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from kernel.state import ServiceState, state_of
 from kernel.tracing import Tracing
@@ -20,8 +19,7 @@ from services.fines.app import create_app as create_fines_app
 from services.fines.settings import Settings as FinesSettings
 from tests.fixtures.logins import super_app
 from tests.fixtures.matrix import SQLITE_ONLY
-from tests.fixtures.spans import record_spans, service_of, spans_of_trace
-from workshop.citizen_app import citizen_token
+from tests.fixtures.spans import record_spans, sealed_fines_lookup, service_of, spans_of_trace
 
 pytestmark = [SQLITE_ONLY]
 
@@ -79,13 +77,8 @@ async def test_a_platform_lookup_is_one_trace_gateway_to_fines_and_fines_saw_the
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_a_rights_courier_relay_shows_sealed_bytes_at_the_gateway_and_a_pseudonym_at_fines(mesh):
     exporter = record_spans(mesh)
-    async with aclosing(await super_app(mesh)) as browser, mesh.client("identity") as identity:
-        token = (
-            await citizen_token(identity, username=CAR_OWNER.handle, password=DEMO_PASSWORD, resource_service="fines")
-        ).access_token
-        async with mesh.client("fines") as fines_service:
-            jwks = (await fines_service.get("/.well-known/jwks.json")).json()
-        envelope, _ = seal_request(jwks, method="GET", path="/me/fines", body=None, token=token)
+    async with aclosing(await super_app(mesh)) as browser:
+        envelope, _ = await sealed_fines_lookup(mesh, CAR_OWNER)
         trace_id, phone_span, headers = _traceparent()
         relayed = await browser.post("/courier/fines", json={"envelope": envelope}, headers=headers)
         assert relayed.status_code == 200, relayed.text

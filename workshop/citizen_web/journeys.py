@@ -18,6 +18,9 @@ class Journey:
     key: str  # its address: /journeys/<key>
     title: str  # the link on the home page and the page's heading
     summary: str  # one line under the link
+    # the department the app logs in for on the journey's page (citizen_web/journey.html), and its button
+    department_title: str = ""
+    login_label: str = ""
 
     @property
     def path(self) -> str:
@@ -33,16 +36,26 @@ class Journey:
 
 
 JOURNEYS: tuple[Journey, ...] = (
-    Journey("fines", "Pay a traffic fine", "Look up your fines and pay one from the super-app wallet."),
+    Journey(
+        "fines",
+        "Pay a traffic fine",
+        "Look up your fines and pay one from the super-app wallet.",
+        department_title="the traffic police",
+        login_label="Log in for traffic fines",
+    ),
     Journey(
         "appointments",
         "Book a civil-registry appointment",
         "Book a slot for a couple's registration; your partner confirms from their own app.",
+        department_title="the civil registry",
+        login_label="Log in for the civil registry",
     ),
     Journey(
         "prescriptions",
         "Get a prescription",
         "See a doctor, pay, have the pharmacy dispense and deliver, and check the hospital's signature.",
+        department_title="the hospital",
+        login_label="Log in for the hospital",
     ),
     Journey("id-card", "Your ID card", "Show that you are over 18 without showing who you are."),
     Journey("my-data", "Your data", "Your consents, who read your data and why, and your pod."),

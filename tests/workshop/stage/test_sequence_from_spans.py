@@ -11,13 +11,12 @@ from contextlib import aclosing
 
 import pytest
 
-from kernel.courier import open_response, seal_request
-from kernel.personas import DEMO_PASSWORD, by_handle
+from kernel.courier import open_response
+from kernel.personas import by_handle
 from kernel.regime import Regime
 from tests.fixtures.logins import super_app
 from tests.fixtures.matrix import SQLITE_ONLY
-from tests.fixtures.spans import access_lines, collector, otlp_body, record_spans
-from workshop.citizen_app import citizen_token
+from tests.fixtures.spans import access_lines, collector, otlp_body, record_spans, sealed_fines_lookup
 from workshop.stage.sequence import PHONE, party_of
 
 pytestmark = [SQLITE_ONLY]
@@ -72,13 +71,8 @@ async def test_the_platform_lookups_diagram_is_the_access_log_of_its_trace(mesh)
 @pytest.mark.parametrize("regime", [Regime.RIGHTS])
 async def test_the_rights_courier_diagram_is_the_access_log_of_its_trace(mesh):
     exporter = record_spans(mesh)
-    async with aclosing(await super_app(mesh)) as browser, mesh.client("identity") as identity:
-        token = (
-            await citizen_token(identity, username=CAR_OWNER.handle, password=DEMO_PASSWORD, resource_service="fines")
-        ).access_token
-        async with mesh.client("fines") as fines_service:
-            jwks = (await fines_service.get("/.well-known/jwks.json")).json()
-        envelope, reply_key = seal_request(jwks, method="GET", path="/me/fines", body=None, token=token)
+    async with aclosing(await super_app(mesh)) as browser:
+        envelope, reply_key = await sealed_fines_lookup(mesh, CAR_OWNER)
         trace_id, headers = _phone_headers()
         with access_lines() as lines:
             relayed = await browser.post("/courier/fines", json={"envelope": envelope}, headers=headers)
