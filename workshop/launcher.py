@@ -16,8 +16,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -171,46 +173,61 @@ class Launcher:
 
     def wait_until_web_apps_answer(self, timeout: float = 30.0) -> None:
         """Each web app answers HTTP at its address (any status: the citizen's app has no /healthz)."""
-        deadline = time.monotonic() + timeout
-        pending = set(self.web_processes)
-        with httpx.Client(timeout=2.0) as client:
-            while pending:
-                for app in sorted(pending, key=lambda a: a.name):
-                    process = self.web_processes[app]
-                    if process.poll() is not None:
-                        raise RuntimeError(
-                            f"{app.name} exited with code {process.returncode}; see {self.log_dir / f'{app.name}.log'}"
-                        )
-                    try:
-                        client.get(app.url(self.base_ports) + "/")
-                        pending.discard(app)
-                    except httpx.HTTPError:
-                        pass
-                if pending and time.monotonic() > deadline:
-                    raise TimeoutError(f"not answering after {timeout:.0f}s: {', '.join(a.name for a in pending)}")
-                if pending:
-                    time.sleep(0.2)
+
+        def answers(client: httpx.Client, app: WebAppSpec) -> bool:
+            client.get(app.url(self.base_ports) + "/")
+            return True
+
+        self._wait_for(
+            {app: (process, app.name, f"{app.name}.log") for app, process in self.web_processes.items()},
+            answers,
+            timeout,
+            "not answering",
+        )
 
     def wait_until_healthy(self, timeout: float = 90.0) -> None:
+        def healthy(client: httpx.Client, endpoint: Endpoint) -> bool:
+            return client.get(endpoint.url + "/healthz").status_code == 200
+
+        self._wait_for(
+            {
+                endpoint: (
+                    process,
+                    f"{endpoint.regime.value}/{endpoint.service}",
+                    f"{endpoint.regime.value}-{endpoint.service}.log",
+                )
+                for endpoint, process in self.processes.items()
+            },
+            healthy,
+            timeout,
+            "not healthy",
+        )
+
+    def _wait_for(
+        self,
+        started: dict[Any, tuple[subprocess.Popen, str, str]],
+        ready: Callable[[httpx.Client, Any], bool],
+        timeout: float,
+        failing: str,
+    ) -> None:
+        """Until ``ready`` holds for each started process (each: its process, its name, its log's name);
+        one that exits meanwhile, or the timeout, stops the wait with a message naming them."""
         deadline = time.monotonic() + timeout
-        pending = set(self.endpoints)
+        pending = dict(started)
         with httpx.Client(timeout=2.0) as client:
             while pending:
-                for endpoint in sorted(pending, key=lambda e: e.port):
-                    process = self.processes[endpoint]
+                for key, (process, name, log_name) in sorted(pending.items(), key=lambda item: item[1][1]):
                     if process.poll() is not None:
-                        raise RuntimeError(
-                            f"{endpoint.regime.value} {endpoint.service} exited with code {process.returncode}; "
-                            f"see {self.log_dir / f'{endpoint.regime.value}-{endpoint.service}.log'}"
-                        )
+                        shown, log = name.replace("/", " "), self.log_dir / log_name
+                        raise RuntimeError(f"{shown} exited with code {process.returncode}; see {log}")
                     try:
-                        if client.get(endpoint.url + "/healthz").status_code == 200:
-                            pending.discard(endpoint)
+                        if ready(client, key):
+                            del pending[key]
                     except httpx.HTTPError:
                         pass
                 if pending and time.monotonic() > deadline:
-                    names = ", ".join(f"{e.regime.value}/{e.service}" for e in pending)
-                    raise TimeoutError(f"not healthy after {timeout:.0f}s: {names}")
+                    names = ", ".join(name for _, name, _ in pending.values())
+                    raise TimeoutError(f"{failing} after {timeout:.0f}s: {names}")
                 if pending:
                     time.sleep(0.2)
 
