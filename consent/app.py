@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from consent.demo import reset_demo
 from consent.dependencies import ConsentState
 from consent.ledger_routes import router as ledger_router
 from consent.me_routes import router as citizen_router
@@ -12,6 +13,7 @@ from consent.models import ConsentTable
 from consent.routes import router as service_router
 from consent.settings import Settings
 from kernel.courier import courier_router
+from kernel.demo_reset import demo_reset_router
 from kernel.service_app import build_service_app
 
 
@@ -21,7 +23,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         title="consent ledger",
         metadata=ConsentTable.metadata,  # every table of the service is declared in consent.models
         # the citizen's "my data" also reaches /me/... through the super-app's blind courier
-        routers=[service_router, citizen_router, ledger_router, courier_router()],
+        routers=[service_router, citizen_router, ledger_router, courier_router(), demo_reset_router(reset_demo)],
         state=ConsentState,
         transport=transport,
     )

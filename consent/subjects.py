@@ -39,6 +39,12 @@ class SubjectLinks:
         self._cache[(client, subject)] = citizen_key
         return citizen_key
 
+    def forget(self, citizen_keys: list[str]) -> None:
+        """Drop the remembered links to ``citizen_keys`` (their rows are deleted by the demo reset)."""
+        gone = set(citizen_keys)
+        for key in [key for key, citizen_key in self._cache.items() if citizen_key in gone]:
+            del self._cache[key]
+
     async def _look_up(self, services: ServiceClient, client: str, subject: str) -> str:
         if known := await run_in_threadpool(self._known, client, subject):
             return known

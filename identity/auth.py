@@ -1,7 +1,7 @@
 """Who calls the identity provider: named dependencies, one per kind of caller.
 
 - a service holding one of the provider's permissions (``kernel.access``): ``SectorSubjectCaller``,
-  ``SubjectLinkCaller``;
+  ``SubjectLinkCaller``, ``DemoSubjectsCaller``;
 - a citizen, through a token this provider issued for OpenID Connect (userinfo, the ID card):
   ``CurrentCitizen``.
 
@@ -26,6 +26,8 @@ from kernel.tokens import Credentials, InvalidToken, RequirePermission, ServiceC
 SectorSubjectCaller = Annotated[ServiceCaller, Depends(RequirePermission("identity:sector-subject"))]
 # the consent ledger links another sector's subject to its own
 SubjectLinkCaller = Annotated[ServiceCaller, Depends(RequirePermission("identity:subject-link"))]
+# demo deployments: the consent ledger and the pod learn their subjects for the demo personas (citygate reset)
+DemoSubjectsCaller = Annotated[ServiceCaller, Depends(RequirePermission("identity:demo-subjects"))]
 
 
 @dataclass(frozen=True)

@@ -10,22 +10,30 @@ comes from the caller's token, not from the request.
 citizen every event about them, whichever sector's pseudonym it was recorded under; it names
 another service and that service's subject, and learns its OWN subject for the same citizen,
 never the other way round. One lookup in the subject index (``identity.subject_index``).
+
+``GET /demo/sector-subjects`` — in a demo deployment only, the consent ledger and the pod (alone:
+``identity:demo-subjects``) learn their own subjects for the demo personas, whom they otherwise know
+only by pseudonyms they cannot link to a persona, so that ``citygate reset`` can give the personas their
+seeded state back there too. The personas are fictional and published in the handout; nobody else's
+subject is ever answered, and a deployment without demo data answers 404.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from identity.auth import SectorSubjectCaller, SubjectLinkCaller
+from identity.auth import DemoSubjectsCaller, SectorSubjectCaller, SubjectLinkCaller
 from identity.dependencies import PolicyDep
 from identity.errors import CitizenNotFound, NoSector, ResidentIdRefused, SubjectNotFound, UnknownClient
 from identity.models import Citizen
 from identity.policy import SECTOR_OF_CLIENT, IdentityPolicy, UnknownRelyingParty
 from identity.subject_index import citizen_id_for
+from kernel.demo_reset import DemoOnly, require_demo
 from kernel.dependencies import SessionDep
+from kernel.personas import PERSONAS
 from kernel.problems import problem_responses
 from kernel.resident_id import InvalidResidentId, parse_resident_id
 
@@ -38,6 +46,10 @@ class SectorSubjectRequest(BaseModel):
 
 class SectorSubject(BaseModel):
     subject: str
+
+
+class DemoSubjects(BaseModel):
+    subjects: dict[str, str] = Field(description="Each enrolled demo persona's handle -> the caller's subject for them")
 
 
 class SubjectLinkRequest(BaseModel):
@@ -92,3 +104,19 @@ def link_subject(
     if citizen is None or policy.subject_for(citizen, body.client) != body.subject:
         raise SubjectNotFound(f"No citizen has this subject at {body.client}.")
     return SectorSubject(subject=policy.subject_for(citizen, caller.client_id))
+
+
+@router.get(
+    "/demo/sector-subjects",
+    summary="Demo only: the caller's own subjects for the demo personas (the consent ledger's and the pod's reset)",
+    dependencies=[Depends(require_demo)],
+    responses=problem_responses(DemoOnly, NoSector),
+)
+def demo_subjects(session: SessionDep, policy: PolicyDep, caller: DemoSubjectsCaller) -> DemoSubjects:
+    if caller.client_id not in SECTOR_OF_CLIENT:
+        raise NoSector(f"{caller.client_id} belongs to no sector.")
+    handles = [persona.handle for persona in PERSONAS]
+    personas = session.exec(select(Citizen).where(col(Citizen.handle).in_(handles))).all()
+    return DemoSubjects(
+        subjects={citizen.handle: policy.subject_for(citizen, caller.client_id) for citizen in personas}
+    )

@@ -30,6 +30,9 @@ ACCESS_POLICY: dict[str, frozenset[str]] = {
     # the consent ledger shows a citizen every artefact and access about them, whatever the sector's
     # pseudonym: it alone may learn which of its own subjects another sector's pseudonym denotes
     "identity:subject-link":     frozenset({"consent"}),
+    # demo deployments only: the consent ledger and the pod learn their own subjects for the demo
+    # personas (fictional, published in the handout) to give them their seeded state back (citygate reset)
+    "identity:demo-subjects":    frozenset({"consent", "pod"}),
     # consent (rights regime): data consumers ask the citizen; departments record their other legal
     # bases; data holders ask before releasing (each "yes" is logged before the data leaves)
     "consent:request":           frozenset({"gateway", "fines", "appointments", "prescriptions"}),

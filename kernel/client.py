@@ -218,6 +218,12 @@ class ServiceClient:
         raise_for_upstream_problem("identity", response)
         return str(response.json()["subject"])
 
+    async def demo_subjects(self) -> dict[str, str]:
+        """This service's own subjects for the demo personas, by handle: a demo deployment's reset only
+        (``GET /demo/sector-subjects``, identity/sector_subjects.py)."""
+        body = await self.get_json("identity", "/demo/sector-subjects")
+        return {str(handle): str(subject) for handle, subject in body["subjects"].items()}
+
     async def enrolled_subject(self, resident_id: str) -> str:
         """This service's subject for a resident its own operator names (a registry, a register, a
         doctor): as ``sector_subject``, with a resident the identity service has not enrolled refused

@@ -6,7 +6,9 @@ import httpx
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from kernel.demo_reset import demo_reset_router
 from kernel.service_app import build_service_app
+from pod.demo import reset_demo
 from pod.dependencies import PodState
 from pod.me_routes import router as citizen_router
 from pod.models import PodTable
@@ -37,7 +39,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         settings,
         title="personal data pod",
         metadata=PodTable.metadata,  # every table of the pod is declared in pod.models
-        routers=[citizen_router, solid_router],
+        routers=[citizen_router, solid_router, demo_reset_router(reset_demo)],
         state=PodState,
         transport=transport,
     )

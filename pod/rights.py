@@ -84,14 +84,15 @@ async def erase_pod(state: PodState, pod_id: str) -> ErasurePublic:
             "The transparency ledger cannot record the erasure now; nothing was erased."
         ) from error
     raise_for_upstream_problem("consent", response)
-    erased = await run_in_threadpool(_erase, state.database, pod_id)
+    _, erased = await run_in_threadpool(erase_pods, state.database, pod_id)
     return ErasurePublic(erased_resources=erased, ledger_index=response.json()["ledger_index"])
 
 
-def _erase(database: Database, pod_id: str) -> int:
+def erase_pods(database: Database, *pod_ids: str) -> tuple[int, int]:
+    """The pods of ``pod_ids`` deleted with everything in them, in one transaction: (pods, resources)."""
     with database.session() as session:
-        store.lock_pod(session, pod_id)  # no write to the pod slips in between the two deletes
-        erased = session.exec(delete(StoredResource).where(col(StoredResource.pod_id) == pod_id)).rowcount
-        session.exec(delete(Pod).where(col(Pod.id) == pod_id))
+        store.lock_pod(session, *pod_ids)  # no write to a pod slips in between the two deletes
+        resources = session.exec(delete(StoredResource).where(col(StoredResource.pod_id).in_(pod_ids))).rowcount
+        pods = session.exec(delete(Pod).where(col(Pod.id).in_(pod_ids))).rowcount
         session.commit()
-    return erased
+    return pods, resources

@@ -34,10 +34,10 @@ def is_auxiliary(path: str) -> bool:
     return path.endswith(ACL_SUFFIX)
 
 
-def lock_pod(session: Session, pod_id: str, *, wait_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
-    """Make this transaction the pod's only writer until it ends: every write to a pod first waits
-    here, so a read-modify-write (PATCH, a conditional PUT, creating parent containers, DELETE of a
-    container) cannot interleave with another and lose an update or collide on a new row.
+def lock_pod(session: Session, *pod_ids: str, wait_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+    """Make this transaction the only writer of the pod (or pods, locked in one order) until it ends:
+    every write to a pod first waits here, so a read-modify-write (PATCH, a conditional PUT, creating
+    parent containers, DELETE of a container) cannot interleave with another and lose an update or collide on a new row.
 
     Must be the session's first statement, so that what it reads afterwards is what the previous
     writer committed (nothing is served from an earlier snapshot or the identity map). SQLite:
@@ -55,7 +55,7 @@ def lock_pod(session: Session, pod_id: str, *, wait_ms: int = SQLITE_BUSY_TIMEOU
                 connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         else:
             session.connection().execute(text(f"SET LOCAL lock_timeout = {int(wait_ms)}"))
-            session.exec(select(Pod.id).where(Pod.id == pod_id).with_for_update()).first()
+            session.exec(select(Pod.id).where(col(Pod.id).in_(pod_ids)).order_by(Pod.id).with_for_update()).all()
     except OperationalError as error:  # SQLite "database is locked", PostgreSQL LockNotAvailable
         session.rollback()
         raise PodBusy() from error

@@ -5,7 +5,8 @@ for the next group (docs/journeys.md, "Replaying").
 Each service with demo data answers its own operator's ``POST /demo/reset`` (kernel/demo_reset.py); the
 secrets are read from the data directory, as ``citygate populate`` reads them. The credit platform goes
 before the traffic police: their reset reports Chen Jun's fine afresh, which the credit platform's reset
-would otherwise remove again.
+would otherwise remove again. The pod and the consent ledger go last: the departments' resets do not call
+them, and the ledger then forgets what the others' resets left in it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from kernel.operators import OPERATOR_SECRET_FILE, operator_headers, operator_se
 from kernel.regime import Regime
 
 # the services with demo data, in the order they are reset (see the module's docstring)
-RESET_ORDER = ("credit", "gateway", "identity", "appointments", "prescriptions", "fines")
+RESET_ORDER = ("credit", "gateway", "identity", "appointments", "prescriptions", "fines", "pod", "consent")
 RESET_TIMEOUT_SECONDS = 30.0
 # What a reset's requests say they are: the stage leaves them out of the phones' diagrams
 # (workshop/stage/step_traces.py); a label, not a control (the operator's secret is the control).

@@ -13,11 +13,14 @@ from typing import Protocol
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
+from kernel.lockstep import mount_lockstep_script
 from kernel.web_assets import mount_web_assets
 from superapp_gateway.pages.problems import PhoneNotOffered
 
 STATIC_PREFIX = "/app/static"
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "app"
+# the stage's lock-step, for the pages a stage frames (kernel/lockstep.py)
+LOCKSTEP_PREFIX = "/app/lockstep"
 # the browser libraries the pages load (kernel/web_assets.py)
 LIBRARIES = ("weui", "htmx")
 
@@ -38,6 +41,7 @@ class SuperAppPhone:
     def mount(self, app: FastAPI) -> None:
         mount_web_assets(app, *LIBRARIES)
         app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="phone-static")
+        mount_lockstep_script(app, LOCKSTEP_PREFIX)
 
     def require_offered(self) -> None:
         return None

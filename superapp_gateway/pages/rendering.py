@@ -103,7 +103,8 @@ def page_headers(settings: Settings) -> dict[str, str]:
 
 
 def page(settings: Settings, template: str, context: Mapping[str, Any], status_code: int = 200) -> HTMLResponse:
-    html = _environment().get_template(f"app/{template}").render(**context)
+    # a stage may frame the page: it loads the stage's lock-step (kernel/lockstep.py)
+    html = _environment().get_template(f"app/{template}").render(**context, stage_origin=settings.stage_origin)
     return HTMLResponse(html, status_code=status_code, headers=page_headers(settings))
 
 

@@ -45,6 +45,8 @@ ROUTE_KINDS: dict[tuple[str, str], set[str]] = {
     ("get", "/ledger/roots/{tree_size}"): {"beyond-tree-size"},
     ("get", "/ledger/inclusion-proof"): {"beyond-tree-size"},
     ("get", "/ledger/consistency-proof"): {"invalid-range", "beyond-tree-size"},
+    # the demo's reset (kernel/demo_reset.py): absent without demo data, the operator's only
+    ("post", "/demo/reset"): {"not-found", "operator-unauthenticated"},
 }
 
 

@@ -44,6 +44,8 @@ ROUTE_PROBLEMS: dict[tuple[str, str], set[str]] = {
     ("post", "/residents"): {"invalid-resident-id", "already-enrolled", *OPERATOR},
     # the demo's reset (kernel/demo_reset.py): absent without demo data, the operator's only
     ("post", "/demo/reset"): {*DEMO_ONLY, *OPERATOR},
+    # the consent ledger's and the pod's subjects for the personas, for their demo reset
+    ("get", "/demo/sector-subjects"): {*DEMO_ONLY, "no-sector", *SERVICE_CALLER},
 }
 # raised outside any route (none today: the demo seed's enrolment and the registration office's are one)
 NO_ROUTE: set[str] = set()

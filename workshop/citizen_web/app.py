@@ -15,7 +15,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from kernel.cors import origin_of
 from kernel.framing import frame_ancestors
+from kernel.lockstep import mount_lockstep_script
 from kernel.problems import NotFound, install_problem_handlers, problem_responses
 from kernel.regime import Regime
 from kernel.web_assets import mount_web_assets, vendor_url
@@ -62,7 +64,13 @@ def render(request: Request, settings: Settings, template: str, context: dict[st
     return TEMPLATES.TemplateResponse(
         request,
         template,
-        {"settings": settings, "govuk_css": vendor_url("govuk", "govuk-frontend.min.css")} | context,
+        {
+            "settings": settings,
+            "govuk_css": vendor_url("govuk", "govuk-frontend.min.css"),
+            # a stage may frame the page: it loads the stage's lock-step (kernel/lockstep.py)
+            "stage_origin": origin_of(settings.stage_origin) if settings.stage_origin else "",
+        }
+        | context,
         headers={
             "Content-Security-Policy": page_policy(settings),
             "Cache-Control": "no-store",
@@ -112,5 +120,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_api_route("/healthz", healthz, methods=["GET"], summary="Liveness")
     mount_web_assets(app, "govuk", "jose")
+    mount_lockstep_script(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

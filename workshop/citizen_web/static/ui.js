@@ -28,6 +28,7 @@ export function act(button, action) {
       await action();
     } catch (error) {
       problem(error);
+      element.removeAttribute("data-next-taken"); // the stage's lock-step may try it again
     } finally {
       element.disabled = false;
     }

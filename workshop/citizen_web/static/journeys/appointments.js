@@ -27,6 +27,7 @@ function bookingItem(booking) {
     button.className = "govuk-button";
     button.id = `confirm-${booking.id}`;
     button.textContent = "Confirm this booking";
+    button.dataset.next = ""; // the stage's lock-step takes it (kernel/static/lockstep.js)
     entry.append(document.createElement("br"), button);
     act(button, () => confirm(booking));
   }
