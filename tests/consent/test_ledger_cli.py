@@ -1,4 +1,5 @@
-"""``citygate ledger`` as an auditor runs it, against a consent service started by ``citygate up``."""
+"""``citygate ledger`` as an auditor runs it, against the consent service of ``citygate up`` (the shared
+deployment: the entry the test alters behind the service's back is put back as it was)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pytest
 from kernel.client import AccessTokenCache
 from kernel.keys import load_or_create_signing_key
 from kernel.personas import by_handle
-from tests.fixtures.processes import CITYGATE, base_port, citygate_up
+from kernel.regime import Regime
+from tests.fixtures.deployment import Deployment
+from tests.fixtures.processes import CITYGATE
 
 pytestmark = pytest.mark.processes
 
@@ -48,31 +51,36 @@ def citygate(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([CITYGATE, *args], check=False, capture_output=True, text=True, timeout=60)
 
 
-def test_an_auditor_saves_a_tree_head_verifies_the_log_and_catches_a_changed_entry(tmp_path):
-    with citygate_up(tmp_path, "--regime", "rights") as (process, _, _children):
-        base = int(base_port(process))
-        url = {name: f"http://127.0.0.1:{base + 100 + offset}" for name, offset in (("identity", 1), ("consent", 2))}
-        asyncio.run(ask_for_consent(tmp_path / "var" / "rights", url["identity"], url["consent"]))
+def test_an_auditor_saves_a_tree_head_verifies_the_log_and_catches_a_changed_entry(deployment: Deployment, tmp_path):
+    url = {name: deployment.url(name, Regime.RIGHTS) for name in ("identity", "consent")}
+    before = httpx.get(url["consent"] + "/ledger/tree-head").json()["tree_size"]
+    asyncio.run(ask_for_consent(deployment.data_root / "rights", url["identity"], url["consent"]))
 
-        saved = citygate("ledger", "tree-head", "--url", url["consent"])
-        assert saved.returncode == 0, saved.stderr
-        assert json.loads(saved.stdout)["tree_size"] == 3
-        (tmp_path / "head.json").write_text(saved.stdout)
-        honest = citygate(
-            "ledger", "verify", "--url", url["consent"], "--tree-head", str(tmp_path / "head.json"), "--quiet"
+    saved = citygate("ledger", "tree-head", "--url", url["consent"])
+    assert saved.returncode == 0, saved.stderr
+    size = json.loads(saved.stdout)["tree_size"]
+    assert size == before + 3
+    (tmp_path / "head.json").write_text(saved.stdout)
+    honest = citygate(
+        "ledger", "verify", "--url", url["consent"], "--tree-head", str(tmp_path / "head.json"), "--quiet"
+    )
+    assert honest.returncode == 0, honest.stdout + honest.stderr
+    assert f"OK: all {size} entries match the signed tree head" in honest.stdout
+
+    # the operator edits one published entry (a commitment) behind the service's back
+    altered = size - 2
+    database = deployment.data_root / "rights" / "consent" / "consent.db"
+    with sqlite3.connect(database) as connection:
+        [(entry,)] = connection.execute('SELECT entry FROM ledger_entry WHERE "index" = ?', (altered,)).fetchall()
+        connection.execute(
+            'UPDATE ledger_entry SET entry = ? WHERE "index" = ?', (entry.replace(b'"v":2', b'"v":3'), altered)
         )
-        assert honest.returncode == 0, honest.stdout + honest.stderr
-        assert "OK: all 3 entries match the signed tree head" in honest.stdout
-
-        # the operator edits one published entry (a commitment) behind the service's back
-        database = tmp_path / "var" / "rights" / "consent" / "consent.db"
-        with sqlite3.connect(database) as connection:
-            connection.execute(
-                "UPDATE ledger_entry SET entry = CAST(replace(CAST(entry AS TEXT), "
-                '\'"v":2\', \'"v":3\') AS BLOB) WHERE "index" = 1'
-            )
+    try:
         tampered = citygate(
             "ledger", "verify", "--url", url["consent"], "--tree-head", str(tmp_path / "head.json"), "--quiet"
         )
         assert tampered.returncode == 1
-        assert "FAILED: entry 1 does not match the signed tree head" in tampered.stdout
+        assert f"FAILED: entry {altered} does not match the signed tree head" in tampered.stdout
+    finally:
+        with sqlite3.connect(database) as connection:  # the log as it was, for the deployment's next tests
+            connection.execute('UPDATE ledger_entry SET entry = ? WHERE "index" = ?', (entry, altered))
