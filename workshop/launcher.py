@@ -26,6 +26,7 @@ import httpx
 from kernel import topology
 from kernel.at_rest import private_directory, private_file, tighten_tree
 from kernel.regime import Regime
+from workshop.forked import ForkedChild, fork_serve, preload
 from workshop.web_apps import CITIZEN_WEB, STAGE, WEB_APPS, WebAppSpec, stage_environment, web_app_environment
 
 PR_SET_PDEATHSIG = 1
@@ -90,9 +91,9 @@ class Launcher:
         self.base_ports = base_ports
         self.demo = demo
         self.endpoints = endpoints(regimes, base_ports)
-        self.processes: dict[Endpoint, subprocess.Popen] = {}
+        self.processes: dict[Endpoint, ForkedChild] = {}
         self.web_apps = web_apps_for(regimes)
-        self.web_processes: dict[WebAppSpec, subprocess.Popen] = {}
+        self.web_processes: dict[WebAppSpec, ForkedChild] = {}
         self.background: list[subprocess.Popen] = []  # a population run (``populate``)
         self.log_dir = data_root / "logs"
 
@@ -144,32 +145,36 @@ class Launcher:
         for regime in self.regimes:
             private_directory(self.data_root / regime.value)
         tighten_tree(self.log_dir)
+        self.preload()
         for endpoint in self.endpoints:
             self.processes[endpoint] = self._serve(
-                endpoint.service, self.environment(endpoint), f"{endpoint.regime.value}-{endpoint.service}.log"
+                endpoint.service,
+                self.environment(endpoint),
+                f"{endpoint.regime.value}-{endpoint.service}.log",
+                title=f"citygate serve {endpoint.service} --regime {endpoint.regime.value}",
             )
 
     def start_web_apps(self) -> None:
         """The stage and the citizen's own app, each ``citygate serve <name>`` (after the services: the
         stage reads their databases, the citizen's app calls them)."""
         for app in self.web_apps:
-            self.web_processes[app] = self._serve(app.name, self.web_environment(app), f"{app.name}.log")
+            self.web_processes[app] = self._serve(
+                app.name, self.web_environment(app), f"{app.name}.log", title=f"citygate serve {app.name}"
+            )
 
-    def _serve(self, name: str, environment: dict[str, str], log_name: str) -> subprocess.Popen:
-        """``citygate serve <name>`` in a process of its own, its output to its private log."""
+    def _serve(self, name: str, environment: dict[str, str], log_name: str, *, title: str) -> ForkedChild:
+        """``citygate serve <name>`` in a process of its own (forked from this one, which has imported its
+        code: workshop/forked.py), its output to its private log, dying with the launcher."""
         log = private_file(self.log_dir / log_name, os.O_WRONLY | os.O_APPEND)
         try:
-            return subprocess.Popen(
-                [sys.executable, "-m", "workshop.cli", "serve", name],
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                # subprocess has no other way to ask for a parent-death signal
-                preexec_fn=die_with_parent,  # noqa: PLW1509
-            )
+            return fork_serve(name, environment, log, title=title, before=die_with_parent)
         finally:
             os.close(log)
+
+    def preload(self) -> None:
+        """Import every service's and web app's code once, before the first fork (workshop/forked.py)."""
+        packages = [topology.service(endpoint.service).package for endpoint in self.endpoints]
+        preload(dict.fromkeys([*packages, *(app.package for app in self.web_apps)]))
 
     def wait_until_web_apps_answer(self, timeout: float = 30.0) -> None:
         """Each web app answers HTTP at its address (any status: the citizen's app has no /healthz)."""
@@ -205,7 +210,7 @@ class Launcher:
 
     def _wait_for(
         self,
-        started: dict[Any, tuple[subprocess.Popen, str, str]],
+        started: dict[Any, tuple[ForkedChild, str, str]],
         ready: Callable[[httpx.Client, Any], bool],
         timeout: float,
         failing: str,
@@ -246,23 +251,17 @@ class Launcher:
         for process in self.background:
             if process.poll() is None:
                 process.terminate()
-        everything = [*self.web_processes.values(), *self.processes.values()]
-        for process in everything:
-            if process.poll() is None:
-                process.terminate()
+        everything: list[ForkedChild | subprocess.Popen] = [*self.web_processes.values(), *self.processes.values()]
+        for child in everything:
+            if child.poll() is None:
+                child.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for process in everything:
+        for child in [*everything, *self.background]:
             try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                child.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for process in self.background:
-            try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                child.kill()
+                child.wait()
 
     def any_exited(self) -> str | None:
         """The name of a service or web app that has stopped, if any."""

@@ -53,6 +53,11 @@ def test_citygate_up_starts_both_regimes_serves_the_skeleton_and_stops_without_o
         started_web_apps = web_apps_for(list(Regime))  # the stage, and the citizen's app once installed
         assert len(children) == len(listed) + len(started_web_apps)
         assert len(listed) == sum(len(topology.services_in(r)) for r in Regime)
+        # forked from the launcher (workshop/forked.py), each named as `citygate serve` would be
+        titles = {Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode() for pid in children}
+        assert titles == {f"citygate serve {e['service']} --regime {e['regime']}" for e in listed} | {
+            f"citygate serve {app.name}" for app in started_web_apps
+        }
         # the stage's address is the first address it prints, before the services' table
         stage = f"http://127.0.0.1:{int(base_port(process)) - 100}/"
         addresses = [line for line in output if "http://" in line]
