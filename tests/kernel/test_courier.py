@@ -36,13 +36,12 @@ from services.fines.demo import CAR_OWNER, DEFAULTER_PLATE
 from tests.fixtures.appointments import marriage_slot
 from tests.fixtures.fines import DEMO_PLATE, fine_ids
 from tests.fixtures.logins import app_tokens
-from tests.fixtures.matrix import BOTH_REGIMES, SQLITE_ONLY
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
 from tests.fixtures.tokens import mint
 
-# sealing and relaying; the departments' reads behind it run on PostgreSQL in the journeys' tests
-pytestmark = [BOTH_REGIMES, SQLITE_ONLY, pytest.mark.started("gateway", "appointments", "fines")]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("gateway", "appointments", "fines")]
 
 # --- the primitives, without HTTP -----------------------------------------------------------------
 

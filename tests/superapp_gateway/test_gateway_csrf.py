@@ -17,11 +17,10 @@ from kernel.regime import Regime
 from superapp_gateway.sessions import STATE_CHANGING_METHODS, set_browser_cookie
 from superapp_gateway.settings import Settings
 from tests.fixtures.logins import browser_login
-from tests.fixtures.matrix import BOTH_REGIMES, SQLITE_ONLY
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.problems import assert_problem
 
-# a check of where a request comes from, made before any database is reached
-pytestmark = [BOTH_REGIMES, SQLITE_ONLY]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 # what a form on a page from the pod (same host, another port) makes a browser send
 FROM_THE_POD = {"sec-fetch-site": "same-site"}

@@ -26,7 +26,7 @@ from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from kernel.tokens import RequirePermission, ServiceCaller
 from tests.fixtures.logins import app_login
-from tests.fixtures.matrix import BOTH_REGIMES, SQLITE_ONLY
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.oidc_rp import RelyingParty, error_redirect, hidden_fields, redeemable, tokens_for
 from tests.fixtures.problems import assert_problem
@@ -39,8 +39,7 @@ from workshop.citizen_app import (
     sign_in,
 )
 
-# the client's side of the protocol: the provider's storage is exercised on PostgreSQL by its own tests
-pytestmark = [BOTH_REGIMES, SQLITE_ONLY]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS]
 
 CAR_OWNER = by_handle("li-wei")
 CONSENT = "urn:citygate:consent"

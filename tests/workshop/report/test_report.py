@@ -1,7 +1,6 @@
 """``build_report`` on what the services really stored after the demo personas' journeys (in-process,
-both regimes; PostgreSQL's stored data is read by test_report_of_a_population), every figure checked
-against one counted here from the truth the test built itself (kernel/personas.py, the services' demo
-seeds, the journeys it ran)."""
+both regimes, SQLite and PostgreSQL), every figure checked against one counted here from the truth the
+test built itself (kernel/personas.py, the services' demo seeds, the journeys it ran)."""
 
 from __future__ import annotations
 
@@ -12,13 +11,13 @@ import pytest
 from kernel.personas import PERSONAS
 from kernel.regime import Regime
 from tests.fixtures.demo_journeys import run_demo_journeys
-from tests.fixtures.matrix import BOTH_REGIMES, SQLITE_ONLY
+from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.report_truth import demo_truth, mesh_stores, plate_of, succeeded
 from workshop.report.report import build_report
 from workshop.report.truth import truth_from_document
 
-pytestmark = [BOTH_REGIMES, SQLITE_ONLY, pytest.mark.started("all")]
+pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("all")]
 
 EVERYONE = {persona.handle for persona in PERSONAS}
 CAR_OWNERS = {persona.handle for persona in PERSONAS if plate_of(persona)}

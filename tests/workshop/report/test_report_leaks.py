@@ -11,15 +11,14 @@ from sqlalchemy import text
 from kernel.personas import by_handle
 from kernel.regime import Regime
 from tests.fixtures.demo_journeys import run_demo_journeys
-from tests.fixtures.matrix import RIGHTS_ONLY, SQLITE_ONLY
+from tests.fixtures.matrix import BOTH_BACKENDS, RIGHTS_ONLY
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.report_truth import demo_truth, mesh_stores
 from workshop.report.page import render_html
 from workshop.report.report import build_report
 from workshop.report.truth import truth_from_document
 
-# how values are read and shown; reading PostgreSQL is test_report_of_a_population's
-pytestmark = [RIGHTS_ONLY, SQLITE_ONLY]
+pytestmark = [RIGHTS_ONLY, BOTH_BACKENDS]
 
 PATIENT = by_handle("wang-fang")
 SCRIPT = "<script>alert(1)</script>"
