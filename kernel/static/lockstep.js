@@ -4,8 +4,9 @@
 // next step: the page clicks its next action, as the citizen would. The next action is the first
 // element marked `data-next` that is shown, enabled and not yet taken on this page (`data-next-taken`,
 // set on its click, by the stage or by hand; a page may clear it when the action failed, to offer it
-// again); one marked `data-journey` only in that journey (the super-app's City Services grid). The page tells the stage
-// what that action is ("where"), and again whenever it changes, so the stage can say it under the phone.
+// again); one marked `data-journey` only in that journey (the super-app's City Services grid). The
+// page tells the stage what that action is ("where"), and again whenever it changes, so the stage can
+// say it under the phone.
 //
 // Messages count only from the stage's origin (given on this script's tag by the server) and only from
 // the window that frames this page: another site cannot drive the phone, and a page that is not framed
