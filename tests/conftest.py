@@ -119,3 +119,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("processes") or "deployment" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.processes)
             item.add_marker(pytest.mark.xdist_group("processes"))
+    # The longest single tests first: xdist hands out the processes group (its largest unit) and then
+    # the rest in this order, so the fuzz slice (a minute or more each) starts on the other worker at
+    # once instead of coming last and leaving one worker idle while the other finishes it.
+    items.sort(key=lambda item: item.get_closest_marker("fuzz") is None)
