@@ -10,7 +10,8 @@ its own), a parent-death signal, and runs exactly what ``citygate serve <name>``
 
 Nothing is built before the fork: every app is made by its ``create_app(settings)`` in its own child,
 from its own environment, after the fork (no shared event loop, thread, connection or key). The parent
-must not have started a thread or an event loop when it forks (``Launcher.start`` forks first).
+must not have started a thread or an event loop when it forks: the launcher forks the services first,
+and the web apps after health checks made with a synchronous client (no thread, no loop).
 """
 
 from __future__ import annotations
