@@ -9,7 +9,7 @@ import re
 from kernel.personas import DEMO_PASSWORD, by_handle
 from kernel.regime import Regime
 from services.fines.demo import DEMO_PLATE
-from tests.fixtures.browser import Phone, browser, new_phone, require_chromium
+from tests.fixtures.browser import Phone, browser, new_phone, require_chromium, tab_to
 from tests.fixtures.deployment import Deployment
 
 CAR_OWNER = by_handle("li-wei")
@@ -72,4 +72,35 @@ async def test_pay_a_traffic_fine_on_the_platform_phone(deployment: Deployment, 
         left = 1000 - int(paid.strip("¥").split(".")[0])
         assert await page.inner_text("#balance") == f"¥{left:,}.00"
         await step(phone, "receipt")
+        phone.assert_clean()
+
+
+async def test_a_fine_paid_with_the_keyboard_alone(deployment: Deployment, request):
+    """No mouse: Tab to each control and press Enter (or type), from the logged-out home screen to the
+    receipt, through the identity provider's login and the agreement sheet."""
+    require_chromium()
+    gateway = deployment.url("gateway", Regime.PLATFORM)
+    async with browser(request.node.name) as launched:
+        phone = await new_phone(launched, "platform")
+        page = phone.page
+        await page.goto(f"{gateway}/app/?persona={CAR_OWNER.handle}")
+        await tab_to(page, "a.phone-login")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector("#password")
+        await tab_to(page, "#password")
+        await page.keyboard.type(DEMO_PASSWORD)
+        await page.keyboard.press("Enter")  # submits the login form
+        await page.wait_for_selector("#agree-button")
+        await tab_to(page, "#agree-button")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector("#tile-fines")
+        await tab_to(page, "#tile-fines")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"{gateway}/app/fines")
+        await tab_to(page, "button[id^=pay-]")
+        await step(phone, "the pay button has the keyboard's focus")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector("#paid-amount")
+        assert await page.inner_text("#payer") == CAR_OWNER.resident_id
+        await step(phone, "receipt, reached with the keyboard alone")
         phone.assert_clean()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from kernel.personas import DEMO_PASSWORD
-from tests.fixtures.browser import browser, new_phone, require_chromium
+from tests.fixtures.browser import browser, new_phone, require_chromium, tab_to
 from tests.fixtures.citizen_web import axe_violations
 from tests.fixtures.deployment import Deployment
 from tests.fixtures.fines import DEMO_PLATE
@@ -101,4 +101,52 @@ async def test_a_citizen_pays_a_fine_through_the_blind_courier_in_the_browser(de
         assert len(seen) == 3 and "wallet payment in clear" in seen[1]
         await phone.screenshot("checked paid")
         await accessible(phone, "the end of the journey")
+        phone.assert_clean()
+
+
+async def test_a_fine_paid_in_the_citizens_app_with_the_keyboard_alone(deployment: Deployment, request):
+    """No mouse: Tab and Enter (and typing the password) through both logins, the identity provider's
+    consent pages, the sealed look-up, the payment and the check."""
+    require_chromium()
+    journey = f"{deployment.citizen_web_url}/journeys/fines?persona={PERSONA}"
+    async with browser(request.node.name) as launched:
+        phone = await new_phone(launched, "rights")
+        page = phone.page
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        await page.goto(journey)
+
+        async def press(selector: str) -> None:
+            await page.wait_for_selector(selector)
+            await tab_to(page, selector)
+            await page.keyboard.press("Enter")
+
+        async def allow_if_asked() -> None:
+            """The identity provider's consent page if it shows one (allowed), then back at the journey;
+            waits for whichever comes, as tests/fixtures/rights_phone.py's past_the_consent does."""
+            allow = page.locator("button[value=allow]")
+            for _ in range(150):
+                if page.url == journey:
+                    return
+                if await allow.count() and await allow.is_visible():
+                    await tab_to(page, "button[value=allow]")
+                    await page.keyboard.press("Enter")
+                    break
+                await page.wait_for_timeout(100)
+            await page.wait_for_url(journey)
+
+        await press("#login-super-app")
+        await page.wait_for_selector("#password")
+        await tab_to(page, "#password")
+        await page.keyboard.type(DEMO_PASSWORD)
+        await page.keyboard.press("Enter")
+        await allow_if_asked()
+        await press("#login-department")
+        await page.wait_for_url(lambda url: url != journey)  # off to the identity provider
+        await allow_if_asked()
+        await press("#look-up")
+        await press("#pay:not([hidden])")
+        await press("#check:not([hidden])")
+        await page.wait_for_selector("#paid:not([hidden])")
+        assert DEMO_PLATE in await page.inner_text("#fines")
+        await phone.screenshot("paid, with the keyboard alone")
         phone.assert_clean()
