@@ -7,17 +7,21 @@ state (``StateDep``), its settings (``SettingsDep``) and its regime policy (``Po
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Generator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from kernel.client import ServiceClient
 from kernel.clock import Clock
 from kernel.problems import IdempotencyKeyMissing, InvalidIdempotencyKey
 from kernel.state import ServiceState, state_of
+
+log = logging.getLogger("citygate.database")
 
 # The longest Idempotency-Key any service keeps (the payment tables' key columns).
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
@@ -43,10 +47,21 @@ ClockDep = Annotated[Clock, Depends(service_clock)]
 NowDep = Annotated[datetime, Depends(service_now)]
 
 
-def database_session(state: ServiceStateDep) -> Iterator[Session]:
-    """The one way a route gets a database session: the service's own database, closed after the response."""
-    with state.database.session() as session:
+def database_session(state: ServiceStateDep) -> Generator[Session]:
+    """The one way a route gets a database session: the service's own database, closed after the response.
+
+    A request cancelled mid-way (its client gone, the server stopping) leaves this generator to be
+    closed later, by the garbage collector; if the session's connection has died meanwhile, its
+    rollback on close can only fail. Nobody is left to answer then: the failure is logged (the pool
+    discards the connection) instead of surfacing as an error "ignored" in whatever runs next."""
+    session = state.database.session()
+    try:
         yield session
+    finally:
+        try:
+            session.close()
+        except OperationalError as error:
+            log.warning("a database session could not be closed cleanly: %s", type(error.orig).__name__)
 
 
 SessionDep = Annotated[Session, Depends(database_session)]
