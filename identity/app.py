@@ -24,7 +24,7 @@ from identity.subject_index import backfill
 from identity.token_server import IdentityServer
 from kernel.client import JWKS_PATH, TOKEN_PATH
 from kernel.cors import ALLOWED_HEADERS, allow_citizen_web
-from kernel.demo_reset import demo_reset_router, local_reset
+from kernel.demo_reset import ResetSummary, demo_reset_router, local_reset
 from kernel.framing import allow_stage_framing
 from kernel.service_app import build_service_app, local_seed
 from kernel.state import state_of
@@ -50,7 +50,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
             credentials_router,
             sector_subjects_router,
             operator_router,
-            demo_reset_router(local_reset(functools.partial(reset_demo, policy=policy))),
+            demo_reset_router(_reset_demo),
         ],
         state=functools.partial(IdentityState, policy=policy),
         seed=local_seed(functools.partial(seed_demo, policy=policy)),
@@ -69,6 +69,12 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     )
     allow_stage_framing(app, settings.stage_origin)  # the login and consent pages, in the stage's phone
     return app
+
+
+async def _reset_demo(app: FastAPI) -> ResetSummary:
+    """``identity.demo.reset_demo`` with the app's own policy (one reset router for every app)."""
+    policy = state_of(app, IdentityState).policy
+    return await local_reset(functools.partial(reset_demo, policy=policy))(app)
 
 
 def start_token_server(app: FastAPI) -> None:

@@ -22,9 +22,10 @@ department run as several workers behind a balancer would need a shared store fo
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -36,6 +37,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
+from kernel.envelope_replays import CLOCK_SKEW, MAX_ENVELOPE_AGE
 from kernel.in_clear import note_opened
 from kernel.keys import ENCRYPTION_ALGORITHM
 from kernel.observability import outgoing_trace_headers
@@ -50,10 +52,6 @@ REPLY_CURVE = "P-256"
 COURIER_PATH = "/courier"
 CITIZEN_PREFIX = "/me/"
 Method = Literal["GET", "POST", "DELETE"]
-# How long a sealed request stays acceptable (and its reply key remembered), and the clock skew
-# tolerated between the citizen's device and the department.
-MAX_ENVELOPE_AGE = 120
-CLOCK_SKEW = 30
 # The outer body {"envelope": "…"} must fit the services' 64 KiB request limit (kernel/limits.py).
 MAX_ENVELOPE_CHARS = 63 * 1024
 # Header members we understand; "zip" in particular is refused (compression leaks plaintext length
@@ -255,25 +253,6 @@ def courier_request(message: dict[str, Any], *, now: float) -> tuple[CourierRequ
     return request, reply_key
 
 
-@dataclass
-class SeenEnvelopes:
-    """The reply keys of the requests relayed in the last ``MAX_ENVELOPE_AGE`` seconds (one app's memory)."""
-
-    _until: dict[str, float] = field(default_factory=dict)
-
-    def first_time(self, reply_key: ECKey, *, now: float) -> bool:
-        """True the first time this reply key is seen; it is then remembered while its envelope is acceptable."""
-        # Entries go in with the same lifetime, so the oldest are first: forget from the front only,
-        # not by scanning every remembered key on each relayed request.
-        while self._until and (oldest := next(iter(self._until))) and self._until[oldest] < now:
-            del self._until[oldest]
-        thumbprint = reply_key.thumbprint()
-        if thumbprint in self._until:
-            return False
-        self._until[thumbprint] = now + MAX_ENVELOPE_AGE + CLOCK_SKEW
-        return True
-
-
 def check_path(path: str) -> None:
     """Only the citizen's own routes, named plainly: ``/me/...``, no host, no way out of ``/me/``."""
     if not path.startswith(CITIZEN_PREFIX) or not path.isascii() or not path.isprintable() or " " in path:
@@ -330,9 +309,10 @@ async def courier_caller(request: Request, credentials: Credentials) -> ServiceC
     return await RequirePermission(permission)(request, credentials)
 
 
+@functools.cache
 def courier_router() -> APIRouter:
+    """One router, shared by every app that relays (its replay memory is each app's state)."""
     router = APIRouter(tags=["courier"])
-    seen = SeenEnvelopes()
 
     @router.post(
         COURIER_PATH,
@@ -344,15 +324,14 @@ def courier_router() -> APIRouter:
         body: Envelope, request: Request, caller: Annotated[ServiceCaller, Depends(courier_caller)]
     ) -> JSONResponse:
         now = time.time()
+        service = state_of(request.app, ServiceState)
         try:
-            inner, reply_key = courier_request(
-                unseal(body.envelope, state_of(request.app, ServiceState).encryption_key), now=now
-            )
+            inner, reply_key = courier_request(unseal(body.envelope, service.encryption_key), now=now)
         except InvalidEnvelope as error:
             raise EnvelopeRefused(error) from error
         except PathRefused as error:
             raise CourierPathRefused(error) from error
-        if not seen.first_time(reply_key, now=now):
+        if not service.seen_envelopes.first_time(reply_key, now=now):
             raise EnvelopeReplayed()
         note_opened(request.scope, inner.method, inner.path)
         answer = await relay(request.app, inner)

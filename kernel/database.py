@@ -14,12 +14,17 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.pool import SingletonThreadPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 from kernel.at_rest import PRIVATE_DIRECTORY_MODE, private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# A service process's connections (SQLAlchemy's defaults, named): POOL_SIZE kept open, up to
+# POOL_OVERFLOW more under load, for SQLite files and PostgreSQL alike.
+POOL_SIZE = 5
+POOL_OVERFLOW = 10
 SQLITE_COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
@@ -57,12 +62,22 @@ class Database:
         # hide_parameters: a database error's text (logged with its traceback) shows the SQL
         # but not the values bound to it, which are resident ids, names, tokens
         if not self.is_sqlite:
-            return create_engine(self.url, pool_pre_ping=True, hide_parameters=True)
+            return create_engine(
+                self.url, pool_pre_ping=True, hide_parameters=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+            )
+        pool: dict[str, Any] = {}
         if self.url.database and self.url.database != ":memory:":
             _create_private_sqlite_file(Path(self.url.database))
-        engine = create_engine(self.url, connect_args={"check_same_thread": False}, hide_parameters=True)
+            pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        engine = create_engine(self.url, connect_args={"check_same_thread": False}, hide_parameters=True, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+
+    @property
+    def connections(self) -> int | None:
+        """How many connections the pool opens at most; None for an in-memory SQLite database (one
+        connection per thread, never waited for)."""
+        return None if isinstance(self.engine.pool, SingletonThreadPool) else POOL_SIZE + POOL_OVERFLOW
 
     def create_tables(self) -> None:
         """The tables as declared, without versions: for scratch and test databases."""

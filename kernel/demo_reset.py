@@ -14,6 +14,7 @@ does so before it opens its transaction; ``local_reset`` wraps one that only wri
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -63,8 +64,11 @@ def _in_one_transaction(database: Database, reset: LocalReset, settings: Service
     return summary
 
 
+@functools.cache
 def demo_reset_router(reset: DemoReset) -> APIRouter:
-    """The service's ``POST /demo/reset``, running ``reset`` (the service's ``demo.reset_demo``)."""
+    """The service's ``POST /demo/reset``, running ``reset`` (the service's ``demo.reset_demo``): one
+    router per reset function, shared by every app built with it (FastAPI's route set-up is the
+    costly part of building an app)."""
     router = APIRouter(tags=["demo"])
 
     @router.post(

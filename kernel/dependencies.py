@@ -7,11 +7,13 @@ state (``StateDep``), its settings (``SettingsDep``) and its regime policy (``Po
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Generator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Header, Request
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -47,21 +49,35 @@ ClockDep = Annotated[Clock, Depends(service_clock)]
 NowDep = Annotated[datetime, Depends(service_now)]
 
 
-def database_session(state: ServiceStateDep) -> Generator[Session]:
+async def database_session(state: ServiceStateDep) -> AsyncGenerator[Session]:
     """The one way a route gets a database session: the service's own database, closed after the response.
 
-    A request cancelled mid-way (its client gone, the server stopping) leaves this generator to be
-    closed later, by the garbage collector; if the session's connection has died meanwhile, its
-    rollback on close can only fail. Nobody is left to answer then: the failure is logged (the pool
-    discards the connection) instead of surfacing as an error "ignored" in whatever runs next."""
-    session = state.database.session()
-    try:
-        yield session
-    finally:
+    A session keeps its pooled connection from its first statement until it is closed, and a sync
+    route's answer is validated, and its session closed, on a worker thread. Were every connection
+    held by routes waiting for a worker thread, and every worker thread by routes waiting for a
+    connection, a burst of requests would stall until the pool's timeout (30 s, then 503s; seen on
+    concurrent bookings). So routes hold at most ``ServiceState.session_slots`` sessions at once,
+    fewer than the pool's connections, and a request waits for a slot without holding a thread:
+    what the other connections serve never waits for a thread (tests/kernel/test_session_release.py).
+
+    The close is shielded: a request cancelled mid-way (its client gone, the server stopping) still
+    gives its connection back at once. If the connection has died meanwhile, the rollback on close
+    can only fail, and nobody is left to answer: that is logged (the pool discards the connection)."""
+    slots = state.session_slots
+    async with slots if slots is not None else contextlib.nullcontext():
+        session = state.database.session()
         try:
-            session.close()
-        except OperationalError as error:
-            log.warning("a database session could not be closed cleanly: %s", type(error.orig).__name__)
+            yield session
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_close, session)
+
+
+def _close(session: Session) -> None:
+    try:
+        session.close()
+    except OperationalError as error:
+        log.warning("a database session could not be closed cleanly: %s", type(error.orig).__name__)
 
 
 SessionDep = Annotated[Session, Depends(database_session)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -77,6 +78,7 @@ def local_seed(seed: LocalSeeder) -> DemoSeed:
     return DemoSeed(load=load, before_serving=True)
 
 
+@functools.cache
 def _distribution_version() -> str:
     try:
         return version("citygate")
@@ -179,7 +181,7 @@ def build_service_app(
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service_name=service_label, tracing=tracing)
-    app.include_router(_operational_router(settings, publishes_service_keys=publishes_service_keys))
+    app.include_router(_operational_router(publishes_service_keys=publishes_service_keys))
     # the citizen's own web app seals to a department's key it fetches itself (not via the gateway)
     allow_citizen_web(app, settings.citizen_web_origin, [JWKS_PATH])
     for router in routers:
@@ -273,7 +275,9 @@ def _seed(database: Database, seed: LocalSeeder, settings: ServiceSettings) -> N
         session.commit()
 
 
-def _operational_router(settings: ServiceSettings, *, publishes_service_keys: bool) -> APIRouter:
+@functools.cache
+def _operational_router(*, publishes_service_keys: bool) -> APIRouter:
+    """Shared by every app (FastAPI's route set-up is the costly part of building one)."""
     router = APIRouter(tags=["operations"])
 
     @router.get(
@@ -288,6 +292,7 @@ def _operational_router(settings: ServiceSettings, *, publishes_service_keys: bo
             raise DatabaseUnavailable("The service's database does not answer.") from error
         if problem := _seed_problem(service):
             raise problem
+        settings = service.settings
         return {"status": "ok", "service": settings.service_name, "regime": settings.regime.value}
 
     if publishes_service_keys:

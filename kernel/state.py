@@ -17,11 +17,13 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import anyio
 from fastapi import FastAPI
 from joserfc.jwk import ECKey
 
 from kernel.clock import Clock, utc_now
 from kernel.database import Database
+from kernel.envelope_replays import SeenEnvelopes
 from kernel.settings import ServiceSettings
 from kernel.tracing import Tracing
 
@@ -34,6 +36,9 @@ if TYPE_CHECKING:  # annotations only: the token and client modules read this on
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 StateT = TypeVar("StateT", bound="ServiceState[Any]")
 STATE_ATTRIBUTE = "service"
+# The pool's connections that routes' sessions (SessionDep) never hold all of: what code opening a
+# session of its own on a worker thread (the gateway's session look-ups, the background workers) uses.
+CONNECTIONS_KEPT_FOR_WORKERS = 5
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,15 @@ class ServiceState(Generic[SettingsT]):
     connections: Connections | None = field(default=None, repr=False)
     # the app's spans (kernel/tracing.py); build_service_app gives it the app's service name and endpoint
     tracing: Tracing = field(default_factory=lambda: Tracing("unnamed"), repr=False)
+    # how many routes hold a database session at once (kernel/dependencies.py); None: unbounded
+    session_slots: anyio.Semaphore | None = field(init=False, default=None, repr=False)
+    # the reply keys of the sealed requests this app relayed lately (kernel/courier.py)
+    seen_envelopes: SeenEnvelopes = field(default_factory=SeenEnvelopes, repr=False)
+
+    def __post_init__(self) -> None:
+        connections = self.database.connections
+        if connections is not None:
+            self.session_slots = anyio.Semaphore(max(1, connections - CONNECTIONS_KEPT_FOR_WORKERS))
 
     def _connected(self) -> Connections:
         if self.connections is None:

@@ -18,11 +18,9 @@ from kernel.client import JWKS_PATH
 from kernel.courier import (
     COURIER_PATH,
     ENVELOPE_TYPE,
-    MAX_ENVELOPE_AGE,
     MAX_ENVELOPE_CHARS,
     InvalidEnvelope,
     PathRefused,
-    SeenEnvelopes,
     check_path,
     courier_request,
     encryption_key_of,
@@ -31,6 +29,7 @@ from kernel.courier import (
     seal_request,
     unseal,
 )
+from kernel.envelope_replays import MAX_ENVELOPE_AGE, SeenEnvelopes
 from kernel.keys import SIGNING_ALGORITHM, service_jwks
 from services.fines.demo import CAR_OWNER, DEFAULTER_PLATE
 from tests.fixtures.appointments import marriage_slot

@@ -1,5 +1,5 @@
 """The route's database session (``kernel.dependencies.database_session``) when its connection died while
-the request was abandoned: closed later, it logs, and nothing else fails."""
+the request was abandoned: closed, it logs, and nothing else fails."""
 
 from __future__ import annotations
 
@@ -22,24 +22,25 @@ class LostConnection:
         raise OperationalError("ROLLBACK", None, ConnectionError("the connection is lost"))
 
 
-def test_a_session_that_cannot_be_closed_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_session_that_cannot_be_closed_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     session = LostConnection()
-    state = SimpleNamespace(database=SimpleNamespace(session=lambda: session))
+    state = SimpleNamespace(database=SimpleNamespace(session=lambda: session), session_slots=None)
     dependency = database_session(state)  # type: ignore[arg-type]
-    yielded: object = next(dependency)
+    yielded: object = await anext(dependency)
     assert yielded is session
     with caplog.at_level(logging.WARNING, logger="citygate.database"):
-        dependency.close()  # as the garbage collector closes an abandoned request's generator
+        await dependency.aclose()  # as an abandoned request's generator is closed
     assert session.closed
     assert "could not be closed cleanly: ConnectionError" in caplog.text
 
 
-def test_any_other_failure_on_close_still_surfaces() -> None:
+async def test_any_other_failure_on_close_still_surfaces() -> None:
     class Broken:
         def close(self) -> None:
             raise RuntimeError("a bug, not a lost connection")
 
-    dependency = database_session(SimpleNamespace(database=SimpleNamespace(session=Broken)))  # type: ignore[arg-type]
-    next(dependency)
+    state = SimpleNamespace(database=SimpleNamespace(session=Broken), session_slots=None)
+    dependency = database_session(state)  # type: ignore[arg-type]
+    await anext(dependency)
     with pytest.raises(RuntimeError):
-        dependency.close()
+        await dependency.aclose()

@@ -29,6 +29,9 @@ from tests.fixtures.wallet import balance, pay
 from workshop.citizen_app import citizen_token
 from workshop.reset import reset_demo, resettable
 
+# what `citygate up` starts: the reset and the report reach every service and its data directory
+ALL_STARTED = pytest.mark.started("all")
+
 pytestmark = pytest.mark.backends("sqlite")
 
 OTHER_PLATE = "粤B54321"
@@ -74,6 +77,7 @@ async def someone_elses_fine(mesh: Mesh) -> None:
     assert recorded.status_code == 201, recorded.text
 
 
+@ALL_STARTED
 @pytest.mark.regimes(Regime.PLATFORM, Regime.RIGHTS)
 async def test_twice_through_every_walkthrough_journey_with_a_reset_between(mesh, tmp_path):
     for journey in ("fines", "appointments"):
@@ -87,6 +91,7 @@ async def test_twice_through_every_walkthrough_journey_with_a_reset_between(mesh
         assert succeeded, told
 
 
+@ALL_STARTED
 @pytest.mark.regimes(Regime.PLATFORM)
 async def test_fines_and_wallet_as_seeded_after_a_reset_and_nobody_elses_rows_touched(mesh, tmp_path):
     await someone_elses_fine(mesh)
@@ -156,8 +161,8 @@ async def test_a_reset_during_a_payment_leaves_no_half_state(mesh, tmp_path):
                     assert (fine.paid_at is not None) == (payment is not None)
 
 
+@ALL_STARTED
 @pytest.mark.regimes(Regime.PLATFORM)
-@pytest.mark.started("fines", "credit")
 async def test_the_credit_platform_forgets_the_personas_records_and_hears_of_the_reset_fine_again(mesh, tmp_path):
     fines = mesh.apps["fines"].state.service
     await fines.worker.run_once()  # Chen Jun's overdue fine reported
@@ -205,6 +210,7 @@ def consent_rows(mesh: Mesh) -> tuple[list[ConsentArtefact], list[LedgerEntry]]:
         return list(session.exec(select(ConsentArtefact)).all()), list(session.exec(select(LedgerEntry)).all())
 
 
+@ALL_STARTED
 @pytest.mark.regimes(Regime.RIGHTS)
 async def test_the_pod_and_the_consent_ledger_forget_the_personas_without_rewriting_the_log(mesh, tmp_path):
     others_pod, others_consent = await someone_elses_pod_and_consent(mesh)

@@ -17,6 +17,9 @@ from tests.fixtures.matrix import PLATFORM_ONLY, SQLITE_ONLY
 from tests.fixtures.report_truth import demo_truth
 from workshop.cli import main
 
+# what `citygate up` starts: the report reads every service's database
+ALL_STARTED = pytest.mark.started("all")
+
 
 def write_truth(root: Path, document: dict) -> None:
     (root / "population").mkdir(parents=True, exist_ok=True)
@@ -43,6 +46,7 @@ def test_a_truth_in_another_format_is_refused(tmp_path, capsys):
     assert "this version of citygate reads 'citygate.truth/1'" in capsys.readouterr().err
 
 
+@ALL_STARTED
 @pytest.mark.regimes(Regime.PLATFORM)
 @SQLITE_ONLY
 async def test_the_report_of_a_data_directory_in_every_format(mesh, tmp_path, capsys):
@@ -65,6 +69,7 @@ async def test_the_report_of_a_data_directory_in_every_format(mesh, tmp_path, ca
     assert "rights identity: no database file" in capsys.readouterr().err
 
 
+@ALL_STARTED
 @PLATFORM_ONLY
 @SQLITE_ONLY
 async def test_a_regime_that_holds_none_of_the_truths_residents_is_refused(mesh, tmp_path, capsys):
