@@ -13,7 +13,7 @@ WEB_STAMP := web/node_modules/.installed
 # The browser the browser tests drive (Debian's chromium, with CJK fonts for the super-app's Chinese labels).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: up test lint setup browser benchmark fuzz
+.PHONY: up test lint setup browser wrk benchmark fuzz
 
 up: $(STAMP) $(WEB_STAMP)
 	$(BIN)/citygate up
@@ -59,7 +59,16 @@ $(NODE_STAMP): $(SOLID_CLIENT)/package.json $(SOLID_CLIENT)/package-lock.json
 	cd $(SOLID_CLIENT) && npm ci --no-audit --no-fund
 	touch $@
 
-benchmark: $(STAMP)
+# wrk, the load generator the benchmarks use where installed (Debian's package, with apt when missing)
+wrk:
+	@command -v wrk >/dev/null || { \
+	  echo "installing Debian's wrk for the benchmarks"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; \
+	}
+
+benchmark: $(STAMP) wrk
+	$(BIN)/python benchmarks/journeys.py
 	$(BIN)/python benchmarks/proxy_hop.py
 	$(BIN)/python benchmarks/skeleton_path.py
 	$(BIN)/python benchmarks/ledger.py

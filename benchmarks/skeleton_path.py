@@ -29,7 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import proxy_hop
+from benchmarks import proxy_hop, real_services
 from kernel import topology
 from kernel.client import AccessTokenCache
 from kernel.keys import load_or_create_signing_key
@@ -53,35 +53,21 @@ def start(data_root: Path, transport: str) -> Launcher:
     return launcher
 
 
-def url_of(launcher: Launcher, service: str) -> str:
-    return next(e.url for e in launcher.endpoints if e.service == service)
-
-
-def pid_of(launcher: Launcher, service: str) -> int:
-    return next(p.pid for e, p in launcher.processes.items() if e.service == service)
-
-
 async def token_as_gateway(launcher: Launcher, data_root: Path) -> str:
     """The operator's view: a token obtained with the gateway's own key from its data dir."""
     key = load_or_create_signing_key(data_root / "rights" / "gateway" / "keys")
     async with httpx.AsyncClient() as http:
         cache = AccessTokenCache(
-            client_id="gateway", signing_key=key, identity_url=url_of(launcher, "identity"), http=http
+            client_id="gateway", signing_key=key, identity_url=real_services.url_of(launcher, "identity"), http=http
         )
         return await cache.token_for("fines")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--connections", "-c", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--timeout", type=int, default=5)
-    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
-    parser.add_argument("--json", metavar="PATH")
+    real_services.add_load_arguments(parser, connections=32)
     args = parser.parse_args()
-    kind = args.loadgen if args.loadgen != "auto" else ("wrk" if proxy_hop.shutil.which("wrk") else "python")
+    kind = real_services.loadgen_kind(args)
 
     facts = proxy_hop.machine_facts()
     print(f"nproc {facts.get('nproc')}, {facts.get('cpu')}, {facts.get('python')}")
@@ -98,9 +84,12 @@ def main() -> int:
                 data_root = Path(tmp) / transport
                 launcher = start(data_root, transport)
                 try:
-                    gateway = url_of(launcher, "gateway") + path
+                    gateway = real_services.url_of(launcher, "gateway") + path
                     assert httpx.get(gateway, timeout=10).status_code == 200
-                    watch = {"proxy": pid_of(launcher, "gateway"), "department": pid_of(launcher, "fines")}
+                    watch = {
+                        "proxy": real_services.pid_of(launcher, "gateway"),
+                        "department": real_services.pid_of(launcher, "fines"),
+                    }
                     results.append(
                         proxy_hop.measure_row(
                             f"gateway->fines ({transport})",
@@ -114,7 +103,7 @@ def main() -> int:
                     )
                     if transport == TRANSPORTS[0]:
                         token = asyncio.run(token_as_gateway(launcher, data_root))
-                        fines = url_of(launcher, "fines") + path.removeprefix("/demo")
+                        fines = real_services.url_of(launcher, "fines") + path.removeprefix("/demo")
                         results.insert(
                             0,
                             proxy_hop.measure_row(
@@ -123,7 +112,7 @@ def main() -> int:
                                 loadgen,
                                 args.warmup,
                                 args.duration,
-                                {"department": pid_of(launcher, "fines")},
+                                {"department": real_services.pid_of(launcher, "fines")},
                                 headers={"Authorization": f"Bearer {token}", "X-Request-ID": "bench"},
                             ),
                         )

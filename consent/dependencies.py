@@ -42,42 +42,42 @@ class ConsentState(ServiceState[Settings]):
         return self.clock()
 
 
-def consent_state(request: Request) -> ConsentState:
+async def consent_state(request: Request) -> ConsentState:
     return state_of(request.app, ConsentState)
 
 
 StateDep = Annotated[ConsentState, Depends(consent_state)]
 
 
-def consent_settings(state: StateDep) -> Settings:
+async def consent_settings(state: StateDep) -> Settings:
     return state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(consent_settings)]
 
 
-def consent_book(state: StateDep) -> ConsentBook:
+async def consent_book(state: StateDep) -> ConsentBook:
     return state.consent_book
 
 
 BookDep = Annotated[ConsentBook, Depends(consent_book)]
 
 
-def consent_ledger(state: StateDep) -> Ledger:
+async def consent_ledger(state: StateDep) -> Ledger:
     return state.consent_book.ledger
 
 
 LedgerDep = Annotated[Ledger, Depends(consent_ledger)]
 
 
-def tree_head_signer(state: StateDep) -> TreeHeadSigner:
+async def tree_head_signer(state: StateDep) -> TreeHeadSigner:
     return state.tree_heads
 
 
 TreeHeadsDep = Annotated[TreeHeadSigner, Depends(tree_head_signer)]
 
 
-def subject_links(state: StateDep) -> SubjectLinks:
+async def subject_links(state: StateDep) -> SubjectLinks:
     return state.subject_links
 
 

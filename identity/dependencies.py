@@ -48,28 +48,28 @@ class IdentityState(ServiceState[Settings]):
         return self.token_server
 
 
-def identity_state(request: Request) -> IdentityState:
+async def identity_state(request: Request) -> IdentityState:
     return state_of(request.app, IdentityState)
 
 
 StateDep = Annotated[IdentityState, Depends(identity_state)]
 
 
-def identity_settings(state: StateDep) -> Settings:
+async def identity_settings(state: StateDep) -> Settings:
     return state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(identity_settings)]
 
 
-def identity_policy(state: StateDep) -> IdentityPolicy:
+async def identity_policy(state: StateDep) -> IdentityPolicy:
     return state.policy
 
 
 PolicyDep = Annotated[IdentityPolicy, Depends(identity_policy)]
 
 
-def identity_token_server(state: StateDep) -> IdentityServer:
+async def identity_token_server(state: StateDep) -> IdentityServer:
     return state.server
 
 

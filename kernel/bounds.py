@@ -27,6 +27,11 @@ JSON_SAFE_MAX = 2**53 - 1
 # One million yuan in fen: far above any fine, fee or prescription, and within INTEGER columns.
 MAX_CENTS = 100_000_000
 
+# The most rows one page of a list answers: every list a service serves is paged, so what a request
+# costs does not grow with what is stored (issue 17).
+MAX_PAGE_SIZE = 100
+PageSize = Annotated[int, Interval(ge=1, le=MAX_PAGE_SIZE)]
+
 # A database row's id (autoincremented INTEGER primary key): fines, slots, credit records.
 RowId = Annotated[int, Interval(ge=1, le=INT32_MAX)]
 # An amount of money in fen (1/100 yuan).

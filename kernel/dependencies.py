@@ -29,18 +29,18 @@ log = logging.getLogger("citygate.database")
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
 
-def service_state(request: Request) -> ServiceState[Any]:
+async def service_state(request: Request) -> ServiceState[Any]:
     return state_of(request.app, ServiceState)
 
 
 ServiceStateDep = Annotated[ServiceState[Any], Depends(service_state)]
 
 
-def service_clock(state: ServiceStateDep) -> Clock:
+async def service_clock(state: ServiceStateDep) -> Clock:
     return state.clock
 
 
-def service_now(state: ServiceStateDep) -> datetime:
+async def service_now(state: ServiceStateDep) -> datetime:
     """The service's "now" for this request (its ``clock``, which tests and workshops move)."""
     return state.clock()
 
@@ -69,8 +69,11 @@ async def database_session(state: ServiceStateDep) -> AsyncGenerator[Session]:
         try:
             yield session
         finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(_close, session)
+            if session.in_transaction():  # a ROLLBACK to send: not on the event loop
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(_close, session)
+            else:
+                _close(session)  # no connection held (none taken, or given back by a commit): no I/O
 
 
 def _close(session: Session) -> None:
@@ -83,14 +86,19 @@ def _close(session: Session) -> None:
 SessionDep = Annotated[Session, Depends(database_session)]
 
 
-def service_client(state: ServiceStateDep) -> ServiceClient:
+async def service_client(state: ServiceStateDep) -> ServiceClient:
     return state.services
 
 
 ServicesDep = Annotated[ServiceClient, Depends(service_client)]
 
 
-def idempotency_key(value: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str:
+async def idempotency_key_header(value: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str:
+    """The request's ``Idempotency-Key`` header, checked (``idempotency_key``)."""
+    return idempotency_key(value)
+
+
+def idempotency_key(value: str | None) -> str:
     """A request that must never take effect twice names itself; the same key again is the same request."""
     if value is None:
         raise IdempotencyKeyMissing(
@@ -104,4 +112,4 @@ def idempotency_key(value: Annotated[str | None, Header(alias="Idempotency-Key")
     return value
 
 
-IdempotencyKeyDep = Annotated[str, Depends(idempotency_key)]
+IdempotencyKeyDep = Annotated[str, Depends(idempotency_key_header)]

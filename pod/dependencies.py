@@ -39,7 +39,7 @@ async def pod_state(request: Request) -> PodState:
 StateDep = Annotated[PodState, Depends(pod_state)]
 
 
-def pod_settings(state: StateDep) -> Settings:
+async def pod_settings(state: StateDep) -> Settings:
     return state.settings
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated
 
@@ -31,37 +32,40 @@ InternetPlusCaller = Annotated[ServiceCaller, Depends(RequirePermission("gateway
 
 
 # Each check reads in a database session of its own, closed at once: the route's session (SessionDep)
-# would hold its connection, open for the read, through the route's calls to departments.
+# would hold its connection, open for the read, through the route's calls to departments. The session
+# and (for the city services) the agreement are read in one go: one worker thread, one connection.
 
 
-def _lookup(state: GatewayState, session_id: str | None, now: datetime) -> CitizenSession | None:
+def _lookup(state: GatewayState, session_id: str | None, now: datetime, *, agreed: bool) -> CitizenSession | None:
     with state.database.session() as db:
-        return current_session(db, session_id, now)
+        session = current_session(db, session_id, now)
+        if session is not None and agreed:
+            state.policy.sign_up.require_agreed(db, session.subject)
+        return session
 
 
-async def logged_in_session(request: Request, state: StateDep, now: NowDep) -> CitizenSession:
+async def _presented_session(request: Request, state: GatewayState, now: datetime, *, agreed: bool) -> CitizenSession:
     if presents_cookie(request, state.settings):
         require_own_origin(request, state.settings)  # the cookie is the browser's doing, not necessarily the citizen's
-    session = await run_in_threadpool(_lookup, state, presented_session_id(request, state.settings), now)
+    presented = presented_session_id(request, state.settings)
+    session = await run_in_threadpool(functools.partial(_lookup, state, presented, now, agreed=agreed))
     if session is None:
         raise NotLoggedIn()
     note_caller(request.scope, "session", client_id=state.settings.service_name, subject=session.subject)
     return session
 
 
+async def logged_in_session(request: Request, state: StateDep, now: NowDep) -> CitizenSession:
+    return await _presented_session(request, state, now, agreed=False)
+
+
 LoggedInSession = Annotated[CitizenSession, Depends(logged_in_session)]
 
 
-def _require_agreed(state: GatewayState, subject: str) -> None:
-    with state.database.session() as db:
-        state.policy.sign_up.require_agreed(db, subject)
-
-
-async def agreed_session(state: StateDep, session: LoggedInSession) -> CitizenSession:
+async def agreed_session(request: Request, state: StateDep, now: NowDep) -> CitizenSession:
     """A session whose citizen may use the city services: on the platform, only once the user
     agreement has been agreed to (``superapp_gateway/user_agreement.py``)."""
-    await run_in_threadpool(_require_agreed, state, session.subject)
-    return session
+    return await _presented_session(request, state, now, agreed=True)
 
 
 CurrentSession = Annotated[CitizenSession, Depends(agreed_session)]

@@ -3,6 +3,7 @@ ones every service shares: ``SessionDep``, ``NowDep``, ``ClockDep``, ``ServicesD
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
@@ -38,28 +39,28 @@ class GatewayState(ServiceState[Settings]):
         return DepartmentClient(services=self.services, timeout_seconds=self.settings.department_timeout_seconds)
 
 
-def gateway_state(request: Request) -> GatewayState:
+async def gateway_state(request: Request) -> GatewayState:
     return state_of(request.app, GatewayState)
 
 
 StateDep = Annotated[GatewayState, Depends(gateway_state)]
 
 
-def gateway_settings(state: StateDep) -> Settings:
+async def gateway_settings(state: StateDep) -> Settings:
     return state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(gateway_settings)]
 
 
-def gateway_policy(state: StateDep) -> GatewayPolicy:
+async def gateway_policy(state: StateDep) -> GatewayPolicy:
     return state.policy
 
 
 PolicyDep = Annotated[GatewayPolicy, Depends(gateway_policy)]
 
 
-def department_client(state: StateDep) -> DepartmentClient:
+async def department_client(state: StateDep) -> DepartmentClient:
     return state.department_client()
 
 
@@ -78,11 +79,16 @@ class JourneyHistory:
     async def record(self, subject: str, journey: str, event: str, details: object) -> None:
         await run_in_threadpool(self.history.record, self.session, subject, journey, event, details, self.clock())
 
-    async def of(self, subject: str) -> list[JourneyEvent]:
-        return await run_in_threadpool(self.history.of, self.session, subject)
+    async def page(self, subject: str, *, after: int | None, limit: int) -> list[JourneyEvent]:
+        return await run_in_threadpool(
+            functools.partial(self.history.page, self.session, subject, after=after, limit=limit)
+        )
+
+    async def journeys(self, subject: str) -> dict[str, int]:
+        return await run_in_threadpool(self.history.journeys, self.session, subject)
 
 
-def journey_history(policy: PolicyDep, session: SessionDep, clock: ClockDep) -> JourneyHistory:
+async def journey_history(policy: PolicyDep, session: SessionDep, clock: ClockDep) -> JourneyHistory:
     return JourneyHistory(history=policy.history, session=session, clock=clock)
 
 

@@ -16,18 +16,28 @@ import json
 from datetime import datetime
 from typing import Protocol
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, insert
+from sqlmodel import Session, col, func, select
 
+from kernel.database import committed_without_waiting_for_the_disk
 from superapp_gateway.models import JourneyEvent
 
 
 class History(Protocol):
     def record(self, session: Session, subject: str, journey: str, event: str, details: object, at: datetime) -> None:
-        """Keep one step of ``subject``'s ``journey`` (committed here), or nothing."""
+        """Keep one step of ``subject``'s ``journey`` (committed at once, in a transaction of its own), or nothing."""
         ...
 
     def of(self, session: Session, subject: str) -> list[JourneyEvent]:
         """What is kept of ``subject``'s journeys, oldest first."""
+        ...
+
+    def page(self, session: Session, subject: str, *, after: int | None, limit: int) -> list[JourneyEvent]:
+        """Up to ``limit`` of ``subject``'s events, oldest first, from the one after event ``after``."""
+        ...
+
+    def journeys(self, session: Session, subject: str) -> dict[str, int]:
+        """How many events of ``subject`` are kept, per journey."""
         ...
 
 
@@ -35,21 +45,39 @@ class FullHistory:
     """Platform regime: everything the gateway saw, per citizen."""
 
     def record(self, session: Session, subject: str, journey: str, event: str, details: object, at: datetime) -> None:
-        session.add(
-            JourneyEvent(
-                subject=subject,
-                journey=journey,
-                event=event,
-                details=json.dumps(details, ensure_ascii=False, default=str),
-                at=at,
-            )
-        )
-        session.commit()
+        # one INSERT, not the ORM's unit of work; the platform's own record of what it saw, which a
+        # power cut may shorten by its last moments (kernel.database.committed_without_waiting_for_the_disk)
+        engine = session.get_bind()
+        assert isinstance(engine, Engine)  # the service's sessions are bound to its engine
+        row = {
+            "subject": subject,
+            "journey": journey,
+            "event": event,
+            "details": json.dumps(details, ensure_ascii=False, default=str),
+            "at": at,
+        }
+        with committed_without_waiting_for_the_disk(engine) as connection:
+            connection.execute(insert(JourneyEvent).values(**row))
 
     def of(self, session: Session, subject: str) -> list[JourneyEvent]:
         return list(
             session.exec(select(JourneyEvent).where(JourneyEvent.subject == subject).order_by(col(JourneyEvent.id)))
         )
+
+    def page(self, session: Session, subject: str, *, after: int | None, limit: int) -> list[JourneyEvent]:
+        # one range of the (subject, id) index, however long the history
+        query = select(JourneyEvent).where(JourneyEvent.subject == subject)
+        if after is not None:
+            query = query.where(col(JourneyEvent.id) > after)
+        return list(session.exec(query.order_by(col(JourneyEvent.id)).limit(limit)))
+
+    def journeys(self, session: Session, subject: str) -> dict[str, int]:
+        counted = session.exec(
+            select(JourneyEvent.journey, func.count())
+            .where(JourneyEvent.subject == subject)
+            .group_by(col(JourneyEvent.journey))
+        )
+        return dict(counted.all())
 
 
 class NoHistory:
@@ -60,3 +88,9 @@ class NoHistory:
 
     def of(self, session: Session, subject: str) -> list[JourneyEvent]:
         return []
+
+    def page(self, session: Session, subject: str, *, after: int | None, limit: int) -> list[JourneyEvent]:
+        return []
+
+    def journeys(self, session: Session, subject: str) -> dict[str, int]:
+        return {}

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from kernel.bounds import Reference
+from kernel.bounds import MAX_PAGE_SIZE, PageSize, Reference, RowId
 from kernel.in_clear import note_sealed
 from kernel.problems import UpstreamError, problem_responses
 from superapp_gateway.auth import CITIZEN_PROBLEMS, CurrentSession
 from superapp_gateway.catalogue import offered
 from superapp_gateway.dependencies import DepartmentsDep, HistoryDep, PolicyDep, SettingsDep
 from superapp_gateway.errors import CourierNotOffered, DepartmentTimeout, DepartmentUnavailable, UnknownDepartment
+from superapp_gateway.models import JourneyEvent
 from superapp_gateway.settings import Settings
 
 router = APIRouter(tags=["city services"])
@@ -34,6 +35,7 @@ class Envelope(BaseModel):
 
 
 class JourneyEventPublic(BaseModel):
+    id: int  # where the next page starts: ``?after=<id>``
     journey: str
     event: str
     details: Any
@@ -80,10 +82,32 @@ async def my_profile(citizen: CurrentSession) -> dict[str, Any]:
 
 
 @router.get(
-    "/me/history", summary="What the super-app keeps of my journeys", responses=problem_responses(*CITIZEN_PROBLEMS)
+    "/me/history",
+    summary="What the super-app keeps of my journeys, oldest first, a page at a time",
+    description=(
+        "Up to `limit` events, from the one after event `after` (an event's `id`). When there are more, the"
+        ' answer\'s `Link` header names the next page (`rel="next"`, RFC 8288).'
+    ),
+    responses=problem_responses(*CITIZEN_PROBLEMS),
 )
-async def my_history(citizen: CurrentSession, history: HistoryDep) -> list[JourneyEventPublic]:
-    events = await history.of(citizen.subject)
-    return [
-        JourneyEventPublic(journey=e.journey, event=e.event, details=json.loads(e.details), at=e.at) for e in events
-    ]
+async def my_history(
+    request: Request,
+    response: Response,
+    citizen: CurrentSession,
+    history: HistoryDep,
+    after: Annotated[RowId | None, Query()] = None,
+    limit: Annotated[PageSize, Query()] = MAX_PAGE_SIZE,
+) -> list[JourneyEventPublic]:
+    events = await history.page(citizen.subject, after=after, limit=limit + 1)
+    if len(events) > limit:
+        events = events[:limit]
+        following = request.url.include_query_params(after=events[-1].id, limit=limit)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return [_public(event) for event in events]
+
+
+def _public(event: JourneyEvent) -> JourneyEventPublic:
+    assert event.id is not None  # a stored row
+    return JourneyEventPublic(
+        id=event.id, journey=event.journey, event=event.event, details=json.loads(event.details), at=event.at
+    )

@@ -4,7 +4,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel
 
@@ -87,9 +87,11 @@ class JourneyEvent(GatewayTable, table=True):
     """Platform regime: one step of a citizen's journey, as the gateway saw it (superapp_gateway/history.py)."""
 
     __tablename__ = "journey_event"
+    # a citizen's events in order, one range of the index however many are kept (/me/history's pages)
+    __table_args__ = (Index("ix_journey_event_subject_id", "subject", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    subject: str = Field(index=True, max_length=200)  # the session's subject: the resident ID here
+    subject: str = Field(max_length=200)  # the session's subject: the resident ID here
     journey: str = Field(max_length=40)
     event: str = Field(max_length=80)
     details: str = Field(sa_column=Column(Text, nullable=False))  # JSON: what the platform saw

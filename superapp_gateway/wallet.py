@@ -53,10 +53,13 @@ def _open(session: Session, subject: str, *, starting_balance: int, now: datetim
 
 
 def wallet_of(session: Session, subject: str, *, starting_balance: int, now: datetime) -> Wallet:
-    """The citizen's wallet, opened with ``starting_balance`` at first use."""
-    _open(session, subject, starting_balance=starting_balance, now=now)
-    session.commit()
+    """The citizen's wallet, opened with ``starting_balance`` at first use (only then is anything
+    written: a read of an open wallet commits nothing)."""
     wallet = session.get(Wallet, subject)
+    if wallet is None:
+        _open(session, subject, starting_balance=starting_balance, now=now)
+        session.commit()
+        wallet = session.get(Wallet, subject)
     assert wallet is not None
     return wallet
 

@@ -69,7 +69,7 @@ class WalletPublic(BaseModel):
     payments: list[WalletPaymentPublic] = Field(description="The most recent payments, newest first.")
 
 
-def cashier(state: StateDep) -> Cashier:
+async def cashier(state: StateDep) -> Cashier:
     return Cashier.of(state)
 
 

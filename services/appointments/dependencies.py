@@ -23,21 +23,21 @@ class AppointmentsState(ServiceState[Settings]):
     policy: AppointmentsPolicy  # who may book: the regime's one difference here (policy.py)
 
 
-def appointments_state(request: Request) -> AppointmentsState:
+async def appointments_state(request: Request) -> AppointmentsState:
     return state_of(request.app, AppointmentsState)
 
 
 StateDep = Annotated[AppointmentsState, Depends(appointments_state)]
 
 
-def appointments_settings(state: StateDep) -> Settings:
+async def appointments_settings(state: StateDep) -> Settings:
     return state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(appointments_settings)]
 
 
-def appointments_policy(state: StateDep) -> AppointmentsPolicy:
+async def appointments_policy(state: StateDep) -> AppointmentsPolicy:
     return state.policy
 
 

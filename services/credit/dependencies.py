@@ -22,14 +22,14 @@ class CreditState(ServiceState[Settings]):
     pass
 
 
-def credit_state(request: Request) -> CreditState:
+async def credit_state(request: Request) -> CreditState:
     return state_of(request.app, CreditState)
 
 
 StateDep = Annotated[CreditState, Depends(credit_state)]
 
 
-def credit_settings(state: StateDep) -> Settings:
+async def credit_settings(state: StateDep) -> Settings:
     return state.settings
 
 

@@ -32,26 +32,26 @@ class FinesState(ServiceState[Settings]):
         self.worker = FinesWorker(self)
 
 
-def fines_state(request: Request) -> FinesState:
+async def fines_state(request: Request) -> FinesState:
     return state_of(request.app, FinesState)
 
 
 StateDep = Annotated[FinesState, Depends(fines_state)]
 
 
-def fines_settings(state: StateDep) -> Settings:
+async def fines_settings(state: StateDep) -> Settings:
     return state.settings
 
 
-def fines_policy(state: StateDep) -> FinesPolicy:
+async def fines_policy(state: StateDep) -> FinesPolicy:
     return state.policy
 
 
-def payment_verifier(state: StateDep) -> PaymentConfirmationVerifier:
+async def payment_verifier(state: StateDep) -> PaymentConfirmationVerifier:
     return state.payment_verifier
 
 
-def fines_worker(state: StateDep) -> FinesWorker:
+async def fines_worker(state: StateDep) -> FinesWorker:
     return state.worker
 
 

@@ -38,18 +38,18 @@ class PrescriptionsState(ServiceState[Settings]):
         )
 
 
-def prescriptions_state(request: Request) -> PrescriptionsState:
+async def prescriptions_state(request: Request) -> PrescriptionsState:
     return state_of(request.app, PrescriptionsState)
 
 
 StateDep = Annotated[PrescriptionsState, Depends(prescriptions_state)]
 
 
-def prescriptions_settings(state: StateDep) -> Settings:
+async def prescriptions_settings(state: StateDep) -> Settings:
     return state.settings
 
 
-def prescriptions_policy(state: StateDep) -> PrescriptionsPolicy:
+async def prescriptions_policy(state: StateDep) -> PrescriptionsPolicy:
     return state.policy
 
 
@@ -57,15 +57,15 @@ SettingsDep = Annotated[Settings, Depends(prescriptions_settings)]
 PolicyDep = Annotated[PrescriptionsPolicy, Depends(prescriptions_policy)]
 
 
-def regime_store(policy: PolicyDep) -> PrescriptionStore:
+async def regime_store(policy: PolicyDep) -> PrescriptionStore:
     return policy.store
 
 
-def regime_delivery(policy: PolicyDep) -> DeliveryDesk:
+async def regime_delivery(policy: PolicyDep) -> DeliveryDesk:
     return policy.delivery
 
 
-def payment_verifier(state: StateDep) -> PaymentConfirmationVerifier:
+async def payment_verifier(state: StateDep) -> PaymentConfirmationVerifier:
     return state.payment_verifier
 
 
@@ -74,7 +74,7 @@ DeliveryDep = Annotated[DeliveryDesk, Depends(regime_delivery)]
 PaymentVerifierDep = Annotated[PaymentConfirmationVerifier, Depends(payment_verifier)]
 
 
-def hospital_desk(state: StateDep) -> LocalQueue:
+async def hospital_desk(state: StateDep) -> LocalQueue:
     return state.hospital_desk
 
 

@@ -21,8 +21,9 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kernel.problems import Problem
+from kernel.state import state_of
 from kernel.web_assets import vendor_url
-from superapp_gateway.dependencies import gateway_state
+from superapp_gateway.dependencies import GatewayState
 from superapp_gateway.errors import AgreementRequired, NotLoggedIn
 from superapp_gateway.settings import Settings
 from superapp_gateway.stage_origin import frame_ancestors
@@ -136,7 +137,7 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
-            state = gateway_state(request)
+            state = state_of(request.app, GatewayState)
             state.policy.phone.require_offered()  # raised out: problem+json, there are no pages here
             try:
                 return await handler(request)

@@ -17,6 +17,9 @@ class LostConnection:
 
     closed = False
 
+    def in_transaction(self) -> bool:
+        return True  # it holds a connection: closing sends a ROLLBACK
+
     def close(self) -> None:
         self.closed = True
         raise OperationalError("ROLLBACK", None, ConnectionError("the connection is lost"))
@@ -36,6 +39,9 @@ async def test_a_session_that_cannot_be_closed_is_logged_not_raised(caplog: pyte
 
 async def test_any_other_failure_on_close_still_surfaces() -> None:
     class Broken:
+        def in_transaction(self) -> bool:
+            return False
+
         def close(self) -> None:
             raise RuntimeError("a bug, not a lost connection")
 

@@ -25,7 +25,7 @@ from tests.fixtures.matrix import BOTH_BACKENDS
 
 pytestmark = BOTH_BACKENDS
 
-# more than the thread pool's 40 workers and the connection pool's 15 connections together
+# more than the thread pool's 40 workers and the connection pool's 15 (PostgreSQL) or 20 (SQLite) together
 CONCURRENT_READS = 120
 
 

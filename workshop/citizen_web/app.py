@@ -51,7 +51,7 @@ def page_policy(settings: Settings) -> str:
     )
 
 
-def settings_of(request: Request) -> Settings:
+async def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -83,7 +83,9 @@ class SecurityHeaders(BaseHTTPMiddleware):
         return response
 
 
-def chosen_persona(persona_handle: Annotated[str, Query(alias="persona", max_length=64)] = DEFAULT_PERSONA) -> Persona:
+async def chosen_persona(
+    persona_handle: Annotated[str, Query(alias="persona", max_length=64)] = DEFAULT_PERSONA,
+) -> Persona:
     return persona(persona_handle)
 
 
