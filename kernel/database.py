@@ -7,6 +7,7 @@ a busy timeout so concurrent writers wait instead of failing); PostgreSQL is rea
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,9 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # a profile of the gateway), so it keeps all of them open.
 POSTGRESQL_POOL = (5, 10)
 SQLITE_POOL = (20, 0)
+# SQLite writes one transaction at a time whatever the pool: a few connections for the records
+# committed without waiting for the disk
+UNHURRIED_SQLITE_POOL = (2, 2)
 SQLITE_COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
@@ -58,12 +62,19 @@ class Database:
         self.url = make_url(url)
         self.metadata = metadata
         self.engine = self._create_engine()
+        # SQLite: connections of their own for committed_without_waiting_for_the_disk (a connection's
+        # durability is a pragma, which cannot change inside a transaction)
+        self._unhurried = self._create_engine(synchronous="NORMAL") if self._is_sqlite_file else None
 
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
-    def _create_engine(self) -> Engine:
+    @property
+    def _is_sqlite_file(self) -> bool:
+        return self.is_sqlite and bool(self.url.database) and self.url.database != ":memory:"
+
+    def _create_engine(self, *, synchronous: str = "FULL") -> Engine:
         # hide_parameters: a database error's text (logged with its traceback) shows the SQL
         # but not the values bound to it, which are resident ids, names, tokens
         if not self.is_sqlite:
@@ -72,11 +83,12 @@ class Database:
                 self.url, pool_pre_ping=True, hide_parameters=True, pool_size=size, max_overflow=overflow
             )
         pool: dict[str, Any] = {}
-        if self.url.database and self.url.database != ":memory:":
-            _create_private_sqlite_file(Path(self.url.database))
-            pool = {"pool_size": SQLITE_POOL[0], "max_overflow": SQLITE_POOL[1]}
+        if self._is_sqlite_file:
+            _create_private_sqlite_file(Path(str(self.url.database)))
+            size, overflow = SQLITE_POOL if synchronous == "FULL" else UNHURRIED_SQLITE_POOL
+            pool = {"pool_size": size, "max_overflow": overflow}
         engine = create_engine(self.url, connect_args={"check_same_thread": False}, hide_parameters=True, **pool)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, synchronous=synchronous))
         return engine
 
     @property
@@ -86,6 +98,26 @@ class Database:
         if isinstance(self.engine.pool, SingletonThreadPool):
             return None
         return sum(SQLITE_POOL if self.is_sqlite else POSTGRESQL_POOL)
+
+    @contextmanager
+    def committed_without_waiting_for_the_disk(self) -> Iterator[Connection]:
+        """A transaction of its own, on a connection of its own, committed without waiting for the
+        disk: for a record whose last moments a power cut may lose without harm (what the platform saw
+        of a journey), never for money, consent or anything another party relies on. A crash of the
+        service loses nothing: only one of the operating system or the machine can. What it saves is
+        the fsync of every commit (the gateway's history row on every read was a quarter of its CPU).
+
+        PostgreSQL: ``SET LOCAL synchronous_commit TO OFF``, for this transaction only. SQLite (WAL):
+        a connection opened with ``PRAGMA synchronous = NORMAL``, from a small pool of its own (every
+        other connection waits for the disk on every commit)."""
+        if self._unhurried is not None:
+            with self._unhurried.begin() as connection:
+                yield connection
+            return
+        with self.engine.begin() as connection:
+            if not self.is_sqlite:
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            yield connection
 
     def create_tables(self) -> None:
         """The tables as declared, without versions: for scratch and test databases."""
@@ -107,38 +139,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-@contextmanager
-def committed_without_waiting_for_the_disk(engine: Engine) -> Iterator[Connection]:
-    """A transaction of its own, on a connection of its own, committed without waiting for the disk:
-    for a record whose last moments a power cut may lose without harm (what the platform saw of a
-    journey), never for money, consent or anything another party relies on. A crash of the service
-    loses nothing: only the operating system's or the machine's. What it saves is the fsync of every
-    commit (the gateway's history row on every read was a quarter of its CPU under load).
-
-    PostgreSQL: ``SET LOCAL synchronous_commit TO OFF``, for this transaction only. SQLite (WAL):
-    ``PRAGMA synchronous = NORMAL`` for this transaction, the connection's ``FULL`` put back after
-    (the pragma cannot change inside a transaction)."""
-    with engine.connect() as connection:
-        if connection.dialect.name != "sqlite":
-            with connection.begin():
-                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                yield connection
-            return
-        _pragma(connection, "synchronous = NORMAL")
-        try:
-            with connection.begin():
-                yield connection
-        finally:
-            _pragma(connection, "synchronous = FULL")
-
-
-def _pragma(connection: Connection, pragma: str) -> None:
-    """Outside any transaction: SQLAlchemy's own (begun by the statement) ends at once; SQLite's
-    driver opens none for a pragma."""
-    connection.exec_driver_sql(f"PRAGMA {pragma}")
-    connection.commit()
+        if self._unhurried is not None:
+            self._unhurried.dispose()
 
 
 def _create_private_sqlite_file(path: Path) -> None:
@@ -153,11 +155,12 @@ def _create_private_sqlite_file(path: Path) -> None:
             os.close(private_file(companion))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: object, *, synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    # every commit waits for the disk (the default, named): committed_without_waiting_for_the_disk relaxes one
-    cursor.execute("PRAGMA synchronous=FULL")
+    # FULL (the default, named): every commit waits for the disk; NORMAL only on the connections of
+    # Database.committed_without_waiting_for_the_disk
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()

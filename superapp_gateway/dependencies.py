@@ -4,15 +4,17 @@ ones every service shares: ``SessionDep``, ``NowDep``, ``ClockDep``, ``ServicesD
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from kernel.clock import Clock
-from kernel.dependencies import ClockDep, SessionDep
+from kernel.database import Database
+from kernel.dependencies import ClockDep
 from kernel.state import ServiceState, state_of
 from superapp_gateway.departments import DepartmentClient
 from superapp_gateway.history import History
@@ -23,6 +25,9 @@ from superapp_gateway.settings import Settings
 
 if TYPE_CHECKING:  # the retrier reads this state: annotation only
     from superapp_gateway.retrier import PendingPaymentRetrier
+
+
+T = TypeVar("T")
 
 
 @dataclass(kw_only=True, eq=False)
@@ -69,27 +74,31 @@ DepartmentsDep = Annotated[DepartmentClient, Depends(department_client)]
 
 @dataclass(frozen=True)
 class JourneyHistory:
-    """The regime's history (``GatewayPolicy.history``) for one request: its database session, the
-    service's clock."""
+    """The regime's history (``GatewayPolicy.history``) for one request: the service's database (each
+    read in a session of its own, closed at once; each record committed on its own) and clock."""
 
     history: History
-    session: Session
+    database: Database
     clock: Clock
 
     async def record(self, subject: str, journey: str, event: str, details: object) -> None:
-        await run_in_threadpool(self.history.record, self.session, subject, journey, event, details, self.clock())
+        await run_in_threadpool(self.history.record, self.database, subject, journey, event, details, self.clock())
 
     async def page(self, subject: str, *, after: int | None, limit: int) -> list[JourneyEvent]:
         return await run_in_threadpool(
-            functools.partial(self.history.page, self.session, subject, after=after, limit=limit)
+            self._read, functools.partial(self.history.page, after=after, limit=limit), subject
         )
 
     async def journeys(self, subject: str) -> dict[str, int]:
-        return await run_in_threadpool(self.history.journeys, self.session, subject)
+        return await run_in_threadpool(self._read, self.history.journeys, subject)
+
+    def _read(self, read: Callable[[Session, str], T], subject: str) -> T:
+        with self.database.session() as session:
+            return read(session, subject)
 
 
-async def journey_history(policy: PolicyDep, session: SessionDep, clock: ClockDep) -> JourneyHistory:
-    return JourneyHistory(history=policy.history, session=session, clock=clock)
+async def journey_history(state: StateDep, clock: ClockDep) -> JourneyHistory:
+    return JourneyHistory(history=state.policy.history, database=state.database, clock=clock)
 
 
 HistoryDep = Annotated[JourneyHistory, Depends(journey_history)]

@@ -16,15 +16,15 @@ import json
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
-from kernel.database import committed_without_waiting_for_the_disk
+from kernel.database import Database
 from superapp_gateway.models import JourneyEvent
 
 
 class History(Protocol):
-    def record(self, session: Session, subject: str, journey: str, event: str, details: object, at: datetime) -> None:
+    def record(self, database: Database, subject: str, journey: str, event: str, details: object, at: datetime) -> None:
         """Keep one step of ``subject``'s ``journey`` (committed at once, in a transaction of its own), or nothing."""
         ...
 
@@ -44,11 +44,9 @@ class History(Protocol):
 class FullHistory:
     """Platform regime: everything the gateway saw, per citizen."""
 
-    def record(self, session: Session, subject: str, journey: str, event: str, details: object, at: datetime) -> None:
+    def record(self, database: Database, subject: str, journey: str, event: str, details: object, at: datetime) -> None:
         # one INSERT, not the ORM's unit of work; the platform's own record of what it saw, which a
-        # power cut may shorten by its last moments (kernel.database.committed_without_waiting_for_the_disk)
-        engine = session.get_bind()
-        assert isinstance(engine, Engine)  # the service's sessions are bound to its engine
+        # power cut may shorten by its last moments (Database.committed_without_waiting_for_the_disk)
         row = {
             "subject": subject,
             "journey": journey,
@@ -56,7 +54,7 @@ class FullHistory:
             "details": json.dumps(details, ensure_ascii=False, default=str),
             "at": at,
         }
-        with committed_without_waiting_for_the_disk(engine) as connection:
+        with database.committed_without_waiting_for_the_disk() as connection:
             connection.execute(insert(JourneyEvent).values(**row))
 
     def of(self, session: Session, subject: str) -> list[JourneyEvent]:
@@ -83,7 +81,7 @@ class FullHistory:
 class NoHistory:
     """Rights regime: the super-app keeps no journey history."""
 
-    def record(self, session: Session, subject: str, journey: str, event: str, details: object, at: datetime) -> None:
+    def record(self, database: Database, subject: str, journey: str, event: str, details: object, at: datetime) -> None:
         return None
 
     def of(self, session: Session, subject: str) -> list[JourneyEvent]:

@@ -23,6 +23,7 @@ from typing import Protocol
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from kernel.database import Database
 from superapp_gateway.errors import CitizenNotFound, NotShared
 from superapp_gateway.history import History
 from superapp_gateway.models import CitizenSession, UserAgreementAcceptance, WalletPayment
@@ -66,7 +67,7 @@ class SharedCitizen(BaseModel):
 
 class Sharing(Protocol):
     def citizen_for(
-        self, session: Session, history: History, resident_id: str, department: str, now: datetime
+        self, database: Database, history: History, resident_id: str, department: str, now: datetime
     ) -> SharedCitizen:
         """What the super-app hands ``department`` about ``resident_id`` (``history``: the regime's,
         which also keeps the disclosure)."""
@@ -77,8 +78,21 @@ class ShareAsInternetPlusAsks:
     """Platform: profile, history and payments, to any department with the permission."""
 
     def citizen_for(
-        self, session: Session, history: History, resident_id: str, department: str, now: datetime
+        self, database: Database, history: History, resident_id: str, department: str, now: datetime
     ) -> SharedCitizen:
+        with database.session() as session:
+            shared = self._shared(session, history, resident_id, department)
+        history.record(
+            database,
+            resident_id,
+            JOURNEY,
+            f"shared with {department}",
+            {"department": department, "history_events": len(shared.history), "payments": len(shared.payments)},
+            at=now,
+        )
+        return shared
+
+    def _shared(self, session: Session, history: History, resident_id: str, department: str) -> SharedCitizen:
         login = session.exec(
             select(CitizenSession)
             .where(CitizenSession.subject == resident_id)
@@ -92,7 +106,7 @@ class ShareAsInternetPlusAsks:
             .order_by(col(WalletPayment.created_at), col(WalletPayment.id))
         ).all()
         agreed = session.get(UserAgreementAcceptance, resident_id)
-        shared = SharedCitizen(
+        return SharedCitizen(
             resident_id=resident_id,
             profile=json.loads(login.claims),
             shared_with=department,
@@ -113,21 +127,12 @@ class ShareAsInternetPlusAsks:
                 for p in payments
             ],
         )
-        history.record(
-            session,
-            resident_id,
-            JOURNEY,
-            f"shared with {department}",
-            {"department": department, "history_events": len(shared.history), "payments": len(shared.payments)},
-            at=now,
-        )
-        return shared
 
 
 class ShareNothing:
     """Rights: nothing to share, and no resident ID to look up."""
 
     def citizen_for(
-        self, session: Session, history: History, resident_id: str, department: str, now: datetime
+        self, database: Database, history: History, resident_id: str, department: str, now: datetime
     ) -> SharedCitizen:
         raise NotShared()

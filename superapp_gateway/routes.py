@@ -9,10 +9,10 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from kernel.bounds import Reference
-from kernel.dependencies import NowDep, ServicesDep, SessionDep
+from kernel.dependencies import NowDep, ServicesDep
 from kernel.problems import problem_responses
 from superapp_gateway.auth import InternetPlusCaller
-from superapp_gateway.dependencies import PolicyDep, SettingsDep
+from superapp_gateway.dependencies import SettingsDep, StateDep
 from superapp_gateway.errors import CitizenNotFound, NotShared
 from superapp_gateway.internet_plus import SharedCitizen
 from superapp_gateway.models import VehicleFines
@@ -28,10 +28,10 @@ internet_plus_router = APIRouter(
     responses=problem_responses(NotShared, CitizenNotFound),
 )
 async def shared_citizen(
-    resident_id: Reference, caller: InternetPlusCaller, policy: PolicyDep, session: SessionDep, now: NowDep
+    resident_id: Reference, caller: InternetPlusCaller, state: StateDep, now: NowDep
 ) -> SharedCitizen:
     return await run_in_threadpool(
-        policy.sharing.citizen_for, session, policy.history, resident_id, caller.client_id, now
+        state.policy.sharing.citizen_for, state.database, state.policy.history, resident_id, caller.client_id, now
     )
 
 

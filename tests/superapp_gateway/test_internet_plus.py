@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import cast
 
 import pytest
-from sqlmodel import Session
 
 from kernel.access import audience_of
+from kernel.database import Database
 from kernel.regime import Regime
 from kernel.state import ServiceState, state_of
 from services.fines.demo import CAR_OWNER
@@ -93,9 +93,9 @@ async def test_rights_the_super_app_shares_nothing(mesh):
 
 
 def test_rights_sharing_refuses_without_reading_anything():
-    """``ShareNothing`` answers before any database read: given no database session at all, it still refuses."""
+    """``ShareNothing`` answers before any database read: given no database at all, it still refuses."""
     policy = RightsPolicy()
     with pytest.raises(NotShared):
         policy.sharing.citizen_for(
-            cast(Session, None), policy.history, CAR_OWNER.resident_id, "fines", datetime.now(UTC)
+            cast(Database, None), policy.history, CAR_OWNER.resident_id, "fines", datetime.now(UTC)
         )
