@@ -37,7 +37,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from kernel.envelope_replays import CLOCK_SKEW, MAX_ENVELOPE_AGE
+from kernel.envelope_replays import CLOCK_SKEW, MAX_ENVELOPE_AGE, ReplayMemoryUnavailable
 from kernel.in_clear import note_opened
 from kernel.keys import ENCRYPTION_ALGORITHM
 from kernel.observability import outgoing_trace_headers
@@ -317,7 +317,9 @@ def courier_router() -> APIRouter:
     @router.post(
         COURIER_PATH,
         response_model=Envelope,
-        responses=problem_responses(*SERVICE_CALLER_PROBLEMS, EnvelopeRefused, CourierPathRefused, EnvelopeReplayed),
+        responses=problem_responses(
+            *SERVICE_CALLER_PROBLEMS, EnvelopeRefused, CourierPathRefused, EnvelopeReplayed, ReplayMemoryUnavailable
+        ),
         summary="Relay a citizen's sealed request to their own /me routes; the answer comes back sealed",
     )
     async def courier(
@@ -331,7 +333,7 @@ def courier_router() -> APIRouter:
             raise EnvelopeRefused(error) from error
         except PathRefused as error:
             raise CourierPathRefused(error) from error
-        if not service.seen_envelopes.first_time(reply_key, now=now):
+        if not await service.seen_envelopes.first_time(reply_key, now=now):
             raise EnvelopeReplayed()
         note_opened(request.scope, inner.method, inner.path)
         answer = await relay(request.app, inner)

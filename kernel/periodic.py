@@ -1,6 +1,9 @@
 """A service's background duty: one asyncio task that runs a pass at start, then every interval
 and whenever woken, until stopped. Subclasses say what a pass does (``pass_once``) and how long to
 wait between passes (``interval_seconds``, read before each wait, so settings may change it).
+
+Of several replicas, only the one holding the duty's lease runs its passes (kernel/leases.py); it
+renews the lease at every pass, for longer than the interval, and gives it back when it stops.
 """
 
 from __future__ import annotations
@@ -10,7 +13,13 @@ import contextlib
 import logging
 from typing import Any
 
+from kernel.leases import Lease, OwnLease
+
 log = logging.getLogger("citygate.periodic")
+
+# A held lease outlives the wait between passes by this much at least: a holder renews it in time
+# even when a pass is slow, and one that died is replaced that long after its last pass.
+LEASE_MARGIN_SECONDS = 10.0
 
 
 class PeriodicTask:
@@ -21,6 +30,7 @@ class PeriodicTask:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._lease: Lease = OwnLease()
         self.passes = 0
 
     @property
@@ -34,9 +44,11 @@ class PeriodicTask:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def start(self) -> None:
-        """Start the task; again after ``stop`` too (an app started a second time starts its duty again)."""
+    def start(self, lease: Lease | None = None) -> None:
+        """Start the task; again after ``stop`` too (an app started a second time starts its duty again).
+        ``lease``: the duty's among the service's replicas (kernel/leases.py); none, the process's own."""
         if self._task is None:
+            self._lease = lease or OwnLease()
             self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
@@ -54,7 +66,8 @@ class PeriodicTask:
         while not self._stopping:
             self._wake.clear()
             try:
-                await self.run_once()
+                if await self._lease.hold(2 * self.interval_seconds + LEASE_MARGIN_SECONDS):
+                    await self.run_once()
             except Exception:
                 log.exception("a %s pass failed; trying again at the next one", self.name)
             if self._stopping:
@@ -74,8 +87,10 @@ class PeriodicTask:
         self._stopping = True
         self._wake.set()
         task, self._task = self._task, None
-        if task is None or task.done():
+        if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._lease.release()

@@ -26,6 +26,7 @@ from kernel.client import JWKS_PATH, ServiceClient, build_transport
 from kernel.cors import allow_citizen_web
 from kernel.database import Database
 from kernel.dependencies import ServiceStateDep
+from kernel.envelope_replays import envelope_memory
 from kernel.keys import load_or_create_encryption_key, load_or_create_signing_key, service_jwks
 from kernel.limits import BodyLimitMiddleware
 from kernel.observability import RequestContextMiddleware
@@ -149,6 +150,7 @@ def build_service_app(
             fetch_jwks=services.fetch_issuer_jwks,
         )
         service.connections = Connections(http=http, services=services, token_verifier=verifier)
+        service.seen_envelopes = envelope_memory(settings.shared_state_url, service_label)
         try:
             if on_startup is not None:
                 on_startup(app)
@@ -157,6 +159,7 @@ def build_service_app(
                 yield
         finally:
             await http.aclose()
+            await service.seen_envelopes.close()
             database.dispose()
             # the last batch goes out here: a blocking HTTP call, so not on the event loop
             await run_in_threadpool(tracing.stop)

@@ -49,6 +49,10 @@ class ServiceSettings(BaseSettings):
     # an OTLP/HTTP (protobuf) traces endpoint (the stage's collector, ``http://127.0.0.1:8000/v1/traces``):
     # this service's spans go there; unset, no span is recorded at all (kernel/tracing.py)
     otlp_endpoint: str | None = None
+    # where the replicas of this service keep what they must agree on (``redis://host:port/db``): the
+    # courier's replay memory (kernel/envelope_replays.py). Unset: in this process only, which is right
+    # for one process per service (``citygate up``) and wrong for replicas behind a load balancer.
+    shared_state_url: str | None = None
     # the rights phone's own origin (workshop/citizen_web, e.g. http://127.0.0.1:8210): the one
     # origin whose browser pages may read this service's public keys (kernel/cors.py); unset, none
     citizen_web_origin: str | None = None

@@ -23,7 +23,8 @@ from joserfc.jwk import ECKey
 
 from kernel.clock import Clock, utc_now
 from kernel.database import Database
-from kernel.envelope_replays import SeenEnvelopes
+from kernel.envelope_replays import EnvelopeMemory, SeenEnvelopes
+from kernel.leases import Lease, lease_for
 from kernel.settings import ServiceSettings
 from kernel.tracing import Tracing
 
@@ -64,13 +65,19 @@ class ServiceState(Generic[SettingsT]):
     tracing: Tracing = field(default_factory=lambda: Tracing("unnamed"), repr=False)
     # how many routes hold a database session at once (kernel/dependencies.py); None: unbounded
     session_slots: anyio.Semaphore | None = field(init=False, default=None, repr=False)
-    # the reply keys of the sealed requests this app relayed lately (kernel/courier.py)
-    seen_envelopes: SeenEnvelopes = field(default_factory=SeenEnvelopes, repr=False)
+    # the reply keys of the sealed requests relayed lately (kernel/courier.py): this app's, or (with
+    # settings.shared_state_url) every replica's, set by the lifespan while the app serves
+    seen_envelopes: EnvelopeMemory = field(default_factory=SeenEnvelopes, repr=False)
 
     def __post_init__(self) -> None:
         connections = self.database.connections
         if connections is not None:
             self.session_slots = anyio.Semaphore(max(1, connections - CONNECTIONS_KEPT_FOR_WORKERS))
+
+    def lease(self, duty: str) -> Lease:
+        """The lease of one of this service's background duties among its replicas (kernel/leases.py)."""
+        namespace = f"{self.settings.regime.value}/{self.settings.service_name}"
+        return lease_for(self.settings.shared_state_url, namespace, duty)
 
     def _connected(self) -> Connections:
         if self.connections is None:

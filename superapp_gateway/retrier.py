@@ -93,7 +93,8 @@ class PendingPaymentRetrier(PeriodicTask):
 def start_retrier(app: FastAPI) -> None:
     state = state_of(app, GatewayState)
     state.wallet_retrier = PendingPaymentRetrier(state)
-    state.wallet_retrier.start()
+    # of several replicas, one retries the pending payments
+    state.wallet_retrier.start(lease=state.lease(PendingPaymentRetrier.name))
 
 
 async def stop_retrier(app: FastAPI) -> None:

@@ -35,7 +35,8 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
 
 
 def _start(app: FastAPI) -> None:
-    state_of(app, FinesState).worker.start()
+    state = state_of(app, FinesState)
+    state.worker.start(lease=state.lease(state.worker.name))  # of several replicas, one sweeps and reports
 
 
 async def _stop(app: FastAPI) -> None:

@@ -13,8 +13,6 @@ from fastapi import Header
 from joserfc import jwe
 from joserfc.jwk import ECKey, OctKey
 
-from kernel.access import audience_of
-from kernel.client import JWKS_PATH
 from kernel.courier import (
     COURIER_PATH,
     ENVELOPE_TYPE,
@@ -33,12 +31,11 @@ from kernel.envelope_replays import MAX_ENVELOPE_AGE, SeenEnvelopes
 from kernel.keys import SIGNING_ALGORITHM, service_jwks
 from services.fines.demo import CAR_OWNER, DEFAULTER_PLATE
 from tests.fixtures.appointments import marriage_slot
+from tests.fixtures.courier import gateway, published_jwks, relay
 from tests.fixtures.fines import DEMO_PLATE, fine_ids
 from tests.fixtures.logins import app_tokens
 from tests.fixtures.matrix import BOTH_BACKENDS, BOTH_REGIMES
-from tests.fixtures.mesh import Mesh
 from tests.fixtures.problems import assert_problem
-from tests.fixtures.tokens import mint
 
 pytestmark = [BOTH_REGIMES, BOTH_BACKENDS, pytest.mark.started("gateway", "appointments", "fines")]
 
@@ -93,13 +90,13 @@ def test_a_request_and_its_answer_make_the_round_trip(department):
         open_response(answer, ECKey.generate_key("P-256", private=True))  # only the device's key opens it
 
 
-def test_a_reply_key_is_accepted_once_while_its_envelope_is_fresh():
+async def test_a_reply_key_is_accepted_once_while_its_envelope_is_fresh():
     seen, reply_key, now = SeenEnvelopes(), ECKey.generate_key("P-256", private=True), 1_000_000.0
-    assert seen.first_time(reply_key, now=now)
-    assert not seen.first_time(reply_key, now=now + MAX_ENVELOPE_AGE)  # a replay within the window
-    assert seen.first_time(ECKey.generate_key("P-256", private=True), now=now)
+    assert await seen.first_time(reply_key, now=now)
+    assert not await seen.first_time(reply_key, now=now + MAX_ENVELOPE_AGE)  # a replay within the window
+    assert await seen.first_time(ECKey.generate_key("P-256", private=True), now=now)
     # Forgotten once no envelope carrying it could be accepted any more (courier_request refuses it by age).
-    assert seen.first_time(reply_key, now=now + 10 * MAX_ENVELOPE_AGE)
+    assert await seen.first_time(reply_key, now=now + 10 * MAX_ENVELOPE_AGE)
 
 
 def test_the_device_picks_the_encryption_key_never_the_signing_key(department):
@@ -239,22 +236,6 @@ def test_the_citizens_own_paths_are_relayed(path):
 
 
 # --- over HTTP, through the mesh --------------------------------------------------------------------
-
-
-async def published_jwks(mesh: Mesh, service: str) -> dict:
-    async with mesh.client(service) as client:
-        return (await client.get(JWKS_PATH)).json()
-
-
-def gateway(mesh: Mesh, service: str, *, client: str = "gateway", scope: str | None = None) -> dict[str, str]:
-    token = mint(mesh, client=client, scope=scope or f"{service}:courier", audience=audience_of(service))
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def relay(mesh: Mesh, service: str, envelope: str, **kwargs):
-    """The gateway's part: post the envelope it cannot read, with its own service token."""
-    async with mesh.client(service) as client:
-        return await client.post(COURIER_PATH, json={"envelope": envelope}, headers=gateway(mesh, service, **kwargs))
 
 
 async def test_the_device_reads_its_fines_through_a_courier_that_cannot(mesh):
