@@ -79,6 +79,11 @@ def fines_for_citizen(session: Session, subject: str) -> Sequence[Fine]:
     ).all()
 
 
+def citizens_fines(session: Session, subject: str, today: date) -> list[FinePublic]:
+    """``subject``'s fines as answered (their status on ``today``)."""
+    return [public_fine(fine, today) for fine in fines_for_citizen(session, subject)]
+
+
 def owner_of(session: Session, fine: Fine) -> str:
     """Whoever the fined vehicle is registered to (a fine's vehicle always exists: a foreign key)."""
     vehicle = session.get(Vehicle, fine.plate)

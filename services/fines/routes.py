@@ -8,12 +8,12 @@ from fastapi import APIRouter, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from kernel.bounds import Reference, RowId
-from kernel.dependencies import IdempotencyKeyDep, NowDep, SessionDep
+from kernel.dependencies import IdempotencyKeyDep, NowDep, SessionDep, read_and_release
 from kernel.payment_confirmations import InvalidPaymentConfirmation
 from kernel.problems import IdempotencyKeyMissing, IdempotencyKeyReused, InvalidIdempotencyKey, problem_responses
 from services.fines.auth import FinesPayer, FinesReader
 from services.fines.dependencies import PaymentVerifierDep, PolicyDep, SettingsDep, WorkerDep
-from services.fines.domain import china_date, fines_for_citizen, fines_for_vehicle, get_fine, public_fine
+from services.fines.domain import china_date, citizens_fines, fines_for_vehicle, get_fine, public_fine
 from services.fines.errors import (
     FineAlreadyPaid,
     FineNotFound,
@@ -40,11 +40,11 @@ def list_vehicle_fines(plate: Reference, session: SessionDep, now: NowDep, calle
 
 
 @router.get("/citizens/{subject}/fines", summary="A citizen's fines across all their vehicles")
-def list_citizen_fines(
+async def list_citizen_fines(
     subject: Reference, session: SessionDep, now: NowDep, caller: FinesReader
 ) -> Sequence[FinePublic]:
-    today = china_date(now)
-    return [public_fine(fine, today) for fine in fines_for_citizen(session, subject)]
+    today = china_date(now)  # the super-app's lookup on every journey: one thread hand-off, not three
+    return await read_and_release(session, lambda: citizens_fines(session, subject, today))
 
 
 @router.get("/fines/{fine_id}", summary="One fine", responses=problem_responses(FineNotFound))

@@ -14,10 +14,13 @@ import contextlib
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import APIRouter
 from sqlalchemy import MetaData, text
+from sqlalchemy.pool import QueuePool
 
-from kernel.dependencies import SessionDep
+from kernel.database import Database
+from kernel.dependencies import SessionDep, read_and_release
 from kernel.service_app import build_service_app
 from services.fines.settings import Settings as FinesSettings
 from tests.fixtures.databases import postgres_databases
@@ -52,3 +55,29 @@ async def test_a_burst_of_reads_larger_than_both_pools_is_answered_without_stall
             async with client, asyncio.timeout(20):  # well under the pool's 30-second timeout
                 answers = await asyncio.gather(*(client.get("/read") for _ in range(CONCURRENT_READS)))
     assert [answer.status_code for answer in answers] == [200] * CONCURRENT_READS
+
+
+def checked_out(database: Database) -> int:
+    pool = database.engine.pool
+    assert isinstance(pool, QueuePool)
+    return pool.checkedout()
+
+
+async def test_a_read_gives_its_connection_back_before_the_answer_is_sent(backend: str, tmp_path: Path) -> None:
+    """``read_and_release``: the read's transaction ends on its own thread, failing or not, so the
+    session holds no connection once the route has its answer."""
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(postgres_databases("fines"))["fines"] if backend == "postgresql" else None
+        database = Database(url or f"sqlite:///{tmp_path / 'probe.db'}", MetaData())
+        stack.callback(database.dispose)
+        with database.session() as session:
+            one = await read_and_release(session, lambda: session.execute(text("SELECT 1")).scalar_one())
+            assert (one, session.in_transaction(), checked_out(database)) == (1, False, 0)
+
+            def read_then_fail() -> None:
+                session.execute(text("SELECT 1"))
+                raise LookupError("what the route looked for is not there")
+
+            with pytest.raises(LookupError):
+                await read_and_release(session, read_then_fail)
+            assert (session.in_transaction(), checked_out(database)) == (False, 0)
