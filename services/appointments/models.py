@@ -173,7 +173,8 @@ class Booking(AppointmentsTable, table=True):
     id: str = Field(primary_key=True, max_length=36)  # random: a booking id is not guessable
     slot_id: int = Field(foreign_key="slot.id", index=True)
     type: AppointmentType = Field(sa_type=stored_as_value(AppointmentType))
-    subject: str = Field(max_length=200)
+    # indexed beside the partial unique index (open bookings only): a citizen's bookings are read by it
+    subject: str = Field(index=True, max_length=200)
     # divorce: the spouse from the register, from the start; marriage: whoever confirms with the code
     partner_subject: str | None = Field(default=None, index=True, max_length=200)
     marriage_id: int | None = Field(default=None, foreign_key="marriage.id")

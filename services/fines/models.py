@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -85,7 +85,11 @@ class FineBase(FinesTable):
 
 
 class Fine(FineBase, table=True):
-    __table_args__ = (UniqueConstraint("reference", name="uq_fine_reference"),)
+    __table_args__ = (
+        UniqueConstraint("reference", name="uq_fine_reference"),
+        # the worker's sweep finds the unpaid fines past their date by this, not by reading every fine
+        Index("ix_fine_status_due_date", "status", "due_date"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # The camera's capture id (or the warden's ticket number): a fine is recorded once per reference.
