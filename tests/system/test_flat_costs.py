@@ -12,6 +12,7 @@ import pytest
 from kernel.regime import Regime
 from kernel.state import ServiceState, state_of
 from services.fines.dependencies import FinesState
+from superapp_gateway.dependencies import GatewayState
 from tests.fixtures.demo_journeys import walk
 from tests.fixtures.logins import super_app
 from tests.fixtures.query_plans import full_reads, recorded_statements
@@ -47,12 +48,16 @@ async def test_the_platform_fines_journey_reads_by_index_only(mesh):
     assert whole_table_reads(engines, statements) == {}
 
 
-async def test_the_fines_sweep_reads_only_the_fines_it_marks(mesh):
-    fines = await mesh.running("fines")
-    engines = await engines_of(mesh, "fines")
+async def test_the_background_passes_read_only_what_they_act_on(mesh):
+    """The fines sweep (and, on the platform, the report to the credit platform) and the wallet's retrier."""
+    fines, gateway = await mesh.running("fines"), await mesh.running("gateway")
+    engines = await engines_of(mesh, "fines", "gateway")
     with recorded_statements(engines) as statements:
         await state_of(fines, FinesState).worker.run_once()
-    assert statements  # the pass asked
+        retrier = state_of(gateway, GatewayState).wallet_retrier
+        assert retrier is not None
+        await retrier.run_once()
+    assert {statement.service for statement in statements} == {"fines", "gateway"}  # both passes asked
     assert whole_table_reads(engines, statements) == {}
 
 
