@@ -30,6 +30,7 @@ from kernel.in_clear import (
     opened_route,
     sealed_bytes,
 )
+from kernel.metrics import RequestMetrics
 from kernel.tracing import Tracing, current_span_var, hex_span_id, hex_trace_id, remote_parent
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -77,9 +78,12 @@ def route_template(scope: Scope) -> str:
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so it adds nothing measurable to the hot path."""
 
-    def __init__(self, app: ASGIApp, service_name: str, tracing: Tracing | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, service_name: str, tracing: Tracing | None = None, metrics: RequestMetrics | None = None
+    ) -> None:
         self.app = app
         self.service_name = service_name
+        self.metrics = metrics
         self.access_log = logging.getLogger("citygate.access")
         self.tracing = tracing or Tracing(service_name)
 
@@ -120,13 +124,16 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_request_id)
         finally:
             route = route_template(scope)
+            elapsed = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.observe(route, scope["method"], status_holder["status"], elapsed)
             self.access_log.info(
                 "request",
                 extra={
                     "method": scope["method"],
                     "path": route,
                     "status": status_holder["status"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(elapsed * 1000, 2),
                     "request_id": request_id,
                     "trace_id": trace_id,
                 },

@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -29,8 +29,9 @@ from kernel.dependencies import ServiceStateDep
 from kernel.envelope_replays import envelope_memory
 from kernel.keys import load_or_create_encryption_key, load_or_create_signing_key, service_jwks
 from kernel.limits import BodyLimitMiddleware
+from kernel.metrics import EXPOSITION_MEDIA_TYPE
 from kernel.observability import RequestContextMiddleware
-from kernel.operators import load_or_create_operator_secret
+from kernel.operators import OperatorUnauthenticated, load_or_create_operator_secret, require_operator
 from kernel.problems import (
     PROBLEM_RESPONSES,
     DatabaseUnavailable,
@@ -183,7 +184,7 @@ def build_service_app(
     attach_state(app, service)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware, service_name=service_label, tracing=tracing)
+    app.add_middleware(RequestContextMiddleware, service_name=service_label, tracing=tracing, metrics=service.metrics)
     app.include_router(_operational_router(publishes_service_keys=publishes_service_keys))
     # the citizen's own web app seals to a department's key it fetches itself (not via the gateway)
     allow_citizen_web(app, settings.citizen_web_origin, [JWKS_PATH])
@@ -297,6 +298,19 @@ def _operational_router(*, publishes_service_keys: bool) -> APIRouter:
             raise problem
         settings = service.settings
         return {"status": "ok", "service": settings.service_name, "regime": settings.regime.value}
+
+    @router.get(
+        "/metrics",
+        summary="Requests, latency and errors per route, in Prometheus's text format (the service's operators)",
+        response_class=Response,
+        dependencies=[Depends(require_operator)],
+        responses={
+            200: {"content": {EXPOSITION_MEDIA_TYPE: {}}, "description": "The metrics"},
+            **problem_responses(OperatorUnauthenticated),
+        },
+    )
+    async def metrics(service: ServiceStateDep) -> Response:
+        return Response(service.metrics.exposition(), media_type=EXPOSITION_MEDIA_TYPE)
 
     if publishes_service_keys:
 

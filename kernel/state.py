@@ -25,6 +25,7 @@ from kernel.clock import Clock, utc_now
 from kernel.database import Database
 from kernel.envelope_replays import EnvelopeMemory, SeenEnvelopes
 from kernel.leases import Lease, lease_for
+from kernel.metrics import RequestMetrics
 from kernel.settings import ServiceSettings
 from kernel.tracing import Tracing
 
@@ -63,6 +64,8 @@ class ServiceState(Generic[SettingsT]):
     connections: Connections | None = field(default=None, repr=False)
     # the app's spans (kernel/tracing.py); build_service_app gives it the app's service name and endpoint
     tracing: Tracing = field(default_factory=lambda: Tracing("unnamed"), repr=False)
+    # requests answered and their latency, for GET /metrics (kernel/metrics.py)
+    metrics: RequestMetrics = field(default_factory=RequestMetrics, repr=False)
     # how many routes hold a database session at once (kernel/dependencies.py); None: unbounded
     session_slots: anyio.Semaphore | None = field(init=False, default=None, repr=False)
     # the reply keys of the sealed requests relayed lately (kernel/courier.py): this app's, or (with
