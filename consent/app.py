@@ -15,6 +15,7 @@ from consent.settings import Settings
 from kernel.courier import courier_router
 from kernel.demo_reset import demo_reset_router
 from kernel.service_app import build_service_app
+from kernel.state import state_of
 
 
 def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
@@ -26,4 +27,12 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         routers=[service_router, citizen_router, ledger_router, courier_router(), demo_reset_router(reset_demo)],
         state=ConsentState,
         transport=transport,
+        on_startup=_count_the_ledger,
     )
+
+
+def _count_the_ledger(app: FastAPI) -> None:
+    """The log's size at every scrape of /metrics (one read of its head row)."""
+    state = state_of(app, ConsentState)
+    ledger = state.consent_book.ledger
+    state.metrics.add_gauge("citygate_ledger_entries", "Entries in the transparency log", lambda: float(ledger.size()))

@@ -9,7 +9,9 @@ one scrape target per process.
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from collections.abc import Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 # the methods a route can be declared for; anything else a client sends is counted as OTHER
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -21,6 +23,7 @@ EXPOSITION_MEDIA_TYPE = CONTENT_TYPE_LATEST
 class RequestMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._gauges: set[str] = set()
         self._requests = Counter(
             "citygate_http_requests",
             "HTTP requests answered, by route template, method and status",
@@ -34,6 +37,13 @@ class RequestMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+    def add_gauge(self, name: str, documentation: str, read: Callable[[], float]) -> None:
+        """A figure of the service's own (the ledger's size), read at each scrape (on a worker thread:
+        ``read`` may ask the database). Once per name: an app started again keeps its gauge."""
+        if name not in self._gauges:
+            self._gauges.add(name)
+            Gauge(name, documentation, registry=self.registry).set_function(read)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         method = method if method in KNOWN_METHODS else "OTHER"

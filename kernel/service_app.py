@@ -310,7 +310,8 @@ def _operational_router(*, publishes_service_keys: bool) -> APIRouter:
         },
     )
     async def metrics(service: ServiceStateDep) -> Response:
-        return Response(service.metrics.exposition(), media_type=EXPOSITION_MEDIA_TYPE)
+        # a service's own gauges may read its database: not on the event loop
+        return Response(await run_in_threadpool(service.metrics.exposition), media_type=EXPOSITION_MEDIA_TYPE)
 
     if publishes_service_keys:
 

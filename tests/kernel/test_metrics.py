@@ -57,3 +57,14 @@ async def test_only_the_services_operators_read_the_metrics(mesh):
             operator(mesh, "credit"),
         ):
             assert_problem(await fines.get("/metrics", headers=headers), 401, "operator-unauthenticated")
+
+
+@pytest.mark.regimes(Regime.RIGHTS)
+@pytest.mark.started("consent")
+async def test_the_consent_service_counts_its_ledger(mesh):
+    ledger = mesh.apps["consent"].state.service.consent_book.ledger
+    for n in range(3):
+        ledger.append(f"entry {n}".encode())
+    async with mesh.client("consent") as client:
+        answer = await client.get("/metrics", headers=operator(mesh, "consent"))
+    assert samples(answer.text, "citygate_ledger_entries") == {(): 3.0} and ledger.size() == 3
