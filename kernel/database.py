@@ -64,7 +64,11 @@ class Database:
         self.engine = self._create_engine()
         # SQLite: connections of their own for committed_without_waiting_for_the_disk (a connection's
         # durability is a pragma, which cannot change inside a transaction)
-        self._unhurried = self._create_engine(synchronous="NORMAL") if self._is_sqlite_file else None
+        self._unhurried = (
+            self._create_engine(synchronous="NORMAL", sqlite_pool=UNHURRIED_SQLITE_POOL)
+            if self._is_sqlite_file
+            else None
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -74,7 +78,7 @@ class Database:
     def _is_sqlite_file(self) -> bool:
         return self.is_sqlite and bool(self.url.database) and self.url.database != ":memory:"
 
-    def _create_engine(self, *, synchronous: str = "FULL") -> Engine:
+    def _create_engine(self, *, synchronous: str = "FULL", sqlite_pool: tuple[int, int] = SQLITE_POOL) -> Engine:
         # hide_parameters: a database error's text (logged with its traceback) shows the SQL
         # but not the values bound to it, which are resident ids, names, tokens
         if not self.is_sqlite:
@@ -85,8 +89,7 @@ class Database:
         pool: dict[str, Any] = {}
         if self._is_sqlite_file:
             _create_private_sqlite_file(Path(str(self.url.database)))
-            size, overflow = SQLITE_POOL if synchronous == "FULL" else UNHURRIED_SQLITE_POOL
-            pool = {"pool_size": size, "max_overflow": overflow}
+            pool = {"pool_size": sqlite_pool[0], "max_overflow": sqlite_pool[1]}
         engine = create_engine(self.url, connect_args={"check_same_thread": False}, hide_parameters=True, **pool)
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, synchronous=synchronous))
         return engine

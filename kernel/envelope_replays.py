@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import redis.asyncio
 from joserfc.jwk import ECKey
 from redis.exceptions import RedisError
 
 from kernel.problems import Problem
+from kernel.shared_state import shared_key, shared_state_client
 
 # How long a sealed request stays acceptable (and its reply key remembered), and the clock skew
 # tolerated between the citizen's device and the department.
@@ -72,14 +72,13 @@ class SharedSeenEnvelopes:
     envelope's acceptability."""
 
     def __init__(self, url: str, namespace: str) -> None:
-        # no retries and short timeouts: a relay waits for the memory, and a memory that does not answer
-        # must refuse at once, not hold the citizen's request
-        self._redis = redis.asyncio.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        self._prefix = f"citygate:{namespace}:courier-seen:"
+        self._redis = shared_state_client(url)
+        self._namespace = namespace
 
     async def first_time(self, reply_key: ECKey, *, now: float) -> bool:
         try:
-            stored = await self._redis.set(self._prefix + reply_key.thumbprint(), "1", nx=True, ex=REMEMBERED_SECONDS)
+            key = shared_key(self._namespace, "courier-seen", reply_key.thumbprint())
+            stored = await self._redis.set(key, "1", nx=True, ex=REMEMBERED_SECONDS)
         except RedisError as error:
             raise ReplayMemoryUnavailable() from error
         return bool(stored)

@@ -14,8 +14,9 @@ import logging
 import secrets
 from typing import Protocol
 
-import redis.asyncio
 from redis.exceptions import RedisError
+
+from kernel.shared_state import shared_key, shared_state_client
 
 log = logging.getLogger("citygate.leases")
 
@@ -63,8 +64,8 @@ class SharedLease:
     """A duty's lease in Redis, shared by the replicas of one service (``namespace``: its regime and name)."""
 
     def __init__(self, url: str, namespace: str, duty: str) -> None:
-        self._redis = redis.asyncio.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        self._key = f"citygate:{namespace}:lease:{duty}"
+        self._redis = shared_state_client(url)
+        self._key = shared_key(namespace, "lease", duty)
         self._holder = secrets.token_hex(16)  # this process, for as long as it runs
 
     async def hold(self, seconds: float) -> bool:

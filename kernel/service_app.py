@@ -125,7 +125,7 @@ def build_service_app(
         encryption_key=load_or_create_encryption_key(settings.keys_dir),
         operator_secret=load_or_create_operator_secret(settings.keys_dir),
     )
-    service_label = f"{settings.regime.value}/{settings.service_name}"
+    service_label = settings.label
     # the app's own provider, not the global one: the tests run many apps in one process
     service.tracing = tracing = Tracing(service_label, settings.otlp_endpoint)
 

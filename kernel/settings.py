@@ -84,6 +84,11 @@ class ServiceSettings(BaseSettings):
         return self
 
     @property
+    def label(self) -> str:
+        """The regime and the service (``rights/fines``), as its logs, spans and shared state name it."""
+        return f"{self.regime.value}/{self.service_name}"
+
+    @property
     def keys_dir(self) -> Path:
         assert self.data_dir is not None
         return self.data_dir / "keys"

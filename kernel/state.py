@@ -79,8 +79,7 @@ class ServiceState(Generic[SettingsT]):
 
     def lease(self, duty: str) -> Lease:
         """The lease of one of this service's background duties among its replicas (kernel/leases.py)."""
-        namespace = f"{self.settings.regime.value}/{self.settings.service_name}"
-        return lease_for(self.settings.shared_state_url, namespace, duty)
+        return lease_for(self.settings.shared_state_url, self.settings.label, duty)
 
     def _connected(self) -> Connections:
         if self.connections is None:
